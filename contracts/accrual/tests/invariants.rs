@@ -141,7 +141,11 @@ fn extremes_do_not_overflow() {
     for &rate in &[0, 1, RATE_SCALE, u128::MAX / 2, u128::MAX] {
         for &deposited in &[0, 1, u128::MAX] {
             for &t in &[0, 1, u64::MAX / 2, u64::MAX] {
-                let a = Accrual { start: 0, rate, deposited };
+                let a = Accrual {
+                    start: 0,
+                    rate,
+                    deposited,
+                };
                 let b = a.billed_at(t);
                 assert!(b <= deposited);
                 let _ = a.runway_at(t);

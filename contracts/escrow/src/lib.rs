@@ -1,1 +1,1371 @@
-#![no_std]
+//! # Minuto SessionEscrow
+//!
+//! Holds a student's deposit for a live lesson and pays the tutor **per second**.
+//!
+//! ```text
+//! Open ──start──▶ Active ──stop / stopAt / funds exhausted──▶ Ended (settled)
+//!  │
+//!  └──cancel / start window expired──▶ Cancelled (full refund)
+//! ```
+//!
+//! - [`SessionEscrow::open`] pulls the deposit and fixes tutor, token, rate and fee;
+//!   [`SessionEscrow::open_accepted`] does the same with the tutor's EIP-712 signed
+//!   acceptance, so the session is Active in the student's one transaction.
+//! - While Active, `billed(t) = min(floor((t − start) × rate / 10^18), deposited)`
+//!   ([`minuto_accrual`]); the tutor may [`withdraw`](SessionEscrow::withdraw) what is
+//!   earned at any time.
+//! - Every stop settles once: the tutor gets `billed − fee − withdrawn`, the treasury
+//!   `fee`, the student `deposited − billed`. A transfer a token refuses (a frozen or
+//!   blocked address) is credited to that address instead, to [`claim`] later, so it can
+//!   never trap the other party's money.
+//! - Pause blocks new money coming in (open, start, top-up) and nothing else: stop,
+//!   settle, cancel, withdraw and claim always work.
+//!
+//! Heartbeat keys are only needed off chain, so they live in events
+//! ([`SessionOpened`], [`SessionStarted`]), not in storage.
+//!
+//! [`claim`]: SessionEscrow::claim
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+#![cfg_attr(target_arch = "wasm32", no_std)]
+// The free host functions are deprecated in favour of `self.vm()`, which links every host
+// import into the WASM. They are the same host calls, and bytes on chain are gas.
+#![allow(deprecated)]
+
+#[macro_use]
+extern crate alloc;
+
+mod calls;
+mod eip712;
+#[cfg(test)]
+mod tests;
+
+use alloc::vec::Vec;
+use alloy_primitives::{Address, Uint, U128, U256};
+use minuto_accrual::{Accrual, MAX_FEE_BPS};
+use stylus_sdk::{
+    alloy_sol_types::sol,
+    block, evm, msg,
+    prelude::*,
+    storage::{
+        StorageAddress, StorageBool, StorageMap, StorageU128, StorageU16, StorageU256, StorageU32,
+        StorageU64, StorageU8, StorageUint,
+    },
+};
+
+/// The longest an admin may let a relayer backdate a stop: one hour.
+pub const MAX_BACKDATE_LIMIT: u32 = 3_600;
+
+sol! {
+    #![sol(all_derives)]
+    // abi:begin
+    /// A session's full record, as [`session`] returns it. `start` is when the session was
+    /// opened while it is Open, and when accrual began once it is Active or Ended; `end`
+    /// is when it stopped (never after its funds ran out) or was cancelled.
+    #[derive(AbiType)]
+    struct SessionView {
+        address student;
+        address tutor;
+        address token;
+        uint256 rate;
+        uint256 deposited;
+        uint256 withdrawn;
+        uint64 start;
+        uint64 end;
+        uint16 feeBps;
+        uint32 credentialKind;
+        uint8 state;
+    }
+
+    /// A session was opened and its deposit pulled in. `studentKey` signs the student's
+    /// heartbeats; `rate` is base units per second scaled by 1e18.
+    event SessionOpened(uint256 indexed id, address indexed student, address indexed tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind, uint16 feeBps);
+    /// The tutor accepted: accrual runs from `start`. `tutorKey` signs the tutor's heartbeats.
+    event SessionStarted(uint256 indexed id, address tutorKey, uint64 start);
+    /// The student added `amount`; the deposit is now `deposited`.
+    event SessionToppedUp(uint256 indexed id, uint256 amount, uint256 deposited);
+    /// The tutor withdrew `amount` of earnings mid-session.
+    event Withdrawn(uint256 indexed id, address indexed tutor, uint256 amount);
+    /// The session stopped at `end` and was settled: `tutorPaid + fee + refund` plus what
+    /// the tutor withdrew before equals the deposit.
+    event SessionEnded(uint256 indexed id, address indexed by, uint64 end, uint256 billed, uint256 tutorPaid, uint256 fee, uint256 refund);
+    /// An Open session was cancelled and the whole deposit refunded.
+    event SessionCancelled(uint256 indexed id, address indexed by, uint256 refund);
+    /// A payout the token refused was credited to `account`, to claim later.
+    event PayoutCredited(address indexed token, address indexed account, uint256 amount);
+    /// `account` claimed its credited payouts, sent to `to`.
+    event Claimed(address indexed token, address indexed account, address to, uint256 amount);
+    /// A tutor cancelled an unused signed acceptance.
+    event AcceptanceCancelled(address indexed tutor, uint256 nonce);
+
+    event TokenAllowed(address indexed token, bool allowed);
+    /// The settings changed (see `setConfig`).
+    event ConfigUpdated(address treasury, address credentials, uint16 feeBps, uint32 startWindow, uint32 maxBackdate);
+    event RelayerUpdated(address indexed relayer, bool allowed);
+    /// New sessions, starts and top-ups were paused (`true`) or resumed.
+    event PauseUpdated(bool paused);
+    event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
+    event AdminTransferred(address indexed previousAdmin, address indexed admin);
+
+    /// No session has this id.
+    error EscrowUnknownSession(uint256 id);
+    /// The session is not in a state that allows this call (1 Open, 2 Active, 3 Ended, 4 Cancelled).
+    error EscrowInvalidState(uint256 id, uint8 state);
+    /// `caller` is not a party allowed to do this to the session.
+    error EscrowUnauthorized(uint256 id, address caller);
+    /// Only the admin may do this.
+    error EscrowNotAdmin(address caller);
+    /// Only an authorized relayer may do this.
+    error EscrowNotRelayer(address caller);
+    /// New sessions, starts and top-ups are paused.
+    error EscrowPaused();
+    /// The token is not on the allowlist.
+    error EscrowTokenNotAllowed(address token);
+    /// A zero or unusable address where a party, key or contract is required.
+    error EscrowInvalidAddress(address account);
+    /// A rate of zero or above 2^128 − 1.
+    error EscrowInvalidRate(uint256 rate);
+    /// An amount of zero, or a deposit that would exceed 2^128 − 1.
+    error EscrowInvalidAmount(uint256 amount);
+    /// A fee above the cap.
+    error EscrowFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+    /// A start window of zero or a maximum backdate above the limit.
+    error EscrowInvalidWindows(uint32 startWindow, uint32 maxBackdate);
+    /// The tutor did not start the session before `deadline`.
+    error EscrowStartWindowExpired(uint256 id, uint64 deadline);
+    /// Only the student or tutor may cancel before `deadline`.
+    error EscrowStartWindowOpen(uint256 id, uint64 deadline);
+    /// The tutor does not hold a valid credential of the required kind.
+    error EscrowCredentialRequired(uint256 id, address tutor, uint32 kind);
+    /// `stopAt` outside `[earliest, latest]`.
+    error EscrowStopAtOutOfRange(uint256 id, uint64 at, uint64 earliest, uint64 latest);
+    /// The deposit is used up; the session can only be stopped.
+    error EscrowFundsExhausted(uint256 id);
+    /// Nothing has accrued to withdraw.
+    error EscrowNothingToWithdraw(uint256 id);
+    /// No credited payout of this token to claim.
+    error EscrowNothingToClaim(address token, address account);
+    /// The token refused a transfer the caller needed to succeed.
+    error EscrowTransferFailed(address token, address to, uint256 amount);
+    /// The signed acceptance's expiry has passed.
+    error EscrowAcceptanceExpired(uint64 expiry);
+    /// The signature is malformed or not the tutor's.
+    error EscrowInvalidSignature(address tutor);
+    /// This acceptance nonce was already used or cancelled.
+    error EscrowNonceUsed(address tutor, uint256 nonce);
+    /// An internal accounting check failed; the call changed nothing.
+    error EscrowAccounting(uint256 id);
+    // abi:end
+}
+
+/// One ABI word per error field: every error field is a static type.
+trait Word {
+    fn word(&self) -> [u8; 32];
+}
+
+impl Word for U256 {
+    #[inline(never)]
+    fn word(&self) -> [u8; 32] {
+        self.to_be_bytes()
+    }
+}
+
+impl Word for Address {
+    #[inline(never)]
+    fn word(&self) -> [u8; 32] {
+        let mut w = [0u8; 32];
+        w[12..].copy_from_slice(self.as_slice());
+        w
+    }
+}
+
+macro_rules! impl_word_for_ints {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            fn word(&self) -> [u8; 32] {
+                let mut w = [0u8; 32];
+                w[32 - core::mem::size_of::<$t>()..].copy_from_slice(&self.to_be_bytes());
+                w
+            }
+        }
+    )*};
+}
+impl_word_for_ints!(u8, u16, u32, u64);
+
+/// `selector ‖ words`: the revert data of a Solidity custom error with static fields.
+#[inline(never)]
+fn revert_data(selector: [u8; 4], words: &[[u8; 32]]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(4 + 32 * words.len());
+    data.extend_from_slice(&selector);
+    for w in words {
+        data.extend_from_slice(w);
+    }
+    data
+}
+
+/// Declares [`Error`] with one variant per Solidity error, and encodes each as its
+/// selector and fields. Written out instead of `#[derive(SolidityError)]`, whose generic
+/// encoder is instantiated per error and cost ~10 KB of WASM here; the revert data is the
+/// same bytes (a test checks it against alloy's encoder for every variant).
+macro_rules! errors {
+    ($($variant:ident($ty:ident { $($field:ident),* }),)*) => {
+        /// Every way a call can fail. Each variant reverts with the Solidity error it wraps.
+        #[derive(Debug, PartialEq, Eq)]
+        pub enum Error {
+            $(#[allow(missing_docs)] $variant($ty),)*
+        }
+        $(
+            impl From<$ty> for Error {
+                fn from(e: $ty) -> Self {
+                    Error::$variant(e)
+                }
+            }
+        )*
+        impl From<Error> for Vec<u8> {
+            fn from(e: Error) -> Vec<u8> {
+                use stylus_sdk::alloy_sol_types::SolError;
+                match e {
+                    $(Error::$variant(_e) => revert_data(<$ty as SolError>::SELECTOR, &[$(_e.$field.word()),*]),)*
+                }
+            }
+        }
+    };
+}
+
+errors! {
+    UnknownSession(EscrowUnknownSession { id }),
+    InvalidState(EscrowInvalidState { id, state }),
+    Unauthorized(EscrowUnauthorized { id, caller }),
+    NotAdmin(EscrowNotAdmin { caller }),
+    NotRelayer(EscrowNotRelayer { caller }),
+    Paused(EscrowPaused {}),
+    TokenNotAllowed(EscrowTokenNotAllowed { token }),
+    InvalidAddress(EscrowInvalidAddress { account }),
+    InvalidRate(EscrowInvalidRate { rate }),
+    InvalidAmount(EscrowInvalidAmount { amount }),
+    FeeTooHigh(EscrowFeeTooHigh { feeBps, maxFeeBps }),
+    InvalidWindows(EscrowInvalidWindows { startWindow, maxBackdate }),
+    StartWindowExpired(EscrowStartWindowExpired { id, deadline }),
+    StartWindowOpen(EscrowStartWindowOpen { id, deadline }),
+    CredentialRequired(EscrowCredentialRequired { id, tutor, kind }),
+    StopAtOutOfRange(EscrowStopAtOutOfRange { id, at, earliest, latest }),
+    FundsExhausted(EscrowFundsExhausted { id }),
+    NothingToWithdraw(EscrowNothingToWithdraw { id }),
+    NothingToClaim(EscrowNothingToClaim { token, account }),
+    TransferFailed(EscrowTransferFailed { token, to, amount }),
+    AcceptanceExpired(EscrowAcceptanceExpired { expiry }),
+    InvalidSignature(EscrowInvalidSignature { tutor }),
+    NonceUsed(EscrowNonceUsed { tutor, nonce }),
+    Accounting(EscrowAccounting { id }),
+}
+
+/// Writes a log with `topic0`, then the indexed fields as topics and the rest as data.
+#[inline(never)]
+fn log(topic0: alloy_primitives::B256, indexed: &[[u8; 32]], data: &[[u8; 32]]) {
+    let mut topics = Vec::with_capacity(1 + indexed.len());
+    topics.push(topic0);
+    topics.extend(indexed.iter().map(|w| alloy_primitives::B256::from(*w)));
+    let mut bytes = Vec::with_capacity(32 * data.len());
+    for w in data {
+        bytes.extend_from_slice(w);
+    }
+    // A log only fails inside a static call, where state-changing calls cannot run.
+    let _ = evm::raw_log(&topics, &bytes);
+}
+
+/// Events this contract emits. Every field is a static type, so each encodes as its
+/// indexed words and data words. Written out instead of `evm::log`, whose generic encoder
+/// is instantiated per event (~1 KB of WASM each); motsu's `assert_emitted` checks the
+/// bytes against alloy's encoder in the tests.
+trait Emit {
+    fn emit(self);
+}
+
+macro_rules! events {
+    ($($ty:ident { [$($i:ident),*] [$($d:ident),*] },)*) => {$(
+        impl Emit for $ty {
+            fn emit(self) {
+                use stylus_sdk::alloy_sol_types::SolEvent;
+                log(Self::SIGNATURE_HASH, &[$(self.$i.word()),*], &[$(self.$d.word()),*]);
+            }
+        }
+    )*};
+}
+
+events! {
+    SessionOpened { [id, student, tutor] [token, rate, deposit, studentKey, credentialKind, feeBps] },
+    SessionStarted { [id] [tutorKey, start] },
+    SessionToppedUp { [id] [amount, deposited] },
+    Withdrawn { [id, tutor] [amount] },
+    SessionEnded { [id, by] [end, billed, tutorPaid, fee, refund] },
+    SessionCancelled { [id, by] [refund] },
+    PayoutCredited { [token, account] [amount] },
+    Claimed { [token, account] [to, amount] },
+    AcceptanceCancelled { [tutor] [nonce] },
+    TokenAllowed { [token] [allowed] },
+    ConfigUpdated { [] [treasury, credentials, feeBps, startWindow, maxBackdate] },
+    RelayerUpdated { [relayer] [allowed] },
+    PauseUpdated { [] [paused] },
+    AdminTransferStarted { [admin, pendingAdmin] [] },
+    AdminTransferred { [previousAdmin, admin] [] },
+}
+
+impl Word for bool {
+    fn word(&self) -> [u8; 32] {
+        let mut w = [0u8; 32];
+        w[31] = u8::from(*self);
+        w
+    }
+}
+
+/// A session's place in its life cycle, stored as one byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// No session with this id.
+    None = 0,
+    /// Funded, waiting for the tutor.
+    Open = 1,
+    /// Accruing.
+    Active = 2,
+    /// Stopped and settled.
+    Ended = 3,
+    /// Cancelled before it started; the deposit went back.
+    Cancelled = 4,
+}
+
+impl State {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Self::Open,
+            2 => Self::Active,
+            3 => Self::Ended,
+            4 => Self::Cancelled,
+            _ => Self::None,
+        }
+    }
+}
+
+type StorageU40 = StorageUint<40, 1>;
+
+/// One session in three storage slots at open (a fourth once the tutor withdraws):
+/// slot 0 `student | start | token_id | state | fee_bps`, slot 1 `tutor | end |
+/// credential_kind`, slot 2 `rate | deposited`, slot 3 `withdrawn`. Every write after open
+/// lands in a slot that is already non-zero.
+#[storage]
+pub struct Session {
+    student: StorageAddress,
+    /// Open: when it was opened. Active/Ended: when accrual began.
+    start: StorageU40,
+    token_id: StorageU16,
+    state: StorageU8,
+    fee_bps: StorageU16,
+
+    tutor: StorageAddress,
+    end: StorageU40,
+    credential_kind: StorageU32,
+
+    rate: StorageU128,
+    deposited: StorageU128,
+
+    withdrawn: StorageU128,
+}
+
+/// A token's allowlist entry. Sessions store the small `id`, not the 20-byte address.
+#[storage]
+pub struct TokenEntry {
+    id: StorageU16,
+    allowed: StorageBool,
+}
+
+/// The escrow contract.
+#[storage]
+#[entrypoint]
+pub struct SessionEscrow {
+    treasury: StorageAddress,
+    fee_bps: StorageU16,
+    start_window: StorageU32,
+    max_backdate: StorageU32,
+    paused: StorageBool,
+
+    admin: StorageAddress,
+    session_count: StorageU64,
+    token_count: StorageU16,
+
+    pending_admin: StorageAddress,
+    credentials: StorageAddress,
+
+    sessions: StorageMap<U256, Session>,
+    tokens: StorageMap<Address, TokenEntry>,
+    token_by_id: StorageMap<u16, StorageAddress>,
+    relayers: StorageMap<Address, StorageBool>,
+    /// token → account → credited payouts.
+    claimable: StorageMap<Address, StorageMap<Address, StorageU256>>,
+    /// tutor → word index → bitmap of used acceptance nonces.
+    nonce_bitmap: StorageMap<Address, StorageMap<U256, StorageU256>>,
+}
+
+/// The current block time, through one door so that tests can move it.
+fn now() -> u64 {
+    let t = block::timestamp();
+    #[cfg(test)]
+    let t = t + tests::clock::offset();
+    t
+}
+
+// Conversions without `Uint::from`/`Uint::to`: those carry a formatting panic path that
+// costs ~9 KB of WASM. Each is exact for the widths it is used with.
+
+/// The value of a storage integer of at most 64 bits.
+fn small<const B: usize, const L: usize>(v: Uint<B, L>) -> u64 {
+    v.as_limbs()[0]
+}
+
+/// The value of a 128-bit storage integer.
+fn wide(v: U128) -> u128 {
+    let l = v.as_limbs();
+    u128::from(l[0]) | (u128::from(l[1]) << 64)
+}
+
+/// A storage integer of at most 64 bits (reverts if `v` does not fit, which the callers
+/// rule out: times below 2^40, ids below 2^64, bytes and basis points).
+fn uint<const B: usize>(v: impl Into<u64>) -> Uint<B, 1> {
+    Uint::from_limbs([v.into()])
+}
+
+fn u128_slot(v: u128) -> U128 {
+    U128::from_limbs([v as u64, (v >> 64) as u64])
+}
+
+/// A `u128` as an ABI word.
+fn word(v: impl Into<u128>) -> U256 {
+    let v = v.into();
+    U256::from_limbs([v as u64, (v >> 64) as u64, 0, 0])
+}
+
+fn to_u128(v: U256) -> Option<u128> {
+    let l = v.as_limbs();
+    (l[2] == 0 && l[3] == 0).then(|| u128::from(l[0]) | (u128::from(l[1]) << 64))
+}
+
+#[public]
+impl SessionEscrow {
+    /// Sets up the escrow. `admin` manages the allowlist, settings, relayers and pause (a
+    /// multisig in production); the other arguments are the settings of
+    /// [`set_config`](Self::set_config).
+    ///
+    /// # Errors
+    /// `EscrowInvalidAddress` for a zero admin, and as `setConfig`.
+    ///
+    /// # Events
+    /// `AdminTransferred(0, admin)`, `ConfigUpdated`.
+    #[constructor]
+    pub fn constructor(
+        &mut self,
+        admin: Address,
+        treasury: Address,
+        credentials: Address,
+        fee_bps: u16,
+        start_window: u32,
+        max_backdate: u32,
+    ) -> Result<(), Error> {
+        if admin.is_zero() {
+            return Err(EscrowInvalidAddress { account: admin }.into());
+        }
+        self.admin.set(admin);
+        Emit::emit(AdminTransferred {
+            previousAdmin: Address::ZERO,
+            admin,
+        });
+        self.write_config(treasury, credentials, fee_bps, start_window, max_backdate)
+    }
+
+    // ---- session life cycle -------------------------------------------------------
+
+    /// Opens a session: pulls `deposit` of `token` from the caller (the student) and fixes
+    /// tutor, token, `rate` (base units per second × 10^18), the current fee, and an
+    /// optional required credential kind (0 = none). The tutor has the start window to
+    /// [`start`](Self::start) it. Returns the new session id.
+    ///
+    /// # Errors
+    /// `EscrowPaused`; `EscrowInvalidAddress` (zero tutor or key, tutor = caller);
+    /// `EscrowTokenNotAllowed`; `EscrowInvalidRate`; `EscrowInvalidAmount`;
+    /// `EscrowTransferFailed` if the token does not deliver the deposit.
+    ///
+    /// # Events
+    /// `SessionOpened`.
+    pub fn open(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        rate: U256,
+        deposit: U256,
+        student_key: Address,
+        credential_kind: u32,
+    ) -> Result<U256, Error> {
+        let id = self.create(
+            tutor,
+            token,
+            rate,
+            deposit,
+            student_key,
+            credential_kind,
+            State::Open,
+        )?;
+        Ok(word(id))
+    }
+
+    /// Opens a session that is Active at once, with the tutor's EIP-712 signature over
+    /// `Acceptance(address student,address token,uint256 rate,address tutorKey,
+    /// uint256 nonce,uint64 expiry)` in this contract's domain (name "Minuto
+    /// SessionEscrow", version "1", this chain and address). The tutor pays no gas; the
+    /// nonce is single-use per tutor. Returns the new session id.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open), and `EscrowAcceptanceExpired`, `EscrowInvalidSignature`,
+    /// `EscrowNonceUsed`, `EscrowCredentialRequired`, `EscrowInvalidAddress` for a zero
+    /// tutor key.
+    ///
+    /// # Events
+    /// `SessionOpened`, then `SessionStarted`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_accepted(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        rate: U256,
+        deposit: U256,
+        student_key: Address,
+        credential_kind: u32,
+        tutor_key: Address,
+        nonce: U256,
+        expiry: u64,
+        signature: stylus_sdk::abi::Bytes,
+    ) -> Result<U256, Error> {
+        let now = now();
+        if expiry < now {
+            return Err(EscrowAcceptanceExpired { expiry }.into());
+        }
+        if tutor_key.is_zero() {
+            return Err(EscrowInvalidAddress { account: tutor_key }.into());
+        }
+        let student = msg::sender();
+        let digest = eip712::acceptance_digest(student, token, rate, tutor_key, nonce, expiry);
+        if calls::recover(digest, &signature) != Some(tutor) {
+            return Err(EscrowInvalidSignature { tutor }.into());
+        }
+        self.use_nonce(tutor, nonce)?;
+        let id = self.create(
+            tutor,
+            token,
+            rate,
+            deposit,
+            student_key,
+            credential_kind,
+            State::Active,
+        )?;
+        Emit::emit(SessionStarted {
+            id: word(id),
+            tutorKey: tutor_key,
+            start: now,
+        });
+        Ok(word(id))
+    }
+
+    /// The tutor accepts an Open session within its start window and registers the key
+    /// that signs the tutor's heartbeats. Accrual starts at this block's timestamp.
+    ///
+    /// # Errors
+    /// `EscrowPaused`; `EscrowUnknownSession`; `EscrowInvalidState` unless Open;
+    /// `EscrowUnauthorized` unless the caller is the tutor; `EscrowInvalidAddress` for a
+    /// zero key; `EscrowStartWindowExpired`; `EscrowCredentialRequired` when the session
+    /// requires a credential the tutor does not validly hold.
+    ///
+    /// # Events
+    /// `SessionStarted`.
+    pub fn start(&mut self, id: U256, tutor_key: Address) -> Result<(), Error> {
+        self.when_not_paused()?;
+        let (state, _, tutor) = self.load_session(id)?;
+        require_state(id, state, State::Open)?;
+        let caller = msg::sender();
+        if caller != tutor {
+            return Err(EscrowUnauthorized { id, caller }.into());
+        }
+        if tutor_key.is_zero() {
+            return Err(EscrowInvalidAddress { account: tutor_key }.into());
+        }
+        let now = now();
+        let deadline = self.start_deadline(id);
+        if now > deadline {
+            return Err(EscrowStartWindowExpired { id, deadline }.into());
+        }
+        let kind = small(self.sessions.get(id).credential_kind.get()) as u32;
+        self.require_credential(id, tutor, kind)?;
+
+        let mut s = self.sessions.setter(id);
+        s.start.set(uint(now));
+        s.state.set(uint(State::Active as u8));
+        Emit::emit(SessionStarted {
+            id,
+            tutorKey: tutor_key,
+            start: now,
+        });
+        Ok(())
+    }
+
+    /// The student adds `amount` to an Open or Active session; it simply runs longer. Not
+    /// allowed once the deposit is used up (billing has stopped by construction).
+    ///
+    /// # Errors
+    /// `EscrowPaused`; `EscrowUnknownSession`; `EscrowInvalidState` unless Open or Active;
+    /// `EscrowUnauthorized` unless the caller is the student; `EscrowInvalidAmount` for
+    /// zero or a total above 2^128 − 1; `EscrowFundsExhausted`; `EscrowTransferFailed`.
+    ///
+    /// # Events
+    /// `SessionToppedUp`.
+    pub fn top_up(&mut self, id: U256, amount: U256) -> Result<(), Error> {
+        self.when_not_paused()?;
+        let (state, student, _) = self.load_session(id)?;
+        if state != State::Open && state != State::Active {
+            return Err(invalid_state(id, state));
+        }
+        let caller = msg::sender();
+        if caller != student {
+            return Err(EscrowUnauthorized { id, caller }.into());
+        }
+        let accrual = self.accrual(id);
+        if state == State::Active && accrual.billed_at(now()) >= accrual.deposited {
+            return Err(EscrowFundsExhausted { id }.into());
+        }
+        let deposited = to_u128(amount)
+            .filter(|a| *a > 0)
+            .and_then(|a| a.checked_add(accrual.deposited))
+            .ok_or(EscrowInvalidAmount { amount })?;
+        self.sessions.setter(id).deposited.set(u128_slot(deposited));
+        let token = self.token_of(id);
+        self.pull(token, student, amount)?;
+        Emit::emit(SessionToppedUp {
+            id,
+            amount,
+            deposited: word(deposited),
+        });
+        Ok(())
+    }
+
+    /// Sends the tutor everything earned and not yet withdrawn (`billed − fee −
+    /// withdrawn`). Returns the amount.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`; `EscrowInvalidState` unless Active; `EscrowUnauthorized`
+    /// unless the caller is the tutor; `EscrowNothingToWithdraw`; `EscrowTransferFailed`
+    /// if the token refuses the transfer (nothing changes; the amount stays owed).
+    ///
+    /// # Events
+    /// `Withdrawn`.
+    pub fn withdraw(&mut self, id: U256) -> Result<U256, Error> {
+        let (state, _, tutor) = self.load_session(id)?;
+        require_state(id, state, State::Active)?;
+        let caller = msg::sender();
+        if caller != tutor {
+            return Err(EscrowUnauthorized { id, caller }.into());
+        }
+        let s = self.sessions.get(id);
+        let fee_bps = small(s.fee_bps.get()) as u16;
+        let withdrawn = wide(s.withdrawn.get());
+        let billed = self.accrual(id).billed_at(now());
+        let amount = minuto_accrual::withdrawable(billed, fee_bps, withdrawn)
+            .map_err(|_| EscrowAccounting { id })?;
+        if amount == 0 {
+            return Err(EscrowNothingToWithdraw { id }.into());
+        }
+        // SAFETY: withdrawn + amount = earned(billed) ≤ billed ≤ deposited < 2^128.
+        self.sessions
+            .setter(id)
+            .withdrawn
+            .set(u128_slot(withdrawn + amount));
+        let token = self.token_of(id);
+        let amount = word(amount);
+        if !calls::transfer(token, tutor, amount) {
+            return Err(EscrowTransferFailed {
+                token,
+                to: tutor,
+                amount,
+            }
+            .into());
+        }
+        Emit::emit(Withdrawn { id, tutor, amount });
+        Ok(amount)
+    }
+
+    /// Ends an Active session now and settles it. The student or the tutor may stop at any
+    /// time; once the deposit is used up anyone may, and the session ends at the moment
+    /// the funds ran out.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`; `EscrowInvalidState` unless Active (so each session settles
+    /// once); `EscrowUnauthorized` for anyone else before the funds are used up.
+    ///
+    /// # Events
+    /// `PayoutCredited` for each refused payout, then `SessionEnded`.
+    pub fn stop(&mut self, id: U256) -> Result<(), Error> {
+        let (state, student, tutor) = self.load_session(id)?;
+        require_state(id, state, State::Active)?;
+        let caller = msg::sender();
+        let now = now();
+        let exhausted = self.accrual(id).exhausted_at() <= now;
+        if caller != student && caller != tutor && !exhausted {
+            return Err(EscrowUnauthorized { id, caller }.into());
+        }
+        self.settle(id, now, caller)
+    }
+
+    /// A relayer ends an Active session at `at`, the last moment the silent party was
+    /// seen alive, so the student pays nothing for the detection window; then settles.
+    /// `at` must lie in `[max(start, now − maxBackdate), now]`.
+    ///
+    /// # Errors
+    /// `EscrowNotRelayer`; `EscrowUnknownSession`; `EscrowInvalidState` unless Active;
+    /// `EscrowStopAtOutOfRange`.
+    ///
+    /// # Events
+    /// `PayoutCredited` for each refused payout, then `SessionEnded`.
+    pub fn stop_at(&mut self, id: U256, at: u64) -> Result<(), Error> {
+        let caller = msg::sender();
+        if !self.relayers.get(caller) {
+            return Err(EscrowNotRelayer { caller }.into());
+        }
+        let (state, _, _) = self.load_session(id)?;
+        require_state(id, state, State::Active)?;
+        let latest = now();
+        let start = small(self.sessions.get(id).start.get());
+        let earliest = latest
+            .saturating_sub(small(self.max_backdate.get()))
+            .max(start);
+        if at < earliest || at > latest {
+            return Err(EscrowStopAtOutOfRange {
+                id,
+                at,
+                earliest,
+                latest,
+            }
+            .into());
+        }
+        self.settle(id, at, caller)
+    }
+
+    /// Cancels an Open session and refunds the whole deposit to the student. The student
+    /// or the tutor (declining) may cancel at any time; anyone may once the start window
+    /// has passed.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`; `EscrowInvalidState` unless Open; `EscrowStartWindowOpen`
+    /// for anyone else before the deadline.
+    ///
+    /// # Events
+    /// `PayoutCredited` if the token refuses the refund, then `SessionCancelled`.
+    pub fn cancel(&mut self, id: U256) -> Result<(), Error> {
+        let (state, student, tutor) = self.load_session(id)?;
+        require_state(id, state, State::Open)?;
+        let caller = msg::sender();
+        let now = now();
+        let deadline = self.start_deadline(id);
+        if caller != student && caller != tutor && now <= deadline {
+            return Err(EscrowStartWindowOpen { id, deadline }.into());
+        }
+        let deposited = self.sessions.get(id).deposited.get();
+        let mut s = self.sessions.setter(id);
+        s.state.set(uint(State::Cancelled as u8));
+        s.end.set(uint(now));
+        let token = self.token_of(id);
+        let refund = word(wide(deposited));
+        self.pay(token, student, refund)?;
+        Emit::emit(SessionCancelled {
+            id,
+            by: caller,
+            refund,
+        });
+        Ok(())
+    }
+
+    /// Sends the caller's credited payouts of `token` (those a transfer refused at
+    /// settlement) to `to`, which may differ from the caller when the caller's own address
+    /// is the one the token blocks. Returns the amount.
+    ///
+    /// # Errors
+    /// `EscrowInvalidAddress` for a zero `to`; `EscrowNothingToClaim`;
+    /// `EscrowTransferFailed` (the credit stays).
+    ///
+    /// # Events
+    /// `Claimed`.
+    pub fn claim(&mut self, token: Address, to: Address) -> Result<U256, Error> {
+        if to.is_zero() {
+            return Err(EscrowInvalidAddress { account: to }.into());
+        }
+        let account = msg::sender();
+        let amount = self.claimable.get(token).get(account);
+        if amount.is_zero() {
+            return Err(EscrowNothingToClaim { token, account }.into());
+        }
+        self.claimable.setter(token).setter(account).set(U256::ZERO);
+        if !calls::transfer(token, to, amount) {
+            return Err(EscrowTransferFailed { token, to, amount }.into());
+        }
+        Emit::emit(Claimed {
+            token,
+            account,
+            to,
+            amount,
+        });
+        Ok(amount)
+    }
+
+    /// Marks an unused signed acceptance as spent, so it can no longer open a session.
+    ///
+    /// # Errors
+    /// `EscrowNonceUsed` if it already was.
+    ///
+    /// # Events
+    /// `AcceptanceCancelled`.
+    pub fn cancel_acceptance(&mut self, nonce: U256) -> Result<(), Error> {
+        let tutor = msg::sender();
+        self.use_nonce(tutor, nonce)?;
+        Emit::emit(AcceptanceCancelled { tutor, nonce });
+        Ok(())
+    }
+
+    // ---- views --------------------------------------------------------------------
+
+    /// The session's full record.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`.
+    pub fn session(&self, id: U256) -> Result<SessionView, Error> {
+        let (state, student, tutor) = self.load_session(id)?;
+        let s = self.sessions.get(id);
+        Ok(SessionView {
+            student,
+            tutor,
+            token: self.token_of(id),
+            rate: word(wide(s.rate.get())),
+            deposited: word(wide(s.deposited.get())),
+            withdrawn: word(wide(s.withdrawn.get())),
+            start: small(s.start.get()),
+            end: small(s.end.get()),
+            feeBps: small(s.fee_bps.get()) as u16,
+            credentialKind: small(s.credential_kind.get()) as u32,
+            state: state as u8,
+        })
+    }
+
+    /// What the session has billed: so far while Active, in total once Ended, zero while
+    /// Open or after a cancel.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`.
+    pub fn billed(&self, id: U256) -> Result<U256, Error> {
+        let (state, _, _) = self.load_session(id)?;
+        let accrual = self.accrual(id);
+        let amount = match state {
+            State::Active => accrual.billed_at(now()),
+            State::Ended => accrual.billed_at(small(self.sessions.get(id).end.get())),
+            _ => 0,
+        };
+        Ok(word(amount))
+    }
+
+    /// What the tutor could withdraw now (zero unless Active).
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`.
+    pub fn withdrawable(&self, id: U256) -> Result<U256, Error> {
+        let (state, _, _) = self.load_session(id)?;
+        if state != State::Active {
+            return Ok(U256::ZERO);
+        }
+        let s = self.sessions.get(id);
+        let billed = self.accrual(id).billed_at(now());
+        let amount = minuto_accrual::withdrawable(
+            billed,
+            small(s.fee_bps.get()) as u16,
+            wide(s.withdrawn.get()),
+        )
+        .map_err(|_| EscrowAccounting { id })?;
+        Ok(word(amount))
+    }
+
+    /// Seconds of lesson left at the current deposit: counting from now while Active,
+    /// the whole deposit's worth while Open, zero once ended or cancelled.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`.
+    pub fn runway(&self, id: U256) -> Result<u64, Error> {
+        let (state, _, _) = self.load_session(id)?;
+        let now = now();
+        let mut accrual = self.accrual(id);
+        Ok(match state {
+            State::Active => accrual.runway_at(now),
+            State::Open => {
+                accrual.start = now;
+                accrual.runway_at(now)
+            }
+            _ => 0,
+        })
+    }
+
+    /// Payouts of `token` credited to `account` after a refused transfer.
+    pub fn claimable(&self, token: Address, account: Address) -> U256 {
+        self.claimable.get(token).get(account)
+    }
+
+    /// Whether `tutor` has used or cancelled acceptance `nonce`.
+    pub fn nonce_used(&self, tutor: Address, nonce: U256) -> bool {
+        let (word, bit) = nonce_position(nonce);
+        self.nonce_bitmap.get(tutor).get(word).bit(bit)
+    }
+
+    /// The EIP-712 domain separator tutors sign acceptances under.
+    pub fn domain_separator(&self) -> alloy_primitives::B256 {
+        eip712::domain_separator()
+    }
+
+    /// Whether new sessions of `token` may be opened.
+    pub fn token_allowed(&self, token: Address) -> bool {
+        self.tokens.get(token).allowed.get()
+    }
+
+    /// Whether `account` may call `stopAt`.
+    pub fn is_relayer(&self, account: Address) -> bool {
+        self.relayers.get(account)
+    }
+
+    /// The escrow's settings: admin and pending admin, treasury, credentials contract,
+    /// the fee new sessions take (basis points), the start window and maximum backdate
+    /// (seconds), whether new money is paused, and how many sessions were ever opened
+    /// (ids run from 1 to that count).
+    pub fn config(&self) -> (Address, Address, Address, Address, u16, u32, u32, bool, u64) {
+        (
+            self.admin.get(),
+            self.pending_admin.get(),
+            self.treasury.get(),
+            self.credentials.get(),
+            small(self.fee_bps.get()) as u16,
+            small(self.start_window.get()) as u32,
+            small(self.max_backdate.get()) as u32,
+            self.paused.get(),
+            small(self.session_count.get()),
+        )
+    }
+
+    /// How far back, in seconds, a relayer's `stopAt` may reach (also in [`config`]).
+    ///
+    /// [`config`]: Self::config
+    pub fn max_backdate(&self) -> u32 {
+        small(self.max_backdate.get()) as u32
+    }
+
+    // ---- admin --------------------------------------------------------------------
+
+    /// Adds `token` to, or removes it from, the allowlist for new sessions. Sessions
+    /// already open keep their token either way. Only standard ERC-20s belong here: no
+    /// fee-on-transfer or rebasing tokens.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`; `EscrowInvalidAddress` for the zero address.
+    ///
+    /// # Events
+    /// `TokenAllowed`.
+    pub fn set_token_allowed(&mut self, token: Address, allowed: bool) -> Result<(), Error> {
+        self.only_admin()?;
+        if token.is_zero() {
+            return Err(EscrowInvalidAddress { account: token }.into());
+        }
+        if self.tokens.get(token).id.get().is_zero() {
+            let id = self.token_count.get().as_limbs()[0]
+                .checked_add(1)
+                .filter(|id| *id <= u64::from(u16::MAX))
+                .ok_or(EscrowInvalidAddress { account: token })?;
+            self.token_count.set(uint(id));
+            self.tokens.setter(token).id.set(uint(id));
+            self.token_by_id.setter(id as u16).set(token);
+        }
+        self.tokens.setter(token).allowed.set(allowed);
+        Emit::emit(TokenAllowed { token, allowed });
+        Ok(())
+    }
+
+    /// Replaces the settings: where fees go (`treasury`, non-zero), the credentials
+    /// contract gated sessions are checked against (`hasValid(address,uint32)`; zero
+    /// disables it, and then gated sessions cannot start), the fee for sessions opened
+    /// from now on (open sessions keep theirs; at most [`MAX_FEE_BPS`]), the start window
+    /// (non-zero) and the relayer's maximum backdate (at most [`MAX_BACKDATE_LIMIT`]).
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`; `EscrowInvalidAddress` for a zero treasury; `EscrowFeeTooHigh`;
+    /// `EscrowInvalidWindows`.
+    ///
+    /// # Events
+    /// `ConfigUpdated`.
+    pub fn set_config(
+        &mut self,
+        treasury: Address,
+        credentials: Address,
+        fee_bps: u16,
+        start_window: u32,
+        max_backdate: u32,
+    ) -> Result<(), Error> {
+        self.only_admin()?;
+        self.write_config(treasury, credentials, fee_bps, start_window, max_backdate)
+    }
+
+    /// Grants or revokes the relayer role.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`; `EscrowInvalidAddress` for zero.
+    ///
+    /// # Events
+    /// `RelayerUpdated`.
+    pub fn set_relayer(&mut self, relayer: Address, allowed: bool) -> Result<(), Error> {
+        self.only_admin()?;
+        if relayer.is_zero() {
+            return Err(EscrowInvalidAddress { account: relayer }.into());
+        }
+        self.relayers.setter(relayer).set(allowed);
+        Emit::emit(RelayerUpdated { relayer, allowed });
+        Ok(())
+    }
+
+    /// Pauses or resumes new money coming in: while paused, `open`, `openAccepted`,
+    /// `start` and `topUp` revert. Stop, settle, cancel, withdraw and claim always work.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`.
+    ///
+    /// # Events
+    /// `PauseUpdated`.
+    pub fn set_paused(&mut self, paused: bool) -> Result<(), Error> {
+        self.only_admin()?;
+        self.paused.set(paused);
+        Emit::emit(PauseUpdated { paused });
+        Ok(())
+    }
+
+    /// Starts handing the admin role to `new_admin`, who must accept; zero cancels a
+    /// pending hand-over.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`.
+    ///
+    /// # Events
+    /// `AdminTransferStarted`.
+    pub fn transfer_admin(&mut self, new_admin: Address) -> Result<(), Error> {
+        let admin = self.only_admin()?;
+        self.pending_admin.set(new_admin);
+        Emit::emit(AdminTransferStarted {
+            admin,
+            pendingAdmin: new_admin,
+        });
+        Ok(())
+    }
+
+    /// The pending admin takes the role.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin` unless the caller is the pending admin.
+    ///
+    /// # Events
+    /// `AdminTransferred`.
+    pub fn accept_admin(&mut self) -> Result<(), Error> {
+        let caller = msg::sender();
+        if caller.is_zero() || caller != self.pending_admin.get() {
+            return Err(EscrowNotAdmin { caller }.into());
+        }
+        let previous = self.admin.get();
+        self.admin.set(caller);
+        self.pending_admin.set(Address::ZERO);
+        Emit::emit(AdminTransferred {
+            previousAdmin: previous,
+            admin: caller,
+        });
+        Ok(())
+    }
+}
+
+// ---- private helpers ------------------------------------------------------------------
+
+fn invalid_state(id: U256, state: State) -> Error {
+    EscrowInvalidState {
+        id,
+        state: state as u8,
+    }
+    .into()
+}
+
+fn require_state(id: U256, state: State, want: State) -> Result<(), Error> {
+    if state == want {
+        Ok(())
+    } else {
+        Err(invalid_state(id, state))
+    }
+}
+
+fn nonce_position(nonce: U256) -> (U256, usize) {
+    (nonce >> 8, (nonce.as_limbs()[0] & 0xff) as usize)
+}
+
+impl SessionEscrow {
+    /// A session's state and parties; `EscrowUnknownSession` if there is none.
+    fn load_session(&self, id: U256) -> Result<(State, Address, Address), Error> {
+        let s = self.sessions.get(id);
+        let state = State::from_u8(small(s.state.get()) as u8);
+        if state == State::None {
+            return Err(EscrowUnknownSession { id }.into());
+        }
+        Ok((state, s.student.get(), s.tutor.get()))
+    }
+
+    fn accrual(&self, id: U256) -> Accrual {
+        let s = self.sessions.get(id);
+        Accrual {
+            start: small(s.start.get()),
+            rate: wide(s.rate.get()),
+            deposited: wide(s.deposited.get()),
+        }
+    }
+
+    fn token_of(&self, id: U256) -> Address {
+        let token_id = small(self.sessions.get(id).token_id.get()) as u16;
+        self.token_by_id.get(token_id)
+    }
+
+    fn start_deadline(&self, id: U256) -> u64 {
+        let opened = small(self.sessions.get(id).start.get());
+        opened.saturating_add(small(self.start_window.get()))
+    }
+
+    fn only_admin(&self) -> Result<Address, Error> {
+        let caller = msg::sender();
+        if caller != self.admin.get() {
+            return Err(EscrowNotAdmin { caller }.into());
+        }
+        Ok(caller)
+    }
+
+    fn when_not_paused(&self) -> Result<(), Error> {
+        if self.paused.get() {
+            return Err(EscrowPaused {}.into());
+        }
+        Ok(())
+    }
+
+    fn write_config(
+        &mut self,
+        treasury: Address,
+        credentials: Address,
+        fee_bps: u16,
+        start_window: u32,
+        max_backdate: u32,
+    ) -> Result<(), Error> {
+        if treasury.is_zero() {
+            return Err(EscrowInvalidAddress { account: treasury }.into());
+        }
+        if fee_bps > MAX_FEE_BPS {
+            return Err(EscrowFeeTooHigh {
+                feeBps: fee_bps,
+                maxFeeBps: MAX_FEE_BPS,
+            }
+            .into());
+        }
+        if start_window == 0 || max_backdate > MAX_BACKDATE_LIMIT {
+            return Err(EscrowInvalidWindows {
+                startWindow: start_window,
+                maxBackdate: max_backdate,
+            }
+            .into());
+        }
+        self.treasury.set(treasury);
+        self.credentials.set(credentials);
+        self.fee_bps.set(uint(fee_bps));
+        self.start_window.set(uint(start_window));
+        self.max_backdate.set(uint(max_backdate));
+        Emit::emit(ConfigUpdated {
+            treasury,
+            credentials,
+            feeBps: fee_bps,
+            startWindow: start_window,
+            maxBackdate: max_backdate,
+        });
+        Ok(())
+    }
+
+    fn require_credential(&self, id: U256, tutor: Address, kind: u32) -> Result<(), Error> {
+        if kind == 0 {
+            return Ok(());
+        }
+        let credentials = self.credentials.get();
+        if credentials.is_zero() || !calls::has_valid(credentials, tutor, kind) {
+            return Err(EscrowCredentialRequired { id, tutor, kind }.into());
+        }
+        Ok(())
+    }
+
+    fn use_nonce(&mut self, tutor: Address, nonce: U256) -> Result<(), Error> {
+        let (word, bit) = nonce_position(nonce);
+        let bits = self.nonce_bitmap.get(tutor).get(word);
+        if bits.bit(bit) {
+            return Err(EscrowNonceUsed { tutor, nonce }.into());
+        }
+        self.nonce_bitmap
+            .setter(tutor)
+            .setter(word)
+            .set(bits | (U256::from_limbs([1, 0, 0, 0]) << bit));
+        Ok(())
+    }
+
+    /// Checks and records a new session, then pulls its deposit.
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        rate: U256,
+        deposit: U256,
+        student_key: Address,
+        credential_kind: u32,
+        state: State,
+    ) -> Result<u64, Error> {
+        self.when_not_paused()?;
+        let student = msg::sender();
+        if tutor.is_zero() || tutor == student {
+            return Err(EscrowInvalidAddress { account: tutor }.into());
+        }
+        if student_key.is_zero() {
+            return Err(EscrowInvalidAddress {
+                account: student_key,
+            }
+            .into());
+        }
+        let entry = self.tokens.get(token);
+        if !entry.allowed.get() {
+            return Err(EscrowTokenNotAllowed { token }.into());
+        }
+        let token_id = entry.id.get();
+        let rate_u128 = to_u128(rate)
+            .filter(|r| *r > 0)
+            .ok_or(EscrowInvalidRate { rate })?;
+        let deposit_u128 = to_u128(deposit)
+            .filter(|d| *d > 0)
+            .ok_or(EscrowInvalidAmount { amount: deposit })?;
+        let id = self.session_count.get().as_limbs()[0]
+            .checked_add(1)
+            .ok_or(EscrowAccounting { id: U256::ZERO })?;
+        let id_word = word(id);
+        if state == State::Active {
+            self.require_credential(id_word, tutor, credential_kind)?;
+        }
+        let fee_bps = self.fee_bps.get();
+        self.session_count.set(uint(id));
+
+        let mut s = self.sessions.setter(id_word);
+        s.student.set(student);
+        s.start.set(uint(now()));
+        s.token_id.set(token_id);
+        s.state.set(uint(state as u8));
+        s.fee_bps.set(fee_bps);
+        s.tutor.set(tutor);
+        s.credential_kind.set(uint(credential_kind));
+        s.rate.set(u128_slot(rate_u128));
+        s.deposited.set(u128_slot(deposit_u128));
+
+        self.pull(token, student, deposit)?;
+        Emit::emit(SessionOpened {
+            id: id_word,
+            student,
+            tutor,
+            token,
+            rate,
+            deposit,
+            studentKey: student_key,
+            credentialKind: credential_kind,
+            feeBps: small(fee_bps) as u16,
+        });
+        Ok(id)
+    }
+
+    /// Takes `amount` of `token` from `from`; the whole call reverts if the token refuses.
+    fn pull(&mut self, token: Address, from: Address, amount: U256) -> Result<(), Error> {
+        let this = stylus_sdk::contract::address();
+        if !calls::transfer_from(token, from, this, amount) {
+            return Err(EscrowTransferFailed {
+                token,
+                to: this,
+                amount,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Pays `amount` to `to`, or credits it to `to` if the token refuses, so one party's
+    /// blocked address never holds up another's money.
+    fn pay(&mut self, token: Address, to: Address, amount: U256) -> Result<(), Error> {
+        if amount.is_zero() || calls::transfer(token, to, amount) {
+            return Ok(());
+        }
+        let credited = self
+            .claimable
+            .get(token)
+            .get(to)
+            .checked_add(amount)
+            .ok_or(EscrowAccounting { id: U256::ZERO })?;
+        self.claimable.setter(token).setter(to).set(credited);
+        Emit::emit(PayoutCredited {
+            token,
+            account: to,
+            amount,
+        });
+        Ok(())
+    }
+
+    /// Ends an Active session at `at` (or when its funds ran out, if earlier) and pays
+    /// everyone. State is written before any transfer.
+    fn settle(&mut self, id: U256, at: u64, by: Address) -> Result<(), Error> {
+        let accrual = self.accrual(id);
+        let end = at.min(accrual.exhausted_at());
+        let billed = accrual.billed_at(end);
+        let s = self.sessions.get(id);
+        let (student, tutor) = (s.student.get(), s.tutor.get());
+        let split = minuto_accrual::settle(
+            accrual.deposited,
+            billed,
+            small(s.fee_bps.get()) as u16,
+            wide(s.withdrawn.get()),
+        )
+        .map_err(|_| EscrowAccounting { id })?;
+
+        let mut s = self.sessions.setter(id);
+        s.state.set(uint(State::Ended as u8));
+        s.end.set(uint(end));
+
+        let token = self.token_of(id);
+        let (tutor_paid, fee, refund) = (word(split.tutor), word(split.fee), word(split.student));
+        self.pay(token, tutor, tutor_paid)?;
+        let treasury = self.treasury.get();
+        self.pay(token, treasury, fee)?;
+        self.pay(token, student, refund)?;
+        Emit::emit(SessionEnded {
+            id,
+            by,
+            end,
+            billed: word(billed),
+            tutorPaid: tutor_paid,
+            fee,
+            refund,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}

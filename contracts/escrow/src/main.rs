@@ -1,1 +1,8 @@
-fn main(){}
+//! Prints the escrow's Solidity interface (functions only; `cargo xtask abi` adds the
+//! events and errors).
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+
+#[cfg(feature = "export-abi")]
+fn main() {
+    minuto_escrow::print_from_args();
+}

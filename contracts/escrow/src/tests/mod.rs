@@ -1,0 +1,338 @@
+//! Tests of the escrow with motsu: a real OpenZeppelin ERC-20 (one that can block
+//! addresses, as USDC and PYUSD can), a credentials test double, and a clock the tests
+//! move (motsu fixes `block.timestamp`; the escrow reads time only through `now()`, which
+//! in test builds adds this thread's offset).
+
+mod admin;
+mod lifecycle;
+mod properties;
+mod signed;
+
+use alloc::vec::Vec;
+use alloy_primitives::{Address, U256};
+use motsu::prelude::*;
+use openzeppelin_stylus::token::erc20::IErc20;
+
+use crate::*;
+
+/// The test clock: an offset over motsu's fixed block timestamp, per test thread.
+pub mod clock {
+    use core::cell::Cell;
+
+    std::thread_local! {
+        static OFFSET: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Seconds added to `block.timestamp` on this thread.
+    pub fn offset() -> u64 {
+        OFFSET.with(Cell::get)
+    }
+
+    /// Moves time forward.
+    pub fn advance(secs: u64) {
+        OFFSET.with(|o| o.set(o.get() + secs));
+    }
+
+    /// Back to motsu's block timestamp.
+    pub fn reset() {
+        OFFSET.with(|o| o.set(0));
+    }
+}
+
+/// The time the escrow sees now.
+pub fn now() -> u64 {
+    crate::now()
+}
+
+pub mod test_token {
+    //! The test ERC-20.
+    use alloy_primitives::{Address, U256};
+    use openzeppelin_stylus::token::erc20::{self, Erc20, IErc20};
+    use stylus_sdk::{
+        msg,
+        prelude::*,
+        storage::{StorageBool, StorageMap},
+    };
+
+    /// An ERC-20 on OpenZeppelin's implementation whose transfers to or from a blocked
+    /// address fail, as a frozen USDC or PYUSD account does.
+    #[storage]
+    #[entrypoint]
+    pub struct TestToken {
+        erc20: Erc20,
+        blocked: StorageMap<Address, StorageBool>,
+    }
+
+    #[public]
+    #[implements(IErc20<Error = erc20::Error>)]
+    impl TestToken {
+        pub fn mint(&mut self, to: Address, amount: U256) -> Result<(), erc20::Error> {
+            self.erc20._mint(to, amount)
+        }
+
+        pub fn set_blocked(&mut self, account: Address, blocked: bool) {
+            self.blocked.setter(account).set(blocked);
+        }
+    }
+
+    impl TestToken {
+        fn check(&self, from: Address, to: Address) -> Result<(), erc20::Error> {
+            if self.blocked.get(from) || self.blocked.get(to) {
+                return Err(erc20::Error::InvalidReceiver(erc20::ERC20InvalidReceiver {
+                    receiver: to,
+                }));
+            }
+            Ok(())
+        }
+    }
+
+    #[public]
+    impl IErc20 for TestToken {
+        type Error = erc20::Error;
+
+        fn total_supply(&self) -> U256 {
+            self.erc20.total_supply()
+        }
+
+        fn balance_of(&self, account: Address) -> U256 {
+            self.erc20.balance_of(account)
+        }
+
+        fn transfer(&mut self, to: Address, value: U256) -> Result<bool, Self::Error> {
+            self.check(msg::sender(), to)?;
+            self.erc20.transfer(to, value)
+        }
+
+        fn allowance(&self, owner: Address, spender: Address) -> U256 {
+            self.erc20.allowance(owner, spender)
+        }
+
+        fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
+            self.erc20.approve(spender, value)
+        }
+
+        fn transfer_from(
+            &mut self,
+            from: Address,
+            to: Address,
+            value: U256,
+        ) -> Result<bool, Self::Error> {
+            self.check(from, to)?;
+            self.erc20.transfer_from(from, to, value)
+        }
+    }
+}
+
+pub mod test_credentials {
+    //! The credentials test double.
+    use alloy_primitives::Address;
+    use stylus_sdk::{
+        prelude::*,
+        storage::{StorageBool, StorageMap},
+    };
+
+    /// A stand-in for the credentials contract with its `hasValid(address,uint32)` check.
+    #[storage]
+    #[entrypoint]
+    pub struct TestCredentials {
+        valid: StorageMap<Address, StorageMap<u32, StorageBool>>,
+    }
+
+    #[public]
+    impl TestCredentials {
+        pub fn has_valid(&self, holder: Address, kind: u32) -> bool {
+            self.valid.get(holder).get(kind)
+        }
+
+        pub fn set_valid(&mut self, holder: Address, kind: u32, valid: bool) {
+            self.valid.setter(holder).setter(kind).set(valid);
+        }
+    }
+}
+
+pub use test_credentials::TestCredentials;
+pub use test_token::TestToken;
+
+pub const FEE_BPS: u16 = 250;
+pub const START_WINDOW: u32 = 600;
+pub const MAX_BACKDATE: u32 = 60;
+/// 36 USDC an hour: exactly 10,000 base units (6 decimals) a second.
+pub const RATE_PER_SEC: u128 = 10_000;
+pub const RATE: u128 = RATE_PER_SEC * minuto_accrual::RATE_SCALE;
+/// 10 USDC: 1,000 seconds at [`RATE`].
+pub const DEPOSIT: u128 = 10_000_000;
+
+pub fn u(v: u128) -> U256 {
+    U256::from(v)
+}
+
+/// The parties of one test.
+pub struct Parties {
+    pub admin: Address,
+    pub treasury: Address,
+    pub student: Address,
+    pub tutor: Address,
+    pub relayer: Address,
+    pub student_key: Address,
+    pub tutor_key: Address,
+}
+
+impl Parties {
+    pub fn new() -> Self {
+        clock::reset();
+        Self {
+            admin: Address::random(),
+            treasury: Address::random(),
+            student: Address::random(),
+            tutor: Address::random(),
+            relayer: Address::random(),
+            student_key: Address::random(),
+            tutor_key: Address::random(),
+        }
+    }
+}
+
+/// Deploys the escrow with the test settings, allows the token, names the relayer, and
+/// gives the student `funds` approved to the escrow.
+pub fn setup(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    creds: &Contract<TestCredentials>,
+    p: &Parties,
+    funds: u128,
+) {
+    escrow
+        .sender(p.admin)
+        .constructor(
+            p.admin,
+            p.treasury,
+            creds.address(),
+            FEE_BPS,
+            START_WINDOW,
+            MAX_BACKDATE,
+        )
+        .motsu_unwrap();
+    escrow
+        .sender(p.admin)
+        .set_token_allowed(token.address(), true)
+        .motsu_unwrap();
+    escrow
+        .sender(p.admin)
+        .set_relayer(p.relayer, true)
+        .motsu_unwrap();
+    token
+        .sender(p.admin)
+        .mint(p.student, u(funds))
+        .motsu_unwrap();
+    token
+        .sender(p.student)
+        .approve(escrow.address(), U256::MAX)
+        .motsu_unwrap();
+}
+
+/// Opens an ungated session of [`DEPOSIT`] at [`RATE`]; returns its id.
+pub fn open(escrow: &Contract<SessionEscrow>, token: &Contract<TestToken>, p: &Parties) -> U256 {
+    escrow
+        .sender(p.student)
+        .open(
+            p.tutor,
+            token.address(),
+            u(RATE),
+            u(DEPOSIT),
+            p.student_key,
+            0,
+        )
+        .motsu_unwrap()
+}
+
+/// Opens and starts a session; returns its id. Accrual starts at `now()`.
+pub fn open_and_start(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    p: &Parties,
+) -> U256 {
+    let id = open(escrow, token, p);
+    escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
+    id
+}
+
+pub fn balance(token: &Contract<TestToken>, who: Address) -> u128 {
+    token.sender(who).balance_of(who).to::<u128>()
+}
+
+pub fn state_of(escrow: &Contract<SessionEscrow>, id: U256) -> u8 {
+    escrow
+        .sender(Address::ZERO)
+        .session(id)
+        .motsu_unwrap()
+        .state
+}
+
+/// Every error encodes as the Solidity error it names, byte for byte as alloy encodes it.
+#[test]
+fn errors_encode_like_alloy() {
+    use stylus_sdk::alloy_sol_types::SolError;
+    let id = U256::from(7);
+    let a = Address::repeat_byte(0xab);
+    macro_rules! check {
+        ($($v:ident($e:expr)),* $(,)?) => {$(
+            let e = $e;
+            let want = e.abi_encode();
+            assert_eq!(Vec::<u8>::from(Error::$v(e)), want, stringify!($v));
+        )*};
+    }
+    check!(
+        UnknownSession(EscrowUnknownSession { id }),
+        InvalidState(EscrowInvalidState { id, state: 3 }),
+        Unauthorized(EscrowUnauthorized { id, caller: a }),
+        NotAdmin(EscrowNotAdmin { caller: a }),
+        NotRelayer(EscrowNotRelayer { caller: a }),
+        Paused(EscrowPaused {}),
+        TokenNotAllowed(EscrowTokenNotAllowed { token: a }),
+        InvalidAddress(EscrowInvalidAddress { account: a }),
+        InvalidRate(EscrowInvalidRate { rate: U256::MAX }),
+        InvalidAmount(EscrowInvalidAmount { amount: id }),
+        FeeTooHigh(EscrowFeeTooHigh {
+            feeBps: 1001,
+            maxFeeBps: 1000
+        }),
+        InvalidWindows(EscrowInvalidWindows {
+            startWindow: 0,
+            maxBackdate: u32::MAX
+        }),
+        StartWindowExpired(EscrowStartWindowExpired {
+            id,
+            deadline: u64::MAX
+        }),
+        StartWindowOpen(EscrowStartWindowOpen { id, deadline: 5 }),
+        CredentialRequired(EscrowCredentialRequired {
+            id,
+            tutor: a,
+            kind: u32::MAX
+        }),
+        StopAtOutOfRange(EscrowStopAtOutOfRange {
+            id,
+            at: 1,
+            earliest: 2,
+            latest: 3
+        }),
+        FundsExhausted(EscrowFundsExhausted { id }),
+        NothingToWithdraw(EscrowNothingToWithdraw { id }),
+        NothingToClaim(EscrowNothingToClaim {
+            token: a,
+            account: a
+        }),
+        TransferFailed(EscrowTransferFailed {
+            token: a,
+            to: a,
+            amount: id
+        }),
+        AcceptanceExpired(EscrowAcceptanceExpired { expiry: 9 }),
+        InvalidSignature(EscrowInvalidSignature { tutor: a }),
+        NonceUsed(EscrowNonceUsed {
+            tutor: a,
+            nonce: U256::MAX
+        }),
+        Accounting(EscrowAccounting { id }),
+    );
+}
