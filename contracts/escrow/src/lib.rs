@@ -368,6 +368,8 @@ pub struct Session {
     deposited: StorageU128,
 
     withdrawn: StorageU128,
+    /// Billing up to this time has been paid out to the tutor; no stop may end earlier.
+    withdrawn_through: StorageU40,
 }
 
 /// A token's allowlist entry. Sessions store the small `id`, not the 20-byte address.
@@ -652,7 +654,9 @@ impl SessionEscrow {
     }
 
     /// Sends the tutor everything earned and not yet withdrawn (`billed − fee −
-    /// withdrawn`). Returns the amount.
+    /// withdrawn`), counting billing up to `now − maxBackdate`: the part no relayer stop
+    /// can take back, so a withdrawal never pays for a silent peer's detection window.
+    /// Returns the amount.
     ///
     /// # Errors
     /// `EscrowUnknownSession`; `EscrowInvalidState` unless Active; `EscrowUnauthorized`
@@ -668,20 +672,14 @@ impl SessionEscrow {
         if caller != tutor {
             return Err(EscrowUnauthorized { id, caller }.into());
         }
-        let s = self.sessions.get(id);
-        let fee_bps = small(s.fee_bps.get()) as u16;
-        let withdrawn = wide(s.withdrawn.get());
-        let billed = self.accrual(id).billed_at(now());
-        let amount = minuto_accrual::withdrawable(billed, fee_bps, withdrawn)
-            .map_err(|_| EscrowAccounting { id })?;
+        let (amount, withdrawn, through) = self.due(id)?;
         if amount == 0 {
             return Err(EscrowNothingToWithdraw { id }.into());
         }
+        let mut s = self.sessions.setter(id);
         // SAFETY: withdrawn + amount = earned(billed) ≤ billed ≤ deposited < 2^128.
-        self.sessions
-            .setter(id)
-            .withdrawn
-            .set(u128_slot(withdrawn + amount));
+        s.withdrawn.set(u128_slot(withdrawn + amount));
+        s.withdrawn_through.set(uint(through));
         let token = self.token_of(id);
         let amount = word(amount);
         if !calls::transfer(token, tutor, amount) {
@@ -720,7 +718,9 @@ impl SessionEscrow {
 
     /// A relayer ends an Active session at `at`, the last moment the silent party was
     /// seen alive, so the student pays nothing for the detection window; then settles.
-    /// `at` must lie in `[max(start, now − maxBackdate), now]`.
+    /// `at` must lie in `[max(start, now − maxBackdate, paid-out time), now]`, where the
+    /// paid-out time is what the tutor's withdrawals already covered (never later than
+    /// `now − maxBackdate` unless the admin has since raised the backdate).
     ///
     /// # Errors
     /// `EscrowNotRelayer`; `EscrowUnknownSession`; `EscrowInvalidState` unless Active;
@@ -737,9 +737,11 @@ impl SessionEscrow {
         require_state(id, state, State::Active)?;
         let latest = now();
         let start = small(self.sessions.get(id).start.get());
+        let through = small(self.sessions.get(id).withdrawn_through.get());
         let earliest = latest
             .saturating_sub(small(self.max_backdate.get()))
-            .max(start);
+            .max(start)
+            .max(through);
         if at < earliest || at > latest {
             return Err(EscrowStopAtOutOfRange {
                 id,
@@ -872,7 +874,8 @@ impl SessionEscrow {
         Ok(word(amount))
     }
 
-    /// What the tutor could withdraw now (zero unless Active).
+    /// What the tutor could withdraw now (zero unless Active): earned up to
+    /// `now − maxBackdate`, minus what was withdrawn.
     ///
     /// # Errors
     /// `EscrowUnknownSession`.
@@ -881,15 +884,7 @@ impl SessionEscrow {
         if state != State::Active {
             return Ok(U256::ZERO);
         }
-        let s = self.sessions.get(id);
-        let billed = self.accrual(id).billed_at(now());
-        let amount = minuto_accrual::withdrawable(
-            billed,
-            small(s.fee_bps.get()) as u16,
-            wide(s.withdrawn.get()),
-        )
-        .map_err(|_| EscrowAccounting { id })?;
-        Ok(word(amount))
+        Ok(word(self.due(id)?.0))
     }
 
     /// Seconds of lesson left at the current deposit: counting from now while Active,
@@ -1129,6 +1124,24 @@ impl SessionEscrow {
             rate: wide(s.rate.get()),
             deposited: wide(s.deposited.get()),
         }
+    }
+
+    /// What the tutor may withdraw now: `(amount, withdrawn so far, the time billing is
+    /// counted up to)`.
+    fn due(&self, id: U256) -> Result<(u128, u128, u64), Error> {
+        let s = self.sessions.get(id);
+        let accrual = self.accrual(id);
+        let through = now()
+            .saturating_sub(small(self.max_backdate.get()))
+            .max(accrual.start);
+        let withdrawn = wide(s.withdrawn.get());
+        let amount = minuto_accrual::withdrawable(
+            accrual.billed_at(through),
+            small(s.fee_bps.get()) as u16,
+            withdrawn,
+        )
+        .map_err(|_| EscrowAccounting { id })?;
+        Ok((amount, withdrawn, through))
     }
 
     fn token_of(&self, id: U256) -> Address {

@@ -245,10 +245,16 @@ fn start_by_tutor_begins_accrual_and_emits_session_started(
         u(60 * RATE_PER_SEC)
     );
     assert_eq!(escrow.sender(p.student).runway(id).motsu_unwrap(), 940);
-    // Withdrawable is earned minus fee: 600,000 − 2.5 %.
+    // Withdrawals count billing up to now − maxBackdate (60 s): nothing yet.
     assert_eq!(
         escrow.sender(p.tutor).withdrawable(id).motsu_unwrap(),
-        u(585_000)
+        U256::ZERO
+    );
+    clock::advance(40);
+    // 40 s withdrawable: 400,000 billed minus the 2.5 % fee.
+    assert_eq!(
+        escrow.sender(p.tutor).withdrawable(id).motsu_unwrap(),
+        u(390_000)
     );
 }
 
@@ -485,13 +491,13 @@ fn withdraw_pays_the_tutor_what_accrued_minus_fee(
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     let got = escrow.sender(p.tutor).withdraw(id).motsu_unwrap();
-    // 100 s × 10,000 = 1,000,000 billed; fee 25,000; tutor 975,000.
-    assert_eq!(got, u(975_000));
-    assert_eq!(balance(&token, p.tutor), 975_000);
+    // Counted up to now − 60 s: 40 s × 10,000 = 400,000 billed; fee 10,000.
+    assert_eq!(got, u(390_000));
+    assert_eq!(balance(&token, p.tutor), 390_000);
     escrow.assert_emitted(&Withdrawn {
         id,
         tutor: p.tutor,
-        amount: u(975_000),
+        amount: u(390_000),
     });
     // Nothing new accrued in the same second.
     let err = escrow.sender(p.tutor).withdraw(id).motsu_unwrap_err();
@@ -502,7 +508,7 @@ fn withdraw_pays_the_tutor_what_accrued_minus_fee(
         u(97_500)
     );
     let s = escrow.sender(p.tutor).session(id).motsu_unwrap();
-    assert_eq!(s.withdrawn, u(1_072_500));
+    assert_eq!(s.withdrawn, u(487_500));
 }
 
 #[motsu::test]
@@ -538,13 +544,13 @@ fn withdraw_to_a_blocked_tutor_fails_and_keeps_the_earnings_owed(
         EscrowTransferFailed {
             token: token.address(),
             to: p.tutor,
-            amount: u(975_000)
+            amount: u(390_000)
         }
         .into()
     );
     assert_eq!(
         escrow.sender(p.tutor).withdrawable(id).motsu_unwrap(),
-        u(975_000)
+        u(390_000)
     );
 }
 
@@ -561,13 +567,13 @@ fn stop_by_student_settles_every_party_to_the_base_unit(
     escrow.sender(p.tutor).withdraw(id).motsu_unwrap();
     clock::advance(23);
     escrow.sender(p.student).stop(id).motsu_unwrap();
-    // 123 s: billed 1,230,000; fee 30,750; tutor total 1,199,250 of which 975,000 earlier.
+    // 123 s: billed 1,230,000; fee 30,750; tutor total 1,199,250 of which 390,000 earlier.
     escrow.assert_emitted(&SessionEnded {
         id,
         by: p.student,
         end: now(),
         billed: u(1_230_000),
-        tutorPaid: u(224_250),
+        tutorPaid: u(809_250),
         fee: u(30_750),
         refund: u(DEPOSIT - 1_230_000),
     });
@@ -985,7 +991,7 @@ fn pause_blocks_new_money_but_never_money_leaving(
     let waiting = open(&escrow, &token, &p);
     let ending = open_and_start(&escrow, &token, &p);
     token.sender(p.admin).set_blocked(p.tutor, true);
-    clock::advance(50);
+    clock::advance(100);
     escrow.sender(p.tutor).stop(ending).motsu_unwrap(); // credits the blocked tutor
     token.sender(p.admin).set_blocked(p.tutor, false);
 
@@ -1031,4 +1037,80 @@ fn pause_blocks_new_money_but_never_money_leaving(
 
     escrow.sender(p.admin).set_paused(false).motsu_unwrap();
     open(&escrow, &token, &p);
+}
+
+#[motsu::test]
+fn withdraw_never_pays_for_time_a_relayer_stop_can_take_back(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    let id = open_and_start(&escrow, &token, &p);
+    let start = now();
+    clock::advance(200);
+    let last_seen = now() - u64::from(MAX_BACKDATE); // the student went silent
+                                                     // The tutor withdraws during the detection window: only up to now − 60 s is paid.
+    assert_eq!(
+        escrow.sender(p.tutor).withdraw(id).motsu_unwrap(),
+        u(1_365_000)
+    );
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, last_seen)
+        .motsu_unwrap();
+    let billed = u128::from(last_seen - start) * RATE_PER_SEC;
+    escrow.assert_emitted(&SessionEnded {
+        id,
+        by: p.relayer,
+        end: last_seen,
+        billed: u(billed),
+        tutorPaid: U256::ZERO,
+        fee: u(35_000),
+        refund: u(DEPOSIT - billed),
+    });
+    assert_eq!(
+        balance(&token, p.tutor) + balance(&token, p.treasury),
+        billed
+    );
+}
+
+#[motsu::test]
+fn stop_at_cannot_reach_before_what_withdrawals_paid_out(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    let id = open_and_start(&escrow, &token, &p);
+    clock::advance(200);
+    escrow.sender(p.tutor).withdraw(id).motsu_unwrap();
+    let paid_through = now() - u64::from(MAX_BACKDATE);
+    // The admin lengthens the backdate; a stop still cannot undo what was paid out.
+    escrow
+        .sender(p.admin)
+        .set_config(p.treasury, creds.address(), FEE_BPS, START_WINDOW, 600)
+        .motsu_unwrap();
+    let latest = now();
+    let err = escrow
+        .sender(p.relayer)
+        .stop_at(id, paid_through - 1)
+        .motsu_unwrap_err();
+    assert_eq!(
+        err,
+        EscrowStopAtOutOfRange {
+            id,
+            at: paid_through - 1,
+            earliest: paid_through,
+            latest
+        }
+        .into()
+    );
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, paid_through)
+        .motsu_unwrap();
+    assert_eq!(balance(&token, escrow.address()), 0);
 }

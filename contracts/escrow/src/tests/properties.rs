@@ -1,1 +1,247 @@
+//! Property tests of DESIGN.md's invariants over random session histories, run against
+//! the contract with a real ERC-20, checked against a model in plain integer math.
+//!
+//! 1. Conservation: tutor + fee + refund == deposits to the base unit; the escrow's
+//!    balance always covers what it owes.
+//! 2. No overpay: billed ≤ deposit and ≤ elapsed × rate (rounded down).
+//! 3. No post-drop leakage: a relayer stop bills up to `at`, not to now.
+//! 4. Each session settles exactly once.
+//! 5. A per-hour price in a 6-decimal token bills within one base unit.
 
+use super::*;
+use minuto_accrual::RATE_SCALE;
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Advance(u64),
+    TopUp(u128),
+    Withdraw,
+}
+
+#[derive(Clone, Debug)]
+enum Finish {
+    StopByStudent,
+    StopByTutor,
+    /// The relayer stops at `now − backdate`.
+    StopAt(u64),
+    /// Funds run out and a stranger stops.
+    Exhaust,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u64..2_000).prop_map(Op::Advance),
+        1 => (1u128..1_000_000_000_000).prop_map(Op::TopUp),
+        1 => Just(Op::Withdraw),
+    ]
+}
+
+fn finish() -> impl Strategy<Value = Finish> {
+    prop_oneof![
+        Just(Finish::StopByStudent),
+        Just(Finish::StopByTutor),
+        (0u64..=u64::from(MAX_BACKDATE)).prop_map(Finish::StopAt),
+        Just(Finish::Exhaust),
+    ]
+}
+
+/// The model: plain u128 math, independent of `minuto_accrual`.
+struct Model {
+    rate: u128,
+    deposited: u128,
+    withdrawn: u128,
+    start: u64,
+    fee_bps: u128,
+}
+
+impl Model {
+    fn billed(&self, t: u64) -> u128 {
+        // rate ≤ 10^24 and elapsed < 2^16 here: the product fits in u128.
+        let exact = u128::from(t.saturating_sub(self.start)) * self.rate / RATE_SCALE;
+        exact.min(self.deposited)
+    }
+    fn earned(&self, billed: u128) -> u128 {
+        billed - billed * self.fee_bps / 10_000
+    }
+    fn exhausted(&self, t: u64) -> bool {
+        self.billed(t) >= self.deposited
+    }
+}
+
+const FUNDS: u128 = u128::MAX / 4;
+
+fn run_history(
+    rate: u128,
+    deposit: u128,
+    fee_bps: u16,
+    ops: Vec<Op>,
+    end: Finish,
+) -> Result<(), TestCaseError> {
+    let escrow = Contract::<SessionEscrow>::new();
+    let token = Contract::<TestToken>::new();
+    let creds = Contract::<TestCredentials>::new();
+    let p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    escrow
+        .sender(p.admin)
+        .set_config(
+            p.treasury,
+            creds.address(),
+            fee_bps,
+            START_WINDOW,
+            MAX_BACKDATE,
+        )
+        .motsu_unwrap();
+    let id = escrow
+        .sender(p.student)
+        .open(
+            p.tutor,
+            token.address(),
+            u(rate),
+            u(deposit),
+            p.student_key,
+            0,
+        )
+        .motsu_unwrap();
+    escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
+    let mut m = Model {
+        rate,
+        deposited: deposit,
+        withdrawn: 0,
+        start: now(),
+        fee_bps: u128::from(fee_bps),
+    };
+
+    for op in ops {
+        match op {
+            Op::Advance(s) => clock::advance(s),
+            Op::TopUp(a) => {
+                let r = escrow.sender(p.student).top_up(id, u(a));
+                if m.exhausted(now()) {
+                    prop_assert_eq!(r.motsu_unwrap_err(), EscrowFundsExhausted { id }.into());
+                } else {
+                    r.motsu_unwrap();
+                    m.deposited += a;
+                }
+            }
+            Op::Withdraw => {
+                // Withdrawals count billing up to now − maxBackdate.
+                let through = now().saturating_sub(u64::from(MAX_BACKDATE));
+                let due = m.earned(m.billed(through)) - m.withdrawn;
+                let r = escrow.sender(p.tutor).withdraw(id);
+                if due == 0 {
+                    prop_assert_eq!(r.motsu_unwrap_err(), EscrowNothingToWithdraw { id }.into());
+                } else {
+                    prop_assert_eq!(r.motsu_unwrap(), u(due));
+                    m.withdrawn += due;
+                }
+            }
+        }
+        // Invariant 2 while running, and the escrow holds everything still owed (1).
+        let billed = escrow.sender(p.student).billed(id).motsu_unwrap();
+        prop_assert_eq!(billed, u(m.billed(now())));
+        prop_assert_eq!(balance(&token, escrow.address()), m.deposited - m.withdrawn);
+        prop_assert_eq!(balance(&token, p.tutor), m.withdrawn);
+    }
+
+    let (by, at) = match end {
+        Finish::StopByStudent => (p.student, now()),
+        Finish::StopByTutor => (p.tutor, now()),
+        Finish::StopAt(back) => {
+            let at = now().saturating_sub(back).max(m.start);
+            (p.relayer, at)
+        }
+        Finish::Exhaust => {
+            let secs = (m.deposited * RATE_SCALE).div_ceil(m.rate) as u64;
+            let out = m.start + secs;
+            if out > now() {
+                clock::advance(out - now());
+            }
+            (Address::repeat_byte(0x77), now())
+        }
+    };
+    if let Finish::StopAt(_) = end {
+        escrow.sender(by).stop_at(id, at).motsu_unwrap();
+    } else {
+        escrow.sender(by).stop(id).motsu_unwrap();
+    }
+
+    // Invariant 3: billing ends at `at` (or when the funds ran out, if earlier).
+    let billed = m.billed(at);
+    let fee = billed * m.fee_bps / 10_000;
+    let tutor_total = billed - fee;
+    let refund = m.deposited - billed;
+    prop_assert!(billed <= m.deposited);
+    prop_assert!(billed * RATE_SCALE <= u128::from(at - m.start) * m.rate);
+    prop_assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(billed)
+    );
+
+    // Invariant 1: every base unit is accounted for, and nothing stays behind.
+    prop_assert_eq!(balance(&token, p.tutor), tutor_total);
+    prop_assert_eq!(balance(&token, p.treasury), fee);
+    prop_assert_eq!(FUNDS - balance(&token, p.student), billed);
+    prop_assert_eq!(tutor_total + fee + refund, m.deposited);
+    prop_assert_eq!(balance(&token, escrow.address()), 0);
+
+    // Invariant 4: settled once; every later stop fails and moves nothing.
+    clock::advance(1);
+    let ended: Error = EscrowInvalidState { id, state: 3 }.into();
+    prop_assert_eq!(escrow.sender(p.student).stop(id).motsu_unwrap_err(), ended);
+    prop_assert_eq!(
+        escrow
+            .sender(p.relayer)
+            .stop_at(id, now())
+            .motsu_unwrap_err(),
+        EscrowInvalidState { id, state: 3 }.into()
+    );
+    prop_assert_eq!(balance(&token, p.treasury), fee);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn random_histories_keep_invariants_1_to_4(
+        rate in 1u128..=1_000_000 * RATE_SCALE,
+        deposit in 1u128..=1_000_000_000_000u128,
+        fee_bps in 0u16..=minuto_accrual::MAX_FEE_BPS,
+        ops in proptest::collection::vec(op(), 0..12),
+        end in finish(),
+    ) {
+        run_history(rate, deposit, fee_bps, ops, end)?;
+    }
+
+    /// Invariant 5 on chain: a per-hour or per-minute price in USDC (6 decimals), converted
+    /// with `minuto_accrual::rate_per_second`, bills within one base unit of the exact
+    /// amount and never above it.
+    #[test]
+    fn period_prices_bill_within_one_base_unit(
+        price in 1u128..=1_000_000_000u128, // up to 1,000 USDC a period
+        per_hour in any::<bool>(),
+        secs in 1u64..=30 * 24 * 3600,
+    ) {
+        let period: u64 = if per_hour { 3600 } else { 60 };
+        let rate = minuto_accrual::rate_per_second(price, period).unwrap();
+        let escrow = Contract::<SessionEscrow>::new();
+        let token = Contract::<TestToken>::new();
+        let creds = Contract::<TestCredentials>::new();
+        let p = Parties::new();
+        setup(&escrow, &token, &creds, &p, FUNDS);
+        let deposit = FUNDS;
+        let id = escrow
+            .sender(p.student)
+            .open(p.tutor, token.address(), u(rate), u(deposit), p.student_key, 0)
+            .motsu_unwrap();
+        escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
+        clock::advance(secs);
+        escrow.sender(p.student).stop(id).motsu_unwrap();
+        let billed = FUNDS - balance(&token, p.student);
+        let exact_num = price * u128::from(secs); // exact = exact_num / period
+        prop_assert!(billed * u128::from(period) <= exact_num);
+        prop_assert!((billed + 1) * u128::from(period) >= exact_num);
+    }
+}
