@@ -42,6 +42,7 @@ mod tests;
 use alloc::vec::Vec;
 use alloy_primitives::{Address, Uint, U128, U256};
 use minuto_accrual::{Accrual, MAX_FEE_BPS};
+use stylus_sdk::types::AddressVM;
 use stylus_sdk::{
     alloy_sol_types::sol,
     block, evm, msg,
@@ -54,6 +55,14 @@ use stylus_sdk::{
 
 /// The longest an admin may let a relayer backdate a stop: one hour.
 pub const MAX_BACKDATE_LIMIT: u32 = 3_600;
+
+/// `keccak256("")`: the code hash of an account without code.
+const KECCAK_EMPTY: alloy_primitives::B256 =
+    alloy_primitives::b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+
+/// The shortest maximum backdate: below the relayer's silence timeout plus clock drift, a
+/// relayer could not stop at the silent peer's last heartbeat.
+pub const MIN_BACKDATE_LIMIT: u32 = 30;
 
 sol! {
     #![sol(all_derives)]
@@ -128,7 +137,7 @@ sol! {
     error EscrowInvalidAmount(uint256 amount);
     /// A fee above the cap.
     error EscrowFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
-    /// A start window of zero or a maximum backdate above the limit.
+    /// A start window of zero or a maximum backdate outside 30 s to 1 h.
     error EscrowInvalidWindows(uint32 startWindow, uint32 maxBackdate);
     /// The tutor did not start the session before `deadline`.
     error EscrowStartWindowExpired(uint256 id, uint64 deadline);
@@ -349,7 +358,7 @@ type StorageU40 = StorageUint<40, 1>;
 
 /// One session in three storage slots at open (a fourth once the tutor withdraws):
 /// slot 0 `student | start | token_id | state | fee_bps`, slot 1 `tutor | end |
-/// credential_kind`, slot 2 `rate | deposited`, slot 3 `withdrawn`. Every write after open
+/// credential_kind`, slot 2 `rate | deposited`, slot 3 `withdrawn | withdrawn_through`. Every write after open
 /// lands in a slot that is already non-zero.
 #[storage]
 pub struct Session {
@@ -694,13 +703,13 @@ impl SessionEscrow {
         Ok(amount)
     }
 
-    /// Ends an Active session now and settles it. The student or the tutor may stop at any
-    /// time; once the deposit is used up anyone may, and the session ends at the moment
-    /// the funds ran out.
+    /// Ends an Active session now and settles it; the student or the tutor may. If the
+    /// deposit ran out earlier, the session ends at the moment it did. (A relayer ends
+    /// sessions with [`stop_at`](Self::stop_at).)
     ///
     /// # Errors
     /// `EscrowUnknownSession`; `EscrowInvalidState` unless Active (so each session settles
-    /// once); `EscrowUnauthorized` for anyone else before the funds are used up.
+    /// once); `EscrowUnauthorized` for anyone else.
     ///
     /// # Events
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
@@ -708,12 +717,10 @@ impl SessionEscrow {
         let (state, student, tutor) = self.load_session(id)?;
         require_state(id, state, State::Active)?;
         let caller = msg::sender();
-        let now = now();
-        let exhausted = self.accrual(id).exhausted_at() <= now;
-        if caller != student && caller != tutor && !exhausted {
+        if caller != student && caller != tutor {
             return Err(EscrowUnauthorized { id, caller }.into());
         }
-        self.settle(id, now, caller)
+        self.settle(id, now(), caller)
     }
 
     /// A relayer ends an Active session at `at`, the last moment the silent party was
@@ -917,11 +924,6 @@ impl SessionEscrow {
         self.nonce_bitmap.get(tutor).get(word).bit(bit)
     }
 
-    /// The EIP-712 domain separator tutors sign acceptances under.
-    pub fn domain_separator(&self) -> alloy_primitives::B256 {
-        eip712::domain_separator()
-    }
-
     /// Whether new sessions of `token` may be opened.
     pub fn token_allowed(&self, token: Address) -> bool {
         self.tokens.get(token).allowed.get()
@@ -964,13 +966,16 @@ impl SessionEscrow {
     /// fee-on-transfer or rebasing tokens.
     ///
     /// # Errors
-    /// `EscrowNotAdmin`; `EscrowInvalidAddress` for the zero address.
+    /// `EscrowNotAdmin`; `EscrowInvalidAddress` when allowing an address without code.
     ///
     /// # Events
     /// `TokenAllowed`.
     pub fn set_token_allowed(&mut self, token: Address, allowed: bool) -> Result<(), Error> {
         self.only_admin()?;
-        if token.is_zero() {
+        // A token must be a contract: a call to an address without code "succeeds" with
+        // empty return data, which would record deposits that moved nothing.
+        let code = token.code_hash();
+        if allowed && (code.is_zero() || code == KECCAK_EMPTY) {
             return Err(EscrowInvalidAddress { account: token }.into());
         }
         if self.tokens.get(token).id.get().is_zero() {
@@ -991,7 +996,8 @@ impl SessionEscrow {
     /// contract gated sessions are checked against (`hasValid(address,uint32)`; zero
     /// disables it, and then gated sessions cannot start), the fee for sessions opened
     /// from now on (open sessions keep theirs; at most [`MAX_FEE_BPS`]), the start window
-    /// (non-zero) and the relayer's maximum backdate (at most [`MAX_BACKDATE_LIMIT`]).
+    /// (non-zero) and the relayer's maximum backdate (from [`MIN_BACKDATE_LIMIT`] to
+    /// [`MAX_BACKDATE_LIMIT`]).
     ///
     /// # Errors
     /// `EscrowNotAdmin`; `EscrowInvalidAddress` for a zero treasury; `EscrowFeeTooHigh`;
@@ -1131,9 +1137,12 @@ impl SessionEscrow {
     fn due(&self, id: U256) -> Result<(u128, u128, u64), Error> {
         let s = self.sessions.get(id);
         let accrual = self.accrual(id);
+        // Never before what earlier withdrawals counted, even if the admin has since
+        // raised the backdate: `earned` stays ≥ `withdrawn`.
         let through = now()
             .saturating_sub(small(self.max_backdate.get()))
-            .max(accrual.start);
+            .max(accrual.start)
+            .max(small(s.withdrawn_through.get()));
         let withdrawn = wide(s.withdrawn.get());
         let amount = minuto_accrual::withdrawable(
             accrual.billed_at(through),
@@ -1187,7 +1196,7 @@ impl SessionEscrow {
             }
             .into());
         }
-        if start_window == 0 || max_backdate > MAX_BACKDATE_LIMIT {
+        if start_window == 0 || !(MIN_BACKDATE_LIMIT..=MAX_BACKDATE_LIMIT).contains(&max_backdate) {
             return Err(EscrowInvalidWindows {
                 startWindow: start_window,
                 maxBackdate: max_backdate,

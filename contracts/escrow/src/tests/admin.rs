@@ -94,7 +94,7 @@ fn admin_calls_reject_everyone_else(
     setup(&escrow, &token, &creds, &p, 0);
     for caller in [p.student, p.tutor, p.relayer, p.treasury] {
         let not_admin: Error = EscrowNotAdmin { caller }.into();
-        let e = escrow.sender(caller).set_config(caller, caller, 0, 1, 0);
+        let e = escrow.sender(caller).set_config(caller, caller, 0, 1, 30);
         assert_eq!(e.motsu_unwrap_err(), not_admin);
         let e = escrow
             .sender(caller)
@@ -168,6 +168,28 @@ fn set_config_validates_and_applies_the_fee_to_new_sessions_only(
     escrow.sender(p.student).stop(new).motsu_unwrap();
     // 1,000,000 billed each: 2.5 % on the old one, 10 % on the new one.
     assert_eq!(balance(&token, p.treasury), 25_000 + 100_000);
+}
+
+#[motsu::test]
+fn set_token_allowed_rejects_an_address_without_code(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, &creds, &p, 0);
+    let eoa = Address::random();
+    let e = escrow.sender(p.admin).set_token_allowed(eoa, true);
+    assert_eq!(
+        e.motsu_unwrap_err(),
+        EscrowInvalidAddress { account: eoa }.into()
+    );
+    assert!(!escrow.sender(p.admin).token_allowed(eoa));
+    // Disallowing needs no code check.
+    escrow
+        .sender(p.admin)
+        .set_token_allowed(eoa, false)
+        .motsu_unwrap();
 }
 
 #[motsu::test]

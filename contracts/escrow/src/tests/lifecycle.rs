@@ -658,7 +658,7 @@ fn stop_by_a_stranger_is_rejected_while_funds_last(
 }
 
 #[motsu::test]
-fn stop_after_funds_run_out_is_open_to_anyone_and_ends_at_exhaustion(
+fn stop_after_funds_run_out_ends_at_exhaustion(
     escrow: Contract<SessionEscrow>,
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
@@ -673,18 +673,24 @@ fn stop_after_funds_run_out_is_open_to_anyone_and_ends_at_exhaustion(
         u(DEPOSIT)
     );
     assert_eq!(escrow.sender(p.student).runway(id).motsu_unwrap(), 0);
+    // Strangers still may not stop (they could starve the payouts of gas).
     let keeper = Address::random();
-    escrow.sender(keeper).stop(id).motsu_unwrap();
+    let err = escrow.sender(keeper).stop(id).motsu_unwrap_err();
+    assert_eq!(err, EscrowUnauthorized { id, caller: keeper }.into());
+    escrow.sender(p.student).stop(id).motsu_unwrap();
     escrow.assert_emitted(&SessionEnded {
         id,
-        by: keeper,
+        by: p.student,
         end: exhausted,
         billed: u(DEPOSIT),
         tutorPaid: u(9_750_000),
         fee: u(250_000),
         refund: U256::ZERO,
     });
-    assert_eq!(balance(&token, keeper), 0);
+    assert_eq!(
+        escrow.sender(p.student).session(id).motsu_unwrap().end,
+        exhausted
+    );
 }
 
 #[motsu::test]
@@ -990,6 +996,8 @@ fn pause_blocks_new_money_but_never_money_leaving(
     let active = open_and_start(&escrow, &token, &p);
     let waiting = open(&escrow, &token, &p);
     let ending = open_and_start(&escrow, &token, &p);
+    let by_student = open_and_start(&escrow, &token, &p);
+    let by_tutor = open_and_start(&escrow, &token, &p);
     token.sender(p.admin).set_blocked(p.tutor, true);
     clock::advance(100);
     escrow.sender(p.tutor).stop(ending).motsu_unwrap(); // credits the blocked tutor
@@ -1033,6 +1041,8 @@ fn pause_blocks_new_money_but_never_money_leaving(
         .sender(p.relayer)
         .stop_at(active, now())
         .motsu_unwrap();
+    escrow.sender(p.student).stop(by_student).motsu_unwrap();
+    escrow.sender(p.tutor).stop(by_tutor).motsu_unwrap();
     assert_eq!(balance(&token, escrow.address()), 0);
 
     escrow.sender(p.admin).set_paused(false).motsu_unwrap();

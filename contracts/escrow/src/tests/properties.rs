@@ -25,7 +25,7 @@ enum Finish {
     StopByTutor,
     /// The relayer stops at `now − backdate`.
     StopAt(u64),
-    /// Funds run out and a stranger stops.
+    /// Funds run out, then the student stops.
     Exhaust,
 }
 
@@ -158,7 +158,7 @@ fn run_history(
             if out > now() {
                 clock::advance(out - now());
             }
-            (Address::repeat_byte(0x77), now())
+            (p.student, now())
         }
     };
     if let Finish::StopAt(_) = end {

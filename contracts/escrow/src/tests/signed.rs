@@ -76,20 +76,6 @@ fn open_accepted(
 }
 
 #[motsu::test]
-fn domain_separator_matches_eip712_for_this_chain_and_contract(escrow: Contract<SessionEscrow>) {
-    let domain = eip712_domain! {
-        name: "Minuto SessionEscrow",
-        version: "1",
-        chain_id: 42161,
-        verifying_contract: escrow.address(),
-    };
-    assert_eq!(
-        escrow.sender(Address::ZERO).domain_separator(),
-        domain.separator()
-    );
-}
-
-#[motsu::test]
 fn open_accepted_starts_the_session_in_one_transaction(
     escrow: Contract<SessionEscrow>,
     token: Contract<TestToken>,
@@ -299,4 +285,84 @@ fn open_accepted_checks_the_required_credential(
     creds.sender(p.admin).set_valid(p.tutor, 5, true);
     let id = call(sig).motsu_unwrap();
     assert_eq!(state_of(&escrow, id), State::Active as u8);
+}
+
+#[motsu::test]
+fn open_accepted_is_blocked_by_pause(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let mut p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    let s = signed(&mut p, token.address(), 1);
+    let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
+    escrow.sender(p.admin).set_paused(true).motsu_unwrap();
+    let err = open_accepted(&escrow, &p, &s.acceptance, sig).motsu_unwrap_err();
+    assert_eq!(err, EscrowPaused {}.into());
+    assert!(
+        !escrow.sender(p.tutor).nonce_used(p.tutor, U256::from(1)),
+        "nonce kept"
+    );
+}
+
+#[motsu::test]
+fn open_accepted_rejects_malleable_and_malformed_signatures(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let mut p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    let s = signed(&mut p, token.address(), 1);
+    let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
+    let invalid: Error = EscrowInvalidSignature { tutor: p.tutor }.into();
+    // The high-s twin of a valid signature: s' = n − s, v flipped.
+    let n = U256::from_be_slice(&[
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c, 0xd0, 0x36,
+        0x41, 0x41,
+    ]);
+    let mut twin = sig.to_vec();
+    let s_low = U256::from_be_slice(&twin[32..64]);
+    twin[32..64].copy_from_slice(&(n - s_low).to_be_bytes::<32>());
+    twin[64] = if twin[64] == 27 { 28 } else { 27 };
+    let twin = stylus_sdk::abi::Bytes::from(twin);
+    assert_eq!(
+        open_accepted(&escrow, &p, &s.acceptance, twin).motsu_unwrap_err(),
+        invalid
+    );
+    // v outside {0, 1, 27, 28}.
+    let mut bad_v = sig.to_vec();
+    bad_v[64] = 29;
+    let bad_v = stylus_sdk::abi::Bytes::from(bad_v);
+    assert_eq!(
+        open_accepted(&escrow, &p, &s.acceptance, bad_v).motsu_unwrap_err(),
+        invalid
+    );
+    // v as 0/1 (as some wallets return it) is the same signature.
+    let mut v01 = sig.to_vec();
+    v01[64] -= 27;
+    open_accepted(
+        &escrow,
+        &p,
+        &s.acceptance,
+        stylus_sdk::abi::Bytes::from(v01),
+    )
+    .motsu_unwrap();
+}
+
+#[motsu::test]
+fn acceptance_is_bound_to_the_chain(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let mut p = Parties::new();
+    setup(&escrow, &token, &creds, &p, FUNDS);
+    let s = signed(&mut p, token.address(), 1);
+    let sig = sign(&s.tutor, escrow.address(), &s.acceptance); // signed for chain 42161
+    motsu::prelude::VM::context().set_chain_id(421_614);
+    let err = open_accepted(&escrow, &p, &s.acceptance, sig).motsu_unwrap_err();
+    assert_eq!(err, EscrowInvalidSignature { tutor: p.tutor }.into());
 }
