@@ -229,6 +229,9 @@ macro_rules! errors {
                 }
             }
         )*
+        // The errors reach `abi/` through the `abi:begin` fragment, with parameter names.
+        #[cfg(feature = "export-abi")]
+        impl stylus_sdk::abi::export::internal::InnerTypes for Error {}
         impl From<Error> for Vec<u8> {
             fn from(e: Error) -> Vec<u8> {
                 use stylus_sdk::alloy_sol_types::SolError;
@@ -325,6 +328,10 @@ impl Word for bool {
         w
     }
 }
+
+// `SessionView` reaches `abi/` through the `abi:begin` fragment, with its docs.
+#[cfg(feature = "export-abi")]
+impl stylus_sdk::abi::export::internal::InnerTypes for SessionView {}
 
 /// A session's place in its life cycle, stored as one byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

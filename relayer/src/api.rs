@@ -1,0 +1,483 @@
+//! The HTTP API: `POST /v1/heartbeat`, `GET /v1/sessions/{id}`, `/healthz`, `/readyz`,
+//! `/metrics`. Every refusal is `{"error": "<code>", "message": "…"}` with a fitting
+//! status; the codes are stable and documented in the README.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use alloy_primitives::{Address, U256};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::ApiLimits;
+use crate::follower::SyncStatus;
+use crate::heartbeat::{HeartbeatDomain, Role};
+use crate::metrics::Metrics;
+use crate::ratelimit::IpLimiter;
+use crate::sessions::{Phase, Refusal, Registry, Standing};
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ApiError {
+    /// Body is not a valid heartbeat.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// Body above the size limit.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// Too many requests from this address.
+    #[error("too many requests from this address")]
+    RateLimitedIp,
+    /// Too many heartbeats for this session.
+    #[error("too many heartbeats for this session")]
+    RateLimitedSession,
+    /// `sent_at` too far from the relayer's clock.
+    #[error("sent_at {sent_at} is {skew}s away from the relayer's clock (max {max}s)")]
+    ClockSkew {
+        /// Client's timestamp.
+        sent_at: u64,
+        /// Difference.
+        skew: u64,
+        /// Bound.
+        max: u64,
+    },
+    /// No such session.
+    #[error("unknown session")]
+    UnknownSession,
+    /// Session ended or being stopped.
+    #[error("session has ended")]
+    SessionEnded,
+    /// Session opened but not started.
+    #[error("session has not started")]
+    SessionNotActive,
+    /// The signature does not recover to a valid key.
+    #[error("signature is invalid")]
+    BadSignature,
+    /// Signed by another key than the one registered on chain for this role.
+    #[error("signed by {signer}, not by the {role} key registered on chain")]
+    WrongKey {
+        /// Recovered signer.
+        signer: Address,
+        /// Role claimed.
+        role: Role,
+    },
+    /// `seq` not above the last accepted one.
+    #[error("seq {seq} is not above the last accepted {last_seq}")]
+    Replay {
+        /// Offered.
+        seq: u64,
+        /// Last accepted.
+        last_seq: u64,
+    },
+}
+
+impl ApiError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::RateLimitedIp => "rate_limited_ip",
+            ApiError::RateLimitedSession => "rate_limited_session",
+            ApiError::ClockSkew { .. } => "clock_skew",
+            ApiError::UnknownSession => "unknown_session",
+            ApiError::SessionEnded => "session_ended",
+            ApiError::SessionNotActive => "session_not_active",
+            ApiError::BadSignature => "bad_signature",
+            ApiError::WrongKey { .. } => "wrong_key",
+            ApiError::Replay { .. } => "replay",
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimitedIp | ApiError::RateLimitedSession => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnknownSession => StatusCode::NOT_FOUND,
+            ApiError::SessionEnded | ApiError::SessionNotActive | ApiError::Replay { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::BadSignature | ApiError::WrongKey { .. } => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::UnknownSession => ApiError::UnknownSession,
+            Refusal::SessionEnded => ApiError::SessionEnded,
+            Refusal::SessionNotActive => ApiError::SessionNotActive,
+            Refusal::RateLimited => ApiError::RateLimitedSession,
+            Refusal::Replay { last_seq } => ApiError::Replay { seq: 0, last_seq },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status(),
+            Json(json!({ "error": self.code(), "message": self.to_string() })),
+        )
+            .into_response();
+        if self.status() == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// A session id as JSON: a number, or a decimal or `0x` hex string.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum SessionId {
+    Number(u64),
+    Text(String),
+}
+
+impl SessionId {
+    fn parse(&self) -> Result<U256, ApiError> {
+        match self {
+            SessionId::Number(n) => Ok(U256::from(*n)),
+            SessionId::Text(s) => s
+                .parse::<U256>()
+                .map_err(|_| ApiError::Malformed(format!("session {s:?} is not a uint256"))),
+        }
+    }
+}
+
+/// The heartbeat body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatRequest {
+    session: SessionId,
+    role: Role,
+    seq: u64,
+    sent_at: u64,
+    signature: String,
+}
+
+/// A verified heartbeat, parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedHeartbeat {
+    /// Session.
+    pub session: U256,
+    /// Role.
+    pub role: Role,
+    /// Sequence number.
+    pub seq: u64,
+    /// Client clock.
+    pub sent_at: u64,
+    /// 65-byte signature.
+    pub signature: [u8; 65],
+}
+
+/// Parses a heartbeat body.
+///
+/// # Errors
+/// [`ApiError::Malformed`] with the reason.
+pub fn parse_heartbeat(body: &[u8]) -> Result<ParsedHeartbeat, ApiError> {
+    let req: HeartbeatRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
+    let hex = req.signature.strip_prefix("0x").unwrap_or(&req.signature);
+    let bytes = alloy_primitives::hex::decode(hex)
+        .map_err(|_| ApiError::Malformed("signature is not hex".into()))?;
+    let signature: [u8; 65] = bytes
+        .try_into()
+        .map_err(|_| ApiError::Malformed("signature must be 65 bytes".into()))?;
+    Ok(ParsedHeartbeat {
+        session: req.session.parse()?,
+        role: req.role,
+        seq: req.seq,
+        sent_at: req.sent_at,
+        signature,
+    })
+}
+
+/// The low-funds flag: warn at 10 and at 3 minutes of runway.
+pub fn low_funds(runway_seconds: u64) -> &'static str {
+    match runway_seconds {
+        0..=180 => "warn3m",
+        181..=600 => "warn10m",
+        _ => "none",
+    }
+}
+
+/// A successful heartbeat's reply.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeartbeatReply {
+    /// Session id (decimal).
+    pub session: String,
+    /// Role.
+    pub role: Role,
+    /// Accepted seq.
+    pub seq: u64,
+    /// Billed so far (decimal base units).
+    pub billed: String,
+    /// Withdrawable by the tutor now (decimal base units).
+    pub withdrawable: String,
+    /// Total deposit (decimal base units).
+    pub deposited: String,
+    /// Seconds until the deposit runs out.
+    pub runway_seconds: u64,
+    /// `none`, `warn10m` or `warn3m`.
+    pub low_funds: String,
+    /// Silence after which the relayer stops the session.
+    pub silence_timeout_seconds: u64,
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Debug)]
+pub struct ApiState {
+    /// Sessions.
+    pub registry: Arc<Registry>,
+    /// EIP-712 domain.
+    pub domain: HeartbeatDomain,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Limits.
+    pub limits: ApiLimits,
+    /// Per-IP flood control.
+    pub ip_limiter: IpLimiter,
+    /// Follower progress.
+    pub sync: watch::Receiver<SyncStatus>,
+    /// Time.
+    pub clock: Clock,
+}
+
+impl ApiState {
+    /// Verifies and records one heartbeat (everything after the per-IP limit).
+    ///
+    /// # Errors
+    /// [`ApiError`] for each refusal.
+    pub fn accept(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
+        let now = self.clock.now_unix();
+        let skew = now.abs_diff(hb.sent_at);
+        let max = self.limits.max_clock_skew.as_secs();
+        if skew > max {
+            return Err(ApiError::ClockSkew {
+                sent_at: hb.sent_at,
+                skew,
+                max,
+            });
+        }
+        let key = self.registry.heartbeat_key(hb.session, hb.role)?;
+        let signer = self
+            .domain
+            .recover(&hb.signature, hb.session, hb.role, hb.seq, hb.sent_at)
+            .map_err(|_| ApiError::BadSignature)?;
+        if signer != key {
+            return Err(ApiError::WrongKey {
+                signer,
+                role: hb.role,
+            });
+        }
+        match self.registry.record_heartbeat(hb.session, hb.role, hb.seq) {
+            Ok(standing) => Ok((standing, hb.seq)),
+            Err(Refusal::Replay { last_seq }) => Err(ApiError::Replay {
+                seq: hb.seq,
+                last_seq,
+            }),
+            Err(r) => Err(r.into()),
+        }
+    }
+
+    fn reject(&self, e: ApiError) -> Response {
+        self.metrics
+            .heartbeats_rejected
+            .with_label_values(&[e.code()])
+            .inc();
+        e.into_response()
+    }
+}
+
+async fn heartbeat(
+    State(state): State<Arc<ApiState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !state.ip_limiter.allow(peer.ip(), state.clock.now()) {
+        return state.reject(ApiError::RateLimitedIp);
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return state.reject(ApiError::PayloadTooLarge(state.limits.max_body_bytes))
+        }
+        Err(rejection) => return state.reject(ApiError::Malformed(rejection.body_text())),
+    };
+    let parsed = match parse_heartbeat(&body) {
+        Ok(p) => p,
+        Err(e) => return state.reject(e),
+    };
+    match state.accept(&parsed) {
+        Ok((standing, seq)) => {
+            state.metrics.heartbeats_accepted.inc();
+            Json(HeartbeatReply {
+                session: parsed.session.to_string(),
+                role: parsed.role,
+                seq,
+                billed: standing.billed.to_string(),
+                withdrawable: standing.withdrawable.to_string(),
+                deposited: standing.deposited.to_string(),
+                runway_seconds: standing.runway_seconds,
+                low_funds: low_funds(standing.runway_seconds).to_owned(),
+                silence_timeout_seconds: state.registry.liveness().silence_timeout.as_secs(),
+            })
+            .into_response()
+        }
+        Err(e) => state.reject(e),
+    }
+}
+
+async fn session(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
+    let id = match SessionId::Text(id).parse() {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let Some(status) = state.registry.status(id) else {
+        return if state.registry.is_ended(id) {
+            ApiError::SessionEnded.into_response()
+        } else {
+            ApiError::UnknownSession.into_response()
+        };
+    };
+    let s = &status.session;
+    let seen = |role: Role| s.seen[role.index()].map(|x| json!({ "seq": x.seq, "at": x.unix }));
+    let phase = match s.phase {
+        Phase::Open => "open",
+        Phase::Active => "active",
+        Phase::Stopping => "stopping",
+    };
+    Json(json!({
+        "session": id.to_string(),
+        "phase": phase,
+        "student_key": s.student_key,
+        "tutor_key": s.tutor_key,
+        "start": s.terms.start,
+        "rate": s.terms.rate.to_string(),
+        "deposited": s.terms.deposited.to_string(),
+        "billed": status.standing.billed.to_string(),
+        "withdrawable": status.standing.withdrawable.to_string(),
+        "runway_seconds": status.standing.runway_seconds,
+        "low_funds": low_funds(status.standing.runway_seconds),
+        "last_seen": { "student": seen(Role::Student), "tutor": seen(Role::Tutor) },
+    }))
+    .into_response()
+}
+
+async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
+    let s = *state.sync.borrow();
+    let body = json!({
+        "status": if s.caught_up && s.chain_ok { "ready" } else { "syncing" },
+        "chain_ok": s.chain_ok,
+        "next_block": s.next_block,
+        "head": s.head,
+    });
+    let code = if s.caught_up && s.chain_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
+    state
+        .metrics
+        .sessions_watched
+        .set(state.registry.watched() as i64);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "not_found", "message": "no such endpoint" })),
+    )
+        .into_response()
+}
+
+/// The router.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let limit = state.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/heartbeat", post(heartbeat))
+        .route("/v1/sessions/{id}", get(session))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_funds_thresholds() {
+        assert_eq!(low_funds(0), "warn3m");
+        assert_eq!(low_funds(180), "warn3m");
+        assert_eq!(low_funds(181), "warn10m");
+        assert_eq!(low_funds(600), "warn10m");
+        assert_eq!(low_funds(601), "none");
+    }
+
+    #[test]
+    fn parse_heartbeat_accepts_number_and_hex_ids_and_rejects_junk() {
+        let sig = format!("0x{}", "11".repeat(65));
+        let ok = format!(
+            r#"{{"session":"0x10","role":"tutor","seq":1,"sent_at":2,"signature":"{sig}"}}"#
+        );
+        let p = parse_heartbeat(ok.as_bytes()).unwrap();
+        assert_eq!(p.session, U256::from(16));
+        assert_eq!(p.role, Role::Tutor);
+        let num =
+            format!(r#"{{"session":16,"role":"student","seq":1,"sent_at":2,"signature":"{sig}"}}"#);
+        assert_eq!(
+            parse_heartbeat(num.as_bytes()).unwrap().session,
+            U256::from(16)
+        );
+        for bad in [
+            "not json".to_owned(),
+            format!(r#"{{"session":1,"role":"teacher","seq":1,"sent_at":2,"signature":"{sig}"}}"#),
+            format!(r#"{{"session":1,"role":"tutor","seq":-1,"sent_at":2,"signature":"{sig}"}}"#),
+            r#"{"session":1,"role":"tutor","seq":1,"sent_at":2,"signature":"0x1234"}"#.to_owned(),
+            format!(r#"{{"session":"x","role":"tutor","seq":1,"sent_at":2,"signature":"{sig}"}}"#),
+            format!(
+                r#"{{"session":1,"role":"tutor","seq":1,"sent_at":2,"signature":"{sig}","extra":1}}"#
+            ),
+        ] {
+            assert_eq!(
+                parse_heartbeat(bad.as_bytes()).unwrap_err().code(),
+                "malformed",
+                "{bad}"
+            );
+        }
+    }
+}

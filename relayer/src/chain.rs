@@ -1,0 +1,96 @@
+//! What the relayer needs from the chain, behind a trait so liveness, follower and
+//! retry logic are tested on paused time without sockets.
+
+use std::future::Future;
+
+use alloy_primitives::{B256, U256};
+
+use crate::escrow::EscrowLog;
+use crate::rpc::RpcError;
+
+/// The newest block the node knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Block number.
+    pub number: u64,
+    /// Block timestamp (the chain's `now` for `stopAt` bounds).
+    pub timestamp: u64,
+}
+
+/// How a stop request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// Our `stopAt` transaction was mined and succeeded.
+    Stopped {
+        /// The mined transaction.
+        tx: B256,
+        /// The `at` that was submitted (after any re-clamping to the contract's bounds).
+        at: u64,
+    },
+    /// The session had already ended (another relayer, a party's own `stop`, or a
+    /// cancel): nothing to do, and not a failure.
+    AlreadyEnded,
+}
+
+/// Chain access failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// JSON-RPC transport or node error.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// A log that is not a well-formed escrow event.
+    #[error(transparent)]
+    Decode(#[from] crate::escrow::DecodeError),
+    /// The node answered something the relayer cannot use.
+    #[error("unexpected node answer: {0}")]
+    Unexpected(String),
+    /// The escrow refused `stopAt` for a reason retrying cannot fix.
+    #[error("stopAt({id}, {at}) reverted: {reason}")]
+    Reverted {
+        /// Session id.
+        id: U256,
+        /// Submitted `at`.
+        at: u64,
+        /// Decoded revert reason.
+        reason: String,
+    },
+    /// No transaction of ours got mined within the allowed attempts.
+    #[error("stopAt({id}) not mined after {attempts} attempts")]
+    NotMined {
+        /// Session id.
+        id: U256,
+        /// Transactions sent (same nonce, rising fees).
+        attempts: u32,
+    },
+    /// The node says our nonce was already used.
+    #[error("nonce too low")]
+    NonceTooLow,
+    /// The node refused a replacement because its fee was not high enough.
+    #[error("replacement transaction underpriced")]
+    Underpriced,
+}
+
+/// The chain as the relayer sees it.
+pub trait Chain: Send + Sync + 'static {
+    /// The latest block.
+    fn head(&self) -> impl Future<Output = Result<Head, ChainError>> + Send;
+
+    /// Escrow events in blocks `from..=to`, in chain order.
+    fn logs(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Future<Output = Result<Vec<EscrowLog>, ChainError>> + Send;
+
+    /// The escrow's `maxBackdate()` in seconds.
+    fn max_backdate(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
+
+    /// Ends session `id` at `at` (already clamped by the caller to the bounds the chain
+    /// head implies). Idempotent: a session that already ended is
+    /// [`StopOutcome::AlreadyEnded`].
+    fn stop_at(
+        &self,
+        id: U256,
+        at: u64,
+    ) -> impl Future<Output = Result<StopOutcome, ChainError>> + Send;
+}

@@ -1,0 +1,855 @@
+//! Typed configuration: a TOML file, overridden by command-line flags and environment
+//! variables (`MINUTO_RELAYER_*`), validated once at start-up. Bad values are rejected
+//! with the field's name; nothing falls back silently.
+//!
+//! The relayer's key comes only from the environment (`MINUTO_RELAYER_PRIVATE_KEY`) or
+//! from an encrypted keystore (`keystore` + `MINUTO_RELAYER_KEYSTORE_PASSWORD` or
+//! `keystore_password_file`), never from a flag (flags show in `ps`) nor the config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use clap::Parser;
+use k256::ecdsa::SigningKey;
+use serde::Deserialize;
+use url::Url;
+
+use crate::evm::RelayerKey;
+use crate::ratelimit::Rate;
+use crate::submit::SubmitConfig;
+
+/// Environment variable holding the relayer's hex private key.
+pub const ENV_PRIVATE_KEY: &str = "MINUTO_RELAYER_PRIVATE_KEY";
+/// Environment variable holding the keystore's password.
+pub const ENV_KEYSTORE_PASSWORD: &str = "MINUTO_RELAYER_KEYSTORE_PASSWORD";
+
+/// Parses `500ms`, `10s`, `2m` or `1h`.
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?} has no unit: write e.g. 10s, 500ms, 2m, 1h"))?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration: write e.g. 10s, 500ms, 2m, 1h"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Text,
+}
+
+/// Command-line flags; each also reads `MINUTO_RELAYER_<NAME>` from the environment.
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "minuto-relayer",
+    version,
+    about = "Turns lost heartbeats into an on-chain stopAt"
+)]
+pub struct Cli {
+    /// TOML config file.
+    #[arg(long, env = "MINUTO_RELAYER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "MINUTO_RELAYER_RPC_URL")]
+    pub rpc_url: Option<Url>,
+    /// Escrow contract address.
+    #[arg(long, env = "MINUTO_RELAYER_ESCROW")]
+    pub escrow: Option<Address>,
+    /// Chain id (checked against the node).
+    #[arg(long, env = "MINUTO_RELAYER_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    /// Encrypted JSON keystore holding the relayer key.
+    #[arg(long, env = "MINUTO_RELAYER_KEYSTORE")]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore password.
+    #[arg(long, env = "MINUTO_RELAYER_KEYSTORE_PASSWORD_FILE")]
+    pub keystore_password_file: Option<PathBuf>,
+    /// HTTP listen address.
+    #[arg(long, env = "MINUTO_RELAYER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Expected client ping cadence (e.g. 5s).
+    #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", value_parser = parse_duration)]
+    pub ping_interval: Option<Duration>,
+    /// Silence after which a party is considered gone (e.g. 10s).
+    #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", value_parser = parse_duration)]
+    pub silence_timeout: Option<Duration>,
+    /// No one is judged for this long after start-up or a session's start.
+    #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", value_parser = parse_duration)]
+    pub grace_period: Option<Duration>,
+    /// Upper bound on how far back stopAt may date (the escrow's maxBackdate if unset).
+    #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
+    pub max_backdate: Option<Duration>,
+    /// Blocks an event must be buried under before it is read.
+    #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// First block to read when there is no cursor file.
+    #[arg(long, env = "MINUTO_RELAYER_START_BLOCK")]
+    pub start_block: Option<u64>,
+    /// Cursor file (atomically rewritten).
+    #[arg(long, env = "MINUTO_RELAYER_CURSOR_FILE")]
+    pub cursor_file: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "MINUTO_RELAYER_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// `[api]` table of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileApi {
+    max_clock_skew: Option<String>,
+    max_body_bytes: Option<usize>,
+    ip_rate_per_second: Option<f64>,
+    ip_burst: Option<f64>,
+    session_rate_per_second: Option<f64>,
+    session_burst: Option<f64>,
+}
+
+/// `[tx]` table of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTx {
+    receipt_timeout: Option<String>,
+    receipt_poll_interval: Option<String>,
+    max_attempts: Option<u32>,
+    fee_bump_percent: Option<u32>,
+    max_fee_per_gas_gwei: Option<u64>,
+    gas_margin_percent: Option<u32>,
+    concurrency: Option<usize>,
+    retry_after: Option<String>,
+}
+
+/// The config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    rpc_url: Option<Url>,
+    escrow: Option<Address>,
+    chain_id: Option<u64>,
+    keystore: Option<PathBuf>,
+    keystore_password_file: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    ping_interval: Option<String>,
+    silence_timeout: Option<String>,
+    grace_period: Option<String>,
+    max_backdate: Option<String>,
+    confirmations: Option<u64>,
+    start_block: Option<u64>,
+    cursor_file: Option<PathBuf>,
+    log_chunk_blocks: Option<u64>,
+    poll_interval: Option<String>,
+    rpc_timeout: Option<String>,
+    shutdown_drain: Option<String>,
+    log_format: Option<LogFormat>,
+    #[serde(default)]
+    api: FileApi,
+    #[serde(default)]
+    tx: FileTx,
+}
+
+/// HTTP API limits.
+#[derive(Clone, Copy, Debug)]
+pub struct ApiLimits {
+    /// Largest accepted `|sent_at − now|`.
+    pub max_clock_skew: Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Per client IP.
+    pub ip_rate: Rate,
+    /// Per session (accepted heartbeats of both parties).
+    pub session_rate: Rate,
+}
+
+/// Transaction settings.
+#[derive(Clone, Copy, Debug)]
+pub struct TxSettings {
+    /// Submission of one stop.
+    pub submit: SubmitConfig,
+    /// Stops in flight at once.
+    pub concurrency: usize,
+    /// Wait before re-judging a session whose stop failed.
+    pub retry_after: Duration,
+}
+
+/// The validated configuration. `Debug` shows the RPC host only (hosted RPC URLs often
+/// carry an API key) and the relayer's address, never its key.
+#[derive(Clone)]
+pub struct Config {
+    /// JSON-RPC endpoint.
+    pub rpc_url: Url,
+    /// Escrow address.
+    pub escrow: Address,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Relayer account (Debug prints the address only).
+    pub key: RelayerKey,
+    /// HTTP listen address (port 0 picks one; see `Handle::local_addr`).
+    pub listen: SocketAddr,
+    /// Expected ping cadence of clients.
+    pub ping_interval: Duration,
+    /// Silence timeout.
+    pub silence_timeout: Duration,
+    /// Grace period after start-up and after a session starts.
+    pub grace_period: Duration,
+    /// Operator's bound on backdating (the escrow's own bound always applies).
+    pub max_backdate: Option<Duration>,
+    /// Confirmations.
+    pub confirmations: u64,
+    /// First block without a cursor.
+    pub start_block: u64,
+    /// Cursor file.
+    pub cursor_file: PathBuf,
+    /// Largest `eth_getLogs` range.
+    pub log_chunk_blocks: u64,
+    /// Follower poll interval.
+    pub poll_interval: Duration,
+    /// Timeout of one JSON-RPC request.
+    pub rpc_timeout: Duration,
+    /// Time shutdown gives in-flight stops.
+    pub shutdown_drain: Duration,
+    /// API limits.
+    pub api: ApiLimits,
+    /// Transaction settings.
+    pub tx: TxSettings,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("rpc_host", &self.rpc_url.host_str())
+            .field("escrow", &self.escrow)
+            .field("chain_id", &self.chain_id)
+            .field("key", &self.key)
+            .field("listen", &self.listen)
+            .field("ping_interval", &self.ping_interval)
+            .field("silence_timeout", &self.silence_timeout)
+            .field("grace_period", &self.grace_period)
+            .field("max_backdate", &self.max_backdate)
+            .field("confirmations", &self.confirmations)
+            .field("start_block", &self.start_block)
+            .field("cursor_file", &self.cursor_file)
+            .field("log_chunk_blocks", &self.log_chunk_blocks)
+            .field("poll_interval", &self.poll_interval)
+            .field("rpc_timeout", &self.rpc_timeout)
+            .field("shutdown_drain", &self.shutdown_drain)
+            .field("api", &self.api)
+            .field("tx", &self.tx)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Configuration errors, each naming the offending field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required value is missing.
+    #[error("missing `{0}` (set it in the config file, as --{1}, or in {2})")]
+    Missing(&'static str, &'static str, &'static str),
+    /// A value is present but wrong.
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        /// Field name.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The config file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for this schema.
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: toml::de::Error,
+    },
+    /// No key, or two keys.
+    #[error("relayer key: {0}")]
+    Key(String),
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn duration(
+    field: &'static str,
+    cli: Option<Duration>,
+    file: Option<&String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    if let Some(d) = cli {
+        return Ok(d);
+    }
+    match file {
+        Some(s) => parse_duration(s).map_err(|e| invalid(field, e)),
+        None => Ok(default),
+    }
+}
+
+fn opt_duration(field: &'static str, s: Option<&String>) -> Result<Option<Duration>, ConfigError> {
+    s.map(|s| parse_duration(s).map_err(|e| invalid(field, e)))
+        .transpose()
+}
+
+/// Parses a hex private key (with or without `0x`).
+///
+/// # Errors
+/// [`ConfigError::Key`] without echoing the value.
+pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
+    let hex = hex.trim();
+    let hex = hex.strip_prefix("0x").unwrap_or(hex);
+    let bytes = alloy_primitives::hex::decode(hex)
+        .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not hex")))?;
+    if bytes.len() != 32 {
+        return Err(ConfigError::Key(format!(
+            "{ENV_PRIVATE_KEY} must be 32 bytes, got {}",
+            bytes.len()
+        )));
+    }
+    let key = SigningKey::from_slice(&bytes)
+        .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not a valid secp256k1 key")))?;
+    Ok(RelayerKey::new(key))
+}
+
+/// Decrypts an encrypted JSON keystore (Web3 Secret Storage).
+///
+/// # Errors
+/// [`ConfigError::Key`] when the file is unreadable or the password wrong.
+pub fn load_keystore(path: &Path, password: &str) -> Result<RelayerKey, ConfigError> {
+    let bytes = eth_keystore::decrypt_key(path, password).map_err(|e| {
+        ConfigError::Key(format!("cannot decrypt keystore {}: {e}", path.display()))
+    })?;
+    let key = SigningKey::from_slice(&bytes)
+        .map_err(|_| ConfigError::Key(format!("keystore {} holds no valid key", path.display())))?;
+    Ok(RelayerKey::new(key))
+}
+
+impl Config {
+    /// Reads the file named by `cli.config` (if any), applies flags and environment
+    /// (already folded into `cli` by clap) and the key from the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad or missing value.
+    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
+        Self::load_with_env(cli, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Config::load`] with an explicit environment lookup (tests).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad or missing value.
+    pub fn load_with_env(
+        cli: &Cli,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        Self::merge(cli, &file, env)
+    }
+
+    fn merge(
+        cli: &Cli,
+        file: &FileConfig,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let rpc_url =
+            cli.rpc_url
+                .clone()
+                .or_else(|| file.rpc_url.clone())
+                .ok_or(ConfigError::Missing(
+                    "rpc_url",
+                    "rpc-url",
+                    "MINUTO_RELAYER_RPC_URL",
+                ))?;
+        if !matches!(rpc_url.scheme(), "http" | "https") {
+            return Err(invalid("rpc_url", "must be an http:// or https:// URL"));
+        }
+        let escrow = cli.escrow.or(file.escrow).ok_or(ConfigError::Missing(
+            "escrow",
+            "escrow",
+            "MINUTO_RELAYER_ESCROW",
+        ))?;
+        if escrow == Address::ZERO {
+            return Err(invalid("escrow", "must not be the zero address"));
+        }
+        let chain_id = cli.chain_id.or(file.chain_id).ok_or(ConfigError::Missing(
+            "chain_id",
+            "chain-id",
+            "MINUTO_RELAYER_CHAIN_ID",
+        ))?;
+        if chain_id == 0 {
+            return Err(invalid("chain_id", "must not be 0"));
+        }
+
+        let keystore = cli.keystore.clone().or_else(|| file.keystore.clone());
+        let env_key = env(ENV_PRIVATE_KEY).filter(|k| !k.trim().is_empty());
+        let key = match (env_key, keystore) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Key(format!(
+                    "both {ENV_PRIVATE_KEY} and a keystore are set; choose one"
+                )))
+            }
+            (Some(hex), None) => parse_private_key(&hex)?,
+            (None, Some(path)) => {
+                let password_file = cli
+                    .keystore_password_file
+                    .clone()
+                    .or_else(|| file.keystore_password_file.clone());
+                let password = match (env(ENV_KEYSTORE_PASSWORD), password_file) {
+                    (Some(p), _) => p,
+                    (None, Some(pf)) => std::fs::read_to_string(&pf)
+                        .map_err(|e| {
+                            ConfigError::Key(format!("cannot read {}: {e}", pf.display()))
+                        })?
+                        .trim_end_matches(['\n', '\r'])
+                        .to_owned(),
+                    (None, None) => {
+                        return Err(ConfigError::Key(format!(
+                            "keystore {} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file",
+                            path.display()
+                        )))
+                    }
+                };
+                load_keystore(&path, &password)?
+            }
+            (None, None) => {
+                return Err(ConfigError::Key(format!(
+                    "set {ENV_PRIVATE_KEY} or a keystore"
+                )))
+            }
+        };
+
+        let listen = cli
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let ping_interval = duration(
+            "ping_interval",
+            cli.ping_interval,
+            file.ping_interval.as_ref(),
+            Duration::from_secs(5),
+        )?;
+        let silence_timeout = duration(
+            "silence_timeout",
+            cli.silence_timeout,
+            file.silence_timeout.as_ref(),
+            Duration::from_secs(10),
+        )?;
+        let grace_period = duration(
+            "grace_period",
+            cli.grace_period,
+            file.grace_period.as_ref(),
+            Duration::from_secs(20),
+        )?;
+        let max_backdate = match cli.max_backdate {
+            Some(d) => Some(d),
+            None => opt_duration("max_backdate", file.max_backdate.as_ref())?,
+        };
+        if ping_interval.is_zero() {
+            return Err(invalid("ping_interval", "must be above zero"));
+        }
+        if silence_timeout <= ping_interval {
+            return Err(invalid(
+                "silence_timeout",
+                format!(
+                    "{silence_timeout:?} must be longer than ping_interval {ping_interval:?}, or every late ping stops a session"
+                ),
+            ));
+        }
+        if grace_period < silence_timeout {
+            return Err(invalid(
+                "grace_period",
+                format!("{grace_period:?} must be at least silence_timeout {silence_timeout:?}"),
+            ));
+        }
+        if max_backdate.is_some_and(|d| d.as_secs() == 0) {
+            return Err(invalid("max_backdate", "must be at least 1s"));
+        }
+
+        let confirmations = cli.confirmations.or(file.confirmations).unwrap_or(1);
+        if confirmations > 10_000 {
+            return Err(invalid("confirmations", "above 10000 blocks"));
+        }
+        let log_chunk_blocks = file.log_chunk_blocks.unwrap_or(2_000);
+        if !(1..=1_000_000).contains(&log_chunk_blocks) {
+            return Err(invalid("log_chunk_blocks", "must be within 1..=1000000"));
+        }
+        let poll_interval = duration(
+            "poll_interval",
+            None,
+            file.poll_interval.as_ref(),
+            Duration::from_secs(2),
+        )?;
+        let rpc_timeout = duration(
+            "rpc_timeout",
+            None,
+            file.rpc_timeout.as_ref(),
+            Duration::from_secs(10),
+        )?;
+        let shutdown_drain = duration(
+            "shutdown_drain",
+            None,
+            file.shutdown_drain.as_ref(),
+            Duration::from_secs(10),
+        )?;
+        if poll_interval.is_zero() || rpc_timeout.is_zero() {
+            return Err(invalid("poll_interval/rpc_timeout", "must be above zero"));
+        }
+
+        let a = &file.api;
+        let rate =
+            |field: &'static str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
+                let v = v.unwrap_or(default);
+                if v.is_finite() && v > 0.0 {
+                    Ok(v)
+                } else {
+                    Err(invalid(field, "must be a positive number"))
+                }
+            };
+        let api = ApiLimits {
+            max_clock_skew: duration(
+                "api.max_clock_skew",
+                None,
+                a.max_clock_skew.as_ref(),
+                Duration::from_secs(30),
+            )?,
+            max_body_bytes: a.max_body_bytes.unwrap_or(1024),
+            ip_rate: Rate {
+                per_second: rate("api.ip_rate_per_second", a.ip_rate_per_second, 50.0)?,
+                burst: rate("api.ip_burst", a.ip_burst, 100.0)?,
+            },
+            session_rate: Rate {
+                per_second: rate(
+                    "api.session_rate_per_second",
+                    a.session_rate_per_second,
+                    2.0,
+                )?,
+                burst: rate("api.session_burst", a.session_burst, 10.0)?,
+            },
+        };
+        if !(256..=65_536).contains(&api.max_body_bytes) {
+            return Err(invalid("api.max_body_bytes", "must be within 256..=65536"));
+        }
+
+        let t = &file.tx;
+        let submit = SubmitConfig {
+            receipt_timeout: duration(
+                "tx.receipt_timeout",
+                None,
+                t.receipt_timeout.as_ref(),
+                Duration::from_secs(15),
+            )?,
+            poll_interval: duration(
+                "tx.receipt_poll_interval",
+                None,
+                t.receipt_poll_interval.as_ref(),
+                Duration::from_millis(500),
+            )?,
+            max_attempts: t.max_attempts.unwrap_or(5),
+            fee_bump_percent: t.fee_bump_percent.unwrap_or(25),
+            max_fee_per_gas: t
+                .max_fee_per_gas_gwei
+                .map(|g| u128::from(g) * 1_000_000_000),
+            gas_margin_percent: t.gas_margin_percent.unwrap_or(20),
+        };
+        if submit.max_attempts == 0 || submit.max_attempts > 20 {
+            return Err(invalid("tx.max_attempts", "must be within 1..=20"));
+        }
+        if submit.fee_bump_percent < 10 {
+            return Err(invalid(
+                "tx.fee_bump_percent",
+                "nodes refuse replacements below +10 %",
+            ));
+        }
+        let tx = TxSettings {
+            submit,
+            concurrency: t.concurrency.unwrap_or(16),
+            retry_after: duration(
+                "tx.retry_after",
+                None,
+                t.retry_after.as_ref(),
+                Duration::from_secs(5),
+            )?,
+        };
+        if !(1..=1024).contains(&tx.concurrency) {
+            return Err(invalid("tx.concurrency", "must be within 1..=1024"));
+        }
+
+        Ok(Config {
+            rpc_url,
+            escrow,
+            chain_id,
+            key,
+            listen,
+            ping_interval,
+            silence_timeout,
+            grace_period,
+            max_backdate,
+            confirmations,
+            start_block: cli.start_block.or(file.start_block).unwrap_or(0),
+            cursor_file: cli
+                .cursor_file
+                .clone()
+                .or_else(|| file.cursor_file.clone())
+                .unwrap_or_else(|| PathBuf::from("minuto-relayer.cursor.json")),
+            log_chunk_blocks,
+            poll_interval,
+            rpc_timeout,
+            shutdown_drain,
+            api,
+            tx,
+            log_format: cli
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Json),
+        })
+    }
+
+    /// Defaults for everything but the chain, escrow and key (tests and embedding).
+    pub fn with_defaults(rpc_url: Url, escrow: Address, chain_id: u64, key: RelayerKey) -> Self {
+        let cli = Cli {
+            rpc_url: Some(rpc_url),
+            escrow: Some(escrow),
+            chain_id: Some(chain_id),
+            ..Cli::default()
+        };
+        let hex = alloy_primitives::hex::encode(key.signing_key().to_bytes());
+        // SAFETY of the expect: every other value is a valid default.
+        Self::merge(&cli, &FileConfig::default(), |name| {
+            (name == ENV_PRIVATE_KEY).then(|| hex.clone())
+        })
+        .expect("defaults are valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+    fn env_with_key(name: &str) -> Option<String> {
+        (name == ENV_PRIVATE_KEY).then(|| KEY.to_owned())
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("minuto-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn environment_variables_fill_flags() {
+        // Only this test touches these variables.
+        std::env::set_var("MINUTO_RELAYER_SILENCE_TIMEOUT", "15s");
+        std::env::set_var("MINUTO_RELAYER_CONFIRMATIONS", "3");
+        let cli = Cli::try_parse_from(["minuto-relayer", "--confirmations", "4"]).unwrap();
+        std::env::remove_var("MINUTO_RELAYER_SILENCE_TIMEOUT");
+        std::env::remove_var("MINUTO_RELAYER_CONFIRMATIONS");
+        assert_eq!(cli.silence_timeout, Some(Duration::from_secs(15)));
+        // A flag beats the environment.
+        assert_eq!(cli.confirmations, Some(4));
+    }
+
+    #[test]
+    fn parse_duration_accepts_units_and_rejects_bare_numbers() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("10").unwrap_err().contains("no unit"));
+        assert!(parse_duration("10d").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn file_values_apply_and_flags_override_them() {
+        let dir = tmpdir("merge");
+        let path = write(
+            &dir,
+            "c.toml",
+            r#"
+rpc_url = "http://127.0.0.1:8545"
+escrow = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+chain_id = 31337
+silence_timeout = "12s"
+grace_period = "30s"
+[api]
+max_clock_skew = "5s"
+[tx]
+max_attempts = 3
+"#,
+        );
+        let cli = Cli {
+            config: Some(path),
+            chain_id: Some(42161),
+            ..Cli::default()
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(c.chain_id, 42161);
+        assert_eq!(c.silence_timeout, Duration::from_secs(12));
+        assert_eq!(c.grace_period, Duration::from_secs(30));
+        assert_eq!(c.api.max_clock_skew, Duration::from_secs(5));
+        assert_eq!(c.tx.submit.max_attempts, 3);
+        assert_eq!(c.ping_interval, Duration::from_secs(5));
+        assert_eq!(
+            c.key.address(),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse::<Address>()
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn debug_output_never_contains_the_key() {
+        let cli = Cli {
+            rpc_url: Some("https://rpc.example/v2/SECRETAPIKEY".parse().unwrap()),
+            escrow: Some(Address::repeat_byte(1)),
+            chain_id: Some(1),
+            ..Cli::default()
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains(&KEY[2..]));
+        assert!(!shown.contains(&KEY[2..10]));
+        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains("SECRETAPIKEY"));
+        assert!(shown.contains("rpc.example"));
+    }
+
+    #[test]
+    fn rejections_name_the_field() {
+        let base = || Cli {
+            rpc_url: Some("http://x".parse().unwrap()),
+            escrow: Some(Address::repeat_byte(1)),
+            chain_id: Some(1),
+            ..Cli::default()
+        };
+        let err = |cli: Cli, env: fn(&str) -> Option<String>| {
+            Config::load_with_env(&cli, env).unwrap_err().to_string()
+        };
+        assert_eq!(
+            err(
+                Cli {
+                    rpc_url: None,
+                    ..base()
+                },
+                env_with_key
+            ),
+            "missing `rpc_url` (set it in the config file, as --rpc-url, or in MINUTO_RELAYER_RPC_URL)"
+        );
+        assert_eq!(
+            err(
+                Cli {
+                    escrow: Some(Address::ZERO),
+                    ..base()
+                },
+                env_with_key
+            ),
+            "invalid `escrow`: must not be the zero address"
+        );
+        assert!(err(
+            Cli {
+                silence_timeout: Some(Duration::from_secs(5)),
+                ..base()
+            },
+            env_with_key
+        )
+        .starts_with("invalid `silence_timeout`"));
+        assert_eq!(
+            err(base(), |_| None),
+            format!("relayer key: set {ENV_PRIVATE_KEY} or a keystore")
+        );
+        assert_eq!(
+            err(base(), |n| (n == ENV_PRIVATE_KEY)
+                .then(|| "0x1234".to_owned())),
+            format!("relayer key: {ENV_PRIVATE_KEY} must be 32 bytes, got 2")
+        );
+        let dir = tmpdir("reject");
+        let path = write(&dir, "bad.toml", "silence_timout = \"10s\"\n");
+        let e = err(
+            Cli {
+                config: Some(path),
+                ..base()
+            },
+            env_with_key,
+        );
+        assert!(e.contains("unknown field `silence_timout`"), "{e}");
+    }
+
+    #[test]
+    fn keystore_decrypts_with_password_from_env() {
+        let dir = tmpdir("keystore");
+        let secret = [7u8; 32];
+        let mut rng = rand::thread_rng();
+        eth_keystore::encrypt_key(&dir, &mut rng, secret, "hunter2", Some("k.json")).unwrap();
+        let cli = Cli {
+            rpc_url: Some("http://x".parse().unwrap()),
+            escrow: Some(Address::repeat_byte(1)),
+            chain_id: Some(1),
+            keystore: Some(dir.join("k.json")),
+            ..Cli::default()
+        };
+        let c = Config::load_with_env(&cli, |n| {
+            (n == ENV_KEYSTORE_PASSWORD).then(|| "hunter2".to_owned())
+        })
+        .unwrap();
+        let expected = Address::from_private_key(&SigningKey::from_slice(&secret).unwrap());
+        assert_eq!(c.key.address(), expected);
+        let wrong = Config::load_with_env(&cli, |n| {
+            (n == ENV_KEYSTORE_PASSWORD).then(|| "nope".to_owned())
+        })
+        .unwrap_err();
+        assert!(wrong
+            .to_string()
+            .starts_with("relayer key: cannot decrypt keystore"));
+    }
+}

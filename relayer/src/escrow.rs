@@ -1,0 +1,314 @@
+//! The escrow's relayer-facing ABI (`abi/ISessionEscrow.sol`) and its events as Rust
+//! values.
+
+use alloy_primitives::{Address, Log as PrimitiveLog, LogData, B256, U256};
+use alloy_sol_types::SolEvent;
+
+// The generated event constructors take one argument per event field.
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// The part of `ISessionEscrow` the relayer calls or listens to.
+        #[derive(Debug, PartialEq, Eq)]
+        interface ISessionEscrow {
+            function stopAt(uint256 id, uint64 at) external;
+            function maxBackdate() external view returns (uint32);
+            function isRelayer(address account) external view returns (bool);
+
+            event SessionOpened(uint256 indexed id, address indexed student, address indexed tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind, uint16 feeBps);
+            event SessionStarted(uint256 indexed id, address tutorKey, uint64 start);
+            event SessionToppedUp(uint256 indexed id, uint256 amount, uint256 deposited);
+            event Withdrawn(uint256 indexed id, address indexed tutor, uint256 amount);
+            event SessionEnded(uint256 indexed id, address indexed by, uint64 end, uint256 billed, uint256 tutorPaid, uint256 fee, uint256 refund);
+            event SessionCancelled(uint256 indexed id, address indexed by, uint256 refund);
+
+            error EscrowUnknownSession(uint256 id);
+            error EscrowInvalidState(uint256 id, uint8 state);
+            error EscrowUnauthorized(uint256 id, address caller);
+            error EscrowStopAtOutOfRange(uint256 id, uint64 at, uint64 earliest, uint64 latest);
+        }
+    }
+}
+
+pub use bindings::ISessionEscrow;
+
+/// Session state codes used by the escrow (`SessionView.state`, `EscrowInvalidState`).
+pub mod state {
+    /// Started, accruing.
+    pub const ACTIVE: u8 = 2;
+    /// Stopped and settled.
+    pub const ENDED: u8 = 3;
+    /// Cancelled before start.
+    pub const CANCELLED: u8 = 4;
+}
+
+/// Topics the follower asks `eth_getLogs` for (topic 0, any of).
+pub fn event_topics() -> Vec<B256> {
+    vec![
+        ISessionEscrow::SessionOpened::SIGNATURE_HASH,
+        ISessionEscrow::SessionStarted::SIGNATURE_HASH,
+        ISessionEscrow::SessionToppedUp::SIGNATURE_HASH,
+        ISessionEscrow::Withdrawn::SIGNATURE_HASH,
+        ISessionEscrow::SessionEnded::SIGNATURE_HASH,
+        ISessionEscrow::SessionCancelled::SIGNATURE_HASH,
+    ]
+}
+
+/// What the relayer needs from one escrow event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EscrowEvent {
+    /// `SessionOpened`: the student's terms and heartbeat key.
+    Opened {
+        /// Session id.
+        id: U256,
+        /// Key that signs the student's heartbeats.
+        student_key: Address,
+        /// Base units per second, scaled by 1e18.
+        rate: u128,
+        /// Deposit at open.
+        deposit: u128,
+        /// Protocol fee in basis points.
+        fee_bps: u16,
+    },
+    /// `SessionStarted`: the tutor's heartbeat key; accrual begins at `start`.
+    Started {
+        /// Session id.
+        id: U256,
+        /// Key that signs the tutor's heartbeats.
+        tutor_key: Address,
+        /// Block timestamp accrual began at.
+        start: u64,
+    },
+    /// `SessionToppedUp`: the new total deposit.
+    ToppedUp {
+        /// Session id.
+        id: U256,
+        /// Total deposited after the top-up.
+        deposited: u128,
+    },
+    /// `Withdrawn`: the tutor took `amount`.
+    Withdrawn {
+        /// Session id.
+        id: U256,
+        /// Amount withdrawn by this call.
+        amount: u128,
+    },
+    /// `SessionEnded`.
+    Ended {
+        /// Session id.
+        id: U256,
+        /// When billing stopped.
+        end: u64,
+    },
+    /// `SessionCancelled`.
+    Cancelled {
+        /// Session id.
+        id: U256,
+    },
+}
+
+/// An escrow event with its position in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowLog {
+    /// Block number.
+    pub block: u64,
+    /// Index of the log in its block.
+    pub log_index: u64,
+    /// The decoded event.
+    pub event: EscrowEvent,
+}
+
+/// Why a log could not be turned into an [`EscrowEvent`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Topic 0 is not one of the escrow's events.
+    #[error("unknown event topic {0:?}")]
+    UnknownTopic(Option<B256>),
+    /// The topics or data do not match the event's ABI.
+    #[error("malformed {event} log: {source}")]
+    Abi {
+        /// Event name.
+        event: &'static str,
+        /// Decoder error.
+        source: alloy_sol_types::Error,
+    },
+    /// An amount above `u128::MAX` (the escrow refuses those).
+    #[error("amount out of range in {0} log")]
+    AmountOutOfRange(&'static str),
+}
+
+fn amount(v: U256, event: &'static str) -> Result<u128, DecodeError> {
+    u128::try_from(v).map_err(|_| DecodeError::AmountOutOfRange(event))
+}
+
+fn abi<E: SolEvent>(log: &LogData) -> Result<E, DecodeError> {
+    E::decode_log_data(log).map_err(|source| DecodeError::Abi {
+        event: E::SIGNATURE,
+        source,
+    })
+}
+
+/// Decodes one escrow log.
+///
+/// # Errors
+/// [`DecodeError`] when the log is not a well-formed escrow event.
+pub fn decode(log: &LogData) -> Result<EscrowEvent, DecodeError> {
+    use ISessionEscrow as E;
+    let topic = log.topics().first().copied();
+    Ok(match topic {
+        Some(E::SessionOpened::SIGNATURE_HASH) => {
+            let e: E::SessionOpened = abi(log)?;
+            EscrowEvent::Opened {
+                id: e.id,
+                student_key: e.studentKey,
+                rate: amount(e.rate, "SessionOpened")?,
+                deposit: amount(e.deposit, "SessionOpened")?,
+                fee_bps: e.feeBps,
+            }
+        }
+        Some(E::SessionStarted::SIGNATURE_HASH) => {
+            let e: E::SessionStarted = abi(log)?;
+            EscrowEvent::Started {
+                id: e.id,
+                tutor_key: e.tutorKey,
+                start: e.start,
+            }
+        }
+        Some(E::SessionToppedUp::SIGNATURE_HASH) => {
+            let e: E::SessionToppedUp = abi(log)?;
+            EscrowEvent::ToppedUp {
+                id: e.id,
+                deposited: amount(e.deposited, "SessionToppedUp")?,
+            }
+        }
+        Some(E::Withdrawn::SIGNATURE_HASH) => {
+            let e: E::Withdrawn = abi(log)?;
+            EscrowEvent::Withdrawn {
+                id: e.id,
+                amount: amount(e.amount, "Withdrawn")?,
+            }
+        }
+        Some(E::SessionEnded::SIGNATURE_HASH) => {
+            let e: E::SessionEnded = abi(log)?;
+            EscrowEvent::Ended {
+                id: e.id,
+                end: e.end,
+            }
+        }
+        Some(E::SessionCancelled::SIGNATURE_HASH) => {
+            let e: E::SessionCancelled = abi(log)?;
+            EscrowEvent::Cancelled { id: e.id }
+        }
+        other => return Err(DecodeError::UnknownTopic(other)),
+    })
+}
+
+/// Encodes an event the way the escrow emits it (tests and fakes).
+pub fn encode(address: Address, event: &EscrowEvent) -> PrimitiveLog {
+    use ISessionEscrow as E;
+    let data = match *event {
+        EscrowEvent::Opened {
+            id,
+            student_key,
+            rate,
+            deposit,
+            fee_bps,
+        } => E::SessionOpened {
+            id,
+            student: Address::ZERO,
+            tutor: Address::ZERO,
+            token: Address::ZERO,
+            rate: U256::from(rate),
+            deposit: U256::from(deposit),
+            studentKey: student_key,
+            credentialKind: 0,
+            feeBps: fee_bps,
+        }
+        .encode_log_data(),
+        EscrowEvent::Started {
+            id,
+            tutor_key,
+            start,
+        } => E::SessionStarted {
+            id,
+            tutorKey: tutor_key,
+            start,
+        }
+        .encode_log_data(),
+        EscrowEvent::ToppedUp { id, deposited } => E::SessionToppedUp {
+            id,
+            amount: U256::ZERO,
+            deposited: U256::from(deposited),
+        }
+        .encode_log_data(),
+        EscrowEvent::Withdrawn { id, amount } => E::Withdrawn {
+            id,
+            tutor: Address::ZERO,
+            amount: U256::from(amount),
+        }
+        .encode_log_data(),
+        EscrowEvent::Ended { id, end } => E::SessionEnded {
+            id,
+            by: Address::ZERO,
+            end,
+            billed: U256::ZERO,
+            tutorPaid: U256::ZERO,
+            fee: U256::ZERO,
+            refund: U256::ZERO,
+        }
+        .encode_log_data(),
+        EscrowEvent::Cancelled { id } => E::SessionCancelled {
+            id,
+            by: Address::ZERO,
+            refund: U256::ZERO,
+        }
+        .encode_log_data(),
+    };
+    PrimitiveLog { address, data }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_round_trips_every_event() {
+        let id = U256::from(7);
+        let events = [
+            EscrowEvent::Opened {
+                id,
+                student_key: Address::repeat_byte(1),
+                rate: 5,
+                deposit: 1_000,
+                fee_bps: 250,
+            },
+            EscrowEvent::Started {
+                id,
+                tutor_key: Address::repeat_byte(2),
+                start: 1_700_000_000,
+            },
+            EscrowEvent::ToppedUp {
+                id,
+                deposited: 2_000,
+            },
+            EscrowEvent::Withdrawn { id, amount: 3 },
+            EscrowEvent::Ended { id, end: 9 },
+            EscrowEvent::Cancelled { id },
+        ];
+        for event in events {
+            let log = encode(Address::ZERO, &event);
+            assert_eq!(decode(&log.data).unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn decode_rejects_foreign_topic() {
+        let log = LogData::new_unchecked(vec![B256::repeat_byte(9)], Default::default());
+        assert!(matches!(
+            decode(&log),
+            Err(DecodeError::UnknownTopic(Some(t))) if t == B256::repeat_byte(9)
+        ));
+    }
+}

@@ -1,0 +1,318 @@
+//! `minuto-relayer`: signed heartbeats in, on-chain `stopAt` out when a peer goes silent.
+//!
+//! - [`follower`] reads the escrow's events (confirmations, bounded ranges, a saved
+//!   cursor) into the [`sessions::Registry`];
+//! - [`api`] serves `POST /v1/heartbeat` (EIP-712 signed, see [`heartbeat`]) and status,
+//!   health, readiness and metrics endpoints;
+//! - [`liveness`] holds the rule that decides when and at what time a session stops;
+//! - [`submit`] sends `stopAt` safely (nonces, fee bumping, retries, idempotence) through
+//!   the [`chain::Chain`] trait, implemented for JSON-RPC nodes by [`evm::EvmChain`].
+//!
+//! [`spawn`] starts everything and returns a [`Handle`]; `main` only parses the config
+//! and waits for a signal.
+
+pub mod api;
+pub mod chain;
+pub mod clock;
+pub mod config;
+pub mod escrow;
+pub mod evm;
+pub mod follower;
+pub mod heartbeat;
+pub mod liveness;
+pub mod metrics;
+pub mod ratelimit;
+pub mod rpc;
+pub mod sessions;
+pub mod submit;
+pub mod tx;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::api::ApiState;
+use crate::chain::{Chain, ChainError};
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::evm::{ConnectError, EvmChain};
+use crate::follower::{CursorError, Deployment, Follower, FollowerConfig, SyncStatus};
+use crate::heartbeat::HeartbeatDomain;
+use crate::liveness::{LivenessConfig, StopperConfig};
+use crate::metrics::Metrics;
+use crate::ratelimit::IpLimiter;
+use crate::rpc::{RpcClient, RpcError};
+use crate::sessions::Registry;
+
+/// Everything that can stop the relayer from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// JSON-RPC client could not be built.
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+    /// The chain or escrow failed a start-up check.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// A chain call failed at start-up.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The cursor file is unusable.
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Server(std::io::Error),
+    /// A task panicked.
+    #[error("task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Capacity of the queue between the liveness engine and the stop submitter.
+pub const STOP_QUEUE: usize = 1024;
+
+/// A running relayer.
+#[derive(Debug)]
+pub struct Handle {
+    /// Where the HTTP API listens.
+    pub local_addr: SocketAddr,
+    /// Watched sessions (for tests and embedding).
+    pub registry: Arc<Registry>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    sync: watch::Receiver<SyncStatus>,
+    cancel: CancellationToken,
+    server_stop: CancellationToken,
+    workers: Vec<JoinHandle<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Handle {
+    /// A token that, when cancelled, starts the shutdown (what a signal handler does).
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
+    /// The follower's progress.
+    pub fn sync_status(&self) -> SyncStatus {
+        *self.sync.borrow()
+    }
+
+    /// Waits until the follower has caught up with the confirmed head.
+    pub async fn wait_synced(&mut self) {
+        let _ = self.sync.wait_for(|s| s.caught_up).await;
+    }
+
+    /// Stops the workers (follower saves its cursor; in-flight stops get the drain
+    /// bound), then the HTTP server.
+    ///
+    /// # Errors
+    /// [`Error::Task`] if a worker panicked, [`Error::Server`] if the server failed.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        self.cancel.cancel();
+        self.finish().await
+    }
+
+    /// Waits for [`Handle::cancel_token`] to be cancelled, then shuts down.
+    ///
+    /// # Errors
+    /// As [`Handle::shutdown`].
+    pub async fn wait(self) -> Result<(), Error> {
+        self.cancel.cancelled().await;
+        self.finish().await
+    }
+
+    async fn finish(self) -> Result<(), Error> {
+        let mut first_error = None;
+        for worker in self.workers {
+            if let Err(e) = worker.await {
+                first_error.get_or_insert(Error::Task(e));
+            }
+        }
+        self.server_stop.cancel();
+        match self.server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(Error::Server(e));
+            }
+            Err(e) => {
+                first_error.get_or_insert(Error::Task(e));
+            }
+        }
+        info!("relayer stopped");
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Starts the relayer against the JSON-RPC node in `config`.
+///
+/// # Errors
+/// [`Error`] when a start-up check fails (node, chain id, escrow, relayer role, cursor
+/// file, listen address).
+pub async fn spawn(config: Config) -> Result<Handle, Error> {
+    let rpc = RpcClient::new(config.rpc_url.clone(), config.rpc_timeout)?;
+    let chain = EvmChain::connect(
+        rpc,
+        config.escrow,
+        config.chain_id,
+        config.key.clone(),
+        config.tx.submit,
+    )
+    .await?;
+    info!(relayer = %config.key.address(), escrow = %config.escrow, chain_id = config.chain_id, "connected");
+    spawn_with(config, Arc::new(chain), Clock::system()).await
+}
+
+/// Starts the relayer over any [`Chain`] (tests use fakes) and clock.
+///
+/// # Errors
+/// As [`spawn`].
+pub async fn spawn_with<C: Chain>(
+    config: Config,
+    chain: Arc<C>,
+    clock: Clock,
+) -> Result<Handle, Error> {
+    let chain_backdate = chain.max_backdate().await?;
+    let max_backdate = match config.max_backdate {
+        Some(d) if d.as_secs() < chain_backdate => d.as_secs(),
+        Some(d) => {
+            if d.as_secs() > chain_backdate {
+                warn!(
+                    configured = d.as_secs(),
+                    escrow = chain_backdate,
+                    "max_backdate above the escrow's; using the escrow's"
+                );
+            }
+            chain_backdate
+        }
+        None => chain_backdate,
+    };
+    let deployment = Deployment {
+        chain_id: config.chain_id,
+        escrow: config.escrow,
+    };
+    let cursor = follower::load_cursor(&config.cursor_file, config.chain_id, config.escrow)?;
+    let liveness = LivenessConfig {
+        silence_timeout: config.silence_timeout,
+        grace_period: config.grace_period,
+        started: clock.now(),
+    };
+    // Withdrawable figures follow the escrow's own window, not the operator's bound.
+    let registry = Arc::new(Registry::new(
+        clock,
+        liveness,
+        config.api.session_rate,
+        chain_backdate,
+    ));
+    let next_block = match &cursor {
+        Some(c) => {
+            registry.restore(&c.sessions);
+            info!(
+                next_block = c.next_block,
+                sessions = c.sessions.len(),
+                "resumed from cursor"
+            );
+            c.next_block
+        }
+        None => config.start_block,
+    };
+    let metrics = Arc::new(Metrics::new());
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| Error::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| Error::Bind {
+        addr: config.listen,
+        source,
+    })?;
+
+    let (sync_tx, sync_rx) = watch::channel(SyncStatus {
+        next_block,
+        ..SyncStatus::default()
+    });
+    let cancel = CancellationToken::new();
+    let server_stop = CancellationToken::new();
+    let (stop_tx, stop_rx) = mpsc::channel(STOP_QUEUE);
+
+    let follower = Follower::new(
+        chain.clone(),
+        registry.clone(),
+        metrics.clone(),
+        FollowerConfig {
+            confirmations: config.confirmations,
+            start_block: config.start_block,
+            cursor_file: config.cursor_file.clone(),
+            chunk_blocks: config.log_chunk_blocks,
+            poll_interval: config.poll_interval,
+        },
+        deployment,
+        next_block,
+        sync_tx,
+    );
+    let stopper_cfg = StopperConfig {
+        max_backdate,
+        concurrency: config.tx.concurrency,
+        retry_after: config.tx.retry_after,
+        drain: config.shutdown_drain,
+    };
+    let workers = vec![
+        tokio::spawn(follower.run(cancel.clone())),
+        tokio::spawn(liveness::run_engine(
+            registry.clone(),
+            stop_tx,
+            cancel.clone(),
+        )),
+        tokio::spawn(liveness::run_stopper(
+            chain,
+            registry.clone(),
+            metrics.clone(),
+            stop_rx,
+            stopper_cfg,
+            cancel.clone(),
+        )),
+    ];
+
+    let state = Arc::new(ApiState {
+        registry: registry.clone(),
+        domain: HeartbeatDomain::new(config.chain_id, config.escrow),
+        metrics: metrics.clone(),
+        limits: config.api,
+        ip_limiter: IpLimiter::new(config.api.ip_rate, 100_000),
+        sync: sync_rx.clone(),
+        clock,
+    });
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = server_stop.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+    });
+    info!(%local_addr, max_backdate, "relayer running");
+    Ok(Handle {
+        local_addr,
+        registry,
+        metrics,
+        sync: sync_rx,
+        cancel,
+        server_stop,
+        workers,
+        server,
+    })
+}

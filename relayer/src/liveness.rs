@@ -1,0 +1,707 @@
+//! The liveness rule: when a session must be stopped, and at what time.
+//!
+//! - A party is **silent** once `silence_timeout` passed since its last accepted
+//!   heartbeat. Nobody is judged before `grace_period` has passed since the relayer
+//!   began watching the session (its own start-up, or the session's activation,
+//!   whichever is later), so a restart never causes a false stop.
+//! - A silent party's session is stopped at that party's last heartbeat (Unix seconds
+//!   at which the relayer accepted it); a party never heard from is stopped at the
+//!   earliest moment the relayer can vouch for, [`Session::alive_floor`].
+//! - A session whose deposit is used up is stopped at the moment it ran dry (once the
+//!   chain's clock has reached it), or earlier if a party was silent before that.
+//! - `at` is clamped into what `stopAt` accepts:
+//!   `[max(start, chain_now − maxBackdate), chain_now]`.
+//!
+//! Detection does not scan sessions: each session has at most one entry in a deadline
+//! queue ordered by time. Heartbeats never touch the queue; when an entry comes due the
+//! session is judged and either stopped or re-queued at its real (later) deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::U256;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::chain::{Chain, StopOutcome};
+use crate::clock::Clock;
+use crate::heartbeat::Role;
+use crate::metrics::Metrics;
+use crate::sessions::{Registry, Session};
+
+/// Liveness settings.
+#[derive(Clone, Copy, Debug)]
+pub struct LivenessConfig {
+    /// Silence after which a party counts as gone.
+    pub silence_timeout: Duration,
+    /// Time after watching begins during which no one is judged.
+    pub grace_period: Duration,
+    /// When this relayer started (its grace period runs from here).
+    pub started: Instant,
+}
+
+/// Why a session is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// That party went silent.
+    Silence(Role),
+    /// The deposit ran out.
+    Exhausted,
+}
+
+impl StopReason {
+    /// A label for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Silence(Role::Student) => "student_silent",
+            StopReason::Silence(Role::Tutor) => "tutor_silent",
+            StopReason::Exhausted => "funds_exhausted",
+        }
+    }
+}
+
+/// A decided stop, before clamping to the chain's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopRequest {
+    /// Session id.
+    pub id: U256,
+    /// The time the session should end at (Unix seconds).
+    pub target_at: u64,
+    /// The session's accrual start (the lower bound `stopAt` enforces).
+    pub start: u64,
+    /// Why.
+    pub reason: StopReason,
+    /// When the silent party was last heard (for the detection-latency metric).
+    pub last_seen: Option<Instant>,
+    /// Do not submit before the chain's clock reaches this (exhaustion), so the chain
+    /// bills the whole deposit.
+    pub not_before_chain: u64,
+}
+
+/// What to do with a session now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing before this instant.
+    Wait(Instant),
+    /// Stop it.
+    Stop(StopRequest),
+}
+
+/// The liveness rule for one Active session at `now`.
+pub fn judge(id: U256, s: &Session, now: Instant, clock: &Clock, cfg: &LivenessConfig) -> Verdict {
+    let floor = s.watch_from + cfg.grace_period;
+    let mut next: Option<Instant> = None;
+    // The silent party heard from least recently: (role, unix, instant).
+    let mut silent: Option<(Role, u64, Option<Instant>)> = None;
+    for role in Role::ALL {
+        let seen = s.seen[role.index()];
+        let deadline = match seen {
+            Some(seen) => (seen.at + cfg.silence_timeout).max(floor),
+            None => floor,
+        };
+        if deadline <= now {
+            let unix = seen.map_or(s.alive_floor, |x| x.unix);
+            if silent.is_none_or(|(_, u, _)| unix < u) {
+                silent = Some((role, unix, seen.map(|x| x.at)));
+            }
+        } else {
+            next = Some(next.map_or(deadline, |n| n.min(deadline)));
+        }
+    }
+    let exhausted_at = s.terms.exhausted_at();
+    let exhausted_instant = (exhausted_at != u64::MAX).then(|| clock.instant_of(exhausted_at));
+    let exhausted = exhausted_instant.is_some_and(|t| t <= now);
+    match (silent, exhausted) {
+        (Some((role, unix, last_seen)), _) if !exhausted || unix <= exhausted_at => {
+            Verdict::Stop(StopRequest {
+                id,
+                target_at: unix,
+                start: s.terms.start,
+                reason: StopReason::Silence(role),
+                last_seen,
+                not_before_chain: 0,
+            })
+        }
+        (_, true) => Verdict::Stop(StopRequest {
+            id,
+            target_at: exhausted_at,
+            start: s.terms.start,
+            reason: StopReason::Exhausted,
+            last_seen: exhausted_instant,
+            not_before_chain: exhausted_at,
+        }),
+        _ => {
+            let next = match (next, exhausted_instant) {
+                (Some(a), Some(b)) => a.min(b),
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                // Unreachable: with no silent party every role has a deadline.
+                (None, None) => now + cfg.silence_timeout,
+            };
+            Verdict::Wait(next)
+        }
+    }
+}
+
+/// Margin kept above the lower `stopAt` bound: the transaction is mined in a later
+/// block than the head we clamp against, whose `now − maxBackdate` is later too.
+pub fn backdate_margin(max_backdate: u64) -> u64 {
+    (max_backdate / 2).min(10)
+}
+
+/// Clamps `target` into `[max(start, chain_now − maxBackdate + margin), chain_now]`.
+pub fn clamp_at(target: u64, start: u64, chain_now: u64, max_backdate: u64) -> u64 {
+    let earliest = start.max(
+        chain_now
+            .saturating_sub(max_backdate)
+            .saturating_add(backdate_margin(max_backdate)),
+    );
+    let latest = chain_now;
+    target.max(earliest).min(latest)
+}
+
+/// Waits for due deadlines and hands stops to the submitter. Runs until cancelled.
+pub async fn run_engine(
+    registry: Arc<Registry>,
+    stops: mpsc::Sender<StopRequest>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let now = Instant::now();
+        let (due, next) = registry.take_due(now);
+        for request in due {
+            debug!(session = %request.id, reason = request.reason.as_str(), "stop decided");
+            tokio::select! {
+                sent = stops.send(request) => if sent.is_err() { return },
+                () = cancel.cancelled() => return,
+            }
+        }
+        let wake_at = next.unwrap_or(now + Duration::from_secs(3600));
+        tokio::select! {
+            () = tokio::time::sleep_until(wake_at) => {}
+            () = registry.wake.notified() => {}
+            () = cancel.cancelled() => return,
+        }
+    }
+}
+
+/// Stop-submission settings.
+#[derive(Clone, Copy, Debug)]
+pub struct StopperConfig {
+    /// The escrow's `maxBackdate`, seconds (or the operator's smaller bound).
+    pub max_backdate: u64,
+    /// Stops submitted at once.
+    pub concurrency: usize,
+    /// After a failed stop, judge the session again after this long.
+    pub retry_after: Duration,
+    /// How long shutdown waits for in-flight stops.
+    pub drain: Duration,
+}
+
+/// Submits decided stops, at most `concurrency` at a time. Runs until cancelled, then
+/// waits up to `drain` for stops in flight.
+pub async fn run_stopper<C: Chain>(
+    chain: Arc<C>,
+    registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
+    mut requests: mpsc::Receiver<StopRequest>,
+    cfg: StopperConfig,
+    cancel: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
+    let mut in_flight = JoinSet::new();
+    loop {
+        tokio::select! {
+            request = requests.recv() => {
+                let Some(request) = request else { break };
+                let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                let (chain, registry, metrics) = (chain.clone(), registry.clone(), metrics.clone());
+                in_flight.spawn(async move {
+                    stop_one(&*chain, &registry, &metrics, request, &cfg).await;
+                    drop(permit);
+                });
+            }
+            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            () = cancel.cancelled() => break,
+        }
+    }
+    let drained = tokio::time::timeout(cfg.drain, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        warn!(
+            left = in_flight.len(),
+            "shutdown: stops still in flight after drain bound, abandoning"
+        );
+        in_flight.abort_all();
+    }
+}
+
+/// Submits one stop and records the outcome.
+pub async fn stop_one<C: Chain>(
+    chain: &C,
+    registry: &Registry,
+    metrics: &Metrics,
+    request: StopRequest,
+    cfg: &StopperConfig,
+) {
+    let id = request.id;
+    // Wait (boundedly) for the chain's clock to reach the exhaustion time, so the chain
+    // bills the whole deposit; a chain that mines no blocks is not waited on forever.
+    let mut waits = 0u32;
+    let head = loop {
+        match chain.head().await {
+            Ok(head) if head.timestamp >= request.not_before_chain || waits >= 30 => break head,
+            Ok(_) => {
+                waits += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                warn!(session = %id, error = %e, "stop: cannot read chain head");
+                metrics.stops_failed.inc();
+                registry.stop_failed(id, Instant::now() + cfg.retry_after);
+                return;
+            }
+        }
+    };
+    let at = clamp_at(
+        request.target_at,
+        request.start,
+        head.timestamp,
+        cfg.max_backdate,
+    );
+    metrics.stops_submitted.inc();
+    if let Some(last_seen) = request.last_seen {
+        metrics.detection_latency.observe(
+            Instant::now()
+                .saturating_duration_since(last_seen)
+                .as_secs_f64(),
+        );
+    }
+    info!(
+        session = %id,
+        reason = request.reason.as_str(),
+        target_at = request.target_at,
+        at,
+        chain_now = head.timestamp,
+        "submitting stopAt"
+    );
+    match chain.stop_at(id, at).await {
+        Ok(StopOutcome::Stopped { tx, at }) => {
+            metrics.stops_confirmed.inc();
+            info!(session = %id, %tx, at, "stopAt confirmed");
+            registry.stopped(id);
+        }
+        Ok(StopOutcome::AlreadyEnded) => {
+            metrics.stops_already_ended.inc();
+            info!(session = %id, "session already ended; nothing to do");
+            registry.stopped(id);
+        }
+        Err(e) => {
+            metrics.stops_failed.inc();
+            warn!(session = %id, error = %e, "stopAt failed; will judge again");
+            registry.stop_failed(id, Instant::now() + cfg.retry_after);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    use alloy_primitives::{Address, B256};
+
+    use crate::chain::{ChainError, Head};
+    use crate::escrow::{EscrowEvent, EscrowLog};
+    use crate::ratelimit::Rate;
+
+    const T0_MS: u64 = 1_700_000_000_000;
+    const T0: u64 = T0_MS / 1000;
+    const BACKDATE: u64 = 3600;
+
+    /// A chain whose clock follows paused tokio time and which records stops.
+    struct FakeChain {
+        clock: Clock,
+        stops: Mutex<Vec<(U256, u64, Instant)>>,
+        ended: Mutex<Vec<U256>>,
+        fail_next: Mutex<u32>,
+    }
+
+    impl FakeChain {
+        fn new(clock: Clock) -> Self {
+            Self {
+                clock,
+                stops: Mutex::default(),
+                ended: Mutex::default(),
+                fail_next: Mutex::new(0),
+            }
+        }
+        fn stops(&self) -> Vec<(U256, u64, Instant)> {
+            self.stops.lock().unwrap().clone()
+        }
+    }
+
+    impl Chain for FakeChain {
+        async fn head(&self) -> Result<Head, ChainError> {
+            Ok(Head {
+                number: 1,
+                timestamp: self.clock.now_unix(),
+            })
+        }
+        async fn logs(&self, _: u64, _: u64) -> Result<Vec<EscrowLog>, ChainError> {
+            Ok(Vec::new())
+        }
+        async fn max_backdate(&self) -> Result<u64, ChainError> {
+            Ok(BACKDATE)
+        }
+        async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+            {
+                let mut fail = self.fail_next.lock().unwrap();
+                if *fail > 0 {
+                    *fail -= 1;
+                    return Err(ChainError::Unexpected("injected".into()));
+                }
+            }
+            if self.ended.lock().unwrap().contains(&id) {
+                return Ok(StopOutcome::AlreadyEnded);
+            }
+            self.ended.lock().unwrap().push(id);
+            self.stops.lock().unwrap().push((id, at, Instant::now()));
+            Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
+        }
+    }
+
+    struct Rig {
+        registry: Arc<Registry>,
+        chain: Arc<FakeChain>,
+        metrics: Arc<Metrics>,
+        cancel: CancellationToken,
+    }
+
+    fn rig() -> Rig {
+        let clock = Clock::starting_at(T0_MS);
+        let registry = Arc::new(Registry::new(
+            clock,
+            LivenessConfig {
+                silence_timeout: Duration::from_secs(10),
+                grace_period: Duration::from_secs(20),
+                started: clock.now(),
+            },
+            Rate {
+                per_second: 100.0,
+                burst: 100.0,
+            },
+            BACKDATE,
+        ));
+        let chain = Arc::new(FakeChain::new(clock));
+        let metrics = Arc::new(Metrics::new());
+        let cancel = CancellationToken::new();
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(run_engine(registry.clone(), tx, cancel.clone()));
+        tokio::spawn(run_stopper(
+            chain.clone(),
+            registry.clone(),
+            metrics.clone(),
+            rx,
+            StopperConfig {
+                max_backdate: BACKDATE,
+                concurrency: 4,
+                retry_after: Duration::from_secs(5),
+                drain: Duration::from_secs(1),
+            },
+            cancel.clone(),
+        ));
+        Rig {
+            registry,
+            chain,
+            metrics,
+            cancel,
+        }
+    }
+
+    fn open_and_start(r: &Registry, id: u64, start: u64, deposit: u128) {
+        let id = U256::from(id);
+        assert!(r.apply(&EscrowEvent::Opened {
+            id,
+            student_key: Address::repeat_byte(1),
+            rate: minuto_accrual::RATE_SCALE, // 1 base unit a second
+            deposit,
+            fee_bps: 0,
+        }));
+        assert!(r.apply(&EscrowEvent::Started {
+            id,
+            tutor_key: Address::repeat_byte(2),
+            start,
+        }));
+    }
+
+    async fn sleep_s(s: u64) {
+        tokio::time::sleep(Duration::from_secs(s)).await;
+    }
+
+    /// A heartbeat; those arriving after the stop are refused as ended.
+    fn ping(r: &Registry, id: u64, role: Role, seq: u64) {
+        match r.record_heartbeat(U256::from(id), role, seq) {
+            Ok(_) | Err(crate::sessions::Refusal::SessionEnded) => {}
+            Err(e) => panic!("unexpected refusal {e:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
+        let rig = rig();
+        open_and_start(&rig.registry, 1, T0, 1_000_000);
+        let mut seq = 0;
+        // Both ping every 5 s for 30 s.
+        for _ in 0..6 {
+            seq += 1;
+            ping(&rig.registry, 1, Role::Student, seq);
+            ping(&rig.registry, 1, Role::Tutor, seq);
+            sleep_s(5).await;
+        }
+        // t = T0 + 30: the tutor's last ping was at T0 + 25. The student goes on.
+        let tutor_last = T0 + 25;
+        for _ in 0..4 {
+            seq += 1;
+            ping(&rig.registry, 1, Role::Student, seq);
+            sleep_s(5).await;
+        }
+        let stops = rig.chain.stops();
+        assert_eq!(stops.len(), 1, "{stops:?}");
+        assert_eq!(stops[0].0, U256::from(1));
+        assert_eq!(stops[0].1, tutor_last);
+        // Detected 10 s after the last ping, not later.
+        let detected = rig.registry.clock().unix_ms_of(stops[0].2);
+        assert_eq!(detected, (tutor_last + 10) * 1000);
+        assert_eq!(rig.metrics.stops_confirmed.get(), 1);
+        assert_eq!(rig.metrics.detection_latency.get_sample_count(), 1);
+        assert!(rig.registry.status(U256::from(1)).is_none());
+        assert_eq!(
+            rig.registry
+                .record_heartbeat(U256::from(1), Role::Student, 99),
+            Err(crate::sessions::Refusal::SessionEnded)
+        );
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_one_is_judged_during_grace_period() {
+        let rig = rig();
+        open_and_start(&rig.registry, 1, T0, 1_000_000);
+        // No heartbeats at all: nothing happens for the 20 s grace period.
+        sleep_s(19).await;
+        assert!(rig.chain.stops().is_empty());
+        sleep_s(2).await;
+        let stops = rig.chain.stops();
+        assert_eq!(stops.len(), 1);
+        // Never heard from: stopped at the session's start (the relayer saw it begin).
+        assert_eq!(stops[0].1, T0);
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn restart_gives_restored_sessions_full_grace_and_floors_at_relayer_start() {
+        // The session started 100 s before this relayer came up (a restart).
+        let rig = rig();
+        let record = crate::sessions::SessionRecord {
+            id: U256::from(5),
+            student_key: Address::repeat_byte(1),
+            tutor_key: Address::repeat_byte(2),
+            start: T0 - 100,
+            rate: minuto_accrual::RATE_SCALE,
+            deposited: 1_000_000,
+            withdrawn: 0,
+            fee_bps: 0,
+            active: true,
+        };
+        rig.registry.restore(&[record]);
+        // Clients come back 8 s after the restart and keep pinging: no stop ever.
+        sleep_s(8).await;
+        for seq in 1..=10 {
+            ping(&rig.registry, 5, Role::Student, seq);
+            ping(&rig.registry, 5, Role::Tutor, seq);
+            sleep_s(5).await;
+        }
+        assert_eq!(rig.chain.stops(), vec![]);
+        rig.cancel.cancel();
+
+        // Same, but the student never comes back: stopped at the relayer's start, the
+        // earliest moment this relayer can vouch for, not at the session's start.
+        let rig2 = rig_with_restored(T0 - 100);
+        for seq in 1..=6 {
+            ping(&rig2.registry, 5, Role::Tutor, seq);
+            sleep_s(5).await;
+        }
+        let stops = rig2.chain.stops();
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0);
+        assert_eq!(
+            rig2.registry.clock().unix_ms_of(stops[0].2),
+            (T0 + 20) * 1000
+        );
+        rig2.cancel.cancel();
+    }
+
+    fn rig_with_restored(start: u64) -> Rig {
+        let rig = rig();
+        rig.registry.restore(&[crate::sessions::SessionRecord {
+            id: U256::from(5),
+            student_key: Address::repeat_byte(1),
+            tutor_key: Address::repeat_byte(2),
+            start,
+            rate: minuto_accrual::RATE_SCALE,
+            deposited: 1_000_000,
+            withdrawn: 0,
+            fee_bps: 0,
+            active: true,
+        }]);
+        rig
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exhausted_session_is_stopped_at_exhaustion() {
+        let rig = rig();
+        // 1 unit/s, 25 units: runs dry at T0 + 25.
+        open_and_start(&rig.registry, 3, T0, 25);
+        for seq in 1..=12 {
+            ping(&rig.registry, 3, Role::Student, seq);
+            ping(&rig.registry, 3, Role::Tutor, seq);
+            sleep_s(3).await;
+        }
+        let stops = rig.chain.stops();
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0 + 25);
+        assert_eq!(
+            rig.registry.clock().unix_ms_of(stops[0].2),
+            (T0 + 25) * 1000
+        );
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn top_up_postpones_exhaustion() {
+        let rig = rig();
+        open_and_start(&rig.registry, 3, T0, 25);
+        assert!(rig.registry.apply(&EscrowEvent::ToppedUp {
+            id: U256::from(3),
+            deposited: 40,
+        }));
+        for seq in 1..=20 {
+            ping(&rig.registry, 3, Role::Student, seq);
+            ping(&rig.registry, 3, Role::Tutor, seq);
+            sleep_s(3).await;
+        }
+        let stops = rig.chain.stops();
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0 + 40);
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn already_ended_on_chain_counts_as_done() {
+        let rig = rig();
+        open_and_start(&rig.registry, 4, T0, 1_000_000);
+        rig.chain.ended.lock().unwrap().push(U256::from(4));
+        sleep_s(25).await;
+        assert!(rig.chain.stops().is_empty());
+        assert_eq!(rig.metrics.stops_already_ended.get(), 1);
+        assert_eq!(rig.metrics.stops_failed.get(), 0);
+        assert!(rig.registry.is_ended(U256::from(4)));
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_stop_is_retried_with_the_same_at() {
+        let rig = rig();
+        *rig.chain.fail_next.lock().unwrap() = 2;
+        open_and_start(&rig.registry, 6, T0, 1_000_000);
+        ping(&rig.registry, 6, Role::Student, 1);
+        ping(&rig.registry, 6, Role::Tutor, 1);
+        sleep_s(20).await; // grace ends at T0+20: both silent since T0.
+        sleep_s(11).await; // two failures, 5 s apart, then success at T0+30.
+        let stops = rig.chain.stops();
+        assert_eq!(rig.metrics.stops_failed.get(), 2);
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0);
+        assert_eq!(
+            rig.registry.clock().unix_ms_of(stops[0].2),
+            (T0 + 30) * 1000
+        );
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ended_event_removes_session_without_stop() {
+        let rig = rig();
+        open_and_start(&rig.registry, 8, T0, 1_000_000);
+        assert!(rig.registry.apply(&EscrowEvent::Ended {
+            id: U256::from(8),
+            end: T0 + 1,
+        }));
+        sleep_s(60).await;
+        assert!(rig.chain.stops().is_empty());
+        assert_eq!(rig.registry.watched(), 0);
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn judge_picks_the_party_silent_longest_and_waits_for_the_earliest_deadline() {
+        let clock = Clock::starting_at(T0_MS);
+        let cfg = LivenessConfig {
+            silence_timeout: Duration::from_secs(10),
+            grace_period: Duration::from_secs(20),
+            started: clock.now(),
+        };
+        let r = Registry::new(
+            clock,
+            cfg,
+            Rate {
+                per_second: 100.0,
+                burst: 100.0,
+            },
+            BACKDATE,
+        );
+        open_and_start(&r, 1, T0, 1_000_000);
+        sleep_s(21).await;
+        ping(&r, 1, Role::Tutor, 1); // T0+21
+        sleep_s(2).await;
+        ping(&r, 1, Role::Student, 1); // T0+23
+        let s = r.status(U256::from(1)).unwrap().session;
+        let id = U256::from(1);
+        // At T0+25 nobody is late: wait for the tutor's deadline, T0+31.
+        sleep_s(2).await;
+        assert_eq!(
+            judge(id, &s, Instant::now(), &clock, &cfg),
+            Verdict::Wait(clock.instant_of(T0 + 31))
+        );
+        // At T0+40 both are: the tutor went silent first.
+        sleep_s(15).await;
+        match judge(id, &s, Instant::now(), &clock, &cfg) {
+            Verdict::Stop(req) => {
+                assert_eq!(req.reason, StopReason::Silence(Role::Tutor));
+                assert_eq!(req.target_at, T0 + 21);
+                assert_eq!(req.start, T0);
+                assert_eq!(req.not_before_chain, 0);
+            }
+            other => panic!("expected a stop, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clamp_at_respects_start_backdate_and_now() {
+        // Inside the window: unchanged.
+        assert_eq!(clamp_at(1_000, 900, 1_010, 3600), 1_000);
+        // Before start: start.
+        assert_eq!(clamp_at(800, 900, 1_010, 3600), 900);
+        // Wall clock ahead of the sequencer: now.
+        assert_eq!(clamp_at(1_020, 900, 1_010, 3600), 1_010);
+        // Older than the backdate window (plus margin): the earliest accepted.
+        assert_eq!(clamp_at(100, 0, 10_000, 3600), 10_000 - 3600 + 10);
+        assert_eq!(clamp_at(100, 0, 10_000, 8), 10_000 - 8 + 4);
+    }
+}

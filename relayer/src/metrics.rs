@@ -1,0 +1,137 @@
+//! Prometheus metrics, one registry per relayer instance (tests run several).
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The relayer's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// `minuto_heartbeats_accepted_total`.
+    pub heartbeats_accepted: IntCounter,
+    /// `minuto_heartbeats_rejected_total{reason}`.
+    pub heartbeats_rejected: IntCounterVec,
+    /// `minuto_sessions_watched`: Active sessions.
+    pub sessions_watched: IntGauge,
+    /// `minuto_stops_submitted_total`.
+    pub stops_submitted: IntCounter,
+    /// `minuto_stops_confirmed_total`.
+    pub stops_confirmed: IntCounter,
+    /// `minuto_stops_already_ended_total`: idempotent no-ops.
+    pub stops_already_ended: IntCounter,
+    /// `minuto_stops_failed_total`.
+    pub stops_failed: IntCounter,
+    /// `minuto_detection_latency_seconds`: last heartbeat to stop submission.
+    pub detection_latency: Histogram,
+    /// `minuto_follower_next_block`: the first block not yet read.
+    pub follower_next_block: IntGauge,
+    /// `minuto_chain_head_block`.
+    pub chain_head_block: IntGauge,
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric name");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric");
+    c
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric name");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("unique metric");
+    g
+}
+
+impl Metrics {
+    /// Registers every metric in a fresh registry.
+    ///
+    /// # Panics
+    /// Never with the fixed names below (the `expect`s guard programming errors).
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let heartbeats_rejected = IntCounterVec::new(
+            Opts::new(
+                "minuto_heartbeats_rejected_total",
+                "Heartbeats refused, by error code",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(heartbeats_rejected.clone()))
+            .expect("unique metric");
+        let detection_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "minuto_detection_latency_seconds",
+                "Time from a silent party's last heartbeat to the stop's submission",
+            )
+            .buckets(vec![
+                1.0, 2.0, 5.0, 8.0, 10.0, 11.0, 12.0, 15.0, 20.0, 30.0, 60.0, 120.0,
+            ]),
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(detection_latency.clone()))
+            .expect("unique metric");
+        Self {
+            heartbeats_accepted: counter(
+                &registry,
+                "minuto_heartbeats_accepted_total",
+                "Heartbeats accepted",
+            ),
+            heartbeats_rejected,
+            sessions_watched: gauge(
+                &registry,
+                "minuto_sessions_watched",
+                "Active sessions watched",
+            ),
+            stops_submitted: counter(
+                &registry,
+                "minuto_stops_submitted_total",
+                "stopAt submissions",
+            ),
+            stops_confirmed: counter(
+                &registry,
+                "minuto_stops_confirmed_total",
+                "stopAt transactions mined successfully",
+            ),
+            stops_already_ended: counter(
+                &registry,
+                "minuto_stops_already_ended_total",
+                "Stops found unnecessary: the session had already ended",
+            ),
+            stops_failed: counter(
+                &registry,
+                "minuto_stops_failed_total",
+                "Stops that failed (retried later)",
+            ),
+            detection_latency,
+            follower_next_block: gauge(
+                &registry,
+                "minuto_follower_next_block",
+                "First block the follower has not read yet",
+            ),
+            chain_head_block: gauge(&registry, "minuto_chain_head_block", "Latest block seen"),
+            registry,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,125 @@
+//! Token buckets for flood control: one per session (in the session record) and one per
+//! client IP.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+/// A sustained rate and a burst.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// Bucket size.
+    pub burst: f64,
+}
+
+/// One token bucket.
+#[derive(Clone, Copy, Debug)]
+pub struct Bucket {
+    tokens: f32,
+    last: Instant,
+}
+
+impl Bucket {
+    /// A bucket that starts full.
+    pub fn full(rate: Rate, now: Instant) -> Self {
+        Self {
+            tokens: rate.burst as f32,
+            last: now,
+        }
+    }
+
+    /// Takes one token if there is one.
+    pub fn take(&mut self, rate: Rate, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        let refilled = (f64::from(self.tokens) + elapsed * rate.per_second).min(rate.burst);
+        if refilled >= 1.0 {
+            self.tokens = (refilled - 1.0) as f32;
+            true
+        } else {
+            self.tokens = refilled as f32;
+            false
+        }
+    }
+}
+
+/// Per-IP buckets. The map is pruned of idle (refilled) buckets when it grows past
+/// `max_tracked`, so memory stays bounded under address churn.
+#[derive(Debug)]
+pub struct IpLimiter {
+    rate: Rate,
+    max_tracked: usize,
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl IpLimiter {
+    /// A limiter allowing `rate` per client address.
+    pub fn new(rate: Rate, max_tracked: usize) -> Self {
+        Self {
+            rate,
+            max_tracked,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether `ip` may make one more request now.
+    pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() >= self.max_tracked && !buckets.contains_key(&ip) {
+            let full_after = self.rate.burst / self.rate.per_second.max(f64::MIN_POSITIVE);
+            buckets.retain(|_, b| now.saturating_duration_since(b.last).as_secs_f64() < full_after);
+            if buckets.len() >= self.max_tracked {
+                return false;
+            }
+        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| Bucket::full(self.rate, now))
+            .take(self.rate, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn bucket_allows_burst_then_refills_at_rate() {
+        let rate = Rate {
+            per_second: 2.0,
+            burst: 3.0,
+        };
+        let mut b = Bucket::full(rate, Instant::now());
+        assert!(b.take(rate, Instant::now()));
+        assert!(b.take(rate, Instant::now()));
+        assert!(b.take(rate, Instant::now()));
+        assert!(!b.take(rate, Instant::now()));
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(b.take(rate, Instant::now()));
+        assert!(!b.take(rate, Instant::now()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ip_limiter_is_per_address_and_bounded() {
+        let rate = Rate {
+            per_second: 1.0,
+            burst: 1.0,
+        };
+        let limiter = IpLimiter::new(rate, 2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let c: IpAddr = "10.0.0.3".parse().unwrap();
+        assert!(limiter.allow(a, Instant::now()));
+        assert!(!limiter.allow(a, Instant::now()));
+        assert!(limiter.allow(b, Instant::now()));
+        // Table full of busy buckets: a new address is refused rather than growing it.
+        assert!(!limiter.allow(c, Instant::now()));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(limiter.allow(c, Instant::now()));
+    }
+}

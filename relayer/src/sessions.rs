@@ -1,0 +1,668 @@
+//! Every session the relayer watches: chain-derived terms and keys, plus what it has
+//! heard from each party. One mutex guards the map and the deadline queue; heartbeats
+//! only touch their own record and never the queue (see [`crate::liveness`]).
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use alloy_primitives::{Address, U256};
+use minuto_accrual::Accrual;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::escrow::EscrowEvent;
+use crate::heartbeat::Role;
+use crate::liveness::{judge, LivenessConfig, StopRequest, Verdict};
+use crate::ratelimit::{Bucket, Rate};
+
+/// Where a session is in its life, as far as the relayer knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Opened, not started: no heartbeats yet.
+    Open,
+    /// Accruing: heartbeats expected.
+    Active,
+    /// A stop was decided and is being submitted.
+    Stopping,
+}
+
+/// The last accepted heartbeat of one party.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// Its sequence number.
+    pub seq: u64,
+    /// When it was accepted (monotonic).
+    pub at: Instant,
+    /// When it was accepted (Unix seconds).
+    pub unix: u64,
+}
+
+/// One watched session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Key registered for the student's heartbeats (`SessionOpened.studentKey`).
+    pub student_key: Address,
+    /// Key registered for the tutor's heartbeats (`SessionStarted.tutorKey`); zero while
+    /// Open.
+    pub tutor_key: Address,
+    /// Start, rate and deposit: what the chain bills.
+    pub terms: Accrual,
+    /// Protocol fee, basis points.
+    pub fee_bps: u16,
+    /// What the tutor has withdrawn so far.
+    pub withdrawn: u128,
+    /// Lifecycle phase.
+    pub phase: Phase,
+    /// When the relayer began judging this session's silence (start-up or activation,
+    /// whichever is later): the grace period runs from here.
+    pub watch_from: Instant,
+    /// The earliest Unix time the relayer can vouch a party was present: the session's
+    /// start, or the relayer's own start if it came up later. A party never heard from
+    /// is stopped at this time.
+    pub alive_floor: u64,
+    /// Last accepted heartbeat per role (student, tutor).
+    pub seen: [Option<Seen>; 2],
+    /// Per-session flood control.
+    pub bucket: Bucket,
+    /// Whether an entry for this session is in the deadline queue.
+    pub queued: bool,
+}
+
+impl Session {
+    /// The key that must have signed `role`'s heartbeats.
+    pub fn key(&self, role: Role) -> Address {
+        match role {
+            Role::Student => self.student_key,
+            Role::Tutor => self.tutor_key,
+        }
+    }
+}
+
+/// The chain-derived part of a session, as saved with the follower's cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Session id.
+    pub id: U256,
+    /// Student heartbeat key.
+    pub student_key: Address,
+    /// Tutor heartbeat key (zero while Open).
+    pub tutor_key: Address,
+    /// Accrual start (zero while Open).
+    pub start: u64,
+    /// Rate, base units per second × 1e18, as a decimal string.
+    #[serde(with = "u128_string")]
+    pub rate: u128,
+    /// Total deposited.
+    #[serde(with = "u128_string")]
+    pub deposited: u128,
+    /// Tutor withdrawals so far.
+    #[serde(with = "u128_string")]
+    pub withdrawn: u128,
+    /// Fee, basis points.
+    pub fee_bps: u16,
+    /// Whether the session had started.
+    pub active: bool,
+}
+
+mod u128_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why a heartbeat is refused by the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such session known to this relayer.
+    UnknownSession,
+    /// The session ended, or its stop is being submitted.
+    SessionEnded,
+    /// Opened but not yet started.
+    SessionNotActive,
+    /// Too many accepted heartbeats for this session.
+    RateLimited,
+    /// `seq` is not above the last accepted one.
+    Replay {
+        /// The last accepted sequence number.
+        last_seq: u64,
+    },
+}
+
+/// Money figures of a session at a moment, for replies and status pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// Billed so far.
+    pub billed: u128,
+    /// What the tutor could withdraw now: earned up to `max(now − maxBackdate, start)`,
+    /// the part no relayer `stopAt` can take back, less what was already withdrawn
+    /// (the escrow's `withdrawable`). Zero while the session is Open.
+    pub withdrawable: u128,
+    /// Seconds until the deposit runs out (`u64::MAX` for never).
+    pub runway_seconds: u64,
+    /// The deposit.
+    pub deposited: u128,
+}
+
+/// A read-only view of one session.
+#[derive(Clone, Debug)]
+pub struct SessionStatus {
+    /// The record.
+    pub session: Session,
+    /// Its money figures now.
+    pub standing: Standing,
+}
+
+/// Bounded memory of recently ended sessions, so late heartbeats get "ended" rather
+/// than "unknown".
+#[derive(Debug, Default)]
+struct RecentlyEnded {
+    order: VecDeque<U256>,
+    set: HashSet<U256>,
+}
+
+const ENDED_REMEMBERED: usize = 65_536;
+
+impl RecentlyEnded {
+    fn insert(&mut self, id: U256) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+            if self.order.len() > ENDED_REMEMBERED {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    sessions: HashMap<U256, Session>,
+    queue: BTreeSet<(Instant, U256)>,
+    ended: RecentlyEnded,
+    active: usize,
+}
+
+impl Inner {
+    fn schedule(&mut self, id: U256, at: Instant) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            if !s.queued {
+                s.queued = true;
+                self.queue.insert((at, id));
+            }
+        }
+    }
+
+    fn set_phase(&mut self, id: U256, phase: Phase) {
+        if let Some(s) = self.sessions.get_mut(&id) {
+            let was = s.phase == Phase::Active;
+            s.phase = phase;
+            let is = phase == Phase::Active;
+            match (was, is) {
+                (false, true) => self.active += 1,
+                (true, false) => self.active -= 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn remove(&mut self, id: U256) {
+        self.set_phase(id, Phase::Open);
+        self.sessions.remove(&id);
+        self.ended.insert(id);
+    }
+}
+
+/// All watched sessions and their deadline queue.
+#[derive(Debug)]
+pub struct Registry {
+    inner: Mutex<Inner>,
+    /// Woken when a session is added to the queue, so the liveness engine re-reads its
+    /// next deadline.
+    pub wake: Notify,
+    clock: Clock,
+    liveness: LivenessConfig,
+    session_rate: Rate,
+    max_backdate: u64,
+}
+
+/// A session's money figures at `now_unix`, as the escrow would report them.
+///
+/// `billed` and `runway_seconds` are at `now`. `withdrawable` mirrors the escrow's
+/// `due`: the tutor may only take what was earned up to `max(now − maxBackdate, start)`
+/// (a `stopAt` can still end the session anywhere after that), less what was already
+/// withdrawn, saturating at zero. The escrow also never counts back before its stored
+/// `withdrawnThrough`, which no event carries; it only differs from the above after an
+/// admin raises `maxBackdate`, and then saturating at zero is the conservative answer.
+fn standing_of(s: &Session, now_unix: u64, max_backdate: u64) -> Standing {
+    let billed = s.terms.billed_at(now_unix);
+    let withdrawable = if s.phase == Phase::Open {
+        0
+    } else {
+        let through = now_unix.saturating_sub(max_backdate).max(s.terms.start);
+        minuto_accrual::withdrawable(s.terms.billed_at(through), s.fee_bps, s.withdrawn)
+            .unwrap_or(0)
+    };
+    Standing {
+        billed,
+        withdrawable,
+        runway_seconds: s.terms.runway_at(now_unix),
+        deposited: s.terms.deposited,
+    }
+}
+
+impl Registry {
+    /// An empty registry. `max_backdate` is the escrow's own `maxBackdate()` in seconds
+    /// (not an operator's smaller bound): the reported `withdrawable` lags `now` by it,
+    /// as the escrow's does.
+    pub fn new(
+        clock: Clock,
+        liveness: LivenessConfig,
+        session_rate: Rate,
+        max_backdate: u64,
+    ) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            wake: Notify::new(),
+            clock,
+            liveness,
+            session_rate,
+            max_backdate,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the map half-updated in a way
+        // that matters more than stopping the relayer would.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The clock this registry judges time by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The liveness settings.
+    pub fn liveness(&self) -> &LivenessConfig {
+        &self.liveness
+    }
+
+    /// Number of Active sessions being watched.
+    pub fn watched(&self) -> usize {
+        self.lock().active
+    }
+
+    /// Number of sessions known (any phase).
+    pub fn len(&self) -> usize {
+        self.lock().sessions.len()
+    }
+
+    /// Whether no session is known.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn new_session(&self, student_key: Address, terms: Accrual, fee_bps: u16) -> Session {
+        let now = self.clock.now();
+        Session {
+            student_key,
+            tutor_key: Address::ZERO,
+            terms,
+            fee_bps,
+            withdrawn: 0,
+            phase: Phase::Open,
+            watch_from: now,
+            alive_floor: 0,
+            seen: [None, None],
+            bucket: Bucket::full(self.session_rate, now),
+            queued: false,
+        }
+    }
+
+    fn activate(&self, inner: &mut Inner, id: U256) {
+        let now = self.clock.now();
+        let relayer_start = self.clock.unix_of(self.liveness.started);
+        if let Some(s) = inner.sessions.get_mut(&id) {
+            s.watch_from = now;
+            s.alive_floor = s.terms.start.max(relayer_start);
+        }
+        inner.set_phase(id, Phase::Active);
+        inner.schedule(id, now);
+        self.wake.notify_one();
+    }
+
+    /// Applies one escrow event. Returns whether it changed anything (an event for a
+    /// session the relayer never saw open changes nothing).
+    pub fn apply(&self, event: &EscrowEvent) -> bool {
+        let mut inner = self.lock();
+        match *event {
+            EscrowEvent::Opened {
+                id,
+                student_key,
+                rate,
+                deposit,
+                fee_bps,
+            } => {
+                if inner.ended.set.contains(&id) || inner.sessions.contains_key(&id) {
+                    return false;
+                }
+                let terms = Accrual {
+                    start: 0,
+                    rate,
+                    deposited: deposit,
+                };
+                let s = self.new_session(student_key, terms, fee_bps);
+                inner.sessions.insert(id, s);
+                true
+            }
+            EscrowEvent::Started {
+                id,
+                tutor_key,
+                start,
+            } => match inner.sessions.get_mut(&id) {
+                Some(s) if s.phase == Phase::Open => {
+                    s.tutor_key = tutor_key;
+                    s.terms.start = start;
+                    self.activate(&mut inner, id);
+                    true
+                }
+                _ => false,
+            },
+            EscrowEvent::ToppedUp { id, deposited } => match inner.sessions.get_mut(&id) {
+                Some(s) => {
+                    s.terms.deposited = deposited;
+                    true
+                }
+                None => false,
+            },
+            EscrowEvent::Withdrawn { id, amount } => match inner.sessions.get_mut(&id) {
+                Some(s) => {
+                    s.withdrawn = s.withdrawn.saturating_add(amount);
+                    true
+                }
+                None => false,
+            },
+            EscrowEvent::Ended { id, .. } | EscrowEvent::Cancelled { id } => {
+                let known = inner.sessions.contains_key(&id);
+                inner.remove(id);
+                known
+            }
+        }
+    }
+
+    /// The key that must sign `role`'s heartbeat for session `id`.
+    ///
+    /// # Errors
+    /// [`Refusal`] when the session is unknown, ended or not yet active.
+    pub fn heartbeat_key(&self, id: U256, role: Role) -> Result<Address, Refusal> {
+        let inner = self.lock();
+        match inner.sessions.get(&id) {
+            Some(s) => match s.phase {
+                Phase::Active => Ok(s.key(role)),
+                Phase::Open => Err(Refusal::SessionNotActive),
+                Phase::Stopping => Err(Refusal::SessionEnded),
+            },
+            None if inner.ended.set.contains(&id) => Err(Refusal::SessionEnded),
+            None => Err(Refusal::UnknownSession),
+        }
+    }
+
+    /// Records an already verified heartbeat.
+    ///
+    /// # Errors
+    /// [`Refusal`] when the session is no longer active, the per-session rate is
+    /// exceeded or `seq` does not increase.
+    pub fn record_heartbeat(&self, id: U256, role: Role, seq: u64) -> Result<Standing, Refusal> {
+        let now = self.clock.now();
+        let now_unix = self.clock.unix_of(now);
+        let rate = self.session_rate;
+        let mut inner = self.lock();
+        let ended = inner.ended.set.contains(&id);
+        let s = match inner.sessions.get_mut(&id) {
+            Some(s) => s,
+            None if ended => return Err(Refusal::SessionEnded),
+            None => return Err(Refusal::UnknownSession),
+        };
+        match s.phase {
+            Phase::Active => {}
+            Phase::Open => return Err(Refusal::SessionNotActive),
+            Phase::Stopping => return Err(Refusal::SessionEnded),
+        }
+        if let Some(last) = s.seen[role.index()] {
+            if seq <= last.seq {
+                return Err(Refusal::Replay { last_seq: last.seq });
+            }
+        }
+        if !s.bucket.take(rate, now) {
+            return Err(Refusal::RateLimited);
+        }
+        s.seen[role.index()] = Some(Seen {
+            seq,
+            at: now,
+            unix: now_unix,
+        });
+        Ok(standing_of(s, now_unix, self.max_backdate))
+    }
+
+    /// A session's record and money figures now.
+    pub fn status(&self, id: U256) -> Option<SessionStatus> {
+        let now_unix = self.clock.now_unix();
+        let inner = self.lock();
+        inner.sessions.get(&id).map(|s| SessionStatus {
+            session: s.clone(),
+            standing: standing_of(s, now_unix, self.max_backdate),
+        })
+    }
+
+    /// Whether `id` ended (recently enough to be remembered).
+    pub fn is_ended(&self, id: U256) -> bool {
+        self.lock().ended.set.contains(&id)
+    }
+
+    /// Pops every queue entry due at `now`, applies the liveness rule to each, and
+    /// returns the stops to submit plus the next deadline. Sessions not yet due are
+    /// re-queued at their own deadline, so work is proportional to deadlines reached,
+    /// never to the number of sessions.
+    pub fn take_due(&self, now: Instant) -> (Vec<StopRequest>, Option<Instant>) {
+        let mut stops = Vec::new();
+        let mut inner = self.lock();
+        let mut requeue = Vec::new();
+        while let Some(&(at, id)) = inner.queue.first() {
+            if at > now {
+                break;
+            }
+            inner.queue.pop_first();
+            let verdict = match inner.sessions.get_mut(&id) {
+                Some(s) => {
+                    s.queued = false;
+                    if s.phase != Phase::Active {
+                        continue;
+                    }
+                    judge(id, s, now, &self.clock, &self.liveness)
+                }
+                None => continue,
+            };
+            match verdict {
+                Verdict::Wait(next) => requeue.push((id, next)),
+                Verdict::Stop(request) => {
+                    inner.set_phase(id, Phase::Stopping);
+                    stops.push(request);
+                }
+            }
+        }
+        for (id, next) in requeue {
+            inner.schedule(id, next);
+        }
+        (stops, inner.queue.first().map(|&(at, _)| at))
+    }
+
+    /// A stop landed or was found unnecessary: forget the session.
+    pub fn stopped(&self, id: U256) {
+        self.lock().remove(id);
+    }
+
+    /// A stop failed: judge the session again at `retry_at`.
+    pub fn stop_failed(&self, id: U256, retry_at: Instant) {
+        let mut inner = self.lock();
+        if inner
+            .sessions
+            .get(&id)
+            .is_some_and(|s| s.phase == Phase::Stopping)
+        {
+            inner.set_phase(id, Phase::Active);
+            inner.schedule(id, retry_at);
+            drop(inner);
+            self.wake.notify_one();
+        }
+    }
+
+    /// The chain-derived state, for the cursor file.
+    pub fn snapshot(&self) -> Vec<SessionRecord> {
+        let inner = self.lock();
+        let mut records: Vec<_> = inner
+            .sessions
+            .iter()
+            .map(|(&id, s)| SessionRecord {
+                id,
+                student_key: s.student_key,
+                tutor_key: s.tutor_key,
+                start: s.terms.start,
+                rate: s.terms.rate,
+                deposited: s.terms.deposited,
+                withdrawn: s.withdrawn,
+                fee_bps: s.fee_bps,
+                active: s.phase != Phase::Open,
+            })
+            .collect();
+        records.sort_by_key(|r| r.id);
+        records
+    }
+
+    /// Loads saved sessions (at start-up). Active ones get a full grace period.
+    pub fn restore(&self, records: &[SessionRecord]) {
+        let mut inner = self.lock();
+        for r in records {
+            let terms = Accrual {
+                start: r.start,
+                rate: r.rate,
+                deposited: r.deposited,
+            };
+            let mut s = self.new_session(r.student_key, terms, r.fee_bps);
+            s.tutor_key = r.tutor_key;
+            s.withdrawn = r.withdrawn;
+            inner.sessions.insert(r.id, s);
+            if r.active {
+                self.activate(&mut inner, r.id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const T0: u64 = 1_700_000_000;
+    const BACKDATE: u64 = 60;
+
+    fn registry() -> Registry {
+        let clock = Clock::starting_at(T0 * 1000);
+        Registry::new(
+            clock,
+            LivenessConfig {
+                silence_timeout: Duration::from_secs(10),
+                grace_period: Duration::from_secs(20),
+                started: clock.now(),
+            },
+            Rate {
+                per_second: 100.0,
+                burst: 100.0,
+            },
+            BACKDATE,
+        )
+    }
+
+    /// 10,000 base units a second, 10,000,000 deposited, 2.5 % fee.
+    fn open(r: &Registry, id: u64) {
+        assert!(r.apply(&EscrowEvent::Opened {
+            id: U256::from(id),
+            student_key: Address::repeat_byte(1),
+            rate: 10_000 * minuto_accrual::RATE_SCALE,
+            deposit: 10_000_000,
+            fee_bps: 250,
+        }));
+    }
+
+    fn start(r: &Registry, id: u64, start: u64) {
+        assert!(r.apply(&EscrowEvent::Started {
+            id: U256::from(id),
+            tutor_key: Address::repeat_byte(2),
+            start,
+        }));
+    }
+
+    fn standing(r: &Registry, id: u64) -> Standing {
+        r.status(U256::from(id)).unwrap().standing
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn withdrawable_lags_now_by_the_escrows_max_backdate() {
+        let r = registry();
+        open(&r, 1);
+        assert_eq!(standing(&r, 1).withdrawable, 0, "nothing while Open");
+        start(&r, 1, T0 - 100);
+        // 100 s in: billed at now, withdrawable only what was earned by now − 60 s.
+        let s = standing(&r, 1);
+        assert_eq!(s.billed, 1_000_000);
+        assert_eq!(s.runway_seconds, 900);
+        // earned(400,000) = 400,000 − floor(400,000 × 250 / 10,000) = 390,000.
+        assert_eq!(s.withdrawable, 390_000);
+        // The heartbeat reply carries the same figures.
+        let hb = r.record_heartbeat(U256::from(1), Role::Tutor, 1).unwrap();
+        assert_eq!(hb, s);
+
+        // A withdrawal of all of it leaves nothing until more time passes the window.
+        assert!(r.apply(&EscrowEvent::Withdrawn {
+            id: U256::from(1),
+            amount: 390_000,
+        }));
+        assert_eq!(standing(&r, 1).withdrawable, 0);
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let s = standing(&r, 1);
+        assert_eq!(s.billed, 1_100_000);
+        // earned(500,000) = 487,500; minus 390,000 withdrawn.
+        assert_eq!(s.withdrawable, 97_500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn withdrawable_is_zero_inside_the_backdate_window_and_saturates() {
+        let r = registry();
+        open(&r, 1);
+        start(&r, 1, T0 - 30);
+        let s = standing(&r, 1);
+        assert_eq!(s.billed, 300_000);
+        assert_eq!(
+            s.withdrawable, 0,
+            "through = start while now − 60 s < start"
+        );
+        // Withdrawn beyond what the lagged window has earned (an admin raised the
+        // backdate after a withdrawal): saturate at zero rather than fail.
+        assert!(r.apply(&EscrowEvent::Withdrawn {
+            id: U256::from(1),
+            amount: 100_000,
+        }));
+        assert_eq!(standing(&r, 1).withdrawable, 0);
+    }
+}

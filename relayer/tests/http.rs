@@ -1,0 +1,549 @@
+//! Black-box tests of the HTTP API over real sockets: the relayer's own `spawn_with` on
+//! port 0, a fake chain feeding it escrow events. Every refusal path has a test that
+//! checks the status, the stable error code and the rejection metric.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256, U256};
+use k256::ecdsa::SigningKey;
+use minuto_relayer::chain::{Chain, ChainError, Head, StopOutcome};
+use minuto_relayer::clock::Clock;
+use minuto_relayer::config::Config;
+use minuto_relayer::escrow::{EscrowEvent, EscrowLog};
+use minuto_relayer::evm::RelayerKey;
+use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
+use minuto_relayer::{spawn_with, Handle};
+use serde_json::{json, Value};
+
+const CHAIN_ID: u64 = 31337;
+/// The fake escrow's `maxBackdate()`, seconds.
+const MAX_BACKDATE: u64 = 300;
+
+fn escrow() -> Address {
+    Address::repeat_byte(0xe5)
+}
+
+struct FakeChain {
+    events: Mutex<Vec<EscrowLog>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Chain for FakeChain {
+    async fn head(&self) -> Result<Head, ChainError> {
+        if self.down.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ChainError::Unexpected("node down".into()));
+        }
+        let now = Clock::system().now_unix();
+        let number = self
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.block)
+            .max()
+            .unwrap_or(1);
+        Ok(Head {
+            number,
+            timestamp: now,
+        })
+    }
+    async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
+        Ok(self
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| (from..=to).contains(&e.block))
+            .cloned()
+            .collect())
+    }
+    async fn max_backdate(&self) -> Result<u64, ChainError> {
+        Ok(MAX_BACKDATE)
+    }
+    async fn stop_at(&self, _id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+        Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
+    }
+}
+
+struct Rig {
+    chain: Arc<FakeChain>,
+    handle: Handle,
+    base: String,
+    http: reqwest::Client,
+    domain: HeartbeatDomain,
+    student: SigningKey,
+    tutor: SigningKey,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn key(b: u8) -> SigningKey {
+    SigningKey::from_slice(&[b; 32]).unwrap()
+}
+
+fn now() -> u64 {
+    Clock::system().now_unix()
+}
+
+/// Sessions: 1 Active (1 unit/s, 100,000 deposit), 2 Open only, 3 ended, 4 Active with
+/// 500 s of runway left.
+async fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
+    let student = key(0x51);
+    let tutor = key(0x52);
+    let start = now();
+    let opened = |id: u64, deposit: u128| EscrowEvent::Opened {
+        id: U256::from(id),
+        student_key: address_of(&student),
+        rate: minuto_accrual::RATE_SCALE,
+        deposit,
+        fee_bps: 1_000,
+    };
+    let started = |id: u64, start: u64| EscrowEvent::Started {
+        id: U256::from(id),
+        tutor_key: address_of(&tutor),
+        start,
+    };
+    let events = vec![
+        opened(1, 100_000),
+        started(1, start),
+        opened(2, 100_000),
+        opened(3, 100_000),
+        started(3, start),
+        EscrowEvent::Ended {
+            id: U256::from(3),
+            end: start,
+        },
+        opened(4, 1_000),
+        started(4, start - 500),
+    ];
+    let events = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| EscrowLog {
+            block: 1,
+            log_index: i as u64,
+            event,
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!(
+        "minuto-http-{}-{}",
+        std::process::id(),
+        start.wrapping_mul(1000) + u64::from(rand_byte())
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = Config::with_defaults(
+        "http://127.0.0.1:1".parse().unwrap(),
+        escrow(),
+        CHAIN_ID,
+        RelayerKey::new(key(0x77)),
+    );
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.cursor_file = dir.join("cursor.json");
+    config.confirmations = 0;
+    config.poll_interval = Duration::from_millis(50);
+    // Long enough that nothing is stopped during a test.
+    config.silence_timeout = Duration::from_secs(600);
+    config.grace_period = Duration::from_secs(600);
+    tweak(&mut config);
+    let chain = Arc::new(FakeChain {
+        events: Mutex::new(events),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    let mut handle = spawn_with(config, chain.clone(), Clock::system())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
+        .await
+        .unwrap();
+    Rig {
+        chain,
+        base: format!("http://{}", handle.local_addr),
+        handle,
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, escrow()),
+        student,
+        tutor,
+        _dir: TempDir(dir),
+    }
+}
+
+fn rand_byte() -> u8 {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static N: AtomicU8 = AtomicU8::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Rig {
+    fn body(&self, key: &SigningKey, session: u64, role: Role, seq: u64, sent_at: u64) -> Value {
+        let sig = self
+            .domain
+            .sign(key, U256::from(session), role, seq, sent_at);
+        json!({
+            "session": session.to_string(),
+            "role": role.as_str(),
+            "seq": seq,
+            "sent_at": sent_at,
+            "signature": format!("0x{}", alloy_primitives::hex::encode(sig)),
+        })
+    }
+
+    async fn post_raw(&self, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/heartbeat", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, body: &Value) -> (u16, Value) {
+        self.post_raw(body.to_string()).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    fn rejected(&self, code: &str) -> u64 {
+        self.handle
+            .metrics
+            .heartbeats_rejected
+            .with_label_values(&[code])
+            .get()
+    }
+
+    async fn expect_refusal(&self, body: impl Into<reqwest::Body>, status: u16, code: &str) {
+        let before = self.rejected(code);
+        let (s, v) = self.post_raw(body).await;
+        assert_eq!(s, status, "{v}");
+        assert_eq!(v["error"], code, "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        assert_eq!(self.rejected(code), before + 1);
+    }
+}
+
+#[tokio::test]
+async fn heartbeat_accepted_replies_with_billing_from_accrual_math() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 1, t))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["session"], "1");
+    assert_eq!(v["role"], "student");
+    assert_eq!(v["seq"], 1);
+    assert_eq!(v["deposited"], "100000");
+    assert_eq!(v["low_funds"], "none");
+    assert_eq!(v["silence_timeout_seconds"], 600);
+    let billed: u128 = v["billed"].as_str().unwrap().parse().unwrap();
+    let runway = v["runway_seconds"].as_u64().unwrap();
+    // 1 unit/s since start (a second or two ago): billed + runway == deposit.
+    assert!(billed <= 3, "{v}");
+    assert_eq!(u128::from(runway) + billed, 100_000);
+    // Like the escrow, withdrawable counts only what was earned by now − maxBackdate:
+    // nothing yet, a second or two into the session.
+    assert_eq!(v["withdrawable"], "0", "{v}");
+    let (s, v) = rig.post(&rig.body(&rig.tutor, 1, Role::Tutor, 1, t)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(rig.handle.metrics.heartbeats_accepted.get(), 2);
+
+    let (s, text) = rig.get("/v1/sessions/1").await;
+    assert_eq!(s, 200);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["phase"], "active");
+    assert_eq!(v["last_seen"]["student"]["seq"], 1);
+    assert_eq!(v["last_seen"]["tutor"]["seq"], 1);
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_low_funds_warns_below_ten_minutes() {
+    let rig = rig(|_| {}).await;
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 4, Role::Student, 1, now()))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["low_funds"], "warn10m");
+    let runway = v["runway_seconds"].as_u64().unwrap();
+    assert!((498..=500).contains(&runway), "{v}");
+    // Started 500 s ago at 1 unit/s: billed ≈ 500, but withdrawable is what was earned
+    // by now − 300 s (≈ 200 billed, less the 10 % fee), as the escrow's `withdrawable`.
+    let billed: u64 = v["billed"].as_str().unwrap().parse().unwrap();
+    let withdrawable: u64 = v["withdrawable"].as_str().unwrap().parse().unwrap();
+    assert!((500..=502).contains(&billed), "{v}");
+    let through = billed - MAX_BACKDATE;
+    assert_eq!(withdrawable, through - through / 10, "{v}");
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_malformed_bodies() {
+    let rig = rig(|_| {}).await;
+    rig.expect_refusal("{not json", 400, "malformed").await;
+    rig.expect_refusal(r#"{"session":1}"#, 400, "malformed")
+        .await;
+    let mut b = rig.body(&rig.student, 1, Role::Student, 1, now());
+    b["role"] = json!("teacher");
+    rig.expect_refusal(b.to_string(), 400, "malformed").await;
+    let mut b = rig.body(&rig.student, 1, Role::Student, 1, now());
+    b["signature"] = json!("0x1234");
+    rig.expect_refusal(b.to_string(), 400, "malformed").await;
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_oversized_body() {
+    let rig = rig(|_| {}).await;
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(4096));
+    rig.expect_refusal(big, 413, "payload_too_large").await;
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_unknown_ended_and_unstarted_sessions() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    rig.expect_refusal(
+        rig.body(&rig.student, 99, Role::Student, 1, t).to_string(),
+        404,
+        "unknown_session",
+    )
+    .await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 3, Role::Student, 1, t).to_string(),
+        409,
+        "session_ended",
+    )
+    .await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 2, Role::Student, 1, t).to_string(),
+        409,
+        "session_not_active",
+    )
+    .await;
+    let (s, _) = rig.get("/v1/sessions/99").await;
+    assert_eq!(s, 404);
+    let (s, _) = rig.get("/v1/sessions/3").await;
+    assert_eq!(s, 409);
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_wrong_key_and_invalid_signature() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    // The tutor's key signing as the student.
+    rig.expect_refusal(
+        rig.body(&rig.tutor, 1, Role::Student, 1, t).to_string(),
+        401,
+        "wrong_key",
+    )
+    .await;
+    // A stranger's key.
+    rig.expect_refusal(
+        rig.body(&key(0x99), 1, Role::Tutor, 1, t).to_string(),
+        401,
+        "wrong_key",
+    )
+    .await;
+    // Signed for seq 1, sent as seq 2: recovers to some other address.
+    let mut b = rig.body(&rig.student, 1, Role::Student, 1, t);
+    b["seq"] = json!(2);
+    rig.expect_refusal(b.to_string(), 401, "wrong_key").await;
+    // r = s = 0 is not a signature at all.
+    let mut b = rig.body(&rig.student, 1, Role::Student, 1, t);
+    b["signature"] = json!(format!("0x{}1b", "00".repeat(64)));
+    rig.expect_refusal(b.to_string(), 401, "bad_signature")
+        .await;
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_replayed_and_stale_seq() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    let first = rig.body(&rig.student, 1, Role::Student, 5, t);
+    assert_eq!(rig.post(&first).await.0, 200);
+    rig.expect_refusal(first.to_string(), 409, "replay").await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 1, Role::Student, 4, t).to_string(),
+        409,
+        "replay",
+    )
+    .await;
+    // Sequences are per role: the tutor starts at 1.
+    assert_eq!(
+        rig.post(&rig.body(&rig.tutor, 1, Role::Tutor, 1, t))
+            .await
+            .0,
+        200
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_rejects_skewed_clocks() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    rig.expect_refusal(
+        rig.body(&rig.student, 1, Role::Student, 1, t + 120)
+            .to_string(),
+        422,
+        "clock_skew",
+    )
+    .await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 1, Role::Student, 2, t - 120)
+            .to_string(),
+        422,
+        "clock_skew",
+    )
+    .await;
+    // Within 30 s is fine.
+    assert_eq!(
+        rig.post(&rig.body(&rig.student, 1, Role::Student, 3, t - 20))
+            .await
+            .0,
+        200
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_floods_are_limited_per_session() {
+    let rig = rig(|c| {
+        c.api.session_rate.per_second = 0.01;
+        c.api.session_rate.burst = 3.0;
+    })
+    .await;
+    let t = now();
+    for seq in 1..=3 {
+        assert_eq!(
+            rig.post(&rig.body(&rig.student, 1, Role::Student, seq, t))
+                .await
+                .0,
+            200
+        );
+    }
+    rig.expect_refusal(
+        rig.body(&rig.tutor, 1, Role::Tutor, 1, t).to_string(),
+        429,
+        "rate_limited_session",
+    )
+    .await;
+    // Another session is not affected.
+    assert_eq!(
+        rig.post(&rig.body(&rig.student, 4, Role::Student, 1, t))
+            .await
+            .0,
+        200
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_floods_are_limited_per_ip() {
+    let rig = rig(|c| {
+        c.api.ip_rate.per_second = 0.01;
+        c.api.ip_rate.burst = 2.0;
+    })
+    .await;
+    let t = now();
+    assert_eq!(
+        rig.post(&rig.body(&rig.student, 1, Role::Student, 1, t))
+            .await
+            .0,
+        200
+    );
+    // Even junk spends the address's budget.
+    assert_eq!(rig.post_raw("junk").await.0, 400);
+    rig.expect_refusal(
+        rig.body(&rig.student, 1, Role::Student, 2, t).to_string(),
+        429,
+        "rate_limited_ip",
+    )
+    .await;
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_ready_metrics_and_unknown_route() {
+    let rig = rig(|_| {}).await;
+    assert_eq!(
+        rig.get("/healthz").await,
+        (200, r#"{"status":"ok"}"#.to_owned())
+    );
+    let (s, text) = rig.get("/readyz").await;
+    assert_eq!(s, 200, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], "ready");
+    assert_eq!(
+        rig.post(&rig.body(&rig.student, 1, Role::Student, 1, now()))
+            .await
+            .0,
+        200
+    );
+    let (s, text) = rig.get("/metrics").await;
+    assert_eq!(s, 200);
+    assert!(
+        text.contains("minuto_heartbeats_accepted_total 1"),
+        "{text}"
+    );
+    assert!(text.contains("minuto_sessions_watched 2"), "{text}");
+    assert!(text.contains("minuto_stops_submitted_total 0"), "{text}");
+    assert!(
+        text.contains("minuto_detection_latency_seconds_count 0"),
+        "{text}"
+    );
+    let (s, text) = rig.get("/nope").await;
+    assert_eq!(s, 404);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"],
+        "not_found"
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn readyz_turns_unavailable_when_the_chain_fails() {
+    let rig = rig(|_| {}).await;
+    assert_eq!(rig.get("/readyz").await.0, 200);
+    rig.chain
+        .down
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut status = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (s, text) = rig.get("/readyz").await;
+        status = s;
+        if s == 503 {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["status"], "syncing");
+            assert_eq!(v["chain_ok"], false);
+            break;
+        }
+    }
+    assert_eq!(status, 503);
+    // Liveness is separate from readiness.
+    assert_eq!(rig.get("/healthz").await.0, 200);
+    rig.handle.shutdown().await.unwrap();
+}
