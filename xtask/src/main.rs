@@ -875,7 +875,10 @@ fn merge_abi(
         .iter()
         .flat_map(|f| f.lines.iter())
         .filter_map(|l| l.trim_start().strip_prefix("struct "))
-        .filter_map(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next())
+        .filter_map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+        })
         .map(str::to_owned)
         .collect();
     for l in &kept {
