@@ -36,8 +36,13 @@ extern crate alloc;
 
 mod calls;
 mod eip712;
+#[cfg(any(test, feature = "test-clock"))]
+pub mod test_clock;
 #[cfg(test)]
 mod tests;
+
+#[cfg(all(feature = "test-clock", target_arch = "wasm32"))]
+compile_error!("`test-clock` is for host tests only; it must never reach a deployed contract");
 
 use alloc::vec::Vec;
 use alloy_primitives::{Address, Uint, U128, U256};
@@ -425,8 +430,8 @@ pub struct SessionEscrow {
 /// The current block time, through one door so that tests can move it.
 fn now() -> u64 {
     let t = block::timestamp();
-    #[cfg(test)]
-    let t = t + tests::clock::offset();
+    #[cfg(any(test, feature = "test-clock"))]
+    let t = t + test_clock::offset();
     t
 }
 

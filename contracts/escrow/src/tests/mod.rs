@@ -4,6 +4,7 @@
 //! in test builds adds this thread's offset).
 
 mod admin;
+mod gated;
 mod lifecycle;
 mod properties;
 mod signed;
@@ -15,29 +16,7 @@ use openzeppelin_stylus::token::erc20::IErc20;
 
 use crate::*;
 
-/// The test clock: an offset over motsu's fixed block timestamp, per test thread.
-pub mod clock {
-    use core::cell::Cell;
-
-    std::thread_local! {
-        static OFFSET: Cell<u64> = const { Cell::new(0) };
-    }
-
-    /// Seconds added to `block.timestamp` on this thread.
-    pub fn offset() -> u64 {
-        OFFSET.with(Cell::get)
-    }
-
-    /// Moves time forward.
-    pub fn advance(secs: u64) {
-        OFFSET.with(|o| o.set(o.get() + secs));
-    }
-
-    /// Back to motsu's block timestamp.
-    pub fn reset() {
-        OFFSET.with(|o| o.set(0));
-    }
-}
+pub use crate::test_clock as clock;
 
 /// The time the escrow sees now.
 pub fn now() -> u64 {
