@@ -91,7 +91,7 @@ fn admin_calls_reject_everyone_else(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, 0);
+    setup(&escrow, &token, creds.address(), &p, 0);
     for caller in [p.student, p.tutor, p.relayer, p.treasury] {
         let not_admin: Error = EscrowNotAdmin { caller }.into();
         let e = escrow.sender(caller).set_config(caller, caller, 0, 1, 30);
@@ -120,7 +120,7 @@ fn set_config_validates_and_applies_the_fee_to_new_sessions_only(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, 100_000_000);
+    setup(&escrow, &token, creds.address(), &p, 100_000_000);
     let old = open_and_start(&escrow, &token, &p);
     let c = creds.address();
     let e = escrow.sender(p.admin).set_config(Address::ZERO, c, 0, 1, 0);
@@ -177,7 +177,7 @@ fn set_token_allowed_rejects_an_address_without_code(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, 0);
+    setup(&escrow, &token, creds.address(), &p, 0);
     let eoa = Address::random();
     let e = escrow.sender(p.admin).set_token_allowed(eoa, true);
     assert_eq!(
@@ -199,7 +199,7 @@ fn set_relayer_rejects_the_zero_address(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, 0);
+    setup(&escrow, &token, creds.address(), &p, 0);
     let e = escrow.sender(p.admin).set_relayer(Address::ZERO, true);
     assert_eq!(
         e.motsu_unwrap_err(),
@@ -227,7 +227,7 @@ fn admin_hand_over_takes_two_steps(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, 0);
+    setup(&escrow, &token, creds.address(), &p, 0);
     let dao = Address::random();
     escrow.sender(p.admin).transfer_admin(dao).motsu_unwrap();
     escrow.assert_emitted(&AdminTransferStarted {

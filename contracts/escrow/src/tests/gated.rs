@@ -17,29 +17,7 @@ fn deploy(
         .sender(p.admin)
         .grant_role(ISSUER_ROLE.into(), p.admin)
         .motsu_unwrap();
-    escrow
-        .sender(p.admin)
-        .constructor(
-            p.admin,
-            p.treasury,
-            creds.address(),
-            FEE_BPS,
-            START_WINDOW,
-            MAX_BACKDATE,
-        )
-        .motsu_unwrap();
-    escrow
-        .sender(p.admin)
-        .set_token_allowed(token.address(), true)
-        .motsu_unwrap();
-    token
-        .sender(p.admin)
-        .mint(p.student, u(DEPOSIT))
-        .motsu_unwrap();
-    token
-        .sender(p.student)
-        .approve(escrow.address(), U256::MAX)
-        .motsu_unwrap();
+    setup(escrow, token, creds.address(), p, DEPOSIT);
 }
 
 #[motsu::test]

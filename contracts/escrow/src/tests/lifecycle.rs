@@ -15,7 +15,7 @@ fn open_pulls_deposit_locks_terms_and_emits_session_opened(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     assert_eq!(id, id1());
     assert_eq!(balance(&token, p.student), FUNDS - DEPOSIT);
@@ -66,7 +66,7 @@ fn open_rejects_a_token_off_the_allowlist(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let other = Address::random();
     let err = escrow
         .sender(p.student)
@@ -109,7 +109,7 @@ fn open_rejects_bad_terms_with_typed_errors_and_takes_nothing(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let t = token.address();
     let too_big = U256::from(u128::MAX) + U256::from(1);
     let cases: Vec<(Address, U256, U256, Address, Error)> = vec![
@@ -191,7 +191,7 @@ fn open_without_funds_fails_and_records_nothing(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, DEPOSIT - 1);
+    setup(&escrow, &token, creds.address(), &p, DEPOSIT - 1);
     let err = escrow
         .sender(p.student)
         .open(
@@ -224,7 +224,7 @@ fn start_by_tutor_begins_accrual_and_emits_session_started(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     clock::advance(30); // waiting in the room costs nothing
     escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
@@ -265,7 +265,7 @@ fn start_rejects_anyone_but_the_tutor(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     for caller in [p.student, p.relayer, p.admin] {
         let err = escrow
@@ -299,7 +299,7 @@ fn start_rejects_after_the_start_window(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     let deadline = now() + u64::from(START_WINDOW);
     clock::advance(u64::from(START_WINDOW) + 1);
@@ -317,7 +317,7 @@ fn start_at_the_last_second_of_the_window_is_accepted(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     clock::advance(u64::from(START_WINDOW));
     escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
@@ -335,7 +335,7 @@ fn cancel_by_student_refunds_the_whole_deposit(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     escrow.sender(p.student).cancel(id).motsu_unwrap();
     escrow.assert_emitted(&SessionCancelled {
@@ -363,7 +363,7 @@ fn cancel_by_tutor_declines_and_refunds_the_student(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     escrow.sender(p.tutor).cancel(id).motsu_unwrap();
     assert_eq!(balance(&token, p.student), FUNDS);
@@ -377,7 +377,7 @@ fn cancel_by_anyone_else_waits_for_the_start_window(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     let deadline = now() + u64::from(START_WINDOW);
     let stranger = Address::random();
@@ -400,7 +400,7 @@ fn cancel_rejects_an_active_session(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     let err = escrow.sender(p.student).cancel(id).motsu_unwrap_err();
     assert_eq!(err, EscrowInvalidState { id, state: 2 }.into());
@@ -413,7 +413,7 @@ fn top_up_extends_the_runway(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     escrow
@@ -436,7 +436,7 @@ fn top_up_rejects_others_zero_and_overflow(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     let err = escrow.sender(p.tutor).top_up(id, u(1)).motsu_unwrap_err();
     assert_eq!(
@@ -473,7 +473,7 @@ fn top_up_rejects_once_funds_are_exhausted(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(1_000);
     let err = escrow.sender(p.student).top_up(id, u(1)).motsu_unwrap_err();
@@ -487,7 +487,7 @@ fn withdraw_pays_the_tutor_what_accrued_minus_fee(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     let got = escrow.sender(p.tutor).withdraw(id).motsu_unwrap();
@@ -518,7 +518,7 @@ fn withdraw_rejects_anyone_but_the_tutor(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     for caller in [p.student, p.relayer, p.admin, p.treasury] {
@@ -534,7 +534,7 @@ fn withdraw_to_a_blocked_tutor_fails_and_keeps_the_earnings_owed(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     token.sender(p.admin).set_blocked(p.tutor, true);
@@ -561,7 +561,7 @@ fn stop_by_student_settles_every_party_to_the_base_unit(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     escrow.sender(p.tutor).withdraw(id).motsu_unwrap();
@@ -601,7 +601,7 @@ fn stop_by_tutor_is_allowed(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(1);
     escrow.sender(p.tutor).stop(id).motsu_unwrap();
@@ -616,7 +616,7 @@ fn stop_settles_exactly_once(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(5);
     escrow.sender(p.student).stop(id).motsu_unwrap();
@@ -643,7 +643,7 @@ fn stop_by_a_stranger_is_rejected_while_funds_last(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(999);
     let err = escrow.sender(p.relayer).stop(id).motsu_unwrap_err();
@@ -664,7 +664,7 @@ fn stop_after_funds_run_out_ends_at_exhaustion(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     let exhausted = now() + 1_000;
     clock::advance(5_000);
@@ -700,7 +700,7 @@ fn stop_at_bills_up_to_the_silent_peers_last_heartbeat(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(200);
     let last_seen = now();
@@ -728,7 +728,7 @@ fn stop_at_rejects_anyone_but_a_relayer(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(10);
     for caller in [p.student, p.tutor, p.admin] {
@@ -758,7 +758,7 @@ fn stop_at_rejects_future_before_start_and_too_old_times(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     let start = now();
     clock::advance(30);
@@ -811,7 +811,7 @@ fn settle_credits_a_blocked_tutor_and_still_refunds_the_student(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     token.sender(p.admin).set_blocked(p.tutor, true);
@@ -868,7 +868,7 @@ fn settle_credits_a_blocked_student_and_still_pays_the_tutor(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(100);
     token.sender(p.admin).set_blocked(p.student, true);
@@ -920,7 +920,7 @@ fn cancel_credits_a_blocked_student(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open(&escrow, &token, &p);
     token.sender(p.admin).set_blocked(p.student, true);
     escrow.sender(p.tutor).cancel(id).motsu_unwrap();
@@ -939,7 +939,7 @@ fn gated_session_starts_only_once_the_tutor_holds_the_credential(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let kind = 42u32;
     let id = escrow
         .sender(p.student)
@@ -992,7 +992,7 @@ fn pause_blocks_new_money_but_never_money_leaving(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let active = open_and_start(&escrow, &token, &p);
     let waiting = open(&escrow, &token, &p);
     let ending = open_and_start(&escrow, &token, &p);
@@ -1056,7 +1056,7 @@ fn withdraw_never_pays_for_time_a_relayer_stop_can_take_back(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     let start = now();
     clock::advance(200);
@@ -1093,7 +1093,7 @@ fn stop_at_cannot_reach_before_what_withdrawals_paid_out(
     creds: Contract<TestCredentials>,
 ) {
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let id = open_and_start(&escrow, &token, &p);
     clock::advance(200);
     escrow.sender(p.tutor).withdraw(id).motsu_unwrap();

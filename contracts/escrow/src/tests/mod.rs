@@ -176,7 +176,7 @@ impl Parties {
 pub fn setup(
     escrow: &Contract<SessionEscrow>,
     token: &Contract<TestToken>,
-    creds: &Contract<TestCredentials>,
+    credentials: Address,
     p: &Parties,
     funds: u128,
 ) {
@@ -185,7 +185,7 @@ pub fn setup(
         .constructor(
             p.admin,
             p.treasury,
-            creds.address(),
+            credentials,
             FEE_BPS,
             START_WINDOW,
             MAX_BACKDATE,

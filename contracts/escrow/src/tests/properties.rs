@@ -82,7 +82,7 @@ fn run_history(
     let token = Contract::<TestToken>::new();
     let creds = Contract::<TestCredentials>::new();
     let p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     escrow
         .sender(p.admin)
         .set_config(
@@ -230,7 +230,7 @@ proptest! {
         let token = Contract::<TestToken>::new();
         let creds = Contract::<TestCredentials>::new();
         let p = Parties::new();
-        setup(&escrow, &token, &creds, &p, FUNDS);
+        setup(&escrow, &token, creds.address(), &p, FUNDS);
         let deposit = FUNDS;
         let id = escrow
             .sender(p.student)

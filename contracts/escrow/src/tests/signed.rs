@@ -82,7 +82,7 @@ fn open_accepted_starts_the_session_in_one_transaction(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 7);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     let id = open_accepted(&escrow, &p, &s.acceptance, sig).motsu_unwrap();
@@ -119,7 +119,7 @@ fn open_accepted_rejects_a_reused_nonce(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 300);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     open_accepted(&escrow, &p, &s.acceptance, sig.clone()).motsu_unwrap();
@@ -142,7 +142,7 @@ fn open_accepted_rejects_a_signature_for_other_terms(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     let invalid: Error = EscrowInvalidSignature { tutor: p.tutor }.into();
@@ -204,7 +204,7 @@ fn open_accepted_rejects_an_expired_acceptance(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     clock::advance(301);
@@ -225,7 +225,7 @@ fn cancel_acceptance_voids_an_unused_signature(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1_000);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     escrow
@@ -254,7 +254,7 @@ fn open_accepted_checks_the_required_credential(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     let a = &s.acceptance;
@@ -294,7 +294,7 @@ fn open_accepted_is_blocked_by_pause(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     escrow.sender(p.admin).set_paused(true).motsu_unwrap();
@@ -313,7 +313,7 @@ fn open_accepted_rejects_malleable_and_malformed_signatures(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
     let invalid: Error = EscrowInvalidSignature { tutor: p.tutor }.into();
@@ -359,7 +359,7 @@ fn acceptance_is_bound_to_the_chain(
     creds: Contract<TestCredentials>,
 ) {
     let mut p = Parties::new();
-    setup(&escrow, &token, &creds, &p, FUNDS);
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
     let s = signed(&mut p, token.address(), 1);
     let sig = sign(&s.tutor, escrow.address(), &s.acceptance); // signed for chain 42161
     motsu::prelude::VM::context().set_chain_id(421_614);
