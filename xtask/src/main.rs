@@ -22,7 +22,12 @@ use clap::{Parser, Subcommand};
 use serde_json::Value;
 
 /// Contract crates, in the order they are reported.
-const CONTRACTS: &[&str] = &["minuto-escrow", "minuto-credentials"];
+const CONTRACTS: &[&str] = &[
+    "minuto-escrow",
+    "minuto-credentials",
+    "minuto-badges",
+    "minuto-ratings",
+];
 
 /// Largest deployable program: 24 KiB of brotli-compressed WASM (EIP-170 size).
 const MAX_BROTLI_BYTES: usize = 24_576;

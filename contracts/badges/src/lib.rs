@@ -1,0 +1,844 @@
+//! Minuto attendance badges (POAP-style).
+//!
+//! After a session has ended in the escrow with at least a minimum billed duration, its
+//! student and its tutor may each [`claim`](Badges::claim) one badge for it: a
+//! transferable ERC-721 token that records the session id and the holder's role in it.
+//!
+//! Rules:
+//! - The session must be Ended (stopped and settled; not Open, Active or Cancelled) and
+//!   its billed duration `end − start` at least `minDuration` seconds (300 at deploy; the
+//!   admin may change it). A session that ran out of funds ended when they did.
+//! - Only the session's student or tutor may claim, each exactly once per session; the
+//!   badge is minted to the caller. Once claimed, a badge moves like any ERC-721 token,
+//!   and the claim stays used.
+//! - Token ids start at 1 and only grow. Each token records `(sessionId, role)`, role 1
+//!   for the student and 2 for the tutor.
+//! - Metadata: `tokenURI(id)` is the base URI given at deploy followed by the decimal id
+//!   (empty when the base URI is empty).
+//!
+//! The session comes from the escrow's `session(uint256)` view (see [`escrow`]); an
+//! unknown session makes the escrow revert, which surfaces as [`BadgeUnknownSession`].
+//!
+//! The Solidity interface is the SDK's export of the `#[public]` impl plus the
+//! declarations between the `abi:begin` and `abi:end` markers here and in [`abi`]
+//! (events, errors and the ERC-721 functions that come from trait impls); tests hold
+//! those declarations to what the contract routes, returns and emits.
+//!
+//! Size (the limit is 24,576 bytes of brotli-compressed WASM), as in the credentials
+//! contract: name and symbol are constants, `tokenURI` formats the id with a small
+//! routine, the base URI is stored as raw words, this contract's errors and events are
+//! ABI-encoded by hand, and host access goes through the SDK's free functions.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+#[macro_use]
+extern crate alloc;
+
+pub mod abi;
+pub mod escrow;
+
+use alloc::{string::String, vec::Vec};
+
+use alloy_primitives::{aliases::B32, Address, Uint, B256, U256};
+use alloy_sol_types::{SolError, SolEvent};
+use openzeppelin_stylus::{
+    token::erc721::{
+        self, extensions::IErc721Metadata, ERC721InvalidOwner, ERC721NonexistentToken, Erc721,
+        IErc721,
+    },
+    utils::introspection::erc165::IErc165,
+};
+use stylus_sdk::{
+    abi::Bytes,
+    prelude::*,
+    storage::{StorageAddress, StorageB256, StorageMap, StorageU16, StorageU64, StorageU8},
+};
+
+/// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// Collection name returned by `name()`.
+pub const NAME: &str = "Minuto Attendance Badge";
+
+/// Collection symbol returned by `symbol()`.
+pub const SYMBOL: &str = "MINUTO-BADGE";
+
+/// The minimum billed duration the deploy passes: five minutes.
+pub const DEFAULT_MIN_DURATION: u64 = 300;
+
+/// Longest base URI accepted at deploy, in bytes.
+pub const MAX_BASE_URI_LEN: usize = 256;
+
+/// ERC-165 ids answered by `supportsInterface`: ERC-165, ERC-721 and ERC-721 Metadata.
+/// Constants, because OpenZeppelin's `interface_id()` hashes at run time; a test checks
+/// them against it.
+pub const SUPPORTED_INTERFACES: [[u8; 4]; 3] = [
+    [0x01, 0xff, 0xc9, 0xa7],
+    [0x80, 0xac, 0x58, 0xcd],
+    [0x5b, 0x5e, 0x13, 0x9f],
+];
+
+/// A party's role in a session, as badges and events record it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Role {
+    /// The session's student (who paid).
+    Student = 1,
+    /// The session's tutor (who was paid).
+    Tutor = 2,
+}
+
+pub use sol::*;
+
+mod sol {
+    use alloy_sol_types::sol;
+
+    sol! {
+        #![sol(all_derives)]
+        // abi:begin
+        /// `holder`, the session's student (`role` 1) or tutor (`role` 2), claimed badge `tokenId` for session `sessionId`.
+        event BadgeClaimed(uint256 indexed tokenId, uint256 indexed sessionId, address indexed holder, uint8 role);
+        /// The minimum billed duration a session needs for badges is now `minDuration` seconds.
+        event BadgeMinDurationUpdated(uint64 minDuration);
+
+        /// The constructor's `admin` or `escrow` is the zero address.
+        error BadgeInvalidAddress(address account);
+        /// A minimum duration of 0 would let sessions that never ran produce badges.
+        error BadgeInvalidMinDuration(uint64 minDuration);
+        /// The base URI is longer than 256 bytes; this one is `length` bytes.
+        error BadgeInvalidBaseUri(uint256 length);
+        /// Only the admin may change the settings; `caller` is not the admin.
+        error BadgeNotAdmin(address caller);
+        /// The escrow knows no session `sessionId` (it reverted or answered something else).
+        error BadgeUnknownSession(uint256 sessionId);
+        /// Session `sessionId` is not Ended: its escrow `state` is 1 Open, 2 Active or 4 Cancelled.
+        error BadgeSessionNotEnded(uint256 sessionId, uint8 state);
+        /// Session `sessionId` billed `duration` seconds, under the minimum of `minDuration`.
+        error BadgeTooShort(uint256 sessionId, uint64 duration, uint64 minDuration);
+        /// `caller` is neither the student nor the tutor of session `sessionId`.
+        error BadgeNotAParty(uint256 sessionId, address caller);
+        /// The party with `role` already claimed badge `tokenId` for session `sessionId`.
+        error BadgeAlreadyClaimed(uint256 sessionId, uint8 role, uint256 tokenId);
+        /// No fresh token id is available (the id counter is exhausted).
+        error BadgeIdUnavailable();
+        // abi:end
+    }
+}
+
+/// One ABI word per error or event field: every field here is a static type.
+trait Word {
+    fn word(&self) -> B256;
+}
+
+impl Word for U256 {
+    fn word(&self) -> B256 {
+        B256::from(*self)
+    }
+}
+
+impl Word for Address {
+    fn word(&self) -> B256 {
+        self.into_word()
+    }
+}
+
+impl Word for u64 {
+    #[inline(never)]
+    fn word(&self) -> B256 {
+        let mut w = B256::ZERO;
+        w[24..].copy_from_slice(&self.to_be_bytes());
+        w
+    }
+}
+
+impl Word for u8 {
+    fn word(&self) -> B256 {
+        u64::from(*self).word()
+    }
+}
+
+/// ABI encoding of an error with static fields: `selector`, then one word per field.
+#[inline(never)]
+fn revert_data(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(4 + 32 * words.len());
+    data.extend_from_slice(&selector);
+    for word in words {
+        data.extend_from_slice(word.as_slice());
+    }
+    data
+}
+
+/// Declares [`Error`] with one variant per error of this contract, plus OpenZeppelin's
+/// ERC-721 errors, and encodes this contract's by hand: `#[derive(SolidityError)]`
+/// inlines alloy's generic encoder once per variant (kilobytes of WASM). A test checks
+/// every variant against alloy's encoding.
+macro_rules! errors {
+    ($($variant:ident($ty:ident { $($field:ident),* }),)*) => {
+        /// Every way a call can fail.
+        #[derive(Debug)]
+        pub enum Error {
+            $(#[allow(missing_docs)] $variant($ty),)*
+            /// An ERC-721 error from OpenZeppelin's `Erc721` (ERC-6093), in transfers,
+            /// approvals and views.
+            Erc721(erc721::Error),
+        }
+        $(
+            impl From<$ty> for Error {
+                fn from(e: $ty) -> Self {
+                    Error::$variant(e)
+                }
+            }
+        )*
+        /// Revert data: the ABI encoding of the error.
+        impl From<Error> for Vec<u8> {
+            fn from(e: Error) -> Vec<u8> {
+                match e {
+                    $(Error::$variant(_e) => revert_data(<$ty as SolError>::SELECTOR, &[$(_e.$field.word()),*]),)*
+                    Error::Erc721(e) => erc721_revert_data(e),
+                }
+            }
+        }
+    };
+}
+
+errors! {
+    InvalidAddress(BadgeInvalidAddress { account }),
+    InvalidMinDuration(BadgeInvalidMinDuration { minDuration }),
+    InvalidBaseUri(BadgeInvalidBaseUri { length }),
+    NotAdmin(BadgeNotAdmin { caller }),
+    UnknownSession(BadgeUnknownSession { sessionId }),
+    SessionNotEnded(BadgeSessionNotEnded { sessionId, state }),
+    TooShort(BadgeTooShort { sessionId, duration, minDuration }),
+    NotAParty(BadgeNotAParty { sessionId, caller }),
+    AlreadyClaimed(BadgeAlreadyClaimed { sessionId, role, tokenId }),
+    IdUnavailable(BadgeIdUnavailable {}),
+}
+
+impl From<erc721::Error> for Error {
+    fn from(e: erc721::Error) -> Self {
+        Error::Erc721(e)
+    }
+}
+
+/// OpenZeppelin's ERC-721 errors, encoded by hand like this contract's: all but
+/// `InvalidReceiverWithReason` have static fields. That one carries the receiver's
+/// revert data as a string; it is ABI-encoded as `Error(string)`'s sibling would be.
+fn erc721_revert_data(e: erc721::Error) -> Vec<u8> {
+    use erc721::Error as E;
+    match e {
+        E::InvalidOwner(e) => revert_data(ERC721InvalidOwner::SELECTOR, &[e.owner.word()]),
+        E::NonexistentToken(e) => {
+            revert_data(ERC721NonexistentToken::SELECTOR, &[e.token_id.word()])
+        }
+        E::IncorrectOwner(e) => revert_data(
+            erc721::ERC721IncorrectOwner::SELECTOR,
+            &[e.sender.word(), e.token_id.word(), e.owner.word()],
+        ),
+        E::InvalidSender(e) => {
+            revert_data(erc721::ERC721InvalidSender::SELECTOR, &[e.sender.word()])
+        }
+        E::InvalidReceiver(e) => revert_data(
+            erc721::ERC721InvalidReceiver::SELECTOR,
+            &[e.receiver.word()],
+        ),
+        E::InvalidReceiverWithReason(e) => {
+            let reason = e.reason.as_bytes();
+            // SAFETY (cast): revert data is far below 2^64 bytes.
+            let mut data = revert_data(
+                erc721::InvalidReceiverWithReason::SELECTOR,
+                &[32u64.word(), (reason.len() as u64).word()],
+            );
+            data.extend_from_slice(reason);
+            data.resize(4 + (data.len() - 4).div_ceil(32) * 32, 0);
+            data
+        }
+        E::InsufficientApproval(e) => revert_data(
+            erc721::ERC721InsufficientApproval::SELECTOR,
+            &[e.operator.word(), e.token_id.word()],
+        ),
+        E::InvalidApprover(e) => revert_data(
+            erc721::ERC721InvalidApprover::SELECTOR,
+            &[e.approver.word()],
+        ),
+        E::InvalidOperator(e) => revert_data(
+            erc721::ERC721InvalidOperator::SELECTOR,
+            &[e.operator.word()],
+        ),
+    }
+}
+
+/// The SDK's export would list the errors without parameter names; they are declared,
+/// with names, in the `abi:begin` fragments instead (see [`abi`]).
+#[cfg(feature = "export-abi")]
+impl stylus_sdk::abi::export::internal::InnerTypes for Error {}
+
+/// One badge: the session it attests and the holder's role in it (one storage slot).
+#[storage]
+pub struct Badge {
+    session_id: StorageU64,
+    role: StorageU8,
+}
+
+/// The badges claimed for one session, by role (0: not claimed), in one storage slot.
+#[storage]
+pub struct Claims {
+    student: StorageU64,
+    tutor: StorageU64,
+}
+
+/// The badges contract.
+#[entrypoint]
+#[storage]
+pub struct Badges {
+    erc721: Erc721,
+    /// Slot: `admin | min_duration`.
+    admin: StorageAddress,
+    min_duration: StorageU64,
+    /// Slot: `escrow | last_id | base_uri_len`.
+    escrow: StorageAddress,
+    /// Last token id minted (0: none yet).
+    last_id: StorageU64,
+    base_uri_len: StorageU16,
+    /// Word `i` holds bytes `32 * i ..` of the base URI, zero-padded. Raw words rather
+    /// than a `StorageString`, whose code links U256 division and Rust's formatting.
+    base_uri: StorageMap<u32, StorageB256>,
+    /// Token id → its record.
+    badges: StorageMap<U256, Badge>,
+    /// Session id → the badges claimed for it.
+    claims: StorageMap<U256, Claims>,
+}
+
+#[public]
+#[implements(IErc721<Error = Error>, IErc721Metadata<Error = Error>, IErc165)]
+impl Badges {
+    /// Sets the admin (who may change `minDuration`), the session escrow whose sessions
+    /// earn badges, the minimum billed duration in seconds (the deploy passes
+    /// [`DEFAULT_MIN_DURATION`]) and the metadata base URI (may be empty).
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeInvalidAddress`] - `admin` or `escrow` is the zero address.
+    /// * [`BadgeInvalidMinDuration`] - `min_duration` is 0.
+    /// * [`BadgeInvalidBaseUri`] - `base_uri` is longer than [`MAX_BASE_URI_LEN`] bytes.
+    ///
+    /// # Events
+    ///
+    /// * [`BadgeMinDurationUpdated`].
+    #[constructor]
+    pub fn constructor(
+        &mut self,
+        admin: Address,
+        escrow: Address,
+        min_duration: u64,
+        base_uri: String,
+    ) -> Result<(), Error> {
+        for account in [admin, escrow] {
+            if account.is_zero() {
+                return Err(BadgeInvalidAddress { account }.into());
+            }
+        }
+        if base_uri.len() > MAX_BASE_URI_LEN {
+            return Err(BadgeInvalidBaseUri {
+                length: U256::from(base_uri.len()),
+            }
+            .into());
+        }
+        self.admin.set(admin);
+        self.escrow.set(escrow);
+        self.set_base_uri(base_uri.as_bytes());
+        self.write_min_duration(min_duration)
+    }
+
+    /// Mints the caller a badge for session `session_id`, which must have ended with at
+    /// least `minDuration` seconds billed; the caller must be its student or its tutor
+    /// and must not have claimed for it before. Returns the new token id.
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeUnknownSession`] - the escrow has no such session.
+    /// * [`BadgeSessionNotEnded`] - the session is Open, Active or Cancelled.
+    /// * [`BadgeTooShort`] - its billed duration `end − start` is under `minDuration`.
+    /// * [`BadgeNotAParty`] - the caller is neither its student nor its tutor.
+    /// * [`BadgeAlreadyClaimed`] - the caller already claimed a badge for it.
+    /// * [`BadgeIdUnavailable`] - no fresh token id is left.
+    ///
+    /// # Events
+    ///
+    /// * `Transfer(address(0), caller, tokenId)`, then [`BadgeClaimed`].
+    pub fn claim(&mut self, session_id: U256) -> Result<U256, Error> {
+        let session = escrow::session(self.escrow.get(), session_id)
+            // Escrow ids are `uint64`; a larger id cannot name a session.
+            .filter(|_| session_id < U256::from_limbs([0, 1, 0, 0]))
+            .ok_or(BadgeUnknownSession {
+                sessionId: session_id,
+            })?;
+        if session.state != escrow::ENDED {
+            return Err(BadgeSessionNotEnded {
+                sessionId: session_id,
+                state: session.state,
+            }
+            .into());
+        }
+        let min_duration = small(self.min_duration.get());
+        let duration = session.duration();
+        if duration < min_duration {
+            return Err(BadgeTooShort {
+                sessionId: session_id,
+                duration,
+                minDuration: min_duration,
+            }
+            .into());
+        }
+        let caller = host::sender();
+        let role = if caller == session.student {
+            Role::Student
+        } else if caller == session.tutor {
+            Role::Tutor
+        } else {
+            return Err(BadgeNotAParty {
+                sessionId: session_id,
+                caller,
+            }
+            .into());
+        };
+        let claimed = self.claimed_by(session_id, role);
+        if claimed != 0 {
+            return Err(BadgeAlreadyClaimed {
+                sessionId: session_id,
+                role: role as u8,
+                tokenId: U256::from(claimed),
+            }
+            .into());
+        }
+
+        let id = small(self.last_id.get())
+            .checked_add(1)
+            .ok_or(BadgeIdUnavailable {})?;
+        self.last_id.set(Uint::from_limbs([id]));
+        let mut claims = self.claims.setter(session_id);
+        match role {
+            Role::Student => claims.student.set(Uint::from_limbs([id])),
+            Role::Tutor => claims.tutor.set(Uint::from_limbs([id])),
+        }
+        let token_id = U256::from(id);
+        let mut badge = self.badges.setter(token_id);
+        // The session id fits in 64 bits (checked above).
+        badge
+            .session_id
+            .set(Uint::from_limbs([session_id.as_limbs()[0]]));
+        badge.role.set(Uint::from_limbs([role as u64]));
+        // `caller` is not zero (it is a party of the session, and the escrow forbids
+        // zero parties) and the id is fresh: `_mint` cannot fail.
+        self.erc721._mint(caller, token_id)?;
+
+        host::log(
+            &[
+                BadgeClaimed::SIGNATURE_HASH,
+                token_id.word(),
+                session_id.word(),
+                caller.word(),
+            ],
+            &[(role as u8).word()],
+        );
+        Ok(token_id)
+    }
+
+    /// Badge `token_id` as `(sessionId, role)`: the session it attests and the role (1
+    /// student, 2 tutor) of the party who claimed it, whoever holds it now.
+    ///
+    /// # Errors
+    ///
+    /// * [`ERC721NonexistentToken`] - `token_id` was never minted.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn badge(&self, token_id: U256) -> Result<(U256, u8), Error> {
+        self.require_owned(token_id)?;
+        let badge = self.badges.getter(token_id);
+        Ok((
+            U256::from(small(badge.session_id.get())),
+            small(badge.role.get()) as u8,
+        ))
+    }
+
+    /// The badges claimed for session `session_id` as `(studentTokenId, tutorTokenId)`;
+    /// 0 where that party has not claimed.
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn claimed(&self, session_id: U256) -> (U256, U256) {
+        (
+            U256::from(self.claimed_by(session_id, Role::Student)),
+            U256::from(self.claimed_by(session_id, Role::Tutor)),
+        )
+    }
+
+    /// The settings as `(admin, escrow, minDuration)`.
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn config(&self) -> (Address, Address, u64) {
+        (
+            self.admin.get(),
+            self.escrow.get(),
+            small(self.min_duration.get()),
+        )
+    }
+
+    /// Sets the minimum billed duration, in seconds, a session needs for its badges.
+    /// Applies to claims from now on; badges already claimed stay.
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeNotAdmin`] - the caller is not the admin.
+    /// * [`BadgeInvalidMinDuration`] - `min_duration` is 0.
+    ///
+    /// # Events
+    ///
+    /// * [`BadgeMinDurationUpdated`].
+    pub fn set_min_duration(&mut self, min_duration: u64) -> Result<(), Error> {
+        let caller = host::sender();
+        if caller != self.admin.get() {
+            return Err(BadgeNotAdmin { caller }.into());
+        }
+        self.write_min_duration(min_duration)
+    }
+}
+
+#[public]
+impl IErc721 for Badges {
+    type Error = Error;
+
+    /// Number of badges `owner` holds.
+    ///
+    /// # Errors
+    ///
+    /// * [`ERC721InvalidOwner`] - `owner` is the zero address.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn balance_of(&self, owner: Address) -> Result<U256, Error> {
+        Ok(self.erc721.balance_of(owner)?)
+    }
+
+    /// Holder of `token_id`.
+    ///
+    /// # Errors
+    ///
+    /// * [`ERC721NonexistentToken`] - `token_id` was never minted.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn owner_of(&self, token_id: U256) -> Result<Address, Error> {
+        self.require_owned(token_id)
+    }
+
+    /// Moves `token_id` from `from` to `to`, checking that a contract `to` accepts it.
+    ///
+    /// # Errors
+    ///
+    /// ERC-6093: `ERC721NonexistentToken`, `ERC721IncorrectOwner`,
+    /// `ERC721InsufficientApproval`, `ERC721InvalidReceiver`, and
+    /// `InvalidReceiverWithReason` when the receiver reverts with a reason.
+    ///
+    /// # Events
+    ///
+    /// * `Transfer(from, to, tokenId)`.
+    fn safe_transfer_from(
+        &mut self,
+        from: Address,
+        to: Address,
+        token_id: U256,
+    ) -> Result<(), Error> {
+        Ok(self.erc721.safe_transfer_from(from, to, token_id)?)
+    }
+
+    /// As `safeTransferFrom(from, to, tokenId)`, passing `data` to a contract `to`.
+    ///
+    /// # Errors
+    ///
+    /// As `safeTransferFrom(from, to, tokenId)`.
+    ///
+    /// # Events
+    ///
+    /// * `Transfer(from, to, tokenId)`.
+    #[selector(name = "safeTransferFrom")]
+    fn safe_transfer_from_with_data(
+        &mut self,
+        from: Address,
+        to: Address,
+        token_id: U256,
+        data: Bytes,
+    ) -> Result<(), Error> {
+        Ok(self
+            .erc721
+            .safe_transfer_from_with_data(from, to, token_id, data)?)
+    }
+
+    /// Moves `token_id` from `from` to `to` without asking a contract `to`.
+    ///
+    /// # Errors
+    ///
+    /// ERC-6093: `ERC721NonexistentToken`, `ERC721IncorrectOwner`,
+    /// `ERC721InsufficientApproval`, `ERC721InvalidReceiver` (zero `to`).
+    ///
+    /// # Events
+    ///
+    /// * `Transfer(from, to, tokenId)`.
+    fn transfer_from(&mut self, from: Address, to: Address, token_id: U256) -> Result<(), Error> {
+        Ok(self.erc721.transfer_from(from, to, token_id)?)
+    }
+
+    /// Lets `to` move `token_id` (the zero address clears the approval).
+    ///
+    /// # Errors
+    ///
+    /// * `ERC721NonexistentToken`, `ERC721InvalidApprover` (the caller is neither the
+    ///   holder nor its operator).
+    ///
+    /// # Events
+    ///
+    /// * `Approval(owner, to, tokenId)`.
+    fn approve(&mut self, to: Address, token_id: U256) -> Result<(), Error> {
+        Ok(self.erc721.approve(to, token_id)?)
+    }
+
+    /// Lets `operator` move all the caller's badges, or stops it.
+    ///
+    /// # Errors
+    ///
+    /// * `ERC721InvalidOperator` - `operator` is the zero address.
+    ///
+    /// # Events
+    ///
+    /// * `ApprovalForAll(caller, operator, approved)`.
+    fn set_approval_for_all(&mut self, operator: Address, approved: bool) -> Result<(), Error> {
+        Ok(self.erc721.set_approval_for_all(operator, approved)?)
+    }
+
+    /// The account approved to move `token_id` (the zero address if none).
+    ///
+    /// # Errors
+    ///
+    /// * [`ERC721NonexistentToken`] - `token_id` was never minted.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn get_approved(&self, token_id: U256) -> Result<Address, Error> {
+        Ok(self.erc721.get_approved(token_id)?)
+    }
+
+    /// Whether `operator` may move all of `owner`'s badges.
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn is_approved_for_all(&self, owner: Address, operator: Address) -> bool {
+        self.erc721.is_approved_for_all(owner, operator)
+    }
+}
+
+#[public]
+impl IErc721Metadata for Badges {
+    type Error = Error;
+
+    /// The constant [`NAME`].
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn name(&self) -> String {
+        String::from(NAME)
+    }
+
+    /// The constant [`SYMBOL`].
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn symbol(&self) -> String {
+        String::from(SYMBOL)
+    }
+
+    /// The base URI followed by the decimal `token_id`; empty if the base URI is empty.
+    ///
+    /// # Errors
+    ///
+    /// * [`ERC721NonexistentToken`] - `token_id` was never minted.
+    ///
+    /// # Events
+    ///
+    /// None.
+    #[selector(name = "tokenURI")]
+    fn token_uri(&self, token_id: U256) -> Result<String, Error> {
+        self.require_owned(token_id)?;
+        let mut uri = self.base_uri();
+        if !uri.is_empty() {
+            // Minted ids come from a 64-bit counter.
+            push_decimal(&mut uri, token_id.as_limbs()[0]);
+        }
+        // The base URI was written from a `String`, and digits are ASCII: UTF-8.
+        // `from_utf8_lossy` is linked anyway (the ABI decoder uses it for `string`).
+        Ok(String::from_utf8_lossy(&uri).into_owned())
+    }
+}
+
+#[public]
+impl IErc165 for Badges {
+    /// True for ERC-165, ERC-721 and ERC-721 Metadata.
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    fn supports_interface(&self, interface_id: B32) -> bool {
+        SUPPORTED_INTERFACES.contains(&interface_id.0)
+    }
+}
+
+impl Badges {
+    /// The holder of `token_id`, or [`ERC721NonexistentToken`].
+    fn require_owned(&self, token_id: U256) -> Result<Address, Error> {
+        let holder = self.erc721._owner_of(token_id);
+        if holder.is_zero() {
+            return Err(
+                erc721::Error::NonexistentToken(ERC721NonexistentToken { token_id }).into(),
+            );
+        }
+        Ok(holder)
+    }
+
+    /// The token id the party with `role` claimed for `session_id` (0: none).
+    fn claimed_by(&self, session_id: U256, role: Role) -> u64 {
+        let claims = self.claims.getter(session_id);
+        small(match role {
+            Role::Student => claims.student.get(),
+            Role::Tutor => claims.tutor.get(),
+        })
+    }
+
+    /// Checks and stores the minimum duration; emits [`BadgeMinDurationUpdated`].
+    fn write_min_duration(&mut self, min_duration: u64) -> Result<(), Error> {
+        if min_duration == 0 {
+            return Err(BadgeInvalidMinDuration {
+                minDuration: min_duration,
+            }
+            .into());
+        }
+        self.min_duration.set(Uint::from_limbs([min_duration]));
+        host::log(
+            &[BadgeMinDurationUpdated::SIGNATURE_HASH],
+            &[min_duration.word()],
+        );
+        Ok(())
+    }
+
+    /// Stores `uri`, at most [`MAX_BASE_URI_LEN`] bytes (checked by the caller).
+    fn set_base_uri(&mut self, uri: &[u8]) {
+        // SAFETY (casts): `uri.len() <= MAX_BASE_URI_LEN`, so the length fits in 16 bits
+        // and the word index in 32.
+        self.base_uri_len.set(Uint::from_limbs([uri.len() as u64]));
+        for (i, chunk) in uri.chunks(32).enumerate() {
+            let mut word = B256::ZERO;
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.base_uri.setter(i as u32).set(word);
+        }
+    }
+
+    /// The stored base URI's bytes.
+    fn base_uri(&self) -> Vec<u8> {
+        let len = small(self.base_uri_len.get()) as usize;
+        let mut bytes = Vec::with_capacity(len + 20);
+        for (i, start) in (0..len).step_by(32).enumerate() {
+            // SAFETY (cast): `i <= len / 32 < 2^16`.
+            let word = self.base_uri.get(i as u32);
+            bytes.extend_from_slice(&word[..core::cmp::min(32, len - start)]);
+        }
+        bytes
+    }
+}
+
+/// The value of a storage integer of at most 64 bits. Not `Uint::to`, whose panic path
+/// links Rust's formatting machinery (~5 KB of WASM).
+fn small<const B: usize>(v: Uint<B, 1>) -> u64 {
+    v.as_limbs()[0]
+}
+
+/// Appends `value` in decimal. A dozen instructions instead of `core::fmt` (~8 KB).
+fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        // SAFETY (cast): a remainder of 10 is a single digit.
+        digits[i] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Host access through the SDK's free functions. The SDK deprecates them in favour of
+/// `self.vm()`, but that returns a `dyn Host` whose vtable links every host import and
+/// its glue (several KB of WASM); OpenZeppelin 0.3 uses the free functions anyway.
+#[allow(deprecated)]
+mod host {
+    use alloc::vec::Vec;
+
+    use alloy_primitives::{Address, B256};
+
+    /// `msg.sender`.
+    pub(crate) fn sender() -> Address {
+        stylus_sdk::msg::sender()
+    }
+
+    /// Emits a log of this contract's own events, encoded by hand (every field is a
+    /// static type): alloy's typed `evm::log` costs about 1 KB of WASM per event type.
+    /// `topics` starts with the event's signature hash. The tests check every event
+    /// against alloy's encoding.
+    pub(crate) fn log(topics: &[B256], data: &[B256]) {
+        let mut bytes = Vec::with_capacity(32 * data.len());
+        for word in data {
+            bytes.extend_from_slice(word.as_slice());
+        }
+        // `raw_log` fails only with more than four topics; no event here has more.
+        let _ = stylus_sdk::evm::raw_log(topics, &bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Tests with motsu: the real session escrow (with the clock its `test-clock` feature lets
+//! tests move), an OpenZeppelin ERC-20 for it to bill in, and the ratings contract. One
+//! test per rule, exact errors and exact events.
+
+mod abi;
+mod properties;
+mod rate;
+
+use alloc::vec::Vec;
+use core::fmt::Debug;
+
+use alloy_primitives::{keccak256, Address, LogData, B256, U256};
+use alloy_sol_types::SolError;
+use minuto_escrow::{test_clock as clock, SessionEscrow};
+use motsu::prelude::*;
+use openzeppelin_stylus::token::erc20::IErc20;
+
+use crate::*;
+
+pub mod test_token {
+    //! The ERC-20 the escrow bills in.
+    use alloy_primitives::{Address, U256};
+    use openzeppelin_stylus::token::erc20::{self, Erc20, IErc20};
+    use stylus_sdk::prelude::*;
+
+    /// A plain ERC-20 on OpenZeppelin's implementation, with an open `mint`.
+    #[storage]
+    #[entrypoint]
+    pub struct TestToken {
+        erc20: Erc20,
+    }
+
+    #[public]
+    #[implements(IErc20<Error = erc20::Error>)]
+    impl TestToken {
+        pub fn mint(&mut self, to: Address, amount: U256) -> Result<(), erc20::Error> {
+            self.erc20._mint(to, amount)
+        }
+    }
+
+    #[public]
+    impl IErc20 for TestToken {
+        type Error = erc20::Error;
+
+        fn total_supply(&self) -> U256 {
+            self.erc20.total_supply()
+        }
+
+        fn balance_of(&self, account: Address) -> U256 {
+            self.erc20.balance_of(account)
+        }
+
+        fn transfer(&mut self, to: Address, value: U256) -> Result<bool, Self::Error> {
+            self.erc20.transfer(to, value)
+        }
+
+        fn allowance(&self, owner: Address, spender: Address) -> U256 {
+            self.erc20.allowance(owner, spender)
+        }
+
+        fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
+            self.erc20.approve(spender, value)
+        }
+
+        fn transfer_from(
+            &mut self,
+            from: Address,
+            to: Address,
+            value: U256,
+        ) -> Result<bool, Self::Error> {
+            self.erc20.transfer_from(from, to, value)
+        }
+    }
+}
+
+pub use test_token::TestToken;
+
+/// 10,000 base units a second, scaled by 10^18 as the escrow takes rates.
+pub const RATE_PER_SEC: u128 = 10_000;
+pub const RATE: u128 = RATE_PER_SEC * 1_000_000_000_000_000_000;
+/// 1,000 seconds at [`RATE`].
+pub const DEPOSIT: u128 = 1_000 * RATE_PER_SEC;
+pub const FUNDS: u128 = 100 * DEPOSIT;
+pub const MIN_DURATION: u64 = DEFAULT_MIN_DURATION;
+pub const WINDOW: u64 = DEFAULT_RATING_WINDOW;
+/// The CID of a rating's text, and its hash.
+pub const CID: &str = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+
+pub fn cid_hash() -> B256 {
+    keccak256(CID)
+}
+
+/// The escrow's states (its `SessionView.state`).
+pub const OPEN: u8 = 1;
+pub const ACTIVE: u8 = 2;
+pub const CANCELLED: u8 = 4;
+
+/// The contracts of one test and its parties.
+pub struct World<'a> {
+    pub escrow: &'a Contract<SessionEscrow>,
+    pub token: &'a Contract<TestToken>,
+    pub ratings: &'a Contract<Ratings>,
+    pub admin: Address,
+    pub student: Address,
+    pub tutor: Address,
+    pub stranger: Address,
+}
+
+impl<'a> World<'a> {
+    /// Deploys the escrow (no credentials contract), allows and funds the token, and
+    /// deploys the ratings contract with [`MIN_DURATION`] and [`WINDOW`]. Time starts at
+    /// motsu's block timestamp.
+    pub fn new(
+        escrow: &'a Contract<SessionEscrow>,
+        token: &'a Contract<TestToken>,
+        ratings: &'a Contract<Ratings>,
+    ) -> Self {
+        clock::reset();
+        let world = Self {
+            escrow,
+            token,
+            ratings,
+            admin: Address::random(),
+            student: Address::random(),
+            tutor: Address::random(),
+            stranger: Address::random(),
+        };
+        let admin = world.admin;
+        escrow
+            .sender(admin)
+            .constructor(admin, Address::random(), Address::ZERO, 250, 600, 60)
+            .motsu_unwrap();
+        escrow
+            .sender(admin)
+            .set_token_allowed(token.address(), true)
+            .motsu_unwrap();
+        token
+            .sender(admin)
+            .mint(world.student, U256::from(FUNDS))
+            .motsu_unwrap();
+        token
+            .sender(world.student)
+            .approve(escrow.address(), U256::MAX)
+            .motsu_unwrap();
+        ratings
+            .sender(admin)
+            .constructor(admin, escrow.address(), MIN_DURATION, WINDOW)
+            .motsu_unwrap();
+        world
+    }
+
+    /// The student opens a session of `deposit` at [`RATE`]; returns its id.
+    pub fn open(&self, deposit: u128) -> U256 {
+        self.escrow
+            .sender(self.student)
+            .open(
+                self.tutor,
+                self.token.address(),
+                U256::from(RATE),
+                U256::from(deposit),
+                Address::random(),
+                0,
+            )
+            .motsu_unwrap()
+    }
+
+    /// Opens a session of `deposit` and the tutor starts it; returns its id.
+    pub fn start(&self, deposit: u128) -> U256 {
+        let id = self.open(deposit);
+        self.escrow
+            .sender(self.tutor)
+            .start(id, Address::random())
+            .motsu_unwrap();
+        id
+    }
+
+    /// A session of `deposit` that ran for `secs` seconds before the student stopped it
+    /// (billing stops earlier if the deposit runs out); returns its id.
+    pub fn ended(&self, deposit: u128, secs: u64) -> U256 {
+        let id = self.start(deposit);
+        clock::advance(secs);
+        self.escrow.sender(self.student).stop(id).motsu_unwrap();
+        id
+    }
+
+    /// A session that billed exactly [`MIN_DURATION`] seconds.
+    pub fn held(&self) -> U256 {
+        self.ended(DEPOSIT, MIN_DURATION)
+    }
+
+    /// `who` rates session `id` with `score` and [`CID`].
+    pub fn rate(&self, who: Address, id: U256, score: u8) {
+        self.ratings
+            .sender(who)
+            .rate(id, score, cid_hash(), CID.into())
+            .motsu_unwrap()
+    }
+}
+
+/// Runs `call` and returns its result with the events the ratings contract emitted, in
+/// order.
+pub fn with_events<T>(contract: &Contract<Ratings>, call: impl FnOnce() -> T) -> (T, Vec<LogData>) {
+    let before = contract.all_events().len();
+    let result = call();
+    (result, contract.all_events()[before..].to_vec())
+}
+
+/// Asserts that `call` fails with exactly `expected`, emitting nothing.
+#[track_caller]
+pub fn assert_reverts<T: Debug>(
+    contract: &Contract<Ratings>,
+    expected: impl SolError,
+    call: impl FnOnce() -> Result<T, Error>,
+) {
+    let (err, events) = with_events(contract, || call().motsu_unwrap_err());
+    assert_eq!(Vec::<u8>::from(err), expected.abi_encode(), "wrong error");
+    assert!(events.is_empty(), "a failed call emitted {events:?}");
+}
