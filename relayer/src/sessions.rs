@@ -245,16 +245,26 @@ pub struct Registry {
 /// `withdrawnThrough`, which no event carries; it only differs from the above after an
 /// admin raises `maxBackdate`, and then saturating at zero is the conservative answer.
 fn standing_of(s: &Session, now_unix: u64, max_backdate: u64) -> Standing {
-    let billed = s.terms.billed_at(now_unix);
-    let withdrawable = if s.phase == Phase::Open {
-        0
-    } else {
-        let through = now_unix.saturating_sub(max_backdate).max(s.terms.start);
+    if s.phase == Phase::Open {
+        // As the escrow's views: nothing billed yet, and the whole deposit's worth of
+        // runway counted from now.
+        let from_now = minuto_accrual::Accrual {
+            start: now_unix,
+            ..s.terms
+        };
+        return Standing {
+            billed: 0,
+            withdrawable: 0,
+            runway_seconds: from_now.runway_at(now_unix),
+            deposited: s.terms.deposited,
+        };
+    }
+    let through = now_unix.saturating_sub(max_backdate).max(s.terms.start);
+    let withdrawable =
         minuto_accrual::withdrawable(s.terms.billed_at(through), s.fee_bps, s.withdrawn)
-            .unwrap_or(0)
-    };
+            .unwrap_or(0);
     Standing {
-        billed,
+        billed: s.terms.billed_at(now_unix),
         withdrawable,
         runway_seconds: s.terms.runway_at(now_unix),
         deposited: s.terms.deposited,
@@ -621,7 +631,9 @@ mod tests {
     async fn withdrawable_lags_now_by_the_escrows_max_backdate() {
         let r = registry();
         open(&r, 1);
-        assert_eq!(standing(&r, 1).withdrawable, 0, "nothing while Open");
+        // While Open, as the escrow's views: nothing billed, the whole deposit's runway.
+        let s = standing(&r, 1);
+        assert_eq!((s.billed, s.withdrawable, s.runway_seconds), (0, 0, 1_000));
         start(&r, 1, T0 - 100);
         // 100 s in: billed at now, withdrawable only what was earned by now − 60 s.
         let s = standing(&r, 1);
