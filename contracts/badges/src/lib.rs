@@ -34,7 +34,7 @@
 extern crate alloc;
 
 pub mod abi;
-pub mod escrow;
+use minuto_escrow_view as escrow;
 
 use alloc::{string::String, vec::Vec};
 

@@ -31,7 +31,7 @@
 #[macro_use]
 extern crate alloc;
 
-pub mod escrow;
+use minuto_escrow_view as escrow;
 
 use alloc::{string::String, vec::Vec};
 

@@ -1,7 +1,9 @@
-//! The contract's only external call: the session escrow's `session(uint256)` view, made
-//! as a raw static call and decoded by hand. The answer is the static struct
+//! How the badges and ratings contracts read a session from the escrow: its
+//! `session(uint256)` view, made as a raw static call and decoded by hand. The answer is the static struct
 //! `SessionView` (11 ABI words); only the five fields used here are read. A generic ABI
 //! decoder would cost kilobytes of WASM for one fixed layout.
+
+#![cfg_attr(not(test), no_std)]
 
 use alloy_primitives::{Address, U256};
 #[allow(deprecated)]
@@ -9,7 +11,7 @@ use stylus_sdk::call::RawCall;
 use stylus_sdk::function_selector;
 
 /// `session(uint256)` on the escrow.
-pub(crate) const SESSION: [u8; 4] = function_selector!("session", U256);
+pub const SESSION: [u8; 4] = function_selector!("session", U256);
 
 /// `SessionView` is 11 words: `student, tutor, token, rate, deposited, withdrawn, start,
 /// end, feeBps, credentialKind, state`.
@@ -20,21 +22,21 @@ pub const ENDED: u8 = 3;
 
 /// What this contract needs to know about a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Session {
-    pub(crate) student: Address,
-    pub(crate) tutor: Address,
+pub struct Session {
+    pub student: Address,
+    pub tutor: Address,
     /// When accrual began (when it was opened, while Open).
-    pub(crate) start: u64,
+    pub start: u64,
     /// When it stopped or was cancelled (0 while Open or Active). Never after the
     /// moment its funds ran out.
-    pub(crate) end: u64,
+    pub end: u64,
     /// 1 Open, 2 Active, 3 Ended, 4 Cancelled.
-    pub(crate) state: u8,
+    pub state: u8,
 }
 
 impl Session {
     /// The billed duration, `end − start`, of an Ended session.
-    pub(crate) fn duration(&self) -> u64 {
+    pub fn duration(&self) -> u64 {
         self.end.saturating_sub(self.start)
     }
 }
@@ -42,7 +44,7 @@ impl Session {
 /// `escrow.session(id)`, or `None` when the escrow reverts (no such session) or answers
 /// something that is not a `SessionView`.
 #[allow(deprecated)]
-pub(crate) fn session(escrow: Address, id: U256) -> Option<Session> {
+pub fn session(escrow: Address, id: U256) -> Option<Session> {
     let mut calldata = [0u8; 36];
     calldata[..4].copy_from_slice(&SESSION);
     calldata[4..].copy_from_slice(&id.to_be_bytes::<32>());
