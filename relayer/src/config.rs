@@ -5,6 +5,10 @@
 //! The relayer's key comes only from the environment (`MINUTO_RELAYER_PRIVATE_KEY`) or
 //! from an encrypted keystore (`keystore` + `MINUTO_RELAYER_KEYSTORE_PASSWORD` or
 //! `keystore_password_file`), never from a flag (flags show in `ps`) nor the config file.
+//!
+//! The chain id, escrow address and start block can also come from a deployment file
+//! (`deployment`, the `deployments/<chain-id>.json` written by `scripts/deploy`); an
+//! explicit `escrow` or `chain_id` that disagrees with it is an error.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -74,6 +78,9 @@ pub struct Cli {
     /// Escrow contract address.
     #[arg(long, env = "MINUTO_RELAYER_ESCROW")]
     pub escrow: Option<Address>,
+    /// Deployment file (`deployments/<chain-id>.json`): chain id, escrow, start block.
+    #[arg(long, env = "MINUTO_RELAYER_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
     /// Chain id (checked against the node).
     #[arg(long, env = "MINUTO_RELAYER_CHAIN_ID")]
     pub chain_id: Option<u64>,
@@ -144,6 +151,7 @@ pub struct FileTx {
 pub struct FileConfig {
     rpc_url: Option<Url>,
     escrow: Option<Address>,
+    deployment: Option<PathBuf>,
     chain_id: Option<u64>,
     keystore: Option<PathBuf>,
     keystore_password_file: Option<PathBuf>,
@@ -293,6 +301,151 @@ pub enum ConfigError {
     /// No key, or two keys.
     #[error("relayer key: {0}")]
     Key(String),
+    /// The deployment file cannot be read.
+    #[error("cannot read deployment file {path}: {source}")]
+    DeploymentRead {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The deployment file is not JSON of the deploy tool's shape.
+    #[error("deployment file {path}: {source}")]
+    DeploymentParse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+    /// The deployment file records no escrow.
+    #[error("deployment file {path} has no `contracts.escrow` entry")]
+    DeploymentNoEscrow {
+        /// File.
+        path: PathBuf,
+    },
+    /// A value in the deployment file is present but wrong.
+    #[error("deployment file {path}: invalid `{field}`: {reason}")]
+    DeploymentInvalid {
+        /// File.
+        path: PathBuf,
+        /// Field in the file (JSON path).
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An explicit value (flag, environment or config file) disagrees with the
+    /// deployment file: the relayer would watch the wrong contract or chain.
+    #[error("`{field}` is {configured} but deployment file {path} says {deployed}; remove one or make them agree")]
+    DeploymentMismatch {
+        /// Config field (`escrow` or `chain_id`).
+        field: &'static str,
+        /// Value from flag, environment or config file.
+        configured: String,
+        /// Value from the deployment file.
+        deployed: String,
+        /// File.
+        path: PathBuf,
+    },
+}
+
+/// What the relayer takes from a deployment file written by the deploy tool
+/// (`deployments/<chain-id>.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    /// `chainId`.
+    pub chain_id: u64,
+    /// `contracts.escrow.address`.
+    pub escrow: Address,
+    /// `contracts.escrow.block`: the escrow's deployment block (no session predates it).
+    pub escrow_block: u64,
+}
+
+/// The deployment file's JSON; unknown fields are ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentJson {
+    chain_id: u64,
+    #[serde(default)]
+    contracts: DeploymentContractsJson,
+}
+
+#[derive(Default, Deserialize)]
+struct DeploymentContractsJson {
+    escrow: Option<DeployedContractJson>,
+}
+
+#[derive(Deserialize)]
+struct DeployedContractJson {
+    address: Address,
+    block: u64,
+}
+
+impl Deployment {
+    /// Reads and checks a deployment file.
+    ///
+    /// # Errors
+    /// [`ConfigError::DeploymentRead`], [`ConfigError::DeploymentParse`],
+    /// [`ConfigError::DeploymentNoEscrow`] or [`ConfigError::DeploymentInvalid`] (zero
+    /// escrow address, chain id 0), each naming the file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::DeploymentRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let json: DeploymentJson =
+            serde_json::from_str(text).map_err(|source| ConfigError::DeploymentParse {
+                path: path.to_owned(),
+                source,
+            })?;
+        let bad = |field: &'static str, reason: &str| ConfigError::DeploymentInvalid {
+            path: path.to_owned(),
+            field,
+            reason: reason.to_owned(),
+        };
+        if json.chain_id == 0 {
+            return Err(bad("chainId", "must not be 0"));
+        }
+        let escrow = json
+            .contracts
+            .escrow
+            .ok_or_else(|| ConfigError::DeploymentNoEscrow {
+                path: path.to_owned(),
+            })?;
+        if escrow.address == Address::ZERO {
+            return Err(bad(
+                "contracts.escrow.address",
+                "must not be the zero address",
+            ));
+        }
+        Ok(Deployment {
+            chain_id: json.chain_id,
+            escrow: escrow.address,
+            escrow_block: escrow.block,
+        })
+    }
+}
+
+/// The explicit value if any, else the deployment's; both present and different is an
+/// error.
+fn agree<T: PartialEq + std::fmt::Display>(
+    field: &'static str,
+    configured: Option<T>,
+    deployed: Option<(T, &Path)>,
+) -> Result<Option<T>, ConfigError> {
+    match (configured, deployed) {
+        (Some(c), Some((d, path))) if c != d => Err(ConfigError::DeploymentMismatch {
+            field,
+            configured: c.to_string(),
+            deployed: d.to_string(),
+            path: path.to_owned(),
+        }),
+        (Some(c), _) => Ok(Some(c)),
+        (None, d) => Ok(d.map(|(d, _)| d)),
+    }
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -406,7 +559,18 @@ impl Config {
         if !matches!(rpc_url.scheme(), "http" | "https") {
             return Err(invalid("rpc_url", "must be an http:// or https:// URL"));
         }
-        let escrow = cli.escrow.or(file.escrow).ok_or(ConfigError::Missing(
+        // A relative `deployment` path is taken from the working directory, like
+        // `keystore` and `cursor_file`.
+        let deployment_path = cli.deployment.as_deref().or(file.deployment.as_deref());
+        let deployment = deployment_path
+            .map(|path| Deployment::load(path).map(|d| (d, path)))
+            .transpose()?;
+        let escrow = agree(
+            "escrow",
+            cli.escrow.or(file.escrow),
+            deployment.map(|(d, path)| (d.escrow, path)),
+        )?
+        .ok_or(ConfigError::Missing(
             "escrow",
             "escrow",
             "MINUTO_RELAYER_ESCROW",
@@ -414,7 +578,12 @@ impl Config {
         if escrow == Address::ZERO {
             return Err(invalid("escrow", "must not be the zero address"));
         }
-        let chain_id = cli.chain_id.or(file.chain_id).ok_or(ConfigError::Missing(
+        let chain_id = agree(
+            "chain_id",
+            cli.chain_id.or(file.chain_id),
+            deployment.map(|(d, path)| (d.chain_id, path)),
+        )?
+        .ok_or(ConfigError::Missing(
             "chain_id",
             "chain-id",
             "MINUTO_RELAYER_CHAIN_ID",
@@ -628,7 +797,12 @@ impl Config {
             grace_period,
             max_backdate,
             confirmations,
-            start_block: cli.start_block.or(file.start_block).unwrap_or(0),
+            // An explicit start block wins over the deployment's: it only saves reads.
+            start_block: cli
+                .start_block
+                .or(file.start_block)
+                .or(deployment.map(|(d, _)| d.escrow_block))
+                .unwrap_or(0),
             cursor_file: cli
                 .cursor_file
                 .clone()
@@ -691,10 +865,16 @@ mod tests {
         // Only this test touches these variables.
         std::env::set_var("MINUTO_RELAYER_SILENCE_TIMEOUT", "15s");
         std::env::set_var("MINUTO_RELAYER_CONFIRMATIONS", "3");
+        std::env::set_var("MINUTO_RELAYER_DEPLOYMENT", "deployments/412346.json");
         let cli = Cli::try_parse_from(["minuto-relayer", "--confirmations", "4"]).unwrap();
         std::env::remove_var("MINUTO_RELAYER_SILENCE_TIMEOUT");
         std::env::remove_var("MINUTO_RELAYER_CONFIRMATIONS");
+        std::env::remove_var("MINUTO_RELAYER_DEPLOYMENT");
         assert_eq!(cli.silence_timeout, Some(Duration::from_secs(15)));
+        assert_eq!(
+            cli.deployment,
+            Some(PathBuf::from("deployments/412346.json"))
+        );
         // A flag beats the environment.
         assert_eq!(cli.confirmations, Some(4));
     }
@@ -851,5 +1031,323 @@ max_attempts = 3
         assert!(wrong
             .to_string()
             .starts_with("relayer key: cannot decrypt keystore"));
+    }
+
+    const ESCROW: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
+    const OTHER: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+    /// A deployment file as the deploy tool writes it, unknown fields included.
+    fn deployment_json(chain_id: u64, escrow: &str, block: u64) -> String {
+        format!(
+            r#"{{
+  "chainId": {chain_id},
+  "deployer": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+  "admin": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+  "writtenBy": "minuto-deploy 0.1.0",
+  "contracts": {{
+    "credentials": {{ "address": "{OTHER}", "block": 10, "tx": "0x01" }},
+    "escrow": {{ "address": "{escrow}", "block": {block}, "tx": "0x02", "codeHash": "0x03" }},
+    "badges": {{ "address": "{OTHER}", "block": 12, "tx": "0x04" }},
+    "ratings": {{ "address": "{OTHER}", "block": 13, "tx": "0x05" }}
+  }}
+}}"#
+        )
+    }
+
+    /// A CLI with an RPC URL and the deployment file, nothing else.
+    fn cli_with_deployment(path: &Path) -> Cli {
+        Cli {
+            rpc_url: Some("http://x".parse().unwrap()),
+            deployment: Some(path.to_owned()),
+            ..Cli::default()
+        }
+    }
+
+    fn addr(s: &str) -> Address {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn deployment_file_supplies_chain_id_escrow_and_start_block() {
+        let dir = tmpdir("deploy-values");
+        let path = write(&dir, "412346.json", &deployment_json(412_346, ESCROW, 11));
+        let c = Config::load_with_env(&cli_with_deployment(&path), env_with_key).unwrap();
+        assert_eq!(c.chain_id, 412_346);
+        assert_eq!(c.escrow, addr(ESCROW));
+        assert_eq!(c.start_block, 11);
+
+        // The same through the config file's `deployment` key.
+        let toml = write(
+            &dir,
+            "c.toml",
+            &format!(
+                "rpc_url = \"http://127.0.0.1:8547\"\ndeployment = '{}'\n",
+                path.display()
+            ),
+        );
+        let cli = Cli {
+            config: Some(toml),
+            ..Cli::default()
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(
+            (c.chain_id, c.escrow, c.start_block),
+            (412_346, addr(ESCROW), 11)
+        );
+
+        // And through the flag.
+        let cli = Cli::try_parse_from([
+            "minuto-relayer",
+            "--rpc-url",
+            "http://x",
+            "--deployment",
+            path.to_str().unwrap(),
+        ])
+        .unwrap();
+        assert_eq!(cli.deployment.as_deref(), Some(path.as_path()));
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(c.escrow, addr(ESCROW));
+    }
+
+    #[test]
+    fn explicit_values_equal_to_the_deployment_are_accepted() {
+        let dir = tmpdir("deploy-agree");
+        let path = write(&dir, "d.json", &deployment_json(412_346, ESCROW, 11));
+        // Same address in another case: addresses compare as bytes.
+        let cli = Cli {
+            escrow: Some(addr(&ESCROW.to_lowercase())),
+            chain_id: Some(412_346),
+            ..cli_with_deployment(&path)
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(
+            (c.chain_id, c.escrow, c.start_block),
+            (412_346, addr(ESCROW), 11)
+        );
+        // Equal values from the config file, deployment given as a flag.
+        let toml = write(
+            &dir,
+            "c.toml",
+            &format!("escrow = \"{ESCROW}\"\nchain_id = 412346\n"),
+        );
+        let cli = Cli {
+            config: Some(toml),
+            ..cli_with_deployment(&path)
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!((c.chain_id, c.escrow), (412_346, addr(ESCROW)));
+    }
+
+    #[test]
+    fn escrow_disagreeing_with_the_deployment_is_rejected() {
+        let dir = tmpdir("deploy-escrow");
+        let path = write(&dir, "d.json", &deployment_json(412_346, ESCROW, 11));
+        let cli = Cli {
+            escrow: Some(addr(OTHER)),
+            ..cli_with_deployment(&path)
+        };
+        let e = Config::load_with_env(&cli, env_with_key).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ConfigError::DeploymentMismatch {
+                    field: "escrow",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "`escrow` is {OTHER} but deployment file {} says {ESCROW}; remove one or make them agree",
+                path.display()
+            )
+        );
+        // From the config file too.
+        let toml = write(&dir, "c.toml", &format!("escrow = \"{OTHER}\"\n"));
+        let cli = Cli {
+            config: Some(toml),
+            ..cli_with_deployment(&path)
+        };
+        let e = Config::load_with_env(&cli, env_with_key).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::DeploymentMismatch {
+                    field: "escrow",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn chain_id_disagreeing_with_the_deployment_is_rejected() {
+        let dir = tmpdir("deploy-chain");
+        let path = write(&dir, "d.json", &deployment_json(412_346, ESCROW, 11));
+        let cli = Cli {
+            chain_id: Some(42_161),
+            ..cli_with_deployment(&path)
+        };
+        let e = Config::load_with_env(&cli, env_with_key).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                ConfigError::DeploymentMismatch {
+                    field: "chain_id",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "`chain_id` is 42161 but deployment file {} says 412346; remove one or make them agree",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn explicit_start_block_overrides_the_deployment() {
+        let dir = tmpdir("deploy-start");
+        let path = write(&dir, "d.json", &deployment_json(412_346, ESCROW, 11));
+        let cli = Cli {
+            start_block: Some(5_000),
+            ..cli_with_deployment(&path)
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(c.start_block, 5_000);
+        let toml = write(&dir, "c.toml", "start_block = 7\n");
+        let cli = Cli {
+            config: Some(toml),
+            ..cli_with_deployment(&path)
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(c.start_block, 7);
+    }
+
+    #[test]
+    fn malformed_deployment_files_are_rejected() {
+        let dir = tmpdir("deploy-bad");
+        let load = |name: &str, text: &str| {
+            let path = write(&dir, name, text);
+            let e = Config::load_with_env(&cli_with_deployment(&path), env_with_key).unwrap_err();
+            (path.display().to_string(), e)
+        };
+
+        let (p, e) = load("not-json.json", "chainId = 1\n");
+        assert!(matches!(e, ConfigError::DeploymentParse { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("deployment file {p}: expected value at line 1 column 1")
+        );
+
+        let (p, e) = load(
+            "string-chain.json",
+            &format!(
+                r#"{{"chainId": "412346", "contracts": {{"escrow": {{"address": "{ESCROW}", "block": 1}}}}}}"#
+            ),
+        );
+        assert!(matches!(e, ConfigError::DeploymentParse { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "deployment file {p}: invalid type: string \"412346\", expected u64 at line 1 column 20"
+            )
+        );
+
+        let (p, e) = load("no-chain.json", r#"{"contracts": {}}"#);
+        assert!(matches!(e, ConfigError::DeploymentParse { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("deployment file {p}: missing field `chainId` at line 1 column 17")
+        );
+
+        let (p, e) = load(
+            "no-block.json",
+            &format!(r#"{{"chainId": 1, "contracts": {{"escrow": {{"address": "{ESCROW}"}}}}}}"#),
+        );
+        assert!(matches!(e, ConfigError::DeploymentParse { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("deployment file {p}: missing field `block`")),
+            "{e}"
+        );
+
+        let (p, e) = load(
+            "no-escrow.json",
+            &format!(
+                r#"{{"chainId": 1, "contracts": {{"badges": {{"address": "{OTHER}", "block": 3}}}}}}"#
+            ),
+        );
+        assert!(matches!(e, ConfigError::DeploymentNoEscrow { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("deployment file {p} has no `contracts.escrow` entry")
+        );
+        let (p, e) = load("no-contracts.json", r#"{"chainId": 1}"#);
+        assert_eq!(
+            e.to_string(),
+            format!("deployment file {p} has no `contracts.escrow` entry")
+        );
+
+        let (p, e) = load(
+            "zero-escrow.json",
+            &deployment_json(412_346, &format!("{}", Address::ZERO), 11),
+        );
+        assert!(
+            matches!(
+                e,
+                ConfigError::DeploymentInvalid {
+                    field: "contracts.escrow.address",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "deployment file {p}: invalid `contracts.escrow.address`: must not be the zero address"
+            )
+        );
+
+        let (p, e) = load("chain-zero.json", &deployment_json(0, ESCROW, 11));
+        assert!(
+            matches!(
+                e,
+                ConfigError::DeploymentInvalid {
+                    field: "chainId",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("deployment file {p}: invalid `chainId`: must not be 0")
+        );
+    }
+
+    #[test]
+    fn missing_deployment_file_is_rejected_with_its_path() {
+        let path = tmpdir("deploy-missing").join("absent.json");
+        let e = Config::load_with_env(&cli_with_deployment(&path), env_with_key).unwrap_err();
+        match &e {
+            ConfigError::DeploymentRead { path: p, source } => {
+                assert_eq!(p, &path);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("expected DeploymentRead, got {other:?}"),
+        }
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot read deployment file {}: ", path.display())),
+            "{e}"
+        );
     }
 }

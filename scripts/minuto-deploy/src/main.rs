@@ -1,0 +1,41 @@
+//! `minuto-deploy`: see the crate docs, or `scripts/deploy --help`.
+
+use clap::Parser;
+use minuto_deploy::{run, Cli, Config, Mode};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cfg = match Config::from_cli(Cli::parse()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("minuto-deploy: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&cfg).await {
+        Ok(report) => {
+            if !report.gas.is_empty() {
+                let label = if cfg.mode == Mode::Apply {
+                    "gas used"
+                } else {
+                    "gas (estimate)"
+                };
+                println!("\n{:<72} {:>12}", "step", label);
+                for (step, gas) in &report.gas {
+                    println!("{step:<72} {gas:>12}");
+                }
+            }
+            if !report.admin_calls.is_empty() {
+                println!("\nThe admin ({}) must still send:", cfg.admin);
+                for a in &report.admin_calls {
+                    println!("  {} — to {} data {}", a.what, a.to_label(), a.data);
+                }
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("minuto-deploy: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,689 @@
+//! The wiring: which calls bring the deployed contracts to the configuration asked for.
+//!
+//! [`read_state`] reads the contracts' views (or, for a contract not deployed yet, takes
+//! what its constructor will leave); [`actions`] is a pure function from that state to
+//! the calls still needed, so a re-run sends only what is missing.
+
+use alloy::primitives::{keccak256, Address, Bytes, B256};
+use alloy::providers::DynProvider;
+use alloy::sol_types::SolCall;
+
+use crate::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow};
+use crate::{Config, Contract, DeployError, Record};
+
+/// Who must send a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// The deployer key this tool holds.
+    Deployer,
+    /// The admin (e.g. a multisig): printed, not sent.
+    Admin,
+}
+
+/// One wiring call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    /// Contract called.
+    pub contract: Contract,
+    /// Its address (`None` while not deployed, in a dry run).
+    pub to: Option<Address>,
+    /// Human-readable call.
+    pub what: String,
+    /// Calldata.
+    pub data: Bytes,
+    /// Who sends it.
+    pub sender: Sender,
+}
+
+impl Action {
+    /// The target, or `<name>` while not deployed.
+    pub fn to_label(&self) -> String {
+        self.to
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| format!("<{}>", self.contract.key()))
+    }
+}
+
+/// The escrow's wiring as the chain has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowState {
+    /// Current admin.
+    pub admin: Address,
+    /// Admin nominated by `transferAdmin`, not yet accepted.
+    pub pending_admin: Address,
+    /// Fee recipient.
+    pub treasury: Address,
+    /// Credentials contract.
+    pub credentials: Address,
+    /// Fee.
+    pub fee_bps: u16,
+    /// Start window.
+    pub start_window: u32,
+    /// Relayer backdate bound.
+    pub max_backdate: u32,
+    /// Configured relayers not yet allowed.
+    pub relayers_missing: Vec<Address>,
+    /// Configured tokens not yet allowed.
+    pub tokens_missing: Vec<Address>,
+}
+
+/// The credentials contract's roles as the chain has them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CredentialsState {
+    /// The deployer holds the default admin role.
+    pub deployer_is_admin: bool,
+    /// The configured admin holds it.
+    pub admin_is_admin: bool,
+    /// Configured issuers without the issuer role.
+    pub issuers_missing: Vec<Address>,
+}
+
+/// Badges or ratings settings as the chain has them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReputationState {
+    /// Admin.
+    pub admin: Address,
+    /// Minimum billed duration.
+    pub min_duration: u64,
+    /// Rating window (ratings only; 0 for badges).
+    pub window: u64,
+}
+
+/// Everything [`actions`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// Credentials.
+    pub credentials: CredentialsState,
+    /// Escrow.
+    pub escrow: EscrowState,
+    /// Badges.
+    pub badges: ReputationState,
+    /// Ratings.
+    pub ratings: ReputationState,
+}
+
+/// `keccak256("ISSUER_ROLE")`, the credentials contract's issuer role.
+pub fn issuer_role() -> B256 {
+    keccak256("ISSUER_ROLE")
+}
+
+impl State {
+    /// What the constructors leave: the state of a fresh deployment.
+    pub fn fresh(cfg: &Config, credentials: Address) -> Self {
+        let deployer = cfg.deployer();
+        Self {
+            credentials: CredentialsState {
+                deployer_is_admin: true,
+                admin_is_admin: cfg.admin == deployer,
+                issuers_missing: cfg.issuers.clone(),
+            },
+            escrow: EscrowState {
+                admin: deployer,
+                pending_admin: Address::ZERO,
+                treasury: cfg.treasury,
+                credentials,
+                fee_bps: cfg.fee_bps,
+                start_window: cfg.start_window,
+                max_backdate: cfg.max_backdate,
+                relayers_missing: cfg.relayers.clone(),
+                tokens_missing: cfg.tokens.clone(),
+            },
+            badges: ReputationState {
+                admin: cfg.admin,
+                min_duration: cfg.badge_min_duration,
+                window: 0,
+            },
+            ratings: ReputationState {
+                admin: cfg.admin,
+                min_duration: cfg.rating_min_duration,
+                window: cfg.rating_window,
+            },
+        }
+    }
+}
+
+fn node(what: &str) -> impl Fn(alloy::contract::Error) -> DeployError + '_ {
+    move |e| DeployError::Rpc(format!("reading {what}: {e}"))
+}
+
+/// Reads the wiring of every deployed contract in `record`; contracts not deployed yet
+/// get their fresh state.
+///
+/// # Errors
+/// [`DeployError::Rpc`] if a view call fails.
+pub async fn read_state(
+    p: &DynProvider,
+    cfg: &Config,
+    record: &Record,
+) -> Result<State, DeployError> {
+    let addr = |c| record.get(c).map(|d| d.address);
+    let mut state = State::fresh(cfg, addr(Contract::Credentials).unwrap_or_default());
+    if let Some(a) = addr(Contract::Credentials) {
+        let c = ICredentials::new(a, p);
+        let admin_role = B256::ZERO;
+        let mut missing = Vec::new();
+        for &i in &cfg.issuers {
+            if !c
+                .hasRole(issuer_role(), i)
+                .call()
+                .await
+                .map_err(node("hasRole"))?
+            {
+                missing.push(i);
+            }
+        }
+        state.credentials = CredentialsState {
+            deployer_is_admin: c
+                .hasRole(admin_role, cfg.deployer())
+                .call()
+                .await
+                .map_err(node("hasRole"))?,
+            admin_is_admin: c
+                .hasRole(admin_role, cfg.admin)
+                .call()
+                .await
+                .map_err(node("hasRole"))?,
+            issuers_missing: missing,
+        };
+    }
+    if let Some(a) = addr(Contract::Escrow) {
+        let e = ISessionEscrow::new(a, p);
+        let c = e.config().call().await.map_err(node("escrow config"))?;
+        let mut relayers_missing = Vec::new();
+        for &r in &cfg.relayers {
+            if !e.isRelayer(r).call().await.map_err(node("isRelayer"))? {
+                relayers_missing.push(r);
+            }
+        }
+        let mut tokens_missing = Vec::new();
+        for &t in &cfg.tokens {
+            if !e
+                .tokenAllowed(t)
+                .call()
+                .await
+                .map_err(node("tokenAllowed"))?
+            {
+                tokens_missing.push(t);
+            }
+        }
+        state.escrow = EscrowState {
+            admin: c._0,
+            pending_admin: c._1,
+            treasury: c._2,
+            credentials: c._3,
+            fee_bps: c._4,
+            start_window: c._5,
+            max_backdate: c._6,
+            relayers_missing,
+            tokens_missing,
+        };
+    }
+    if let Some(a) = addr(Contract::Badges) {
+        let c = IBadges::new(a, p)
+            .config()
+            .call()
+            .await
+            .map_err(node("badges config"))?;
+        state.badges = ReputationState {
+            admin: c._0,
+            min_duration: c._2,
+            window: 0,
+        };
+    }
+    if let Some(a) = addr(Contract::Ratings) {
+        let c = IRatings::new(a, p)
+            .config()
+            .call()
+            .await
+            .map_err(node("ratings config"))?;
+        state.ratings = ReputationState {
+            admin: c._0,
+            min_duration: c._2,
+            window: c._3,
+        };
+    }
+    Ok(state)
+}
+
+/// The calls that bring `state` to what `cfg` asks, in the order they must be sent.
+pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
+    let deployer = cfg.deployer();
+    let addr = |c| record.get(c).map(|d| d.address);
+    let mut out = Vec::new();
+    let mut push = |contract, what: String, data: Vec<u8>, sender| {
+        out.push(Action {
+            contract,
+            to: addr(contract),
+            what,
+            data: data.into(),
+            sender,
+        })
+    };
+
+    // Credentials: issuers, then hand the admin role over.
+    let cred = &state.credentials;
+    let by = if cred.deployer_is_admin {
+        Sender::Deployer
+    } else {
+        Sender::Admin
+    };
+    for &i in &cred.issuers_missing {
+        push(
+            Contract::Credentials,
+            format!("credentials.grantRole(ISSUER_ROLE, {i})"),
+            ICredentials::grantRoleCall {
+                role: issuer_role(),
+                account: i,
+            }
+            .abi_encode(),
+            by,
+        );
+    }
+    if cfg.admin != deployer {
+        if !cred.admin_is_admin {
+            push(
+                Contract::Credentials,
+                format!("credentials.grantRole(DEFAULT_ADMIN_ROLE, {})", cfg.admin),
+                ICredentials::grantRoleCall {
+                    role: B256::ZERO,
+                    account: cfg.admin,
+                }
+                .abi_encode(),
+                by,
+            );
+        }
+        if cred.deployer_is_admin {
+            push(
+                Contract::Credentials,
+                format!("credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})"),
+                ICredentials::renounceRoleCall {
+                    role: B256::ZERO,
+                    confirmation: deployer,
+                }
+                .abi_encode(),
+                Sender::Deployer,
+            );
+        }
+    }
+
+    // Escrow: relayers, tokens, config, then the admin handover.
+    let esc = &state.escrow;
+    let by = if esc.admin == deployer {
+        Sender::Deployer
+    } else {
+        Sender::Admin
+    };
+    for &r in &esc.relayers_missing {
+        push(
+            Contract::Escrow,
+            format!("escrow.setRelayer({r}, true)"),
+            ISessionEscrow::setRelayerCall {
+                relayer: r,
+                allowed: true,
+            }
+            .abi_encode(),
+            by,
+        );
+    }
+    for &t in &esc.tokens_missing {
+        push(
+            Contract::Escrow,
+            format!("escrow.setTokenAllowed({t}, true)"),
+            ISessionEscrow::setTokenAllowedCall {
+                token: t,
+                allowed: true,
+            }
+            .abi_encode(),
+            by,
+        );
+    }
+    let credentials = addr(Contract::Credentials).unwrap_or(esc.credentials);
+    let wanted = (
+        cfg.treasury,
+        credentials,
+        cfg.fee_bps,
+        cfg.start_window,
+        cfg.max_backdate,
+    );
+    let have = (
+        esc.treasury,
+        esc.credentials,
+        esc.fee_bps,
+        esc.start_window,
+        esc.max_backdate,
+    );
+    if wanted != have {
+        push(
+            Contract::Escrow,
+            format!(
+                "escrow.setConfig({}, {}, {}, {}, {})",
+                wanted.0, wanted.1, wanted.2, wanted.3, wanted.4
+            ),
+            ISessionEscrow::setConfigCall {
+                treasury: wanted.0,
+                credentials: wanted.1,
+                fee_bps: wanted.2,
+                start_window: wanted.3,
+                max_backdate: wanted.4,
+            }
+            .abi_encode(),
+            by,
+        );
+    }
+    if esc.admin != cfg.admin {
+        if esc.pending_admin != cfg.admin {
+            push(
+                Contract::Escrow,
+                format!("escrow.transferAdmin({})", cfg.admin),
+                ISessionEscrow::transferAdminCall {
+                    new_admin: cfg.admin,
+                }
+                .abi_encode(),
+                by,
+            );
+        }
+        push(
+            Contract::Escrow,
+            "escrow.acceptAdmin()".into(),
+            ISessionEscrow::acceptAdminCall {}.abi_encode(),
+            Sender::Admin,
+        );
+    }
+
+    // Badges and ratings take their admin at construction; only settings can drift.
+    let by = |admin: Address| {
+        if admin == deployer {
+            Sender::Deployer
+        } else {
+            Sender::Admin
+        }
+    };
+    if state.badges.min_duration != cfg.badge_min_duration {
+        push(
+            Contract::Badges,
+            format!("badges.setMinDuration({})", cfg.badge_min_duration),
+            IBadges::setMinDurationCall {
+                min_duration: cfg.badge_min_duration,
+            }
+            .abi_encode(),
+            by(state.badges.admin),
+        );
+    }
+    if (state.ratings.min_duration, state.ratings.window)
+        != (cfg.rating_min_duration, cfg.rating_window)
+    {
+        push(
+            Contract::Ratings,
+            format!(
+                "ratings.setConfig({}, {})",
+                cfg.rating_min_duration, cfg.rating_window
+            ),
+            IRatings::setConfigCall {
+                min_duration: cfg.rating_min_duration,
+                rating_window: cfg.rating_window,
+            }
+            .abi_encode(),
+            by(state.ratings.admin),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Cli, Deployed};
+    use clap::Parser;
+
+    const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+    fn cfg(extra: &[&str]) -> Config {
+        let mut args = vec![
+            "minuto-deploy",
+            "--rpc-url",
+            "http://localhost:8547",
+            "--private-key",
+            KEY,
+            "--root",
+            "/repo",
+        ];
+        args.extend_from_slice(extra);
+        Config::from_cli(Cli::try_parse_from(args).unwrap()).unwrap()
+    }
+
+    fn deployed(cfg: &Config) -> Record {
+        let mut r = Record::new(1, cfg.deployer(), cfg.admin);
+        for (i, c) in Contract::ALL.into_iter().enumerate() {
+            r.set(
+                c,
+                Deployed {
+                    address: Address::repeat_byte(0xc0 + i as u8),
+                    block: 1,
+                    tx: B256::ZERO,
+                },
+            );
+        }
+        r
+    }
+
+    fn whats(actions: &[Action]) -> Vec<(String, Sender)> {
+        actions.iter().map(|a| (a.what.clone(), a.sender)).collect()
+    }
+
+    #[test]
+    fn fresh_deployment_by_its_own_admin_wires_issuers_relayers_and_tokens() {
+        let c = cfg(&[
+            "--relayer",
+            "0x1111111111111111111111111111111111111111",
+            "--token",
+            "0x2222222222222222222222222222222222222222,0x3333333333333333333333333333333333333333",
+            "--issuer",
+            "0x4444444444444444444444444444444444444444",
+        ]);
+        let record = deployed(&c);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let got = whats(&actions(&c, &record, &state));
+        let d = Sender::Deployer;
+        assert_eq!(
+            got,
+            vec![
+                ("credentials.grantRole(ISSUER_ROLE, 0x4444444444444444444444444444444444444444)".into(), d),
+                ("escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(), d),
+                ("escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)".into(), d),
+                ("escrow.setTokenAllowed(0x3333333333333333333333333333333333333333, true)".into(), d),
+            ]
+        );
+        // Calldata is the ABI encoding of the named call, sent to the recorded address.
+        let a = &actions(&c, &record, &state)[1];
+        assert_eq!(a.to, Some(Address::repeat_byte(0xc1)));
+        assert_eq!(
+            a.data,
+            Bytes::from(
+                ISessionEscrow::setRelayerCall {
+                    relayer: Address::repeat_byte(0x11),
+                    allowed: true
+                }
+                .abi_encode()
+            )
+        );
+    }
+
+    #[test]
+    fn multisig_admin_gets_the_roles_handed_over_and_must_accept_the_escrow() {
+        let admin = "0x5555555555555555555555555555555555555555";
+        let c = cfg(&["--admin", admin]);
+        let record = deployed(&c);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let deployer = c.deployer();
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![
+                (
+                    format!("credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})"),
+                    Sender::Deployer
+                ),
+                (
+                    format!("credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})"),
+                    Sender::Deployer
+                ),
+                (format!("escrow.transferAdmin({admin})"), Sender::Deployer),
+                ("escrow.acceptAdmin()".into(), Sender::Admin),
+            ]
+        );
+        // The treasury defaults to the admin.
+        assert_eq!(c.treasury, admin.parse::<Address>().unwrap());
+    }
+
+    #[test]
+    fn converged_state_needs_no_calls_so_a_rerun_sends_nothing() {
+        let c = cfg(&[
+            "--relayer",
+            "0x1111111111111111111111111111111111111111",
+            "--issuer",
+            "0x4444444444444444444444444444444444444444",
+        ]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        state.credentials.issuers_missing.clear();
+        state.escrow.relayers_missing.clear();
+        assert_eq!(actions(&c, &record, &state), vec![]);
+    }
+
+    #[test]
+    fn pending_escrow_admin_only_needs_acceptance() {
+        let admin: Address = "0x5555555555555555555555555555555555555555"
+            .parse()
+            .unwrap();
+        let c = cfg(&["--admin", &admin.to_string()]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        state.credentials.deployer_is_admin = false;
+        state.credentials.admin_is_admin = true;
+        state.escrow.pending_admin = admin;
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![("escrow.acceptAdmin()".into(), Sender::Admin)]
+        );
+    }
+
+    #[test]
+    fn drifted_settings_are_reset_by_whoever_is_admin() {
+        let admin = "0x5555555555555555555555555555555555555555";
+        let c = cfg(&["--admin", admin, "--fee-bps", "250"]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        // Handover done; then someone changed the fee and the badge minimum.
+        state.credentials.deployer_is_admin = false;
+        state.credentials.admin_is_admin = true;
+        state.escrow.admin = c.admin;
+        state.escrow.fee_bps = 0;
+        state.badges.min_duration = 60;
+        let treasury = c.treasury;
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![
+                (
+                    format!(
+                        "escrow.setConfig({treasury}, {}, 250, 900, 60)",
+                        Address::repeat_byte(0xc0)
+                    ),
+                    Sender::Admin
+                ),
+                ("badges.setMinDuration(300)".into(), Sender::Admin),
+            ]
+        );
+    }
+
+    #[test]
+    fn dry_run_actions_before_deployment_have_no_target_yet() {
+        let c = cfg(&["--relayer", "0x1111111111111111111111111111111111111111"]);
+        let record = Record::new(1, c.deployer(), c.admin);
+        let state = State::fresh(&c, Address::ZERO);
+        let a = actions(&c, &record, &state);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].to, None);
+        assert_eq!(a[0].to_label(), "<escrow>");
+    }
+
+    fn cli_err(extra: &[&str]) -> String {
+        let mut args = vec!["minuto-deploy", "--rpc-url", "http://x", "--root", "/r"];
+        args.extend_from_slice(extra);
+        if !extra.contains(&"--private-key") {
+            args.extend_from_slice(&["--private-key", KEY]);
+        }
+        Config::from_cli(Cli::try_parse_from(args).unwrap())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_contracts_own_rules() {
+        assert_eq!(
+            cli_err(&["--fee-bps", "1001"]),
+            "invalid --fee-bps: 1001 (at most 1000)"
+        );
+        assert_eq!(
+            cli_err(&["--max-backdate", "29"]),
+            "invalid --max-backdate: 29 (30 to 3600 seconds)"
+        );
+        assert_eq!(
+            cli_err(&["--start-window", "0"]),
+            "invalid --start-window: 0 (must be positive)"
+        );
+        assert_eq!(
+            cli_err(&["--badge-min-duration", "0"]),
+            "invalid --badge-min-duration: 0 (must be positive)"
+        );
+        assert_eq!(
+            cli_err(&["--rating-window", "0"]),
+            "invalid --rating-window: 0 (must be positive)"
+        );
+        let long = "x".repeat(257);
+        assert_eq!(
+            cli_err(&["--badge-base-uri", &long]),
+            "invalid --badge-base-uri: 257 bytes (at most 256 bytes)"
+        );
+        assert_eq!(
+            cli_err(&["--badge-base-uri", "ipfs://\"x"]),
+            "invalid --badge-base-uri: ipfs://\"x (must not contain a double quote)"
+        );
+        assert_eq!(
+            cli_err(&["--token", "0x0000000000000000000000000000000000000000"]),
+            "invalid --token: the zero address"
+        );
+        assert_eq!(
+            cli_err(&["--admin", "0x0000000000000000000000000000000000000000"]),
+            "invalid --admin: the zero address"
+        );
+        let key_err = cli_err(&["--private-key", "0x1234"]);
+        assert_eq!(
+            key_err,
+            "invalid --private-key / MINUTO_DEPLOYER_KEY: not a 32-byte hex secp256k1 key"
+        );
+        assert!(!key_err.contains("1234"));
+        assert_eq!(
+            cli_err(&["--cargo-stylus", "  "]),
+            "invalid --cargo-stylus: empty command"
+        );
+    }
+
+    #[test]
+    fn repeated_and_comma_separated_lists_are_deduplicated() {
+        let c = cfg(&[
+            "--relayer",
+            "0x1111111111111111111111111111111111111111,0x1111111111111111111111111111111111111111",
+            "--relayer",
+            "0x2222222222222222222222222222222222222222",
+        ]);
+        assert_eq!(
+            c.relayers,
+            vec![Address::repeat_byte(0x11), Address::repeat_byte(0x22)]
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let c = cfg(&[]);
+        assert!(!format!("{c:?}").contains("59c6995e"));
+    }
+}

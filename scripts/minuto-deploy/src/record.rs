@@ -1,0 +1,222 @@
+//! `deployments/<chain-id>.json`: what was deployed where, written after every step so an
+//! interrupted run resumes instead of redeploying. The relayer reads `chainId` and
+//! `contracts.escrow` from it (`minuto-relayer --deployment …`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{Address, B256};
+use serde::{Deserialize, Serialize};
+
+use crate::Contract;
+
+/// One deployed contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployed {
+    /// Where it lives.
+    pub address: Address,
+    /// The block its deployment transaction was mined in.
+    pub block: u64,
+    /// The deployment transaction.
+    pub tx: B256,
+}
+
+/// The whole file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// Chain the addresses belong to.
+    pub chain_id: u64,
+    /// Account that sent the deployments.
+    pub deployer: Address,
+    /// Final admin of every contract (the escrow's may still be pending acceptance).
+    pub admin: Address,
+    /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`).
+    pub contracts: BTreeMap<String, Deployed>,
+}
+
+/// Reading or writing the file failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file exists but cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not a deployment record.
+    #[error("{path} is not a deployment record: {source}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: serde_json::Error,
+    },
+    /// The file belongs to another chain.
+    #[error("{path} records chain {recorded}, but the node is chain {node}")]
+    WrongChain {
+        /// File.
+        path: PathBuf,
+        /// Chain id in the file.
+        recorded: u64,
+        /// Chain id of the node.
+        node: u64,
+    },
+    /// The file cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+impl Record {
+    /// An empty record for `chain_id`.
+    pub fn new(chain_id: u64, deployer: Address, admin: Address) -> Self {
+        Self {
+            chain_id,
+            deployer,
+            admin,
+            contracts: BTreeMap::new(),
+        }
+    }
+
+    /// Loads `path` if it exists (`Ok(None)` if it does not) and checks its chain id.
+    ///
+    /// # Errors
+    /// [`RecordError`] if it cannot be read or parsed, or names another chain.
+    pub fn load(path: &Path, node_chain_id: u64) -> Result<Option<Self>, RecordError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(RecordError::Read {
+                    path: path.into(),
+                    source,
+                })
+            }
+        };
+        let record: Self = serde_json::from_str(&text).map_err(|source| RecordError::Parse {
+            path: path.into(),
+            source,
+        })?;
+        if record.chain_id != node_chain_id {
+            return Err(RecordError::WrongChain {
+                path: path.into(),
+                recorded: record.chain_id,
+                node: node_chain_id,
+            });
+        }
+        Ok(Some(record))
+    }
+
+    /// Writes the record atomically (a temporary file beside it, then a rename), creating
+    /// the directory if needed.
+    ///
+    /// # Errors
+    /// [`RecordError::Write`].
+    pub fn save(&self, path: &Path) -> Result<(), RecordError> {
+        let write = |source| RecordError::Write {
+            path: path.into(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(write)?;
+        }
+        let mut text = serde_json::to_string_pretty(self).expect("a record always serialises");
+        text.push('\n');
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).map_err(write)?;
+        std::fs::rename(&tmp, path).map_err(write)
+    }
+
+    /// The recorded deployment of `contract`, if any.
+    pub fn get(&self, contract: Contract) -> Option<&Deployed> {
+        self.contracts.get(contract.key())
+    }
+
+    /// Records `contract`'s deployment.
+    pub fn set(&mut self, contract: Contract, deployed: Deployed) {
+        self.contracts.insert(contract.key().to_owned(), deployed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        let mut r = Record::new(412_346, Address::repeat_byte(1), Address::repeat_byte(2));
+        r.set(
+            Contract::Escrow,
+            Deployed {
+                address: Address::repeat_byte(3),
+                block: 17,
+                tx: B256::repeat_byte(4),
+            },
+        );
+        r
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("deployments").join("412346.json");
+        sample().save(&path).unwrap();
+        assert_eq!(Record::load(&path, 412_346).unwrap(), Some(sample()));
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("412346.json")]);
+    }
+
+    #[test]
+    fn file_uses_the_field_names_the_relayer_reads() {
+        let json: serde_json::Value = serde_json::to_value(sample()).unwrap();
+        assert_eq!(json["chainId"], 412_346);
+        assert_eq!(
+            json["contracts"]["escrow"]["address"],
+            "0x0303030303030303030303030303030303030303"
+        );
+        assert_eq!(json["contracts"]["escrow"]["block"], 17);
+    }
+
+    #[test]
+    fn missing_file_is_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Record::load(&dir.path().join("1.json"), 1).unwrap(), None);
+    }
+
+    #[test]
+    fn record_of_another_chain_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        sample().save(&path).unwrap();
+        let err = Record::load(&path, 42_161).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} records chain 412346, but the node is chain 42161",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn garbage_file_is_a_parse_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, "{\"chainId\": \"nope\"}").unwrap();
+        let err = Record::load(&path, 1).unwrap_err();
+        assert!(matches!(err, RecordError::Parse { .. }), "{err:?}");
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{} is not a deployment record", path.display())));
+    }
+}

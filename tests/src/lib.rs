@@ -1,0 +1,255 @@
+//! `minuto-e2e`: the end-to-end suite against a real Stylus node.
+//!
+//! Run with `STYLUS_RPC_URL` (a nitro dev node, Arbitrum Sepolia, …) and
+//! `STYLUS_PRIVATE_KEY` (a funded account) set; `cargo test -p minuto-e2e` then deploys
+//! the suite with the deploy tool's own logic ([`minuto_deploy::run`], which runs
+//! `cargo stylus deploy`), a test ERC-20 (EVM code from `fixtures/TestToken.sol`), and
+//! runs every scenario in `tests/e2e.rs` on chain, printing a gas table at the end.
+//! Without those variables every scenario prints that it was skipped and why, and the
+//! run passes.
+//!
+//! Optional variables: `CARGO_STYLUS` (the cargo-stylus command, default `cargo stylus`),
+//! `MINUTO_STYLUS_DEPLOYER` (StylusDeployer address if not cargo-stylus's default),
+//! `MINUTO_E2E_RECORD` (a deployment record to reuse across runs instead of a fresh
+//! temporary one), `MINUTO_E2E_FUND_WEI` (ETH given to each test account, default
+//! 10^16 wei).
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{anyhow, bail, Context, Result};
+use url::Url;
+
+pub use minuto_deploy::bindings;
+
+alloy::sol! {
+    /// The test token's interface (`fixtures/TestToken.sol`).
+    #[sol(rpc)]
+    interface ITestToken {
+        function mint(address to, uint256 value) external;
+        function approve(address spender, uint256 value) external returns (bool);
+        function balanceOf(address account) external view returns (uint256);
+    }
+}
+
+/// Creation code of `fixtures/TestToken.sol` (regenerate with `fixtures/build.sh`).
+pub const TEST_TOKEN_BIN: &str = include_str!("../fixtures/TestToken.bin");
+
+/// Why the suite cannot run here, if it cannot.
+pub fn skip_reason() -> Option<String> {
+    let missing: Vec<&str> = ["STYLUS_RPC_URL", "STYLUS_PRIVATE_KEY"]
+        .into_iter()
+        .filter(|v| std::env::var(v).map_or(true, |s| s.trim().is_empty()))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} not set: no Stylus node to run on (plain anvil cannot execute Stylus WASM). \
+             Set STYLUS_RPC_URL to a nitro dev node or Arbitrum Sepolia and \
+             STYLUS_PRIVATE_KEY to a funded key to run it",
+            missing.join(" and ")
+        )
+    })
+}
+
+/// A funded account with its own signing provider.
+#[derive(Clone)]
+pub struct Account {
+    /// Label in the gas table and messages.
+    pub name: &'static str,
+    /// Key.
+    pub signer: PrivateKeySigner,
+    /// Provider that signs with it.
+    pub p: DynProvider,
+}
+
+impl Account {
+    /// Address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+}
+
+/// The node, the deployer and the gas ledger.
+pub struct Node {
+    /// URL.
+    pub url: Url,
+    /// Chain id.
+    pub chain_id: u64,
+    /// The funded account from `STYLUS_PRIVATE_KEY`.
+    pub deployer: Account,
+    gas: Mutex<Vec<(String, u64)>>,
+}
+
+fn connect(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(url.clone())
+        .erased()
+}
+
+impl Node {
+    /// Connects with the variables [`skip_reason`] checks.
+    ///
+    /// # Errors
+    /// A bad URL or key, or an unreachable node.
+    pub async fn from_env() -> Result<Self> {
+        let url: Url = std::env::var("STYLUS_RPC_URL")?
+            .trim()
+            .parse()
+            .context("STYLUS_RPC_URL is not a URL")?;
+        let signer: PrivateKeySigner = std::env::var("STYLUS_PRIVATE_KEY")?
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("STYLUS_PRIVATE_KEY is not a hex secp256k1 key"))?;
+        let p = connect(&url, &signer);
+        let chain_id = p.get_chain_id().await.context("eth_chainId")?;
+        Ok(Self {
+            url,
+            chain_id,
+            deployer: Account {
+                name: "deployer",
+                signer,
+                p,
+            },
+            gas: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A fresh account funded from the deployer.
+    ///
+    /// # Errors
+    /// The funding transfer failed.
+    pub async fn account(&self, name: &'static str) -> Result<Account> {
+        let signer = PrivateKeySigner::random();
+        let fund: U256 = std::env::var("MINUTO_E2E_FUND_WEI")
+            .ok()
+            .map(|v| v.parse())
+            .transpose()
+            .context("MINUTO_E2E_FUND_WEI")?
+            .unwrap_or(U256::from(10u64.pow(16)));
+        let tx = TransactionRequest::default()
+            .with_to(signer.address())
+            .with_value(fund);
+        let r = self
+            .deployer
+            .p
+            .send_transaction(tx)
+            .await?
+            .get_receipt()
+            .await?;
+        if !r.status() {
+            bail!("funding {name} reverted");
+        }
+        Ok(Account {
+            name,
+            p: connect(&self.url, &signer),
+            signer,
+        })
+    }
+
+    /// Records `gas` for `op` in the table.
+    pub fn record_gas(&self, op: impl Into<String>, gas: u64) {
+        self.gas.lock().unwrap().push((op.into(), gas));
+    }
+
+    /// Checks a receipt succeeded and records its gas under `op`.
+    ///
+    /// # Errors
+    /// The transaction reverted.
+    pub fn mined(&self, op: &str, r: &TransactionReceipt) -> Result<()> {
+        if !r.status() {
+            bail!("{op}: transaction {} reverted", r.transaction_hash);
+        }
+        self.record_gas(op, r.gas_used);
+        Ok(())
+    }
+
+    /// The gas table, one row per transaction sent.
+    pub fn gas_table(&self) -> String {
+        let rows = self.gas.lock().unwrap();
+        let mut out = format!("{:<56} {:>10}\n", "operation", "gas");
+        for (op, gas) in rows.iter() {
+            out.push_str(&format!("{op:<56} {gas:>10}\n"));
+        }
+        out
+    }
+
+    /// The timestamp of the block `r` was mined in.
+    ///
+    /// # Errors
+    /// The block cannot be read.
+    pub async fn block_time(&self, r: &TransactionReceipt) -> Result<u64> {
+        let n = r.block_number.context("receipt without block")?;
+        let b = self
+            .deployer
+            .p
+            .get_block_by_number(n.into())
+            .await?
+            .context("block not found")?;
+        Ok(b.header.timestamp)
+    }
+
+    /// Deploys the test token (EVM code) and returns its address.
+    ///
+    /// # Errors
+    /// The deployment failed.
+    pub async fn deploy_token(&self) -> Result<Address> {
+        let code: Bytes = TEST_TOKEN_BIN.trim().parse().context("TestToken.bin")?;
+        let tx = TransactionRequest::default().with_deploy_code(code);
+        let r = self
+            .deployer
+            .p
+            .send_transaction(tx)
+            .await?
+            .get_receipt()
+            .await?;
+        self.mined("deploy TestToken (EVM)", &r)?;
+        r.contract_address.context("no token address")
+    }
+}
+
+/// Seconds since the Unix epoch by this machine's clock.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::B256;
+    use minuto_deploy::{Contract, Deployed, Record};
+
+    /// The deploy tool writes the record; the relayer's `--deployment` reads it.
+    #[test]
+    fn relayer_reads_the_record_the_deploy_tool_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("412346.json");
+        let mut record = Record::new(
+            412_346,
+            super::Address::repeat_byte(1),
+            super::Address::repeat_byte(2),
+        );
+        for (i, c) in Contract::ALL.into_iter().enumerate() {
+            record.set(
+                c,
+                Deployed {
+                    address: super::Address::repeat_byte(0x10 + i as u8),
+                    block: 100 + i as u64,
+                    tx: B256::repeat_byte(i as u8),
+                },
+            );
+        }
+        record.save(&path).unwrap();
+        let d = minuto_relayer::config::Deployment::load(&path).unwrap();
+        assert_eq!(d.chain_id, 412_346);
+        assert_eq!(d.escrow, super::Address::repeat_byte(0x11));
+        assert_eq!(d.escrow_block, 101);
+    }
+}

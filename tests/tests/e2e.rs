@@ -1,0 +1,816 @@
+//! The end-to-end scenarios (see the crate docs). A plain `main` (harness = false): the
+//! scenarios share one deployment and run in order, and the gas table comes last.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use alloy::primitives::{keccak256, Address, B256, U256};
+use anyhow::{bail, ensure, Context, Result};
+use minuto_accrual::{settle, withdrawable, Accrual, RATE_SCALE};
+use minuto_deploy::bindings::{
+    IBadges, ICredentials, IRatings,
+    ISessionEscrow::{self, ISessionEscrowErrors},
+};
+use minuto_e2e::{skip_reason, unix_now, Account, ITestToken, Node};
+
+const FEE_BPS: u16 = 250;
+const MAX_BACKDATE: u32 = 30;
+const MIN_DURATION: u64 = 5;
+/// 1,000 base units a second (3.6 tokens an hour at 6 decimals).
+const RATE: u128 = 1_000 * RATE_SCALE;
+const GATED_KIND: u32 = 7;
+
+struct Suite {
+    node: Node,
+    escrow: Address,
+    credentials: Address,
+    badges: Address,
+    ratings: Address,
+    token: Address,
+    deploy_block: u64,
+    student: Account,
+    tutor: Account,
+    relayer: Account,
+    treasury: Account,
+    stranger: Account,
+    _dir: tempfile::TempDir,
+}
+
+type Scenario =
+    for<'a> fn(&'a Suite, &'a mut Shared) -> Pin<Box<dyn Future<Output = Result<()>> + 'a>>;
+
+/// What one scenario leaves for the next: the settled billing session.
+#[derive(Default)]
+struct Shared {
+    billed_session: Option<U256>,
+}
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    ("redeploy_with_the_same_record_changes_nothing", |s, _| {
+        Box::pin(redeploy_is_a_no_op(s))
+    }),
+    (
+        "open_start_topup_withdraw_stop_at_settles_to_the_base_unit",
+        |s, sh| Box::pin(billing(s, sh)),
+    ),
+    ("cancel_of_an_unstarted_session_refunds_in_full", |s, _| {
+        Box::pin(cancel(s))
+    }),
+    ("credential_gated_session_refused_then_accepted", |s, _| {
+        Box::pin(gated(s))
+    }),
+    ("both_parties_claim_one_badge_each", |s, sh| {
+        Box::pin(badges(s, sh))
+    }),
+    ("both_parties_rate_once_and_aggregates_add_up", |s, sh| {
+        Box::pin(ratings(s, sh))
+    }),
+    ("unauthorized_calls_fail_with_typed_errors", |s, _| {
+        Box::pin(unauthorized(s))
+    }),
+    (
+        "relayer_stops_a_silent_party_at_its_last_heartbeat",
+        |s, _| Box::pin(relayer(s)),
+    ),
+];
+
+fn deploy_config(
+    node: &Node,
+    s: &SuiteAccounts,
+    token: Address,
+    out: PathBuf,
+) -> Result<minuto_deploy::Config> {
+    let root = minuto_deploy::find_root(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        .context("repository root")?;
+    let mut args = vec![
+        "minuto-deploy".to_string(),
+        "--rpc-url".into(),
+        node.url.to_string(),
+        "--private-key".into(),
+        format!("0x{}", alloy::hex::encode(node.deployer.signer.to_bytes())),
+        "--treasury".into(),
+        s.treasury.address().to_string(),
+        "--relayer".into(),
+        s.relayer.address().to_string(),
+        "--token".into(),
+        token.to_string(),
+        "--issuer".into(),
+        node.deployer.address().to_string(),
+        "--fee-bps".into(),
+        FEE_BPS.to_string(),
+        "--max-backdate".into(),
+        MAX_BACKDATE.to_string(),
+        "--badge-min-duration".into(),
+        MIN_DURATION.to_string(),
+        "--badge-base-uri".into(),
+        "ipfs://minuto-e2e/".into(),
+        "--rating-min-duration".into(),
+        MIN_DURATION.to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--root".into(),
+        root.display().to_string(),
+    ];
+    if let Ok(cmd) = std::env::var("CARGO_STYLUS") {
+        args.extend(["--cargo-stylus".into(), cmd]);
+    }
+    if let Ok(a) = std::env::var("MINUTO_STYLUS_DEPLOYER") {
+        args.extend(["--deployer-address".into(), a]);
+    }
+    use clap::Parser;
+    Ok(minuto_deploy::Config::from_cli(
+        minuto_deploy::Cli::try_parse_from(args)?,
+    )?)
+}
+
+struct SuiteAccounts {
+    treasury: Account,
+    relayer: Account,
+}
+
+async fn setup() -> Result<Suite> {
+    let node = Node::from_env().await?;
+    println!(
+        "e2e: chain {} at {}",
+        node.chain_id,
+        node.url.host_str().unwrap_or("?")
+    );
+    let token = node.deploy_token().await?;
+    let student = node.account("student").await?;
+    let tutor = node.account("tutor").await?;
+    let relayer = node.account("relayer").await?;
+    let treasury = node.account("treasury").await?;
+    let stranger = node.account("stranger").await?;
+    let dir = tempfile::tempdir()?;
+    let out = std::env::var("MINUTO_E2E_RECORD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("deployment.json"));
+    let cfg = deploy_config(
+        &node,
+        &SuiteAccounts {
+            treasury: treasury.clone(),
+            relayer: relayer.clone(),
+        },
+        token,
+        out,
+    )?;
+    let report = minuto_deploy::run(&cfg).await?;
+    for (op, gas) in &report.gas {
+        node.record_gas(op.clone(), *gas);
+    }
+    ensure!(
+        report.admin_calls.is_empty(),
+        "admin calls left: {:?}",
+        report.admin_calls
+    );
+    let record = report.record.context("no record")?;
+    let at = |k: &str| {
+        record
+            .contracts
+            .get(k)
+            .map(|d| d.address)
+            .context(k.to_string())
+    };
+    let suite = Suite {
+        escrow: at("escrow")?,
+        credentials: at("credentials")?,
+        badges: at("badges")?,
+        ratings: at("ratings")?,
+        deploy_block: record.contracts["escrow"].block,
+        token,
+        node,
+        student,
+        tutor,
+        relayer,
+        treasury,
+        stranger,
+        _dir: dir,
+    };
+    // The student's tokens and allowance.
+    let t = ITestToken::new(token, &suite.student.p);
+    let r = t
+        .mint(suite.student.address(), U256::from(10_000_000_000u64))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    suite.node.mined("token.mint", &r)?;
+    let r = t
+        .approve(suite.escrow, U256::MAX)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    suite.node.mined("token.approve", &r)?;
+    Ok(suite)
+}
+
+async fn balance(s: &Suite, who: Address) -> Result<U256> {
+    Ok(ITestToken::new(s.token, &s.node.deployer.p)
+        .balanceOf(who)
+        .call()
+        .await?)
+}
+
+fn escrow(
+    s: &Suite,
+    who: &Account,
+) -> ISessionEscrow::ISessionEscrowInstance<alloy::providers::DynProvider> {
+    ISessionEscrow::new(s.escrow, who.p.clone())
+}
+
+/// Opens a session from the student and returns its id.
+async fn open(s: &Suite, deposit: u64, student_key: Address, kind: u32) -> Result<U256> {
+    let r = escrow(s, &s.student)
+        .open(
+            s.tutor.address(),
+            s.token,
+            U256::from(RATE),
+            U256::from(deposit),
+            student_key,
+            kind,
+        )
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.open", &r)?;
+    let log = r
+        .decoded_log::<ISessionEscrow::SessionOpened>()
+        .context("no SessionOpened")?;
+    ensure!(log.student == s.student.address() && log.tutor == s.tutor.address());
+    ensure!(log.deposit == U256::from(deposit) && log.rate == U256::from(RATE));
+    ensure!(log.studentKey == student_key && log.feeBps == FEE_BPS);
+    Ok(log.id)
+}
+
+async fn start(s: &Suite, id: U256, tutor_key: Address) -> Result<u64> {
+    let r = escrow(s, &s.tutor)
+        .start(id, tutor_key)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.start", &r)?;
+    let view = escrow(s, &s.tutor).session(id).call().await?;
+    ensure!(view.state == 2, "state {} after start", view.state);
+    ensure!(view.start == s.node.block_time(&r).await?);
+    Ok(view.start)
+}
+
+/// The typed error of a call that must fail, decoded with the contract's ABI.
+fn revert<E: alloy::sol_types::SolInterface, T>(
+    r: std::result::Result<T, alloy::contract::Error>,
+) -> Result<E> {
+    match r {
+        Ok(_) => bail!("call succeeded but had to fail"),
+        Err(e) => e
+            .as_decoded_interface_error::<E>()
+            .with_context(|| format!("not the contract's typed error: {e}")),
+    }
+}
+
+/// The escrow's typed error for a call that must fail.
+fn escrow_error<T>(
+    r: std::result::Result<T, alloy::contract::Error>,
+) -> Result<ISessionEscrowErrors> {
+    revert(r)
+}
+
+async fn redeploy_is_a_no_op(s: &Suite) -> Result<()> {
+    // `setup` deployed through `minuto_deploy::run`; running it again with the same record
+    // must find every contract and every wiring call already done.
+    let dir = s._dir.path().join("deployment.json");
+    let out = std::env::var("MINUTO_E2E_RECORD")
+        .map(PathBuf::from)
+        .unwrap_or(dir);
+    let cfg = deploy_config(
+        &s.node,
+        &SuiteAccounts {
+            treasury: s.treasury.clone(),
+            relayer: s.relayer.clone(),
+        },
+        s.token,
+        out,
+    )?;
+    let report = minuto_deploy::run(&cfg).await?;
+    ensure!(
+        report.gas.is_empty(),
+        "re-run sent transactions: {:?}",
+        report.gas
+    );
+    ensure!(report.admin_calls.is_empty());
+    let record = report.record.context("no record")?;
+    ensure!(record.contracts["escrow"].address == s.escrow);
+    Ok(())
+}
+
+async fn billing(s: &Suite, shared: &mut Shared) -> Result<()> {
+    let before = (
+        balance(s, s.student.address()).await?,
+        balance(s, s.tutor.address()).await?,
+        balance(s, s.treasury.address()).await?,
+        balance(s, s.escrow).await?,
+    );
+    let id = open(s, 100_000, Address::repeat_byte(0x51), 0).await?;
+    let start = start(s, id, Address::repeat_byte(0x52)).await?;
+
+    let r = escrow(s, &s.student)
+        .topUp(id, U256::from(50_000u64))
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.topUp", &r)?;
+    let deposited: u128 = 150_000;
+
+    // Mid-session withdrawal: it pays what was billed up to `now − maxBackdate`.
+    tokio::time::sleep(Duration::from_secs(u64::from(MAX_BACKDATE) + 8)).await;
+    let r = escrow(s, &s.tutor)
+        .withdraw(id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.withdraw", &r)?;
+    let w = s.node.block_time(&r).await?;
+    let terms = Accrual {
+        start,
+        rate: RATE,
+        deposited,
+    };
+    let through = w.saturating_sub(u64::from(MAX_BACKDATE)).max(start);
+    let expected_withdrawn = withdrawable(terms.billed_at(through), FEE_BPS, 0).unwrap();
+    let got = r
+        .decoded_log::<ISessionEscrow::Withdrawn>()
+        .context("no Withdrawn")?
+        .amount;
+    ensure!(
+        got == U256::from(expected_withdrawn),
+        "withdrew {got}, expected {expected_withdrawn}"
+    );
+    ensure!(
+        expected_withdrawn > 0,
+        "nothing billed before the withdrawal"
+    );
+
+    // The relayer stops it, backdated by ten seconds.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let at = unix_now().saturating_sub(10).max(through);
+    let r = escrow(s, &s.relayer)
+        .stopAt(id, at)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.stopAt (relayer, backdated)", &r)?;
+    let view = escrow(s, &s.relayer).session(id).call().await?;
+    ensure!(view.state == 3, "state {} after stopAt", view.state);
+    ensure!(view.end == at, "ended at {}, asked {at}", view.end);
+
+    let billed = terms.billed_at(at);
+    let split = settle(deposited, billed, FEE_BPS, expected_withdrawn).unwrap();
+    let after = (
+        balance(s, s.student.address()).await?,
+        balance(s, s.tutor.address()).await?,
+        balance(s, s.treasury.address()).await?,
+        balance(s, s.escrow).await?,
+    );
+    let u = U256::from;
+    ensure!(
+        after.0 == before.0 - u(deposited) + u(split.student),
+        "student {} vs {}",
+        after.0,
+        before.0 - u(deposited) + u(split.student)
+    );
+    ensure!(
+        after.1 == before.1 + u(expected_withdrawn) + u(split.tutor),
+        "tutor {}",
+        after.1
+    );
+    ensure!(after.2 == before.2 + u(split.fee), "treasury {}", after.2);
+    ensure!(after.3 == before.3, "escrow kept {}", after.3 - before.3);
+    println!(
+        "    billed {billed} over {} s: tutor {} (withdrew {expected_withdrawn}), fee {}, refund {}",
+        at - start,
+        expected_withdrawn + split.tutor,
+        split.fee,
+        split.student
+    );
+    shared.billed_session = Some(id);
+    Ok(())
+}
+
+async fn cancel(s: &Suite) -> Result<()> {
+    let before = balance(s, s.student.address()).await?;
+    let id = open(s, 20_000, Address::repeat_byte(0x61), 0).await?;
+    let err = escrow_error(escrow(s, &s.stranger).cancel(id).call().await)?;
+    ensure!(
+        matches!(err, ISessionEscrowErrors::EscrowStartWindowOpen(ref e) if e.id == id),
+        "{err:?}"
+    );
+    let r = escrow(s, &s.student)
+        .cancel(id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.cancel", &r)?;
+    let log = r
+        .decoded_log::<ISessionEscrow::SessionCancelled>()
+        .context("no SessionCancelled")?;
+    ensure!(log.refund == U256::from(20_000u64) && log.by == s.student.address());
+    ensure!(balance(s, s.student.address()).await? == before);
+    ensure!(escrow(s, &s.student).session(id).call().await?.state == 4);
+    Ok(())
+}
+
+async fn gated(s: &Suite) -> Result<()> {
+    let id = open(s, 30_000, Address::repeat_byte(0x71), GATED_KIND).await?;
+    let err = escrow_error(
+        escrow(s, &s.tutor)
+            .start(id, Address::repeat_byte(0x72))
+            .call()
+            .await,
+    )?;
+    let want = ISessionEscrow::EscrowCredentialRequired {
+        id,
+        tutor: s.tutor.address(),
+        kind: GATED_KIND,
+    };
+    ensure!(
+        err == ISessionEscrowErrors::EscrowCredentialRequired(want),
+        "{err:?}"
+    );
+    let creds = ICredentials::new(s.credentials, s.node.deployer.p.clone());
+    let r = creds
+        .issue(
+            s.tutor.address(),
+            GATED_KIND,
+            unix_now() + 86_400,
+            "ipfs://minuto-e2e/credential".into(),
+        )
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("credentials.issue", &r)?;
+    ensure!(creds.hasValid(s.tutor.address(), GATED_KIND).call().await?);
+    start(s, id, Address::repeat_byte(0x72)).await?;
+    let r = escrow(s, &s.student)
+        .stop(id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.stop (student)", &r)?;
+    ensure!(escrow(s, &s.student).session(id).call().await?.state == 3);
+    Ok(())
+}
+
+async fn badges(s: &Suite, shared: &mut Shared) -> Result<()> {
+    let id = shared
+        .billed_session
+        .context("billing scenario did not finish")?;
+    let mut ids = Vec::new();
+    for who in [&s.student, &s.tutor] {
+        let b = IBadges::new(s.badges, who.p.clone());
+        let r = b.claim(id).send().await?.get_receipt().await?;
+        s.node.mined(&format!("badges.claim ({})", who.name), &r)?;
+        let again: IBadges::IBadgesErrors = revert(b.claim(id).call().await)?;
+        ensure!(
+            matches!(again, IBadges::IBadgesErrors::BadgeAlreadyClaimed(ref e) if e.sessionId == id),
+            "{again:?}"
+        );
+        let log = r
+            .decoded_log::<IBadges::Transfer>()
+            .context("no Transfer")?;
+        ensure!(log.to == who.address() && log.from == Address::ZERO);
+        ensure!(b.ownerOf(log.tokenId).call().await? == who.address());
+        let badge = b.badge(log.tokenId).call().await?;
+        ensure!(badge._0 == id, "badge records session {}", badge._0);
+        ids.push(log.tokenId);
+    }
+    let claimed = IBadges::new(s.badges, s.stranger.p.clone())
+        .claimed(id)
+        .call()
+        .await?;
+    ensure!((claimed._0, claimed._1) == (ids[0], ids[1]), "{claimed:?}");
+    let e: IBadges::IBadgesErrors = revert(
+        IBadges::new(s.badges, s.stranger.p.clone())
+            .claim(id)
+            .call()
+            .await,
+    )?;
+    ensure!(
+        e == IBadges::IBadgesErrors::BadgeNotAParty(IBadges::BadgeNotAParty {
+            sessionId: id,
+            caller: s.stranger.address()
+        }),
+        "{e:?}"
+    );
+    Ok(())
+}
+
+async fn ratings(s: &Suite, shared: &mut Shared) -> Result<()> {
+    let id = shared
+        .billed_session
+        .context("billing scenario did not finish")?;
+    let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+    let hash: B256 = keccak256(cid);
+    let before_tutor = IRatings::new(s.ratings, s.stranger.p.clone())
+        .aggregates(s.tutor.address())
+        .call()
+        .await?;
+    for (who, score) in [(&s.student, 5u8), (&s.tutor, 4u8)] {
+        let r = IRatings::new(s.ratings, who.p.clone())
+            .rate(id, score, hash, cid.into())
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
+        s.node.mined(&format!("ratings.rate ({})", who.name), &r)?;
+    }
+    let ratings = IRatings::new(s.ratings, s.stranger.p.clone());
+    let one = ratings.sessionRatings(id).call().await?;
+    ensure!(
+        (one._0, one._1, one._2, one._3) == (5, hash, 4, hash),
+        "{one:?}"
+    );
+    let after_tutor = ratings.aggregates(s.tutor.address()).call().await?;
+    ensure!(after_tutor._0 == before_tutor._0 + 1 && after_tutor._1 == before_tutor._1 + 5);
+    let student = ratings.aggregates(s.student.address()).call().await?;
+    ensure!(student._2 >= 1 && student._3 >= 4, "{student:?}");
+
+    let err = |r| revert::<IRatings::IRatingsErrors, _>(r);
+    let again = IRatings::new(s.ratings, s.student.p.clone())
+        .rate(id, 3, hash, cid.into())
+        .call()
+        .await;
+    ensure!(
+        err(again)?
+            == (IRatings::IRatingsErrors::RatingAlreadyRated(IRatings::RatingAlreadyRated {
+                sessionId: id,
+                rater: s.student.address()
+            }))
+    );
+    let bad_score = IRatings::new(s.ratings, s.student.p.clone())
+        .rate(id, 6, hash, cid.into())
+        .call()
+        .await;
+    ensure!(
+        err(bad_score)?
+            == (IRatings::IRatingsErrors::RatingInvalidScore(IRatings::RatingInvalidScore {
+                score: 6
+            }))
+    );
+    let stranger = ratings.rate(id, 5, hash, cid.into()).call().await;
+    ensure!(
+        err(stranger)?
+            == (IRatings::IRatingsErrors::RatingNotAParty(IRatings::RatingNotAParty {
+                sessionId: id,
+                caller: s.stranger.address()
+            }))
+    );
+    Ok(())
+}
+
+async fn unauthorized(s: &Suite) -> Result<()> {
+    let x = s.stranger.address();
+    let e = escrow(s, &s.stranger);
+    let err = escrow_error(e.setRelayer(x, true).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNotAdmin(ISessionEscrow::EscrowNotAdmin { caller: x }),
+        "{err:?}"
+    );
+    let err = escrow_error(e.setPaused(true).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNotAdmin(ISessionEscrow::EscrowNotAdmin { caller: x }),
+        "{err:?}"
+    );
+    let err = escrow_error(e.setTokenAllowed(x, true).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNotAdmin(ISessionEscrow::EscrowNotAdmin { caller: x }),
+        "{err:?}"
+    );
+
+    // A live session: strangers may neither stop nor withdraw from it.
+    let id = open(s, 10_000, Address::repeat_byte(0x81), 0).await?;
+    start(s, id, Address::repeat_byte(0x82)).await?;
+    let err = escrow_error(e.stopAt(id, unix_now()).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNotRelayer(ISessionEscrow::EscrowNotRelayer {
+            caller: x
+        }),
+        "{err:?}"
+    );
+    let err = escrow_error(e.stop(id).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowUnauthorized(ISessionEscrow::EscrowUnauthorized {
+            id,
+            caller: x
+        }),
+        "{err:?}"
+    );
+    let err = escrow_error(e.withdraw(id).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowUnauthorized(ISessionEscrow::EscrowUnauthorized {
+            id,
+            caller: x
+        }),
+        "{err:?}"
+    );
+    let r = escrow(s, &s.tutor)
+        .stop(id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.stop (tutor)", &r)?;
+
+    let creds = ICredentials::new(s.credentials, s.stranger.p.clone());
+    let err = creds
+        .issue(x, 1, unix_now() + 60, String::new())
+        .call()
+        .await;
+    let err: ICredentials::ICredentialsErrors = revert(err)?;
+    let role = creds.ISSUER_ROLE().call().await?;
+    ensure!(
+        err == (ICredentials::ICredentialsErrors::AccessControlUnauthorizedAccount(
+            ICredentials::AccessControlUnauthorizedAccount {
+                account: x,
+                neededRole: role
+            }
+        )),
+        "{err:?}"
+    );
+    let err = IBadges::new(s.badges, s.stranger.p.clone())
+        .setMinDuration(1)
+        .call()
+        .await;
+    let err: IBadges::IBadgesErrors = revert(err)?;
+    ensure!(
+        err == (IBadges::IBadgesErrors::BadgeNotAdmin(IBadges::BadgeNotAdmin { caller: x })),
+        "{err:?}"
+    );
+    let err = IRatings::new(s.ratings, s.stranger.p.clone())
+        .setConfig(1, 1)
+        .call()
+        .await;
+    let err: IRatings::IRatingsErrors = revert(err)?;
+    ensure!(
+        err == (IRatings::IRatingsErrors::RatingNotAdmin(IRatings::RatingNotAdmin { caller: x })),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+async fn relayer(s: &Suite) -> Result<()> {
+    use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
+    let student_key = k256::ecdsa::SigningKey::random(&mut rand_core());
+    let tutor_key = k256::ecdsa::SigningKey::random(&mut rand_core());
+    let relayer_key = k256::ecdsa::SigningKey::from_slice(s.relayer.signer.to_bytes().as_slice())?;
+    let dir = tempfile::tempdir()?;
+    let mut cfg = minuto_relayer::config::Config::with_defaults(
+        s.node.url.clone(),
+        s.escrow,
+        s.node.chain_id,
+        minuto_relayer::evm::RelayerKey::new(relayer_key),
+    );
+    cfg.listen = "127.0.0.1:0".parse()?;
+    cfg.silence_timeout = Duration::from_secs(6);
+    cfg.grace_period = Duration::from_secs(2);
+    cfg.confirmations = 0;
+    cfg.start_block = s.deploy_block;
+    cfg.cursor_file = dir.path().join("cursor.json");
+    cfg.poll_interval = Duration::from_millis(500);
+    let handle = minuto_relayer::spawn(cfg).await?;
+
+    let id = open(s, 200_000, address_of(&student_key), 0).await?;
+    start(s, id, address_of(&tutor_key)).await?;
+    let domain = HeartbeatDomain::new(s.node.chain_id, s.escrow);
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/v1/heartbeat", handle.local_addr);
+    let ping = |key: &k256::ecdsa::SigningKey, role: Role, seq: u64| {
+        let sent_at = unix_now();
+        let sig = domain.sign(key, id, role, seq, sent_at);
+        let body = serde_json::json!({
+            "session": id.to_string(),
+            "role": role,
+            "seq": seq,
+            "sent_at": sent_at,
+            "signature": format!("0x{}", alloy::hex::encode(sig)),
+        });
+        let req = http.post(&url).json(&body);
+        async move {
+            let r = req.send().await?;
+            let status = r.status().as_u16();
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            anyhow::Ok((status, v))
+        }
+    };
+    // Wait until the follower has seen the session start.
+    let mut seen = false;
+    for _ in 0..60 {
+        let (st, _) = ping(&student_key, Role::Student, 1).await?;
+        if st == 200 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    ensure!(seen, "relayer never picked up session {id}");
+    for seq in 2..=4 {
+        let (st, v) = ping(&student_key, Role::Student, seq).await?;
+        ensure!(st == 200, "{v}");
+        let (st, v) = ping(&tutor_key, Role::Tutor, seq).await?;
+        ensure!(st == 200, "{v}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let status: serde_json::Value = http
+        .get(format!("http://{}/v1/sessions/{id}", handle.local_addr))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let student_last = status["last_seen"]["student"]["at"]
+        .as_u64()
+        .context("no last_seen.student.at")?;
+    // The student goes silent; the tutor keeps pinging until the relayer reports the end.
+    let mut ended = false;
+    for seq in 5..60 {
+        let (st, v) = ping(&tutor_key, Role::Tutor, seq).await?;
+        if st == 409 {
+            ensure!(v["error"] == "session_ended", "{v}");
+            ended = true;
+            break;
+        }
+        ensure!(st == 200, "{v}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    ensure!(ended, "relayer never stopped session {id}");
+    let mut view = escrow(s, &s.student).session(id).call().await?;
+    for _ in 0..60 {
+        if view.state == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        view = escrow(s, &s.student).session(id).call().await?;
+    }
+    ensure!(view.state == 3, "session {id} not ended on chain");
+    ensure!(
+        view.end == student_last,
+        "stopAt landed at {}, the student's last heartbeat was {student_last}",
+        view.end
+    );
+    handle.shutdown().await?;
+    Ok(())
+}
+
+fn rand_core() -> impl k256::elliptic_curve::rand_core::CryptoRngCore {
+    k256::elliptic_curve::rand_core::OsRng
+}
+
+fn main() -> std::process::ExitCode {
+    if let Some(why) = skip_reason() {
+        for (name, _) in SCENARIOS {
+            println!("e2e {name} ... SKIPPED: {why}");
+        }
+        println!("\ne2e: {} scenarios skipped (not failed)", SCENARIOS.len());
+        return std::process::ExitCode::SUCCESS;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async {
+        let suite = match setup().await {
+            Ok(s) => s,
+            Err(e) => {
+                println!("e2e setup FAILED: {e:#}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let mut shared = Shared::default();
+        let mut failed = 0;
+        for (name, scenario) in SCENARIOS {
+            match scenario(&suite, &mut shared).await {
+                Ok(()) => println!("e2e {name} ... ok"),
+                Err(e) => {
+                    failed += 1;
+                    println!("e2e {name} ... FAILED: {e:#}");
+                }
+            }
+        }
+        println!(
+            "\nGas used on chain {}:\n{}",
+            suite.node.chain_id,
+            suite.node.gas_table()
+        );
+        println!("e2e: {} passed, {failed} failed", SCENARIOS.len() - failed);
+        if failed == 0 {
+            std::process::ExitCode::SUCCESS
+        } else {
+            std::process::ExitCode::FAILURE
+        }
+    })
+}
