@@ -2,11 +2,11 @@
 //! (`npm ci` at the repository root installs it), running the Solidity test double of
 //! the escrow's relayer-facing ABI (tests/fixtures/EscrowDouble.sol, committed bytecode).
 //!
-//! The anvil binary is taken from `ANVIL_BIN`, else from `node_modules`. Without it the
-//! tests fail when `CI` is set and are skipped loudly otherwise.
+//! The anvil binary is found and started by `minuto-anvil` (`ANVIL_BIN`, else
+//! `node_modules`). Without it the tests fail when `CI` is set and are skipped loudly
+//! otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use alloy_primitives::{Address, Bytes, U256};
@@ -18,7 +18,6 @@ use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
 use minuto_relayer::rpc::{CallRequest, RpcClient};
 use minuto_relayer::Handle;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 
 sol! {
     struct SessionView {
@@ -52,102 +51,25 @@ const SECOND_RELAYER_KEY: &str =
 const STUDENT: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 const TUTOR: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("relayer/ has a parent")
-        .to_path_buf()
-}
-
-fn find_anvil() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("ANVIL_BIN") {
-        let p = PathBuf::from(p);
-        if !p.is_file() {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "ANVIL_BIN={} is not a file", p.display());
-            return None;
-        }
-        return Some(p);
-    }
-    // Prefer the platform package's native binary over the node wrapper, so killing the
-    // process really stops anvil.
-    let scope = repo_root().join("node_modules/@foundry-rs");
-    if let Ok(entries) = std::fs::read_dir(&scope) {
-        for e in entries.flatten() {
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with("anvil-") {
-                let bin = e.path().join("bin/anvil");
-                if bin.is_file() {
-                    return Some(bin);
-                }
-            }
-        }
-    }
-    let wrapper = repo_root().join("node_modules/.bin/anvil");
-    wrapper.exists().then_some(wrapper)
-}
-
-/// The anvil binary, or `None` (test skipped) outside CI.
-fn anvil_or_skip(test: &str) -> Option<PathBuf> {
-    match find_anvil() {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => panic!(
-            "anvil not found (CI is set): run `npm ci` at the repository root to install \
-             @foundry-rs/anvil, or set ANVIL_BIN"
-        ),
-        None => {
-            // Written to the process's stderr directly: the test harness captures
-            // `eprintln!`, and a skip must be seen.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: anvil not found; run `npm ci` at the repository root or set \
-                 ANVIL_BIN (this would fail under CI=1)"
-            );
-            None
-        }
-    }
-}
-
 struct Node {
-    _child: Child,
+    _anvil: minuto_anvil::Anvil,
     url: url::Url,
     rpc: RpcClient,
 }
 
 async fn start_anvil(bin: &Path) -> Node {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--block-time",
-            "1",
-            "--chain-id",
-            &CHAIN_ID.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let url: url::Url = format!("http://127.0.0.1:{port}").parse().unwrap();
+    let anvil = minuto_anvil::Anvil::start(bin, CHAIN_ID, 1).await;
+    let url = anvil.url.clone();
     let rpc = RpcClient::new(url.clone(), Duration::from_secs(5)).unwrap();
-    for _ in 0..100 {
-        if rpc.chain_id().await.is_ok() {
-            return Node {
-                _child: child,
-                url,
-                rpc,
-            };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    Node {
+        _anvil: anvil,
+        url,
+        rpc,
     }
-    panic!("anvil did not answer on port {port}");
+}
+
+fn anvil_or_skip(test: &str) -> Option<PathBuf> {
+    minuto_anvil::or_skip(test)
 }
 
 /// Sends a transaction from an unlocked anvil account and waits for its receipt.
@@ -185,8 +107,10 @@ struct Deployment {
 /// Deploys the double (maxBackdate 3600 s, 5 % fee), authorizes two relayers and opens +
 /// starts session 1 at 100 base units a second with a 1,000,000 deposit.
 async fn deploy(node: &Node) -> Deployment {
-    let bin = std::fs::read_to_string(repo_root().join("relayer/tests/fixtures/EscrowDouble.bin"))
-        .expect("committed bytecode");
+    let bin = std::fs::read_to_string(
+        minuto_anvil::repo_root().join("relayer/tests/fixtures/EscrowDouble.bin"),
+    )
+    .expect("committed bytecode");
     let mut code = alloy_primitives::hex::decode(bin.trim()).unwrap();
     code.extend((3600u32, 500u16).abi_encode_params());
     let r = send(node, DEPLOYER, None, code).await;
@@ -370,6 +294,13 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
         on_chain.end, tutor_last,
         "stopAt landed with the wrong `at`"
     );
+    // The chain can show the stop before the submitter has polled its receipt.
+    for _ in 0..50 {
+        if handle.metrics.stops_confirmed.get() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(handle.metrics.stops_submitted.get(), 1);
     assert_eq!(handle.metrics.stops_confirmed.get(), 1);
     assert_eq!(handle.metrics.stops_failed.get(), 0);

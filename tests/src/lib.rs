@@ -106,6 +106,14 @@ impl Node {
             .trim()
             .parse()
             .map_err(|_| anyhow!("STYLUS_PRIVATE_KEY is not a hex secp256k1 key"))?;
+        Self::connect(url, signer).await
+    }
+
+    /// Connects to `url` with `signer` as the deployer.
+    ///
+    /// # Errors
+    /// An unreachable node.
+    pub async fn connect(url: Url, signer: PrivateKeySigner) -> Result<Self> {
         let p = connect(&url, &signer);
         let chain_id = p.get_chain_id().await.context("eth_chainId")?;
         Ok(Self {

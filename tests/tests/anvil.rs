@@ -1,0 +1,192 @@
+//! What of the deploy tool and the e2e harness a plain EVM node can check: anvil (from
+//! `npm ci`) cannot run Stylus WASM, so nothing here deploys a contract of ours; it runs
+//! the tool's dry run and its record checks against a real node, and the harness's
+//! funding, test token and gas ledger.
+
+use std::path::Path;
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use clap::Parser;
+use minuto_deploy::{Cli, Config, DeployError, Record};
+use minuto_e2e::{ITestToken, Node};
+
+// anvil's second development account (0x7099…79C8), funded with 10,000 ETH.
+const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const CHAIN_ID: u64 = 31_337;
+
+fn config(url: &url::Url, out: &Path, extra: &[&str]) -> Config {
+    let root = minuto_anvil::repo_root();
+    let mut args = vec![
+        "minuto-deploy".to_string(),
+        "--rpc-url".into(),
+        url.to_string(),
+        "--private-key".into(),
+        KEY.into(),
+        "--out".into(),
+        out.display().to_string(),
+        "--root".into(),
+        root.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Config::from_cli(Cli::try_parse_from(args).unwrap()).unwrap()
+}
+
+async fn nonce(url: &url::Url) -> u64 {
+    let p = alloy::providers::ProviderBuilder::new().connect_http(url.clone());
+    let signer: PrivateKeySigner = KEY.parse().unwrap();
+    p.get_transaction_count(signer.address()).await.unwrap()
+}
+
+#[tokio::test]
+async fn dry_run_on_a_real_node_plans_every_step_and_sends_nothing() {
+    let Some(bin) =
+        minuto_anvil::or_skip("dry_run_on_a_real_node_plans_every_step_and_sends_nothing")
+    else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("31337.json");
+    let admin = "0x5555555555555555555555555555555555555555";
+    let cfg = config(
+        &anvil.url,
+        &out,
+        &[
+            "--dry-run",
+            "--admin",
+            admin,
+            "--relayer",
+            "0x1111111111111111111111111111111111111111",
+            "--token",
+            "0x2222222222222222222222222222222222222222",
+        ],
+    );
+    let deployer = cfg.deployer();
+    let report = minuto_deploy::run(&cfg).await.unwrap();
+    let steps: Vec<&str> = report.steps.iter().map(String::as_str).collect();
+    assert_eq!(
+        steps[1..],
+        [
+            format!("credentials: would deploy minuto-credentials with constructor({deployer})").as_str(),
+            format!("escrow: would deploy minuto-escrow with constructor({deployer}, {admin}, <credentials>, 0, 900, 60)").as_str(),
+            format!("badges: would deploy minuto-badges with constructor({admin}, <escrow>, 300, \"\")").as_str(),
+            format!("ratings: would deploy minuto-ratings with constructor({admin}, <escrow>, 300, 1209600)").as_str(),
+            format!("would send: credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})").as_str(),
+            format!("would send: credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})").as_str(),
+            "would send: escrow.setRelayer(0x1111111111111111111111111111111111111111, true)",
+            "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
+            format!("would send: escrow.transferAdmin({admin})").as_str(),
+            "admin must send: escrow.acceptAdmin() (to <escrow>, data 0x0e18b681)",
+        ]
+    );
+    assert!(
+        steps[0].starts_with("chain 31337, deployer "),
+        "{}",
+        steps[0]
+    );
+    assert!(report.gas.is_empty());
+    assert_eq!(nonce(&anvil.url).await, 0, "a dry run sent a transaction");
+    assert!(!out.exists(), "a dry run wrote the record");
+}
+
+#[tokio::test]
+async fn record_naming_an_address_without_code_stops_the_run() {
+    let Some(bin) = minuto_anvil::or_skip("record_naming_an_address_without_code_stops_the_run")
+    else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("31337.json");
+    let cfg = config(&anvil.url, &out, &[]);
+    let mut record = Record::new(CHAIN_ID, cfg.deployer(), cfg.admin);
+    let nowhere = Address::repeat_byte(0x77);
+    record.set(
+        minuto_deploy::Contract::Credentials,
+        minuto_deploy::Deployed {
+            address: nowhere,
+            block: 1,
+            tx: Default::default(),
+        },
+    );
+    record.save(&out).unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(
+        matches!(err, DeployError::NoCode { contract: "credentials", address, .. } if address == nowhere),
+        "{err:?}"
+    );
+    assert_eq!(nonce(&anvil.url).await, 0);
+}
+
+#[tokio::test]
+async fn missing_cargo_stylus_fails_before_anything_is_sent_with_an_install_hint() {
+    let Some(bin) = minuto_anvil::or_skip(
+        "missing_cargo_stylus_fails_before_anything_is_sent_with_an_install_hint",
+    ) else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("31337.json");
+    let cfg = config(
+        &anvil.url,
+        &out,
+        &["--cargo-stylus", "/nonexistent/cargo-stylus-for-test"],
+    );
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("cannot run `/nonexistent/cargo-stylus-for-test`")
+            && msg.contains("cargo install cargo-stylus --version 0.10.10 --locked"),
+        "{msg}"
+    );
+    assert_eq!(nonce(&anvil.url).await, 0);
+    assert!(!out.exists());
+}
+
+#[tokio::test]
+async fn harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger() {
+    let Some(bin) =
+        minuto_anvil::or_skip("harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger")
+    else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let node = Node::connect(anvil.url.clone(), KEY.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(node.chain_id, CHAIN_ID);
+    let student = node.account("student").await.unwrap();
+    assert_eq!(
+        node.deployer
+            .p
+            .get_balance(student.address())
+            .await
+            .unwrap(),
+        U256::from(10u64.pow(16))
+    );
+    let token = node.deploy_token().await.unwrap();
+    let t = ITestToken::new(token, student.p.clone());
+    let r = t
+        .mint(student.address(), U256::from(1_234_567u64))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    node.mined("token.mint", &r).unwrap();
+    assert_eq!(
+        t.balanceOf(student.address()).call().await.unwrap(),
+        U256::from(1_234_567u64)
+    );
+    assert!(node.block_time(&r).await.unwrap() > 0);
+    let table = node.gas_table();
+    let rows: Vec<&str> = table
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(rows, ["operation", "deploy", "token.mint"], "{table}");
+}
