@@ -72,6 +72,16 @@ impl Contract {
         }
     }
 
+    /// Directory, relative to the repository root.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Contract::Credentials => "contracts/credentials",
+            Contract::Escrow => "contracts/escrow",
+            Contract::Badges => "contracts/badges",
+            Contract::Ratings => "contracts/ratings",
+        }
+    }
+
     /// Cargo package.
     pub fn package(self) -> &'static str {
         match self {
@@ -608,7 +618,7 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
                 &mut report,
             ),
             Mode::EstimateGas => {
-                let gas = stylus.estimate(c.package(), &key_hex(cfg), &args).await?;
+                let gas = stylus.estimate(c, &key_hex(cfg), &args).await?;
                 say(
                     format!("{}: deploy would use about {gas} gas", c.key()),
                     &mut report,
@@ -620,7 +630,7 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
                     format!("{}: deploying {} …", c.key(), c.package()),
                     &mut report,
                 );
-                let out = stylus.deploy(c.package(), &key_hex(cfg), &args).await?;
+                let out = stylus.deploy(c, &key_hex(cfg), &args).await?;
                 let receipt = p
                     .get_transaction_receipt(out.tx)
                     .await
@@ -710,4 +720,29 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
     }
     report.record = Some(record);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contract_directory_holds_its_package_and_a_stylus_toml() {
+        let root = find_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("repository root");
+        for c in Contract::ALL {
+            let dir = root.join(c.dir());
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+            assert!(
+                manifest.contains(&format!("name = \"{}\"", c.package())),
+                "{} is not {}",
+                c.dir(),
+                c.package()
+            );
+            assert!(
+                dir.join("Stylus.toml").is_file(),
+                "{} lacks Stylus.toml",
+                c.dir()
+            );
+        }
+    }
 }

@@ -1,10 +1,14 @@
 //! Running `cargo stylus deploy` (cargo-stylus 0.10) for one contract and reading what it
 //! printed.
 //!
-//! The command is run from the repository root, where `Stylus.toml` declares the
-//! workspace, with `--contract <package>`: cargo-stylus builds that contract, rewrites its
-//! module for the Stylus VM, then deploys, activates and runs the constructor in one
-//! transaction through the StylusDeployer contract. The key goes in a file readable only
+//! The command is run in the contract's own directory (`contracts/<name>`) with
+//! `--contract <package>`: cargo-stylus builds with `cargo build --lib --release` in the
+//! current directory, and at the workspace root that builds every member at once, whose
+//! unified features add 1.2 KB to the escrow and push it over 24 KiB into fragments that
+//! a node rejects (seen with cargo-stylus 0.10.10: 25,244 B from the root, 24,154 B from
+//! `contracts/escrow`, as `cargo xtask wasm` measures). It then rewrites the module for
+//! the Stylus VM and deploys, activates and runs the constructor in one transaction
+//! through the StylusDeployer contract. The key goes in a file readable only
 //! by the owner (`--private-key-path`), never on a command line.
 
 use std::io::Write;
@@ -12,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use alloy::primitives::{Address, B256};
+
+use crate::Contract;
 
 /// What one `cargo stylus deploy` printed, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,7 +69,7 @@ pub enum StylusError {
 pub struct CargoStylus {
     /// Program and leading arguments, e.g. `["cargo", "stylus"]`.
     pub command: Vec<String>,
-    /// Repository root (holds the workspace `Stylus.toml`).
+    /// Repository root (holds the workspace `Stylus.toml`; contracts are under it).
     pub root: PathBuf,
     /// Node URL.
     pub endpoint: String,
@@ -111,6 +117,16 @@ pub fn parse_deploy_output(text: &str) -> Result<DeployOutput, &'static str> {
         .and_then(|s| s.parse().ok())
         .ok_or("transaction hash")?;
     Ok(DeployOutput { address, tx })
+}
+
+/// What of a failed run's output is worth showing: without cargo-stylus's list of the
+/// files it hashed (one line per file of the repository), at most the last 40 lines.
+pub fn failure_output(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("File used for deployment hash:"))
+        .collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// Reads the gas figure out of `cargo stylus deploy --estimate-gas`'s output.
@@ -184,16 +200,17 @@ impl CargoStylus {
 
     async fn run(
         &self,
-        package: &str,
+        contract: Contract,
         key_hex: &str,
         estimate: bool,
         ctor_args: &[String],
     ) -> Result<String, StylusError> {
+        let package = contract.package();
         let key = KeyFile::new(key_hex)?;
         let program = self.command[0].clone();
         let output = tokio::process::Command::new(&program)
             .args(self.args(package, key.path(), estimate, ctor_args))
-            .current_dir(&self.root)
+            .current_dir(self.root.join(contract.dir()))
             .stdin(Stdio::null())
             .output()
             .await
@@ -210,7 +227,7 @@ impl CargoStylus {
             return Err(StylusError::Failed {
                 package: package.into(),
                 status: output.status.to_string(),
-                output: text,
+                output: failure_output(&text),
             });
         }
         Ok(text)
@@ -222,13 +239,13 @@ impl CargoStylus {
     /// [`StylusError`] if cargo-stylus fails or its output lacks the address or hash.
     pub async fn deploy(
         &self,
-        package: &str,
+        contract: Contract,
         key_hex: &str,
         ctor_args: &[String],
     ) -> Result<DeployOutput, StylusError> {
-        let text = self.run(package, key_hex, false, ctor_args).await?;
+        let text = self.run(contract, key_hex, false, ctor_args).await?;
         parse_deploy_output(&text).map_err(|missing| StylusError::Unparsed {
-            package: package.into(),
+            package: contract.package().into(),
             missing,
             output: text,
         })
@@ -240,13 +257,13 @@ impl CargoStylus {
     /// [`StylusError`] if cargo-stylus fails or prints no estimate.
     pub async fn estimate(
         &self,
-        package: &str,
+        contract: Contract,
         key_hex: &str,
         ctor_args: &[String],
     ) -> Result<u64, StylusError> {
-        let text = self.run(package, key_hex, true, ctor_args).await?;
+        let text = self.run(contract, key_hex, true, ctor_args).await?;
         parse_gas_estimate(&text).ok_or_else(|| StylusError::Unparsed {
-            package: package.into(),
+            package: contract.package().into(),
             missing: "gas estimate",
             output: text,
         })
@@ -302,6 +319,22 @@ mod tests {
         assert_eq!(parse_gas_estimate(text), Some(3_456_789));
         assert_eq!(parse_gas_estimate("deployment tx gas: \"42\"\n"), Some(42));
         assert_eq!(parse_gas_estimate("estimates\n"), None);
+    }
+
+    #[test]
+    fn failure_output_drops_the_hashed_file_list_and_keeps_the_error() {
+        let text = "File used for deployment hash: /r/a.rs\n\
+                    File used for deployment hash: /r/b.rs\n\
+                    contract size: 20.5 KB\n\
+                    error: failed to send tx: ZeroData(\"codehashVersion\")\n";
+        assert_eq!(
+            failure_output(text),
+            "contract size: 20.5 KB\nerror: failed to send tx: ZeroData(\"codehashVersion\")"
+        );
+        let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let out = failure_output(&long);
+        assert_eq!(out.lines().count(), 40);
+        assert!(out.starts_with("line 60\n") && out.ends_with("line 99"));
     }
 
     #[test]
