@@ -17,9 +17,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::network::TransactionBuilder;
 use alloy::primitives::{Address, Bytes, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{anyhow, bail, Context, Result};
@@ -86,10 +86,9 @@ pub struct Node {
 }
 
 fn connect(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer.clone()))
-        .connect_http(url.clone())
-        .erased()
+    // Nonces from the node each time: the deploy tool and cargo-stylus send from the
+    // deployer key too.
+    minuto_deploy::signing_provider(url, signer)
 }
 
 impl Node {

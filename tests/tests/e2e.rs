@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::time::Duration;
 
+use alloy::network::TransactionBuilder;
 use alloy::primitives::{keccak256, Address, B256, U256};
+use alloy::providers::Provider;
 use anyhow::{bail, ensure, Context, Result};
 use minuto_accrual::{settle, withdrawable, Accrual, RATE_SCALE};
 use minuto_deploy::bindings::{
@@ -90,6 +92,13 @@ fn deploy_config(
         node.url.to_string(),
         "--private-key".into(),
         format!("0x{}", alloy::hex::encode(node.deployer.signer.to_bytes())),
+        // Every setting explicit, so no MINUTO_* variable of the shell leaks in.
+        "--admin".into(),
+        node.deployer.address().to_string(),
+        "--start-window".into(),
+        "900".into(),
+        "--rating-window".into(),
+        "1209600".into(),
         "--treasury".into(),
         s.treasury.address().to_string(),
         "--relayer".into(),
@@ -681,12 +690,37 @@ async fn relayer(s: &Suite) -> Result<()> {
     );
     cfg.listen = "127.0.0.1:0".parse()?;
     cfg.silence_timeout = Duration::from_secs(6);
-    cfg.grace_period = Duration::from_secs(2);
+    cfg.grace_period = Duration::from_secs(6);
     cfg.confirmations = 0;
-    cfg.start_block = s.deploy_block;
+    // From the current head: with a reused record the deployment block may be far back.
+    cfg.start_block = s
+        .node
+        .deployer
+        .p
+        .get_block_number()
+        .await?
+        .max(s.deploy_block);
     cfg.cursor_file = dir.path().join("cursor.json");
     cfg.poll_interval = Duration::from_millis(500);
     let handle = minuto_relayer::spawn(cfg).await?;
+    // A nitro dev node makes blocks only for transactions, and the relayer dates a stop
+    // no later than the latest block: keep a block coming every second meanwhile.
+    let ticker = s.node.account("ticker").await?;
+    let _ticking = AbortOnDrop(tokio::spawn({
+        let p = ticker.p.clone();
+        let me = ticker.address();
+        async move {
+            loop {
+                let tx = alloy::rpc::types::TransactionRequest::default()
+                    .with_to(me)
+                    .with_value(U256::ZERO);
+                if let Ok(pending) = p.send_transaction(tx).await {
+                    let _ = pending.get_receipt().await;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }));
 
     let id = open(s, 200_000, address_of(&student_key), 0).await?;
     start(s, id, address_of(&tutor_key)).await?;
@@ -767,6 +801,15 @@ async fn relayer(s: &Suite) -> Result<()> {
     );
     handle.shutdown().await?;
     Ok(())
+}
+
+/// Stops a background task when the scenario ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn rand_core() -> impl k256::elliptic_curve::rand_core::CryptoRngCore {

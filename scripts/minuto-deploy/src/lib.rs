@@ -4,7 +4,8 @@
 //! Order and wiring:
 //! 1. **credentials** `constructor(deployer)`; then `grantRole(ISSUER_ROLE, issuer)` for
 //!    each `--issuer`, and, when `--admin` is not the deployer, `grantRole(0x00, admin)` and
-//!    `renounceRole(0x00, deployer)`.
+//!    `renounceRole(0x00, deployer)` — the latter only once the admin has accepted the
+//!    escrow (step 2), which proves it holds its key; a re-run after `acceptAdmin` does it.
 //! 2. **escrow** `constructor(deployer, treasury, credentials, fee_bps, start_window,
 //!    max_backdate)`; then `setRelayer(r, true)` for each `--relayer`,
 //!    `setTokenAllowed(t, true)` for each `--token`, `setConfig(…)` if the chain's config
@@ -160,7 +161,9 @@ pub struct Cli {
     /// Repository root (holds `Stylus.toml`). Default: found from the working directory.
     #[arg(long, env = "MINUTO_ROOT")]
     pub root: Option<PathBuf>,
-    /// The cargo-stylus command, split on spaces.
+    /// The cargo-stylus command up to and including `stylus`, split on spaces: `cargo
+    /// stylus`, or `/path/to/cargo-stylus stylus` (the binary expects the word cargo
+    /// inserts).
     #[arg(long, env = "CARGO_STYLUS", default_value = "cargo stylus")]
     pub cargo_stylus: String,
     /// StylusDeployer contract, if not cargo-stylus's default.
@@ -440,6 +443,17 @@ pub enum DeployError {
         /// Admin requested now.
         requested: Address,
     },
+    /// Badges or ratings read another escrow than the recorded one (they cannot be
+    /// re-pointed: redeploy them by removing their entries from the record).
+    #[error("{contract} reads escrow {reads}, but the record's escrow is {recorded}: remove `{contract}` from the record to redeploy it")]
+    StaleEscrow {
+        /// `badges` or `ratings`.
+        contract: &'static str,
+        /// The escrow it reads.
+        reads: Address,
+        /// The recorded escrow.
+        recorded: Address,
+    },
     /// A wiring transaction was mined but reverted.
     #[error("{what}: transaction {tx} reverted")]
     Reverted {
@@ -454,12 +468,23 @@ fn rpc_err(e: impl std::fmt::Display) -> DeployError {
     DeployError::Rpc(e.to_string())
 }
 
+/// A provider that signs with `signer` and asks the node for the nonce before every
+/// transaction: cargo-stylus sends from the same key in between, so a locally counted
+/// nonce would go stale.
+pub fn signing_provider(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
+    ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect_http(url.clone())
+        .erased()
+}
+
 /// A connected deployer account.
 pub fn provider(cfg: &Config) -> DynProvider {
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(cfg.signer.clone()))
-        .connect_http(cfg.rpc_url.clone())
-        .erased()
+    signing_provider(&cfg.rpc_url, &cfg.signer)
 }
 
 /// What a run did or would do.
@@ -530,6 +555,22 @@ async fn send(
         });
     }
     Ok((receipt.transaction_hash(), receipt.gas_used()))
+}
+
+/// The receipt of `tx`, waiting up to 30 s for a node behind a load balancer to see it.
+async fn receipt_of(
+    p: &DynProvider,
+    tx: B256,
+) -> Result<alloy::rpc::types::TransactionReceipt, DeployError> {
+    for _ in 0..30 {
+        if let Some(r) = p.get_transaction_receipt(tx).await.map_err(rpc_err)? {
+            return Ok(r);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    Err(DeployError::Rpc(format!(
+        "no receipt for deployment {tx} after 30 s"
+    )))
 }
 
 /// Deploys, wires and records, as `cfg.mode` says. Progress goes to stdout.
@@ -619,11 +660,18 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
             ),
             Mode::EstimateGas => {
                 let gas = stylus.estimate(c, &key_hex(cfg), &args).await?;
+                // cargo-stylus 0.10's figure: the deployment without the constructor, plus
+                // the activation data fee counted as gas. A rough guide only.
                 say(
-                    format!("{}: deploy would use about {gas} gas", c.key()),
+                    format!(
+                        "{}: cargo-stylus estimates {gas} (deploy + activation fee; excludes the constructor)",
+                        c.key()
+                    ),
                     &mut report,
                 );
-                report.gas.push((format!("deploy {}", c.key()), gas));
+                report
+                    .gas
+                    .push((format!("deploy {} (cargo-stylus estimate)", c.key()), gas));
             }
             Mode::Apply => {
                 say(
@@ -631,13 +679,18 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
                     &mut report,
                 );
                 let out = stylus.deploy(c, &key_hex(cfg), &args).await?;
-                let receipt = p
-                    .get_transaction_receipt(out.tx)
-                    .await
-                    .map_err(rpc_err)?
-                    .ok_or_else(|| {
-                        DeployError::Rpc(format!("no receipt for deployment {}", out.tx))
-                    })?;
+                // Recorded at once, so that a failure below never leads a re-run to deploy
+                // a second copy; the block follows from the receipt.
+                record.set(
+                    c,
+                    Deployed {
+                        address: out.address,
+                        block: 0,
+                        tx: out.tx,
+                    },
+                );
+                record.save(&path)?;
+                let receipt = receipt_of(&p, out.tx).await?;
                 let block = receipt.block_number().unwrap_or_default();
                 record.set(
                     c,
@@ -713,6 +766,17 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
                 report.gas.push((action.what.clone(), gas));
             }
         }
+    }
+    if cfg.admin != cfg.deployer()
+        && state.credentials.deployer_is_admin
+        && state.escrow.admin != cfg.admin
+    {
+        say(
+            "the deployer keeps the credentials admin role until the admin accepts the \
+             escrow (acceptAdmin); run scripts/deploy again afterwards to renounce it"
+                .into(),
+            &mut report,
+        );
     }
     if cfg.mode == Mode::Apply {
         record.save(&path)?;

@@ -218,12 +218,25 @@ pub async fn read_state(
             tokens_missing,
         };
     }
+    let escrow = addr(Contract::Escrow).unwrap_or_default();
+    let stale = |contract, reads: Address| {
+        if reads == escrow {
+            Ok(())
+        } else {
+            Err(DeployError::StaleEscrow {
+                contract,
+                reads,
+                recorded: escrow,
+            })
+        }
+    };
     if let Some(a) = addr(Contract::Badges) {
         let c = IBadges::new(a, p)
             .config()
             .call()
             .await
             .map_err(node("badges config"))?;
+        stale("badges", c._1)?;
         state.badges = ReputationState {
             admin: c._0,
             min_duration: c._2,
@@ -236,6 +249,7 @@ pub async fn read_state(
             .call()
             .await
             .map_err(node("ratings config"))?;
+        stale("ratings", c._1)?;
         state.ratings = ReputationState {
             admin: c._0,
             min_duration: c._2,
@@ -292,7 +306,9 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
                 by,
             );
         }
-        if cred.deployer_is_admin {
+        // The deployer lets go only once the admin has shown it holds its key, by
+        // accepting the escrow: a mistyped --admin must not lock everyone out.
+        if cred.deployer_is_admin && state.escrow.admin == cfg.admin {
             push(
                 Contract::Credentials,
                 format!("credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})"),
@@ -522,13 +538,21 @@ mod tests {
                     format!("credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})"),
                     Sender::Deployer
                 ),
-                (
-                    format!("credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})"),
-                    Sender::Deployer
-                ),
                 (format!("escrow.transferAdmin({admin})"), Sender::Deployer),
                 ("escrow.acceptAdmin()".into(), Sender::Admin),
             ]
+        );
+        // Once the admin has accepted the escrow, the next run renounces the deployer's
+        // credentials role, and nothing else.
+        let mut accepted = state.clone();
+        accepted.credentials.admin_is_admin = true;
+        accepted.escrow.admin = c.admin;
+        assert_eq!(
+            whats(&actions(&c, &record, &accepted)),
+            vec![(
+                format!("credentials.renounceRole(DEFAULT_ADMIN_ROLE, {deployer})"),
+                Sender::Deployer
+            )]
         );
         // The treasury defaults to the admin.
         assert_eq!(c.treasury, admin.parse::<Address>().unwrap());

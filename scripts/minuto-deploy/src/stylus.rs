@@ -212,6 +212,7 @@ impl CargoStylus {
             .args(self.args(package, key.path(), estimate, ctor_args))
             .current_dir(self.root.join(contract.dir()))
             .stdin(Stdio::null())
+            .kill_on_drop(true)
             .output()
             .await
             .map_err(|source| StylusError::Spawn {
