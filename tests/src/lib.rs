@@ -142,16 +142,7 @@ impl Node {
         let tx = TransactionRequest::default()
             .with_to(signer.address())
             .with_value(fund);
-        let r = self
-            .deployer
-            .p
-            .send_transaction(tx)
-            .await?
-            .get_receipt()
-            .await?;
-        if !r.status() {
-            bail!("funding {name} reverted");
-        }
+        self.send_from_deployer(&format!("fund {name}"), tx).await?;
         Ok(Account {
             name,
             p: connect(&self.url, &signer),
@@ -209,14 +200,27 @@ impl Node {
         let code: Bytes = TEST_TOKEN_BIN.trim().parse().context("TestToken.bin")?;
         let tx = TransactionRequest::default().with_deploy_code(code);
         let r = self
+            .send_from_deployer("deploy TestToken (EVM)", tx)
+            .await?;
+        r.contract_address.context("no token address")
+    }
+
+    /// Sends `tx` from the deployer, waits for it, checks it succeeded and records its
+    /// gas under `op`.
+    async fn send_from_deployer(
+        &self,
+        op: &str,
+        tx: TransactionRequest,
+    ) -> Result<TransactionReceipt> {
+        let r = self
             .deployer
             .p
             .send_transaction(tx)
             .await?
             .get_receipt()
             .await?;
-        self.mined("deploy TestToken (EVM)", &r)?;
-        r.contract_address.context("no token address")
+        self.mined(op, &r)?;
+        Ok(r)
     }
 }
 

@@ -204,5 +204,9 @@ async fn harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger() {
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
-    assert_eq!(rows, ["operation", "deploy", "token.mint"], "{table}");
+    assert_eq!(
+        rows,
+        ["operation", "fund", "deploy", "token.mint", "fund"],
+        "{table}"
+    );
 }

@@ -105,8 +105,9 @@ pub enum Mode {
     EstimateGas,
 }
 
-/// Command line (every flag also reads an environment variable).
-#[derive(Clone, Debug, Parser)]
+/// Command line (every flag also reads an environment variable). No `Debug`: it holds
+/// the private key; [`Config`]'s `Debug` shows only the deployer's address.
+#[derive(Clone, Parser)]
 #[command(
     name = "minuto-deploy",
     version,
