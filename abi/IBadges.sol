@@ -10,6 +10,16 @@ interface IBadges {
 
     function claimed(uint256 session_id) external view returns (uint256, uint256);
 
+    function minBilled(address token) external view returns (uint128);
+
+    function setMinBilled(address token, uint128 min_billed) external;
+
+    function pendingAdmin() external view returns (address);
+
+    function transferAdmin(address new_admin) external;
+
+    function acceptAdmin() external;
+
     function config() external view returns (address, address, uint64);
 
     function setMinDuration(uint64 min_duration) external;
@@ -72,14 +82,20 @@ interface IBadges {
     event BadgeClaimed(uint256 indexed tokenId, uint256 indexed sessionId, address indexed holder, uint8 role);
     /// The minimum billed duration a session needs for badges is now `minDuration` seconds.
     event BadgeMinDurationUpdated(uint64 minDuration);
+    /// Sessions in `token` need at least `minBilled` base units billed for badges (0: none earn badges).
+    event BadgeMinBilledUpdated(address indexed token, uint128 minBilled);
+    /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
+    event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
+    /// `admin` took the role from `previousAdmin` (zero at deployment).
+    event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
-    /// The constructor's `admin` or `escrow` is the zero address.
+    /// The constructor's `admin` is the zero address, or its `escrow` holds no code.
     error BadgeInvalidAddress(address account);
     /// A minimum duration of 0 would let sessions that never ran produce badges.
     error BadgeInvalidMinDuration(uint64 minDuration);
     /// The base URI is longer than 256 bytes; this one is `length` bytes.
     error BadgeInvalidBaseUri(uint256 length);
-    /// Only the admin may change the settings; `caller` is not the admin.
+    /// Only the admin may change the settings (and only the named successor accept the role); `caller` may not.
     error BadgeNotAdmin(address caller);
     /// The escrow knows no session `sessionId` (it reverted or answered something else).
     error BadgeUnknownSession(uint256 sessionId);
@@ -87,6 +103,10 @@ interface IBadges {
     error BadgeSessionNotEnded(uint256 sessionId, uint8 state);
     /// Session `sessionId` billed `duration` seconds, under the minimum of `minDuration`.
     error BadgeTooShort(uint256 sessionId, uint64 duration, uint64 minDuration);
+    /// Session `sessionId` is in `token`, for which the admin set no minimum billed value: it earns no badges.
+    error BadgeTokenNotEligible(uint256 sessionId, address token);
+    /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
+    error BadgeTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
     /// `caller` is neither the student nor the tutor of session `sessionId`.
     error BadgeNotAParty(uint256 sessionId, address caller);
     /// The party with `role` already claimed badge `tokenId` for session `sessionId`.

@@ -10,6 +10,16 @@ interface IRatings {
 
     function sessionRatings(uint256 session_id) external view returns (uint8, bytes32, uint8, bytes32);
 
+    function minBilled(address token) external view returns (uint128);
+
+    function setMinBilled(address token, uint128 min_billed) external;
+
+    function pendingAdmin() external view returns (address);
+
+    function transferAdmin(address new_admin) external;
+
+    function acceptAdmin() external;
+
     function config() external view returns (address, address, uint64, uint64);
 
     function setConfig(uint64 min_duration, uint64 rating_window) external;
@@ -19,12 +29,18 @@ interface IRatings {
     event Rated(uint256 indexed sessionId, address indexed rater, address indexed ratee, uint8 raterRole, uint8 score, bytes32 contentHash, string cid);
     /// The settings are now `minDuration` (seconds billed, at least) and `ratingWindow` (seconds after a session's end).
     event RatingConfigUpdated(uint64 minDuration, uint64 ratingWindow);
+    /// Sessions in `token` need at least `minBilled` base units billed for ratings (0: none may be rated).
+    event RatingMinBilledUpdated(address indexed token, uint128 minBilled);
+    /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
+    event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
+    /// `admin` took the role from `previousAdmin` (zero at deployment).
+    event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
-    /// The constructor's `admin` or `escrow` is the zero address.
+    /// The constructor's `admin` is the zero address, or its `escrow` holds no code.
     error RatingInvalidAddress(address account);
     /// `minDuration` and `ratingWindow` must both be at least 1 second.
     error RatingInvalidConfig(uint64 minDuration, uint64 ratingWindow);
-    /// Only the admin may change the settings; `caller` is not the admin.
+    /// Only the admin may change the settings (and only the named successor accept the role); `caller` may not.
     error RatingNotAdmin(address caller);
     /// A score is 1 to 5; `score` is not.
     error RatingInvalidScore(uint8 score);
@@ -38,6 +54,10 @@ interface IRatings {
     error RatingSessionNotEnded(uint256 sessionId, uint8 state);
     /// Session `sessionId` billed `duration` seconds, under the minimum of `minDuration`.
     error RatingTooShort(uint256 sessionId, uint64 duration, uint64 minDuration);
+    /// Session `sessionId` is in `token`, for which the admin set no minimum billed value: it cannot be rated.
+    error RatingTokenNotEligible(uint256 sessionId, address token);
+    /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
+    error RatingTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
     /// Ratings of session `sessionId` closed at `deadline` (its end plus the rating window).
     error RatingWindowClosed(uint256 sessionId, uint64 deadline);
     /// `caller` is neither the student nor the tutor of session `sessionId`.

@@ -6,7 +6,7 @@ pragma solidity ^0.8.23;
 interface ISessionEscrow {
     function open(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind) external returns (uint256);
 
-    function openAccepted(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, address tutor_key, uint256 nonce, uint64 expiry, bytes calldata signature) external returns (uint256);
+    function openAccepted(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, address tutor_key, uint16 max_fee_bps, uint256 nonce, uint64 expiry, bytes calldata signature) external returns (uint256);
 
     function start(uint256 id, address tutor_key) external;
 
@@ -126,7 +126,7 @@ interface ISessionEscrow {
     error EscrowInvalidAmount(uint256 amount);
     /// A fee above the cap.
     error EscrowFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
-    /// A start window of zero or a maximum backdate outside 30 s to 1 h.
+    /// A start window outside 1 s to 2^24 − 1 s, or a maximum backdate outside 30 s to 1 h.
     error EscrowInvalidWindows(uint32 startWindow, uint32 maxBackdate);
     /// The tutor did not start the session before `deadline`.
     error EscrowStartWindowExpired(uint256 id, uint64 deadline);
@@ -152,4 +152,7 @@ interface ISessionEscrow {
     error EscrowNonceUsed(address tutor, uint256 nonce);
     /// An internal accounting check failed; the call changed nothing.
     error EscrowAccounting(uint256 id);
+    /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
+    /// rebasing tokens are refused, so that every deposit is really held.
+    error EscrowFeeOnTransfer(address token, uint256 amount, uint256 received);
 }

@@ -1,13 +1,18 @@
 //! Minuto attendance badges (POAP-style).
 //!
-//! After a session has ended in the escrow with at least a minimum billed duration, its
-//! student and its tutor may each [`claim`](Badges::claim) one badge for it: a
+//! After a session has ended in the escrow with at least a minimum billed duration and a
+//! minimum billed value in its token, its student and its tutor may each [`claim`](Badges::claim) one badge for it: a
 //! transferable ERC-721 token that records the session id and the holder's role in it.
 //!
 //! Rules:
 //! - The session must be Ended (stopped and settled; not Open, Active or Cancelled) and
 //!   its billed duration `end − start` at least `minDuration` seconds (300 at deploy; the
 //!   admin may change it). A session that ran out of funds ended when they did.
+//! - It must also have billed at least `minBilled(token)` base units of its token, a floor
+//!   the admin sets per token (e.g. 1 USDC); a token without a floor earns no badges. A
+//!   session at a dust rate proves nothing: a badge must cost real money to fake.
+//! - The admin role moves in two steps (`transferAdmin`, then `acceptAdmin` by the
+//!   successor); the escrow must be a contract at deployment.
 //! - Only the session's student or tutor may claim, each exactly once per session; the
 //!   badge is minted to the caller. Once claimed, a badge moves like any ERC-721 token,
 //!   and the claim stays used.
@@ -40,6 +45,7 @@ use alloc::{string::String, vec::Vec};
 
 use alloy_primitives::{aliases::B32, Address, Uint, B256, U256};
 use alloy_sol_types::{SolError, SolEvent};
+use minuto_wire::{admin::Admin, revert_data, small, Word};
 use openzeppelin_stylus::{
     token::erc721::{
         self, extensions::IErc721Metadata, ERC721InvalidOwner, ERC721NonexistentToken, Erc721,
@@ -50,7 +56,9 @@ use openzeppelin_stylus::{
 use stylus_sdk::{
     abi::Bytes,
     prelude::*,
-    storage::{StorageAddress, StorageB256, StorageMap, StorageU16, StorageU64, StorageU8},
+    storage::{
+        StorageAddress, StorageB256, StorageMap, StorageU128, StorageU16, StorageU64, StorageU8,
+    },
 };
 
 /// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
@@ -103,14 +111,20 @@ mod sol {
         event BadgeClaimed(uint256 indexed tokenId, uint256 indexed sessionId, address indexed holder, uint8 role);
         /// The minimum billed duration a session needs for badges is now `minDuration` seconds.
         event BadgeMinDurationUpdated(uint64 minDuration);
+        /// Sessions in `token` need at least `minBilled` base units billed for badges (0: none earn badges).
+        event BadgeMinBilledUpdated(address indexed token, uint128 minBilled);
+        /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
+        event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
+        /// `admin` took the role from `previousAdmin` (zero at deployment).
+        event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
-        /// The constructor's `admin` or `escrow` is the zero address.
+        /// The constructor's `admin` is the zero address, or its `escrow` holds no code.
         error BadgeInvalidAddress(address account);
         /// A minimum duration of 0 would let sessions that never ran produce badges.
         error BadgeInvalidMinDuration(uint64 minDuration);
         /// The base URI is longer than 256 bytes; this one is `length` bytes.
         error BadgeInvalidBaseUri(uint256 length);
-        /// Only the admin may change the settings; `caller` is not the admin.
+        /// Only the admin may change the settings (and only the named successor accept the role); `caller` may not.
         error BadgeNotAdmin(address caller);
         /// The escrow knows no session `sessionId` (it reverted or answered something else).
         error BadgeUnknownSession(uint256 sessionId);
@@ -118,6 +132,10 @@ mod sol {
         error BadgeSessionNotEnded(uint256 sessionId, uint8 state);
         /// Session `sessionId` billed `duration` seconds, under the minimum of `minDuration`.
         error BadgeTooShort(uint256 sessionId, uint64 duration, uint64 minDuration);
+        /// Session `sessionId` is in `token`, for which the admin set no minimum billed value: it earns no badges.
+        error BadgeTokenNotEligible(uint256 sessionId, address token);
+        /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
+        error BadgeTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
         /// `caller` is neither the student nor the tutor of session `sessionId`.
         error BadgeNotAParty(uint256 sessionId, address caller);
         /// The party with `role` already claimed badge `tokenId` for session `sessionId`.
@@ -128,83 +146,8 @@ mod sol {
     }
 }
 
-/// One ABI word per error or event field: every field here is a static type.
-trait Word {
-    fn word(&self) -> B256;
-}
-
-impl Word for U256 {
-    fn word(&self) -> B256 {
-        B256::from(*self)
-    }
-}
-
-impl Word for Address {
-    fn word(&self) -> B256 {
-        self.into_word()
-    }
-}
-
-impl Word for u64 {
-    #[inline(never)]
-    fn word(&self) -> B256 {
-        let mut w = B256::ZERO;
-        w[24..].copy_from_slice(&self.to_be_bytes());
-        w
-    }
-}
-
-impl Word for u8 {
-    fn word(&self) -> B256 {
-        u64::from(*self).word()
-    }
-}
-
-/// ABI encoding of an error with static fields: `selector`, then one word per field.
-#[inline(never)]
-fn revert_data(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(4 + 32 * words.len());
-    data.extend_from_slice(&selector);
-    for word in words {
-        data.extend_from_slice(word.as_slice());
-    }
-    data
-}
-
-/// Declares [`Error`] with one variant per error of this contract, plus OpenZeppelin's
-/// ERC-721 errors, and encodes this contract's by hand: `#[derive(SolidityError)]`
-/// inlines alloy's generic encoder once per variant (kilobytes of WASM). A test checks
-/// every variant against alloy's encoding.
-macro_rules! errors {
-    ($($variant:ident($ty:ident { $($field:ident),* }),)*) => {
-        /// Every way a call can fail.
-        #[derive(Debug)]
-        pub enum Error {
-            $(#[allow(missing_docs)] $variant($ty),)*
-            /// An ERC-721 error from OpenZeppelin's `Erc721` (ERC-6093), in transfers,
-            /// approvals and views.
-            Erc721(erc721::Error),
-        }
-        $(
-            impl From<$ty> for Error {
-                fn from(e: $ty) -> Self {
-                    Error::$variant(e)
-                }
-            }
-        )*
-        /// Revert data: the ABI encoding of the error.
-        impl From<Error> for Vec<u8> {
-            fn from(e: Error) -> Vec<u8> {
-                match e {
-                    $(Error::$variant(_e) => revert_data(<$ty as SolError>::SELECTOR, &[$(_e.$field.word()),*]),)*
-                    Error::Erc721(e) => erc721_revert_data(e),
-                }
-            }
-        }
-    };
-}
-
-errors! {
+minuto_wire::errors! {
+    #[derive(Debug)]
     InvalidAddress(BadgeInvalidAddress { account }),
     InvalidMinDuration(BadgeInvalidMinDuration { minDuration }),
     InvalidBaseUri(BadgeInvalidBaseUri { length }),
@@ -215,6 +158,12 @@ errors! {
     NotAParty(BadgeNotAParty { sessionId, caller }),
     AlreadyClaimed(BadgeAlreadyClaimed { sessionId, role, tokenId }),
     IdUnavailable(BadgeIdUnavailable {}),
+    TokenNotEligible(BadgeTokenNotEligible { sessionId, token }),
+    TooLittleBilled(BadgeTooLittleBilled { sessionId, billed, minBilled }),
+    ;
+    // An ERC-721 error from OpenZeppelin's `Erc721` (ERC-6093), in transfers, approvals
+    // and views.
+    Erc721(erc721::Error) => erc721_revert_data,
 }
 
 impl From<erc721::Error> for Error {
@@ -270,11 +219,6 @@ fn erc721_revert_data(e: erc721::Error) -> Vec<u8> {
     }
 }
 
-/// The SDK's export would list the errors without parameter names; they are declared,
-/// with names, in the `abi:begin` fragments instead (see [`abi`]).
-#[cfg(feature = "export-abi")]
-impl stylus_sdk::abi::export::internal::InnerTypes for Error {}
-
 /// One badge: the session it attests and the holder's role in it (one storage slot).
 #[storage]
 pub struct Badge {
@@ -294,9 +238,10 @@ pub struct Claims {
 #[storage]
 pub struct Badges {
     erc721: Erc721,
-    /// Slot: `admin | min_duration`.
-    admin: StorageAddress,
+    admin: Admin,
     min_duration: StorageU64,
+    /// Token → the least a session in it must bill, in base units (0: it earns nothing).
+    min_billed: StorageMap<Address, StorageU128>,
     /// Slot: `escrow | last_id | base_uri_len`.
     escrow: StorageAddress,
     /// Last token id minted (0: none yet).
@@ -320,13 +265,13 @@ impl Badges {
     ///
     /// # Errors
     ///
-    /// * [`BadgeInvalidAddress`] - `admin` or `escrow` is the zero address.
+    /// * [`BadgeInvalidAddress`] - `admin` is the zero address, or `escrow` holds no code.
     /// * [`BadgeInvalidMinDuration`] - `min_duration` is 0.
     /// * [`BadgeInvalidBaseUri`] - `base_uri` is longer than [`MAX_BASE_URI_LEN`] bytes.
     ///
     /// # Events
     ///
-    /// * [`BadgeMinDurationUpdated`].
+    /// * `AdminTransferred(0, admin)`, [`BadgeMinDurationUpdated`].
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -335,10 +280,13 @@ impl Badges {
         min_duration: u64,
         base_uri: String,
     ) -> Result<(), Error> {
-        for account in [admin, escrow] {
-            if account.is_zero() {
-                return Err(BadgeInvalidAddress { account }.into());
-            }
+        if admin.is_zero() {
+            return Err(BadgeInvalidAddress { account: admin }.into());
+        }
+        // Sessions are read from its `session` view: an address without code would answer
+        // every call with nothing.
+        if !minuto_wire::has_code(escrow) {
+            return Err(BadgeInvalidAddress { account: escrow }.into());
         }
         if base_uri.len() > MAX_BASE_URI_LEN {
             return Err(BadgeInvalidBaseUri {
@@ -346,21 +294,24 @@ impl Badges {
             }
             .into());
         }
-        self.admin.set(admin);
+        self.admin.init(admin);
         self.escrow.set(escrow);
         self.set_base_uri(base_uri.as_bytes());
         self.write_min_duration(min_duration)
     }
 
     /// Mints the caller a badge for session `session_id`, which must have ended with at
-    /// least `minDuration` seconds billed; the caller must be its student or its tutor
-    /// and must not have claimed for it before. Returns the new token id.
+    /// least `minDuration` seconds and `minBilled(token)` base units billed; the caller
+    /// must be its student or its tutor and must not have claimed for it before. Returns
+    /// the new token id.
     ///
     /// # Errors
     ///
     /// * [`BadgeUnknownSession`] - the escrow has no such session.
     /// * [`BadgeSessionNotEnded`] - the session is Open, Active or Cancelled.
     /// * [`BadgeTooShort`] - its billed duration `end − start` is under `minDuration`.
+    /// * [`BadgeTokenNotEligible`] - no minimum billed value is set for its token.
+    /// * [`BadgeTooLittleBilled`] - it billed less than `minBilled(token)`.
     /// * [`BadgeNotAParty`] - the caller is neither its student nor its tutor.
     /// * [`BadgeAlreadyClaimed`] - the caller already claimed a badge for it.
     /// * [`BadgeIdUnavailable`] - no fresh token id is left.
@@ -375,23 +326,10 @@ impl Badges {
             .ok_or(BadgeUnknownSession {
                 sessionId: session_id,
             })?;
-        if session.state != escrow::ENDED {
-            return Err(BadgeSessionNotEnded {
-                sessionId: session_id,
-                state: session.state,
-            }
-            .into());
-        }
-        let min_duration = small(self.min_duration.get());
-        let duration = session.duration();
-        if duration < min_duration {
-            return Err(BadgeTooShort {
-                sessionId: session_id,
-                duration,
-                minDuration: min_duration,
-            }
-            .into());
-        }
+        let min_billed = minuto_wire::wide(self.min_billed.get(session.token));
+        session
+            .check(small(self.min_duration.get()), min_billed)
+            .map_err(|why| ineligible(session_id, why))?;
         let caller = host::sender();
         let role = if caller == session.student {
             Role::Student
@@ -434,7 +372,7 @@ impl Badges {
         // zero parties) and the id is fresh: `_mint` cannot fail.
         self.erc721._mint(caller, token_id)?;
 
-        host::log(
+        minuto_wire::log(
             &[
                 BadgeClaimed::SIGNATURE_HASH,
                 token_id.word(),
@@ -442,6 +380,7 @@ impl Badges {
                 caller.word(),
             ],
             &[(role as u8).word()],
+            &[],
         );
         Ok(token_id)
     }
@@ -482,6 +421,83 @@ impl Badges {
         )
     }
 
+    /// The least a session in `token` must bill, in base units, for badges (0: sessions
+    /// in it earn none).
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn min_billed(&self, token: Address) -> u128 {
+        minuto_wire::wide(self.min_billed.get(token))
+    }
+
+    /// Sets the least a session in `token` must bill, in base units, for its badges (0:
+    /// sessions in it earn none). Applies to claims from now on.
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeNotAdmin`] - the caller is not the admin.
+    ///
+    /// # Events
+    ///
+    /// * [`BadgeMinBilledUpdated`].
+    pub fn set_min_billed(&mut self, token: Address, min_billed: u128) -> Result<(), Error> {
+        self.only_admin()?;
+        self.min_billed
+            .setter(token)
+            .set(minuto_wire::u128_slot(min_billed));
+        minuto_wire::log(
+            &[BadgeMinBilledUpdated::SIGNATURE_HASH, token.word()],
+            &[min_billed.word()],
+            &[],
+        );
+        Ok(())
+    }
+
+    /// The successor the admin named, until it accepts (zero: none).
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn pending_admin(&self) -> Address {
+        self.admin.pending()
+    }
+
+    /// Names `new_admin` as the admin's successor (zero cancels); it takes the role with
+    /// `acceptAdmin`.
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeNotAdmin`] - the caller is not the admin.
+    ///
+    /// # Events
+    ///
+    /// * [`AdminTransferStarted`].
+    pub fn transfer_admin(&mut self, new_admin: Address) -> Result<(), Error> {
+        self.admin.transfer(new_admin).map_err(not_admin)
+    }
+
+    /// The named successor takes the admin role.
+    ///
+    /// # Errors
+    ///
+    /// * [`BadgeNotAdmin`] - the caller is not the named successor.
+    ///
+    /// # Events
+    ///
+    /// * [`AdminTransferred`].
+    pub fn accept_admin(&mut self) -> Result<(), Error> {
+        self.admin.accept().map_err(not_admin)
+    }
+
     /// The settings as `(admin, escrow, minDuration)`.
     ///
     /// # Errors
@@ -511,10 +527,7 @@ impl Badges {
     ///
     /// * [`BadgeMinDurationUpdated`].
     pub fn set_min_duration(&mut self, min_duration: u64) -> Result<(), Error> {
-        let caller = host::sender();
-        if caller != self.admin.get() {
-            return Err(BadgeNotAdmin { caller }.into());
-        }
+        self.only_admin()?;
         self.write_min_duration(min_duration)
     }
 }
@@ -728,7 +741,47 @@ impl IErc165 for Badges {
     }
 }
 
+/// The typed error for a session that cannot earn a badge.
+fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
+    use escrow::Ineligible as I;
+    match why {
+        I::NotEnded(state) => BadgeSessionNotEnded {
+            sessionId: session_id,
+            state,
+        }
+        .into(),
+        I::TooShort {
+            duration,
+            min_duration,
+        } => BadgeTooShort {
+            sessionId: session_id,
+            duration,
+            minDuration: min_duration,
+        }
+        .into(),
+        I::TokenNotEligible(token) => BadgeTokenNotEligible {
+            sessionId: session_id,
+            token,
+        }
+        .into(),
+        I::TooLittleBilled { billed, min_billed } => BadgeTooLittleBilled {
+            sessionId: session_id,
+            billed,
+            minBilled: min_billed,
+        }
+        .into(),
+    }
+}
+
+fn not_admin(caller: Address) -> Error {
+    BadgeNotAdmin { caller }.into()
+}
+
 impl Badges {
+    fn only_admin(&self) -> Result<Address, Error> {
+        self.admin.only_admin().map_err(not_admin)
+    }
+
     /// The holder of `token_id`, or [`ERC721NonexistentToken`].
     fn require_owned(&self, token_id: U256) -> Result<Address, Error> {
         let holder = self.erc721._owner_of(token_id);
@@ -758,9 +811,10 @@ impl Badges {
             .into());
         }
         self.min_duration.set(Uint::from_limbs([min_duration]));
-        host::log(
+        minuto_wire::log(
             &[BadgeMinDurationUpdated::SIGNATURE_HASH],
             &[min_duration.word()],
+            &[],
         );
         Ok(())
     }
@@ -790,12 +844,6 @@ impl Badges {
     }
 }
 
-/// The value of a storage integer of at most 64 bits. Not `Uint::to`, whose panic path
-/// links Rust's formatting machinery (~5 KB of WASM).
-fn small<const B: usize>(v: Uint<B, 1>) -> u64 {
-    v.as_limbs()[0]
-}
-
 /// Appends `value` in decimal. A dozen instructions instead of `core::fmt` (~8 KB).
 fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
     let mut digits = [0u8; 20];
@@ -817,26 +865,11 @@ fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
 /// its glue (several KB of WASM); OpenZeppelin 0.3 uses the free functions anyway.
 #[allow(deprecated)]
 mod host {
-    use alloc::vec::Vec;
-
-    use alloy_primitives::{Address, B256};
+    use alloy_primitives::Address;
 
     /// `msg.sender`.
     pub(crate) fn sender() -> Address {
         stylus_sdk::msg::sender()
-    }
-
-    /// Emits a log of this contract's own events, encoded by hand (every field is a
-    /// static type): alloy's typed `evm::log` costs about 1 KB of WASM per event type.
-    /// `topics` starts with the event's signature hash. The tests check every event
-    /// against alloy's encoding.
-    pub(crate) fn log(topics: &[B256], data: &[B256]) {
-        let mut bytes = Vec::with_capacity(32 * data.len());
-        for word in data {
-            bytes.extend_from_slice(word.as_slice());
-        }
-        // `raw_log` fails only with more than four topics; no event here has more.
-        let _ = stylus_sdk::evm::raw_log(topics, &bytes);
     }
 }
 

@@ -36,6 +36,7 @@ extern crate alloc;
 
 mod calls;
 mod eip712;
+mod router;
 #[cfg(any(test, feature = "test-clock"))]
 pub mod test_clock;
 #[cfg(test)]
@@ -45,12 +46,12 @@ mod tests;
 compile_error!("`test-clock` is for host tests only; it must never reach a deployed contract");
 
 use alloc::vec::Vec;
-use alloy_primitives::{Address, Uint, U128, U256};
+use alloy_primitives::{Address, U256};
 use minuto_accrual::{Accrual, MAX_FEE_BPS};
-use stylus_sdk::types::AddressVM;
+use minuto_wire::{admin::Admin, small, to_u128, u128_slot, uint, wide, word, Word};
 use stylus_sdk::{
     alloy_sol_types::sol,
-    block, evm, msg,
+    block, msg,
     prelude::*,
     storage::{
         StorageAddress, StorageBool, StorageMap, StorageU128, StorageU16, StorageU256, StorageU32,
@@ -61,9 +62,9 @@ use stylus_sdk::{
 /// The longest an admin may let a relayer backdate a stop: one hour.
 pub const MAX_BACKDATE_LIMIT: u32 = 3_600;
 
-/// `keccak256("")`: the code hash of an account without code.
-const KECCAK_EMPTY: alloy_primitives::B256 =
-    alloy_primitives::b256!("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470");
+/// The longest start window: 2^24 − 1 seconds (194 days), so that each session keeps
+/// its own window in the three bytes left in its second storage slot.
+pub const MAX_START_WINDOW: u32 = 0xff_ffff;
 
 /// The shortest maximum backdate: below the relayer's silence timeout plus clock drift, a
 /// relayer could not stop at the silent peer's last heartbeat.
@@ -142,7 +143,7 @@ sol! {
     error EscrowInvalidAmount(uint256 amount);
     /// A fee above the cap.
     error EscrowFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
-    /// A start window of zero or a maximum backdate outside 30 s to 1 h.
+    /// A start window outside 1 s to 2^24 − 1 s, or a maximum backdate outside 30 s to 1 h.
     error EscrowInvalidWindows(uint32 startWindow, uint32 maxBackdate);
     /// The tutor did not start the session before `deadline`.
     error EscrowStartWindowExpired(uint256 id, uint64 deadline);
@@ -168,87 +169,14 @@ sol! {
     error EscrowNonceUsed(address tutor, uint256 nonce);
     /// An internal accounting check failed; the call changed nothing.
     error EscrowAccounting(uint256 id);
+    /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
+    /// rebasing tokens are refused, so that every deposit is really held.
+    error EscrowFeeOnTransfer(address token, uint256 amount, uint256 received);
     // abi:end
 }
 
-/// One ABI word per error field: every error field is a static type.
-trait Word {
-    fn word(&self) -> [u8; 32];
-}
-
-impl Word for U256 {
-    #[inline(never)]
-    fn word(&self) -> [u8; 32] {
-        self.to_be_bytes()
-    }
-}
-
-impl Word for Address {
-    #[inline(never)]
-    fn word(&self) -> [u8; 32] {
-        let mut w = [0u8; 32];
-        w[12..].copy_from_slice(self.as_slice());
-        w
-    }
-}
-
-macro_rules! impl_word_for_ints {
-    ($($t:ty),*) => {$(
-        impl Word for $t {
-            fn word(&self) -> [u8; 32] {
-                let mut w = [0u8; 32];
-                w[32 - core::mem::size_of::<$t>()..].copy_from_slice(&self.to_be_bytes());
-                w
-            }
-        }
-    )*};
-}
-impl_word_for_ints!(u8, u16, u32, u64);
-
-/// `selector ‖ words`: the revert data of a Solidity custom error with static fields.
-#[inline(never)]
-fn revert_data(selector: [u8; 4], words: &[[u8; 32]]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(4 + 32 * words.len());
-    data.extend_from_slice(&selector);
-    for w in words {
-        data.extend_from_slice(w);
-    }
-    data
-}
-
-/// Declares [`Error`] with one variant per Solidity error, and encodes each as its
-/// selector and fields. Written out instead of `#[derive(SolidityError)]`, whose generic
-/// encoder is instantiated per error and cost ~10 KB of WASM here; the revert data is the
-/// same bytes (a test checks it against alloy's encoder for every variant).
-macro_rules! errors {
-    ($($variant:ident($ty:ident { $($field:ident),* }),)*) => {
-        /// Every way a call can fail. Each variant reverts with the Solidity error it wraps.
-        #[derive(Debug, PartialEq, Eq)]
-        pub enum Error {
-            $(#[allow(missing_docs)] $variant($ty),)*
-        }
-        $(
-            impl From<$ty> for Error {
-                fn from(e: $ty) -> Self {
-                    Error::$variant(e)
-                }
-            }
-        )*
-        // The errors reach `abi/` through the `abi:begin` fragment, with parameter names.
-        #[cfg(feature = "export-abi")]
-        impl stylus_sdk::abi::export::internal::InnerTypes for Error {}
-        impl From<Error> for Vec<u8> {
-            fn from(e: Error) -> Vec<u8> {
-                use stylus_sdk::alloy_sol_types::SolError;
-                match e {
-                    $(Error::$variant(_e) => revert_data(<$ty as SolError>::SELECTOR, &[$(_e.$field.word()),*]),)*
-                }
-            }
-        }
-    };
-}
-
-errors! {
+minuto_wire::errors! {
+    #[derive(Debug, PartialEq, Eq)]
     UnknownSession(EscrowUnknownSession { id }),
     InvalidState(EscrowInvalidState { id, state }),
     Unauthorized(EscrowUnauthorized { id, caller }),
@@ -273,20 +201,7 @@ errors! {
     InvalidSignature(EscrowInvalidSignature { tutor }),
     NonceUsed(EscrowNonceUsed { tutor, nonce }),
     Accounting(EscrowAccounting { id }),
-}
-
-/// Writes a log with `topic0`, then the indexed fields as topics and the rest as data.
-#[inline(never)]
-fn log(topic0: alloy_primitives::B256, indexed: &[[u8; 32]], data: &[[u8; 32]]) {
-    let mut topics = Vec::with_capacity(1 + indexed.len());
-    topics.push(topic0);
-    topics.extend(indexed.iter().map(|w| alloy_primitives::B256::from(*w)));
-    let mut bytes = Vec::with_capacity(32 * data.len());
-    for w in data {
-        bytes.extend_from_slice(w);
-    }
-    // A log only fails inside a static call, where state-changing calls cannot run.
-    let _ = evm::raw_log(&topics, &bytes);
+    FeeOnTransfer(EscrowFeeOnTransfer { token, amount, received }),
 }
 
 /// Events this contract emits. Every field is a static type, so each encodes as its
@@ -302,7 +217,7 @@ macro_rules! events {
         impl Emit for $ty {
             fn emit(self) {
                 use stylus_sdk::alloy_sol_types::SolEvent;
-                log(Self::SIGNATURE_HASH, &[$(self.$i.word()),*], &[$(self.$d.word()),*]);
+                minuto_wire::log(&[Self::SIGNATURE_HASH, $(self.$i.word()),*], &[$(self.$d.word()),*], &[]);
             }
         }
     )*};
@@ -322,16 +237,6 @@ events! {
     ConfigUpdated { [] [treasury, credentials, feeBps, startWindow, maxBackdate] },
     RelayerUpdated { [relayer] [allowed] },
     PauseUpdated { [] [paused] },
-    AdminTransferStarted { [admin, pendingAdmin] [] },
-    AdminTransferred { [previousAdmin, admin] [] },
-}
-
-impl Word for bool {
-    fn word(&self) -> [u8; 32] {
-        let mut w = [0u8; 32];
-        w[31] = u8::from(*self);
-        w
-    }
 }
 
 // `SessionView` reaches `abi/` through the `abi:begin` fragment, with its docs.
@@ -367,11 +272,12 @@ impl State {
 }
 
 type StorageU40 = StorageUint<40, 1>;
+type StorageU24 = StorageUint<24, 1>;
 
 /// One session in three storage slots at open (a fourth once the tutor withdraws):
 /// slot 0 `student | start | token_id | state | fee_bps`, slot 1 `tutor | end |
-/// credential_kind`, slot 2 `rate | deposited`, slot 3 `withdrawn | withdrawn_through`. Every write after open
-/// lands in a slot that is already non-zero.
+/// credential_kind | start_window`, slot 2 `rate | deposited`, slot 3 `withdrawn |
+/// withdrawn_through`. Every write after open lands in a slot that is already non-zero.
 #[storage]
 pub struct Session {
     student: StorageAddress,
@@ -384,6 +290,9 @@ pub struct Session {
     tutor: StorageAddress,
     end: StorageU40,
     credential_kind: StorageU32,
+    /// The start window in force when the session was opened: a later `setConfig` does
+    /// not move this session's deadline.
+    start_window: StorageU24,
 
     rate: StorageU128,
     deposited: StorageU128,
@@ -400,9 +309,14 @@ pub struct TokenEntry {
     allowed: StorageBool,
 }
 
-/// The escrow contract.
+/// The escrow contract. The deployed program routes calls with
+/// [`dispatch`](SessionEscrow::dispatch); host builds (tests, ABI export) with the SDK's
+/// router.
 #[storage]
-#[entrypoint]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(feature = "export-abi"))),
+    entrypoint
+)]
 pub struct SessionEscrow {
     treasury: StorageAddress,
     fee_bps: StorageU16,
@@ -410,12 +324,12 @@ pub struct SessionEscrow {
     max_backdate: StorageU32,
     paused: StorageBool,
 
-    admin: StorageAddress,
+    /// Slot: `credentials | session_count | token_count`.
+    credentials: StorageAddress,
     session_count: StorageU64,
     token_count: StorageU16,
 
-    pending_admin: StorageAddress,
-    credentials: StorageAddress,
+    admin: Admin,
 
     sessions: StorageMap<U256, Session>,
     tokens: StorageMap<Address, TokenEntry>,
@@ -433,41 +347,6 @@ fn now() -> u64 {
     #[cfg(any(test, feature = "test-clock"))]
     let t = t + test_clock::offset();
     t
-}
-
-// Conversions without `Uint::from`/`Uint::to`: those carry a formatting panic path that
-// costs ~9 KB of WASM. Each is exact for the widths it is used with.
-
-/// The value of a storage integer of at most 64 bits.
-fn small<const B: usize, const L: usize>(v: Uint<B, L>) -> u64 {
-    v.as_limbs()[0]
-}
-
-/// The value of a 128-bit storage integer.
-fn wide(v: U128) -> u128 {
-    let l = v.as_limbs();
-    u128::from(l[0]) | (u128::from(l[1]) << 64)
-}
-
-/// A storage integer of at most 64 bits (reverts if `v` does not fit, which the callers
-/// rule out: times below 2^40, ids below 2^64, bytes and basis points).
-fn uint<const B: usize>(v: impl Into<u64>) -> Uint<B, 1> {
-    Uint::from_limbs([v.into()])
-}
-
-fn u128_slot(v: u128) -> U128 {
-    U128::from_limbs([v as u64, (v >> 64) as u64])
-}
-
-/// A `u128` as an ABI word.
-fn word(v: impl Into<u128>) -> U256 {
-    let v = v.into();
-    U256::from_limbs([v as u64, (v >> 64) as u64, 0, 0])
-}
-
-fn to_u128(v: U256) -> Option<u128> {
-    let l = v.as_limbs();
-    (l[2] == 0 && l[3] == 0).then(|| u128::from(l[0]) | (u128::from(l[1]) << 64))
 }
 
 #[public]
@@ -494,11 +373,7 @@ impl SessionEscrow {
         if admin.is_zero() {
             return Err(EscrowInvalidAddress { account: admin }.into());
         }
-        self.admin.set(admin);
-        Emit::emit(AdminTransferred {
-            previousAdmin: Address::ZERO,
-            admin,
-        });
+        self.admin.init(admin);
         self.write_config(treasury, credentials, fee_bps, start_window, max_backdate)
     }
 
@@ -539,14 +414,15 @@ impl SessionEscrow {
 
     /// Opens a session that is Active at once, with the tutor's EIP-712 signature over
     /// `Acceptance(address student,address token,uint256 rate,address tutorKey,
-    /// uint256 nonce,uint64 expiry)` in this contract's domain (name "Minuto
-    /// SessionEscrow", version "1", this chain and address). The tutor pays no gas; the
-    /// nonce is single-use per tutor. Returns the new session id.
+    /// uint16 maxFeeBps,uint256 nonce,uint64 expiry)` in this contract's domain (name
+    /// "Minuto SessionEscrow", version "1", this chain and address). The tutor pays no
+    /// gas; the nonce is single-use per tutor; the session takes the current fee, which
+    /// must not exceed the `maxFeeBps` the tutor signed. Returns the new session id.
     ///
     /// # Errors
     /// As [`open`](Self::open), and `EscrowAcceptanceExpired`, `EscrowInvalidSignature`,
     /// `EscrowNonceUsed`, `EscrowCredentialRequired`, `EscrowInvalidAddress` for a zero
-    /// tutor key.
+    /// tutor key, `EscrowFeeTooHigh` when the fee is above the signed `maxFeeBps`.
     ///
     /// # Events
     /// `SessionOpened`, then `SessionStarted`.
@@ -560,6 +436,7 @@ impl SessionEscrow {
         student_key: Address,
         credential_kind: u32,
         tutor_key: Address,
+        max_fee_bps: u16,
         nonce: U256,
         expiry: u64,
         signature: stylus_sdk::abi::Bytes,
@@ -571,8 +448,17 @@ impl SessionEscrow {
         if tutor_key.is_zero() {
             return Err(EscrowInvalidAddress { account: tutor_key }.into());
         }
+        let fee_bps = small(self.fee_bps.get()) as u16;
+        if fee_bps > max_fee_bps {
+            return Err(EscrowFeeTooHigh {
+                feeBps: fee_bps,
+                maxFeeBps: max_fee_bps,
+            }
+            .into());
+        }
         let student = msg::sender();
-        let digest = eip712::acceptance_digest(student, token, rate, tutor_key, nonce, expiry);
+        let digest =
+            eip712::acceptance_digest(student, token, rate, tutor_key, max_fee_bps, nonce, expiry);
         if calls::recover(digest, &signature) != Some(tutor) {
             return Err(EscrowInvalidSignature { tutor }.into());
         }
@@ -715,13 +601,15 @@ impl SessionEscrow {
         Ok(amount)
     }
 
-    /// Ends an Active session now and settles it; the student or the tutor may. If the
-    /// deposit ran out earlier, the session ends at the moment it did. (A relayer ends
-    /// sessions with [`stop_at`](Self::stop_at).)
+    /// Ends an Active session now and settles it; the student or the tutor may, and
+    /// anyone once its deposit has run out (nothing is left to bill, and no party's money
+    /// should wait for one of them to come back). If the deposit ran out earlier, the
+    /// session ends at the moment it did. (A relayer ends sessions with
+    /// [`stop_at`](Self::stop_at).)
     ///
     /// # Errors
     /// `EscrowUnknownSession`; `EscrowInvalidState` unless Active (so each session settles
-    /// once); `EscrowUnauthorized` for anyone else.
+    /// once); `EscrowUnauthorized` for anyone else while funds remain.
     ///
     /// # Events
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
@@ -729,10 +617,11 @@ impl SessionEscrow {
         let (state, student, tutor) = self.load_session(id)?;
         require_state(id, state, State::Active)?;
         let caller = msg::sender();
-        if caller != student && caller != tutor {
+        let now = now();
+        if caller != student && caller != tutor && now < self.accrual(id).exhausted_at() {
             return Err(EscrowUnauthorized { id, caller }.into());
         }
-        self.settle(id, now(), caller)
+        self.settle(id, now, caller)
     }
 
     /// A relayer ends an Active session at `at`, the last moment the silent party was
@@ -953,7 +842,7 @@ impl SessionEscrow {
     pub fn config(&self) -> (Address, Address, Address, Address, u16, u32, u32, bool, u64) {
         (
             self.admin.get(),
-            self.pending_admin.get(),
+            self.admin.pending(),
             self.treasury.get(),
             self.credentials.get(),
             small(self.fee_bps.get()) as u16,
@@ -986,8 +875,7 @@ impl SessionEscrow {
         self.only_admin()?;
         // A token must be a contract: a call to an address without code "succeeds" with
         // empty return data, which would record deposits that moved nothing.
-        let code = token.code_hash();
-        if allowed && (code.is_zero() || code == KECCAK_EMPTY) {
+        if allowed && !minuto_wire::has_code(token) {
             return Err(EscrowInvalidAddress { account: token }.into());
         }
         if self.tokens.get(token).id.get().is_zero() {
@@ -1008,7 +896,7 @@ impl SessionEscrow {
     /// contract gated sessions are checked against (`hasValid(address,uint32)`; zero
     /// disables it, and then gated sessions cannot start), the fee for sessions opened
     /// from now on (open sessions keep theirs; at most [`MAX_FEE_BPS`]), the start window
-    /// (non-zero) and the relayer's maximum backdate (from [`MIN_BACKDATE_LIMIT`] to
+    /// for sessions opened from now on (1 s to [`MAX_START_WINDOW`]) and the relayer's maximum backdate (from [`MIN_BACKDATE_LIMIT`] to
     /// [`MAX_BACKDATE_LIMIT`]).
     ///
     /// # Errors
@@ -1070,13 +958,7 @@ impl SessionEscrow {
     /// # Events
     /// `AdminTransferStarted`.
     pub fn transfer_admin(&mut self, new_admin: Address) -> Result<(), Error> {
-        let admin = self.only_admin()?;
-        self.pending_admin.set(new_admin);
-        Emit::emit(AdminTransferStarted {
-            admin,
-            pendingAdmin: new_admin,
-        });
-        Ok(())
+        self.admin.transfer(new_admin).map_err(not_admin)
     }
 
     /// The pending admin takes the role.
@@ -1087,22 +969,15 @@ impl SessionEscrow {
     /// # Events
     /// `AdminTransferred`.
     pub fn accept_admin(&mut self) -> Result<(), Error> {
-        let caller = msg::sender();
-        if caller.is_zero() || caller != self.pending_admin.get() {
-            return Err(EscrowNotAdmin { caller }.into());
-        }
-        let previous = self.admin.get();
-        self.admin.set(caller);
-        self.pending_admin.set(Address::ZERO);
-        Emit::emit(AdminTransferred {
-            previousAdmin: previous,
-            admin: caller,
-        });
-        Ok(())
+        self.admin.accept().map_err(not_admin)
     }
 }
 
 // ---- private helpers ------------------------------------------------------------------
+
+fn not_admin(caller: Address) -> Error {
+    EscrowNotAdmin { caller }.into()
+}
 
 fn invalid_state(id: U256, state: State) -> Error {
     EscrowInvalidState {
@@ -1171,16 +1046,12 @@ impl SessionEscrow {
     }
 
     fn start_deadline(&self, id: U256) -> u64 {
-        let opened = small(self.sessions.get(id).start.get());
-        opened.saturating_add(small(self.start_window.get()))
+        let s = self.sessions.get(id);
+        small(s.start.get()).saturating_add(small(s.start_window.get()))
     }
 
     fn only_admin(&self) -> Result<Address, Error> {
-        let caller = msg::sender();
-        if caller != self.admin.get() {
-            return Err(EscrowNotAdmin { caller }.into());
-        }
-        Ok(caller)
+        self.admin.only_admin().map_err(not_admin)
     }
 
     fn when_not_paused(&self) -> Result<(), Error> {
@@ -1208,7 +1079,9 @@ impl SessionEscrow {
             }
             .into());
         }
-        if start_window == 0 || !(MIN_BACKDATE_LIMIT..=MAX_BACKDATE_LIMIT).contains(&max_backdate) {
+        if !(1..=MAX_START_WINDOW).contains(&start_window)
+            || !(MIN_BACKDATE_LIMIT..=MAX_BACKDATE_LIMIT).contains(&max_backdate)
+        {
             return Err(EscrowInvalidWindows {
                 startWindow: start_window,
                 maxBackdate: max_backdate,
@@ -1306,6 +1179,7 @@ impl SessionEscrow {
         s.fee_bps.set(fee_bps);
         s.tutor.set(tutor);
         s.credential_kind.set(uint(credential_kind));
+        s.start_window.set(uint(small(self.start_window.get())));
         s.rate.set(u128_slot(rate_u128));
         s.deposited.set(u128_slot(deposit_u128));
 
@@ -1324,14 +1198,26 @@ impl SessionEscrow {
         Ok(id)
     }
 
-    /// Takes `amount` of `token` from `from`; the whole call reverts if the token refuses.
+    /// Takes `amount` of `token` from `from`; the whole call reverts if the token refuses,
+    /// or if the escrow's balance did not grow by exactly `amount` (a fee-on-transfer or
+    /// rebasing token would leave deposits the escrow does not hold).
     fn pull(&mut self, token: Address, from: Address, amount: U256) -> Result<(), Error> {
         let this = stylus_sdk::contract::address();
+        let before = calls::balance_of(token, this);
         if !calls::transfer_from(token, from, this, amount) {
             return Err(EscrowTransferFailed {
                 token,
                 to: this,
                 amount,
+            }
+            .into());
+        }
+        let received = calls::balance_of(token, this).saturating_sub(before);
+        if received != amount {
+            return Err(EscrowFeeOnTransfer {
+                token,
+                amount,
+                received,
             }
             .into());
         }
@@ -1396,6 +1282,16 @@ impl SessionEscrow {
         });
         Ok(())
     }
+}
+
+/// The deployed program's entry: every call goes through the hand-written router.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[entrypoint]
+fn escrow_entrypoint(input: Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+    // SAFETY: the contract's storage at its root, as the SDK's own router creates it.
+    let mut escrow =
+        unsafe { <SessionEscrow as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host) };
+    escrow.dispatch(&input)
 }
 
 #[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]

@@ -11,6 +11,9 @@
 //!   `end − start` at least `minDuration` seconds (300 at deploy): sessions that never
 //!   really ran cannot produce ratings, the first defence against fake reviews. A session
 //!   that ran out of funds ended when they did.
+//! - It must also have billed at least `minBilled(token)` base units of its token, a floor
+//!   the admin sets per token (e.g. 1 USDC); a token without a floor earns no ratings. A
+//!   session at a dust rate proves nothing: a rating must cost real money to fake.
 //! - A rating is accepted while `block.timestamp ≤ end + ratingWindow` (14 days at
 //!   deploy, 1,209,600 s).
 //! - Only the student or the tutor may rate, and always the other party; nobody rates
@@ -19,8 +22,9 @@
 //!   student, kept apart ([`Ratings::aggregates`]); per session, both ratings
 //!   ([`Ratings::session_ratings`]).
 //!
-//! The admin may change `minDuration` and `ratingWindow`; the change applies to ratings
-//! from then on.
+//! The admin may change `minDuration`, `ratingWindow` and the per-token floors; the change
+//! applies to ratings from then on. The admin role moves in two steps (`transferAdmin`,
+//! then `acceptAdmin` by the successor); the escrow must be a contract at deployment.
 //!
 //! The Solidity interface is the SDK's export of the `#[public]` impl plus the
 //! declarations between the `abi:begin` and `abi:end` markers (events and errors).
@@ -36,10 +40,11 @@ use minuto_escrow_view as escrow;
 use alloc::{string::String, vec::Vec};
 
 use alloy_primitives::{Address, Uint, B256, U256};
-use alloy_sol_types::{SolError, SolEvent};
+use alloy_sol_types::SolEvent;
+use minuto_wire::{admin::Admin, small, u128_slot, wide, Word};
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageAddress, StorageB256, StorageMap, StorageU64, StorageU8},
+    storage::{StorageAddress, StorageB256, StorageMap, StorageU128, StorageU64, StorageU8},
 };
 
 /// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
@@ -85,12 +90,18 @@ mod sol {
         event Rated(uint256 indexed sessionId, address indexed rater, address indexed ratee, uint8 raterRole, uint8 score, bytes32 contentHash, string cid);
         /// The settings are now `minDuration` (seconds billed, at least) and `ratingWindow` (seconds after a session's end).
         event RatingConfigUpdated(uint64 minDuration, uint64 ratingWindow);
+        /// Sessions in `token` need at least `minBilled` base units billed for ratings (0: none may be rated).
+        event RatingMinBilledUpdated(address indexed token, uint128 minBilled);
+        /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
+        event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
+        /// `admin` took the role from `previousAdmin` (zero at deployment).
+        event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
-        /// The constructor's `admin` or `escrow` is the zero address.
+        /// The constructor's `admin` is the zero address, or its `escrow` holds no code.
         error RatingInvalidAddress(address account);
         /// `minDuration` and `ratingWindow` must both be at least 1 second.
         error RatingInvalidConfig(uint64 minDuration, uint64 ratingWindow);
-        /// Only the admin may change the settings; `caller` is not the admin.
+        /// Only the admin may change the settings (and only the named successor accept the role); `caller` may not.
         error RatingNotAdmin(address caller);
         /// A score is 1 to 5; `score` is not.
         error RatingInvalidScore(uint8 score);
@@ -104,6 +115,10 @@ mod sol {
         error RatingSessionNotEnded(uint256 sessionId, uint8 state);
         /// Session `sessionId` billed `duration` seconds, under the minimum of `minDuration`.
         error RatingTooShort(uint256 sessionId, uint64 duration, uint64 minDuration);
+        /// Session `sessionId` is in `token`, for which the admin set no minimum billed value: it cannot be rated.
+        error RatingTokenNotEligible(uint256 sessionId, address token);
+        /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
+        error RatingTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
         /// Ratings of session `sessionId` closed at `deadline` (its end plus the rating window).
         error RatingWindowClosed(uint256 sessionId, uint64 deadline);
         /// `caller` is neither the student nor the tutor of session `sessionId`.
@@ -118,87 +133,8 @@ mod sol {
     }
 }
 
-/// One ABI word per error or event field: every field here is a static type.
-trait Word {
-    fn word(&self) -> B256;
-}
-
-impl Word for U256 {
-    fn word(&self) -> B256 {
-        B256::from(*self)
-    }
-}
-
-impl Word for B256 {
-    fn word(&self) -> B256 {
-        *self
-    }
-}
-
-impl Word for Address {
-    fn word(&self) -> B256 {
-        self.into_word()
-    }
-}
-
-impl Word for u64 {
-    #[inline(never)]
-    fn word(&self) -> B256 {
-        let mut w = B256::ZERO;
-        w[24..].copy_from_slice(&self.to_be_bytes());
-        w
-    }
-}
-
-impl Word for u8 {
-    fn word(&self) -> B256 {
-        u64::from(*self).word()
-    }
-}
-
-/// ABI encoding of an error with static fields: `selector`, then one word per field.
-#[inline(never)]
-fn revert_data(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(4 + 32 * words.len());
-    data.extend_from_slice(&selector);
-    for word in words {
-        data.extend_from_slice(word.as_slice());
-    }
-    data
-}
-
-/// Declares [`Error`] with one variant per Solidity error and encodes each as its
-/// selector and fields: `#[derive(SolidityError)]` inlines alloy's generic encoder once
-/// per variant (kilobytes of WASM). A test checks every variant against alloy's encoding.
-macro_rules! errors {
-    ($($variant:ident($ty:ident { $($field:ident),* }),)*) => {
-        /// Every way a call can fail. Each variant reverts with the Solidity error it wraps.
-        #[derive(Debug, PartialEq, Eq)]
-        pub enum Error {
-            $(#[allow(missing_docs)] $variant($ty),)*
-        }
-        $(
-            impl From<$ty> for Error {
-                fn from(e: $ty) -> Self {
-                    Error::$variant(e)
-                }
-            }
-        )*
-        // The errors reach `abi/` through the `abi:begin` fragment, with parameter names.
-        #[cfg(feature = "export-abi")]
-        impl stylus_sdk::abi::export::internal::InnerTypes for Error {}
-        /// Revert data: the ABI encoding of the error.
-        impl From<Error> for Vec<u8> {
-            fn from(e: Error) -> Vec<u8> {
-                match e {
-                    $(Error::$variant(_e) => revert_data(<$ty as SolError>::SELECTOR, &[$(_e.$field.word()),*]),)*
-                }
-            }
-        }
-    };
-}
-
-errors! {
+minuto_wire::errors! {
+    #[derive(Debug, PartialEq, Eq)]
     InvalidAddress(RatingInvalidAddress { account }),
     InvalidConfig(RatingInvalidConfig { minDuration, ratingWindow }),
     NotAdmin(RatingNotAdmin { caller }),
@@ -213,6 +149,8 @@ errors! {
     SelfRating(RatingSelfRating { sessionId, rater }),
     AlreadyRated(RatingAlreadyRated { sessionId, rater }),
     AggregateOverflow(RatingAggregateOverflow { account }),
+    TokenNotEligible(RatingTokenNotEligible { sessionId, token }),
+    TooLittleBilled(RatingTooLittleBilled { sessionId, billed, minBilled }),
 }
 
 /// The ratings an address has received, by the role it had in the rated sessions: four
@@ -239,9 +177,10 @@ pub struct SessionRating {
 #[entrypoint]
 #[storage]
 pub struct Ratings {
-    /// Slot: `admin | min_duration`.
-    admin: StorageAddress,
+    admin: Admin,
     min_duration: StorageU64,
+    /// Token → the least a session in it must bill, in base units (0: it cannot be rated).
+    min_billed: StorageMap<Address, StorageU128>,
     /// Slot: `escrow | rating_window`.
     escrow: StorageAddress,
     rating_window: StorageU64,
@@ -259,12 +198,12 @@ impl Ratings {
     ///
     /// # Errors
     ///
-    /// * [`RatingInvalidAddress`] - `admin` or `escrow` is the zero address.
+    /// * [`RatingInvalidAddress`] - `admin` is the zero address, or `escrow` holds no code.
     /// * [`RatingInvalidConfig`] - `min_duration` or `rating_window` is 0.
     ///
     /// # Events
     ///
-    /// * [`RatingConfigUpdated`].
+    /// * `AdminTransferred(0, admin)`, [`RatingConfigUpdated`].
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -273,12 +212,15 @@ impl Ratings {
         min_duration: u64,
         rating_window: u64,
     ) -> Result<(), Error> {
-        for account in [admin, escrow] {
-            if account.is_zero() {
-                return Err(RatingInvalidAddress { account }.into());
-            }
+        if admin.is_zero() {
+            return Err(RatingInvalidAddress { account: admin }.into());
         }
-        self.admin.set(admin);
+        // Sessions are read from its `session` view: an address without code would answer
+        // every call with nothing.
+        if !minuto_wire::has_code(escrow) {
+            return Err(RatingInvalidAddress { account: escrow }.into());
+        }
+        self.admin.init(admin);
         self.escrow.set(escrow);
         self.write_config(min_duration, rating_window)
     }
@@ -295,6 +237,8 @@ impl Ratings {
     /// * [`RatingUnknownSession`] - the escrow has no such session.
     /// * [`RatingSessionNotEnded`] - the session is Open, Active or Cancelled.
     /// * [`RatingTooShort`] - its billed duration `end − start` is under `minDuration`.
+    /// * [`RatingTokenNotEligible`] - no minimum billed value is set for its token.
+    /// * [`RatingTooLittleBilled`] - it billed less than `minBilled(token)`.
     /// * [`RatingWindowClosed`] - `block.timestamp` is past `end + ratingWindow`.
     /// * [`RatingNotAParty`] - the caller is neither its student nor its tutor.
     /// * [`RatingSelfRating`] - the caller is both (the escrow forbids it; checked anyway).
@@ -333,23 +277,12 @@ impl Ratings {
             escrow::session(self.escrow.get(), session_id).ok_or(RatingUnknownSession {
                 sessionId: session_id,
             })?;
-        if session.state != escrow::ENDED {
-            return Err(RatingSessionNotEnded {
-                sessionId: session_id,
-                state: session.state,
-            }
-            .into());
-        }
-        let min_duration = small(self.min_duration.get());
-        let duration = session.duration();
-        if duration < min_duration {
-            return Err(RatingTooShort {
-                sessionId: session_id,
-                duration,
-                minDuration: min_duration,
-            }
-            .into());
-        }
+        session
+            .check(
+                small(self.min_duration.get()),
+                wide(self.min_billed.get(session.token)),
+            )
+            .map_err(|why| ineligible(session_id, why))?;
         let deadline = session.end.saturating_add(small(self.rating_window.get()));
         if now() > deadline {
             return Err(RatingWindowClosed {
@@ -474,6 +407,81 @@ impl Ratings {
         )
     }
 
+    /// The least a session in `token` must bill, in base units, to be rated (0: sessions
+    /// in it cannot be).
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn min_billed(&self, token: Address) -> u128 {
+        wide(self.min_billed.get(token))
+    }
+
+    /// Sets the least a session in `token` must bill, in base units, to be rated (0:
+    /// sessions in it cannot be). Applies to ratings from now on.
+    ///
+    /// # Errors
+    ///
+    /// * [`RatingNotAdmin`] - the caller is not the admin.
+    ///
+    /// # Events
+    ///
+    /// * [`RatingMinBilledUpdated`].
+    pub fn set_min_billed(&mut self, token: Address, min_billed: u128) -> Result<(), Error> {
+        self.only_admin()?;
+        self.min_billed.setter(token).set(u128_slot(min_billed));
+        host::log(
+            &[RatingMinBilledUpdated::SIGNATURE_HASH, token.word()],
+            &[min_billed.word()],
+            &[],
+        );
+        Ok(())
+    }
+
+    /// The successor the admin named, until it accepts (zero: none).
+    ///
+    /// # Errors
+    ///
+    /// None.
+    ///
+    /// # Events
+    ///
+    /// None.
+    pub fn pending_admin(&self) -> Address {
+        self.admin.pending()
+    }
+
+    /// Names `new_admin` as the admin's successor (zero cancels); it takes the role with
+    /// `acceptAdmin`.
+    ///
+    /// # Errors
+    ///
+    /// * [`RatingNotAdmin`] - the caller is not the admin.
+    ///
+    /// # Events
+    ///
+    /// * [`AdminTransferStarted`].
+    pub fn transfer_admin(&mut self, new_admin: Address) -> Result<(), Error> {
+        self.admin.transfer(new_admin).map_err(not_admin)
+    }
+
+    /// The named successor takes the admin role.
+    ///
+    /// # Errors
+    ///
+    /// * [`RatingNotAdmin`] - the caller is not the named successor.
+    ///
+    /// # Events
+    ///
+    /// * [`AdminTransferred`].
+    pub fn accept_admin(&mut self) -> Result<(), Error> {
+        self.admin.accept().map_err(not_admin)
+    }
+
     /// The settings as `(admin, escrow, minDuration, ratingWindow)`.
     ///
     /// # Errors
@@ -504,15 +512,52 @@ impl Ratings {
     ///
     /// * [`RatingConfigUpdated`].
     pub fn set_config(&mut self, min_duration: u64, rating_window: u64) -> Result<(), Error> {
-        let caller = host::sender();
-        if caller != self.admin.get() {
-            return Err(RatingNotAdmin { caller }.into());
-        }
+        self.only_admin()?;
         self.write_config(min_duration, rating_window)
     }
 }
 
+/// The typed error for a session that cannot be rated.
+fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
+    use escrow::Ineligible as I;
+    match why {
+        I::NotEnded(state) => RatingSessionNotEnded {
+            sessionId: session_id,
+            state,
+        }
+        .into(),
+        I::TooShort {
+            duration,
+            min_duration,
+        } => RatingTooShort {
+            sessionId: session_id,
+            duration,
+            minDuration: min_duration,
+        }
+        .into(),
+        I::TokenNotEligible(token) => RatingTokenNotEligible {
+            sessionId: session_id,
+            token,
+        }
+        .into(),
+        I::TooLittleBilled { billed, min_billed } => RatingTooLittleBilled {
+            sessionId: session_id,
+            billed,
+            minBilled: min_billed,
+        }
+        .into(),
+    }
+}
+
+fn not_admin(caller: Address) -> Error {
+    RatingNotAdmin { caller }.into()
+}
+
 impl Ratings {
+    fn only_admin(&self) -> Result<Address, Error> {
+        self.admin.only_admin().map_err(not_admin)
+    }
+
     /// Checks and stores the settings; emits [`RatingConfigUpdated`].
     fn write_config(&mut self, min_duration: u64, rating_window: u64) -> Result<(), Error> {
         if min_duration == 0 || rating_window == 0 {
@@ -573,19 +618,11 @@ fn now() -> u64 {
     t
 }
 
-/// The value of a storage integer of at most 64 bits. Not `Uint::to`, whose panic path
-/// links Rust's formatting machinery (~5 KB of WASM).
-fn small<const B: usize>(v: Uint<B, 1>) -> u64 {
-    v.as_limbs()[0]
-}
-
 /// Host access through the SDK's free functions. The SDK deprecates them in favour of
 /// `self.vm()`, but that returns a `dyn Host` whose vtable links every host import and
 /// its glue (several KB of WASM).
 #[allow(deprecated)]
 mod host {
-    use alloc::vec::Vec;
-
     use alloy_primitives::{Address, B256};
 
     /// `msg.sender`.
@@ -603,20 +640,7 @@ mod host {
         stylus_sdk::crypto::keccak(bytes)
     }
 
-    /// Emits a log of this contract's own events, encoded by hand: alloy's typed
-    /// `evm::log` costs about 1 KB of WASM per event type. `topics` starts with the
-    /// event's signature hash; the data is the `head` words, then `tail` zero-padded to
-    /// a whole word. The tests check every event against alloy's encoding.
-    pub(crate) fn log(topics: &[B256], head: &[B256], tail: &[u8]) {
-        let mut data = Vec::with_capacity(32 * head.len() + tail.len().div_ceil(32) * 32);
-        for word in head {
-            data.extend_from_slice(word.as_slice());
-        }
-        data.extend_from_slice(tail);
-        data.resize(data.len().div_ceil(32) * 32, 0);
-        // `raw_log` fails only with more than four topics; no event here has more.
-        let _ = stylus_sdk::evm::raw_log(topics, &data);
-    }
+    pub(crate) use minuto_wire::log;
 }
 
 #[cfg(test)]

@@ -210,6 +210,15 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             tokenId: U256::MAX
         },
         BadgeIdUnavailable {},
+        BadgeTokenNotEligible {
+            sessionId: n,
+            token: a
+        },
+        BadgeTooLittleBilled {
+            sessionId: n,
+            billed: u128::MAX - 1,
+            minBilled: u128::MAX
+        },
         erc721::Error::InvalidOwner(erc721::ERC721InvalidOwner { owner: a }),
         erc721::Error::NonexistentToken(erc721::ERC721NonexistentToken { token_id: n }),
         erc721::Error::IncorrectOwner(erc721::ERC721IncorrectOwner {
@@ -244,6 +253,8 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::NotAParty(_)
             | Error::AlreadyClaimed(_)
             | Error::IdUnavailable(_)
+            | Error::TokenNotEligible(_)
+            | Error::TooLittleBilled(_)
             | Error::Erc721(_) => {}
         }
     }
@@ -293,6 +304,8 @@ fn errors_are_all_declared_in_the_abi() {
         BadgeNotAParty::SELECTOR,
         BadgeAlreadyClaimed::SELECTOR,
         BadgeIdUnavailable::SELECTOR,
+        BadgeTokenNotEligible::SELECTOR,
+        BadgeTooLittleBilled::SELECTOR,
     ]
     .into_iter()
     .chain(inherited::IBadgesInheritedErrors::SELECTORS.iter().copied())
@@ -331,6 +344,9 @@ fn events_are_all_declared_in_the_abi(
     let declared: Vec<B256> = [
         BadgeClaimed::SIGNATURE_HASH,
         BadgeMinDurationUpdated::SIGNATURE_HASH,
+        BadgeMinBilledUpdated::SIGNATURE_HASH,
+        AdminTransferStarted::SIGNATURE_HASH,
+        AdminTransferred::SIGNATURE_HASH,
     ]
     .into_iter()
     .chain(
@@ -339,8 +355,15 @@ fn events_are_all_declared_in_the_abi(
             .map(|s| B256::from(*s)),
     )
     .collect();
+    badges
+        .sender(w.admin)
+        .transfer_admin(w.tutor)
+        .motsu_unwrap();
+    badges.sender(w.tutor).accept_admin().motsu_unwrap();
     let events = badges.all_events();
-    assert_eq!(events.len(), 1 + 2 + 1 + 1 + 1 + 1);
+    // Deployment (admin, minimum duration, token floor), claim, settings, approvals,
+    // transfer, hand-over.
+    assert_eq!(events.len(), 3 + 2 + 1 + 1 + 1 + 1 + 2);
     for event in events {
         assert!(
             declared.contains(&event.topics()[0]),

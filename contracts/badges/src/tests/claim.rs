@@ -15,7 +15,12 @@ fn id(v: u64) -> U256 {
 // --- constructor and settings --------------------------------------------------------------
 
 #[motsu::test]
-fn constructor_rejects_zero_admin(badges: Contract<Badges>, escrow: Address, alice: Address) {
+fn constructor_rejects_zero_admin(
+    badges: Contract<Badges>,
+    escrow_contract: Contract<SessionEscrow>,
+    alice: Address,
+) {
+    let escrow = escrow_contract.address();
     assert_reverts(
         &badges,
         BadgeInvalidAddress {
@@ -30,26 +35,12 @@ fn constructor_rejects_zero_admin(badges: Contract<Badges>, escrow: Address, ali
 }
 
 #[motsu::test]
-fn constructor_rejects_zero_escrow(badges: Contract<Badges>, admin: Address) {
-    assert_reverts(
-        &badges,
-        BadgeInvalidAddress {
-            account: Address::ZERO,
-        },
-        || {
-            badges
-                .sender(admin)
-                .constructor(admin, Address::ZERO, MIN_DURATION, BASE_URI.into())
-        },
-    );
-}
-
-#[motsu::test]
 fn constructor_rejects_zero_min_duration(
     badges: Contract<Badges>,
     admin: Address,
-    escrow: Address,
+    escrow_contract: Contract<SessionEscrow>,
 ) {
+    let escrow = escrow_contract.address();
     assert_reverts(&badges, BadgeInvalidMinDuration { minDuration: 0 }, || {
         badges
             .sender(admin)
@@ -61,8 +52,9 @@ fn constructor_rejects_zero_min_duration(
 fn constructor_rejects_too_long_base_uri(
     badges: Contract<Badges>,
     admin: Address,
-    escrow: Address,
+    escrow_contract: Contract<SessionEscrow>,
 ) {
+    let escrow = escrow_contract.address();
     let uri = "a".repeat(MAX_BASE_URI_LEN + 1);
     assert_reverts(
         &badges,
@@ -81,8 +73,9 @@ fn constructor_rejects_too_long_base_uri(
 fn constructor_stores_config_and_emits_min_duration(
     badges: Contract<Badges>,
     admin: Address,
-    escrow: Address,
+    escrow_contract: Contract<SessionEscrow>,
 ) {
+    let escrow = escrow_contract.address();
     let ((), events) = with_events(&badges, || {
         badges
             .sender(admin)
@@ -91,10 +84,17 @@ fn constructor_stores_config_and_emits_min_duration(
     });
     assert_eq!(
         events,
-        [BadgeMinDurationUpdated {
-            minDuration: MIN_DURATION
-        }
-        .encode_log_data()]
+        [
+            AdminTransferred {
+                previousAdmin: Address::ZERO,
+                admin
+            }
+            .encode_log_data(),
+            BadgeMinDurationUpdated {
+                minDuration: MIN_DURATION
+            }
+            .encode_log_data()
+        ]
     );
     assert_eq!(
         badges.sender(admin).config(),

@@ -4,6 +4,7 @@
 
 mod abi;
 mod claim;
+mod gate;
 
 use alloc::vec::Vec;
 use core::fmt::Debug;
@@ -88,6 +89,10 @@ pub const OPEN: u8 = 1;
 pub const ACTIVE: u8 = 2;
 pub const CANCELLED: u8 = 4;
 
+/// The floor set for the test token: 1 USDC (a [`MIN_DURATION`] session at [`RATE`]
+/// bills 3 USDC).
+pub const MIN_BILLED: u128 = 1_000_000;
+
 /// The contracts of one test and its parties.
 pub struct World<'a> {
     pub escrow: &'a Contract<SessionEscrow>,
@@ -149,6 +154,10 @@ impl<'a> World<'a> {
             .sender(admin)
             .constructor(admin, escrow.address(), MIN_DURATION, base_uri.into())
             .motsu_unwrap();
+        badges
+            .sender(admin)
+            .set_min_billed(token.address(), MIN_BILLED)
+            .motsu_unwrap();
         world
     }
 
@@ -181,6 +190,30 @@ impl<'a> World<'a> {
     /// (billing stops earlier if the deposit runs out); returns its id.
     pub fn ended(&self, deposit: u128, secs: u64) -> U256 {
         let id = self.start(deposit);
+        clock::advance(secs);
+        self.escrow.sender(self.student).stop(id).motsu_unwrap();
+        id
+    }
+
+    /// The student opens and the tutor starts a session at `rate` (scaled by 10^18) with
+    /// `deposit`, which then runs `secs` seconds before the student stops it.
+    pub fn ended_at_rate(&self, rate: u128, deposit: u128, secs: u64) -> U256 {
+        let id = self
+            .escrow
+            .sender(self.student)
+            .open(
+                self.tutor,
+                self.token.address(),
+                U256::from(rate),
+                U256::from(deposit),
+                Address::random(),
+                0,
+            )
+            .motsu_unwrap();
+        self.escrow
+            .sender(self.tutor)
+            .start(id, Address::random())
+            .motsu_unwrap();
         clock::advance(secs);
         self.escrow.sender(self.student).stop(id).motsu_unwrap();
         id

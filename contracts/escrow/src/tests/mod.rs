@@ -7,7 +7,9 @@ mod admin;
 mod gated;
 mod lifecycle;
 mod properties;
+mod router;
 mod signed;
+mod tokens;
 
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
@@ -157,6 +159,11 @@ pub struct Parties {
 }
 
 impl Parties {
+    /// Someone with no part in anything.
+    pub fn stranger(&self) -> Address {
+        Address::repeat_byte(0x5e)
+    }
+
     pub fn new() -> Self {
         clock::reset();
         Self {
@@ -313,5 +320,10 @@ fn errors_encode_like_alloy() {
             nonce: U256::MAX
         }),
         Accounting(EscrowAccounting { id }),
+        FeeOnTransfer(EscrowFeeOnTransfer {
+            token: a,
+            amount: U256::MAX,
+            received: id
+        }),
     );
 }

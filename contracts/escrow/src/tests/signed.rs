@@ -13,6 +13,7 @@ sol! {
         address token;
         uint256 rate;
         address tutorKey;
+        uint16 maxFeeBps;
         uint256 nonce;
         uint64 expiry;
     }
@@ -48,6 +49,7 @@ fn signed(p: &mut Parties, token: Address, nonce: u64) -> Signed {
             token,
             rate: u(RATE),
             tutorKey: p.tutor_key,
+            maxFeeBps: FEE_BPS,
             nonce: U256::from(nonce),
             expiry: now() + 300,
         },
@@ -69,6 +71,7 @@ fn open_accepted(
         p.student_key,
         0,
         a.tutorKey,
+        a.maxFeeBps,
         a.nonce,
         a.expiry,
         sig,
@@ -267,6 +270,7 @@ fn open_accepted_checks_the_required_credential(
             p.student_key,
             5,
             a.tutorKey,
+            a.maxFeeBps,
             a.nonce,
             a.expiry,
             sig,
@@ -365,4 +369,59 @@ fn acceptance_is_bound_to_the_chain(
     motsu::prelude::VM::context().set_chain_id(421_614);
     let err = open_accepted(&escrow, &p, &s.acceptance, sig).motsu_unwrap_err();
     assert_eq!(err, EscrowInvalidSignature { tutor: p.tutor }.into());
+}
+
+#[motsu::test]
+fn open_accepted_rejects_a_fee_raised_above_the_signed_maximum(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let mut p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
+    let s = signed(&mut p, token.address(), 1);
+    let sig = sign(&s.tutor, escrow.address(), &s.acceptance);
+    // The admin raises the fee after the tutor signed for at most FEE_BPS.
+    escrow
+        .sender(p.admin)
+        .set_config(
+            p.treasury,
+            creds.address(),
+            FEE_BPS + 1,
+            START_WINDOW,
+            MAX_BACKDATE,
+        )
+        .motsu_unwrap();
+    let err = open_accepted(&escrow, &p, &s.acceptance, sig.clone()).motsu_unwrap_err();
+    assert_eq!(
+        err,
+        Error::FeeTooHigh(EscrowFeeTooHigh {
+            feeBps: FEE_BPS + 1,
+            maxFeeBps: FEE_BPS,
+        })
+    );
+    assert!(!escrow.sender(p.tutor).nonce_used(p.tutor, U256::from(1)));
+    // Claiming a higher maximum than the tutor signed breaks the signature.
+    let mut higher = s.acceptance.clone();
+    higher.maxFeeBps = FEE_BPS + 1;
+    assert_eq!(
+        open_accepted(&escrow, &p, &higher, sig.clone()).motsu_unwrap_err(),
+        Error::InvalidSignature(EscrowInvalidSignature { tutor: p.tutor })
+    );
+    // Back at the signed fee, the same acceptance opens the session.
+    escrow
+        .sender(p.admin)
+        .set_config(
+            p.treasury,
+            creds.address(),
+            FEE_BPS,
+            START_WINDOW,
+            MAX_BACKDATE,
+        )
+        .motsu_unwrap();
+    let id = open_accepted(&escrow, &p, &s.acceptance, sig).motsu_unwrap();
+    assert_eq!(
+        escrow.sender(p.student).session(id).motsu_unwrap().feeBps,
+        FEE_BPS
+    );
 }

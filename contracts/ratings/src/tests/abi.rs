@@ -62,6 +62,15 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             rater: a
         },
         RatingAggregateOverflow { account: a },
+        RatingTokenNotEligible {
+            sessionId: n,
+            token: a
+        },
+        RatingTooLittleBilled {
+            sessionId: n,
+            billed: u128::MAX - 1,
+            minBilled: u128::MAX
+        },
     ];
     for (error, _) in &all {
         match error {
@@ -78,6 +87,8 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::NotAParty(_)
             | Error::SelfRating(_)
             | Error::AlreadyRated(_)
+            | Error::TokenNotEligible(_)
+            | Error::TooLittleBilled(_)
             | Error::AggregateOverflow(_) => {}
         }
     }
@@ -126,15 +137,33 @@ fn events_are_all_declared_in_the_abi(
     let session = w.held();
     w.rate(w.student, session, 5);
     ratings.sender(w.admin).set_config(60, 60).motsu_unwrap();
+    ratings
+        .sender(w.admin)
+        .transfer_admin(w.tutor)
+        .motsu_unwrap();
+    ratings.sender(w.tutor).accept_admin().motsu_unwrap();
 
-    let declared = [Rated::SIGNATURE_HASH, RatingConfigUpdated::SIGNATURE_HASH];
-    let signatures = [Rated::SIGNATURE, RatingConfigUpdated::SIGNATURE];
+    let declared = [
+        Rated::SIGNATURE_HASH,
+        RatingConfigUpdated::SIGNATURE_HASH,
+        RatingMinBilledUpdated::SIGNATURE_HASH,
+        AdminTransferStarted::SIGNATURE_HASH,
+        AdminTransferred::SIGNATURE_HASH,
+    ];
+    let signatures = [
+        Rated::SIGNATURE,
+        RatingConfigUpdated::SIGNATURE,
+        RatingMinBilledUpdated::SIGNATURE,
+        AdminTransferStarted::SIGNATURE,
+        AdminTransferred::SIGNATURE,
+    ];
     for signature in signatures {
         let name = signature.split('(').next().unwrap();
         assert!(fragment().contains(&alloc::format!("event {name}(")));
     }
     let events = ratings.all_events();
-    assert_eq!(events.len(), 3);
+    // Deployment (admin, settings, token floor), rating, settings, hand-over.
+    assert_eq!(events.len(), 3 + 1 + 1 + 2);
     for event in events {
         assert!(
             declared.contains(&event.topics()[0]),

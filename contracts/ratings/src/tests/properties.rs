@@ -45,6 +45,7 @@ proptest! {
             .sender(admin)
             .constructor(admin, escrow.address(), MIN_DURATION, WINDOW)
             .motsu_unwrap();
+        ratings.sender(admin).set_min_billed(token.address(), MIN_BILLED).motsu_unwrap();
         let mut ids = Vec::new();
         for (s, t) in SESSIONS {
             let (student, tutor) = (people[s], people[t]);

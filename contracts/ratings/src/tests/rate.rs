@@ -39,7 +39,8 @@ mod fake_escrow {
                 student: self.student.get(),
                 tutor: self.tutor.get(),
                 token: Address::ZERO,
-                rate: U256::from(1),
+                // One base unit a second: 999 billed.
+                rate: U256::from(1_000_000_000_000_000_000u128),
                 deposited: U256::from(1_000),
                 withdrawn: U256::ZERO,
                 start: 1,
@@ -55,7 +56,12 @@ mod fake_escrow {
 // --- constructor and settings --------------------------------------------------------------
 
 #[motsu::test]
-fn constructor_rejects_zero_admin(ratings: Contract<Ratings>, escrow: Address, alice: Address) {
+fn constructor_rejects_zero_admin(
+    ratings: Contract<Ratings>,
+    escrow_contract: Contract<SessionEscrow>,
+    alice: Address,
+) {
+    let escrow = escrow_contract.address();
     assert_reverts(
         &ratings,
         RatingInvalidAddress {
@@ -70,26 +76,12 @@ fn constructor_rejects_zero_admin(ratings: Contract<Ratings>, escrow: Address, a
 }
 
 #[motsu::test]
-fn constructor_rejects_zero_escrow(ratings: Contract<Ratings>, admin: Address) {
-    assert_reverts(
-        &ratings,
-        RatingInvalidAddress {
-            account: Address::ZERO,
-        },
-        || {
-            ratings
-                .sender(admin)
-                .constructor(admin, Address::ZERO, MIN_DURATION, WINDOW)
-        },
-    );
-}
-
-#[motsu::test]
 fn constructor_rejects_zero_min_duration_or_window(
     ratings: Contract<Ratings>,
     admin: Address,
-    escrow: Address,
+    escrow_contract: Contract<SessionEscrow>,
 ) {
+    let escrow = escrow_contract.address();
     for (min, window) in [(0, WINDOW), (MIN_DURATION, 0)] {
         assert_reverts(
             &ratings,
@@ -110,8 +102,9 @@ fn constructor_rejects_zero_min_duration_or_window(
 fn constructor_stores_config_and_emits_it(
     ratings: Contract<Ratings>,
     admin: Address,
-    escrow: Address,
+    escrow_contract: Contract<SessionEscrow>,
 ) {
+    let escrow = escrow_contract.address();
     let ((), events) = with_events(&ratings, || {
         ratings
             .sender(admin)
@@ -120,11 +113,18 @@ fn constructor_stores_config_and_emits_it(
     });
     assert_eq!(
         events,
-        [RatingConfigUpdated {
-            minDuration: 300,
-            ratingWindow: 1_209_600
-        }
-        .encode_log_data()]
+        [
+            AdminTransferred {
+                previousAdmin: Address::ZERO,
+                admin
+            }
+            .encode_log_data(),
+            RatingConfigUpdated {
+                minDuration: 300,
+                ratingWindow: 1_209_600
+            }
+            .encode_log_data()
+        ]
     );
     assert_eq!(
         ratings.sender(admin).config(),
@@ -390,6 +390,10 @@ fn rate_of_yourself_rejected(fake: Contract<FakeEscrow>, ratings: Contract<Ratin
         .constructor(admin, fake.address(), MIN_DURATION, WINDOW)
         .motsu_unwrap();
     fake.sender(admin).set_parties(alice, alice);
+    ratings
+        .sender(admin)
+        .set_min_billed(Address::ZERO, 1)
+        .motsu_unwrap();
     clock::reset();
     // The fake session ended at 1,000, long before motsu's clock: first widen the window.
     let session = id(1);

@@ -1,0 +1,239 @@
+//! The deployed program's call router, written out by hand.
+//!
+//! The SDK's `#[public]` router decodes and encodes each function's arguments and results
+//! with alloy's generic ABI codec, one instance per signature: about 14 KB of the
+//! escrow's WASM. Every argument here but one is a static word, so [`SessionEscrow::dispatch`]
+//! reads them in place with the checks alloy's strict decoder makes (each word present,
+//! each value within its Solidity type; anything else reverts with empty data, as the
+//! SDK's router does) and encodes each result as its words.
+//!
+//! `#[public]` stays: it exports the ABI (`cargo xtask abi`) and routes calls in the host
+//! tests' VM. The tests send every function of `abi/ISessionEscrow.sol` through
+//! `dispatch` with alloy's encoding and check the decoded results and errors.
+
+use alloc::vec::Vec;
+use alloy_primitives::{Address, B256, U256};
+use minuto_wire::{encode, Word};
+use stylus_sdk::{function_selector, msg, stylus_core::host::ConstructorGuard};
+
+use crate::{Error, SessionEscrow};
+
+/// Call data after the selector, read one ABI word at a time.
+struct Args<'a>(&'a [u8]);
+
+impl<'a> Args<'a> {
+    fn word(&self, i: usize) -> Option<&'a [u8]> {
+        self.0.get(32 * i..32 * i + 32)
+    }
+
+    /// The low `bytes` bytes of word `i`, which must be all there is in it.
+    fn uint(&self, i: usize, bytes: usize) -> Option<u64> {
+        let w = self.word(i)?;
+        if w[..32 - bytes].iter().any(|b| *b != 0) {
+            return None;
+        }
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&w[24..]);
+        Some(u64::from_be_bytes(low))
+    }
+
+    fn u256(&self, i: usize) -> Option<U256> {
+        Some(U256::from_be_slice(self.word(i)?))
+    }
+
+    fn address(&self, i: usize) -> Option<Address> {
+        self.uint(i, 20)?;
+        Some(Address::from_slice(&self.word(i)?[12..]))
+    }
+
+    fn bool(&self, i: usize) -> Option<bool> {
+        match self.uint(i, 1)? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+
+    /// A `bytes` argument: word `i` holds its offset, where its length and data follow.
+    fn bytes(&self, i: usize) -> Option<Vec<u8>> {
+        // Offsets and lengths that do not fit in 32 bits cannot point inside call data.
+        let at = self.uint(i, 4)? as usize;
+        let tail = Args(self.0.get(at..)?);
+        let len = tail.uint(0, 4)? as usize;
+        Some(tail.0.get(32..32usize.checked_add(len)?)?.to_vec())
+    }
+}
+
+/// `selector` of `name(types…)` as a number, for `match`.
+macro_rules! selector {
+    ($name:literal $(, $ty:ty)*) => {
+        u32::from_be_bytes(function_selector!($name $(, $ty)*))
+    };
+}
+
+const CONSTRUCTOR: u32 = stylus_sdk::abi::CONSTRUCTOR_SELECTOR;
+const OPEN: u32 = selector!("open", Address, Address, U256, U256, Address, u32);
+const OPEN_ACCEPTED: u32 = selector!(
+    "openAccepted",
+    Address,
+    Address,
+    U256,
+    U256,
+    Address,
+    u32,
+    Address,
+    u16,
+    U256,
+    u64,
+    stylus_sdk::abi::Bytes
+);
+const START: u32 = selector!("start", U256, Address);
+const TOP_UP: u32 = selector!("topUp", U256, U256);
+const WITHDRAW: u32 = selector!("withdraw", U256);
+const STOP: u32 = selector!("stop", U256);
+const STOP_AT: u32 = selector!("stopAt", U256, u64);
+const CANCEL: u32 = selector!("cancel", U256);
+const CLAIM: u32 = selector!("claim", Address, Address);
+const CANCEL_ACCEPTANCE: u32 = selector!("cancelAcceptance", U256);
+const SESSION: u32 = selector!("session", U256);
+const BILLED: u32 = selector!("billed", U256);
+const WITHDRAWABLE: u32 = selector!("withdrawable", U256);
+const RUNWAY: u32 = selector!("runway", U256);
+const CLAIMABLE: u32 = selector!("claimable", Address, Address);
+const NONCE_USED: u32 = selector!("nonceUsed", Address, U256);
+const TOKEN_ALLOWED: u32 = selector!("tokenAllowed", Address);
+const IS_RELAYER: u32 = selector!("isRelayer", Address);
+const CONFIG: u32 = selector!("config");
+const MAX_BACKDATE: u32 = selector!("maxBackdate");
+const SET_TOKEN_ALLOWED: u32 = selector!("setTokenAllowed", Address, bool);
+const SET_CONFIG: u32 = selector!("setConfig", Address, Address, u16, u32, u32);
+const SET_RELAYER: u32 = selector!("setRelayer", Address, bool);
+const SET_PAUSED: u32 = selector!("setPaused", bool);
+const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
+const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
+
+/// The ABI encoding of a function's static results.
+fn out(words: &[B256]) -> Vec<u8> {
+    encode(&[], words)
+}
+
+impl SessionEscrow {
+    /// Runs the call `input` (selector and ABI-encoded arguments) as the deployed program
+    /// does: its result's ABI encoding, or the revert data (a typed error's encoding;
+    /// empty for an unknown selector, malformed arguments, attached value or a second
+    /// constructor call).
+    pub fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        // No function, the constructor included, is payable.
+        if !msg::value().is_zero() {
+            return Err(Vec::new());
+        }
+        let Some((selector, args)) = input.split_first_chunk::<4>() else {
+            return Err(Vec::new());
+        };
+        match self.route(u32::from_be_bytes(*selector), &Args(args)) {
+            Some(result) => result.map_err(Vec::from),
+            None => Err(Vec::new()),
+        }
+    }
+
+    /// `None` for an unknown selector or malformed arguments.
+    fn route(&mut self, selector: u32, a: &Args<'_>) -> Option<Result<Vec<u8>, Error>> {
+        let empty = |r: Result<(), Error>| r.map(|()| Vec::new());
+        let one = |r: Result<U256, Error>| r.map(|v| out(&[v.word()]));
+        Some(match selector {
+            CONSTRUCTOR => {
+                let args = (
+                    a.address(0)?,
+                    a.address(1)?,
+                    a.address(2)?,
+                    a.uint(3, 2)? as u16,
+                    a.uint(4, 4)? as u32,
+                    a.uint(5, 4)? as u32,
+                );
+                if self.check_constructor_slot().is_err() {
+                    return None;
+                }
+                empty(self.constructor(args.0, args.1, args.2, args.3, args.4, args.5))
+            }
+            OPEN => one(self.open(
+                a.address(0)?,
+                a.address(1)?,
+                a.u256(2)?,
+                a.u256(3)?,
+                a.address(4)?,
+                a.uint(5, 4)? as u32,
+            )),
+            OPEN_ACCEPTED => one(self.open_accepted(
+                a.address(0)?,
+                a.address(1)?,
+                a.u256(2)?,
+                a.u256(3)?,
+                a.address(4)?,
+                a.uint(5, 4)? as u32,
+                a.address(6)?,
+                a.uint(7, 2)? as u16,
+                a.u256(8)?,
+                a.uint(9, 8)?,
+                a.bytes(10)?.into(),
+            )),
+            START => empty(self.start(a.u256(0)?, a.address(1)?)),
+            TOP_UP => empty(self.top_up(a.u256(0)?, a.u256(1)?)),
+            WITHDRAW => one(self.withdraw(a.u256(0)?)),
+            STOP => empty(self.stop(a.u256(0)?)),
+            STOP_AT => empty(self.stop_at(a.u256(0)?, a.uint(1, 8)?)),
+            CANCEL => empty(self.cancel(a.u256(0)?)),
+            CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
+            CANCEL_ACCEPTANCE => empty(self.cancel_acceptance(a.u256(0)?)),
+            SESSION => self.session(a.u256(0)?).map(|v| {
+                out(&[
+                    v.student.word(),
+                    v.tutor.word(),
+                    v.token.word(),
+                    v.rate.word(),
+                    v.deposited.word(),
+                    v.withdrawn.word(),
+                    v.start.word(),
+                    v.end.word(),
+                    v.feeBps.word(),
+                    v.credentialKind.word(),
+                    v.state.word(),
+                ])
+            }),
+            BILLED => one(self.billed(a.u256(0)?)),
+            WITHDRAWABLE => one(self.withdrawable(a.u256(0)?)),
+            RUNWAY => self.runway(a.u256(0)?).map(|v| out(&[v.word()])),
+            CLAIMABLE => Ok(out(&[self.claimable(a.address(0)?, a.address(1)?).word()])),
+            NONCE_USED => Ok(out(&[self.nonce_used(a.address(0)?, a.u256(1)?).word()])),
+            TOKEN_ALLOWED => Ok(out(&[self.token_allowed(a.address(0)?).word()])),
+            IS_RELAYER => Ok(out(&[self.is_relayer(a.address(0)?).word()])),
+            CONFIG => {
+                let c = self.config();
+                Ok(out(&[
+                    c.0.word(),
+                    c.1.word(),
+                    c.2.word(),
+                    c.3.word(),
+                    c.4.word(),
+                    c.5.word(),
+                    c.6.word(),
+                    c.7.word(),
+                    c.8.word(),
+                ]))
+            }
+            MAX_BACKDATE => Ok(out(&[self.max_backdate().word()])),
+            SET_TOKEN_ALLOWED => empty(self.set_token_allowed(a.address(0)?, a.bool(1)?)),
+            SET_CONFIG => empty(self.set_config(
+                a.address(0)?,
+                a.address(1)?,
+                a.uint(2, 2)? as u16,
+                a.uint(3, 4)? as u32,
+                a.uint(4, 4)? as u32,
+            )),
+            SET_RELAYER => empty(self.set_relayer(a.address(0)?, a.bool(1)?)),
+            SET_PAUSED => empty(self.set_paused(a.bool(0)?)),
+            TRANSFER_ADMIN => empty(self.transfer_admin(a.address(0)?)),
+            ACCEPT_ADMIN => empty(self.accept_admin()),
+            _ => return None,
+        })
+    }
+}
