@@ -121,6 +121,15 @@ fn bench_verify() {
         ip_limiter: IpLimiter::new(GENEROUS, 10),
         sync: sync_rx,
         clock,
+        http: minuto_relayer::config::HttpSettings {
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: minuto_relayer::config::CorsOrigins::Any,
+            header_read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            admin_listen: "127.0.0.1:0".parse().unwrap(),
+            admin_token: None,
+        },
     });
     drop(sync_tx);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -235,11 +244,11 @@ async fn bench_stop_latency() {
         // A tenth of the sessions per 100 ms tick: each party once a second.
         let slot = seq % 10;
         for i in (slot..SESSIONS).step_by(10) {
-            let _ = registry.record_heartbeat(U256::from(i), Role::Student, seq);
+            let _ = registry.record_heartbeat(U256::from(i), Role::Student, seq, 0);
             let drop_at = Duration::from_millis(12_000 + (i % 50) * 100);
             if elapsed < drop_at
                 && registry
-                    .record_heartbeat(U256::from(i), Role::Tutor, seq)
+                    .record_heartbeat(U256::from(i), Role::Tutor, seq, 0)
                     .is_ok()
             {
                 last_tutor.insert(i, Instant::now());
@@ -306,8 +315,8 @@ fn bench_memory() {
             Address::repeat_byte(2),
             now,
         );
-        let _ = registry.record_heartbeat(U256::from(i), Role::Student, 1);
-        let _ = registry.record_heartbeat(U256::from(i), Role::Tutor, 1);
+        let _ = registry.record_heartbeat(U256::from(i), Role::Student, 1, 0);
+        let _ = registry.record_heartbeat(U256::from(i), Role::Tutor, 1, 0);
     }
     let after = rss_bytes();
     println!(

@@ -1,6 +1,8 @@
-//! The HTTP API: `POST /v1/heartbeat`, `GET /v1/sessions/{id}`, `/healthz`, `/readyz`,
-//! `/metrics`. Every refusal is `{"error": "<code>", "message": "…"}` with a fitting
-//! status; the codes are stable and documented in the README.
+//! The HTTP API. Public listener: `POST /v1/heartbeat`, `/healthz`, `/readyz` (with
+//! CORS for browser dApps). Admin listener: `GET /v1/sessions/{id}`, `/metrics`,
+//! `/healthz`, `/readyz`, behind a bearer token when one is configured. Every refusal is
+//! `{"error": "<code>", "message": "…"}` with a fitting status; the codes are stable and
+//! documented in the README.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,7 +11,7 @@ use alloy_primitives::{Address, U256};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -18,7 +20,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::ApiLimits;
+use crate::config::{AdminToken, ApiLimits, CorsOrigins, HttpSettings};
 use crate::follower::SyncStatus;
 use crate::heartbeat::{HeartbeatDomain, Role};
 use crate::metrics::Metrics;
@@ -37,8 +39,8 @@ pub enum ApiError {
     /// Too many requests from this address.
     #[error("too many requests from this address")]
     RateLimitedIp,
-    /// Too many heartbeats for this session.
-    #[error("too many heartbeats for this session")]
+    /// Too many heartbeats for this session and role.
+    #[error("too many heartbeats for this session and role")]
     RateLimitedSession,
     /// `sent_at` too far from the relayer's clock.
     #[error("sent_at {sent_at} is {skew}s away from the relayer's clock (max {max}s)")]
@@ -70,13 +72,17 @@ pub enum ApiError {
         /// Role claimed.
         role: Role,
     },
-    /// `seq` not above the last accepted one.
-    #[error("seq {seq} is not above the last accepted {last_seq}")]
+    /// `(sent_at, seq)` not above the last accepted pair.
+    #[error("(sent_at {sent_at}, seq {seq}) is not after the last accepted (sent_at {last_sent_at}, seq {last_seq})")]
     Replay {
         /// Offered.
         seq: u64,
+        /// Offered.
+        sent_at: u64,
         /// Last accepted.
         last_seq: u64,
+        /// Last accepted.
+        last_sent_at: u64,
     },
 }
 
@@ -121,7 +127,15 @@ impl From<Refusal> for ApiError {
             Refusal::SessionEnded => ApiError::SessionEnded,
             Refusal::SessionNotActive => ApiError::SessionNotActive,
             Refusal::RateLimited => ApiError::RateLimitedSession,
-            Refusal::Replay { last_seq } => ApiError::Replay { seq: 0, last_seq },
+            Refusal::Replay {
+                last_seq,
+                last_sent_at,
+            } => ApiError::Replay {
+                seq: 0,
+                sent_at: 0,
+                last_seq,
+                last_sent_at,
+            },
         }
     }
 }
@@ -258,6 +272,8 @@ pub struct ApiState {
     pub sync: watch::Receiver<SyncStatus>,
     /// Time.
     pub clock: Clock,
+    /// Proxies, CORS, timeouts, admin token.
+    pub http: HttpSettings,
 }
 
 impl ApiState {
@@ -287,11 +303,19 @@ impl ApiState {
                 role: hb.role,
             });
         }
-        match self.registry.record_heartbeat(hb.session, hb.role, hb.seq) {
+        match self
+            .registry
+            .record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)
+        {
             Ok(standing) => Ok((standing, hb.seq)),
-            Err(Refusal::Replay { last_seq }) => Err(ApiError::Replay {
-                seq: hb.seq,
+            Err(Refusal::Replay {
                 last_seq,
+                last_sent_at,
+            }) => Err(ApiError::Replay {
+                seq: hb.seq,
+                sent_at: hb.sent_at,
+                last_seq,
+                last_sent_at,
             }),
             Err(r) => Err(r.into()),
         }
@@ -309,9 +333,11 @@ impl ApiState {
 async fn heartbeat(
     State(state): State<Arc<ApiState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if !state.ip_limiter.allow(peer.ip(), state.clock.now()) {
+    let client = crate::server::client_ip(peer, &headers, &state.http.trusted_proxies);
+    if !state.ip_limiter.allow(client, state.clock.now()) {
         return state.reject(ApiError::RateLimitedIp);
     }
     let body = match body {
@@ -421,18 +447,105 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-/// The router.
+/// Refusal of an admin request without the configured bearer token.
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(json!({
+            "error": "unauthorized",
+            "message": "admin endpoint: send Authorization: Bearer <MINUTO_RELAYER_ADMIN_TOKEN>",
+        })),
+    )
+        .into_response()
+}
+
+fn bearer_matches(headers: &HeaderMap, token: &AdminToken) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Constant time in the token's length: no byte-by-byte timing oracle.
+    let (a, b) = (given.as_bytes(), token.expose().as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(
+    State(state): State<Arc<ApiState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match &state.http.admin_token {
+        Some(token) if !bearer_matches(request.headers(), token) => unauthorized(),
+        _ => next.run(request).await,
+    }
+}
+
+/// A request that took longer than `http.request_timeout` (tower-http answers 408 with
+/// an empty body; give it the API's error shape).
+async fn timeout_body(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT {
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            Json(json!({ "error": "request_timeout", "message": "request not completed in time" })),
+        )
+            .into_response();
+    }
+    response
+}
+
+fn common_layers(router: Router<Arc<ApiState>>, state: &ApiState) -> Router<Arc<ApiState>> {
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
+        .layer(axum::middleware::map_response(timeout_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.http.request_timeout,
+        ))
+}
+
+/// The public router: heartbeats, health and readiness, with CORS.
 pub fn router(state: Arc<ApiState>) -> Router {
-    let limit = state.limits.max_body_bytes;
-    Router::new()
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600));
+    let cors = match &state.http.cors_allowed_origins {
+        CorsOrigins::Any => Some(cors.allow_origin(tower_http::cors::Any)),
+        CorsOrigins::List(list) if list.is_empty() => None,
+        CorsOrigins::List(list) => Some(cors.allow_origin(list.clone())),
+    };
+    let router = Router::new()
         .route("/v1/heartbeat", post(heartbeat))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    let router = common_layers(router, &state);
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// The admin router: session status and metrics (bearer token when configured), health
+/// and readiness (always open, for orchestrators' probes).
+pub fn admin_router(state: Arc<ApiState>) -> Router {
+    let protected = Router::new()
         .route("/v1/sessions/{id}", get(session))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ));
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .merge(protected);
+    common_layers(router, &state).with_state(state)
 }
 
 #[cfg(test)]

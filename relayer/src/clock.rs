@@ -61,7 +61,11 @@ impl Clock {
 
     /// The instant at which Unix second `unix` begins (clamped to the clock's range).
     pub fn instant_of(&self, unix: u64) -> Instant {
-        let target_ms = unix.saturating_mul(1000);
+        self.instant_of_ms(unix.saturating_mul(1000))
+    }
+
+    /// The instant of Unix millisecond `target_ms` (clamped to the clock's range).
+    pub fn instant_of_ms(&self, target_ms: u64) -> Instant {
         if target_ms >= self.base_unix_ms {
             let ahead = Duration::from_millis(target_ms - self.base_unix_ms);
             // Far-future dates (a session that never runs dry) saturate to ~30 years.

@@ -28,6 +28,8 @@ use crate::submit::SubmitConfig;
 pub const ENV_PRIVATE_KEY: &str = "MINUTO_RELAYER_PRIVATE_KEY";
 /// Environment variable holding the keystore's password.
 pub const ENV_KEYSTORE_PASSWORD: &str = "MINUTO_RELAYER_KEYSTORE_PASSWORD";
+/// Environment variable holding the bearer token of the admin endpoints.
+pub const ENV_ADMIN_TOKEN: &str = "MINUTO_RELAYER_ADMIN_TOKEN";
 
 /// Parses `500ms`, `10s`, `2m` or `1h`.
 ///
@@ -117,6 +119,13 @@ pub struct Cli {
     /// Log format.
     #[arg(long, env = "MINUTO_RELAYER_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Listen address of the admin endpoints (`/metrics`, session status).
+    #[arg(long, env = "MINUTO_RELAYER_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Redis (or Valkey) shared by every relayer instance of this escrow; unset: the
+    /// in-memory store of a single instance.
+    #[arg(long, env = "MINUTO_RELAYER_REDIS_URL")]
+    pub redis_url: Option<Url>,
 }
 
 /// `[api]` table of the config file.
@@ -129,6 +138,17 @@ pub struct FileApi {
     ip_burst: Option<f64>,
     session_rate_per_second: Option<f64>,
     session_burst: Option<f64>,
+}
+
+/// `[http]` table of the config file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileHttp {
+    trusted_proxies: Option<Vec<String>>,
+    cors_allowed_origins: Option<Vec<String>>,
+    header_read_timeout: Option<String>,
+    request_timeout: Option<String>,
+    max_connections: Option<usize>,
 }
 
 /// `[tx]` table of the config file.
@@ -168,8 +188,12 @@ pub struct FileConfig {
     rpc_timeout: Option<String>,
     shutdown_drain: Option<String>,
     log_format: Option<LogFormat>,
+    admin_listen: Option<SocketAddr>,
+    redis_url: Option<Url>,
     #[serde(default)]
     api: FileApi,
+    #[serde(default)]
+    http: FileHttp,
     #[serde(default)]
     tx: FileTx,
 }
@@ -185,6 +209,57 @@ pub struct ApiLimits {
     pub ip_rate: Rate,
     /// Per session (accepted heartbeats of both parties).
     pub session_rate: Rate,
+}
+
+/// The admin endpoints' bearer token (zeroized on drop; `Debug` never shows it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(zeroize::Zeroizing<String>);
+
+impl AdminToken {
+    /// Wraps a token.
+    pub fn new(token: String) -> Self {
+        Self(zeroize::Zeroizing::new(token))
+    }
+
+    /// The token.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Which browser origins may call the API (CORS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin (`*`): heartbeats carry their own signature and no cookie is used.
+    Any,
+    /// Only these exact origins (`https://app.example`); empty: no CORS headers at all.
+    List(Vec<axum::http::HeaderValue>),
+}
+
+/// The HTTP front: proxies, CORS, timeouts, connection limit, admin listener.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// CORS origins.
+    pub cors_allowed_origins: CorsOrigins,
+    /// A request's headers must arrive within this.
+    pub header_read_timeout: Duration,
+    /// A whole request (body included) must be handled within this.
+    pub request_timeout: Duration,
+    /// Open connections per listener at most.
+    pub max_connections: usize,
+    /// Listen address of `/metrics` and `/v1/sessions/{id}` (port 0 picks one; see
+    /// `Handle::admin_addr`).
+    pub admin_listen: SocketAddr,
+    /// When set, the admin endpoints want `Authorization: Bearer <token>`.
+    pub admin_token: Option<AdminToken>,
 }
 
 /// Transaction settings.
@@ -240,6 +315,10 @@ pub struct Config {
     pub tx: TxSettings,
     /// Log format.
     pub log_format: LogFormat,
+    /// HTTP front.
+    pub http: HttpSettings,
+    /// Shared liveness store (`None`: in memory, one instance).
+    pub redis_url: Option<Url>,
 }
 
 impl std::fmt::Debug for Config {
@@ -264,6 +343,14 @@ impl std::fmt::Debug for Config {
             .field("api", &self.api)
             .field("tx", &self.tx)
             .field("log_format", &self.log_format)
+            .field("http", &self.http)
+            .field(
+                "redis_host",
+                &self
+                    .redis_url
+                    .as_ref()
+                    .map(|u| u.host_str().map(str::to_owned)),
+            )
             .finish()
     }
 }
@@ -786,6 +873,116 @@ impl Config {
             return Err(invalid("tx.concurrency", "must be within 1..=1024"));
         }
 
+        let h = &file.http;
+        let trusted_proxies = h
+            .trusted_proxies
+            .iter()
+            .flatten()
+            .map(|s| {
+                // A bare address is a /32 (or /128).
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "http.trusted_proxies",
+                            format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let origins = h
+            .cors_allowed_origins
+            .clone()
+            .unwrap_or_else(|| vec!["*".to_owned()]);
+        let cors_allowed_origins = if origins.iter().any(|o| o == "*") {
+            if origins.len() > 1 {
+                return Err(invalid(
+                    "http.cors_allowed_origins",
+                    "\"*\" allows every origin; list no others with it",
+                ));
+            }
+            CorsOrigins::Any
+        } else {
+            CorsOrigins::List(
+                origins
+                    .iter()
+                    .map(|o| {
+                        let url = Url::parse(o).ok().filter(|u| {
+                            matches!(u.scheme(), "http" | "https")
+                                && u.path() == "/"
+                                && !o.ends_with('/')
+                        });
+                        url.and_then(|_| axum::http::HeaderValue::from_str(o).ok())
+                            .ok_or_else(|| {
+                                invalid(
+                                    "http.cors_allowed_origins",
+                                    format!("{o:?} is not an origin like https://app.example"),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let http = HttpSettings {
+            trusted_proxies,
+            cors_allowed_origins,
+            header_read_timeout: duration(
+                "http.header_read_timeout",
+                None,
+                h.header_read_timeout.as_ref(),
+                Duration::from_secs(5),
+            )?,
+            request_timeout: duration(
+                "http.request_timeout",
+                None,
+                h.request_timeout.as_ref(),
+                Duration::from_secs(10),
+            )?,
+            max_connections: h.max_connections.unwrap_or(10_000),
+            admin_listen: cli
+                .admin_listen
+                .or(file.admin_listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090))),
+            admin_token: env(ENV_ADMIN_TOKEN)
+                .filter(|t| !t.trim().is_empty())
+                .map(AdminToken::new),
+        };
+        if http.header_read_timeout.is_zero() || http.request_timeout.is_zero() {
+            return Err(invalid(
+                "http.header_read_timeout/request_timeout",
+                "must be above zero",
+            ));
+        }
+        if !(1..=1_000_000).contains(&http.max_connections) {
+            return Err(invalid(
+                "http.max_connections",
+                "must be within 1..=1000000",
+            ));
+        }
+        if http.admin_listen == listen && listen.port() != 0 {
+            return Err(invalid(
+                "admin_listen",
+                format!(
+                    "{listen} is the public listener's address; the admin endpoints need their own"
+                ),
+            ));
+        }
+        if http
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            return Err(ConfigError::Key(format!(
+                "{ENV_ADMIN_TOKEN} must be at least 16 characters"
+            )));
+        }
+        let redis_url = cli.redis_url.clone().or_else(|| file.redis_url.clone());
+        if let Some(u) = &redis_url {
+            if !matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys") {
+                return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
+            }
+        }
+
         Ok(Config {
             rpc_url,
             escrow,
@@ -818,6 +1015,8 @@ impl Config {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Json),
+            http,
+            redis_url,
         })
     }
 
@@ -827,6 +1026,8 @@ impl Config {
             rpc_url: Some(rpc_url),
             escrow: Some(escrow),
             chain_id: Some(chain_id),
+            // A free port: several embedded relayers (tests) must not collide.
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..Cli::default()
         };
         let hex = alloy_primitives::hex::encode(key.signing_key().to_bytes());

@@ -101,7 +101,7 @@ impl TxRpc for EvmRpc {
             to: self.escrow,
             input: stop_call(id, at),
         };
-        match self.rpc.eth_call(&request).await {
+        match self.rpc.eth_call_pending(&request).await {
             Ok(_) => {}
             Err(e @ RpcError::Node { .. }) => {
                 let message = e.to_string();

@@ -23,7 +23,9 @@ pub mod liveness;
 pub mod metrics;
 pub mod ratelimit;
 pub mod rpc;
+pub mod server;
 pub mod sessions;
+pub mod store;
 pub mod submit;
 pub mod tx;
 
@@ -74,6 +76,9 @@ pub enum Error {
         /// Cause.
         source: std::io::Error,
     },
+    /// The shared liveness store is unreachable at start-up.
+    #[error("liveness store: {0}")]
+    Store(#[from] store::StoreError),
     /// The HTTP server failed.
     #[error("http server: {0}")]
     Server(std::io::Error),
@@ -85,11 +90,16 @@ pub enum Error {
 /// Capacity of the queue between the liveness engine and the stop submitter.
 pub const STOP_QUEUE: usize = 1024;
 
+/// How long a shared last-seen time outlives its last update (sessions end; keys go).
+pub const STORE_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// A running relayer.
 #[derive(Debug)]
 pub struct Handle {
-    /// Where the HTTP API listens.
+    /// Where the public HTTP API (heartbeats, health) listens.
     pub local_addr: SocketAddr,
+    /// Where the admin endpoints (session status, metrics) listen.
+    pub admin_addr: SocketAddr,
     /// Watched sessions (for tests and embedding).
     pub registry: Arc<Registry>,
     /// Metrics.
@@ -98,7 +108,7 @@ pub struct Handle {
     cancel: CancellationToken,
     server_stop: CancellationToken,
     workers: Vec<JoinHandle<()>>,
-    server: JoinHandle<std::io::Result<()>>,
+    servers: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Handle {
@@ -144,13 +154,15 @@ impl Handle {
             }
         }
         self.server_stop.cancel();
-        match self.server.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_error.get_or_insert(Error::Server(e));
-            }
-            Err(e) => {
-                first_error.get_or_insert(Error::Task(e));
+        for server in self.servers {
+            match server.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(Error::Server(e));
+                }
+                Err(e) => {
+                    first_error.get_or_insert(Error::Task(e));
+                }
             }
         }
         info!("relayer stopped");
@@ -211,13 +223,26 @@ pub async fn spawn_with<C: Chain>(
         grace_period: config.grace_period,
         started: clock.now(),
     };
+    let cancel = CancellationToken::new();
+    let store: Arc<dyn store::LivenessStore> = match &config.redis_url {
+        Some(url) => {
+            let s = store::RedisStore::connect(
+                url,
+                config.chain_id,
+                config.escrow,
+                STORE_TTL,
+                cancel.clone(),
+            )
+            .await?;
+            info!(redis = ?url.host_str(), "liveness shared through redis");
+            Arc::new(s)
+        }
+        None => Arc::new(store::MemoryStore),
+    };
     // Withdrawable figures follow the escrow's own window, not the operator's bound.
-    let registry = Arc::new(Registry::new(
-        clock,
-        liveness,
-        config.api.session_rate,
-        chain_backdate,
-    ));
+    let registry = Arc::new(
+        Registry::new(clock, liveness, config.api.session_rate, chain_backdate).with_store(store),
+    );
     let next_block = match &cursor {
         Some(c) => {
             registry.restore(&c.sessions);
@@ -231,22 +256,13 @@ pub async fn spawn_with<C: Chain>(
         None => config.start_block,
     };
     let metrics = Arc::new(Metrics::new());
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| Error::Bind {
-            addr: config.listen,
-            source,
-        })?;
-    let local_addr = listener.local_addr().map_err(|source| Error::Bind {
-        addr: config.listen,
-        source,
-    })?;
+    let (listener, local_addr) = bind(config.listen).await?;
+    let (admin_listener, admin_addr) = bind(config.http.admin_listen).await?;
 
     let (sync_tx, sync_rx) = watch::channel(SyncStatus {
         next_block,
         ..SyncStatus::default()
     });
-    let cancel = CancellationToken::new();
     let server_stop = CancellationToken::new();
     let (stop_tx, stop_rx) = mpsc::channel(STOP_QUEUE);
 
@@ -296,23 +312,47 @@ pub async fn spawn_with<C: Chain>(
         ip_limiter: IpLimiter::new(config.api.ip_rate, 100_000),
         sync: sync_rx.clone(),
         clock,
+        http: config.http.clone(),
     });
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let stop = server_stop.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-    });
-    info!(%local_addr, max_backdate, "relayer running");
+    let limits = server::ConnLimits {
+        max_connections: config.http.max_connections,
+        header_read_timeout: config.http.header_read_timeout,
+        drain: config.shutdown_drain,
+    };
+    let servers = vec![
+        tokio::spawn(server::serve(
+            listener,
+            api::router(state.clone()),
+            limits,
+            server_stop.clone(),
+        )),
+        tokio::spawn(server::serve(
+            admin_listener,
+            api::admin_router(state),
+            limits,
+            server_stop.clone(),
+        )),
+    ];
+    info!(%local_addr, %admin_addr, max_backdate, "relayer running");
     Ok(Handle {
         local_addr,
+        admin_addr,
         registry,
         metrics,
         sync: sync_rx,
         cancel,
         server_stop,
         workers,
-        server,
+        servers,
     })
+}
+
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), Error> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| Error::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| Error::Bind { addr, source })?;
+    Ok((listener, local))
 }

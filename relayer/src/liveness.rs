@@ -9,8 +9,11 @@
 //!   earliest moment the relayer can vouch for, [`Session::alive_floor`].
 //! - A session whose deposit is used up is stopped at the moment it ran dry (once the
 //!   chain's clock has reached it), or earlier if a party was silent before that.
-//! - `at` is clamped into what `stopAt` accepts:
-//!   `[max(start, chain_now − maxBackdate), chain_now]`.
+//! - `at` is bounded only by what `stopAt` will accept when the transaction is *mined*:
+//!   `[max(start, t_mined − maxBackdate), t_mined]`. The mining block's timestamp is at
+//!   least the sequencer's clock now, so `t_mined` is estimated from the relayer's clock
+//!   and the latest block together ([`clamp_at`]); an old latest block (a quiet chain)
+//!   never drags `at` back.
 //!
 //! Detection does not scan sessions: each session has at most one entry in a deadline
 //! queue ordered by time. Heartbeats never touch the queue; when an entry comes due the
@@ -146,21 +149,42 @@ pub fn judge(id: U256, s: &Session, now: Instant, clock: &Clock, cfg: &LivenessC
     }
 }
 
-/// Margin kept above the lower `stopAt` bound: the transaction is mined in a later
-/// block than the head we clamp against, whose `now − maxBackdate` is later too.
+/// Margin kept above the lower `stopAt` bound: the transaction is mined a little after
+/// we decide, and the window's lower end `t_mined − maxBackdate` moves with it.
 pub fn backdate_margin(max_backdate: u64) -> u64 {
     (max_backdate / 2).min(10)
 }
 
-/// Clamps `target` into `[max(start, chain_now − maxBackdate + margin), chain_now]`.
-pub fn clamp_at(target: u64, start: u64, chain_now: u64, max_backdate: u64) -> u64 {
-    let earliest = start.max(
-        chain_now
-            .saturating_sub(max_backdate)
-            .saturating_add(backdate_margin(max_backdate)),
-    );
-    let latest = chain_now;
-    target.max(earliest).min(latest)
+/// How far the chain's clock may trail the relayer's own (sequencer timestamps are
+/// whole seconds, and clocks are never perfectly in step).
+pub const CHAIN_CLOCK_LAG: u64 = 1;
+
+/// The earliest timestamp the block that mines a stop sent now can carry: never before
+/// the latest block, and the sequencer stamps new blocks with its clock, which is the
+/// relayer's within [`CHAIN_CLOCK_LAG`].
+pub fn earliest_mining_time(head_timestamp: u64, wall_now: u64) -> u64 {
+    head_timestamp.max(wall_now.saturating_sub(CHAIN_CLOCK_LAG))
+}
+
+/// Bounds `target` by what `stopAt` accepts in the block that will mine it:
+/// `at ≤ t_mined` (so at most [`earliest_mining_time`]) and
+/// `at ≥ max(start, t_mined − maxBackdate)` (with `t_mined` taken at its latest
+/// plausible value, now plus [`backdate_margin`]). The latest block only raises these
+/// bounds: on a chain that mines no block for a while it is older than every heartbeat
+/// and must not pull `at` back to it.
+pub fn clamp_at(
+    target: u64,
+    start: u64,
+    head_timestamp: u64,
+    wall_now: u64,
+    max_backdate: u64,
+) -> u64 {
+    let latest = earliest_mining_time(head_timestamp, wall_now);
+    let latest_mining = head_timestamp
+        .max(wall_now)
+        .saturating_add(backdate_margin(max_backdate));
+    let earliest = start.max(latest_mining.saturating_sub(max_backdate));
+    target.max(earliest).min(latest.max(start))
 }
 
 /// Waits for due deadlines and hands stops to the submitter. Runs until cancelled.
@@ -173,6 +197,10 @@ pub async fn run_engine(
         let now = Instant::now();
         let (due, next) = registry.take_due(now);
         for request in due {
+            // Another instance may have heard the party: ask the shared store.
+            let Some(request) = registry.confirm(request).await else {
+                continue;
+            };
             debug!(session = %request.id, reason = request.reason.as_str(), "stop decided");
             tokio::select! {
                 sent = stops.send(request) => if sent.is_err() { return },
@@ -250,13 +278,18 @@ pub async fn stop_one<C: Chain>(
     cfg: &StopperConfig,
 ) {
     let id = request.id;
-    // Wait (boundedly) for the chain's clock to reach the exhaustion time, so the chain
-    // bills the whole deposit; a chain that mines no blocks is not waited on forever.
+    // Wait (boundedly) until the block that mines the stop is sure to be stamped at or
+    // after the exhaustion time, so the chain bills the whole deposit.
     let mut waits = 0u32;
-    let head = loop {
+    let (head, wall_now) = loop {
         match chain.head().await {
-            Ok(head) if head.timestamp >= request.not_before_chain || waits >= 30 => break head,
-            Ok(_) => {
+            Ok(head) => {
+                let wall_now = registry.clock().now_unix();
+                if earliest_mining_time(head.timestamp, wall_now) >= request.not_before_chain
+                    || waits >= 30
+                {
+                    break (head, wall_now);
+                }
                 waits += 1;
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -272,6 +305,7 @@ pub async fn stop_one<C: Chain>(
         request.target_at,
         request.start,
         head.timestamp,
+        wall_now,
         cfg.max_backdate,
     );
     metrics.stops_submitted.inc();
@@ -287,7 +321,8 @@ pub async fn stop_one<C: Chain>(
         reason = request.reason.as_str(),
         target_at = request.target_at,
         at,
-        chain_now = head.timestamp,
+        head_timestamp = head.timestamp,
+        wall_now,
         "submitting stopAt"
     );
     match chain.stop_at(id, at).await {
@@ -330,6 +365,8 @@ mod tests {
         stops: Mutex<Vec<(U256, u64, Instant)>>,
         ended: Mutex<Vec<U256>>,
         fail_next: Mutex<u32>,
+        /// When set, the latest block's timestamp stays here (a chain mining nothing).
+        quiet_head: Mutex<Option<u64>>,
     }
 
     impl FakeChain {
@@ -339,6 +376,7 @@ mod tests {
                 stops: Mutex::default(),
                 ended: Mutex::default(),
                 fail_next: Mutex::new(0),
+                quiet_head: Mutex::new(None),
             }
         }
         fn stops(&self) -> Vec<(U256, u64, Instant)> {
@@ -348,9 +386,10 @@ mod tests {
 
     impl Chain for FakeChain {
         async fn head(&self) -> Result<Head, ChainError> {
+            let quiet = *self.quiet_head.lock().unwrap();
             Ok(Head {
                 number: 1,
-                timestamp: self.clock.now_unix(),
+                timestamp: quiet.unwrap_or_else(|| self.clock.now_unix()),
             })
         }
         async fn logs(&self, _: u64, _: u64) -> Result<Vec<EscrowLog>, ChainError> {
@@ -446,7 +485,7 @@ mod tests {
 
     /// A heartbeat; those arriving after the stop are refused as ended.
     fn ping(r: &Registry, id: u64, role: Role, seq: u64) {
-        match r.record_heartbeat(U256::from(id), role, seq) {
+        match r.record_heartbeat(U256::from(id), role, seq, r.clock().now_unix()) {
             Ok(_) | Err(crate::sessions::Refusal::SessionEnded) => {}
             Err(e) => panic!("unexpected refusal {e:?}"),
         }
@@ -483,7 +522,7 @@ mod tests {
         assert!(rig.registry.status(U256::from(1)).is_none());
         assert_eq!(
             rig.registry
-                .record_heartbeat(U256::from(1), Role::Student, 99),
+                .record_heartbeat(U256::from(1), Role::Student, 99, T0 + 50),
             Err(crate::sessions::Refusal::SessionEnded)
         );
         rig.cancel.cancel();
@@ -693,15 +732,47 @@ mod tests {
     }
 
     #[test]
-    fn clamp_at_respects_start_backdate_and_now() {
+    fn clamp_at_respects_start_backdate_and_mining_time() {
         // Inside the window: unchanged.
-        assert_eq!(clamp_at(1_000, 900, 1_010, 3600), 1_000);
+        assert_eq!(clamp_at(1_000, 900, 1_010, 1_010, 3600), 1_000);
         // Before start: start.
-        assert_eq!(clamp_at(800, 900, 1_010, 3600), 900);
-        // Wall clock ahead of the sequencer: now.
-        assert_eq!(clamp_at(1_020, 900, 1_010, 3600), 1_010);
+        assert_eq!(clamp_at(800, 900, 1_010, 1_010, 3600), 900);
+        // Not after the earliest time the mining block can carry.
+        assert_eq!(clamp_at(1_020, 900, 1_005, 1_011, 3600), 1_010);
+        assert_eq!(clamp_at(1_020, 900, 1_015, 1_010, 3600), 1_015);
         // Older than the backdate window (plus margin): the earliest accepted.
-        assert_eq!(clamp_at(100, 0, 10_000, 3600), 10_000 - 3600 + 10);
-        assert_eq!(clamp_at(100, 0, 10_000, 8), 10_000 - 8 + 4);
+        assert_eq!(clamp_at(100, 0, 10_000, 10_000, 3600), 10_000 - 3600 + 10);
+        assert_eq!(clamp_at(100, 0, 10_000, 10_000, 8), 10_000 - 8 + 4);
+    }
+
+    #[test]
+    fn clamp_at_ignores_an_old_latest_block_on_a_quiet_chain() {
+        // The last block (900) predates the session (start 950); the tutor was last
+        // heard at 1_200 and the stop is decided at 1_210: `at` is the heartbeat, not
+        // the old block nor the start.
+        assert_eq!(clamp_at(1_200, 950, 900, 1_210, 3600), 1_200);
+        // The backdate window is counted from the mining time, not from the old block.
+        assert_eq!(clamp_at(100, 0, 900, 10_000, 3600), 10_000 - 3600 + 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exhaustion_stop_on_a_quiet_chain_is_not_held_back_by_the_old_block() {
+        let rig = rig();
+        // A chain that mined nothing since well before the session started.
+        *rig.chain.quiet_head.lock().unwrap() = Some(T0 - 1_000);
+        let (registry, chain, cancel) = (rig.registry, rig.chain, rig.cancel);
+        open_and_start(&registry, 3, T0, 25);
+        for seq in 1..=12 {
+            ping(&registry, 3, Role::Student, seq);
+            ping(&registry, 3, Role::Tutor, seq);
+            sleep_s(3).await;
+        }
+        let stops = chain.stops();
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0 + 25);
+        // Submitted as soon as the chain's clock can have reached the exhaustion time,
+        // not after a 30 s wait for a block that never comes.
+        assert!(registry.clock().unix_ms_of(stops[0].2) <= (T0 + 27) * 1000);
+        cancel.cancel();
     }
 }

@@ -229,10 +229,17 @@ impl RpcClient {
         self.call("eth_call", json!([request, "latest"])).await
     }
 
-    /// `eth_estimateGas`.
+    /// `eth_call` on the pending block: a dry run of a transaction as the next block
+    /// would run it (with its timestamp, not the latest block's, which on a quiet chain
+    /// can be much older).
+    pub async fn eth_call_pending(&self, request: &CallRequest) -> Result<Bytes, RpcError> {
+        self.call("eth_call", json!([request, "pending"])).await
+    }
+
+    /// `eth_estimateGas` on the pending block.
     pub async fn estimate_gas(&self, request: &CallRequest) -> Result<u64, RpcError> {
         Ok(self
-            .call::<U64>("eth_estimateGas", json!([request]))
+            .call::<U64>("eth_estimateGas", json!([request, "pending"]))
             .await?
             .to())
     }

@@ -3,7 +3,8 @@
 //! only touch their own record and never the queue (see [`crate::liveness`]).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
 use minuto_accrual::Accrual;
@@ -16,6 +17,7 @@ use crate::escrow::EscrowEvent;
 use crate::heartbeat::Role;
 use crate::liveness::{judge, LivenessConfig, StopRequest, Verdict};
 use crate::ratelimit::{Bucket, Rate};
+use crate::store::{Health, LivenessStore, MemoryStore};
 
 /// Where a session is in its life, as far as the relayer knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +36,8 @@ pub enum Phase {
 pub struct Seen {
     /// Its sequence number.
     pub seq: u64,
+    /// The client's `sent_at` (Unix seconds): replay order is `(sent_at, seq)`.
+    pub sent_at: u64,
     /// When it was accepted (monotonic).
     pub at: Instant,
     /// When it was accepted (Unix seconds).
@@ -65,8 +69,9 @@ pub struct Session {
     pub alive_floor: u64,
     /// Last accepted heartbeat per role (student, tutor).
     pub seen: [Option<Seen>; 2],
-    /// Per-session flood control.
-    pub bucket: Bucket,
+    /// Flood control per role (student, tutor): one party can never spend the other's
+    /// allowance.
+    pub buckets: [Bucket; 2],
     /// Whether an entry for this session is in the deadline queue.
     pub queued: bool,
 }
@@ -129,12 +134,14 @@ pub enum Refusal {
     SessionEnded,
     /// Opened but not yet started.
     SessionNotActive,
-    /// Too many accepted heartbeats for this session.
+    /// Too many accepted heartbeats for this session and role.
     RateLimited,
-    /// `seq` is not above the last accepted one.
+    /// `(sent_at, seq)` is not above the last accepted pair.
     Replay {
         /// The last accepted sequence number.
         last_seq: u64,
+        /// Its `sent_at`.
+        last_sent_at: u64,
     },
 }
 
@@ -234,6 +241,7 @@ pub struct Registry {
     liveness: LivenessConfig,
     session_rate: Rate,
     max_backdate: u64,
+    store: Arc<dyn LivenessStore>,
 }
 
 /// A session's money figures at `now_unix`, as the escrow would report them.
@@ -288,6 +296,92 @@ impl Registry {
             liveness,
             session_rate,
             max_backdate,
+            store: Arc::new(MemoryStore),
+        }
+    }
+
+    /// Shares liveness with other instances through `store` (default: in memory only).
+    #[must_use]
+    pub fn with_store(mut self, store: Arc<dyn LivenessStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Checks a decided stop against what every instance heard (the shared store).
+    /// Returns the stop to submit, or `None` when the session turned out alive (it is
+    /// re-queued at its new deadline) or the store cannot vouch for the silence now
+    /// (judged again later). A store that fails never causes a stop.
+    pub async fn confirm(&self, request: StopRequest) -> Option<StopRequest> {
+        let now = self.clock.now();
+        let timeout = self.liveness.silence_timeout;
+        match self.store.health() {
+            Health::Always => {}
+            Health::Since(since) if now.saturating_duration_since(since) >= timeout => {}
+            // Writes other instances made while it was down may be missing: wait until
+            // it has been answering for a whole silence timeout.
+            Health::Since(since) => {
+                self.stop_failed(
+                    request.id,
+                    (since + timeout).max(now + Duration::from_millis(100)),
+                );
+                return None;
+            }
+            Health::Down => {
+                self.stop_failed(request.id, now + Duration::from_secs(1));
+                return None;
+            }
+        }
+        match self.store.last_seen(request.id).await {
+            Ok(shared) => self.merge_shared(request, shared),
+            Err(e) => {
+                tracing::warn!(session = %request.id, error = %e, "liveness store unreadable; not stopping now");
+                self.stop_failed(request.id, now + Duration::from_secs(1));
+                None
+            }
+        }
+    }
+
+    /// Folds the shared last-seen times (Unix ms per role) into a session being stopped
+    /// and judges it again.
+    fn merge_shared(&self, request: StopRequest, shared: [Option<u64>; 2]) -> Option<StopRequest> {
+        let id = request.id;
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let s = inner.sessions.get_mut(&id)?;
+        if s.phase != Phase::Stopping {
+            return None;
+        }
+        let mut newer = false;
+        for role in Role::ALL {
+            let Some(ms) = shared[role.index()] else {
+                continue;
+            };
+            let local = s.seen[role.index()];
+            if local.is_some_and(|l| self.clock.unix_ms_of(l.at) >= ms) {
+                continue;
+            }
+            newer = true;
+            // Replay order stays this instance's own (it only saw its own heartbeats).
+            let (seq, sent_at) = local.map_or((0, 0), |l| (l.seq, l.sent_at));
+            s.seen[role.index()] = Some(Seen {
+                seq,
+                sent_at,
+                at: self.clock.instant_of_ms(ms),
+                unix: ms / 1000,
+            });
+        }
+        if !newer {
+            return Some(request);
+        }
+        match judge(id, s, now, &self.clock, &self.liveness) {
+            Verdict::Stop(request) => Some(request),
+            Verdict::Wait(next) => {
+                inner.set_phase(id, Phase::Active);
+                inner.schedule(id, next);
+                drop(inner);
+                self.wake.notify_one();
+                None
+            }
         }
     }
 
@@ -334,7 +428,7 @@ impl Registry {
             watch_from: now,
             alive_floor: 0,
             seen: [None, None],
-            bucket: Bucket::full(self.session_rate, now),
+            buckets: [Bucket::full(self.session_rate, now); 2],
             queued: false,
         }
     }
@@ -429,10 +523,21 @@ impl Registry {
 
     /// Records an already verified heartbeat.
     ///
+    /// Replays are refused by the order of `(sent_at, seq)`: a heartbeat must be newer by
+    /// the client's clock, or as new with a higher `seq`. Since `sent_at` is held within
+    /// `max_clock_skew` of the relayer's clock, a heartbeat with a huge `seq` can lock
+    /// its own role out only until the clock passes its `sent_at`, never for good.
+    ///
     /// # Errors
-    /// [`Refusal`] when the session is no longer active, the per-session rate is
-    /// exceeded or `seq` does not increase.
-    pub fn record_heartbeat(&self, id: U256, role: Role, seq: u64) -> Result<Standing, Refusal> {
+    /// [`Refusal`] when the session is no longer active, the role's rate is exceeded or
+    /// the heartbeat is not newer than the last accepted one.
+    pub fn record_heartbeat(
+        &self,
+        id: U256,
+        role: Role,
+        seq: u64,
+        sent_at: u64,
+    ) -> Result<Standing, Refusal> {
         let now = self.clock.now();
         let now_unix = self.clock.unix_of(now);
         let rate = self.session_rate;
@@ -449,18 +554,23 @@ impl Registry {
             Phase::Stopping => return Err(Refusal::SessionEnded),
         }
         if let Some(last) = s.seen[role.index()] {
-            if seq <= last.seq {
-                return Err(Refusal::Replay { last_seq: last.seq });
+            if (sent_at, seq) <= (last.sent_at, last.seq) {
+                return Err(Refusal::Replay {
+                    last_seq: last.seq,
+                    last_sent_at: last.sent_at,
+                });
             }
         }
-        if !s.bucket.take(rate, now) {
+        if !s.buckets[role.index()].take(rate, now) {
             return Err(Refusal::RateLimited);
         }
         s.seen[role.index()] = Some(Seen {
             seq,
+            sent_at,
             at: now,
             unix: now_unix,
         });
+        self.store.record(id, role, self.clock.unix_ms_of(now));
         Ok(standing_of(s, now_unix, self.max_backdate))
     }
 
@@ -642,7 +752,9 @@ mod tests {
         // earned(400,000) = 400,000 − floor(400,000 × 250 / 10,000) = 390,000.
         assert_eq!(s.withdrawable, 390_000);
         // The heartbeat reply carries the same figures.
-        let hb = r.record_heartbeat(U256::from(1), Role::Tutor, 1).unwrap();
+        let hb = r
+            .record_heartbeat(U256::from(1), Role::Tutor, 1, T0)
+            .unwrap();
         assert_eq!(hb, s);
 
         // A withdrawal of all of it leaves nothing until more time passes the window.

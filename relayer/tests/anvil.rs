@@ -6,6 +6,8 @@
 //! `node_modules`). Without it the tests fail when `CI` is set and are skipped loudly
 //! otherwise.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,7 +60,13 @@ struct Node {
 }
 
 async fn start_anvil(bin: &Path) -> Node {
-    let anvil = minuto_anvil::Anvil::start(bin, CHAIN_ID, 1).await;
+    start_anvil_with_block_time(bin, 1).await
+}
+
+/// Anvil mining a block every `block_time` seconds, or (0) only when a transaction
+/// arrives: a quiet chain whose latest block can be older than a session's start.
+async fn start_anvil_with_block_time(bin: &Path, block_time: u64) -> Node {
+    let anvil = minuto_anvil::Anvil::start(bin, CHAIN_ID, block_time).await;
     let url = anvil.url.clone();
     let rpc = RpcClient::new(url.clone(), Duration::from_secs(5)).unwrap();
     Node {
@@ -229,6 +237,35 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
+/// The student keeps pinging `h` (from `seq` on, once a second) until the relayer says
+/// the session ended.
+async fn student_pings_until_ended(client: &Client, h: &Handle, d: &Deployment, seq: u64) {
+    for seq in seq..seq + 40 {
+        let (s, v) = client.ping(h, &d.student_key, Role::Student, seq).await;
+        if s == 409 {
+            assert_eq!(v["error"], "session_ended", "{v}");
+            return;
+        }
+        assert_eq!(s, 200, "{v}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("relayer never stopped the session");
+}
+
+/// Session 1 once it has Ended on chain (the relayer may answer before it is mined).
+async fn ended_on_chain(node: &Node, escrow: Address) -> SessionView {
+    let mut on_chain = session(node, escrow, 1).await;
+    for _ in 0..50 {
+        if on_chain.state == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        on_chain = session(node, escrow, 1).await;
+    }
+    assert_eq!(on_chain.state, 3, "session not ended on chain");
+    on_chain
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
     let Some(bin) = anvil_or_skip("silent_tutor_is_stopped_on_chain_at_last_heartbeat") else {
@@ -257,7 +294,7 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     // The tutor drops. What the relayer recorded as their last heartbeat:
-    let status: Value = reqwest::get(format!("http://{}/v1/sessions/1", handle.local_addr))
+    let status: Value = reqwest::get(format!("http://{}/v1/sessions/1", handle.admin_addr))
         .await
         .unwrap()
         .json()
@@ -267,29 +304,8 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
     assert_eq!(status["last_seen"]["tutor"]["seq"], 3);
 
     // The student keeps pinging until the relayer says the session ended.
-    let mut ended = false;
-    for seq in 4..40 {
-        let (s, v) = client
-            .ping(&handle, &d.student_key, Role::Student, seq)
-            .await;
-        if s == 409 {
-            assert_eq!(v["error"], "session_ended", "{v}");
-            ended = true;
-            break;
-        }
-        assert_eq!(s, 200, "{v}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    assert!(ended, "relayer never stopped the session");
-    let mut on_chain = session(&node, d.escrow, 1).await;
-    for _ in 0..50 {
-        if on_chain.state == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        on_chain = session(&node, d.escrow, 1).await;
-    }
-    assert_eq!(on_chain.state, 3, "session not ended on chain");
+    student_pings_until_ended(&client, &handle, &d, 4).await;
+    let on_chain = ended_on_chain(&node, d.escrow).await;
     assert_eq!(
         on_chain.end, tutor_last,
         "stopAt landed with the wrong `at`"
@@ -412,7 +428,7 @@ async fn two_relayers_stop_once_and_the_loser_counts_it_as_done() {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let status: Value = reqwest::get(format!("http://{}/v1/sessions/1", relayers[0].local_addr))
+    let status: Value = reqwest::get(format!("http://{}/v1/sessions/1", relayers[0].admin_addr))
         .await
         .unwrap()
         .json()
@@ -456,5 +472,146 @@ async fn two_relayers_stop_once_and_the_loser_counts_it_as_done() {
     for h in relayers {
         h.shutdown().await.unwrap();
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat() {
+    let Some(bin) = anvil_or_skip("quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat")
+    else {
+        return;
+    };
+    // Blocks only on transactions: after the session starts, no block is mined until
+    // the relayer's own stop, so the latest block predates every heartbeat.
+    let node = start_anvil_with_block_time(&bin, 0).await;
+    let d = deploy(&node).await;
+    let start = session(&node, d.escrow, 1).await.start;
+    let dir = temp_dir("quiet");
+    let mut handle = minuto_relayer::spawn(config(&node, d.escrow, &dir.join("cursor.json")))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
+        .await
+        .unwrap();
+    let client = Client {
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
+    };
+    // The lesson runs for about 6 s with both parties pinging every second.
+    for seq in 1..=6 {
+        round(&client, &d, &[&handle, &handle], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let tutor_last = last_seen(&handle, "tutor").await.unwrap();
+    assert!(
+        tutor_last >= start + 5,
+        "lesson too short: {start}..{tutor_last}"
+    );
+    student_pings_until_ended(&client, &handle, &d, 7).await;
+    let on_chain = ended_on_chain(&node, d.escrow).await;
+    assert!(
+        on_chain.end.abs_diff(tutor_last) <= 1,
+        "stopAt dated {} (session start {start}), tutor last seen {tutor_last}",
+        on_chain.end
+    );
+    assert_eq!(handle.metrics.stops_failed.get(), 0);
+    handle.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One second of a lesson: the student's heartbeat goes to the first relayer, the
+/// tutor's to the second (behind a round-robin balancer), or both to one.
+async fn round(client: &Client, d: &Deployment, relayers: &[&Handle; 2], seq: u64) {
+    let (s, v) = client
+        .ping(relayers[0], &d.student_key, Role::Student, seq)
+        .await;
+    assert_eq!(s, 200, "student via relayer 0: {v}");
+    let (s, v) = client
+        .ping(relayers[1], &d.tutor_key, Role::Tutor, seq)
+        .await;
+    assert_eq!(s, 200, "tutor via relayer 1: {v}");
+}
+
+/// What a relayer's admin endpoint says it last heard from `role` (Unix seconds).
+async fn last_seen(h: &Handle, role: &str) -> Option<u64> {
+    let status: Value = reqwest::get(format!("http://{}/v1/sessions/1", h.admin_addr))
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    status["last_seen"][role]["at"].as_u64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_last_heartbeat() {
+    let test =
+        "instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_last_heartbeat";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let Some(redis_bin) = support::redis::or_skip(test) else {
+        return;
+    };
+    let mut redis = support::redis::Redis::start(&redis_bin).await;
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let dir = temp_dir("shared");
+    let mut relayers = Vec::new();
+    for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
+        let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
+        c.key = parse_private_key(key).unwrap();
+        c.redis_url = Some(redis.url());
+        let mut h = minuto_relayer::spawn(c).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
+            .await
+            .unwrap();
+        relayers.push(h);
+    }
+    let client = Client {
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
+    };
+    // A round-robin balancer in front: request k goes to relayer k mod 2. With the
+    // student and the tutor each pinging once a second, every student heartbeat lands
+    // on relayer 0 and every tutor heartbeat on relayer 1: alone, each would judge the
+    // other party silent after the 4 s grace period.
+    let mut seq = 0;
+    for _ in 0..10 {
+        seq += 1;
+        round(&client, &d, &[&relayers[0], &relayers[1]], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // Redis dies and comes back empty (no persistence) in the middle of the lesson.
+    redis.restart().await;
+    for _ in 0..8 {
+        seq += 1;
+        round(&client, &d, &[&relayers[0], &relayers[1]], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(session(&node, d.escrow, 1).await.state, 2, "false stop");
+    for h in &relayers {
+        assert_eq!(h.metrics.stops_submitted.get(), 0, "false stop decided");
+    }
+
+    // The tutor's last heartbeats reach relayer 1 only, which then dies; relayer 0
+    // never heard the tutor itself (it knows the tutor only through the store), and must
+    // stop the session at that last heartbeat.
+    for _ in 0..2 {
+        seq += 1;
+        round(&client, &d, &[&relayers[0], &relayers[1]], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let tutor_last = last_seen(&relayers[1], "tutor").await.unwrap();
+    let survivor = relayers.remove(0);
+    relayers.pop().unwrap().shutdown().await.unwrap();
+    student_pings_until_ended(&client, &survivor, &d, seq + 1).await;
+    let on_chain = ended_on_chain(&node, d.escrow).await;
+    assert!(
+        on_chain.end.abs_diff(tutor_last) <= 1,
+        "stopped at {}, the tutor was last heard at {tutor_last}",
+        on_chain.end
+    );
+    survivor.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

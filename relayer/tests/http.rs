@@ -70,6 +70,7 @@ struct Rig {
     chain: Arc<FakeChain>,
     handle: Handle,
     base: String,
+    admin: String,
     http: reqwest::Client,
     domain: HeartbeatDomain,
     student: SigningKey,
@@ -166,6 +167,7 @@ async fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
     Rig {
         chain,
         base: format!("http://{}", handle.local_addr),
+        admin: format!("http://{}", handle.admin_addr),
         handle,
         http: reqwest::Client::new(),
         domain: HeartbeatDomain::new(CHAIN_ID, escrow()),
@@ -222,6 +224,31 @@ impl Rig {
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
+    /// A GET on the admin listener.
+    async fn admin_get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.admin))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// A heartbeat sent through a proxy at 127.0.0.1 that names the client.
+    async fn post_forwarded(&self, body: &Value, header: &str, client: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/heartbeat", self.base))
+            .header(header, client)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     fn rejected(&self, code: &str) -> u64 {
         self.handle
             .metrics
@@ -266,7 +293,7 @@ async fn heartbeat_accepted_replies_with_billing_from_accrual_math() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(rig.handle.metrics.heartbeats_accepted.get(), 2);
 
-    let (s, text) = rig.get("/v1/sessions/1").await;
+    let (s, text) = rig.admin_get("/v1/sessions/1").await;
     assert_eq!(s, 200);
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["phase"], "active");
@@ -340,9 +367,9 @@ async fn heartbeat_rejects_unknown_ended_and_unstarted_sessions() {
         "session_not_active",
     )
     .await;
-    let (s, _) = rig.get("/v1/sessions/99").await;
+    let (s, _) = rig.admin_get("/v1/sessions/99").await;
     assert_eq!(s, 404);
-    let (s, _) = rig.get("/v1/sessions/3").await;
+    let (s, _) = rig.admin_get("/v1/sessions/3").await;
     assert_eq!(s, 409);
     rig.handle.shutdown().await.unwrap();
 }
@@ -429,7 +456,7 @@ async fn heartbeat_rejects_skewed_clocks() {
 }
 
 #[tokio::test]
-async fn heartbeat_floods_are_limited_per_session() {
+async fn heartbeat_floods_are_limited_per_session_and_role() {
     let rig = rig(|c| {
         c.api.session_rate.per_second = 0.01;
         c.api.session_rate.burst = 3.0;
@@ -445,11 +472,20 @@ async fn heartbeat_floods_are_limited_per_session() {
         );
     }
     rig.expect_refusal(
-        rig.body(&rig.tutor, 1, Role::Tutor, 1, t).to_string(),
+        rig.body(&rig.student, 1, Role::Student, 4, t).to_string(),
         429,
         "rate_limited_session",
     )
     .await;
+    // The student's flood spent only the student's allowance: the tutor of the same
+    // session is still heard (before, one bucket per session let either party get the
+    // other stopped).
+    for seq in 1..=3 {
+        let (s, v) = rig
+            .post(&rig.body(&rig.tutor, 1, Role::Tutor, seq, t))
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
     // Another session is not affected.
     assert_eq!(
         rig.post(&rig.body(&rig.student, 4, Role::Student, 1, t))
@@ -457,6 +493,229 @@ async fn heartbeat_floods_are_limited_per_session() {
             .0,
         200
     );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn heartbeat_huge_seq_does_not_lock_the_role_out() {
+    let rig = rig(|_| {}).await;
+    let t = now() - 5;
+    // A buggy (or compromised) client signs seq = u64::MAX.
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, u64::MAX, t))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // Same second: still a replay.
+    rig.expect_refusal(
+        rig.body(&rig.student, 1, Role::Student, 1, t).to_string(),
+        409,
+        "replay",
+    )
+    .await;
+    // A later sent_at is newer whatever its seq: the role is not locked out for good.
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 1, t + 1))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_proxies() {
+    let limit = |c: &mut Config| {
+        c.api.ip_rate.per_second = 0.01;
+        c.api.ip_rate.burst = 1.0;
+    };
+    // Behind a trusted proxy (127.0.0.1), two clients have two buckets.
+    let rig = rig(|c| {
+        limit(c);
+        c.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let t = now();
+    let hb = |seq| rig.body(&rig.student, 1, Role::Student, seq, t);
+    let (s, v) = rig
+        .post_forwarded(&hb(1), "x-forwarded-for", "198.51.100.1")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = rig
+        .post_forwarded(&hb(2), "x-forwarded-for", "198.51.100.1")
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (429, Some("rate_limited_ip")),
+        "{v}"
+    );
+    // A second client behind the same proxy is not in the first one's bucket, whether
+    // the proxy writes X-Forwarded-For or RFC 7239 Forwarded.
+    let (s, v) = rig
+        .post_forwarded(&hb(3), "x-forwarded-for", "6.6.6.6, 198.51.100.2")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = rig
+        .post_forwarded(&hb(4), "forwarded", "for=\"[2001:db8::7]:4711\"")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    rig.handle.shutdown().await.unwrap();
+
+    // Without trusted proxies the header is the client's word: ignored, and both
+    // requests share the peer's bucket.
+    let rig = crate::rig(limit).await;
+    let hb = |seq| rig.body(&rig.student, 1, Role::Student, seq, t);
+    let (s, v) = rig
+        .post_forwarded(&hb(1), "x-forwarded-for", "198.51.100.1")
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = rig
+        .post_forwarded(&hb(2), "x-forwarded-for", "198.51.100.2")
+        .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (429, Some("rate_limited_ip")),
+        "{v}"
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_allowed_origins() {
+    let preflight = |rig: &Rig, origin: &'static str| {
+        rig.http
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/v1/heartbeat", rig.base),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    // Default: any origin (heartbeats carry their own signature, no cookies).
+    let rig = rig(|_| {}).await;
+    let r = preflight(&rig, "https://app.example").await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    rig.handle.shutdown().await.unwrap();
+
+    let rig = crate::rig(|c| {
+        c.http.cors_allowed_origins =
+            minuto_relayer::config::CorsOrigins::List(vec!["https://app.example".parse().unwrap()]);
+    })
+    .await;
+    let r = preflight(&rig, "https://app.example").await.unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let r = preflight(&rig, "https://evil.example").await.unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn admin_endpoints_are_off_the_public_listener_and_want_the_token() {
+    let token = "an-admin-token-of-some-length";
+    let rig = rig(|c| {
+        c.http.admin_token = Some(minuto_relayer::config::AdminToken::new(token.into()));
+    })
+    .await;
+    for path in ["/metrics", "/v1/sessions/1"] {
+        assert_eq!(rig.get(path).await.0, 404, "{path} on the public listener");
+        let (s, text) = rig.admin_get(path).await;
+        assert_eq!(s, 401, "{text}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["error"],
+            "unauthorized"
+        );
+        let r = rig
+            .http
+            .get(format!("{}{path}", rig.admin))
+            .bearer_auth("wrong-token-of-the-same-size!")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        let r = rig
+            .http
+            .get(format!("{}{path}", rig.admin))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+    }
+    // Probes need no token, on either listener.
+    assert_eq!(rig.admin_get("/healthz").await.0, 200);
+    assert_eq!(rig.get("/readyz").await.0, 200);
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn silent_connections_are_closed_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rig = rig(|c| {
+        c.http.header_read_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // Half a request line, then nothing (slow loris).
+    let mut conn = tokio::net::TcpStream::connect(rig.handle.local_addr)
+        .await
+        .unwrap();
+    conn.write_all(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    // The server hangs up (with or without a 408) well before this bound.
+    let read = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "connection still open after the header timeout"
+    );
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_above_the_limit_wait_for_a_free_slot() {
+    use tokio::io::AsyncWriteExt;
+    let rig = rig(|c| {
+        c.http.max_connections = 2;
+        c.http.header_read_timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Two idle connections hold both slots.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(rig.handle.local_addr)
+            .await
+            .unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        idle.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fresh = reqwest::Client::new();
+    let blocked = fresh
+        .get(format!("{}/healthz", rig.base))
+        .timeout(Duration::from_millis(700))
+        .send()
+        .await;
+    assert!(
+        blocked.is_err(),
+        "a third connection was served: {blocked:?}"
+    );
+    // One slot frees: the next client is served.
+    drop(idle.pop());
+    let r = reqwest::Client::new()
+        .get(format!("{}/healthz", rig.base))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    drop(idle);
     rig.handle.shutdown().await.unwrap();
 }
 
@@ -502,7 +761,7 @@ async fn health_ready_metrics_and_unknown_route() {
             .0,
         200
     );
-    let (s, text) = rig.get("/metrics").await;
+    let (s, text) = rig.admin_get("/metrics").await;
     assert_eq!(s, 200);
     assert!(
         text.contains("minuto_heartbeats_accepted_total 1"),

@@ -23,6 +23,8 @@ const MIN_DURATION: u64 = 5;
 /// 1,000 base units a second (3.6 tokens an hour at 6 decimals).
 const RATE: u128 = 1_000 * RATE_SCALE;
 const GATED_KIND: u32 = 7;
+/// The floor on billed value for badges and ratings: one second at [`RATE`].
+const MIN_BILLED: u128 = 1_000;
 
 struct Suite {
     node: Node,
@@ -117,6 +119,8 @@ fn deploy_config(
         "ipfs://minuto-e2e/".into(),
         "--rating-min-duration".into(),
         MIN_DURATION.to_string(),
+        "--min-billed".into(),
+        MIN_BILLED.to_string(),
         "--out".into(),
         out.display().to_string(),
         "--root".into(),
@@ -483,6 +487,19 @@ async fn badges(s: &Suite, shared: &mut Shared) -> Result<()> {
     let id = shared
         .billed_session
         .context("billing scenario did not finish")?;
+    // The deploy set the floor on billed value for the test token, on both contracts.
+    let floor = IBadges::new(s.badges, s.stranger.p.clone())
+        .minBilled(s.token)
+        .call()
+        .await?;
+    let rating_floor = IRatings::new(s.ratings, s.stranger.p.clone())
+        .minBilled(s.token)
+        .call()
+        .await?;
+    ensure!(
+        (floor, rating_floor) == (MIN_BILLED, MIN_BILLED),
+        "floors {floor}, {rating_floor}"
+    );
     let mut ids = Vec::new();
     for who in [&s.student, &s.tutor] {
         let b = IBadges::new(s.badges, who.p.clone());
@@ -664,6 +681,15 @@ async fn unauthorized(s: &Suite) -> Result<()> {
         err == (IBadges::IBadgesErrors::BadgeNotAdmin(IBadges::BadgeNotAdmin { caller: x })),
         "{err:?}"
     );
+    let err = IBadges::new(s.badges, s.stranger.p.clone())
+        .setMinBilled(s.token, 1)
+        .call()
+        .await;
+    let err: IBadges::IBadgesErrors = revert(err)?;
+    ensure!(
+        err == (IBadges::IBadgesErrors::BadgeNotAdmin(IBadges::BadgeNotAdmin { caller: x })),
+        "{err:?}"
+    );
     let err = IRatings::new(s.ratings, s.stranger.p.clone())
         .setConfig(1, 1)
         .call()
@@ -764,7 +790,7 @@ async fn relayer(s: &Suite) -> Result<()> {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let status: serde_json::Value = http
-        .get(format!("http://{}/v1/sessions/{id}", handle.local_addr))
+        .get(format!("http://{}/v1/sessions/{id}", handle.admin_addr))
         .send()
         .await?
         .json()

@@ -1,0 +1,271 @@
+//! The HTTP front: hyper connections with a header-read timeout, a bound on open
+//! connections, graceful shutdown, and the client's address as the router sees it.
+//!
+//! `axum::serve` offers none of the first two, so connections are accepted here and
+//! handed to hyper's HTTP/1 server (hyper-util's timer, graceful-shutdown watcher and
+//! tower adapter). Each connection holds one permit of a semaphore: once
+//! `max_connections` are open the listener is not polled, and new connections wait in
+//! the kernel's backlog instead of eating memory.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Request};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use ipnet::IpNet;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+/// Connection limits of one listener.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnLimits {
+    /// Open connections at most.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this (slow-loris defence).
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for open connections to finish.
+    pub drain: Duration,
+}
+
+/// Serves `app` on `listener` until `stop` is cancelled, then lets open connections
+/// finish their request (up to `limits.drain`).
+///
+/// # Errors
+/// Never in practice: accept errors (out of file descriptors) are logged and retried.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnLimits,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = stop.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req
+        });
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                debug!(%peer, error = %e, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        warn!("http: connections still open after the drain bound");
+    }
+    Ok(())
+}
+
+/// The address a request comes from.
+///
+/// The TCP peer, unless it is one of `trusted` proxies: then the proxies' own headers
+/// are read from the right (the hop nearest to us) past every trusted hop, and the first
+/// address that is not a trusted proxy is the client. `Forwarded` (RFC 7239) is read when
+/// present, else `X-Forwarded-For`. A client cannot choose its bucket by sending these
+/// headers itself: entries it wrote are to the left of what the trusted proxies
+/// appended, and only a trusted peer's headers are read at all.
+pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer_ip = canonical(peer.ip());
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
+    if !is_trusted(peer_ip) {
+        return peer_ip;
+    }
+    let hops = forwarded_hops(headers);
+    let mut client = peer_ip;
+    for hop in hops.iter().rev() {
+        match hop {
+            Some(ip) => {
+                client = *ip;
+                if !is_trusted(*ip) {
+                    return *ip;
+                }
+            }
+            // An obfuscated or unknown hop ("unknown", "_hidden"): nothing to the left
+            // of it can be vouched for; it stands for one client.
+            None => return client,
+        }
+    }
+    client
+}
+
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The hops named by `Forwarded` (its `for=` parameters) or else `X-Forwarded-For`, left
+/// to right; `None` for a hop that is not an address.
+fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let forwarded: Vec<&str> = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.trim().split_once('=')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| parse_node(v.trim()))
+                })
+            })
+            .collect();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| parse_node(s.trim()))
+        .collect()
+}
+
+/// `1.2.3.4`, `1.2.3.4:80`, `"[2001:db8::1]:443"`, `2001:db8::1`.
+fn parse_node(s: &str) -> Option<IpAddr> {
+    let s = s.trim_matches('"');
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Some(canonical(sa.ip()));
+    }
+    let inner = s.strip_prefix('[')?.split(']').next()?;
+    inner.parse::<IpAddr>().ok().map(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    const PROXY: &str = "10.0.0.5:40000";
+
+    #[test]
+    fn client_ip_ignores_headers_from_untrusted_peers() {
+        let h = headers(&[("x-forwarded-for", "1.1.1.1")]);
+        let ip = client_ip(
+            "203.0.113.9:5000".parse().unwrap(),
+            &h,
+            &nets(&["10.0.0.0/8"]),
+        );
+        assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
+        // No proxies configured: always the peer.
+        assert_eq!(
+            client_ip(PROXY.parse().unwrap(), &h, &[]),
+            "10.0.0.5".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn client_ip_takes_the_rightmost_untrusted_hop() {
+        let trusted = nets(&["10.0.0.0/8", "172.16.0.0/12"]);
+        // The client forged "6.6.6.6"; its real address was appended by our proxies.
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 172.16.3.4")]);
+        assert_eq!(
+            client_ip(PROXY.parse().unwrap(), &h, &trusted),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        // Several header lines count as one list.
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-for", "198.51.100.8"),
+        ]);
+        assert_eq!(
+            client_ip(PROXY.parse().unwrap(), &h, &trusted),
+            "198.51.100.8".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn client_ip_reads_rfc7239_forwarded_first() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let h = headers(&[
+            (
+                "forwarded",
+                r#"for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711""#,
+            ),
+            ("x-forwarded-for", "9.9.9.9"),
+        ]);
+        assert_eq!(
+            client_ip(PROXY.parse().unwrap(), &h, &trusted),
+            "2001:db8:cafe::17".parse::<IpAddr>().unwrap()
+        );
+        let h = headers(&[("forwarded", "for=unknown, for=10.1.1.1")]);
+        // Only trusted hops and an unknown one: the last address we can vouch for.
+        assert_eq!(
+            client_ip(PROXY.parse().unwrap(), &h, &trusted),
+            "10.1.1.1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn client_ip_without_headers_is_the_proxy_itself() {
+        assert_eq!(
+            client_ip(
+                PROXY.parse().unwrap(),
+                &HeaderMap::new(),
+                &nets(&["10.0.0.0/8"])
+            ),
+            "10.0.0.5".parse::<IpAddr>().unwrap()
+        );
+    }
+}
