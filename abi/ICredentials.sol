@@ -107,4 +107,6 @@ interface ICredentials {
     error CredentialNotHolder(uint256 tokenId, address account);
     /// No fresh token id is available (the id counter is exhausted).
     error CredentialIdUnavailable();
+    /// `account` is the last holder of `DEFAULT_ADMIN_ROLE`: revoking or renouncing it would leave no one to manage roles. Grant the role to a successor first.
+    error CredentialLastAdmin(address account);
 }

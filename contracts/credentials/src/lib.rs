@@ -23,7 +23,8 @@
 //!   revoked); the holder may burn it.
 //!
 //! Roles come from OpenZeppelin's `AccessControl`: the constructor's `admin` holds
-//! `DEFAULT_ADMIN_ROLE` and grants [`ISSUER_ROLE`] to issuers.
+//! `DEFAULT_ADMIN_ROLE` and grants [`ISSUER_ROLE`] to issuers. The role is never left
+//! empty: the last admin can neither renounce nor be revoked (grant a successor first).
 //!
 //! The Solidity interface is the SDK's export of the `#[public]` impl plus the
 //! declarations between the `abi:begin` and `abi:end` markers here and in [`abi`]
@@ -139,6 +140,8 @@ mod sol {
         error CredentialNotHolder(uint256 tokenId, address account);
         /// No fresh token id is available (the id counter is exhausted).
         error CredentialIdUnavailable();
+        /// `account` is the last holder of `DEFAULT_ADMIN_ROLE`: revoking or renouncing it would leave no one to manage roles. Grant the role to a successor first.
+        error CredentialLastAdmin(address account);
         // abi:end
     }
 }
@@ -173,6 +176,8 @@ pub enum Error {
     NotHolder(CredentialNotHolder),
     /// No fresh token id.
     IdUnavailable(CredentialIdUnavailable),
+    /// Revoking or renouncing the last admin.
+    LastAdmin(CredentialLastAdmin),
     /// The token was never issued or has been burned (ERC-6093).
     NonexistentToken(ERC721NonexistentToken),
     /// `balanceOf(address(0))` (ERC-6093).
@@ -208,6 +213,7 @@ error_from!(
     AlreadyRevoked(CredentialAlreadyRevoked),
     NotHolder(CredentialNotHolder),
     IdUnavailable(CredentialIdUnavailable),
+    LastAdmin(CredentialLastAdmin),
     NonexistentToken(ERC721NonexistentToken),
     InvalidOwner(ERC721InvalidOwner),
     UnauthorizedAccount(AccessControlUnauthorizedAccount),
@@ -249,6 +255,9 @@ impl From<Error> for Vec<u8> {
                 &[e.tokenId.into(), e.account.into_word()],
             ),
             Error::IdUnavailable(_) => revert_data(CredentialIdUnavailable::SELECTOR, &[]),
+            Error::LastAdmin(e) => {
+                revert_data(CredentialLastAdmin::SELECTOR, &[e.account.into_word()])
+            }
             Error::NonexistentToken(e) => {
                 revert_data(ERC721NonexistentToken::SELECTOR, &[e.token_id.into()])
             }
@@ -332,6 +341,8 @@ pub struct Credentials {
     current: StorageMap<Address, StorageMap<u32, StorageU256>>,
     /// Last token id issued (0: none yet).
     last_id: StorageU256,
+    /// How many accounts hold `DEFAULT_ADMIN_ROLE`; never brought to zero.
+    admin_count: StorageU64,
 }
 
 #[public]
@@ -353,6 +364,7 @@ impl Credentials {
         }
         self.access
             ._grant_role(AccessControl::DEFAULT_ADMIN_ROLE.into(), admin);
+        self.admin_count.set(U64::from_limbs([1]));
         Ok(())
     }
 
@@ -849,37 +861,67 @@ impl IAccessControl for Credentials {
     ///
     /// * `RoleGranted(role, account, sender)`, unless `account` already had `role`.
     fn grant_role(&mut self, role: B256, account: Address) -> Result<(), Error> {
-        Ok(self.access.grant_role(role, account)?)
+        self.access.only_role(self.access.get_role_admin(role))?;
+        if self.access._grant_role(role, account) && role == DEFAULT_ADMIN_ROLE {
+            // SAFETY: one per distinct account holding the role; far below 2^64.
+            let count = self.admin_count.get().as_limbs()[0] + 1;
+            self.admin_count.set(U64::from_limbs([count]));
+        }
+        Ok(())
     }
 
-    /// Revokes `role` from `account` (a no-op if it lacks it).
+    /// Revokes `role` from `account` (a no-op if it lacks it). The last holder of
+    /// `DEFAULT_ADMIN_ROLE` keeps it.
     ///
     /// # Errors
     ///
     /// * [`AccessControlUnauthorizedAccount`] - the caller lacks `role`'s admin role.
+    /// * [`CredentialLastAdmin`] - `account` is the last admin.
     ///
     /// # Events
     ///
     /// * `RoleRevoked(role, account, sender)`, unless `account` lacked `role`.
     fn revoke_role(&mut self, role: B256, account: Address) -> Result<(), Error> {
-        Ok(self.access.revoke_role(role, account)?)
+        self.access.only_role(self.access.get_role_admin(role))?;
+        self.take_role(role, account)
     }
 
-    /// Gives up the caller's `role`; `confirmation` must be the caller.
+    /// Gives up the caller's `role`; `confirmation` must be the caller. The last holder
+    /// of `DEFAULT_ADMIN_ROLE` cannot give it up.
     ///
     /// # Errors
     ///
     /// * [`AccessControlBadConfirmation`] - `confirmation` is not the caller.
+    /// * [`CredentialLastAdmin`] - the caller is the last admin.
     ///
     /// # Events
     ///
     /// * `RoleRevoked(role, caller, caller)`, unless the caller lacked `role`.
     fn renounce_role(&mut self, role: B256, confirmation: Address) -> Result<(), Error> {
-        Ok(self.access.renounce_role(role, confirmation)?)
+        if host::sender() != confirmation {
+            return Err(AccessControlBadConfirmation {}.into());
+        }
+        self.take_role(role, confirmation)
     }
 }
 
+/// `DEFAULT_ADMIN_ROLE` (zero), the role that grants and revokes every role.
+const DEFAULT_ADMIN_ROLE: B256 = B256::ZERO;
+
 impl Credentials {
+    /// Takes `role` from `account` (already authorized), keeping at least one admin.
+    fn take_role(&mut self, role: B256, account: Address) -> Result<(), Error> {
+        if role == DEFAULT_ADMIN_ROLE && self.access.has_role(role, account) {
+            let count = self.admin_count.get().as_limbs()[0];
+            if count <= 1 {
+                return Err(CredentialLastAdmin { account }.into());
+            }
+            self.admin_count.set(U64::from_limbs([count - 1]));
+        }
+        self.access._revoke_role(role, account);
+        Ok(())
+    }
+
     /// The holder of `token_id`, or [`ERC721NonexistentToken`].
     fn require_owned(&self, token_id: U256) -> Result<Address, Error> {
         let holder = self.erc721._owner_of(token_id);

@@ -192,6 +192,77 @@ fn renounce_role_for_someone_else_rejected(
     assert!(!contract.sender(issuer).has_role(ISSUER_ROLE.into(), issuer));
 }
 
+#[motsu::test]
+fn the_last_admin_can_neither_renounce_nor_be_revoked(
+    contract: Contract<Credentials>,
+    admin: Address,
+    issuer: Address,
+) {
+    deploy(&contract, admin, issuer);
+    assert_reverts(&contract, CredentialLastAdmin { account: admin }, || {
+        contract.sender(admin).renounce_role(DEFAULT_ADMIN, admin)
+    });
+    assert_reverts(&contract, CredentialLastAdmin { account: admin }, || {
+        contract.sender(admin).revoke_role(DEFAULT_ADMIN, admin)
+    });
+    assert!(contract.sender(admin).has_role(DEFAULT_ADMIN, admin));
+    // Other roles come and go as before.
+    contract
+        .sender(admin)
+        .revoke_role(ISSUER_ROLE.into(), issuer)
+        .motsu_unwrap();
+}
+
+#[motsu::test]
+fn admin_hands_over_by_granting_a_successor_then_renouncing(
+    contract: Contract<Credentials>,
+    admin: Address,
+    issuer: Address,
+    successor: Address,
+) {
+    deploy(&contract, admin, issuer);
+    contract
+        .sender(admin)
+        .grant_role(DEFAULT_ADMIN, successor)
+        .motsu_unwrap();
+    // Granting again does not count twice.
+    contract
+        .sender(admin)
+        .grant_role(DEFAULT_ADMIN, successor)
+        .motsu_unwrap();
+    let ((), events) = with_events(&contract, || {
+        contract
+            .sender(admin)
+            .renounce_role(DEFAULT_ADMIN, admin)
+            .motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [RoleRevoked {
+            role: DEFAULT_ADMIN,
+            account: admin,
+            sender: admin
+        }
+        .encode_log_data()]
+    );
+    assert!(!contract.sender(admin).has_role(DEFAULT_ADMIN, admin));
+    // The successor is now the last admin.
+    assert_reverts(
+        &contract,
+        CredentialLastAdmin { account: successor },
+        || {
+            contract
+                .sender(successor)
+                .revoke_role(DEFAULT_ADMIN, successor)
+        },
+    );
+    // Renouncing a role one lacks is a no-op, even for the last admin's role.
+    contract
+        .sender(admin)
+        .renounce_role(DEFAULT_ADMIN, admin)
+        .motsu_unwrap();
+}
+
 // --- issue ---------------------------------------------------------------------------------
 
 #[motsu::test]
@@ -1315,6 +1386,10 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             CredentialIdUnavailable {}.abi_encode(),
         ),
         (
+            CredentialLastAdmin { account: a }.into(),
+            CredentialLastAdmin { account: a }.abi_encode(),
+        ),
+        (
             erc721::ERC721NonexistentToken { token_id: id }.into(),
             erc721::ERC721NonexistentToken { token_id: id }.abi_encode(),
         ),
@@ -1341,13 +1416,14 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::AlreadyRevoked(_)
             | Error::NotHolder(_)
             | Error::IdUnavailable(_)
+            | Error::LastAdmin(_)
             | Error::NonexistentToken(_)
             | Error::InvalidOwner(_)
             | Error::UnauthorizedAccount(_)
             | Error::BadConfirmation(_) => {}
         }
     }
-    assert_eq!(all.len(), 15, "one entry per variant");
+    assert_eq!(all.len(), 16, "one entry per variant");
     all
 }
 
@@ -1373,6 +1449,7 @@ fn errors_are_all_declared_in_the_abi() {
         CredentialAlreadyRevoked::SELECTOR,
         CredentialNotHolder::SELECTOR,
         CredentialIdUnavailable::SELECTOR,
+        CredentialLastAdmin::SELECTOR,
     ]
     .into_iter()
     .chain(

@@ -156,6 +156,10 @@ pub struct Cli {
     /// Seconds after a session ends during which its parties may rate.
     #[arg(long, env = "MINUTO_RATING_WINDOW", default_value_t = 14 * 24 * 60 * 60)]
     pub rating_window: u64,
+    /// Least a session must bill, in base units of its token, for badges and ratings; set
+    /// for every `--token` (default 1,000,000: 1 USDC). Must be positive.
+    #[arg(long, env = "MINUTO_MIN_BILLED", default_value_t = 1_000_000)]
+    pub min_billed: u128,
     /// Deployment record. Default: `<root>/deployments/<chain-id>.json`.
     #[arg(long, env = "MINUTO_DEPLOYMENTS")]
     pub out: Option<PathBuf>,
@@ -212,6 +216,8 @@ pub struct Config {
     pub rating_min_duration: u64,
     /// Rating window.
     pub rating_window: u64,
+    /// Minimum billed value per token for badges and ratings, base units.
+    pub min_billed: u128,
     /// Record path (`None`: `<root>/deployments/<chain-id>.json`).
     pub out: Option<PathBuf>,
     /// Repository root.
@@ -358,6 +364,13 @@ impl Config {
                 "must be positive",
             ));
         }
+        if cli.min_billed == 0 {
+            return Err(range(
+                "min-billed",
+                &cli.min_billed,
+                "must be positive (a session at a dust rate must not earn reputation)",
+            ));
+        }
         let root = match cli.root {
             Some(r) => r,
             None => {
@@ -388,6 +401,7 @@ impl Config {
             badge_base_uri: cli.badge_base_uri,
             rating_min_duration: cli.rating_min_duration,
             rating_window: cli.rating_window,
+            min_billed: cli.min_billed,
             out: cli.out,
             root,
             cargo_stylus,

@@ -87,6 +87,8 @@ pub struct ReputationState {
     pub min_duration: u64,
     /// Rating window (ratings only; 0 for badges).
     pub window: u64,
+    /// Configured tokens whose minimum billed value differs from the configured one.
+    pub floors_missing: Vec<Address>,
 }
 
 /// Everything [`actions`] needs.
@@ -132,11 +134,13 @@ impl State {
                 admin: cfg.admin,
                 min_duration: cfg.badge_min_duration,
                 window: 0,
+                floors_missing: cfg.tokens.clone(),
             },
             ratings: ReputationState {
                 admin: cfg.admin,
                 min_duration: cfg.rating_min_duration,
                 window: cfg.rating_window,
+                floors_missing: cfg.tokens.clone(),
             },
         }
     }
@@ -231,29 +235,37 @@ pub async fn read_state(
         }
     };
     if let Some(a) = addr(Contract::Badges) {
-        let c = IBadges::new(a, p)
-            .config()
-            .call()
-            .await
-            .map_err(node("badges config"))?;
+        let b = IBadges::new(a, p);
+        let c = b.config().call().await.map_err(node("badges config"))?;
         stale("badges", c._1)?;
+        let mut floors_missing = Vec::new();
+        for &t in &cfg.tokens {
+            if b.minBilled(t).call().await.map_err(node("minBilled"))? != cfg.min_billed {
+                floors_missing.push(t);
+            }
+        }
         state.badges = ReputationState {
             admin: c._0,
             min_duration: c._2,
             window: 0,
+            floors_missing,
         };
     }
     if let Some(a) = addr(Contract::Ratings) {
-        let c = IRatings::new(a, p)
-            .config()
-            .call()
-            .await
-            .map_err(node("ratings config"))?;
+        let r = IRatings::new(a, p);
+        let c = r.config().call().await.map_err(node("ratings config"))?;
         stale("ratings", c._1)?;
+        let mut floors_missing = Vec::new();
+        for &t in &cfg.tokens {
+            if r.minBilled(t).call().await.map_err(node("minBilled"))? != cfg.min_billed {
+                floors_missing.push(t);
+            }
+        }
         state.ratings = ReputationState {
             admin: c._0,
             min_duration: c._2,
             window: c._3,
+            floors_missing,
         };
     }
     Ok(state)
@@ -442,6 +454,31 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
             by(state.ratings.admin),
         );
     }
+    // Per-token floors on billed value, without which a token's sessions earn nothing.
+    for &t in &state.badges.floors_missing {
+        push(
+            Contract::Badges,
+            format!("badges.setMinBilled({t}, {})", cfg.min_billed),
+            IBadges::setMinBilledCall {
+                token: t,
+                min_billed: cfg.min_billed,
+            }
+            .abi_encode(),
+            by(state.badges.admin),
+        );
+    }
+    for &t in &state.ratings.floors_missing {
+        push(
+            Contract::Ratings,
+            format!("ratings.setMinBilled({t}, {})", cfg.min_billed),
+            IRatings::setMinBilledCall {
+                token: t,
+                min_billed: cfg.min_billed,
+            }
+            .abi_encode(),
+            by(state.ratings.admin),
+        );
+    }
     out
 }
 
@@ -507,6 +544,10 @@ mod tests {
                 ("escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(), d),
                 ("escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)".into(), d),
                 ("escrow.setTokenAllowed(0x3333333333333333333333333333333333333333, true)".into(), d),
+                ("badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)".into(), d),
+                ("badges.setMinBilled(0x3333333333333333333333333333333333333333, 1000000)".into(), d),
+                ("ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)".into(), d),
+                ("ratings.setMinBilled(0x3333333333333333333333333333333333333333, 1000000)".into(), d),
             ]
         );
         // Calldata is the ABI encoding of the named call, sent to the recorded address.
