@@ -413,13 +413,22 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     let s = *state.sync.borrow();
+    let ready = s.caught_up && s.chain_ok && s.authorized;
+    let status = if !s.authorized {
+        "not_a_relayer"
+    } else if ready {
+        "ready"
+    } else {
+        "syncing"
+    };
     let body = json!({
-        "status": if s.caught_up && s.chain_ok { "ready" } else { "syncing" },
+        "status": status,
         "chain_ok": s.chain_ok,
+        "authorized": s.authorized,
         "next_block": s.next_block,
         "head": s.head,
     });
-    let code = if s.caught_up && s.chain_ok {
+    let code = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -7,6 +7,7 @@ use alloy_primitives::{B256, U256};
 
 use crate::escrow::EscrowLog;
 use crate::rpc::RpcError;
+pub use crate::submit::{PendingStop, SentStop};
 
 /// The newest block the node knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,4 +94,39 @@ pub trait Chain: Send + Sync + 'static {
         id: U256,
         at: u64,
     ) -> impl Future<Output = Result<StopOutcome, ChainError>> + Send;
+
+    /// Logs skipped so far because they could not be decoded.
+    fn undecodable_logs(&self) -> u64 {
+        0
+    }
+
+    /// Whether this relayer's account is still in the escrow's relayer set.
+    fn is_relayer(&self) -> impl Future<Output = Result<bool, ChainError>> + Send {
+        async { Ok(true) }
+    }
+
+    /// The first half of [`Chain::stop_at`]: returns once the stop is sent, so the
+    /// caller can free its submission slot before the transaction is mined. The default
+    /// does the whole stop.
+    fn send_stop(
+        &self,
+        id: U256,
+        at: u64,
+    ) -> impl Future<Output = Result<SentStop, ChainError>> + Send {
+        async move { self.stop_at(id, at).await.map(SentStop::Done) }
+    }
+
+    /// The second half: waits for a sent stop to be mined (bumping its fees while it is
+    /// stuck).
+    fn confirm_stop(
+        &self,
+        pending: PendingStop,
+    ) -> impl Future<Output = Result<StopOutcome, ChainError>> + Send {
+        async move {
+            Err(ChainError::Unexpected(format!(
+                "this chain never leaves a stop pending (session {})",
+                pending.id
+            )))
+        }
+    }
 }

@@ -6,7 +6,7 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::{SolCall, SolError};
 use k256::ecdsa::SigningKey;
 
-use crate::chain::{Chain, ChainError, Head, StopOutcome};
+use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
 use crate::escrow::{self, state, EscrowLog, ISessionEscrow};
 use crate::rpc::{CallRequest, RpcClient, RpcError};
 use crate::submit::{Fees, Precheck, SubmitConfig, Submitter, TxRpc};
@@ -187,6 +187,7 @@ pub struct EvmChain {
     escrow: Address,
     topics: Vec<B256>,
     submitter: Submitter<EvmRpc>,
+    undecodable: std::sync::atomic::AtomicU64,
 }
 
 /// Why the chain cannot be used.
@@ -237,6 +238,7 @@ impl EvmChain {
             rpc: rpc.clone(),
             escrow,
             topics: escrow::event_topics(),
+            undecodable: std::sync::atomic::AtomicU64::new(0),
             submitter: Submitter::new(
                 EvmRpc {
                     rpc,
@@ -283,6 +285,36 @@ impl EvmChain {
     }
 }
 
+/// The escrow's events among `raw`, in chain order, and how many logs could not be
+/// decoded. A log that is not a well-formed escrow event (an ABI change the relayer does
+/// not know yet, a node's bug) is skipped and counted, never a reason to stop following:
+/// one bad log would otherwise halt every later stop.
+pub fn decode_logs(mut raw: Vec<crate::rpc::RpcLog>, escrow: Address) -> (Vec<EscrowLog>, u64) {
+    raw.retain(|l| !l.removed && l.address == escrow);
+    raw.sort_by_key(|l| (l.block_number, l.log_index));
+    let mut skipped = 0;
+    let logs = raw
+        .into_iter()
+        .filter_map(|l| {
+            let (block, log_index) = (l.block_number.to(), l.log_index.to());
+            let data = alloy_primitives::LogData::new_unchecked(l.topics, l.data);
+            match escrow::decode(&data) {
+                Ok(event) => Some(EscrowLog {
+                    block,
+                    log_index,
+                    event,
+                }),
+                Err(e) => {
+                    skipped += 1;
+                    tracing::warn!(block, log_index, error = %e, "undecodable escrow log skipped");
+                    None
+                }
+            }
+        })
+        .collect();
+    (logs, skipped)
+}
+
 impl Chain for EvmChain {
     async fn head(&self) -> Result<Head, ChainError> {
         let block = self.rpc.latest_block().await?;
@@ -293,19 +325,31 @@ impl Chain for EvmChain {
     }
 
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
-        let mut logs = self.rpc.logs(self.escrow, &self.topics, from, to).await?;
-        logs.retain(|l| !l.removed && l.address == self.escrow);
-        logs.sort_by_key(|l| (l.block_number, l.log_index));
-        logs.into_iter()
-            .map(|l| {
-                let data = alloy_primitives::LogData::new_unchecked(l.topics, l.data);
-                Ok(EscrowLog {
-                    block: l.block_number.to(),
-                    log_index: l.log_index.to(),
-                    event: escrow::decode(&data)?,
-                })
+        let raw = self.rpc.logs(self.escrow, &self.topics, from, to).await?;
+        let (logs, skipped) = decode_logs(raw, self.escrow);
+        self.undecodable
+            .fetch_add(skipped, std::sync::atomic::Ordering::Relaxed);
+        Ok(logs)
+    }
+
+    fn undecodable_logs(&self) -> u64 {
+        self.undecodable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn is_relayer(&self) -> Result<bool, ChainError> {
+        let address = self.submitter.rpc().key.address;
+        let out = self
+            .rpc
+            .eth_call(&CallRequest {
+                from: address,
+                to: self.escrow,
+                input: ISessionEscrow::isRelayerCall { account: address }
+                    .abi_encode()
+                    .into(),
             })
-            .collect()
+            .await?;
+        ISessionEscrow::isRelayerCall::abi_decode_returns(&out)
+            .map_err(|e| ChainError::Unexpected(format!("isRelayer(): {e}")))
     }
 
     async fn max_backdate(&self) -> Result<u64, ChainError> {
@@ -315,11 +359,49 @@ impl Chain for EvmChain {
     async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
         self.submitter.stop_at(id, at).await
     }
+
+    async fn send_stop(&self, id: U256, at: u64) -> Result<SentStop, ChainError> {
+        self.submitter.send(id, at).await
+    }
+
+    async fn confirm_stop(&self, pending: PendingStop) -> Result<StopOutcome, ChainError> {
+        self.submitter.confirm(pending).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_logs_skips_and_counts_what_it_cannot_decode() {
+        use alloy_primitives::U64;
+        use alloy_sol_types::SolEvent;
+        let escrow = Address::repeat_byte(0xe5);
+        let topped = ISessionEscrow::SessionToppedUp {
+            id: U256::from(7),
+            amount: U256::from(1),
+            deposited: U256::from(11),
+        }
+        .encode_log_data();
+        let log = |block: u64, topics: Vec<B256>, data: Bytes| crate::rpc::RpcLog {
+            address: escrow,
+            topics,
+            data,
+            block_number: U64::from(block),
+            log_index: U64::ZERO,
+            removed: false,
+        };
+        let raw = vec![
+            log(3, topped.topics().to_vec(), topped.data.clone()),
+            // SessionToppedUp's topic with truncated data: not decodable.
+            log(2, topped.topics().to_vec(), Bytes::from(vec![0u8; 5])),
+        ];
+        let (logs, skipped) = decode_logs(raw, escrow);
+        assert_eq!(skipped, 1);
+        assert_eq!(logs.len(), 1);
+        assert_eq!(logs[0].block, 3);
+    }
 
     #[test]
     fn classify_revert_maps_escrow_errors() {

@@ -44,6 +44,9 @@ pub struct SyncStatus {
     pub caught_up: bool,
     /// Whether the last poll succeeded.
     pub chain_ok: bool,
+    /// Whether the relayer's account is in the escrow's relayer set (checked each poll);
+    /// while it is not, the relayer is not ready and sends no stop.
+    pub authorized: bool,
 }
 
 /// The cursor file's content.
@@ -238,6 +241,17 @@ impl<C: Chain> Follower<C> {
     pub async fn poll(&mut self) -> Result<bool, FollowError> {
         let head = self.chain.head().await?;
         self.metrics.chain_head_block.set(head.number as i64);
+        let authorized = self.chain.is_relayer().await?;
+        if authorized != self.registry.authorized() {
+            if authorized {
+                info!("this account is in the escrow's relayer set again");
+            } else {
+                warn!(
+                    "this account was removed from the escrow's relayer set: no stop will be sent"
+                );
+            }
+            self.registry.set_authorized(authorized);
+        }
         let Some(safe) = head.number.checked_sub(self.cfg.confirmations) else {
             return Ok(true);
         };
@@ -254,6 +268,10 @@ impl<C: Chain> Follower<C> {
                     return Err(e.into());
                 }
             };
+            let undecodable = self.chain.undecodable_logs();
+            self.metrics
+                .follower_undecodable_logs
+                .inc_by(undecodable.saturating_sub(self.metrics.follower_undecodable_logs.get()));
             for log in &logs {
                 debug!(block = log.block, event = ?log.event, "escrow event");
                 if !self.registry.apply(&log.event) {
@@ -277,6 +295,7 @@ impl<C: Chain> Follower<C> {
                 head: head.number,
                 caught_up: self.next_block > safe,
                 chain_ok: true,
+                authorized,
             });
         }
         if changed {
@@ -287,6 +306,7 @@ impl<C: Chain> Follower<C> {
             head: head.number,
             caught_up: true,
             chain_ok: true,
+            authorized,
         });
         Ok(true)
     }

@@ -261,6 +261,8 @@ pub async fn spawn_with<C: Chain>(
 
     let (sync_tx, sync_rx) = watch::channel(SyncStatus {
         next_block,
+        // `spawn` checked the relayer set at start-up; the follower re-checks each poll.
+        authorized: true,
         ..SyncStatus::default()
     });
     let server_stop = CancellationToken::new();

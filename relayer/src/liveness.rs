@@ -229,8 +229,10 @@ pub struct StopperConfig {
     pub drain: Duration,
 }
 
-/// Submits decided stops, at most `concurrency` at a time. Runs until cancelled, then
-/// waits up to `drain` for stops in flight.
+/// Submits decided stops, at most `concurrency` being *sent* at a time: a slot is
+/// freed as soon as the node has the transaction, and mining is watched separately, so a
+/// mass drop is never queued behind slow blocks. Runs until cancelled, then waits up to
+/// `drain` for stops in flight.
 pub async fn run_stopper<C: Chain>(
     chain: Arc<C>,
     registry: Arc<Registry>,
@@ -248,8 +250,7 @@ pub async fn run_stopper<C: Chain>(
                 let Ok(permit) = permits.clone().acquire_owned().await else { break };
                 let (chain, registry, metrics) = (chain.clone(), registry.clone(), metrics.clone());
                 in_flight.spawn(async move {
-                    stop_one(&*chain, &registry, &metrics, request, &cfg).await;
-                    drop(permit);
+                    stop_one(&*chain, &registry, &metrics, request, &cfg, permit).await;
                 });
             }
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
@@ -269,15 +270,24 @@ pub async fn run_stopper<C: Chain>(
     }
 }
 
-/// Submits one stop and records the outcome.
+/// Submits one stop and records the outcome. `slot` is held while the stop is being
+/// sent and released before its mining is awaited.
 pub async fn stop_one<C: Chain>(
     chain: &C,
     registry: &Registry,
     metrics: &Metrics,
     request: StopRequest,
     cfg: &StopperConfig,
+    slot: tokio::sync::OwnedSemaphorePermit,
 ) {
     let id = request.id;
+    if !registry.authorized() {
+        // Removed from the escrow's relayer set: the stop would revert. Keep judging;
+        // another relayer (or this one, re-authorized) will stop it.
+        warn!(session = %id, "not in the escrow's relayer set: stop withheld");
+        registry.stop_failed(id, Instant::now() + cfg.retry_after);
+        return;
+    }
     // Wait (boundedly) until the block that mines the stop is sure to be stamped at or
     // after the exhaustion time, so the chain bills the whole deposit.
     let mut waits = 0u32;
@@ -325,7 +335,15 @@ pub async fn stop_one<C: Chain>(
         wall_now,
         "submitting stopAt"
     );
-    match chain.stop_at(id, at).await {
+    let outcome = match chain.send_stop(id, at).await {
+        Ok(crate::chain::SentStop::Done(outcome)) => Ok(outcome),
+        Ok(crate::chain::SentStop::Pending(pending)) => {
+            drop(slot);
+            chain.confirm_stop(pending).await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
         Ok(StopOutcome::Stopped { tx, at }) => {
             metrics.stops_confirmed.inc();
             info!(session = %id, %tx, at, "stopAt confirmed");
@@ -351,7 +369,7 @@ mod tests {
 
     use alloy_primitives::{Address, B256};
 
-    use crate::chain::{ChainError, Head};
+    use crate::chain::{ChainError, Head, PendingStop, SentStop};
     use crate::escrow::{EscrowEvent, EscrowLog};
     use crate::ratelimit::Rate;
 
@@ -415,14 +433,20 @@ mod tests {
         }
     }
 
-    struct Rig {
+    struct Rig<C = FakeChain> {
         registry: Arc<Registry>,
-        chain: Arc<FakeChain>,
+        chain: Arc<C>,
         metrics: Arc<Metrics>,
         cancel: CancellationToken,
     }
 
     fn rig() -> Rig {
+        rig_over(FakeChain::new, 4)
+    }
+
+    /// A registry judged by the real engine and stopper over `chain`, with `concurrency`
+    /// submission slots.
+    fn rig_over<C: Chain>(chain: impl FnOnce(Clock) -> C, concurrency: usize) -> Rig<C> {
         let clock = Clock::starting_at(T0_MS);
         let registry = Arc::new(Registry::new(
             clock,
@@ -437,7 +461,7 @@ mod tests {
             },
             BACKDATE,
         ));
-        let chain = Arc::new(FakeChain::new(clock));
+        let chain = Arc::new(chain(clock));
         let metrics = Arc::new(Metrics::new());
         let cancel = CancellationToken::new();
         let (tx, rx) = mpsc::channel(16);
@@ -449,7 +473,7 @@ mod tests {
             rx,
             StopperConfig {
                 max_backdate: BACKDATE,
-                concurrency: 4,
+                concurrency,
                 retry_after: Duration::from_secs(5),
                 drain: Duration::from_secs(1),
             },
@@ -675,6 +699,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn no_stop_is_sent_while_removed_from_the_relayer_set() {
+        let rig = rig();
+        open_and_start(&rig.registry, 9, T0, 1_000_000);
+        rig.registry.set_authorized(false);
+        // Both silent from the start; the grace period ends at T0 + 20.
+        sleep_s(40).await;
+        assert!(rig.chain.stops().is_empty());
+        assert_eq!(rig.metrics.stops_submitted.get(), 0);
+        // Re-authorized: the session is stopped at the next judgement, still at its
+        // start (nobody was ever heard).
+        rig.registry.set_authorized(true);
+        sleep_s(6).await;
+        let stops = rig.chain.stops();
+        assert_eq!(stops.len(), 1);
+        assert_eq!(stops[0].1, T0);
+        rig.cancel.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn ended_event_removes_session_without_stop() {
         let rig = rig();
         open_and_start(&rig.registry, 8, T0, 1_000_000);
@@ -773,6 +816,100 @@ mod tests {
         // Submitted as soon as the chain's clock can have reached the exhaustion time,
         // not after a 30 s wait for a block that never comes.
         assert!(registry.clock().unix_ms_of(stops[0].2) <= (T0 + 27) * 1000);
+        cancel.cancel();
+    }
+
+    /// A chain whose stops are sent at once and mined only after a minute.
+    struct SlowMining {
+        sends: Mutex<Vec<(U256, Instant)>>,
+    }
+
+    impl Chain for SlowMining {
+        async fn head(&self) -> Result<Head, ChainError> {
+            Ok(Head {
+                number: 1,
+                timestamp: T0,
+            })
+        }
+        async fn logs(&self, _: u64, _: u64) -> Result<Vec<EscrowLog>, ChainError> {
+            Ok(Vec::new())
+        }
+        async fn max_backdate(&self) -> Result<u64, ChainError> {
+            Ok(BACKDATE)
+        }
+        async fn stop_at(&self, _: U256, _: u64) -> Result<StopOutcome, ChainError> {
+            unreachable!("the stopper sends and confirms separately")
+        }
+        async fn send_stop(&self, id: U256, at: u64) -> Result<SentStop, ChainError> {
+            self.sends.lock().unwrap().push((id, Instant::now()));
+            let sub = crate::submit::Submitter::new(Instant1(at), crate::submit::tests::cfg());
+            sub.send(id, at).await
+        }
+        async fn confirm_stop(&self, pending: PendingStop) -> Result<StopOutcome, ChainError> {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(StopOutcome::Stopped {
+                tx: B256::ZERO,
+                at: pending.at,
+            })
+        }
+    }
+
+    /// The raw operations behind [`SlowMining`]'s sends: everything succeeds at once.
+    struct Instant1(u64);
+
+    impl crate::submit::TxRpc for Instant1 {
+        async fn precheck(&self, _: U256, _: u64) -> Result<crate::submit::Precheck, ChainError> {
+            Ok(crate::submit::Precheck::Ok { gas: 1 })
+        }
+        async fn pending_nonce(&self) -> Result<u64, ChainError> {
+            Ok(self.0)
+        }
+        async fn fees(&self) -> Result<crate::submit::Fees, ChainError> {
+            Ok(crate::submit::Fees {
+                max_fee_per_gas: 1,
+                max_priority_fee_per_gas: 1,
+            })
+        }
+        async fn send(
+            &self,
+            _: U256,
+            _: u64,
+            _: u64,
+            _: u64,
+            _: crate::submit::Fees,
+        ) -> Result<B256, ChainError> {
+            Ok(B256::ZERO)
+        }
+        async fn receipt(&self, _: B256) -> Result<Option<bool>, ChainError> {
+            Ok(None)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn mass_drop_is_sent_without_waiting_for_mining() {
+        // Two slots for 40 sessions whose stops each take a minute to mine.
+        let Rig {
+            registry,
+            chain,
+            metrics,
+            cancel,
+        } = rig_over(
+            |_| SlowMining {
+                sends: Mutex::default(),
+            },
+            2,
+        );
+        for id in 0..40 {
+            open_and_start(&registry, id, T0, 1_000_000);
+        }
+        // Nobody ever pings: all 40 are due when the grace period ends, at T0 + 20.
+        sleep_s(22).await;
+        let sends = chain.sends.lock().unwrap().clone();
+        assert_eq!(sends.len(), 40, "stops queued behind mining");
+        assert_eq!(metrics.stops_submitted.get(), 40);
+        assert_eq!(metrics.stops_confirmed.get(), 0);
+        sleep_s(60).await;
+        assert_eq!(metrics.stops_confirmed.get(), 40);
         cancel.cancel();
     }
 }

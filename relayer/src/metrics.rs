@@ -29,6 +29,8 @@ pub struct Metrics {
     pub follower_next_block: IntGauge,
     /// `minuto_chain_head_block`.
     pub chain_head_block: IntGauge,
+    /// `minuto_follower_undecodable_logs_total`: escrow logs skipped as undecodable.
+    pub follower_undecodable_logs: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
@@ -117,6 +119,11 @@ impl Metrics {
                 "First block the follower has not read yet",
             ),
             chain_head_block: gauge(&registry, "minuto_chain_head_block", "Latest block seen"),
+            follower_undecodable_logs: counter(
+                &registry,
+                "minuto_follower_undecodable_logs_total",
+                "Escrow logs skipped because they could not be decoded",
+            ),
             registry,
         }
     }

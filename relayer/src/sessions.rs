@@ -242,6 +242,7 @@ pub struct Registry {
     session_rate: Rate,
     max_backdate: u64,
     store: Arc<dyn LivenessStore>,
+    authorized: std::sync::atomic::AtomicBool,
 }
 
 /// A session's money figures at `now_unix`, as the escrow would report them.
@@ -297,7 +298,20 @@ impl Registry {
             session_rate,
             max_backdate,
             store: Arc::new(MemoryStore),
+            authorized: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// Whether the relayer's account is (still) in the escrow's relayer set, as the
+    /// follower last saw; stops are not sent while it is not.
+    pub fn authorized(&self) -> bool {
+        self.authorized.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records what the follower saw of the relayer set.
+    pub fn set_authorized(&self, authorized: bool) {
+        self.authorized
+            .store(authorized, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Shares liveness with other instances through `store` (default: in memory only).

@@ -98,7 +98,34 @@ pub struct SubmitConfig {
     pub gas_margin_percent: u32,
 }
 
+/// A `stopAt` sent and not yet known to be mined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingStop {
+    /// Session id.
+    pub id: U256,
+    /// Submitted `at`.
+    pub at: u64,
+    nonce: u64,
+    gas: u64,
+    fees: Fees,
+    sent: Vec<B256>,
+}
+
+/// What sending a stop gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SentStop {
+    /// Nothing more to do (already ended, or the stop was carried out in full).
+    Done(StopOutcome),
+    /// In the mempool: watch it with [`Submitter::confirm`].
+    Pending(PendingStop),
+}
+
 /// Submits stops through a [`TxRpc`], owning the relayer account's nonce.
+///
+/// Nonces are handed out from a local counter, so sends never wait for each other's
+/// mining: [`Submitter::send`] returns once the node has the transaction, and
+/// [`Submitter::confirm`] watches its receipt and replaces it with higher fees (same
+/// nonce) while it is stuck.
 #[derive(Debug)]
 pub struct Submitter<R> {
     rpc: R,
@@ -136,13 +163,25 @@ impl<R: TxRpc> Submitter<R> {
         *self.nonce.lock().await = None;
     }
 
-    /// Ends session `id` at `at`, idempotently.
+    /// Ends session `id` at `at`, idempotently: [`Submitter::send`] then
+    /// [`Submitter::confirm`].
     ///
     /// # Errors
-    /// [`ChainError::Reverted`] when the escrow refuses for a lasting reason,
-    /// [`ChainError::NotMined`] after `max_attempts` unmined transactions, or the RPC
+    /// As those two.
+    pub async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+        match self.send(id, at).await? {
+            SentStop::Done(outcome) => Ok(outcome),
+            SentStop::Pending(p) => self.confirm(p).await,
+        }
+    }
+
+    /// Dry-runs `stopAt` (re-clamping `at` to the bounds the escrow reports), then signs
+    /// and sends it with the next local nonce. Returns once the node accepted it.
+    ///
+    /// # Errors
+    /// [`ChainError::Reverted`] when the escrow refuses for a lasting reason, or the RPC
     /// error that prevented sending.
-    pub async fn stop_at(&self, id: U256, mut at: u64) -> Result<StopOutcome, ChainError> {
+    pub async fn send(&self, id: U256, mut at: u64) -> Result<SentStop, ChainError> {
         let mut gas = None;
         for _ in 0..3 {
             match self.rpc.precheck(id, at).await? {
@@ -150,7 +189,7 @@ impl<R: TxRpc> Submitter<R> {
                     gas = Some(g);
                     break;
                 }
-                Precheck::AlreadyEnded => return Ok(StopOutcome::AlreadyEnded),
+                Precheck::AlreadyEnded => return Ok(SentStop::Done(StopOutcome::AlreadyEnded)),
                 Precheck::OutOfRange { earliest, latest } => {
                     debug!(session = %id, at, earliest, latest, "re-clamping stopAt");
                     at = at.clamp(earliest.min(latest), latest);
@@ -173,36 +212,69 @@ impl<R: TxRpc> Submitter<R> {
             fees.max_priority_fee_per_gas = fees.max_priority_fee_per_gas.min(fees.max_fee_per_gas);
         }
         let mut nonce = self.next_nonce().await?;
-        let mut sent: Vec<B256> = Vec::new();
-        let mut attempts = 0u32;
-        while attempts < self.cfg.max_attempts {
-            attempts += 1;
+        let mut resynced = false;
+        loop {
             match self.rpc.send(id, at, nonce, gas, fees).await {
-                Ok(hash) => sent.push(hash),
-                Err(ChainError::NonceTooLow) if sent.is_empty() => {
+                Ok(hash) => {
+                    return Ok(SentStop::Pending(PendingStop {
+                        id,
+                        at,
+                        nonce,
+                        gas,
+                        fees,
+                        sent: vec![hash],
+                    }))
+                }
+                Err(ChainError::NonceTooLow) if !resynced => {
                     // Someone (a restart of ours, another process with this key) used
                     // the nonce: resynchronise and try again with the same fees.
+                    resynced = true;
                     self.forget_nonce().await;
                     nonce = self.next_nonce().await?;
-                    continue;
                 }
-                // An earlier transaction of ours with this nonce got mined, or the
-                // replacement was not enough: wait for what is out there.
-                Err(ChainError::NonceTooLow | ChainError::Underpriced) => {}
                 Err(e) => {
-                    if sent.is_empty() {
-                        // Nothing went out with this nonce: do not leave a gap.
-                        self.forget_nonce().await;
-                        return Err(e);
-                    }
-                    warn!(session = %id, error = %e, "replacement not sent");
+                    // Nothing went out with this nonce: do not leave a gap.
+                    self.forget_nonce().await;
+                    return Err(e);
                 }
             }
+        }
+    }
+
+    /// Waits for a sent stop to be mined, replacing it (same nonce, fees raised by
+    /// `fee_bump_percent`) each `receipt_timeout` it stays out, at most `max_attempts`
+    /// transactions in all.
+    ///
+    /// # Errors
+    /// [`ChainError::NotMined`] after `max_attempts` unmined transactions,
+    /// [`ChainError::Reverted`] when it was mined but reverted for a lasting reason.
+    pub async fn confirm(&self, pending: PendingStop) -> Result<StopOutcome, ChainError> {
+        let PendingStop {
+            id,
+            at,
+            nonce,
+            gas,
+            mut fees,
+            mut sent,
+        } = pending;
+        let mut attempts = 1u32;
+        loop {
             if let Some(outcome) = self.wait_mined(id, at, &sent).await? {
                 return Ok(outcome);
             }
+            if attempts >= self.cfg.max_attempts {
+                break;
+            }
+            attempts += 1;
             fees = fees.bumped(self.cfg.fee_bump_percent, self.cfg.max_fee_per_gas);
             debug!(session = %id, nonce, ?fees, "bumping fees");
+            match self.rpc.send(id, at, nonce, gas, fees).await {
+                Ok(hash) => sent.push(hash),
+                // An earlier transaction of ours with this nonce got mined, or the
+                // replacement was not enough: wait for what is out there.
+                Err(ChainError::NonceTooLow | ChainError::Underpriced) => {}
+                Err(e) => warn!(session = %id, error = %e, "replacement not sent"),
+            }
         }
         // Unknown fate: let the next stop ask the node for the nonce again.
         self.forget_nonce().await;
@@ -244,7 +316,7 @@ impl<R: TxRpc> Submitter<R> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::sync::Mutex as StdMutex;
@@ -314,7 +386,7 @@ mod tests {
         }
     }
 
-    fn cfg() -> SubmitConfig {
+    pub(crate) fn cfg() -> SubmitConfig {
         SubmitConfig {
             receipt_timeout: Duration::from_secs(10),
             poll_interval: Duration::from_secs(1),
@@ -356,6 +428,26 @@ mod tests {
         sub.stop_at(U256::from(2), 101).await.unwrap();
         let s = sub.rpc().0.lock().unwrap();
         assert_eq!(s.sends.iter().map(|x| x.0).collect::<Vec<_>>(), vec![5, 6]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sends_pipeline_nonces_without_waiting_for_mining() {
+        let rpc = FakeRpc::default();
+        rpc.0.lock().unwrap().pending_nonce = 5;
+        let sub = Submitter::new(rpc, cfg());
+        let started = Instant::now();
+        let mut nonces = Vec::new();
+        for id in 1..=3u64 {
+            match sub.send(U256::from(id), 100).await.unwrap() {
+                SentStop::Pending(p) => nonces.push(p.nonce),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Nothing is mined (no receipt ever): three transactions went out at once, with
+        // consecutive nonces, and no receipt was polled.
+        assert_eq!(nonces, vec![5, 6, 7]);
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert!(sub.rpc().0.lock().unwrap().polls.is_empty());
     }
 
     #[tokio::test(start_paused = true)]

@@ -27,6 +27,7 @@ fn escrow() -> Address {
 struct FakeChain {
     events: Mutex<Vec<EscrowLog>>,
     down: std::sync::atomic::AtomicBool,
+    removed: std::sync::atomic::AtomicBool,
 }
 
 impl Chain for FakeChain {
@@ -63,6 +64,9 @@ impl Chain for FakeChain {
     }
     async fn stop_at(&self, _id: U256, at: u64) -> Result<StopOutcome, ChainError> {
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
+    }
+    async fn is_relayer(&self) -> Result<bool, ChainError> {
+        Ok(!self.removed.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
@@ -157,6 +161,7 @@ async fn rig(tweak: impl FnOnce(&mut Config)) -> Rig {
     let chain = Arc::new(FakeChain {
         events: Mutex::new(events),
         down: std::sync::atomic::AtomicBool::new(false),
+        removed: std::sync::atomic::AtomicBool::new(false),
     });
     let mut handle = spawn_with(config, chain.clone(), Clock::system())
         .await
@@ -804,5 +809,41 @@ async fn readyz_turns_unavailable_when_the_chain_fails() {
     assert_eq!(status, 503);
     // Liveness is separate from readiness.
     assert_eq!(rig.get("/healthz").await.0, 200);
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn readyz_turns_unavailable_when_removed_from_the_relayer_set() {
+    let rig = rig(|_| {}).await;
+    assert_eq!(rig.get("/readyz").await.0, 200);
+    rig.chain
+        .removed
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (s, text) = rig.get("/readyz").await;
+        if s == 503 {
+            seen = Some(serde_json::from_str::<Value>(&text).unwrap());
+            break;
+        }
+    }
+    let v = seen.expect("still ready after removal from the relayer set");
+    assert_eq!(v["status"], "not_a_relayer");
+    assert_eq!(v["authorized"], false);
+    assert!(!rig.handle.registry.authorized());
+    // Put back: ready again.
+    rig.chain
+        .removed
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let mut status = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = rig.get("/readyz").await.0;
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200);
     rig.handle.shutdown().await.unwrap();
 }
