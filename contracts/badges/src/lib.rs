@@ -39,6 +39,7 @@
 extern crate alloc;
 
 pub mod abi;
+mod router;
 use minuto_escrow_view as escrow;
 
 use alloc::{string::String, vec::Vec};
@@ -60,6 +61,17 @@ use stylus_sdk::{
         StorageAddress, StorageB256, StorageMap, StorageU128, StorageU16, StorageU64, StorageU8,
     },
 };
+
+/// The deployed program's entry: every call goes through the hand-written router
+/// ([`Badges::dispatch`]); host builds (tests, ABI export) use the SDK's.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[entrypoint]
+fn badges_entrypoint(input: Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+    // SAFETY: the contract's storage at its root, as the SDK's own router creates it.
+    let mut badges =
+        unsafe { <Badges as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host) };
+    badges.dispatch(&input)
+}
 
 /// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
 #[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
@@ -234,7 +246,10 @@ pub struct Claims {
 }
 
 /// The badges contract.
-#[entrypoint]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(feature = "export-abi"))),
+    entrypoint
+)]
 #[storage]
 pub struct Badges {
     erc721: Erc721,

@@ -2,74 +2,24 @@
 //!
 //! The SDK's `#[public]` router decodes and encodes each function's arguments and results
 //! with alloy's generic ABI codec, one instance per signature: about 14 KB of the
-//! escrow's WASM. Every argument here but one is a static word, so [`SessionEscrow::dispatch`]
-//! reads them in place with the checks alloy's strict decoder makes (each word present,
-//! each value within its Solidity type; anything else reverts with empty data, as the
-//! SDK's router does) and encodes each result as its words.
+//! escrow's WASM. [`SessionEscrow::dispatch`] reads the arguments in place with
+//! [`minuto_wire::router`] (the checks alloy's strict decoder makes; anything malformed
+//! reverts with empty data, as the SDK's router does) and encodes each result as its
+//! words.
 //!
 //! `#[public]` stays: it exports the ABI (`cargo xtask abi`) and routes calls in the host
 //! tests' VM. The tests send every function of `abi/ISessionEscrow.sol` through
 //! `dispatch` with alloy's encoding and check the decoded results and errors.
 
 use alloc::vec::Vec;
-use alloy_primitives::{Address, B256, U256};
-use minuto_wire::{encode, Word};
-use stylus_sdk::{function_selector, msg, stylus_core::host::ConstructorGuard};
+use alloy_primitives::{Address, U256};
+use minuto_wire::{
+    router::{dispatch, out, Args},
+    selector, Word,
+};
+use stylus_sdk::stylus_core::host::ConstructorGuard;
 
 use crate::{Error, SessionEscrow};
-
-/// Call data after the selector, read one ABI word at a time.
-struct Args<'a>(&'a [u8]);
-
-impl<'a> Args<'a> {
-    fn word(&self, i: usize) -> Option<&'a [u8]> {
-        self.0.get(32 * i..32 * i + 32)
-    }
-
-    /// The low `bytes` bytes of word `i`, which must be all there is in it.
-    fn uint(&self, i: usize, bytes: usize) -> Option<u64> {
-        let w = self.word(i)?;
-        if w[..32 - bytes].iter().any(|b| *b != 0) {
-            return None;
-        }
-        let mut low = [0u8; 8];
-        low.copy_from_slice(&w[24..]);
-        Some(u64::from_be_bytes(low))
-    }
-
-    fn u256(&self, i: usize) -> Option<U256> {
-        Some(U256::from_be_slice(self.word(i)?))
-    }
-
-    fn address(&self, i: usize) -> Option<Address> {
-        self.uint(i, 20)?;
-        Some(Address::from_slice(&self.word(i)?[12..]))
-    }
-
-    fn bool(&self, i: usize) -> Option<bool> {
-        match self.uint(i, 1)? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-
-    /// A `bytes` argument: word `i` holds its offset, where its length and data follow.
-    fn bytes(&self, i: usize) -> Option<Vec<u8>> {
-        // Offsets and lengths that do not fit in 32 bits cannot point inside call data.
-        let at = self.uint(i, 4)? as usize;
-        let tail = Args(self.0.get(at..)?);
-        let len = tail.uint(0, 4)? as usize;
-        Some(tail.0.get(32..32usize.checked_add(len)?)?.to_vec())
-    }
-}
-
-/// `selector` of `name(types…)` as a number, for `match`.
-macro_rules! selector {
-    ($name:literal $(, $ty:ty)*) => {
-        u32::from_be_bytes(function_selector!($name $(, $ty)*))
-    };
-}
 
 const CONSTRUCTOR: u32 = stylus_sdk::abi::CONSTRUCTOR_SELECTOR;
 const OPEN: u32 = selector!("open", Address, Address, U256, U256, Address, u32);
@@ -112,28 +62,13 @@ const SET_PAUSED: u32 = selector!("setPaused", bool);
 const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
 const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
 
-/// The ABI encoding of a function's static results.
-fn out(words: &[B256]) -> Vec<u8> {
-    encode(&[], words)
-}
-
 impl SessionEscrow {
     /// Runs the call `input` (selector and ABI-encoded arguments) as the deployed program
     /// does: its result's ABI encoding, or the revert data (a typed error's encoding;
     /// empty for an unknown selector, malformed arguments, attached value or a second
     /// constructor call).
     pub fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-        // No function, the constructor included, is payable.
-        if !msg::value().is_zero() {
-            return Err(Vec::new());
-        }
-        let Some((selector, args)) = input.split_first_chunk::<4>() else {
-            return Err(Vec::new());
-        };
-        match self.route(u32::from_be_bytes(*selector), &Args(args)) {
-            Some(result) => result.map_err(Vec::from),
-            None => Err(Vec::new()),
-        }
+        dispatch(input, |selector, args| self.route(selector, args))
     }
 
     /// `None` for an unknown selector or malformed arguments.

@@ -15,6 +15,7 @@
 //!   formatting code (several KB of WASM).
 //! - [`static_call`]: a read-only call with bounded return data.
 //! - [`admin::Admin`]: the two-step admin role the escrow, badges and ratings share.
+//! - [`router`]: reading call data and encoding results for the hand-written routers.
 #![cfg_attr(not(test), no_std)]
 // The free host functions are deprecated in favour of `self.vm()`, whose `dyn Host`
 // vtable links every host import into the WASM. They are the same host calls.
@@ -24,6 +25,7 @@
 extern crate alloc;
 
 pub mod admin;
+pub mod router;
 
 use alloc::vec::Vec;
 use alloy_primitives::{Address, Uint, B256, U128, U256};
@@ -35,6 +37,7 @@ pub trait Word {
 }
 
 impl Word for U256 {
+    #[inline(never)]
     fn word(&self) -> B256 {
         B256::from(*self)
     }
@@ -47,6 +50,7 @@ impl Word for B256 {
 }
 
 impl Word for Address {
+    #[inline(never)]
     fn word(&self) -> B256 {
         self.into_word()
     }
@@ -68,6 +72,7 @@ impl Word for u64 {
 }
 
 impl Word for u128 {
+    #[inline(never)]
     fn word(&self) -> B256 {
         let mut w = B256::ZERO;
         w[16..].copy_from_slice(&self.to_be_bytes());

@@ -5,6 +5,7 @@
 mod abi;
 mod claim;
 mod gate;
+mod router;
 
 use alloc::vec::Vec;
 use core::fmt::Debug;
