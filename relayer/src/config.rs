@@ -569,8 +569,11 @@ fn opt_duration(field: &'static str, s: Option<&String>) -> Result<Option<Durati
 pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
     let hex = hex.trim();
     let hex = hex.strip_prefix("0x").unwrap_or(hex);
-    let bytes = alloy_primitives::hex::decode(hex)
-        .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not hex")))?;
+    // The decoded key bytes are wiped when dropped (the `SigningKey` wipes its own).
+    let bytes = zeroize::Zeroizing::new(
+        alloy_primitives::hex::decode(hex)
+            .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not hex")))?,
+    );
     if bytes.len() != 32 {
         return Err(ConfigError::Key(format!(
             "{ENV_PRIVATE_KEY} must be 32 bytes, got {}",
@@ -680,7 +683,10 @@ impl Config {
         }
 
         let keystore = cli.keystore.clone().or_else(|| file.keystore.clone());
-        let env_key = env(ENV_PRIVATE_KEY).filter(|k| !k.trim().is_empty());
+        // Secrets read as text are wiped from memory once parsed.
+        let env_key = env(ENV_PRIVATE_KEY)
+            .filter(|k| !k.trim().is_empty())
+            .map(zeroize::Zeroizing::new);
         let key = match (env_key, keystore) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Key(format!(
@@ -694,13 +700,14 @@ impl Config {
                     .clone()
                     .or_else(|| file.keystore_password_file.clone());
                 let password = match (env(ENV_KEYSTORE_PASSWORD), password_file) {
-                    (Some(p), _) => p,
-                    (None, Some(pf)) => std::fs::read_to_string(&pf)
-                        .map_err(|e| {
-                            ConfigError::Key(format!("cannot read {}: {e}", pf.display()))
-                        })?
-                        .trim_end_matches(['\n', '\r'])
-                        .to_owned(),
+                    (Some(p), _) => zeroize::Zeroizing::new(p),
+                    (None, Some(pf)) => {
+                        let text =
+                            zeroize::Zeroizing::new(std::fs::read_to_string(&pf).map_err(|e| {
+                                ConfigError::Key(format!("cannot read {}: {e}", pf.display()))
+                            })?);
+                        zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned())
+                    }
                     (None, None) => {
                         return Err(ConfigError::Key(format!(
                             "keystore {} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file",
@@ -1030,10 +1037,12 @@ impl Config {
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..Cli::default()
         };
-        let hex = alloy_primitives::hex::encode(key.signing_key().to_bytes());
+        let bytes: zeroize::Zeroizing<[u8; 32]> =
+            zeroize::Zeroizing::new(key.signing_key().to_bytes().into());
+        let hex = zeroize::Zeroizing::new(alloy_primitives::hex::encode(*bytes));
         // SAFETY of the expect: every other value is a valid default.
         Self::merge(&cli, &FileConfig::default(), |name| {
-            (name == ENV_PRIVATE_KEY).then(|| hex.clone())
+            (name == ENV_PRIVATE_KEY).then(|| String::clone(&hex))
         })
         .expect("defaults are valid")
     }
@@ -1078,6 +1087,90 @@ mod tests {
         );
         // A flag beats the environment.
         assert_eq!(cli.confirmations, Some(4));
+    }
+
+    #[test]
+    fn example_file_parses_and_http_values_are_checked() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("minuto-relayer.example.toml");
+        let cli = Cli {
+            config: Some(example),
+            ..Cli::default()
+        };
+        let c = Config::load_with_env(&cli, env_with_key).unwrap();
+        assert_eq!(c.http.cors_allowed_origins, CorsOrigins::Any);
+        assert_eq!(
+            c.http.admin_listen,
+            SocketAddr::from(([127, 0, 0, 1], 9090))
+        );
+        assert!(c.http.trusted_proxies.is_empty());
+        assert_eq!(c.redis_url, None);
+
+        let dir = tmpdir("http");
+        let base = "rpc_url = \"http://127.0.0.1:8545\"\nescrow = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\nchain_id = 1\n";
+        let good = write(
+            &dir,
+            "good.toml",
+            &format!("{base}redis_url = \"redis://127.0.0.1:6379/\"\n[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\ncors_allowed_origins = [\"https://app.example\"]\n"),
+        );
+        let c = Config::load_with_env(
+            &Cli {
+                config: Some(good),
+                ..Cli::default()
+            },
+            env_with_key,
+        )
+        .unwrap();
+        assert_eq!(c.http.trusted_proxies.len(), 2);
+        assert!(matches!(c.http.cors_allowed_origins, CorsOrigins::List(ref l) if l.len() == 1));
+        for (i, (table, field)) in [
+            (
+                "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]",
+                "http.trusted_proxies",
+            ),
+            (
+                "[http]\ncors_allowed_origins = [\"app.example\"]",
+                "http.cors_allowed_origins",
+            ),
+            (
+                "[http]\ncors_allowed_origins = [\"*\", \"https://a.example\"]",
+                "http.cors_allowed_origins",
+            ),
+            ("[http]\nmax_connections = 0", "http.max_connections"),
+            (
+                "[http]\nheader_read_timeout = \"0s\"",
+                "header_read_timeout",
+            ),
+            ("redis_url = \"http://127.0.0.1:6379\"", "redis_url"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let path = write(&dir, &format!("bad{i}.toml"), &format!("{base}{table}\n"));
+            let err = Config::load_with_env(
+                &Cli {
+                    config: Some(path),
+                    ..Cli::default()
+                },
+                env_with_key,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(field), "{table}: {err}");
+        }
+        let short = |name: &str| match name {
+            ENV_ADMIN_TOKEN => Some("short".to_owned()),
+            other => env_with_key(other),
+        };
+        let cli = Cli {
+            rpc_url: Some("http://127.0.0.1:8545".parse().unwrap()),
+            escrow: Some(Address::repeat_byte(1)),
+            chain_id: Some(1),
+            ..Cli::default()
+        };
+        assert!(Config::load_with_env(&cli, short)
+            .unwrap_err()
+            .to_string()
+            .contains(ENV_ADMIN_TOKEN));
     }
 
     #[test]
