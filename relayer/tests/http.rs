@@ -847,3 +847,73 @@ async fn readyz_turns_unavailable_when_removed_from_the_relayer_set() {
     assert_eq!(status, 200);
     rig.handle.shutdown().await.unwrap();
 }
+
+/// `node` and the repository's `node_modules/viem`, or `None` (skipped loudly; a failure
+/// under `CI`).
+fn node_with_viem(test: &str) -> Option<std::path::PathBuf> {
+    let root = minuto_anvil::repo_root();
+    let node = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("node"))
+            .find(|p| p.is_file())
+    });
+    match node {
+        Some(node) if root.join("node_modules/viem/package.json").is_file() => Some(node),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("node or node_modules/viem missing (CI is set): run `npm ci` at the repository root")
+        }
+        _ => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: node or node_modules/viem missing; run `npm ci` at the repository root"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn heartbeat_signed_by_the_viem_example_is_accepted() {
+    let Some(node) = node_with_viem("heartbeat_signed_by_the_viem_example_is_accepted") else {
+        return;
+    };
+    let rig = rig(|_| {}).await;
+    let script = minuto_anvil::repo_root().join("relayer/examples/heartbeat.mjs");
+    let out = tokio::process::Command::new(&node)
+        .arg(&script)
+        .args(["--relayer", &rig.base, "--chain-id", &CHAIN_ID.to_string()])
+        .args(["--escrow", &escrow().to_string(), "--session", "1"])
+        .args(["--role", "student", "--seq", "7"])
+        .arg("--key")
+        .arg(format!("0x{}", "51".repeat(32)))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reply: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert_eq!(reply["seq"], 7);
+    assert_eq!(reply["role"], "student");
+    assert_eq!(rig.handle.metrics.heartbeats_accepted.get(), 1);
+    // The same signed fields with the wrong key are refused, and the script says so.
+    let out = tokio::process::Command::new(&node)
+        .arg(&script)
+        .args(["--relayer", &rig.base, "--chain-id", &CHAIN_ID.to_string()])
+        .args(["--escrow", &escrow().to_string(), "--session", "1"])
+        .args(["--role", "tutor", "--seq", "8"])
+        .arg("--key")
+        .arg(format!("0x{}", "51".repeat(32)))
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let reply: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(reply["error"], "wrong_key", "{reply}");
+    rig.handle.shutdown().await.unwrap();
+}
