@@ -43,6 +43,7 @@
 extern crate alloc;
 
 pub mod abi;
+mod router;
 
 use alloc::{string::String, vec::Vec};
 
@@ -67,6 +68,16 @@ use stylus_sdk::{
         StorageB256, StorageMap, StorageU16, StorageU256, StorageU32, StorageU64, StorageU8,
     },
 };
+
+/// The deployed program's entry: every call goes through the hand-written router.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[entrypoint]
+fn credentials_entrypoint(input: Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+    // SAFETY: the contract's storage at its root, as the SDK's own router creates it.
+    let mut credentials =
+        unsafe { <Credentials as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host) };
+    credentials.dispatch(&input)
+}
 
 /// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
 #[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
@@ -328,8 +339,13 @@ pub struct Credential {
     uri: StorageMap<u32, StorageB256>,
 }
 
-/// The credentials contract.
-#[entrypoint]
+/// The credentials contract. The deployed program routes calls with
+/// [`dispatch`](Credentials::dispatch); host builds (tests, ABI export) with the SDK's
+/// router.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(feature = "export-abi"))),
+    entrypoint
+)]
 #[storage]
 pub struct Credentials {
     erc721: Erc721,

@@ -1505,3 +1505,262 @@ fn events_are_all_declared_in_the_abi(
         );
     }
 }
+
+// --- the deployed router -------------------------------------------------------------------
+
+mod router {
+    //! The deployed program's hand-written router (`dispatch`), driven with alloy's
+    //! encoding of `abi/ICredentials.sol`.
+    use alloy_sol_types::{sol, SolValue};
+
+    use super::*;
+
+    mod abi {
+        super::sol!(
+            #![sol(all_derives)]
+            "../../abi/ICredentials.sol"
+        );
+    }
+    use abi::ICredentials as I;
+
+    fn call<C: SolCall>(
+        contract: &Contract<Credentials>,
+        sender: Address,
+        call: C,
+    ) -> Result<C::Return, Vec<u8>> {
+        contract
+            .sender(sender)
+            .dispatch(&call.abi_encode())
+            .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
+    }
+
+    fn reverted<T>(result: Result<T, Vec<u8>>) -> Vec<u8> {
+        match result {
+            Ok(_) => panic!("the call succeeded; it should have reverted"),
+            Err(data) => data,
+        }
+    }
+
+    #[motsu::test]
+    fn dispatch_routes_every_function_as_the_interface_declares(
+        contract: Contract<Credentials>,
+        admin: Address,
+        issuer: Address,
+        alice: Address,
+        bob: Address,
+    ) {
+        let mut ctor = stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes().to_vec();
+        ctor.extend(admin.abi_encode());
+        assert_eq!(contract.sender(admin).dispatch(&ctor), Ok(Vec::new()));
+        assert_eq!(contract.sender(admin).dispatch(&ctor), Err(Vec::new()));
+
+        let role = call(&contract, alice, I::ISSUER_ROLECall {}).unwrap()._0;
+        assert_eq!(role, B256::from(ISSUER_ROLE));
+        call(
+            &contract,
+            admin,
+            I::grantRoleCall {
+                role,
+                account: issuer,
+            },
+        )
+        .unwrap();
+        assert!(
+            call(
+                &contract,
+                alice,
+                I::hasRoleCall {
+                    role,
+                    account: issuer
+                }
+            )
+            .unwrap()
+            .granted
+        );
+        assert_eq!(
+            call(&contract, alice, I::getRoleAdminCall { role })
+                .unwrap()
+                .adminRole,
+            DEFAULT_ADMIN
+        );
+        call(&contract, issuer, I::onlyRoleCall { role }).unwrap();
+        let err = reverted(call(&contract, alice, I::onlyRoleCall { role }));
+        assert_eq!(err, unauthorized(alice).abi_encode());
+
+        let id = call(
+            &contract,
+            issuer,
+            I::issueCall {
+                holder: alice,
+                kind: KIND,
+                expiry: 0,
+                uri: URI.into(),
+            },
+        )
+        .unwrap()
+        ._0;
+        let c = call(&contract, bob, I::credentialCall { token_id: id }).unwrap();
+        assert_eq!(
+            (c._0, c._1, c._2, c._3, c._4, c._5),
+            (alice, KIND, NOW, 0, 1, true)
+        );
+        assert!(
+            call(
+                &contract,
+                bob,
+                I::hasValidCall {
+                    holder: alice,
+                    kind: KIND
+                }
+            )
+            .unwrap()
+            ._0
+        );
+        assert_eq!(
+            call(
+                &contract,
+                bob,
+                I::credentialOfCall {
+                    holder: alice,
+                    kind: KIND
+                }
+            )
+            .unwrap()
+            ._0,
+            id
+        );
+        assert!(
+            call(&contract, bob, I::lockedCall { token_id: id })
+                .unwrap()
+                ._0
+        );
+        assert_eq!(
+            call(&contract, bob, I::balanceOfCall { owner: alice })
+                .unwrap()
+                .balance,
+            U256::from(1)
+        );
+        assert_eq!(
+            call(&contract, bob, I::ownerOfCall { tokenId: id })
+                .unwrap()
+                .owner,
+            alice
+        );
+        assert_eq!(call(&contract, bob, I::nameCall {}).unwrap()._0, NAME);
+        assert_eq!(call(&contract, bob, I::symbolCall {}).unwrap()._0, SYMBOL);
+        assert_eq!(
+            call(&contract, bob, I::tokenURICall { tokenId: id })
+                .unwrap()
+                .uri,
+            URI
+        );
+        assert!(
+            call(
+                &contract,
+                bob,
+                I::supportsInterfaceCall {
+                    interfaceId: ERC5192_INTERFACE_ID.into()
+                }
+            )
+            .unwrap()
+            .supported
+        );
+        assert_eq!(
+            call(&contract, bob, I::getApprovedCall { tokenId: id })
+                .unwrap()
+                .operator,
+            Address::ZERO
+        );
+        assert!(
+            !call(
+                &contract,
+                bob,
+                I::isApprovedForAllCall {
+                    owner: alice,
+                    operator: bob
+                }
+            )
+            .unwrap()
+            .approved
+        );
+        // Soul-bound: every transfer and approval fails with its typed error.
+        let soulbound = CredentialSoulbound { tokenId: id }.abi_encode();
+        for err in [
+            reverted(call(
+                &contract,
+                alice,
+                I::transferFromCall {
+                    from: alice,
+                    to: bob,
+                    tokenId: id,
+                },
+            )),
+            reverted(call(
+                &contract,
+                alice,
+                I::safeTransferFrom_1Call {
+                    from: alice,
+                    to: bob,
+                    tokenId: id,
+                },
+            )),
+            reverted(call(
+                &contract,
+                alice,
+                I::safeTransferFrom_0Call {
+                    from: alice,
+                    to: bob,
+                    tokenId: id,
+                    data: vec![1u8].into(),
+                },
+            )),
+            reverted(call(
+                &contract,
+                alice,
+                I::approveCall {
+                    to: bob,
+                    tokenId: id,
+                },
+            )),
+        ] {
+            assert_eq!(err, soulbound);
+        }
+        assert_eq!(
+            reverted(call(
+                &contract,
+                alice,
+                I::setApprovalForAllCall {
+                    operator: bob,
+                    approved: true
+                }
+            )),
+            CredentialSoulboundOperator { operator: bob }.abi_encode()
+        );
+        call(&contract, issuer, I::revokeCall { token_id: id }).unwrap();
+        call(&contract, alice, I::burnCall { token_id: id }).unwrap();
+        call(
+            &contract,
+            admin,
+            I::revokeRoleCall {
+                role,
+                account: issuer,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            reverted(call(
+                &contract,
+                admin,
+                I::renounceRoleCall {
+                    role: DEFAULT_ADMIN,
+                    confirmation: admin
+                }
+            )),
+            CredentialLastAdmin { account: admin }.abi_encode()
+        );
+        assert_eq!(
+            contract.sender(bob).dispatch(&[0xde, 0xad, 0xbe, 0xef]),
+            Err(Vec::new())
+        );
+    }
+}
