@@ -7,7 +7,6 @@ use alloy_primitives::{B256, U256};
 
 use crate::escrow::EscrowLog;
 use crate::rpc::RpcError;
-pub use crate::submit::{PendingStop, SentStop};
 
 /// The newest block the node knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +30,56 @@ pub enum StopOutcome {
     /// The session had already ended (another relayer, a party's own `stop`, or a
     /// cancel): nothing to do, and not a failure.
     AlreadyEnded,
+}
+
+/// EIP-1559 fee pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fees {
+    /// Fee cap per gas.
+    pub max_fee_per_gas: u128,
+    /// Tip per gas.
+    pub max_priority_fee_per_gas: u128,
+}
+
+impl Fees {
+    /// Both fees raised by `percent` (at least one wei each), the cap kept at `cap`.
+    pub fn bumped(self, percent: u32, cap: Option<u128>) -> Self {
+        let up = |v: u128| v.saturating_add((v.saturating_mul(u128::from(percent)) / 100).max(1));
+        let mut max_fee = up(self.max_fee_per_gas);
+        if let Some(cap) = cap {
+            max_fee = max_fee.min(cap.max(self.max_fee_per_gas));
+        }
+        Self {
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: up(self.max_priority_fee_per_gas).min(max_fee),
+        }
+    }
+}
+
+/// A `stopAt` sent and not yet known to be mined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingStop {
+    /// Session id.
+    pub id: U256,
+    /// Submitted `at`.
+    pub at: u64,
+    /// The nonce every replacement reuses.
+    pub nonce: u64,
+    /// Gas limit.
+    pub gas: u64,
+    /// Fees of the latest transaction sent.
+    pub fees: Fees,
+    /// Hashes of every transaction sent with this nonce.
+    pub sent: Vec<B256>,
+}
+
+/// What sending a stop gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SentStop {
+    /// Nothing more to do (already ended, or the stop was carried out in full).
+    Done(StopOutcome),
+    /// In the mempool: watch it with [`Submitter::confirm`].
+    Pending(PendingStop),
 }
 
 /// Chain access failures.

@@ -4,7 +4,8 @@
 //!   cursor) into the [`sessions::Registry`];
 //! - [`api`] serves `POST /v1/heartbeat` (EIP-712 signed, see [`heartbeat`]) and status,
 //!   health, readiness and metrics endpoints;
-//! - [`liveness`] holds the rule that decides when and at what time a session stops;
+//! - [`liveness`] holds the rule that decides when and at what time a session stops,
+//!   [`stopper`] applies it (deadline engine, shared-store check, stop submission);
 //! - [`submit`] sends `stopAt` safely (nonces, fee bumping, retries, idempotence) through
 //!   the [`chain::Chain`] trait, implemented for JSON-RPC nodes by [`evm::EvmChain`].
 //!
@@ -25,6 +26,7 @@ pub mod ratelimit;
 pub mod rpc;
 pub mod server;
 pub mod sessions;
+pub mod stopper;
 pub mod store;
 pub mod submit;
 pub mod tx;
@@ -44,11 +46,12 @@ use crate::config::{Config, ConfigError};
 use crate::evm::{ConnectError, EvmChain};
 use crate::follower::{CursorError, Deployment, Follower, FollowerConfig, SyncStatus};
 use crate::heartbeat::HeartbeatDomain;
-use crate::liveness::{LivenessConfig, StopperConfig};
+use crate::liveness::LivenessConfig;
 use crate::metrics::Metrics;
 use crate::ratelimit::IpLimiter;
 use crate::rpc::{RpcClient, RpcError};
 use crate::sessions::Registry;
+use crate::stopper::StopperConfig;
 
 /// Everything that can stop the relayer from starting or running.
 #[derive(Debug, thiserror::Error)]
@@ -291,12 +294,12 @@ pub async fn spawn_with<C: Chain>(
     };
     let workers = vec![
         tokio::spawn(follower.run(cancel.clone())),
-        tokio::spawn(liveness::run_engine(
+        tokio::spawn(stopper::run_engine(
             registry.clone(),
             stop_tx,
             cancel.clone(),
         )),
-        tokio::spawn(liveness::run_stopper(
+        tokio::spawn(stopper::run_stopper(
             chain,
             registry.clone(),
             metrics.clone(),

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::escrow::EscrowEvent;
 use crate::heartbeat::Role;
-use crate::liveness::{judge, LivenessConfig, StopRequest, Verdict};
+pub use crate::liveness::Seen;
+use crate::liveness::{judge, LivenessConfig, StopRequest, Verdict, Watched};
 use crate::ratelimit::{Bucket, Rate};
 use crate::store::{Health, LivenessStore, MemoryStore};
 
@@ -29,19 +30,6 @@ pub enum Phase {
     Active,
     /// A stop was decided and is being submitted.
     Stopping,
-}
-
-/// The last accepted heartbeat of one party.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seen {
-    /// Its sequence number.
-    pub seq: u64,
-    /// The client's `sent_at` (Unix seconds): replay order is `(sent_at, seq)`.
-    pub sent_at: u64,
-    /// When it was accepted (monotonic).
-    pub at: Instant,
-    /// When it was accepted (Unix seconds).
-    pub unix: u64,
 }
 
 /// One watched session.
@@ -77,6 +65,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// What the liveness rule reads of it.
+    pub fn watched(&self) -> Watched<'_> {
+        Watched {
+            terms: &self.terms,
+            watch_from: self.watch_from,
+            alive_floor: self.alive_floor,
+            seen: &self.seen,
+        }
+    }
+
     /// The key that must have signed `role`'s heartbeats.
     pub fn key(&self, role: Role) -> Address {
         match role {
@@ -387,7 +385,7 @@ impl Registry {
         if !newer {
             return Some(request);
         }
-        match judge(id, s, now, &self.clock, &self.liveness) {
+        match judge(id, s.watched(), now, &self.clock, &self.liveness) {
             Verdict::Stop(request) => Some(request),
             Verdict::Wait(next) => {
                 inner.set_phase(id, Phase::Active);
@@ -622,7 +620,7 @@ impl Registry {
                     if s.phase != Phase::Active {
                         continue;
                     }
-                    judge(id, s, now, &self.clock, &self.liveness)
+                    judge(id, s.watched(), now, &self.clock, &self.liveness)
                 }
                 None => continue,
             };

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use crate::chain::{ChainError, StopOutcome};
+pub use crate::chain::{Fees, PendingStop, SentStop};
 
 /// What a dry run of `stopAt` says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,30 +31,6 @@ pub enum Precheck {
     },
     /// Any other revert (unknown session, not a relayer, …).
     Reverted(String),
-}
-
-/// EIP-1559 fee pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Fees {
-    /// Fee cap per gas.
-    pub max_fee_per_gas: u128,
-    /// Tip per gas.
-    pub max_priority_fee_per_gas: u128,
-}
-
-impl Fees {
-    /// Both fees raised by `percent` (at least one wei each), the cap kept at `cap`.
-    pub fn bumped(self, percent: u32, cap: Option<u128>) -> Self {
-        let up = |v: u128| v.saturating_add((v.saturating_mul(u128::from(percent)) / 100).max(1));
-        let mut max_fee = up(self.max_fee_per_gas);
-        if let Some(cap) = cap {
-            max_fee = max_fee.min(cap.max(self.max_fee_per_gas));
-        }
-        Self {
-            max_fee_per_gas: max_fee,
-            max_priority_fee_per_gas: up(self.max_priority_fee_per_gas).min(max_fee),
-        }
-    }
 }
 
 /// The raw chain operations a submission is made of.
@@ -96,28 +73,6 @@ pub struct SubmitConfig {
     pub max_fee_per_gas: Option<u128>,
     /// Extra gas over the estimate, percent.
     pub gas_margin_percent: u32,
-}
-
-/// A `stopAt` sent and not yet known to be mined.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingStop {
-    /// Session id.
-    pub id: U256,
-    /// Submitted `at`.
-    pub at: u64,
-    nonce: u64,
-    gas: u64,
-    fees: Fees,
-    sent: Vec<B256>,
-}
-
-/// What sending a stop gave.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SentStop {
-    /// Nothing more to do (already ended, or the stop was carried out in full).
-    Done(StopOutcome),
-    /// In the mempool: watch it with [`Submitter::confirm`].
-    Pending(PendingStop),
 }
 
 /// Submits stops through a [`TxRpc`], owning the relayer account's nonce.
