@@ -387,7 +387,8 @@ impl SessionEscrow {
     /// # Errors
     /// `EscrowPaused`; `EscrowInvalidAddress` (zero tutor or key, tutor = caller);
     /// `EscrowTokenNotAllowed`; `EscrowInvalidRate`; `EscrowInvalidAmount`;
-    /// `EscrowTransferFailed` if the token does not deliver the deposit.
+    /// `EscrowTransferFailed` if the token does not deliver the deposit;
+    /// `EscrowFeeOnTransfer` if less than the deposit arrived.
     ///
     /// # Events
     /// `SessionOpened`.
@@ -527,7 +528,8 @@ impl SessionEscrow {
     /// # Errors
     /// `EscrowPaused`; `EscrowUnknownSession`; `EscrowInvalidState` unless Open or Active;
     /// `EscrowUnauthorized` unless the caller is the student; `EscrowInvalidAmount` for
-    /// zero or a total above 2^128 − 1; `EscrowFundsExhausted`; `EscrowTransferFailed`.
+    /// zero or a total above 2^128 − 1; `EscrowFundsExhausted`; `EscrowTransferFailed`;
+    /// `EscrowFeeOnTransfer`.
     ///
     /// # Events
     /// `SessionToppedUp`.
@@ -863,8 +865,9 @@ impl SessionEscrow {
     // ---- admin --------------------------------------------------------------------
 
     /// Adds `token` to, or removes it from, the allowlist for new sessions. Sessions
-    /// already open keep their token either way. Only standard ERC-20s belong here: no
-    /// fee-on-transfer or rebasing tokens.
+    /// already open keep their token either way. Only standard ERC-20s belong here (those
+    /// that return no data from `transfer` work); fee-on-transfer and rebasing tokens are
+    /// refused at every pull with `EscrowFeeOnTransfer`.
     ///
     /// # Errors
     /// `EscrowNotAdmin`; `EscrowInvalidAddress` when allowing an address without code.
