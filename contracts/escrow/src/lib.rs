@@ -333,7 +333,8 @@ pub struct SessionEscrow {
 
     sessions: StorageMap<U256, Session>,
     tokens: StorageMap<Address, TokenEntry>,
-    token_by_id: StorageMap<u16, StorageAddress>,
+    /// Keyed by the id as a `U256`, like `sessions`: one key encoder in the WASM.
+    token_by_id: StorageMap<U256, StorageAddress>,
     relayers: StorageMap<Address, StorageBool>,
     /// token → account → credited payouts.
     claimable: StorageMap<Address, StorageMap<Address, StorageU256>>,
@@ -888,7 +889,7 @@ impl SessionEscrow {
                 .ok_or(EscrowInvalidAddress { account: token })?;
             self.token_count.set(uint(id));
             self.tokens.setter(token).id.set(uint(id));
-            self.token_by_id.setter(id as u16).set(token);
+            self.token_by_id.setter(word(id)).set(token);
         }
         self.tokens.setter(token).allowed.set(allowed);
         Emit::emit(TokenAllowed { token, allowed });
@@ -1044,8 +1045,8 @@ impl SessionEscrow {
     }
 
     fn token_of(&self, id: U256) -> Address {
-        let token_id = small(self.sessions.get(id).token_id.get()) as u16;
-        self.token_by_id.get(token_id)
+        self.token_by_id
+            .get(word(small(self.sessions.get(id).token_id.get())))
     }
 
     fn start_deadline(&self, id: U256) -> u64 {
