@@ -144,6 +144,16 @@ pub trait Chain: Send + Sync + 'static {
         at: u64,
     ) -> impl Future<Output = Result<StopOutcome, ChainError>> + Send;
 
+    /// The hash of block `number` (`None`: unknown, or not tracked by this chain); the
+    /// follower compares it with what it read to notice reorganisations.
+    fn block_hash(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<B256>, ChainError>> + Send {
+        let _ = number;
+        async { Ok(None) }
+    }
+
     /// Logs skipped so far because they could not be decoded.
     fn undecodable_logs(&self) -> u64 {
         0

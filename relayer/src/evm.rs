@@ -332,6 +332,10 @@ impl Chain for EvmChain {
         Ok(logs)
     }
 
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        Ok(self.rpc.block(number).await?.and_then(|b| b.hash))
+    }
+
     fn undecodable_logs(&self) -> u64 {
         self.undecodable.load(std::sync::atomic::Ordering::Relaxed)
     }

@@ -169,7 +169,21 @@ pub struct Follower<C> {
     next_block: u64,
     status: watch::Sender<SyncStatus>,
     last_save: Instant,
+    checkpoints: std::collections::VecDeque<Checkpoint>,
 }
+
+/// The last block read, its hash, and the sessions as of that block: what a rewind
+/// returns to when a reorganisation replaces later blocks.
+#[derive(Clone, Debug)]
+struct Checkpoint {
+    block: u64,
+    hash: alloy_primitives::B256,
+    sessions: Arc<Vec<SessionRecord>>,
+}
+
+/// Checkpoints kept (one per poll that read blocks): reorganisations deeper than this
+/// many polls fall back to a rescan from `start_block`.
+const CHECKPOINTS: usize = 8;
 
 /// Which escrow on which chain (the cursor file is bound to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,6 +229,7 @@ impl<C: Chain> Follower<C> {
             next_block,
             status,
             last_save: Instant::now(),
+            checkpoints: std::collections::VecDeque::new(),
         }
     }
 
@@ -255,6 +270,8 @@ impl<C: Chain> Follower<C> {
         let Some(safe) = head.number.checked_sub(self.cfg.confirmations) else {
             return Ok(true);
         };
+        self.check_reorg().await?;
+        let read_from = self.next_block;
         // Whether events were applied since the last save.
         let mut changed = false;
         while self.next_block <= safe {
@@ -301,6 +318,9 @@ impl<C: Chain> Follower<C> {
         if changed {
             self.save()?;
         }
+        if self.next_block > read_from {
+            self.checkpoint(changed).await?;
+        }
         self.status.send_replace(SyncStatus {
             next_block: self.next_block,
             head: head.number,
@@ -309,6 +329,61 @@ impl<C: Chain> Follower<C> {
             authorized,
         });
         Ok(true)
+    }
+
+    /// Remembers the last block read (its hash and the sessions as of it).
+    async fn checkpoint(&mut self, changed: bool) -> Result<(), FollowError> {
+        let block = self.next_block - 1;
+        let Some(hash) = self.chain.block_hash(block).await? else {
+            return Ok(());
+        };
+        let sessions = match self.checkpoints.back() {
+            Some(last) if !changed => last.sessions.clone(),
+            _ => Arc::new(self.registry.snapshot()),
+        };
+        self.checkpoints.push_back(Checkpoint {
+            block,
+            hash,
+            sessions,
+        });
+        if self.checkpoints.len() > CHECKPOINTS {
+            self.checkpoints.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Whether the last block read is still on the chain; if not, rewinds the sessions
+    /// and the cursor to the latest checkpoint that is, and reads on from there.
+    async fn check_reorg(&mut self) -> Result<(), FollowError> {
+        let Some(last) = self.checkpoints.back() else {
+            return Ok(());
+        };
+        if self.chain.block_hash(last.block).await? == Some(last.hash) {
+            return Ok(());
+        }
+        self.metrics.follower_reorgs.inc();
+        while let Some(cp) = self.checkpoints.pop_back() {
+            if self.chain.block_hash(cp.block).await? == Some(cp.hash) {
+                warn!(
+                    rewound_to = cp.block,
+                    was_at = self.next_block - 1,
+                    "reorganisation: blocks already read were replaced; rewinding"
+                );
+                self.registry.rewind(&cp.sessions);
+                self.next_block = cp.block + 1;
+                self.checkpoints.push_back(cp);
+                self.save()?;
+                return Ok(());
+            }
+        }
+        warn!(
+            start_block = self.cfg.start_block,
+            "reorganisation deeper than every checkpoint: reading again from start_block"
+        );
+        self.registry.rewind(&[]);
+        self.next_block = self.cfg.start_block;
+        self.save()?;
+        Ok(())
     }
 
     /// Polls until cancelled; saves the cursor on the way out.
@@ -520,6 +595,106 @@ mod tests {
         let status = reg.status(U256::from(1)).unwrap();
         // Withdrawn was not applied twice.
         assert_eq!(status.session.withdrawn, 9);
+    }
+
+    /// A chain whose blocks (hashes and events) can be replaced, as in a reorganisation.
+    struct ForkingChain {
+        head: Mutex<u64>,
+        events: Mutex<Vec<EscrowLog>>,
+        fork: Mutex<u8>,
+    }
+
+    impl Chain for ForkingChain {
+        async fn head(&self) -> Result<Head, ChainError> {
+            Ok(Head {
+                number: *self.head.lock().unwrap(),
+                timestamp: 0,
+            })
+        }
+        async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
+            let events = self.events.lock().unwrap();
+            Ok(events
+                .iter()
+                .filter(|e| (from..=to).contains(&e.block))
+                .cloned()
+                .collect())
+        }
+        async fn max_backdate(&self) -> Result<u64, ChainError> {
+            Ok(60)
+        }
+        async fn stop_at(&self, _: U256, _: u64) -> Result<StopOutcome, ChainError> {
+            Ok(StopOutcome::AlreadyEnded)
+        }
+        async fn block_hash(&self, n: u64) -> Result<Option<alloy_primitives::B256>, ChainError> {
+            // Blocks from 30 on differ between forks.
+            let fork = if n >= 30 {
+                *self.fork.lock().unwrap()
+            } else {
+                0
+            };
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&n.to_be_bytes());
+            h[31] = fork;
+            Ok(Some(h.into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn reorg_of_blocks_already_read_is_rewound() {
+        let path = temp("reorg");
+        let id = U256::from(1);
+        let mut events = events();
+        // On the first fork the session ends in block 32.
+        events.push(EscrowLog {
+            block: 32,
+            log_index: 0,
+            event: EscrowEvent::Ended { id, end: 60 },
+        });
+        let chain = Arc::new(ForkingChain {
+            head: Mutex::new(25),
+            events: Mutex::new(events),
+            fork: Mutex::new(0),
+        });
+        let reg = registry();
+        let metrics = Arc::new(Metrics::new());
+        let mut f = Follower::new(
+            chain.clone(),
+            reg.clone(),
+            metrics.clone(),
+            FollowerConfig {
+                confirmations: 5,
+                start_block: 0,
+                cursor_file: path.clone(),
+                chunk_blocks: 10,
+                poll_interval: Duration::from_millis(10),
+            },
+            DEPLOYMENT,
+            0,
+            watch::channel(SyncStatus::default()).0,
+        );
+        f.poll().await.unwrap(); // blocks 0..=20: opened and started
+        assert_eq!(reg.watched(), 1);
+        *chain.head.lock().unwrap() = 40;
+        f.poll().await.unwrap(); // blocks 21..=35: ended in 32
+        assert_eq!(reg.watched(), 0);
+        assert!(reg.is_ended(id));
+
+        // Blocks from 30 on are replaced: on the new fork the session never ended there.
+        *chain.fork.lock().unwrap() = 1;
+        chain.events.lock().unwrap().retain(|e| e.block != 32);
+        f.poll().await.unwrap();
+        assert_eq!(metrics.follower_reorgs.get(), 1);
+        assert_eq!(reg.watched(), 1, "the reorganised end was undone");
+        assert!(!reg.is_ended(id));
+        let status = reg.status(id).unwrap();
+        assert_eq!(
+            status.session.withdrawn, 9,
+            "Withdrawn of block 31 applied once"
+        );
+        assert_eq!(f.next_block, 36);
+        // Nothing more on the next poll.
+        f.poll().await.unwrap();
+        assert_eq!(metrics.follower_reorgs.get(), 1);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub chain_head_block: IntGauge,
     /// `minuto_follower_undecodable_logs_total`: escrow logs skipped as undecodable.
     pub follower_undecodable_logs: IntCounter,
+    /// `minuto_follower_reorgs_total`: reorganisations noticed (and rewound).
+    pub follower_reorgs: IntCounter,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
@@ -123,6 +125,11 @@ impl Metrics {
                 &registry,
                 "minuto_follower_undecodable_logs_total",
                 "Escrow logs skipped because they could not be decoded",
+            ),
+            follower_reorgs: counter(
+                &registry,
+                "minuto_follower_reorgs_total",
+                "Reorganisations of blocks already read, rewound",
             ),
             registry,
         }

@@ -65,6 +65,9 @@ pub struct RpcBlock {
     pub timestamp: U64,
     /// EIP-1559 base fee.
     pub base_fee_per_gas: Option<U256>,
+    /// Block hash.
+    #[serde(default)]
+    pub hash: Option<B256>,
 }
 
 /// A log entry.
@@ -204,6 +207,12 @@ impl RpcClient {
     /// `eth_getBlockByNumber("latest", false)`.
     pub async fn latest_block(&self) -> Result<RpcBlock, RpcError> {
         self.call("eth_getBlockByNumber", json!(["latest", false]))
+            .await
+    }
+
+    /// `eth_getBlockByNumber(number, false)`; `None` for a block the node does not have.
+    pub async fn block(&self, number: u64) -> Result<Option<RpcBlock>, RpcError> {
+        self.call("eth_getBlockByNumber", json!([U64::from(number), false]))
             .await
     }
 

@@ -178,6 +178,12 @@ struct RecentlyEnded {
 const ENDED_REMEMBERED: usize = 65_536;
 
 impl RecentlyEnded {
+    fn forget(&mut self, id: U256) {
+        if self.set.remove(&id) {
+            self.order.retain(|x| *x != id);
+        }
+    }
+
     fn insert(&mut self, id: U256) {
         if self.set.insert(id) {
             self.order.push_back(id);
@@ -678,6 +684,57 @@ impl Registry {
             .collect();
         records.sort_by_key(|r| r.id);
         records
+    }
+
+    /// Puts the chain-derived state back to `records` (what the chain said at an earlier
+    /// block), after a reorganisation replaced blocks already read. Sessions the rewound
+    /// chain does not know are dropped, sessions it knows are updated or brought back
+    /// (an end that was reorganised away), and what was heard of the parties is kept.
+    pub fn rewind(&self, records: &[SessionRecord]) {
+        let mut inner = self.lock();
+        let keep: HashSet<U256> = records.iter().map(|r| r.id).collect();
+        let gone: Vec<U256> = inner
+            .sessions
+            .keys()
+            .filter(|id| !keep.contains(id))
+            .copied()
+            .collect();
+        for id in gone {
+            inner.set_phase(id, Phase::Open);
+            inner.sessions.remove(&id);
+        }
+        for r in records {
+            inner.ended.forget(r.id);
+            let terms = Accrual {
+                start: r.start,
+                rate: r.rate,
+                deposited: r.deposited,
+            };
+            let phase = match inner.sessions.get_mut(&r.id) {
+                Some(s) => {
+                    s.student_key = r.student_key;
+                    s.tutor_key = r.tutor_key;
+                    s.terms = terms;
+                    s.withdrawn = r.withdrawn;
+                    s.fee_bps = r.fee_bps;
+                    Some(s.phase)
+                }
+                None => {
+                    let mut s = self.new_session(r.student_key, terms, r.fee_bps);
+                    s.tutor_key = r.tutor_key;
+                    s.withdrawn = r.withdrawn;
+                    inner.sessions.insert(r.id, s);
+                    None
+                }
+            };
+            match (r.active, phase) {
+                (true, None | Some(Phase::Open)) => self.activate(&mut inner, r.id),
+                (false, Some(Phase::Active | Phase::Stopping)) => {
+                    inner.set_phase(r.id, Phase::Open);
+                }
+                _ => {}
+            }
+        }
     }
 
     /// Loads saved sessions (at start-up). Active ones get a full grace period.
