@@ -758,34 +758,14 @@ impl IErc165 for Badges {
 
 /// The typed error for a session that cannot earn a badge.
 fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
-    use escrow::Ineligible as I;
-    match why {
-        I::NotEnded(state) => BadgeSessionNotEnded {
-            sessionId: session_id,
-            state,
-        }
-        .into(),
-        I::TooShort {
-            duration,
-            min_duration,
-        } => BadgeTooShort {
-            sessionId: session_id,
-            duration,
-            minDuration: min_duration,
-        }
-        .into(),
-        I::TokenNotEligible(token) => BadgeTokenNotEligible {
-            sessionId: session_id,
-            token,
-        }
-        .into(),
-        I::TooLittleBilled { billed, min_billed } => BadgeTooLittleBilled {
-            sessionId: session_id,
-            billed,
-            minBilled: min_billed,
-        }
-        .into(),
-    }
+    minuto_escrow_view::ineligible_error!(
+        why,
+        session_id,
+        BadgeSessionNotEnded,
+        BadgeTooShort,
+        BadgeTokenNotEligible,
+        BadgeTooLittleBilled
+    )
 }
 
 fn not_admin(caller: Address) -> Error {

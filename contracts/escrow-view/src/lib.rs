@@ -61,6 +61,42 @@ pub enum Ineligible {
     TooLittleBilled { billed: u128, min_billed: u128 },
 }
 
+/// A contract's typed error for `why` a session cannot earn what it asks: the four error
+/// types (each `sol!` errors with the fields named here) for not ended, too short, a
+/// token without a floor and too little billed, in that order.
+#[macro_export]
+macro_rules! ineligible_error {
+    ($why:expr, $id:expr, $not_ended:ident, $too_short:ident, $no_floor:ident, $too_little:ident) => {
+        match $why {
+            $crate::Ineligible::NotEnded(state) => $not_ended {
+                sessionId: $id,
+                state,
+            }
+            .into(),
+            $crate::Ineligible::TooShort {
+                duration,
+                min_duration,
+            } => $too_short {
+                sessionId: $id,
+                duration,
+                minDuration: min_duration,
+            }
+            .into(),
+            $crate::Ineligible::TokenNotEligible(token) => $no_floor {
+                sessionId: $id,
+                token,
+            }
+            .into(),
+            $crate::Ineligible::TooLittleBilled { billed, min_billed } => $too_little {
+                sessionId: $id,
+                billed,
+                minBilled: min_billed,
+            }
+            .into(),
+        }
+    };
+}
+
 impl Session {
     /// The billed duration, `end − start`, of an Ended session.
     pub fn duration(&self) -> u64 {

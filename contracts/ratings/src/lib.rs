@@ -519,34 +519,14 @@ impl Ratings {
 
 /// The typed error for a session that cannot be rated.
 fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
-    use escrow::Ineligible as I;
-    match why {
-        I::NotEnded(state) => RatingSessionNotEnded {
-            sessionId: session_id,
-            state,
-        }
-        .into(),
-        I::TooShort {
-            duration,
-            min_duration,
-        } => RatingTooShort {
-            sessionId: session_id,
-            duration,
-            minDuration: min_duration,
-        }
-        .into(),
-        I::TokenNotEligible(token) => RatingTokenNotEligible {
-            sessionId: session_id,
-            token,
-        }
-        .into(),
-        I::TooLittleBilled { billed, min_billed } => RatingTooLittleBilled {
-            sessionId: session_id,
-            billed,
-            minBilled: min_billed,
-        }
-        .into(),
-    }
+    minuto_escrow_view::ineligible_error!(
+        why,
+        session_id,
+        RatingSessionNotEnded,
+        RatingTooShort,
+        RatingTokenNotEligible,
+        RatingTooLittleBilled
+    )
 }
 
 fn not_admin(caller: Address) -> Error {
