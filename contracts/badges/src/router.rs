@@ -58,7 +58,8 @@ impl Badges {
         Some(match selector {
             CONSTRUCTOR => {
                 let (admin, escrow, min) = (a.address(0)?, a.address(1)?, a.uint(2, 8)?);
-                let uri = alloc::string::String::from_utf8(a.bytes(3)?).ok()?;
+                // As the SDK's router decodes `string`: invalid UTF-8 is replaced, not refused.
+                let uri = alloc::string::String::from_utf8_lossy(&a.bytes(3)?).into_owned();
                 if self.check_constructor_slot().is_err() {
                     return None;
                 }

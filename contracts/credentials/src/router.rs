@@ -71,7 +71,8 @@ impl Credentials {
             }
             ISSUER_ROLE => one(self.issuer_role()),
             ISSUE => {
-                let uri = alloc::string::String::from_utf8(a.bytes(3)?).ok()?;
+                // As the SDK's router decodes `string`: invalid UTF-8 is replaced, not refused.
+                let uri = alloc::string::String::from_utf8_lossy(&a.bytes(3)?).into_owned();
                 self.issue(a.address(0)?, a.uint(1, 4)? as u32, a.uint(2, 8)?, uri)
                     .map(|id| out(&[id.word()]))
             }
