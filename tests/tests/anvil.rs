@@ -79,6 +79,11 @@ async fn dry_run_on_a_real_node_plans_every_step_and_sends_nothing() {
             "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
             format!("would send: escrow.transferAdmin({admin})").as_str(),
             "admin must send: escrow.acceptAdmin() (to <escrow>, data 0x0e18b681)",
+            // The floor on billed value for badges and ratings (--min-billed, 1,000,000).
+            "admin must send: badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
+             (to <badges>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
+            "admin must send: ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
+             (to <ratings>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
             "the deployer keeps the credentials admin role until the admin accepts the escrow \
              (acceptAdmin); run scripts/deploy again afterwards to renounce it",
         ]
