@@ -699,6 +699,29 @@ async fn unauthorized(s: &Suite) -> Result<()> {
         err == (IRatings::IRatingsErrors::RatingNotAdmin(IRatings::RatingNotAdmin { caller: x })),
         "{err:?}"
     );
+    // Admin roles are never taken by a stranger nor left empty.
+    let err = IRatings::new(s.ratings, s.stranger.p.clone())
+        .acceptAdmin()
+        .call()
+        .await;
+    let err: IRatings::IRatingsErrors = revert(err)?;
+    ensure!(
+        err == (IRatings::IRatingsErrors::RatingNotAdmin(IRatings::RatingNotAdmin { caller: x })),
+        "{err:?}"
+    );
+    // The suite deploys with the deployer as the only credentials admin.
+    let d = s.node.deployer.address();
+    let err = ICredentials::new(s.credentials, s.node.deployer.p.clone())
+        .renounceRole(B256::ZERO, d)
+        .call()
+        .await;
+    let err: ICredentials::ICredentialsErrors = revert(err)?;
+    ensure!(
+        err == (ICredentials::ICredentialsErrors::CredentialLastAdmin(
+            ICredentials::CredentialLastAdmin { account: d }
+        )),
+        "{err:?}"
+    );
     Ok(())
 }
 
