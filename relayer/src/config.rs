@@ -31,26 +31,14 @@ pub const ENV_KEYSTORE_PASSWORD: &str = "MINUTO_RELAYER_KEYSTORE_PASSWORD";
 /// Environment variable holding the bearer token of the admin endpoints.
 pub const ENV_ADMIN_TOKEN: &str = "MINUTO_RELAYER_ADMIN_TOKEN";
 
-/// Parses `500ms`, `10s`, `2m` or `1h`.
+/// Parses a human-readable duration: `500ms`, `10s`, `2m`, `1h`, `1h 30m` (humantime).
 ///
 /// # Errors
-/// A message naming the accepted forms.
+/// A message naming the value and the accepted forms; a bare number has no unit and is
+/// refused rather than guessed.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{s:?} has no unit: write e.g. 10s, 500ms, 2m, 1h"))?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration: write e.g. 10s, 500ms, 2m, 1h"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
-    }
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}): write e.g. 10s, 500ms, 2m, 1h"))
 }
 
 /// Log output format.
@@ -1179,8 +1167,9 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(parse_duration("10d").unwrap_err().contains("unknown unit"));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("10").unwrap_err().contains("unit"));
+        assert!(parse_duration("10x").unwrap_err().contains("\"10x\""));
         assert!(parse_duration("s").is_err());
     }
 

@@ -128,8 +128,8 @@ pub fn load_cursor(
     Ok(Some(cursor))
 }
 
-/// Saves the cursor atomically: a reader (or a crash) sees the old file or the new one,
-/// never a mix.
+/// Saves the cursor atomically (tempfile: write, fsync, rename): a reader (or a crash)
+/// sees the old file or the new one, never a mix.
 ///
 /// # Errors
 /// [`CursorError::Io`] when the file cannot be written or renamed.
@@ -138,22 +138,20 @@ pub fn save_cursor(path: &Path, cursor: &Cursor) -> Result<(), CursorError> {
         path: path.into(),
         source,
     };
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     // SAFETY of the expect: serialising plain data to JSON cannot fail.
     let json = serde_json::to_vec(cursor).expect("cursor serialises");
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&json).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Make the rename itself durable; not every filesystem allows syncing a dir.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    // A temporary file beside the cursor, written and synced, then renamed over it.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(&json).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    // Make the rename itself durable; not every filesystem allows syncing a dir.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
     Ok(())
 }
