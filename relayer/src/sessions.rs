@@ -202,7 +202,15 @@ struct Inner {
     queue: BTreeSet<(Instant, U256)>,
     ended: RecentlyEnded,
     active: usize,
+    /// What was heard of the parties of sessions this relayer stopped (bounded): if a
+    /// reorganisation undoes the stop, the session is judged again from it and the new
+    /// stop carries the same `at`.
+    stopped_seen: HashMap<U256, [Option<Seen>; 2]>,
+    stopped_order: VecDeque<U256>,
 }
+
+/// Stopped sessions whose heartbeats are remembered for a reorganisation.
+const STOPPED_REMEMBERED: usize = 4_096;
 
 impl Inner {
     fn schedule(&mut self, id: U256, at: Instant) {
@@ -644,9 +652,21 @@ impl Registry {
         (stops, inner.queue.first().map(|&(at, _)| at))
     }
 
-    /// A stop landed or was found unnecessary: forget the session.
+    /// A stop landed or was found unnecessary: forget the session (keeping what was
+    /// heard of its parties for a while, see [`Registry::rewind`]).
     pub fn stopped(&self, id: U256) {
-        self.lock().remove(id);
+        let mut inner = self.lock();
+        if let Some(seen) = inner.sessions.get(&id).map(|s| s.seen) {
+            if inner.stopped_seen.insert(id, seen).is_none() {
+                inner.stopped_order.push_back(id);
+                if inner.stopped_order.len() > STOPPED_REMEMBERED {
+                    if let Some(old) = inner.stopped_order.pop_front() {
+                        inner.stopped_seen.remove(&old);
+                    }
+                }
+            }
+        }
+        inner.remove(id);
     }
 
     /// A stop failed: judge the session again at `retry_at`.
@@ -723,6 +743,11 @@ impl Registry {
                     let mut s = self.new_session(r.student_key, terms, r.fee_bps);
                     s.tutor_key = r.tutor_key;
                     s.withdrawn = r.withdrawn;
+                    // A stop of ours that the reorganisation undid: judge it again from
+                    // the same heartbeats, so it is re-sent with the same `at`.
+                    if let Some(seen) = inner.stopped_seen.get(&r.id) {
+                        s.seen = *seen;
+                    }
                     inner.sessions.insert(r.id, s);
                     None
                 }
@@ -837,6 +862,30 @@ mod tests {
         assert_eq!(s.billed, 1_100_000);
         // earned(500,000) = 487,500; minus 390,000 withdrawn.
         assert_eq!(s.withdrawable, 97_500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_undone_by_a_reorg_is_judged_again_from_the_same_heartbeats() {
+        let r = registry();
+        open(&r, 1);
+        start(&r, 1, T0);
+        r.record_heartbeat(U256::from(1), Role::Student, 4, T0)
+            .unwrap();
+        r.record_heartbeat(U256::from(1), Role::Tutor, 9, T0)
+            .unwrap();
+        let before = r.snapshot();
+        // Our stop is mined...
+        r.stopped(U256::from(1));
+        assert!(r.is_ended(U256::from(1)));
+        // ... and reorganised away: the chain as of before the stop comes back.
+        r.rewind(&before);
+        assert!(!r.is_ended(U256::from(1)));
+        assert_eq!(r.watched(), 1);
+        let s = r.status(U256::from(1)).unwrap().session;
+        assert_eq!(s.phase, Phase::Active);
+        assert_eq!(s.seen[Role::Student.index()].map(|x| x.seq), Some(4));
+        assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.seq), Some(9));
+        assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.unix), Some(T0));
     }
 
     #[tokio::test(start_paused = true)]
