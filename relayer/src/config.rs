@@ -925,7 +925,7 @@ impl Config {
                 "http.header_read_timeout",
                 None,
                 h.header_read_timeout.as_ref(),
-                Duration::from_secs(5),
+                Duration::from_secs(15),
             )?,
             request_timeout: duration(
                 "http.request_timeout",
@@ -946,6 +946,17 @@ impl Config {
             return Err(invalid(
                 "http.header_read_timeout/request_timeout",
                 "must be above zero",
+            ));
+        }
+        if http.header_read_timeout <= ping_interval {
+            // hyper applies it to idle keep-alive connections too: they would be closed
+            // between two pings, and a ping racing the close would be lost.
+            return Err(invalid(
+                "http.header_read_timeout",
+                format!(
+                    "{:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it",
+                    http.header_read_timeout
+                ),
             ));
         }
         if !(1..=1_000_000).contains(&http.max_connections) {
@@ -1127,6 +1138,10 @@ mod tests {
             (
                 "[http]\nheader_read_timeout = \"0s\"",
                 "header_read_timeout",
+            ),
+            (
+                "[http]\nheader_read_timeout = \"5s\"",
+                "http.header_read_timeout",
             ),
             ("redis_url = \"http://127.0.0.1:6379\"", "redis_url"),
         ]

@@ -659,26 +659,46 @@ async fn admin_endpoints_are_off_the_public_listener_and_want_the_token() {
     rig.handle.shutdown().await.unwrap();
 }
 
-#[tokio::test]
-async fn silent_connections_are_closed_after_the_header_timeout() {
+/// Sends `request` on a new connection to the public listener, reads what comes back,
+/// and says whether the server then closed the connection within 10 s.
+async fn closed_after(rig: &Rig, request: &[u8], expect_response: bool) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(rig.handle.local_addr)
+        .await
+        .unwrap();
+    conn.write_all(request).await.unwrap();
+    let mut buf = [0u8; 4096];
+    if expect_response {
+        assert!(conn.read(&mut buf).await.unwrap() > 0);
+    }
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    read.is_ok()
+}
+
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
     let rig = rig(|c| {
         c.http.header_read_timeout = Duration::from_millis(500);
     })
     .await;
-    // Half a request line, then nothing (slow loris).
-    let mut conn = tokio::net::TcpStream::connect(rig.handle.local_addr)
-        .await
-        .unwrap();
-    conn.write_all(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
-    let mut buf = Vec::new();
-    // The server hangs up (with or without a 408) well before this bound.
-    let read = tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut buf)).await;
+    // Half a request line, then nothing (slow loris): hung up (with or without a 408).
     assert!(
-        read.is_ok(),
-        "connection still open after the header timeout"
+        closed_after(&rig, b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\n", false).await,
+        "slow connection still open after the header timeout"
+    );
+    // An idle keep-alive connection is closed too, which is why the config wants the
+    // header timeout above the clients' ping interval.
+    assert!(
+        closed_after(&rig, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", true).await,
+        "idle keep-alive connection still open after the header timeout"
     );
     rig.handle.shutdown().await.unwrap();
 }
