@@ -226,7 +226,12 @@ async fn bench_stop_latency() {
     let metrics = Arc::new(Metrics::new());
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel(minuto_relayer::STOP_QUEUE);
-    tokio::spawn(run_engine(registry.clone(), tx, cancel.clone()));
+    tokio::spawn(run_engine(
+        registry.clone(),
+        metrics.clone(),
+        tx,
+        cancel.clone(),
+    ));
     tokio::spawn(run_stopper(
         chain.clone(),
         registry.clone(),

@@ -441,6 +441,10 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         .metrics
         .sessions_watched
         .set(state.registry.watched() as i64);
+    state
+        .metrics
+        .liveness_store_up
+        .set(i64::from(state.registry.store_up()));
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -296,6 +296,7 @@ pub async fn spawn_with<C: Chain>(
         tokio::spawn(follower.run(cancel.clone())),
         tokio::spawn(stopper::run_engine(
             registry.clone(),
+            metrics.clone(),
             stop_tx,
             cancel.clone(),
         )),

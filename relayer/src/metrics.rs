@@ -33,6 +33,14 @@ pub struct Metrics {
     pub follower_undecodable_logs: IntCounter,
     /// `minuto_follower_reorgs_total`: reorganisations noticed (and rewound).
     pub follower_reorgs: IntCounter,
+    /// `minuto_stops_averted_by_store_total`: stops not sent because another instance
+    /// heard the party.
+    pub stops_averted_by_store: IntCounter,
+    /// `minuto_stops_deferred_total`: stops put off because the shared store could not
+    /// vouch for the silence.
+    pub stops_deferred: IntCounter,
+    /// `minuto_liveness_store_up`: 1 while the shared store answers.
+    pub liveness_store_up: IntGauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
@@ -130,6 +138,21 @@ impl Metrics {
                 &registry,
                 "minuto_follower_reorgs_total",
                 "Reorganisations of blocks already read, rewound",
+            ),
+            stops_averted_by_store: counter(
+                &registry,
+                "minuto_stops_averted_by_store_total",
+                "Stops not sent because another relayer instance heard the party",
+            ),
+            stops_deferred: counter(
+                &registry,
+                "minuto_stops_deferred_total",
+                "Stops put off because the shared liveness store could not vouch for the silence",
+            ),
+            liveness_store_up: gauge(
+                &registry,
+                "minuto_liveness_store_up",
+                "1 while the shared liveness store answers",
             ),
             registry,
         }

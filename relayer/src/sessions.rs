@@ -242,6 +242,18 @@ impl Inner {
     }
 }
 
+/// What the shared store says of a decided stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Nobody heard the party either: stop.
+    Stop(StopRequest),
+    /// Another instance heard the party (or the session is no longer being stopped):
+    /// re-queued at its new deadline.
+    Alive,
+    /// The store cannot vouch for the silence now: judged again later.
+    Deferred,
+}
+
 /// All watched sessions and their deadline queue.
 #[derive(Debug)]
 pub struct Registry {
@@ -337,7 +349,7 @@ impl Registry {
     /// Returns the stop to submit, or `None` when the session turned out alive (it is
     /// re-queued at its new deadline) or the store cannot vouch for the silence now
     /// (judged again later). A store that fails never causes a stop.
-    pub async fn confirm(&self, request: StopRequest) -> Option<StopRequest> {
+    pub async fn confirm(&self, request: StopRequest) -> Confirmation {
         let now = self.clock.now();
         let timeout = self.liveness.silence_timeout;
         match self.store.health() {
@@ -350,21 +362,29 @@ impl Registry {
                     request.id,
                     (since + timeout).max(now + Duration::from_millis(100)),
                 );
-                return None;
+                return Confirmation::Deferred;
             }
             Health::Down => {
                 self.stop_failed(request.id, now + Duration::from_secs(1));
-                return None;
+                return Confirmation::Deferred;
             }
         }
         match self.store.last_seen(request.id).await {
-            Ok(shared) => self.merge_shared(request, shared),
+            Ok(shared) => match self.merge_shared(request, shared) {
+                Some(request) => Confirmation::Stop(request),
+                None => Confirmation::Alive,
+            },
             Err(e) => {
                 tracing::warn!(session = %request.id, error = %e, "liveness store unreadable; not stopping now");
                 self.stop_failed(request.id, now + Duration::from_secs(1));
-                None
+                Confirmation::Deferred
             }
         }
+    }
+
+    /// Whether the shared liveness store answers (always, for the in-memory one).
+    pub fn store_up(&self) -> bool {
+        self.store.health() != Health::Down
     }
 
     /// Folds the shared last-seen times (Unix ms per role) into a session being stopped

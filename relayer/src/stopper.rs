@@ -18,11 +18,12 @@ use tracing::{debug, info, warn};
 use crate::chain::{Chain, StopOutcome};
 use crate::liveness::{clamp_at, earliest_mining_time, StopRequest};
 use crate::metrics::Metrics;
-use crate::sessions::Registry;
+use crate::sessions::{Confirmation, Registry};
 
 /// Waits for due deadlines and hands stops to the submitter. Runs until cancelled.
 pub async fn run_engine(
     registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
     stops: mpsc::Sender<StopRequest>,
     cancel: CancellationToken,
 ) {
@@ -31,8 +32,16 @@ pub async fn run_engine(
         let (due, next) = registry.take_due(now);
         for request in due {
             // Another instance may have heard the party: ask the shared store.
-            let Some(request) = registry.confirm(request).await else {
-                continue;
+            let request = match registry.confirm(request).await {
+                Confirmation::Stop(request) => request,
+                Confirmation::Alive => {
+                    metrics.stops_averted_by_store.inc();
+                    continue;
+                }
+                Confirmation::Deferred => {
+                    metrics.stops_deferred.inc();
+                    continue;
+                }
             };
             debug!(session = %request.id, reason = request.reason.as_str(), "stop decided");
             tokio::select! {
@@ -303,7 +312,12 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         let cancel = CancellationToken::new();
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(run_engine(registry.clone(), tx, cancel.clone()));
+        tokio::spawn(run_engine(
+            registry.clone(),
+            metrics.clone(),
+            tx,
+            cancel.clone(),
+        ));
         tokio::spawn(run_stopper(
             chain.clone(),
             registry.clone(),

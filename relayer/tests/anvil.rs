@@ -592,6 +592,8 @@ async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_la
     assert_eq!(session(&node, d.escrow, 1).await.state, 2, "false stop");
     for h in &relayers {
         assert_eq!(h.metrics.stops_submitted.get(), 0, "false stop decided");
+        // Each judged the party it never hears silent, and the store said otherwise.
+        assert!(h.metrics.stops_averted_by_store.get() > 0);
     }
 
     // The tutor's last heartbeats reach relayer 1 only, which then dies; relayer 0
