@@ -78,7 +78,7 @@ pub struct PendingStop {
 pub enum SentStop {
     /// Nothing more to do (already ended, or the stop was carried out in full).
     Done(StopOutcome),
-    /// In the mempool: watch it with [`Submitter::confirm`].
+    /// In the mempool: watch it with [`crate::submit::Submitter::confirm`].
     Pending(PendingStop),
 }
 

@@ -1,9 +1,11 @@
 //! `minuto-relayer`: signed heartbeats in, on-chain `stopAt` out when a peer goes silent.
 //!
-//! - [`follower`] reads the escrow's events (confirmations, bounded ranges, a saved
-//!   cursor) into the [`sessions::Registry`];
-//! - [`api`] serves `POST /v1/heartbeat` (EIP-712 signed, see [`heartbeat`]) and status,
-//!   health, readiness and metrics endpoints;
+//! - [`follower`] reads the escrow's events (confirmations, bounded ranges, reorg
+//!   checkpoints, a saved cursor) into the [`sessions::Registry`];
+//! - [`api`] serves `POST /v1/heartbeat` (EIP-712 signed, see [`heartbeat`]), health and
+//!   readiness publicly, status and metrics on the admin listener; [`server`] is the
+//!   HTTP front (timeouts, connection limit, client address behind trusted proxies);
+//! - [`store`] shares what each instance heard (in memory, or Redis for several);
 //! - [`liveness`] holds the rule that decides when and at what time a session stops,
 //!   [`stopper`] applies it (deadline engine, shared-store check, stop submission);
 //! - [`submit`] sends `stopAt` safely (nonces, fee bumping, retries, idempotence) through
