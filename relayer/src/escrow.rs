@@ -27,6 +27,7 @@ mod bindings {
             error EscrowUnknownSession(uint256 id);
             error EscrowInvalidState(uint256 id, uint8 state);
             error EscrowUnauthorized(uint256 id, address caller);
+            error EscrowNotRelayer(address caller);
             error EscrowStopAtOutOfRange(uint256 id, uint64 at, uint64 earliest, uint64 latest);
         }
     }

@@ -77,6 +77,12 @@ pub fn classify_revert(data: Option<&Bytes>, message: &str) -> Precheck {
         if let Ok(e) = ISessionEscrow::EscrowUnauthorized::abi_decode(data) {
             return Precheck::Reverted(format!("EscrowUnauthorized(caller = {})", e.caller));
         }
+        if let Ok(e) = ISessionEscrow::EscrowNotRelayer::abi_decode(data) {
+            return Precheck::Reverted(format!(
+                "EscrowNotRelayer(caller = {}): removed from the relayer set",
+                e.caller
+            ));
+        }
         if ISessionEscrow::EscrowUnknownSession::abi_decode(data).is_ok() {
             return Precheck::Reverted("EscrowUnknownSession".into());
         }
@@ -441,6 +447,14 @@ mod tests {
             classify_revert(Some(&open.into()), "x"),
             Precheck::Reverted("EscrowInvalidState(state = 1)".into())
         );
+        let removed = ISessionEscrow::EscrowNotRelayer {
+            caller: Address::repeat_byte(7),
+        }
+        .abi_encode();
+        assert!(matches!(
+            classify_revert(Some(&removed.into()), "x"),
+            Precheck::Reverted(m) if m.starts_with("EscrowNotRelayer")
+        ));
         assert_eq!(
             classify_revert(None, "boom"),
             Precheck::Reverted("boom".into())
