@@ -435,61 +435,41 @@ pub struct Deployment {
     pub escrow_block: u64,
 }
 
-/// The deployment file's JSON; unknown fields are ignored.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeploymentJson {
-    chain_id: u64,
-    #[serde(default)]
-    contracts: DeploymentContractsJson,
-}
-
-#[derive(Default, Deserialize)]
-struct DeploymentContractsJson {
-    escrow: Option<DeployedContractJson>,
-}
-
-#[derive(Deserialize)]
-struct DeployedContractJson {
-    address: Address,
-    block: u64,
-}
-
 impl Deployment {
-    /// Reads and checks a deployment file.
+    /// Reads a deployment record ([`minuto_chain::Record`], the deploy tool's own type)
+    /// and checks what the relayer takes from it.
     ///
     /// # Errors
     /// [`ConfigError::DeploymentRead`], [`ConfigError::DeploymentParse`],
     /// [`ConfigError::DeploymentNoEscrow`] or [`ConfigError::DeploymentInvalid`] (zero
     /// escrow address, chain id 0), each naming the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::DeploymentRead {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::parse(path, &text)
-    }
-
-    fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let json: DeploymentJson =
-            serde_json::from_str(text).map_err(|source| ConfigError::DeploymentParse {
+        let record = minuto_chain::Record::read(path).map_err(|e| match e {
+            minuto_chain::RecordError::Parse { path, source } => {
+                ConfigError::DeploymentParse { path, source }
+            }
+            minuto_chain::RecordError::Read { path, source } => {
+                ConfigError::DeploymentRead { path, source }
+            }
+            // `read` neither writes nor compares chains.
+            other => ConfigError::DeploymentRead {
                 path: path.to_owned(),
-                source,
-            })?;
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
         let bad = |field: &'static str, reason: &str| ConfigError::DeploymentInvalid {
             path: path.to_owned(),
             field,
             reason: reason.to_owned(),
         };
-        if json.chain_id == 0 {
+        if record.chain_id == 0 {
             return Err(bad("chainId", "must not be 0"));
         }
-        let escrow = json
-            .contracts
-            .escrow
-            .ok_or_else(|| ConfigError::DeploymentNoEscrow {
+        let escrow = record.get(minuto_chain::Contract::Escrow).ok_or_else(|| {
+            ConfigError::DeploymentNoEscrow {
                 path: path.to_owned(),
-            })?;
+            }
+        })?;
         if escrow.address == Address::ZERO {
             return Err(bad(
                 "contracts.escrow.address",
@@ -497,7 +477,7 @@ impl Deployment {
             ));
         }
         Ok(Deployment {
-            chain_id: json.chain_id,
+            chain_id: record.chain_id,
             escrow: escrow.address,
             escrow_block: escrow.block,
         })
@@ -1343,10 +1323,10 @@ max_attempts = 3
   "admin": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
   "writtenBy": "minuto-deploy 0.1.0",
   "contracts": {{
-    "credentials": {{ "address": "{OTHER}", "block": 10, "tx": "0x01" }},
-    "escrow": {{ "address": "{escrow}", "block": {block}, "tx": "0x02", "codeHash": "0x03" }},
-    "badges": {{ "address": "{OTHER}", "block": 12, "tx": "0x04" }},
-    "ratings": {{ "address": "{OTHER}", "block": 13, "tx": "0x05" }}
+    "credentials": {{ "address": "{OTHER}", "block": 10, "tx": "0x0101010101010101010101010101010101010101010101010101010101010101" }},
+    "escrow": {{ "address": "{escrow}", "block": {block}, "tx": "0x0202020202020202020202020202020202020202020202020202020202020202", "codeHash": "0x03" }},
+    "badges": {{ "address": "{OTHER}", "block": 12, "tx": "0x0404040404040404040404040404040404040404040404040404040404040404" }},
+    "ratings": {{ "address": "{OTHER}", "block": 13, "tx": "0x0505050505050505050505050505050505050505050505050505050505050505" }}
   }}
 }}"#
         )

@@ -1,39 +1,11 @@
-//! The escrow's relayer-facing ABI (`abi/ISessionEscrow.sol`) and its events as Rust
-//! values.
+//! The escrow's events as the relayer's Rust values, decoded with the shared bindings of
+//! `abi/ISessionEscrow.sol` (`minuto_chain::bindings`).
 
 use alloy_primitives::{Address, Log as PrimitiveLog, LogData, B256, U256};
 use alloy_sol_types::SolEvent;
 
-// The generated event constructors take one argument per event field.
-#[allow(clippy::too_many_arguments)]
-mod bindings {
-    use alloy_sol_types::sol;
-
-    sol! {
-        /// The part of `ISessionEscrow` the relayer calls or listens to.
-        #[derive(Debug, PartialEq, Eq)]
-        interface ISessionEscrow {
-            function stopAt(uint256 id, uint64 at) external;
-            function maxBackdate() external view returns (uint32);
-            function isRelayer(address account) external view returns (bool);
-
-            event SessionOpened(uint256 indexed id, address indexed student, address indexed tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind, uint16 feeBps);
-            event SessionStarted(uint256 indexed id, address tutorKey, uint64 start);
-            event SessionToppedUp(uint256 indexed id, uint256 amount, uint256 deposited);
-            event Withdrawn(uint256 indexed id, address indexed tutor, uint256 amount);
-            event SessionEnded(uint256 indexed id, address indexed by, uint64 end, uint256 billed, uint256 tutorPaid, uint256 fee, uint256 refund);
-            event SessionCancelled(uint256 indexed id, address indexed by, uint256 refund);
-
-            error EscrowUnknownSession(uint256 id);
-            error EscrowInvalidState(uint256 id, uint8 state);
-            error EscrowUnauthorized(uint256 id, address caller);
-            error EscrowNotRelayer(address caller);
-            error EscrowStopAtOutOfRange(uint256 id, uint64 at, uint64 earliest, uint64 latest);
-        }
-    }
-}
-
-pub use bindings::ISessionEscrow;
+/// The escrow's interface, generated from `abi/ISessionEscrow.sol` by the shared crate.
+pub use minuto_chain::bindings::ISessionEscrow;
 
 /// Session state codes used by the escrow (`SessionView.state`, `EscrowInvalidState`).
 pub mod state {

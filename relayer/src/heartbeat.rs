@@ -8,20 +8,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use alloy_primitives::{keccak256, Address, Signature, B256, U256};
-use alloy_sol_types::{eip712_domain, sol, Eip712Domain, SolStruct};
+use alloy_sol_types::{Eip712Domain, SolStruct};
 use k256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
-sol! {
-    /// The signed heartbeat, as an EIP-712 struct.
-    #[derive(Debug, PartialEq, Eq)]
-    struct Heartbeat {
-        uint256 session;
-        uint8 role;
-        uint64 seq;
-        uint64 sentAt;
-    }
-}
+pub use minuto_chain::eip712::Heartbeat;
 
 /// Which party of a session a heartbeat speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,12 +64,7 @@ impl FromStr for Role {
 
 /// The EIP-712 domain heartbeats are signed under.
 pub fn domain(chain_id: u64, escrow: Address) -> Eip712Domain {
-    eip712_domain! {
-        name: "Minuto Heartbeat",
-        version: "1",
-        chain_id: chain_id,
-        verifying_contract: escrow,
-    }
+    minuto_chain::eip712::heartbeat_domain(chain_id, escrow)
 }
 
 /// Computes signing hashes for one domain (its separator is hashed once).

@@ -25,7 +25,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{anyhow, bail, Context, Result};
 use url::Url;
 
-pub use minuto_deploy::bindings;
+pub use minuto_chain::bindings;
 
 alloy::sol! {
     /// The test token's interface (`fixtures/TestToken.sol`).

@@ -22,77 +22,25 @@
 //! converges and a second re-run sends nothing. `--dry-run` prints the plan without
 //! sending; `--estimate-gas` prices it without sending.
 
-pub mod bindings;
 pub mod plan;
-pub mod record;
 pub mod stylus;
+
+/// The contracts' bindings, from the shared crate (`minuto_chain::bindings`).
+pub use minuto_chain::bindings;
 
 use std::path::{Path, PathBuf};
 
-use alloy::network::{EthereumWallet, ReceiptResponse, TransactionBuilder};
+use alloy::network::{ReceiptResponse, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
 use url::Url;
 
 pub use crate::plan::{Action, Sender};
-pub use crate::record::{Deployed, Record, RecordError};
 pub use crate::stylus::{CargoStylus, StylusError};
-
-/// The contracts, in deployment order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Contract {
-    /// `minuto-credentials`.
-    Credentials,
-    /// `minuto-escrow`.
-    Escrow,
-    /// `minuto-badges`.
-    Badges,
-    /// `minuto-ratings`.
-    Ratings,
-}
-
-impl Contract {
-    /// Every contract, in the order they are deployed.
-    pub const ALL: [Contract; 4] = [
-        Contract::Credentials,
-        Contract::Escrow,
-        Contract::Badges,
-        Contract::Ratings,
-    ];
-
-    /// Name in the deployment record.
-    pub fn key(self) -> &'static str {
-        match self {
-            Contract::Credentials => "credentials",
-            Contract::Escrow => "escrow",
-            Contract::Badges => "badges",
-            Contract::Ratings => "ratings",
-        }
-    }
-
-    /// Directory, relative to the repository root.
-    pub fn dir(self) -> &'static str {
-        match self {
-            Contract::Credentials => "contracts/credentials",
-            Contract::Escrow => "contracts/escrow",
-            Contract::Badges => "contracts/badges",
-            Contract::Ratings => "contracts/ratings",
-        }
-    }
-
-    /// Cargo package.
-    pub fn package(self) -> &'static str {
-        match self {
-            Contract::Credentials => "minuto-credentials",
-            Contract::Escrow => "minuto-escrow",
-            Contract::Badges => "minuto-badges",
-            Contract::Ratings => "minuto-ratings",
-        }
-    }
-}
+pub use minuto_chain::deployment::{Contract, Deployed, Record, RecordError};
 
 /// What the run does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -487,14 +435,7 @@ fn rpc_err(e: impl std::fmt::Display) -> DeployError {
 /// transaction: cargo-stylus sends from the same key in between, so a locally counted
 /// nonce would go stale.
 pub fn signing_provider(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
-    ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .with_gas_estimation()
-        .with_simple_nonce_management()
-        .fetch_chain_id()
-        .wallet(EthereumWallet::from(signer.clone()))
-        .connect_http(url.clone())
-        .erased()
+    minuto_chain::signing_provider(url, signer)
 }
 
 /// A connected deployer account.

@@ -1,6 +1,7 @@
-//! `deployments/<chain-id>.json`: what was deployed where, written after every step so an
-//! interrupted run resumes instead of redeploying. The relayer reads `chainId` and
-//! `contracts.escrow` from it (`minuto-relayer --deployment …`).
+//! `deployments/<chain-id>.json`: what was deployed where. The deploy tool writes it after
+//! every step (so an interrupted run resumes instead of redeploying); the relayer reads
+//! `chainId` and `contracts.escrow` from it (`minuto-relayer --deployment …`). One type,
+//! [`Record`], for both sides.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,58 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 
-use crate::Contract;
+/// The contracts, in deployment order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Contract {
+    /// `minuto-credentials`.
+    Credentials,
+    /// `minuto-escrow`.
+    Escrow,
+    /// `minuto-badges`.
+    Badges,
+    /// `minuto-ratings`.
+    Ratings,
+}
+
+impl Contract {
+    /// Every contract, in the order they are deployed.
+    pub const ALL: [Contract; 4] = [
+        Contract::Credentials,
+        Contract::Escrow,
+        Contract::Badges,
+        Contract::Ratings,
+    ];
+
+    /// Name in the deployment record.
+    pub fn key(self) -> &'static str {
+        match self {
+            Contract::Credentials => "credentials",
+            Contract::Escrow => "escrow",
+            Contract::Badges => "badges",
+            Contract::Ratings => "ratings",
+        }
+    }
+
+    /// Directory, relative to the repository root.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Contract::Credentials => "contracts/credentials",
+            Contract::Escrow => "contracts/escrow",
+            Contract::Badges => "contracts/badges",
+            Contract::Ratings => "contracts/ratings",
+        }
+    }
+
+    /// Cargo package.
+    pub fn package(self) -> &'static str {
+        match self {
+            Contract::Credentials => "minuto-credentials",
+            Contract::Escrow => "minuto-escrow",
+            Contract::Badges => "minuto-badges",
+            Contract::Ratings => "minuto-ratings",
+        }
+    }
+}
 
 /// One deployed contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,21 +70,27 @@ pub struct Deployed {
     pub address: Address,
     /// The block its deployment transaction was mined in.
     pub block: u64,
-    /// The deployment transaction.
+    /// The deployment transaction (zero when the file does not say: a hand-written
+    /// record, which the services accept).
+    #[serde(default)]
     pub tx: B256,
 }
 
-/// The whole file.
+/// The whole file. Unknown fields are ignored; a file with only `chainId` reads as a
+/// record of nothing deployed yet (a deploy interrupted before its first contract).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Record {
     /// Chain the addresses belong to.
     pub chain_id: u64,
     /// Account that sent the deployments.
+    #[serde(default)]
     pub deployer: Address,
     /// Final admin of every contract (the escrow's may still be pending acceptance).
+    #[serde(default)]
     pub admin: Address,
     /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`).
+    #[serde(default)]
     pub contracts: BTreeMap<String, Deployed>,
 }
 
@@ -86,25 +144,35 @@ impl Record {
         }
     }
 
+    /// Reads `path`.
+    ///
+    /// # Errors
+    /// [`RecordError::Read`] (a missing file included) or [`RecordError::Parse`].
+    pub fn read(path: &Path) -> Result<Self, RecordError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RecordError::Read {
+            path: path.into(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| RecordError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+
     /// Loads `path` if it exists (`Ok(None)` if it does not) and checks its chain id.
     ///
     /// # Errors
     /// [`RecordError`] if it cannot be read or parsed, or names another chain.
     pub fn load(path: &Path, node_chain_id: u64) -> Result<Option<Self>, RecordError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(RecordError::Read {
-                    path: path.into(),
-                    source,
-                })
+        let record = match Self::read(path) {
+            Ok(r) => r,
+            Err(RecordError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return Ok(None)
             }
+            Err(e) => return Err(e),
         };
-        let record: Self = serde_json::from_str(&text).map_err(|source| RecordError::Parse {
-            path: path.into(),
-            source,
-        })?;
         if record.chain_id != node_chain_id {
             return Err(RecordError::WrongChain {
                 path: path.into(),

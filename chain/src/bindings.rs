@@ -6,17 +6,17 @@
 
 alloy::sol!(
     #[sol(rpc, all_derives)]
-    "../../abi/ISessionEscrow.sol"
+    "../abi/ISessionEscrow.sol"
 );
 alloy::sol!(
     #[sol(rpc, all_derives)]
-    "../../abi/ICredentials.sol"
+    "../abi/ICredentials.sol"
 );
 alloy::sol!(
     #[sol(rpc, all_derives)]
-    "../../abi/IBadges.sol"
+    "../abi/IBadges.sol"
 );
 alloy::sol!(
     #[sol(rpc, all_derives)]
-    "../../abi/IRatings.sol"
+    "../abi/IRatings.sol"
 );
