@@ -48,16 +48,8 @@ compile_error!("`test-clock` is for host tests only; it must never reach a deplo
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use minuto_accrual::{Accrual, MAX_FEE_BPS};
-use minuto_wire::{admin::Admin, small, to_u128, u128_slot, uint, wide, word, Word};
-use stylus_sdk::{
-    alloy_sol_types::sol,
-    block, msg,
-    prelude::*,
-    storage::{
-        StorageAddress, StorageBool, StorageMap, StorageU128, StorageU16, StorageU256, StorageU32,
-        StorageU64, StorageU8, StorageUint,
-    },
-};
+use minuto_wire::{admin::Admin, storage::Record, to_u128, word, Word};
+use stylus_sdk::{alloy_sol_types::sol, block, msg, prelude::*, storage::StorageMap};
 
 /// The longest an admin may let a relayer backdate a stop: one hour.
 pub const MAX_BACKDATE_LIMIT: u32 = 3_600;
@@ -271,42 +263,79 @@ impl State {
     }
 }
 
-type StorageU40 = StorageUint<40, 1>;
-type StorageU24 = StorageUint<24, 1>;
-
 /// One session in three storage slots at open (a fourth once the tutor withdraws):
 /// slot 0 `student | start | token_id | state | fee_bps`, slot 1 `tutor | end |
 /// credential_kind | start_window`, slot 2 `rate | deposited`, slot 3 `withdrawn |
 /// withdrawn_through`. Every write after open lands in a slot that is already non-zero.
-#[storage]
-pub struct Session {
-    student: StorageAddress,
-    /// Open: when it was opened. Active/Ended: when accrual began.
-    start: StorageU40,
-    token_id: StorageU16,
-    state: StorageU8,
-    fee_bps: StorageU16,
+/// The fields are in [`session`]; the layout is the one an SDK `#[storage]` struct
+/// with these fields in this order has (tested).
+pub type Session = Record<4>;
 
-    tutor: StorageAddress,
-    end: StorageU40,
-    credential_kind: StorageU32,
-    /// The start window in force when the session was opened: a later `setConfig` does
-    /// not move this session's deadline.
-    start_window: StorageU24,
+/// The fields of a [`Session`] record.
+pub mod session {
+    use minuto_wire::storage::Field;
 
-    rate: StorageU128,
-    deposited: StorageU128,
-
-    withdrawn: StorageU128,
+    /// The student's address.
+    pub const STUDENT: Field = Field::new(0, 12, 20);
+    /// Open: when it was opened. Active/Ended: when accrual began (40 bits).
+    pub const START: Field = Field::new(0, 7, 5);
+    /// The token's allowlist id.
+    pub const TOKEN_ID: Field = Field::new(0, 5, 2);
+    /// The [`State`](crate::State) as a byte.
+    pub const STATE: Field = Field::new(0, 4, 1);
+    /// The fee taken at open, in basis points.
+    pub const FEE_BPS: Field = Field::new(0, 2, 2);
+    /// The tutor's address.
+    pub const TUTOR: Field = Field::new(1, 12, 20);
+    /// When it stopped or was cancelled (40 bits).
+    pub const END: Field = Field::new(1, 7, 5);
+    /// The credential kind the tutor must hold (0: none).
+    pub const CREDENTIAL_KIND: Field = Field::new(1, 3, 4);
+    /// The start window in force when the session was opened (24 bits): a later
+    /// `setConfig` does not move this session's deadline.
+    pub const START_WINDOW: Field = Field::new(1, 0, 3);
+    /// Base units per second × 10^18 (128 bits).
+    pub const RATE: Field = Field::new(2, 16, 16);
+    /// Everything deposited (128 bits).
+    pub const DEPOSITED: Field = Field::new(2, 0, 16);
+    /// What the tutor withdrew mid-session (128 bits).
+    pub const WITHDRAWN: Field = Field::new(3, 16, 16);
     /// Billing up to this time has been paid out to the tutor; no stop may end earlier.
-    withdrawn_through: StorageU40,
+    pub const WITHDRAWN_THROUGH: Field = Field::new(3, 11, 5);
 }
 
-/// A token's allowlist entry. Sessions store the small `id`, not the 20-byte address.
-#[storage]
-pub struct TokenEntry {
-    id: StorageU16,
-    allowed: StorageBool,
+/// The escrow's settings, in two slots: slot 0 `treasury | fee_bps | start_window |
+/// max_backdate | paused`, slot 1 `credentials | session_count | token_count`.
+mod settings {
+    use minuto_wire::storage::Field;
+
+    pub const TREASURY: Field = Field::new(0, 12, 20);
+    pub const FEE_BPS: Field = Field::new(0, 10, 2);
+    pub const START_WINDOW: Field = Field::new(0, 6, 4);
+    pub const MAX_BACKDATE: Field = Field::new(0, 2, 4);
+    pub const PAUSED: Field = Field::new(0, 1, 1);
+    pub const CREDENTIALS: Field = Field::new(1, 12, 20);
+    pub const SESSION_COUNT: Field = Field::new(1, 4, 8);
+    pub const TOKEN_COUNT: Field = Field::new(1, 2, 2);
+}
+
+/// A token's allowlist entry (one slot): `id | allowed`. Sessions store the small `id`,
+/// not the 20-byte address.
+mod token_entry {
+    use minuto_wire::storage::Field;
+
+    pub const ID: Field = Field::new(0, 30, 2);
+    pub const ALLOWED: Field = Field::new(0, 29, 1);
+}
+
+/// A one-slot map value, right-aligned as the SDK stores a map's `bool`, `address` or
+/// `uint256`.
+mod value {
+    use minuto_wire::storage::Field;
+
+    pub const FLAG: Field = Field::new(0, 31, 1);
+    pub const ADDRESS: Field = Field::new(0, 12, 20);
+    pub const WORD: Field = Field::new(0, 0, 32);
 }
 
 /// The escrow contract. The deployed program routes calls with
@@ -318,28 +347,21 @@ pub struct TokenEntry {
     entrypoint
 )]
 pub struct SessionEscrow {
-    treasury: StorageAddress,
-    fee_bps: StorageU16,
-    start_window: StorageU32,
-    max_backdate: StorageU32,
-    paused: StorageBool,
-
-    /// Slot: `credentials | session_count | token_count`.
-    credentials: StorageAddress,
-    session_count: StorageU64,
-    token_count: StorageU16,
+    /// See [`settings`].
+    settings: Record<2>,
 
     admin: Admin,
 
     sessions: StorageMap<U256, Session>,
-    tokens: StorageMap<Address, TokenEntry>,
+    /// See [`token_entry`].
+    tokens: StorageMap<Address, Record<1>>,
     /// Keyed by the id as a `U256`, like `sessions`: one key encoder in the WASM.
-    token_by_id: StorageMap<U256, StorageAddress>,
-    relayers: StorageMap<Address, StorageBool>,
+    token_by_id: StorageMap<U256, Record<1>>,
+    relayers: StorageMap<Address, Record<1>>,
     /// token → account → credited payouts.
-    claimable: StorageMap<Address, StorageMap<Address, StorageU256>>,
+    claimable: StorageMap<Address, StorageMap<Address, Record<1>>>,
     /// tutor → word index → bitmap of used acceptance nonces.
-    nonce_bitmap: StorageMap<Address, StorageMap<U256, StorageU256>>,
+    nonce_bitmap: StorageMap<Address, StorageMap<U256, Record<1>>>,
 }
 
 /// The current block time, through one door so that tests can move it.
@@ -450,7 +472,7 @@ impl SessionEscrow {
         if tutor_key.is_zero() {
             return Err(EscrowInvalidAddress { account: tutor_key }.into());
         }
-        let fee_bps = small(self.fee_bps.get()) as u16;
+        let fee_bps = self.settings.uint(settings::FEE_BPS) as u16;
         if fee_bps > max_fee_bps {
             return Err(EscrowFeeTooHigh {
                 feeBps: fee_bps,
@@ -509,12 +531,12 @@ impl SessionEscrow {
         if now > deadline {
             return Err(EscrowStartWindowExpired { id, deadline }.into());
         }
-        let kind = small(self.sessions.get(id).credential_kind.get()) as u32;
+        let kind = self.sessions.get(id).uint(session::CREDENTIAL_KIND) as u32;
         self.require_credential(id, tutor, kind)?;
 
         let mut s = self.sessions.setter(id);
-        s.start.set(uint(now));
-        s.state.set(uint(State::Active as u8));
+        s.set_uint(session::START, now);
+        s.set_uint(session::STATE, State::Active as u64);
         Emit::emit(SessionStarted {
             id,
             tutorKey: tutor_key,
@@ -552,7 +574,9 @@ impl SessionEscrow {
             .filter(|a| *a > 0)
             .and_then(|a| a.checked_add(accrual.deposited))
             .ok_or(EscrowInvalidAmount { amount })?;
-        self.sessions.setter(id).deposited.set(u128_slot(deposited));
+        self.sessions
+            .setter(id)
+            .set_wide(session::DEPOSITED, deposited);
         let token = self.token_of(id);
         self.pull(token, student, amount)?;
         Emit::emit(SessionToppedUp {
@@ -588,8 +612,8 @@ impl SessionEscrow {
         }
         let mut s = self.sessions.setter(id);
         // SAFETY: withdrawn + amount = earned(billed) ≤ billed ≤ deposited < 2^128.
-        s.withdrawn.set(u128_slot(withdrawn + amount));
-        s.withdrawn_through.set(uint(through));
+        s.set_wide(session::WITHDRAWN, withdrawn + amount);
+        s.set_uint(session::WITHDRAWN_THROUGH, through);
         let token = self.token_of(id);
         let amount = word(amount);
         if !calls::transfer(token, tutor, amount) {
@@ -641,16 +665,16 @@ impl SessionEscrow {
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
     pub fn stop_at(&mut self, id: U256, at: u64) -> Result<(), Error> {
         let caller = msg::sender();
-        if !self.relayers.get(caller) {
+        if !self.relayers.get(caller).flag(value::FLAG) {
             return Err(EscrowNotRelayer { caller }.into());
         }
         let (state, _, _) = self.load_session(id)?;
         require_state(id, state, State::Active)?;
         let latest = now();
-        let start = small(self.sessions.get(id).start.get());
-        let through = small(self.sessions.get(id).withdrawn_through.get());
+        let s = self.sessions.get(id);
+        let (start, through) = (s.uint(session::START), s.uint(session::WITHDRAWN_THROUGH));
         let earliest = latest
-            .saturating_sub(small(self.max_backdate.get()))
+            .saturating_sub(self.settings.uint(settings::MAX_BACKDATE))
             .max(start)
             .max(through);
         if at < earliest || at > latest {
@@ -684,12 +708,12 @@ impl SessionEscrow {
         if caller != student && caller != tutor && now <= deadline {
             return Err(EscrowStartWindowOpen { id, deadline }.into());
         }
-        let deposited = self.sessions.get(id).deposited.get();
+        let deposited = self.sessions.get(id).wide(session::DEPOSITED);
         let mut s = self.sessions.setter(id);
-        s.state.set(uint(State::Cancelled as u8));
-        s.end.set(uint(now));
+        s.set_uint(session::STATE, State::Cancelled as u64);
+        s.set_uint(session::END, now);
         let token = self.token_of(id);
-        let refund = word(wide(deposited));
+        let refund = word(deposited);
         self.pay(token, student, refund)?;
         Emit::emit(SessionCancelled {
             id,
@@ -714,11 +738,14 @@ impl SessionEscrow {
             return Err(EscrowInvalidAddress { account: to }.into());
         }
         let account = msg::sender();
-        let amount = self.claimable.get(token).get(account);
+        let amount = self.claimable(token, account);
         if amount.is_zero() {
             return Err(EscrowNothingToClaim { token, account }.into());
         }
-        self.claimable.setter(token).setter(account).set(U256::ZERO);
+        self.claimable
+            .setter(token)
+            .setter(account)
+            .write(value::WORD, U256::ZERO);
         if !calls::transfer(token, to, amount) {
             return Err(EscrowTransferFailed { token, to, amount }.into());
         }
@@ -758,13 +785,13 @@ impl SessionEscrow {
             student,
             tutor,
             token: self.token_of(id),
-            rate: word(wide(s.rate.get())),
-            deposited: word(wide(s.deposited.get())),
-            withdrawn: word(wide(s.withdrawn.get())),
-            start: small(s.start.get()),
-            end: small(s.end.get()),
-            feeBps: small(s.fee_bps.get()) as u16,
-            credentialKind: small(s.credential_kind.get()) as u32,
+            rate: word(s.wide(session::RATE)),
+            deposited: word(s.wide(session::DEPOSITED)),
+            withdrawn: word(s.wide(session::WITHDRAWN)),
+            start: s.uint(session::START),
+            end: s.uint(session::END),
+            feeBps: s.uint(session::FEE_BPS) as u16,
+            credentialKind: s.uint(session::CREDENTIAL_KIND) as u32,
             state: state as u8,
         })
     }
@@ -779,7 +806,7 @@ impl SessionEscrow {
         let accrual = self.accrual(id);
         let amount = match state {
             State::Active => accrual.billed_at(now()),
-            State::Ended => accrual.billed_at(small(self.sessions.get(id).end.get())),
+            State::Ended => accrual.billed_at(self.sessions.get(id).uint(session::END)),
             _ => 0,
         };
         Ok(word(amount))
@@ -819,23 +846,27 @@ impl SessionEscrow {
 
     /// Payouts of `token` credited to `account` after a refused transfer.
     pub fn claimable(&self, token: Address, account: Address) -> U256 {
-        self.claimable.get(token).get(account)
+        self.claimable.get(token).get(account).read(value::WORD)
     }
 
     /// Whether `tutor` has used or cancelled acceptance `nonce`.
     pub fn nonce_used(&self, tutor: Address, nonce: U256) -> bool {
         let (word, bit) = nonce_position(nonce);
-        self.nonce_bitmap.get(tutor).get(word).bit(bit)
+        self.nonce_bitmap
+            .get(tutor)
+            .get(word)
+            .read(value::WORD)
+            .bit(bit)
     }
 
     /// Whether new sessions of `token` may be opened.
     pub fn token_allowed(&self, token: Address) -> bool {
-        self.tokens.get(token).allowed.get()
+        self.tokens.get(token).flag(token_entry::ALLOWED)
     }
 
     /// Whether `account` may call `stopAt`.
     pub fn is_relayer(&self, account: Address) -> bool {
-        self.relayers.get(account)
+        self.relayers.get(account).flag(value::FLAG)
     }
 
     /// The escrow's settings: admin and pending admin, treasury, credentials contract,
@@ -846,13 +877,13 @@ impl SessionEscrow {
         (
             self.admin.get(),
             self.admin.pending(),
-            self.treasury.get(),
-            self.credentials.get(),
-            small(self.fee_bps.get()) as u16,
-            small(self.start_window.get()) as u32,
-            small(self.max_backdate.get()) as u32,
-            self.paused.get(),
-            small(self.session_count.get()),
+            self.settings.address(settings::TREASURY),
+            self.settings.address(settings::CREDENTIALS),
+            self.settings.uint(settings::FEE_BPS) as u16,
+            self.settings.uint(settings::START_WINDOW) as u32,
+            self.settings.uint(settings::MAX_BACKDATE) as u32,
+            self.settings.flag(settings::PAUSED),
+            self.settings.uint(settings::SESSION_COUNT),
         )
     }
 
@@ -860,7 +891,7 @@ impl SessionEscrow {
     ///
     /// [`config`]: Self::config
     pub fn max_backdate(&self) -> u32 {
-        small(self.max_backdate.get()) as u32
+        self.settings.uint(settings::MAX_BACKDATE) as u32
     }
 
     // ---- admin --------------------------------------------------------------------
@@ -882,16 +913,22 @@ impl SessionEscrow {
         if allowed && !minuto_wire::has_code(token) {
             return Err(EscrowInvalidAddress { account: token }.into());
         }
-        if self.tokens.get(token).id.get().is_zero() {
-            let id = self.token_count.get().as_limbs()[0]
+        if self.tokens.get(token).uint(token_entry::ID) == 0 {
+            let id = self
+                .settings
+                .uint(settings::TOKEN_COUNT)
                 .checked_add(1)
                 .filter(|id| *id <= u64::from(u16::MAX))
                 .ok_or(EscrowInvalidAddress { account: token })?;
-            self.token_count.set(uint(id));
-            self.tokens.setter(token).id.set(uint(id));
-            self.token_by_id.setter(word(id)).set(token);
+            self.settings.set_uint(settings::TOKEN_COUNT, id);
+            self.tokens.setter(token).set_uint(token_entry::ID, id);
+            self.token_by_id
+                .setter(word(id))
+                .set_address(value::ADDRESS, token);
         }
-        self.tokens.setter(token).allowed.set(allowed);
+        self.tokens
+            .setter(token)
+            .set_flag(token_entry::ALLOWED, allowed);
         Emit::emit(TokenAllowed { token, allowed });
         Ok(())
     }
@@ -933,7 +970,7 @@ impl SessionEscrow {
         if relayer.is_zero() {
             return Err(EscrowInvalidAddress { account: relayer }.into());
         }
-        self.relayers.setter(relayer).set(allowed);
+        self.relayers.setter(relayer).set_flag(value::FLAG, allowed);
         Emit::emit(RelayerUpdated { relayer, allowed });
         Ok(())
     }
@@ -948,7 +985,7 @@ impl SessionEscrow {
     /// `PauseUpdated`.
     pub fn set_paused(&mut self, paused: bool) -> Result<(), Error> {
         self.only_admin()?;
-        self.paused.set(paused);
+        self.settings.set_flag(settings::PAUSED, paused);
         Emit::emit(PauseUpdated { paused });
         Ok(())
     }
@@ -1007,19 +1044,23 @@ impl SessionEscrow {
     /// A session's state and parties; `EscrowUnknownSession` if there is none.
     fn load_session(&self, id: U256) -> Result<(State, Address, Address), Error> {
         let s = self.sessions.get(id);
-        let state = State::from_u8(small(s.state.get()) as u8);
+        let state = State::from_u8(s.uint(session::STATE) as u8);
         if state == State::None {
             return Err(EscrowUnknownSession { id }.into());
         }
-        Ok((state, s.student.get(), s.tutor.get()))
+        Ok((
+            state,
+            s.address(session::STUDENT),
+            s.address(session::TUTOR),
+        ))
     }
 
     fn accrual(&self, id: U256) -> Accrual {
         let s = self.sessions.get(id);
         Accrual {
-            start: small(s.start.get()),
-            rate: wide(s.rate.get()),
-            deposited: wide(s.deposited.get()),
+            start: s.uint(session::START),
+            rate: s.wide(session::RATE),
+            deposited: s.wide(session::DEPOSITED),
         }
     }
 
@@ -1031,13 +1072,13 @@ impl SessionEscrow {
         // Never before what earlier withdrawals counted, even if the admin has since
         // raised the backdate: `earned` stays ≥ `withdrawn`.
         let through = now()
-            .saturating_sub(small(self.max_backdate.get()))
+            .saturating_sub(self.settings.uint(settings::MAX_BACKDATE))
             .max(accrual.start)
-            .max(small(s.withdrawn_through.get()));
-        let withdrawn = wide(s.withdrawn.get());
+            .max(s.uint(session::WITHDRAWN_THROUGH));
+        let withdrawn = s.wide(session::WITHDRAWN);
         let amount = minuto_accrual::withdrawable(
             accrual.billed_at(through),
-            small(s.fee_bps.get()) as u16,
+            s.uint(session::FEE_BPS) as u16,
             withdrawn,
         )
         .map_err(|_| EscrowAccounting { id })?;
@@ -1046,12 +1087,14 @@ impl SessionEscrow {
 
     fn token_of(&self, id: U256) -> Address {
         self.token_by_id
-            .get(word(small(self.sessions.get(id).token_id.get())))
+            .get(word(self.sessions.get(id).uint(session::TOKEN_ID)))
+            .address(value::ADDRESS)
     }
 
     fn start_deadline(&self, id: U256) -> u64 {
         let s = self.sessions.get(id);
-        small(s.start.get()).saturating_add(small(s.start_window.get()))
+        s.uint(session::START)
+            .saturating_add(s.uint(session::START_WINDOW))
     }
 
     fn only_admin(&self) -> Result<Address, Error> {
@@ -1059,7 +1102,7 @@ impl SessionEscrow {
     }
 
     fn when_not_paused(&self) -> Result<(), Error> {
-        if self.paused.get() {
+        if self.settings.flag(settings::PAUSED) {
             return Err(EscrowPaused {}.into());
         }
         Ok(())
@@ -1092,11 +1135,12 @@ impl SessionEscrow {
             }
             .into());
         }
-        self.treasury.set(treasury);
-        self.credentials.set(credentials);
-        self.fee_bps.set(uint(fee_bps));
-        self.start_window.set(uint(start_window));
-        self.max_backdate.set(uint(max_backdate));
+        let c = &mut self.settings;
+        c.set_address(settings::TREASURY, treasury);
+        c.set_address(settings::CREDENTIALS, credentials);
+        c.set_uint(settings::FEE_BPS, fee_bps.into());
+        c.set_uint(settings::START_WINDOW, start_window.into());
+        c.set_uint(settings::MAX_BACKDATE, max_backdate.into());
         Emit::emit(ConfigUpdated {
             treasury,
             credentials,
@@ -1111,7 +1155,7 @@ impl SessionEscrow {
         if kind == 0 {
             return Ok(());
         }
-        let credentials = self.credentials.get();
+        let credentials = self.settings.address(settings::CREDENTIALS);
         if credentials.is_zero() || !calls::has_valid(credentials, tutor, kind) {
             return Err(EscrowCredentialRequired { id, tutor, kind }.into());
         }
@@ -1120,14 +1164,14 @@ impl SessionEscrow {
 
     fn use_nonce(&mut self, tutor: Address, nonce: U256) -> Result<(), Error> {
         let (word, bit) = nonce_position(nonce);
-        let bits = self.nonce_bitmap.get(tutor).get(word);
+        let bits = self.nonce_bitmap.get(tutor).get(word).read(value::WORD);
         if bits.bit(bit) {
             return Err(EscrowNonceUsed { tutor, nonce }.into());
         }
         self.nonce_bitmap
             .setter(tutor)
             .setter(word)
-            .set(bits | (U256::from_limbs([1, 0, 0, 0]) << bit));
+            .write(value::WORD, bits | (U256::from_limbs([1, 0, 0, 0]) << bit));
         Ok(())
     }
 
@@ -1155,37 +1199,40 @@ impl SessionEscrow {
             .into());
         }
         let entry = self.tokens.get(token);
-        if !entry.allowed.get() {
+        if !entry.flag(token_entry::ALLOWED) {
             return Err(EscrowTokenNotAllowed { token }.into());
         }
-        let token_id = entry.id.get();
+        let token_id = entry.uint(token_entry::ID);
         let rate_u128 = to_u128(rate)
             .filter(|r| *r > 0)
             .ok_or(EscrowInvalidRate { rate })?;
         let deposit_u128 = to_u128(deposit)
             .filter(|d| *d > 0)
             .ok_or(EscrowInvalidAmount { amount: deposit })?;
-        let id = self.session_count.get().as_limbs()[0]
+        let id = self
+            .settings
+            .uint(settings::SESSION_COUNT)
             .checked_add(1)
             .ok_or(EscrowAccounting { id: U256::ZERO })?;
         let id_word = word(id);
         if state == State::Active {
             self.require_credential(id_word, tutor, credential_kind)?;
         }
-        let fee_bps = self.fee_bps.get();
-        self.session_count.set(uint(id));
+        let fee_bps = self.settings.uint(settings::FEE_BPS);
+        let start_window = self.settings.uint(settings::START_WINDOW);
+        self.settings.set_uint(settings::SESSION_COUNT, id);
 
         let mut s = self.sessions.setter(id_word);
-        s.student.set(student);
-        s.start.set(uint(now()));
-        s.token_id.set(token_id);
-        s.state.set(uint(state as u8));
-        s.fee_bps.set(fee_bps);
-        s.tutor.set(tutor);
-        s.credential_kind.set(uint(credential_kind));
-        s.start_window.set(uint(small(self.start_window.get())));
-        s.rate.set(u128_slot(rate_u128));
-        s.deposited.set(u128_slot(deposit_u128));
+        s.set_address(session::STUDENT, student);
+        s.set_uint(session::START, now());
+        s.set_uint(session::TOKEN_ID, token_id);
+        s.set_uint(session::STATE, state as u64);
+        s.set_uint(session::FEE_BPS, fee_bps);
+        s.set_address(session::TUTOR, tutor);
+        s.set_uint(session::CREDENTIAL_KIND, credential_kind.into());
+        s.set_uint(session::START_WINDOW, start_window);
+        s.set_wide(session::RATE, rate_u128);
+        s.set_wide(session::DEPOSITED, deposit_u128);
 
         self.pull(token, student, deposit)?;
         Emit::emit(SessionOpened {
@@ -1197,7 +1244,7 @@ impl SessionEscrow {
             deposit,
             studentKey: student_key,
             credentialKind: credential_kind,
-            feeBps: small(fee_bps) as u16,
+            feeBps: fee_bps as u16,
         });
         Ok(id)
     }
@@ -1235,12 +1282,13 @@ impl SessionEscrow {
             return Ok(());
         }
         let credited = self
-            .claimable
-            .get(token)
-            .get(to)
+            .claimable(token, to)
             .checked_add(amount)
             .ok_or(EscrowAccounting { id: U256::ZERO })?;
-        self.claimable.setter(token).setter(to).set(credited);
+        self.claimable
+            .setter(token)
+            .setter(to)
+            .write(value::WORD, credited);
         Emit::emit(PayoutCredited {
             token,
             account: to,
@@ -1256,23 +1304,23 @@ impl SessionEscrow {
         let end = at.min(accrual.exhausted_at());
         let billed = accrual.billed_at(end);
         let s = self.sessions.get(id);
-        let (student, tutor) = (s.student.get(), s.tutor.get());
+        let (student, tutor) = (s.address(session::STUDENT), s.address(session::TUTOR));
         let split = minuto_accrual::settle(
             accrual.deposited,
             billed,
-            small(s.fee_bps.get()) as u16,
-            wide(s.withdrawn.get()),
+            s.uint(session::FEE_BPS) as u16,
+            s.wide(session::WITHDRAWN),
         )
         .map_err(|_| EscrowAccounting { id })?;
 
         let mut s = self.sessions.setter(id);
-        s.state.set(uint(State::Ended as u8));
-        s.end.set(uint(end));
+        s.set_uint(session::STATE, State::Ended as u64);
+        s.set_uint(session::END, end);
 
         let token = self.token_of(id);
         let (tutor_paid, fee, refund) = (word(split.tutor), word(split.fee), word(split.student));
         self.pay(token, tutor, tutor_paid)?;
-        let treasury = self.treasury.get();
+        let treasury = self.settings.address(settings::TREASURY);
         self.pay(token, treasury, fee)?;
         self.pay(token, student, refund)?;
         Emit::emit(SessionEnded {

@@ -16,6 +16,7 @@
 //! - [`static_call`]: a read-only call with bounded return data.
 //! - [`admin::Admin`]: the two-step admin role the escrow, badges and ratings share.
 //! - [`router`]: reading call data and encoding results for the hand-written routers.
+//! - [`storage`]: packed storage records read and written through one pair of functions.
 #![cfg_attr(not(test), no_std)]
 // The free host functions are deprecated in favour of `self.vm()`, whose `dyn Host`
 // vtable links every host import into the WASM. They are the same host calls.
@@ -26,6 +27,7 @@ extern crate alloc;
 
 pub mod admin;
 pub mod router;
+pub mod storage;
 
 use alloc::vec::Vec;
 use alloy_primitives::{Address, Uint, B256, U128, U256};

@@ -5,6 +5,7 @@
 
 mod admin;
 mod gated;
+mod layout;
 mod lifecycle;
 mod properties;
 mod router;

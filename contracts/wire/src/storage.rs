@@ -1,0 +1,170 @@
+//! Storage records read and written through one pair of functions.
+//!
+//! The SDK's `#[storage]` structs build an accessor per field every time a record is
+//! reached (a 256-bit slot sum and a copy per field: about 2 KB of WASM for a 15-field
+//! session record), and each integer width instantiates its own `get_uint`/`set_uint`,
+//! whose slice bounds checks and `unwrap`s link panic locations. A [`Record`] instead
+//! holds only its first slot; each [`Field`] names its slot, byte offset and width, and
+//! every read and write goes through [`Record::read`] and [`Record::write`], which
+//! cannot panic.
+//!
+//! The layout is the SDK's: fields packed in declaration order, each taking the
+//! rightmost free bytes of its slot (`offset` counts from the left, as the SDK's does),
+//! and a field that does not fit in what is left of a slot starting the next one. The
+//! contracts' tests write each record through an SDK `#[storage]` twin and read it back
+//! field by field here.
+
+use alloy_primitives::{Address, B256, U256};
+use stylus_sdk::{
+    host::VM,
+    storage::{GlobalStorage, StorageCache, StorageGuard, StorageGuardMut, StorageType},
+};
+
+/// Where a field lives in a [`Record`]: its slot (counted from the record's first), its
+/// offset in bytes from the left of that slot, and its width in bytes (1 to 32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Slot within the record.
+    pub slot: u8,
+    /// Bytes from the left of the slot, as the SDK counts them.
+    pub offset: u8,
+    /// Width in bytes.
+    pub bytes: u8,
+}
+
+impl Field {
+    /// A field of `bytes` bytes at `offset` in the record's slot `slot`.
+    pub const fn new(slot: u8, offset: u8, bytes: u8) -> Self {
+        assert!(bytes >= 1 && offset as usize + bytes as usize <= 32);
+        Self {
+            slot,
+            offset,
+            bytes,
+        }
+    }
+
+    /// How far the field's lowest byte sits from the right of the slot, in bits.
+    fn shift(self) -> usize {
+        8 * (32usize.wrapping_sub(self.offset as usize + self.bytes as usize) & 31)
+    }
+
+    /// The field's bits, right-aligned.
+    fn mask(self) -> U256 {
+        // SAFETY (wrapping): for 32 bytes, 1 << 256 is 0 and 0 − 1 is every bit set.
+        (U256::from_limbs([1, 0, 0, 0]) << (8 * self.bytes as usize))
+            .wrapping_sub(U256::from_limbs([1, 0, 0, 0]))
+    }
+}
+
+/// `SLOTS` consecutive storage slots holding packed [`Field`]s: a record in a
+/// `StorageMap`, or a group of settings in a contract's `#[storage]` struct.
+pub struct Record<const SLOTS: usize> {
+    root: U256,
+    vm: VM,
+}
+
+impl<const SLOTS: usize> StorageType for Record<SLOTS> {
+    type Wraps<'a>
+        = StorageGuard<'a, Self>
+    where
+        Self: 'a;
+    type WrapsMut<'a>
+        = StorageGuardMut<'a, Self>
+    where
+        Self: 'a;
+
+    const REQUIRED_SLOTS: usize = SLOTS;
+
+    unsafe fn new(slot: U256, offset: u8, vm: VM) -> Self {
+        debug_assert!(offset == 0);
+        Self { root: slot, vm }
+    }
+
+    fn load<'s>(self) -> Self::Wraps<'s>
+    where
+        Self: 's,
+    {
+        StorageGuard::new(self)
+    }
+
+    fn load_mut<'s>(self) -> Self::WrapsMut<'s>
+    where
+        Self: 's,
+    {
+        StorageGuardMut::new(self)
+    }
+}
+
+impl<const SLOTS: usize> Record<SLOTS> {
+    fn slot(&self, field: Field) -> U256 {
+        debug_assert!((field.slot as usize) < SLOTS);
+        self.root
+            .wrapping_add(U256::from_limbs([field.slot as u64, 0, 0, 0]))
+    }
+
+    /// The field's value, right-aligned in a word.
+    #[inline(never)]
+    pub fn read(&self, field: Field) -> U256 {
+        let word = StorageCache::get_word(self.vm.clone(), self.slot(field));
+        (U256::from_be_bytes(word.0) >> field.shift()) & field.mask()
+    }
+
+    /// Writes `value` (its low `field.bytes` bytes) into the field, keeping the rest of
+    /// the slot.
+    #[inline(never)]
+    pub fn write(&mut self, field: Field, value: U256) {
+        let slot = self.slot(field);
+        let (shift, mask) = (field.shift(), field.mask());
+        let old = U256::from_be_bytes(StorageCache::get_word(self.vm.clone(), slot).0);
+        let new = (old & !(mask << shift)) | ((value & mask) << shift);
+        // SAFETY: the record's slots belong to this accessor alone, as the SDK's own
+        // accessors assume.
+        unsafe { StorageCache::set_word(self.vm.clone(), slot, B256::from(new)) };
+    }
+
+    /// A field of at most 8 bytes.
+    pub fn uint(&self, field: Field) -> u64 {
+        self.read(field).as_limbs()[0]
+    }
+
+    /// A field of at most 16 bytes.
+    pub fn wide(&self, field: Field) -> u128 {
+        let l = self.read(field);
+        let l = l.as_limbs();
+        u128::from(l[0]) | (u128::from(l[1]) << 64)
+    }
+
+    /// A 20-byte address field.
+    pub fn address(&self, field: Field) -> Address {
+        // Not `Address::from_word`, whose `unwrap` links `Debug` formatting.
+        let word: [u8; 32] = self.read(field).to_be_bytes();
+        let mut address = [0u8; 20];
+        address.copy_from_slice(&word[12..]);
+        Address::new(address)
+    }
+
+    /// A one-byte boolean field (any non-zero byte reads as `true`).
+    pub fn flag(&self, field: Field) -> bool {
+        !self.read(field).is_zero()
+    }
+
+    /// Writes a field of at most 8 bytes (higher bits of `value` are dropped).
+    pub fn set_uint(&mut self, field: Field, value: u64) {
+        self.write(field, U256::from_limbs([value, 0, 0, 0]));
+    }
+
+    /// Writes a field of at most 16 bytes.
+    pub fn set_wide(&mut self, field: Field, value: u128) {
+        self.write(field, crate::word(value));
+    }
+
+    /// Writes a 20-byte address field.
+    pub fn set_address(&mut self, field: Field, value: Address) {
+        self.write(field, U256::from_be_bytes(value.into_word().0));
+    }
+
+    /// Writes a one-byte boolean field.
+    pub fn set_flag(&mut self, field: Field, value: bool) {
+        self.set_uint(field, u64::from(value));
+    }
+}
