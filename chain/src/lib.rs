@@ -16,9 +16,13 @@ pub mod eip712;
 pub use alloy;
 pub use deployment::{Contract, Deployed, Record, RecordError};
 
+use std::time::Duration;
+
 use alloy::network::EthereumWallet;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::client::RpcClient;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::Http;
 use url::Url;
 
 /// Makes rustls use ring, once per process. alloy's HTTP transport (reqwest) is built
@@ -30,13 +34,20 @@ pub fn install_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A read-only provider for `url`.
-pub fn http_provider(url: &Url) -> DynProvider {
+/// A provider for `url` without fillers (the caller builds complete transactions), each
+/// request bounded by `timeout`.
+///
+/// # Errors
+/// The HTTP client cannot be built.
+pub fn http_provider(url: &Url, timeout: Duration) -> Result<DynProvider, reqwest::Error> {
     install_tls();
-    ProviderBuilder::new()
+    let client = reqwest::Client::builder().timeout(timeout).build()?;
+    let http = Http::with_client(client, url.clone());
+    let is_local = http.guess_local();
+    Ok(ProviderBuilder::new()
         .disable_recommended_fillers()
-        .connect_http(url.clone())
-        .erased()
+        .connect_client(RpcClient::new(http, is_local))
+        .erased())
 }
 
 /// A provider that signs with `signer` and asks the node for the nonce before every

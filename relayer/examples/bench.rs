@@ -84,6 +84,40 @@ fn session_keys() -> Vec<(SigningKey, SigningKey)> {
         .collect()
 }
 
+/// Signature recovery alone, one core: the heartbeat path's own recovery next to alloy's
+/// `Signature::recover_address_from_prehash` (k256), on the same 20,000 signatures.
+fn bench_recover() {
+    use minuto_relayer::heartbeat::{recover_address, sign_hash};
+    let keys = session_keys();
+    let signed: Vec<(B256, [u8; 65])> = keys
+        .iter()
+        .take(20_000)
+        .flat_map(|(s, t)| [s, t])
+        .take(20_000)
+        .enumerate()
+        .map(|(i, key)| {
+            let hash = alloy_primitives::keccak256(i.to_be_bytes());
+            (hash, sign_hash(key, hash).as_bytes())
+        })
+        .collect();
+    let t0 = StdInstant::now();
+    for (hash, sig) in &signed {
+        recover_address(sig, *hash).unwrap();
+    }
+    let relayer_rate = signed.len() as f64 / t0.elapsed().as_secs_f64();
+    let t0 = StdInstant::now();
+    for (hash, sig) in &signed {
+        alloy_primitives::Signature::from_raw(sig)
+            .unwrap()
+            .recover_address_from_prehash(hash)
+            .unwrap();
+    }
+    let k256_rate = signed.len() as f64 / t0.elapsed().as_secs_f64();
+    println!(
+        "recovery, one core: heartbeat::recover_address {relayer_rate:.0}/s, alloy (k256) {k256_rate:.0}/s"
+    );
+}
+
 fn bench_verify() {
     let clock = Clock::system();
     let chain_id = 42161;
@@ -343,6 +377,7 @@ fn bench_memory() {
 }
 
 fn main() {
+    minuto_chain::install_tls();
     let only = std::env::args().nth(1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -350,6 +385,11 @@ fn main() {
         .unwrap();
     if only.as_deref() == Some("http") {
         rt.block_on(bench_http());
+        return;
+    }
+    if only.as_deref() == Some("verify") {
+        bench_recover();
+        bench_verify();
         return;
     }
     bench_memory();

@@ -67,6 +67,8 @@ async fn main() -> anyhow::Result<()> {
         address_of(&key)
     );
     let domain = HeartbeatDomain::new(args.chain_id, args.escrow);
+    // reqwest here is the workspace's one, built without a TLS provider of its own.
+    minuto_chain::install_tls();
     let http = reqwest::Client::new();
     let url = args.relayer.join("v1/heartbeat")?;
     // Milliseconds since the epoch make a sequence that keeps increasing across restarts.

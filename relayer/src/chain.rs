@@ -6,7 +6,7 @@ use std::future::Future;
 use alloy_primitives::{B256, U256};
 
 use crate::escrow::EscrowLog;
-use crate::rpc::RpcError;
+use crate::evm::RpcError;
 
 /// The newest block the node knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

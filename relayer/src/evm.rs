@@ -1,143 +1,253 @@
-//! [`Chain`] over a JSON-RPC node: the production implementation.
+//! [`Chain`] over a JSON-RPC node, through an alloy provider and the escrow's `sol!`
+//! bindings from `minuto-chain`: the production implementation.
+//!
+//! Transactions are built and signed with alloy ([`TransactionRequest`] and
+//! [`EthereumWallet`]); which nonce and fees they carry, and when one is replaced, stays
+//! with [`crate::submit::Submitter`], which alloy's fillers cannot replace: a stuck nonce
+//! must not block later stops, and a stop never waits for mining to free its slot.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use alloy_primitives::{Address, Bytes, B256, U256};
-use alloy_sol_types::{SolCall, SolError};
+use alloy::eips::{BlockId, BlockNumberOrTag, Encodable2718};
+use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{Filter, Log, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolInterface};
+use alloy::transports::TransportError;
 use k256::ecdsa::SigningKey;
+use minuto_chain::bindings::ISessionEscrow::{self, ISessionEscrowErrors};
+use url::Url;
 
 use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
-use crate::escrow::{self, state, EscrowLog, ISessionEscrow};
-use crate::rpc::{CallRequest, RpcClient, RpcError};
+use crate::escrow::{self, state, EscrowLog};
 use crate::submit::{Fees, Precheck, SubmitConfig, Submitter, TxRpc};
-use crate::tx::Eip1559Tx;
 
-/// The relayer's account: a secp256k1 key. `Debug` shows the address only.
+/// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
+/// drop) is never logged.
 #[derive(Clone)]
 pub struct RelayerKey {
-    key: SigningKey,
-    address: Address,
+    signer: PrivateKeySigner,
 }
 
 impl RelayerKey {
     /// Wraps a signing key.
     pub fn new(key: SigningKey) -> Self {
-        let address = Address::from_private_key(&key);
-        Self { key, address }
+        Self {
+            signer: PrivateKeySigner::from_signing_key(key),
+        }
     }
 
     /// The account address.
     pub fn address(&self) -> Address {
-        self.address
+        self.signer.address()
     }
 
     /// The signing key (never log it).
     pub fn signing_key(&self) -> &SigningKey {
-        &self.key
+        self.signer.credential()
+    }
+
+    /// A wallet that signs with this key.
+    pub fn wallet(&self) -> EthereumWallet {
+        EthereumWallet::from(self.signer.clone())
     }
 }
 
 impl std::fmt::Debug for RelayerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayerKey")
-            .field("address", &self.address)
+            .field("address", &self.address())
             .field("key", &"<redacted>")
             .finish()
     }
 }
 
-/// Raw operations against the node for one escrow and one relayer account.
-#[derive(Debug)]
-pub struct EvmRpc {
-    rpc: Arc<RpcClient>,
+/// A JSON-RPC failure. Its text never holds the node URL's path or query (hosted RPC
+/// URLs carry API keys there, and errors are logged).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("rpc {method}: {message}")]
+pub struct RpcError {
+    /// What was asked.
+    pub method: &'static str,
+    message: String,
+    /// The node's own error (JSON-RPC error object), if it answered one.
+    node: Option<NodeError>,
+}
+
+#[derive(Clone, Debug)]
+struct NodeError {
+    message: String,
+    revert: Option<Bytes>,
+}
+
+impl RpcError {
+    fn new(method: &'static str, e: &TransportError, url: &Url) -> Self {
+        let node = e.as_error_resp().map(|p| NodeError {
+            message: p.message.to_string(),
+            revert: p.as_revert_data(),
+        });
+        let mut message = e.to_string();
+        let secret = &url[url::Position::BeforePath..];
+        if secret.len() > 1 {
+            message = message.replace(secret, "/<redacted>");
+        }
+        Self {
+            method,
+            message,
+            node,
+        }
+    }
+
+    /// Revert data carried by a node error (`eth_call`, `eth_estimateGas`).
+    pub fn revert_data(&self) -> Option<&Bytes> {
+        self.node.as_ref().and_then(|n| n.revert.as_ref())
+    }
+
+    /// The node's error message, lower-cased, for classifying pool errors.
+    pub fn node_message(&self) -> Option<String> {
+        self.node.as_ref().map(|n| n.message.to_ascii_lowercase())
+    }
+}
+
+/// Classifies revert data from a `stopAt` dry run.
+pub fn classify_revert(data: Option<&Bytes>, message: &str) -> Precheck {
+    let Some(error) = data.and_then(|d| ISessionEscrowErrors::abi_decode(d).ok()) else {
+        return Precheck::Reverted(message.to_owned());
+    };
+    match error {
+        ISessionEscrowErrors::EscrowInvalidState(e)
+            if e.state == state::ENDED || e.state == state::CANCELLED =>
+        {
+            Precheck::AlreadyEnded
+        }
+        ISessionEscrowErrors::EscrowInvalidState(e) => {
+            Precheck::Reverted(format!("EscrowInvalidState(state = {})", e.state))
+        }
+        ISessionEscrowErrors::EscrowStopAtOutOfRange(e) => Precheck::OutOfRange {
+            earliest: e.earliest,
+            latest: e.latest,
+        },
+        ISessionEscrowErrors::EscrowUnauthorized(e) => {
+            Precheck::Reverted(format!("EscrowUnauthorized(caller = {})", e.caller))
+        }
+        ISessionEscrowErrors::EscrowNotRelayer(e) => Precheck::Reverted(format!(
+            "EscrowNotRelayer(caller = {}): removed from the relayer set",
+            e.caller
+        )),
+        ISessionEscrowErrors::EscrowUnknownSession(_) => {
+            Precheck::Reverted("EscrowUnknownSession".into())
+        }
+        other => Precheck::Reverted(format!("{other:?}")),
+    }
+}
+
+/// The node and the escrow, as the submitter and the follower use them.
+#[derive(Clone)]
+pub struct Node {
+    provider: DynProvider,
+    url: Url,
     escrow: Address,
     chain_id: u64,
     key: RelayerKey,
 }
 
-fn stop_call(id: U256, at: u64) -> Bytes {
-    ISessionEscrow::stopAtCall { id, at }.abi_encode().into()
-}
-
-/// Classifies revert data from a `stopAt` dry run.
-pub fn classify_revert(data: Option<&Bytes>, message: &str) -> Precheck {
-    if let Some(data) = data {
-        if let Ok(e) = ISessionEscrow::EscrowInvalidState::abi_decode(data) {
-            if e.state == state::ENDED || e.state == state::CANCELLED {
-                return Precheck::AlreadyEnded;
-            }
-            return Precheck::Reverted(format!("EscrowInvalidState(state = {})", e.state));
-        }
-        if let Ok(e) = ISessionEscrow::EscrowStopAtOutOfRange::abi_decode(data) {
-            return Precheck::OutOfRange {
-                earliest: e.earliest,
-                latest: e.latest,
-            };
-        }
-        if let Ok(e) = ISessionEscrow::EscrowUnauthorized::abi_decode(data) {
-            return Precheck::Reverted(format!("EscrowUnauthorized(caller = {})", e.caller));
-        }
-        if let Ok(e) = ISessionEscrow::EscrowNotRelayer::abi_decode(data) {
-            return Precheck::Reverted(format!(
-                "EscrowNotRelayer(caller = {}): removed from the relayer set",
-                e.caller
-            ));
-        }
-        if ISessionEscrow::EscrowUnknownSession::abi_decode(data).is_ok() {
-            return Precheck::Reverted("EscrowUnknownSession".into());
-        }
-    }
-    Precheck::Reverted(message.to_owned())
-}
-
-fn classify_send(e: RpcError) -> ChainError {
-    match e.node_message() {
-        Some(m) if m.contains("nonce too low") || m.contains("nonce is too low") => {
-            ChainError::NonceTooLow
-        }
-        Some(m) if m.contains("underpriced") => ChainError::Underpriced,
-        _ => ChainError::Rpc(e),
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The path and query of hosted RPC URLs often carry an API key.
+        f.debug_struct("Node")
+            .field("host", &self.url.host_str())
+            .field("escrow", &self.escrow)
+            .field("chain_id", &self.chain_id)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
-impl TxRpc for EvmRpc {
+impl Node {
+    fn err(&self, method: &'static str) -> impl Fn(TransportError) -> RpcError + '_ {
+        move |e| RpcError::new(method, &e, &self.url)
+    }
+
+    fn stop_request(&self, id: U256, at: u64) -> TransactionRequest {
+        TransactionRequest::default()
+            .with_from(self.key.address())
+            .with_to(self.escrow)
+            .with_input(ISessionEscrow::stopAtCall { id, at }.abi_encode())
+    }
+
+    /// `eth_call` of a view of the escrow at the latest block.
+    async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ChainError> {
+        let tx = TransactionRequest::default()
+            .with_from(self.key.address())
+            .with_to(self.escrow)
+            .with_input(call.abi_encode());
+        let out = self.provider.call(tx).await.map_err(self.err("eth_call"))?;
+        C::abi_decode_returns(&out)
+            .map_err(|e| ChainError::Unexpected(format!("{}: {e}", C::SIGNATURE)))
+    }
+
+    async fn latest_block(&self) -> Result<alloy::rpc::types::Header, ChainError> {
+        self.provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(self.err("eth_getBlockByNumber"))?
+            .map(|b| b.header)
+            .ok_or_else(|| ChainError::Unexpected("no latest block".into()))
+    }
+}
+
+fn dry_run(e: RpcError) -> Result<Precheck, ChainError> {
+    match e.node {
+        Some(_) => Ok(classify_revert(e.revert_data(), &e.to_string())),
+        None => Err(e.into()),
+    }
+}
+
+impl TxRpc for Node {
     async fn precheck(&self, id: U256, at: u64) -> Result<Precheck, ChainError> {
-        let request = CallRequest {
-            from: self.key.address,
-            to: self.escrow,
-            input: stop_call(id, at),
-        };
-        match self.rpc.eth_call_pending(&request).await {
-            Ok(_) => {}
-            Err(e @ RpcError::Node { .. }) => {
-                let message = e.to_string();
-                return Ok(classify_revert(e.revert_data(), &message));
-            }
-            Err(e) => return Err(e.into()),
+        // On the pending block: the next block's timestamp, not the latest one's, which
+        // on a quiet chain can be much older.
+        let tx = self.stop_request(id, at);
+        if let Err(e) = self
+            .provider
+            .call(tx.clone())
+            .block(BlockId::pending())
+            .await
+        {
+            return dry_run(RpcError::new("eth_call", &e, &self.url));
         }
-        match self.rpc.estimate_gas(&request).await {
+        match self
+            .provider
+            .estimate_gas(tx)
+            .block(BlockId::pending())
+            .await
+        {
             Ok(gas) => Ok(Precheck::Ok { gas }),
-            Err(e @ RpcError::Node { .. }) => {
-                let message = e.to_string();
-                Ok(classify_revert(e.revert_data(), &message))
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => dry_run(RpcError::new("eth_estimateGas", &e, &self.url)),
         }
     }
 
     async fn pending_nonce(&self) -> Result<u64, ChainError> {
-        Ok(self.rpc.pending_nonce(self.key.address).await?)
+        Ok(self
+            .provider
+            .get_transaction_count(self.key.address())
+            .pending()
+            .await
+            .map_err(self.err("eth_getTransactionCount"))?)
     }
 
     async fn fees(&self) -> Result<Fees, ChainError> {
-        let block = self.rpc.latest_block().await?;
-        let base: u128 = block
-            .base_fee_per_gas
-            .ok_or_else(|| {
-                ChainError::Unexpected("no baseFeePerGas: not an EIP-1559 chain".into())
-            })?
-            .to();
-        let tip = self.rpc.max_priority_fee().await?;
+        let base = u128::from(self.latest_block().await?.base_fee_per_gas.ok_or_else(|| {
+            ChainError::Unexpected("no baseFeePerGas: not an EIP-1559 chain".into())
+        })?);
+        let tip = self
+            .provider
+            .get_max_priority_fee_per_gas()
+            .await
+            .map_err(self.err("eth_maxPriorityFeePerGas"))?;
         // Room for the base fee to double while we wait, as wallets do.
         Ok(Fees {
             max_fee_per_gas: base.saturating_mul(2).saturating_add(tip),
@@ -153,47 +263,55 @@ impl TxRpc for EvmRpc {
         gas: u64,
         fees: Fees,
     ) -> Result<B256, ChainError> {
-        let tx = Eip1559Tx {
-            chain_id: self.chain_id,
-            nonce,
-            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
-            max_fee_per_gas: fees.max_fee_per_gas,
-            gas_limit: gas,
-            to: self.escrow,
-            value: U256::ZERO,
-            input: stop_call(id, at),
-        };
-        let (raw, hash) = tx.sign(self.key.signing_key());
-        match self.rpc.send_raw(&raw).await {
+        let tx = self
+            .stop_request(id, at)
+            .with_chain_id(self.chain_id)
+            .with_nonce(nonce)
+            .with_gas_limit(gas)
+            .with_max_fee_per_gas(fees.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(fees.max_priority_fee_per_gas)
+            .with_value(U256::ZERO);
+        let signed = tx
+            .build(&self.key.wallet())
+            .await
+            .map_err(|e| ChainError::Unexpected(format!("cannot sign stopAt: {e}")))?;
+        let hash = *signed.tx_hash();
+        match self
+            .provider
+            .send_raw_transaction(&signed.encoded_2718())
+            .await
+        {
             Ok(_) => Ok(hash),
-            // The node already has exactly this transaction: same hash.
-            Err(e)
-                if e.node_message()
-                    .is_some_and(|m| m.contains("already known")) =>
-            {
-                Ok(hash)
+            Err(e) => {
+                let e = RpcError::new("eth_sendRawTransaction", &e, &self.url);
+                match e.node_message() {
+                    // The node already has exactly this transaction: same hash.
+                    Some(m) if m.contains("already known") => Ok(hash),
+                    Some(m) if m.contains("nonce too low") || m.contains("nonce is too low") => {
+                        Err(ChainError::NonceTooLow)
+                    }
+                    Some(m) if m.contains("underpriced") => Err(ChainError::Underpriced),
+                    _ => Err(e.into()),
+                }
             }
-            Err(e) => Err(classify_send(e)),
         }
     }
 
     async fn receipt(&self, tx: B256) -> Result<Option<bool>, ChainError> {
         Ok(self
-            .rpc
-            .receipt(tx)
-            .await?
-            .map(|r| r.status.to::<u64>() == 1))
+            .provider
+            .get_transaction_receipt(tx)
+            .await
+            .map_err(self.err("eth_getTransactionReceipt"))?
+            .map(|r| r.status()))
     }
 }
 
 /// The escrow on a JSON-RPC chain, with a nonce-managing submitter for `stopAt`.
 #[derive(Debug)]
 pub struct EvmChain {
-    rpc: Arc<RpcClient>,
-    escrow: Address,
-    topics: Vec<B256>,
-    submitter: Submitter<EvmRpc>,
-    undecodable: std::sync::atomic::AtomicU64,
+    submitter: Submitter<Node>,
+    undecodable: AtomicU64,
 }
 
 /// Why the chain cannot be used.
@@ -219,75 +337,61 @@ pub enum ConnectError {
 }
 
 impl EvmChain {
-    /// Connects, checking the chain id, that the escrow answers and that the key is an
-    /// authorized relayer.
+    /// Connects to the node at `url` (each request bounded by `timeout`), checking the
+    /// chain id, that the escrow answers and that the key is an authorized relayer.
     ///
     /// # Errors
     /// [`ConnectError`] when any check fails.
     pub async fn connect(
-        rpc: RpcClient,
+        url: &Url,
+        timeout: Duration,
         escrow: Address,
         chain_id: u64,
         key: RelayerKey,
         submit: SubmitConfig,
     ) -> Result<Self, ConnectError> {
-        let actual = rpc.chain_id().await?;
+        let provider = minuto_chain::http_provider(url, timeout).map_err(|e| RpcError {
+            method: "connect",
+            message: e.without_url().to_string(),
+            node: None,
+        })?;
+        let node = Node {
+            provider,
+            url: url.clone(),
+            escrow,
+            chain_id,
+            key,
+        };
+        let actual = node
+            .provider
+            .get_chain_id()
+            .await
+            .map_err(node.err("eth_chainId"))?;
         if actual != chain_id {
             return Err(ConnectError::WrongChain {
                 configured: chain_id,
                 actual,
             });
         }
-        let rpc = Arc::new(rpc);
-        let address = key.address();
+        let address = node.key.address();
         let chain = Self {
-            rpc: rpc.clone(),
-            escrow,
-            topics: escrow::event_topics(),
-            undecodable: std::sync::atomic::AtomicU64::new(0),
-            submitter: Submitter::new(
-                EvmRpc {
-                    rpc,
-                    escrow,
-                    chain_id,
-                    key,
-                },
-                submit,
-            ),
+            submitter: Submitter::new(node, submit),
+            undecodable: AtomicU64::new(0),
         };
         chain
-            .view_max_backdate()
+            .max_backdate()
             .await
             .map_err(|e| ConnectError::NotEscrow(escrow, e.to_string()))?;
-        let call = ISessionEscrow::isRelayerCall { account: address };
-        let out = chain
-            .rpc
-            .eth_call(&CallRequest {
-                from: address,
-                to: escrow,
-                input: call.abi_encode().into(),
-            })
-            .await?;
-        let is_relayer = ISessionEscrow::isRelayerCall::abi_decode_returns(&out)
-            .map_err(|e| ConnectError::NotEscrow(escrow, e.to_string()))?;
-        if !is_relayer {
-            return Err(ConnectError::NotRelayer(address));
+        match chain.is_relayer().await {
+            Ok(true) => Ok(chain),
+            Ok(false) => Err(ConnectError::NotRelayer(address)),
+            Err(ChainError::Rpc(e)) => Err(e.into()),
+            Err(e) => Err(ConnectError::NotEscrow(escrow, e.to_string())),
         }
-        Ok(chain)
     }
 
-    async fn view_max_backdate(&self) -> Result<u64, ChainError> {
-        let out = self
-            .rpc
-            .eth_call(&CallRequest {
-                from: Address::ZERO,
-                to: self.escrow,
-                input: ISessionEscrow::maxBackdateCall {}.abi_encode().into(),
-            })
-            .await?;
-        let v = ISessionEscrow::maxBackdateCall::abi_decode_returns(&out)
-            .map_err(|e| ChainError::Unexpected(format!("maxBackdate(): {e}")))?;
-        Ok(u64::from(v))
+    fn node(&self) -> &Node {
+        self.submitter.rpc()
     }
 }
 
@@ -295,16 +399,15 @@ impl EvmChain {
 /// decoded. A log that is not a well-formed escrow event (an ABI change the relayer does
 /// not know yet, a node's bug) is skipped and counted, never a reason to stop following:
 /// one bad log would otherwise halt every later stop.
-pub fn decode_logs(mut raw: Vec<crate::rpc::RpcLog>, escrow: Address) -> (Vec<EscrowLog>, u64) {
-    raw.retain(|l| !l.removed && l.address == escrow);
+pub fn decode_logs(mut raw: Vec<Log>, escrow: Address) -> (Vec<EscrowLog>, u64) {
+    raw.retain(|l| !l.removed && l.address() == escrow);
     raw.sort_by_key(|l| (l.block_number, l.log_index));
     let mut skipped = 0;
     let logs = raw
         .into_iter()
         .filter_map(|l| {
-            let (block, log_index) = (l.block_number.to(), l.log_index.to());
-            let data = alloy_primitives::LogData::new_unchecked(l.topics, l.data);
-            match escrow::decode(&data) {
+            let (block, log_index) = (l.block_number?, l.log_index?);
+            match escrow::decode(l.data()) {
                 Ok(event) => Some(EscrowLog {
                     block,
                     log_index,
@@ -323,47 +426,55 @@ pub fn decode_logs(mut raw: Vec<crate::rpc::RpcLog>, escrow: Address) -> (Vec<Es
 
 impl Chain for EvmChain {
     async fn head(&self) -> Result<Head, ChainError> {
-        let block = self.rpc.latest_block().await?;
+        let header = self.node().latest_block().await?;
         Ok(Head {
-            number: block.number.to(),
-            timestamp: block.timestamp.to(),
+            number: header.number,
+            timestamp: header.timestamp,
         })
     }
 
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
-        let raw = self.rpc.logs(self.escrow, &self.topics, from, to).await?;
-        let (logs, skipped) = decode_logs(raw, self.escrow);
-        self.undecodable
-            .fetch_add(skipped, std::sync::atomic::Ordering::Relaxed);
+        let node = self.node();
+        let filter = Filter::new()
+            .address(node.escrow)
+            .event_signature(escrow::event_topics())
+            .from_block(from)
+            .to_block(to);
+        let raw = node
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(node.err("eth_getLogs"))?;
+        let (logs, skipped) = decode_logs(raw, node.escrow);
+        self.undecodable.fetch_add(skipped, Ordering::Relaxed);
         Ok(logs)
     }
 
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
-        Ok(self.rpc.block(number).await?.and_then(|b| b.hash))
+        let node = self.node();
+        Ok(node
+            .provider
+            .get_block_by_number(number.into())
+            .await
+            .map_err(node.err("eth_getBlockByNumber"))?
+            .map(|b| b.header.hash))
     }
 
     fn undecodable_logs(&self) -> u64 {
-        self.undecodable.load(std::sync::atomic::Ordering::Relaxed)
+        self.undecodable.load(Ordering::Relaxed)
     }
 
     async fn is_relayer(&self) -> Result<bool, ChainError> {
-        let address = self.submitter.rpc().key.address;
-        let out = self
-            .rpc
-            .eth_call(&CallRequest {
-                from: address,
-                to: self.escrow,
-                input: ISessionEscrow::isRelayerCall { account: address }
-                    .abi_encode()
-                    .into(),
-            })
-            .await?;
-        ISessionEscrow::isRelayerCall::abi_decode_returns(&out)
-            .map_err(|e| ChainError::Unexpected(format!("isRelayer(): {e}")))
+        let account = self.node().key.address();
+        self.node()
+            .view(ISessionEscrow::isRelayerCall { account })
+            .await
     }
 
     async fn max_backdate(&self) -> Result<u64, ChainError> {
-        self.view_max_backdate().await
+        Ok(u64::from(
+            self.node().view(ISessionEscrow::maxBackdateCall {}).await?,
+        ))
     }
 
     async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
@@ -381,12 +492,13 @@ impl Chain for EvmChain {
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::LogData;
+    use alloy::sol_types::{SolError, SolEvent};
+
     use super::*;
 
     #[test]
     fn decode_logs_skips_and_counts_what_it_cannot_decode() {
-        use alloy_primitives::U64;
-        use alloy_sol_types::SolEvent;
         let escrow = Address::repeat_byte(0xe5);
         let topped = ISessionEscrow::SessionToppedUp {
             id: U256::from(7),
@@ -394,18 +506,19 @@ mod tests {
             deposited: U256::from(11),
         }
         .encode_log_data();
-        let log = |block: u64, topics: Vec<B256>, data: Bytes| crate::rpc::RpcLog {
-            address: escrow,
-            topics,
-            data,
-            block_number: U64::from(block),
-            log_index: U64::ZERO,
-            removed: false,
+        let log = |block: u64, data: Bytes| Log {
+            inner: alloy::primitives::Log {
+                address: escrow,
+                data: LogData::new_unchecked(topped.topics().to_vec(), data),
+            },
+            block_number: Some(block),
+            log_index: Some(0),
+            ..Log::default()
         };
         let raw = vec![
-            log(3, topped.topics().to_vec(), topped.data.clone()),
+            log(3, topped.data.clone()),
             // SessionToppedUp's topic with truncated data: not decodable.
-            log(2, topped.topics().to_vec(), Bytes::from(vec![0u8; 5])),
+            log(2, Bytes::from(vec![0u8; 5])),
         ];
         let (logs, skipped) = decode_logs(raw, escrow);
         assert_eq!(skipped, 1);
@@ -459,5 +572,42 @@ mod tests {
             classify_revert(None, "boom"),
             Precheck::Reverted("boom".into())
         );
+    }
+
+    #[tokio::test]
+    async fn transport_errors_and_debug_never_show_the_url_path() {
+        // Port 1 refuses connections.
+        let url: Url = "http://127.0.0.1:1/v2/SECRETAPIKEY".parse().unwrap();
+        let err = EvmChain::connect(
+            &url,
+            Duration::from_secs(2),
+            Address::repeat_byte(0xe5),
+            31337,
+            crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
+            crate::config::Config::with_defaults(
+                url.clone(),
+                Address::repeat_byte(0xe5),
+                31337,
+                crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
+            )
+            .tx
+            .submit,
+        )
+        .await
+        .unwrap_err();
+        let ConnectError::Rpc(rpc) = &err else {
+            panic!("expected a transport error, got {err:?}")
+        };
+        assert!(rpc.node_message().is_none(), "{rpc:?}");
+        assert!(!err.to_string().contains("SECRETAPIKEY"), "{err}");
+        assert!(!format!("{err:?}").contains("SECRETAPIKEY"));
+        let node = Node {
+            provider: minuto_chain::http_provider(&url, Duration::from_secs(2)).unwrap(),
+            url: url.clone(),
+            escrow: Address::ZERO,
+            chain_id: 1,
+            key: crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
+        };
+        assert!(!format!("{node:?}").contains("SECRETAPIKEY"));
     }
 }

@@ -9,7 +9,8 @@
 //! - [`liveness`] holds the rule that decides when and at what time a session stops,
 //!   [`stopper`] applies it (deadline engine, shared-store check, stop submission);
 //! - [`submit`] sends `stopAt` safely (nonces, fee bumping, retries, idempotence) through
-//!   the [`chain::Chain`] trait, implemented for JSON-RPC nodes by [`evm::EvmChain`].
+//!   the [`chain::Chain`] trait, implemented for JSON-RPC nodes by [`evm::EvmChain`]
+//!   (an alloy provider, the escrow's bindings from `minuto-chain`).
 //!
 //! [`spawn`] starts everything and returns a [`Handle`]; `main` only parses the config
 //! and waits for a signal.
@@ -25,13 +26,11 @@ pub mod heartbeat;
 pub mod liveness;
 pub mod metrics;
 pub mod ratelimit;
-pub mod rpc;
 pub mod server;
 pub mod sessions;
 pub mod stopper;
 pub mod store;
 pub mod submit;
-pub mod tx;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,7 +50,6 @@ use crate::heartbeat::HeartbeatDomain;
 use crate::liveness::LivenessConfig;
 use crate::metrics::Metrics;
 use crate::ratelimit::IpLimiter;
-use crate::rpc::{RpcClient, RpcError};
 use crate::sessions::Registry;
 use crate::stopper::StopperConfig;
 
@@ -61,9 +59,6 @@ pub enum Error {
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// JSON-RPC client could not be built.
-    #[error(transparent)]
-    Rpc(#[from] RpcError),
     /// The chain or escrow failed a start-up check.
     #[error(transparent)]
     Connect(#[from] ConnectError),
@@ -181,9 +176,9 @@ impl Handle {
 /// [`Error`] when a start-up check fails (node, chain id, escrow, relayer role, cursor
 /// file, listen address).
 pub async fn spawn(config: Config) -> Result<Handle, Error> {
-    let rpc = RpcClient::new(config.rpc_url.clone(), config.rpc_timeout)?;
     let chain = EvmChain::connect(
-        rpc,
+        &config.rpc_url,
+        config.rpc_timeout,
         config.escrow,
         config.chain_id,
         config.key.clone(),
@@ -203,6 +198,8 @@ pub async fn spawn_with<C: Chain>(
     chain: Arc<C>,
     clock: Clock,
 ) -> Result<Handle, Error> {
+    // reqwest (alloy's transport) is built without a TLS crypto provider of its own.
+    minuto_chain::install_tls();
     let chain_backdate = chain.max_backdate().await?;
     let max_backdate = match config.max_backdate {
         Some(d) if d.as_secs() < chain_backdate => d.as_secs(),

@@ -11,13 +11,14 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
 use alloy_primitives::{Address, Bytes, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use k256::ecdsa::SigningKey;
 use minuto_relayer::clock::Clock;
 use minuto_relayer::config::{parse_private_key, Config};
 use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
-use minuto_relayer::rpc::{CallRequest, RpcClient};
 use minuto_relayer::Handle;
 use serde_json::{json, Value};
 
@@ -56,7 +57,7 @@ const TUTOR: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 struct Node {
     _anvil: minuto_anvil::Anvil,
     url: url::Url,
-    rpc: RpcClient,
+    p: DynProvider,
 }
 
 async fn start_anvil(bin: &Path) -> Node {
@@ -68,11 +69,11 @@ async fn start_anvil(bin: &Path) -> Node {
 async fn start_anvil_with_block_time(bin: &Path, block_time: u64) -> Node {
     let anvil = minuto_anvil::Anvil::start(bin, CHAIN_ID, block_time).await;
     let url = anvil.url.clone();
-    let rpc = RpcClient::new(url.clone(), Duration::from_secs(5)).unwrap();
+    let p = minuto_chain::http_provider(&url, Duration::from_secs(5)).unwrap();
     Node {
         _anvil: anvil,
         url,
-        rpc,
+        p,
     }
 }
 
@@ -87,14 +88,14 @@ async fn send(node: &Node, from: &str, to: Option<Address>, input: Vec<u8>) -> V
         tx["to"] = json!(to);
     }
     let hash: String = node
-        .rpc
-        .call("eth_sendTransaction", json!([tx]))
+        .p
+        .raw_request("eth_sendTransaction".into(), [tx])
         .await
         .unwrap();
     for _ in 0..100 {
         let r: Value = node
-            .rpc
-            .call("eth_getTransactionReceipt", json!([hash]))
+            .p
+            .raw_request("eth_getTransactionReceipt".into(), [&hash])
             .await
             .unwrap();
         if !r.is_null() {
@@ -172,17 +173,10 @@ async fn deploy(node: &Node) -> Deployment {
 }
 
 async fn session(node: &Node, escrow: Address, id: u64) -> SessionView {
-    let out = node
-        .rpc
-        .eth_call(&CallRequest {
-            from: Address::ZERO,
-            to: escrow,
-            input: IEscrowDouble::sessionCall { id: U256::from(id) }
-                .abi_encode()
-                .into(),
-        })
-        .await
-        .unwrap();
+    let call = TransactionRequest::default()
+        .to(escrow)
+        .input(Bytes::from(IEscrowDouble::sessionCall { id: U256::from(id) }.abi_encode()).into());
+    let out = node.p.call(call).await.unwrap();
     IEscrowDouble::sessionCall::abi_decode_returns(&out).unwrap()
 }
 
