@@ -4,6 +4,8 @@
 //! - [`deployment`]: the `deployments/<chain-id>.json` record the deploy tool writes and
 //!   the services read;
 //! - [`eip712`]: the signed messages (heartbeats, tutors' acceptances) and their domains;
+//! - [`follower`]: the reorg-safe event follower (confirmations, bounded log ranges,
+//!   checkpoints, a saved cursor) and its source over an alloy provider;
 //! - [`http_provider`]: an alloy provider over HTTP(S), with TLS from rustls and ring.
 //!
 //! Users: the relayer (`relayer/`), the deploy tool (`scripts/minuto-deploy`) and the
@@ -12,6 +14,7 @@
 pub mod bindings;
 pub mod deployment;
 pub mod eip712;
+pub mod follower;
 
 pub use alloy;
 pub use deployment::{Contract, Deployed, Record, RecordError};

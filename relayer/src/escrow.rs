@@ -83,15 +83,7 @@ pub enum EscrowEvent {
 }
 
 /// An escrow event with its position in the chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EscrowLog {
-    /// Block number.
-    pub block: u64,
-    /// Index of the log in its block.
-    pub log_index: u64,
-    /// The decoded event.
-    pub event: EscrowEvent,
-}
+pub type EscrowLog = minuto_chain::follower::Located<EscrowEvent>;
 
 /// Why a log could not be turned into an [`EscrowEvent`].
 #[derive(Debug, thiserror::Error)]

@@ -6,23 +6,23 @@
 //! with [`crate::submit::Submitter`], which alloy's fillers cannot replace: a stuck nonce
 //! must not block later stops, and a stop never waits for mining to free its slot.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alloy::eips::{BlockId, BlockNumberOrTag, Encodable2718};
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{Address, Bytes, LogData, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::{Filter, Log, TransactionRequest};
+use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolInterface};
 use alloy::transports::TransportError;
 use k256::ecdsa::SigningKey;
 use minuto_chain::bindings::ISessionEscrow::{self, ISessionEscrowErrors};
+use minuto_chain::follower::ContractLogs;
 use url::Url;
 
 use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
-use crate::escrow::{self, state, EscrowLog};
+use crate::escrow::{self, state, DecodeError, EscrowEvent, EscrowLog};
 use crate::submit::{Fees, Precheck, SubmitConfig, Submitter, TxRpc};
 
 /// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
@@ -311,8 +311,10 @@ impl TxRpc for Node {
 #[derive(Debug)]
 pub struct EvmChain {
     submitter: Submitter<Node>,
-    undecodable: AtomicU64,
+    logs: ContractLogs<EscrowEvent, Decode>,
 }
+
+type Decode = fn(&LogData) -> Result<EscrowEvent, DecodeError>;
 
 /// Why the chain cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -375,8 +377,13 @@ impl EvmChain {
         }
         let address = node.key.address();
         let chain = Self {
+            logs: ContractLogs::new(
+                node.provider.clone(),
+                escrow,
+                escrow::event_topics(),
+                escrow::decode as Decode,
+            ),
             submitter: Submitter::new(node, submit),
-            undecodable: AtomicU64::new(0),
         };
         chain
             .max_backdate()
@@ -395,35 +402,6 @@ impl EvmChain {
     }
 }
 
-/// The escrow's events among `raw`, in chain order, and how many logs could not be
-/// decoded. A log that is not a well-formed escrow event (an ABI change the relayer does
-/// not know yet, a node's bug) is skipped and counted, never a reason to stop following:
-/// one bad log would otherwise halt every later stop.
-pub fn decode_logs(mut raw: Vec<Log>, escrow: Address) -> (Vec<EscrowLog>, u64) {
-    raw.retain(|l| !l.removed && l.address() == escrow);
-    raw.sort_by_key(|l| (l.block_number, l.log_index));
-    let mut skipped = 0;
-    let logs = raw
-        .into_iter()
-        .filter_map(|l| {
-            let (block, log_index) = (l.block_number?, l.log_index?);
-            match escrow::decode(l.data()) {
-                Ok(event) => Some(EscrowLog {
-                    block,
-                    log_index,
-                    event,
-                }),
-                Err(e) => {
-                    skipped += 1;
-                    tracing::warn!(block, log_index, error = %e, "undecodable escrow log skipped");
-                    None
-                }
-            }
-        })
-        .collect();
-    (logs, skipped)
-}
-
 impl Chain for EvmChain {
     async fn head(&self) -> Result<Head, ChainError> {
         let header = self.node().latest_block().await?;
@@ -434,20 +412,11 @@ impl Chain for EvmChain {
     }
 
     async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
-        let node = self.node();
-        let filter = Filter::new()
-            .address(node.escrow)
-            .event_signature(escrow::event_topics())
-            .from_block(from)
-            .to_block(to);
-        let raw = node
-            .provider
-            .get_logs(&filter)
+        Ok(self
+            .logs
+            .fetch(from, to)
             .await
-            .map_err(node.err("eth_getLogs"))?;
-        let (logs, skipped) = decode_logs(raw, node.escrow);
-        self.undecodable.fetch_add(skipped, Ordering::Relaxed);
-        Ok(logs)
+            .map_err(self.node().err("eth_getLogs"))?)
     }
 
     async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
@@ -461,7 +430,7 @@ impl Chain for EvmChain {
     }
 
     fn undecodable_logs(&self) -> u64 {
-        self.undecodable.load(Ordering::Relaxed)
+        self.logs.undecodable()
     }
 
     async fn is_relayer(&self) -> Result<bool, ChainError> {
@@ -492,39 +461,9 @@ impl Chain for EvmChain {
 
 #[cfg(test)]
 mod tests {
-    use alloy::primitives::LogData;
-    use alloy::sol_types::{SolError, SolEvent};
+    use alloy::sol_types::SolError;
 
     use super::*;
-
-    #[test]
-    fn decode_logs_skips_and_counts_what_it_cannot_decode() {
-        let escrow = Address::repeat_byte(0xe5);
-        let topped = ISessionEscrow::SessionToppedUp {
-            id: U256::from(7),
-            amount: U256::from(1),
-            deposited: U256::from(11),
-        }
-        .encode_log_data();
-        let log = |block: u64, data: Bytes| Log {
-            inner: alloy::primitives::Log {
-                address: escrow,
-                data: LogData::new_unchecked(topped.topics().to_vec(), data),
-            },
-            block_number: Some(block),
-            log_index: Some(0),
-            ..Log::default()
-        };
-        let raw = vec![
-            log(3, topped.data.clone()),
-            // SessionToppedUp's topic with truncated data: not decodable.
-            log(2, Bytes::from(vec![0u8; 5])),
-        ];
-        let (logs, skipped) = decode_logs(raw, escrow);
-        assert_eq!(skipped, 1);
-        assert_eq!(logs.len(), 1);
-        assert_eq!(logs[0].block, 3);
-    }
 
     #[test]
     fn classify_revert_maps_escrow_errors() {

@@ -1,37 +1,24 @@
-//! Follows the escrow's events: bounded block ranges, a confirmation depth, and a cursor
-//! file saved atomically (write to a temporary file, fsync, rename) together with the
-//! sessions it implies, so a restart resumes where it stopped instead of rescanning.
+//! Follows the escrow's events into the [`Registry`] with `minuto-chain`'s reorg-safe
+//! follower (confirmations, bounded block ranges, checkpoints, an atomically saved
+//! cursor with the sessions it implies). What is the relayer's own: the [`Chain`] as the
+//! follower's source, the registry as its sink (with the metrics and [`SyncStatus`] it
+//! publishes), and the check of the relayer set before each poll.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use alloy_primitives::Address;
-use serde::{Deserialize, Serialize};
+use alloy_primitives::B256;
+pub use minuto_chain::follower::{
+    load_cursor as load_cursor_of, save_cursor, CursorError, Deployment, FollowerConfig,
+};
+use minuto_chain::follower::{EventSink, EventSource, Located, Progress};
 use tokio::sync::watch;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::chain::{Chain, ChainError};
+use crate::escrow::EscrowEvent;
 use crate::metrics::Metrics;
 use crate::sessions::{Registry, SessionRecord};
-
-/// Follower settings.
-#[derive(Clone, Debug)]
-pub struct FollowerConfig {
-    /// Blocks a log must be buried under before it is read.
-    pub confirmations: u64,
-    /// First block to read when there is no cursor file.
-    pub start_block: u64,
-    /// Where the cursor (and the sessions it implies) is saved.
-    pub cursor_file: PathBuf,
-    /// Largest block range per `eth_getLogs`.
-    pub chunk_blocks: u64,
-    /// Pause between polls once caught up (and after errors).
-    pub poll_interval: Duration,
-}
 
 /// Progress of the follower, published for `/readyz`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,163 +36,98 @@ pub struct SyncStatus {
     pub authorized: bool,
 }
 
-/// The cursor file's content.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// Format version.
-    pub version: u32,
-    /// Chain it belongs to.
-    pub chain_id: u64,
-    /// Escrow it belongs to.
-    pub escrow: Address,
-    /// First block not yet read.
-    pub next_block: u64,
-    /// Sessions open or active as of `next_block − 1`.
-    pub sessions: Vec<SessionRecord>,
-}
-
-/// Cursor file failures.
-#[derive(Debug, thiserror::Error)]
-pub enum CursorError {
-    /// Reading or writing the file failed.
-    #[error("cursor file {path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The file is not a cursor.
-    #[error("cursor file {path} is corrupt: {source}")]
-    Corrupt {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: serde_json::Error,
-    },
-    /// The file belongs to another chain or escrow.
-    #[error("cursor file {path} belongs to chain {chain_id} / escrow {escrow}, not this one; move it away or point cursor_file elsewhere")]
-    Foreign {
-        /// File.
-        path: PathBuf,
-        /// Its chain.
-        chain_id: u64,
-        /// Its escrow.
-        escrow: Address,
-    },
-}
+/// The cursor file's content: the next block and the sessions open or active before it.
+pub type Cursor = minuto_chain::follower::Cursor<Vec<SessionRecord>>;
 
 /// Loads the cursor, if the file exists.
 ///
 /// # Errors
 /// [`CursorError`] when the file is unreadable, corrupt, or for another deployment.
 pub fn load_cursor(
-    path: &Path,
+    path: &std::path::Path,
     chain_id: u64,
-    escrow: Address,
+    escrow: alloy_primitives::Address,
 ) -> Result<Option<Cursor>, CursorError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(CursorError::Io {
-                path: path.into(),
-                source,
-            })
-        }
-    };
-    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|source| CursorError::Corrupt {
-        path: path.into(),
-        source,
-    })?;
-    if cursor.chain_id != chain_id || cursor.escrow != escrow {
-        return Err(CursorError::Foreign {
-            path: path.into(),
-            chain_id: cursor.chain_id,
-            escrow: cursor.escrow,
-        });
-    }
-    Ok(Some(cursor))
+    load_cursor_of(path, chain_id, escrow)
 }
 
-/// Saves the cursor atomically (tempfile: write, fsync, rename): a reader (or a crash)
-/// sees the old file or the new one, never a mix.
-///
-/// # Errors
-/// [`CursorError::Io`] when the file cannot be written or renamed.
-pub fn save_cursor(path: &Path, cursor: &Cursor) -> Result<(), CursorError> {
-    let io = |source| CursorError::Io {
-        path: path.into(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // SAFETY of the expect: serialising plain data to JSON cannot fail.
-    let json = serde_json::to_vec(cursor).expect("cursor serialises");
-    // A temporary file beside the cursor, written and synced, then renamed over it.
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(&json).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    // Make the rename itself durable; not every filesystem allows syncing a dir.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+/// Follower failures inside one poll.
+pub type FollowError = minuto_chain::follower::FollowError<ChainError>;
+
+/// The chain as the follower's source of escrow events.
+#[derive(Debug)]
+pub struct Source<C>(Arc<C>);
+
+impl<C: Chain> EventSource for Source<C> {
+    type Event = EscrowEvent;
+    type Error = ChainError;
+
+    async fn head(&self) -> Result<u64, ChainError> {
+        Ok(self.0.head().await?.number)
     }
-    Ok(())
+
+    async fn logs(&self, from: u64, to: u64) -> Result<Vec<Located<EscrowEvent>>, ChainError> {
+        self.0.logs(from, to).await
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, ChainError> {
+        self.0.block_hash(number).await
+    }
+}
+
+/// The registry as the follower's sink, publishing metrics and [`SyncStatus`].
+#[derive(Debug)]
+pub struct Sessions<C> {
+    chain: Arc<C>,
+    registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
+    status: watch::Sender<SyncStatus>,
+}
+
+impl<C: Chain> EventSink<EscrowEvent> for Sessions<C> {
+    type Snapshot = Vec<SessionRecord>;
+
+    fn apply(&self, log: &Located<EscrowEvent>) {
+        if !self.registry.apply(&log.event) {
+            if let EscrowEvent::Started { id, .. } = log.event {
+                warn!(session = %id, block = log.block, "SessionStarted for a session never seen opened: is start_block after the escrow's deployment?");
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Vec<SessionRecord> {
+        self.registry.snapshot()
+    }
+
+    fn rewind(&self, to: Option<&Vec<SessionRecord>>) {
+        self.registry.rewind(to.map_or(&[], Vec::as_slice));
+    }
+
+    fn progress(&self, p: &Progress) {
+        let m = &self.metrics;
+        m.chain_head_block.set(p.head as i64);
+        m.follower_next_block.set(p.next_block as i64);
+        m.sessions_watched.set(self.registry.watched() as i64);
+        m.follower_reorgs
+            .inc_by(p.reorgs.saturating_sub(m.follower_reorgs.get()));
+        let undecodable = self.chain.undecodable_logs();
+        m.follower_undecodable_logs
+            .inc_by(undecodable.saturating_sub(m.follower_undecodable_logs.get()));
+        self.status.send_replace(SyncStatus {
+            next_block: p.next_block,
+            head: p.head,
+            caught_up: p.caught_up,
+            chain_ok: true,
+            authorized: self.registry.authorized(),
+        });
+    }
 }
 
 /// Follows the chain into the registry.
 #[derive(Debug)]
-pub struct Follower<C> {
-    chain: Arc<C>,
-    registry: Arc<Registry>,
-    metrics: Arc<Metrics>,
-    cfg: FollowerConfig,
-    deployment: Deployment,
-    next_block: u64,
-    status: watch::Sender<SyncStatus>,
-    last_save: Instant,
-    checkpoints: std::collections::VecDeque<Checkpoint>,
+pub struct Follower<C: Chain> {
+    inner: minuto_chain::follower::Follower<Source<C>, Sessions<C>>,
 }
-
-/// The last block read, its hash, and the sessions as of that block: what a rewind
-/// returns to when a reorganisation replaces later blocks.
-#[derive(Clone, Debug)]
-struct Checkpoint {
-    block: u64,
-    hash: alloy_primitives::B256,
-    sessions: Arc<Vec<SessionRecord>>,
-}
-
-/// Checkpoints kept (one per poll that read blocks): reorganisations deeper than this
-/// many polls fall back to a rescan from `start_block`.
-const CHECKPOINTS: usize = 8;
-
-/// Which escrow on which chain (the cursor file is bound to it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deployment {
-    /// Chain id.
-    pub chain_id: u64,
-    /// Escrow address.
-    pub escrow: Address,
-}
-
-/// Follower failures inside one poll.
-#[derive(Debug, thiserror::Error)]
-pub enum FollowError {
-    /// Chain access failed.
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    /// The cursor could not be saved.
-    #[error(transparent)]
-    Cursor(#[from] CursorError),
-}
-
-/// Blocks without events are cheap to read again after a crash: save the cursor for them
-/// at most this often. Blocks with events are saved before the next poll.
-const SAVE_EVERY: Duration = Duration::from_secs(30);
 
 impl<C: Chain> Follower<C> {
     /// A follower starting at `next_block` (from the cursor, or `start_block`).
@@ -218,44 +140,38 @@ impl<C: Chain> Follower<C> {
         next_block: u64,
         status: watch::Sender<SyncStatus>,
     ) -> Self {
-        Self {
-            chain,
+        let sink = Sessions {
+            chain: chain.clone(),
             registry,
             metrics,
-            cfg,
-            deployment,
-            next_block,
             status,
-            last_save: Instant::now(),
-            checkpoints: std::collections::VecDeque::new(),
+        };
+        Self {
+            inner: minuto_chain::follower::Follower::new(
+                Arc::new(Source(chain)),
+                sink,
+                cfg,
+                deployment,
+                next_block,
+            ),
         }
     }
 
-    fn save(&mut self) -> Result<(), CursorError> {
-        self.last_save = Instant::now();
-        save_cursor(
-            &self.cfg.cursor_file,
-            &Cursor {
-                version: 1,
-                chain_id: self.deployment.chain_id,
-                escrow: self.deployment.escrow,
-                next_block: self.next_block,
-                sessions: self.registry.snapshot(),
-            },
-        )
+    /// First block not yet read.
+    pub fn next_block(&self) -> u64 {
+        self.inner.next_block()
     }
 
-    /// Reads every confirmed block not read yet. Returns whether it reached the
-    /// confirmed head.
+    /// Checks the relayer set, then reads every confirmed block not read yet. Returns
+    /// whether it reached the confirmed head.
     ///
     /// # Errors
     /// [`FollowError`] when the chain or the cursor file fails; progress made before
     /// the failure is kept (and saved).
     pub async fn poll(&mut self) -> Result<bool, FollowError> {
-        let head = self.chain.head().await?;
-        self.metrics.chain_head_block.set(head.number as i64);
-        let authorized = self.chain.is_relayer().await?;
-        if authorized != self.registry.authorized() {
+        let sink = self.inner.sink();
+        let authorized = sink.chain.is_relayer().await.map_err(FollowError::Source)?;
+        if authorized != sink.registry.authorized() {
             if authorized {
                 info!("this account is in the escrow's relayer set again");
             } else {
@@ -263,147 +179,28 @@ impl<C: Chain> Follower<C> {
                     "this account was removed from the escrow's relayer set: no stop will be sent"
                 );
             }
-            self.registry.set_authorized(authorized);
+            sink.registry.set_authorized(authorized);
         }
-        let Some(safe) = head.number.checked_sub(self.cfg.confirmations) else {
-            return Ok(true);
-        };
-        self.check_reorg().await?;
-        let read_from = self.next_block;
-        // Whether events were applied since the last save.
-        let mut changed = false;
-        while self.next_block <= safe {
-            let to = safe.min(self.next_block.saturating_add(self.cfg.chunk_blocks - 1));
-            let logs = match self.chain.logs(self.next_block, to).await {
-                Ok(logs) => logs,
-                Err(e) => {
-                    if changed {
-                        self.save()?;
-                    }
-                    return Err(e.into());
-                }
-            };
-            let undecodable = self.chain.undecodable_logs();
-            self.metrics
-                .follower_undecodable_logs
-                .inc_by(undecodable.saturating_sub(self.metrics.follower_undecodable_logs.get()));
-            for log in &logs {
-                debug!(block = log.block, event = ?log.event, "escrow event");
-                if !self.registry.apply(&log.event) {
-                    if let crate::escrow::EscrowEvent::Started { id, .. } = log.event {
-                        warn!(session = %id, block = log.block, "SessionStarted for a session never seen opened: is start_block after the escrow's deployment?");
-                    }
-                }
-            }
-            changed |= !logs.is_empty();
-            self.next_block = to + 1;
-            self.metrics.follower_next_block.set(self.next_block as i64);
-            self.metrics
-                .sessions_watched
-                .set(self.registry.watched() as i64);
-            if self.last_save.elapsed() >= SAVE_EVERY {
-                self.save()?;
-                changed = false;
-            }
-            self.status.send_replace(SyncStatus {
-                next_block: self.next_block,
-                head: head.number,
-                caught_up: self.next_block > safe,
-                chain_ok: true,
-                authorized,
-            });
-        }
-        if changed {
-            self.save()?;
-        }
-        if self.next_block > read_from {
-            self.checkpoint(changed).await?;
-        }
-        self.status.send_replace(SyncStatus {
-            next_block: self.next_block,
-            head: head.number,
-            caught_up: true,
-            chain_ok: true,
-            authorized,
-        });
-        Ok(true)
-    }
-
-    /// Remembers the last block read (its hash and the sessions as of it).
-    async fn checkpoint(&mut self, changed: bool) -> Result<(), FollowError> {
-        let block = self.next_block - 1;
-        let Some(hash) = self.chain.block_hash(block).await? else {
-            return Ok(());
-        };
-        let sessions = match self.checkpoints.back() {
-            Some(last) if !changed => last.sessions.clone(),
-            _ => Arc::new(self.registry.snapshot()),
-        };
-        self.checkpoints.push_back(Checkpoint {
-            block,
-            hash,
-            sessions,
-        });
-        if self.checkpoints.len() > CHECKPOINTS {
-            self.checkpoints.pop_front();
-        }
-        Ok(())
-    }
-
-    /// Whether the last block read is still on the chain; if not, rewinds the sessions
-    /// and the cursor to the latest checkpoint that is, and reads on from there.
-    async fn check_reorg(&mut self) -> Result<(), FollowError> {
-        let Some(last) = self.checkpoints.back() else {
-            return Ok(());
-        };
-        if self.chain.block_hash(last.block).await? == Some(last.hash) {
-            return Ok(());
-        }
-        self.metrics.follower_reorgs.inc();
-        while let Some(cp) = self.checkpoints.pop_back() {
-            if self.chain.block_hash(cp.block).await? == Some(cp.hash) {
-                warn!(
-                    rewound_to = cp.block,
-                    was_at = self.next_block - 1,
-                    "reorganisation: blocks already read were replaced; rewinding"
-                );
-                self.registry.rewind(&cp.sessions);
-                self.next_block = cp.block + 1;
-                self.checkpoints.push_back(cp);
-                self.save()?;
-                return Ok(());
-            }
-        }
-        warn!(
-            start_block = self.cfg.start_block,
-            "reorganisation deeper than every checkpoint: reading again from start_block"
-        );
-        self.registry.rewind(&[]);
-        self.next_block = self.cfg.start_block;
-        self.save()?;
-        Ok(())
+        self.inner.poll().await
     }
 
     /// Polls until cancelled; saves the cursor on the way out.
     pub async fn run(mut self, cancel: CancellationToken) {
-        info!(next_block = self.next_block, "following escrow events");
+        info!(next_block = self.next_block(), "following escrow events");
         loop {
-            match self.poll().await {
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(error = %e, "follower poll failed");
-                    self.status.send_modify(|s| {
-                        s.chain_ok = false;
-                        s.caught_up = false;
-                    });
-                }
+            if let Err(e) = self.poll().await {
+                warn!(error = %e, "follower poll failed");
+                self.inner.sink().status.send_modify(|s| {
+                    s.chain_ok = false;
+                    s.caught_up = false;
+                });
             }
             tokio::select! {
-                () = tokio::time::sleep(self.cfg.poll_interval) => {}
+                () = tokio::time::sleep(self.inner.config().poll_interval) => {}
                 () = cancel.cancelled() => break,
             }
         }
-        if let Err(e) = self.save() {
+        if let Err(e) = self.inner.save() {
             warn!(error = %e, "could not save cursor at shutdown");
         }
     }
@@ -412,9 +209,11 @@ impl<C: Chain> Follower<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::{Path, PathBuf};
     use std::sync::Mutex;
+    use std::time::Duration;
 
-    use alloy_primitives::U256;
+    use alloy_primitives::{Address, U256};
 
     use crate::chain::{Head, StopOutcome};
     use crate::clock::Clock;
@@ -689,7 +488,7 @@ mod tests {
             status.session.withdrawn, 9,
             "Withdrawn of block 31 applied once"
         );
-        assert_eq!(f.next_block, 36);
+        assert_eq!(f.next_block(), 36);
         // Nothing more on the next poll.
         f.poll().await.unwrap();
         assert_eq!(metrics.follower_reorgs.get(), 1);

@@ -1,7 +1,8 @@
 //! `minuto-relayer`: signed heartbeats in, on-chain `stopAt` out when a peer goes silent.
 //!
 //! - [`follower`] reads the escrow's events (confirmations, bounded ranges, reorg
-//!   checkpoints, a saved cursor) into the [`sessions::Registry`];
+//!   checkpoints, a saved cursor: `minuto_chain::follower`) into the
+//!   [`sessions::Registry`];
 //! - [`api`] serves `POST /v1/heartbeat` (EIP-712 signed, see [`heartbeat`]), health and
 //!   readiness publicly, status and metrics on the admin listener; [`server`] is the
 //!   HTTP front (timeouts, connection limit, client address behind trusted proxies);
