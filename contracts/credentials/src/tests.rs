@@ -4,9 +4,7 @@
 //! expiries around `NOW`, and "time passes" by moving a stored expiry back to `NOW`.
 
 use alloc::{string::ToString, vec::Vec};
-use core::fmt::Debug;
-
-use alloy_primitives::{Address, LogData, B256, U256, U64};
+use alloy_primitives::{Address, B256, U256, U64};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use motsu::prelude::*;
 use openzeppelin_stylus::{
@@ -14,7 +12,8 @@ use openzeppelin_stylus::{
     token::erc721::{self, Transfer},
 };
 use proptest::prelude::*;
-use stylus_sdk::abi::Router;
+
+use minuto_test_support::{assert_reverts, route, view, with_events};
 
 use super::*;
 use crate::abi::ICredentialsInherited as inherited;
@@ -41,25 +40,6 @@ fn issue(contract: &Contract<Credentials>, issuer: Address, holder: Address) -> 
         .sender(issuer)
         .issue(holder, KIND, 0, URI.to_string())
         .motsu_unwrap()
-}
-
-/// Runs `call` and returns its result with the events it emitted, in order.
-fn with_events<T>(contract: &Contract<Credentials>, call: impl FnOnce() -> T) -> (T, Vec<LogData>) {
-    let before = contract.all_events().len();
-    let result = call();
-    (result, contract.all_events()[before..].to_vec())
-}
-
-/// Asserts that `call` fails with exactly `expected`, reverting and emitting nothing.
-#[track_caller]
-fn assert_reverts<T: Debug>(
-    contract: &Contract<Credentials>,
-    expected: impl SolError,
-    call: impl FnOnce() -> Result<T, Error>,
-) {
-    let (err, events) = with_events(contract, || call().motsu_unwrap_err());
-    assert_eq!(Vec::<u8>::from(err), expected.abi_encode(), "wrong error");
-    assert!(events.is_empty(), "a failed call emitted {events:?}");
 }
 
 /// Moves credential `token_id`'s expiry to `expiry`, as if time had passed.
@@ -1110,26 +1090,6 @@ proptest! {
 
 // --- the ABI cannot lie ----------------------------------------------------------------------
 
-/// Calls the view `call` through the router and decodes its answer as declared.
-fn view<C: SolCall>(contract: &Contract<Credentials>, sender: Address, call: C) -> C::Return {
-    let out = route(contract, sender, &call.abi_encode())
-        .unwrap()
-        .expect("call reverted");
-    C::abi_decode_returns(&out, true).expect("undecodable return")
-}
-
-/// Calls the contract through its router, as a transaction with `calldata` would.
-/// `None`: no function has that selector.
-fn route(
-    contract: &Contract<Credentials>,
-    sender: Address,
-    calldata: &[u8],
-) -> Option<Result<Vec<u8>, Vec<u8>>> {
-    let selector = u32::from_be_bytes(calldata[..4].try_into().unwrap());
-    let mut call = contract.sender(sender);
-    <Credentials as Router<Credentials>>::route(&mut call, selector, &calldata[4..])
-}
-
 #[motsu::test]
 fn router_routes_every_declared_inherited_function(
     contract: Contract<Credentials>,
@@ -1522,22 +1482,11 @@ mod router {
         );
     }
     use abi::ICredentials as I;
+    use minuto_test_support::{call, reverted, Dispatch};
 
-    fn call<C: SolCall>(
-        contract: &Contract<Credentials>,
-        sender: Address,
-        call: C,
-    ) -> Result<C::Return, Vec<u8>> {
-        contract
-            .sender(sender)
-            .dispatch(&call.abi_encode())
-            .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
-    }
-
-    fn reverted<T>(result: Result<T, Vec<u8>>) -> Vec<u8> {
-        match result {
-            Ok(_) => panic!("the call succeeded; it should have reverted"),
-            Err(data) => data,
+    impl Dispatch for Credentials {
+        fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+            Credentials::dispatch(self, input)
         }
     }
 

@@ -5,30 +5,11 @@ use alloy_primitives::{Address, B256, U256};
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use motsu::prelude::*;
 use openzeppelin_stylus::token::erc721;
-use stylus_sdk::abi::Router;
+
+use minuto_test_support::{route, view};
 
 use super::*;
 use crate::abi::IBadgesInherited as inherited;
-
-/// Calls the contract through its router, as a transaction with `calldata` would.
-/// `None`: no function has that selector.
-fn route(
-    contract: &Contract<Badges>,
-    sender: Address,
-    calldata: &[u8],
-) -> Option<Result<Vec<u8>, Vec<u8>>> {
-    let selector = u32::from_be_bytes(calldata[..4].try_into().unwrap());
-    let mut call = contract.sender(sender);
-    <Badges as Router<Badges>>::route(&mut call, selector, &calldata[4..])
-}
-
-/// Calls the view `call` through the router and decodes its answer as declared.
-fn view<C: SolCall>(contract: &Contract<Badges>, sender: Address, call: C) -> C::Return {
-    let out = route(contract, sender, &call.abi_encode())
-        .unwrap()
-        .expect("call reverted");
-    C::abi_decode_returns(&out, true).expect("undecodable return")
-}
 
 #[motsu::test]
 fn router_routes_every_declared_inherited_function(badges: Contract<Badges>, alice: Address) {

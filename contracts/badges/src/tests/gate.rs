@@ -1,167 +1,20 @@
 //! Finding 1 of the contracts audit (reputation for free) and the admin rules: a session
 //! must have billed a minimum value in its token, set per token by the admin; the admin
-//! role moves in two steps; the escrow must hold code.
-
-use alloy_primitives::{Address, U256};
-use alloy_sol_types::SolEvent;
-use motsu::prelude::*;
+//! role moves in two steps; the escrow must hold code. The same tests as the ratings
+//! contract's, from `minuto_test_support::gate_tests!`.
 
 use super::*;
 
-#[motsu::test]
-fn claim_rejects_a_dust_rate_session_however_long_it_ran(
-    escrow: Contract<SessionEscrow>,
-    token: Contract<TestToken>,
-    badges: Contract<Badges>,
-) {
-    let w = World::new(&escrow, &token, &badges);
-    // The audit's reproduction: rate 1 (10^-18 base unit a second), deposit 1.
-    let id = w.ended_at_rate(1, 1, 10 * MIN_DURATION);
-    assert_reverts(
-        &badges,
-        BadgeTooLittleBilled {
-            sessionId: id,
-            billed: 0,
-            minBilled: MIN_BILLED,
-        },
-        || badges.sender(w.student).claim(id),
-    );
-}
-
-#[motsu::test]
-fn claim_needs_the_floor_billed_in_full(
-    escrow: Contract<SessionEscrow>,
-    token: Contract<TestToken>,
-    badges: Contract<Badges>,
-) {
-    let w = World::new(&escrow, &token, &badges);
-    // A MIN_DURATION session at RATE bills exactly 3,000,000 base units.
-    let id = w.held();
-    badges
-        .sender(w.admin)
-        .set_min_billed(token.address(), 3_000_001)
-        .motsu_unwrap();
-    assert_reverts(
-        &badges,
-        BadgeTooLittleBilled {
-            sessionId: id,
-            billed: 3_000_000,
-            minBilled: 3_000_001,
-        },
-        || badges.sender(w.student).claim(id),
-    );
-    badges
-        .sender(w.admin)
-        .set_min_billed(token.address(), 3_000_000)
-        .motsu_unwrap();
-    badges.sender(w.student).claim(id).motsu_unwrap();
-}
-
-#[motsu::test]
-fn claim_rejects_a_session_in_a_token_without_a_floor(
-    escrow: Contract<SessionEscrow>,
-    token: Contract<TestToken>,
-    badges: Contract<Badges>,
-) {
-    let w = World::new(&escrow, &token, &badges);
-    let id = w.held();
-    badges
-        .sender(w.admin)
-        .set_min_billed(token.address(), 0)
-        .motsu_unwrap();
-    assert_reverts(
-        &badges,
-        BadgeTokenNotEligible {
-            sessionId: id,
-            token: token.address(),
-        },
-        || badges.sender(w.tutor).claim(id),
-    );
-}
-
-#[motsu::test]
-fn set_min_billed_is_admin_only_and_emits_the_floor(
-    escrow: Contract<SessionEscrow>,
-    token: Contract<TestToken>,
-    badges: Contract<Badges>,
-) {
-    let w = World::new(&escrow, &token, &badges);
-    assert_reverts(&badges, BadgeNotAdmin { caller: w.stranger }, || {
-        badges.sender(w.stranger).set_min_billed(token.address(), 1)
-    });
-    let ((), events) = with_events(&badges, || {
-        badges
-            .sender(w.admin)
-            .set_min_billed(token.address(), 5)
-            .motsu_unwrap()
-    });
-    assert_eq!(
-        events,
-        [BadgeMinBilledUpdated {
-            token: token.address(),
-            minBilled: 5
-        }
-        .encode_log_data()]
-    );
-    assert_eq!(badges.sender(w.stranger).min_billed(token.address()), 5);
-}
-
-#[motsu::test]
-fn admin_hands_over_in_two_steps(
-    escrow: Contract<SessionEscrow>,
-    token: Contract<TestToken>,
-    badges: Contract<Badges>,
-) {
-    let w = World::new(&escrow, &token, &badges);
-    let next = Address::random();
-    assert_reverts(&badges, BadgeNotAdmin { caller: w.stranger }, || {
-        badges.sender(w.stranger).transfer_admin(next)
-    });
-    let ((), events) = with_events(&badges, || {
-        badges.sender(w.admin).transfer_admin(next).motsu_unwrap()
-    });
-    assert_eq!(
-        events,
-        [AdminTransferStarted {
-            admin: w.admin,
-            pendingAdmin: next
-        }
-        .encode_log_data()]
-    );
-    assert_eq!(badges.sender(w.stranger).pending_admin(), next);
-    // Named is not yet admin; nobody else may accept.
-    assert_reverts(&badges, BadgeNotAdmin { caller: next }, || {
-        badges.sender(next).set_min_billed(token.address(), 1)
-    });
-    assert_reverts(&badges, BadgeNotAdmin { caller: w.stranger }, || {
-        badges.sender(w.stranger).accept_admin()
-    });
-    let ((), events) = with_events(&badges, || {
-        badges.sender(next).accept_admin().motsu_unwrap()
-    });
-    assert_eq!(
-        events,
-        [AdminTransferred {
-            previousAdmin: w.admin,
-            admin: next
-        }
-        .encode_log_data()]
-    );
-    assert_eq!(badges.sender(w.stranger).config().0, next);
-    assert_eq!(badges.sender(w.stranger).pending_admin(), Address::ZERO);
-    assert_reverts(&badges, BadgeNotAdmin { caller: w.admin }, || {
-        badges.sender(w.admin).set_min_billed(token.address(), 1)
-    });
-}
-
-#[motsu::test]
-fn constructor_rejects_an_escrow_without_code(badges: Contract<Badges>, admin: Address) {
-    for escrow in [Address::ZERO, Address::random()] {
-        assert_reverts(&badges, BadgeInvalidAddress { account: escrow }, || {
-            badges
-                .sender(admin)
-                .constructor(admin, escrow, MIN_DURATION, BASE_URI.into())
-        });
+minuto_test_support::gate_tests! {
+    mod claim for Badges {
+        act: |badges, who, id| badges.sender(who).claim(id),
+        deploy: |badges, admin, escrow| badges
+            .sender(admin)
+            .constructor(admin, escrow, MIN_DURATION, BASE_URI.into()),
+        too_little_billed: BadgeTooLittleBilled,
+        token_not_eligible: BadgeTokenNotEligible,
+        not_admin: BadgeNotAdmin,
+        invalid_address: BadgeInvalidAddress,
+        min_billed_updated: BadgeMinBilledUpdated,
     }
-    let _ = U256::ZERO;
 }

@@ -16,22 +16,11 @@ mod abi {
     );
 }
 use abi::IBadges as I;
+use minuto_test_support::{call, reverted, Dispatch};
 
-fn call<C: SolCall>(
-    badges: &Contract<Badges>,
-    sender: Address,
-    call: C,
-) -> Result<C::Return, Vec<u8>> {
-    badges
-        .sender(sender)
-        .dispatch(&call.abi_encode())
-        .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
-}
-
-fn reverted<T>(result: Result<T, Vec<u8>>) -> Vec<u8> {
-    match result {
-        Ok(_) => panic!("the call succeeded; it should have reverted"),
-        Err(data) => data,
+impl Dispatch for Badges {
+    fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        Badges::dispatch(self, input)
     }
 }
 

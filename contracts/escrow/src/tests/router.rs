@@ -12,24 +12,11 @@ mod abi {
     );
 }
 use abi::ISessionEscrow as I;
+use minuto_test_support::{call, reverted, Dispatch};
 
-/// Sends `call` through `dispatch` as `sender` and decodes its result.
-fn call<C: SolCall>(
-    escrow: &Contract<SessionEscrow>,
-    sender: Address,
-    call: C,
-) -> Result<C::Return, Vec<u8>> {
-    escrow
-        .sender(sender)
-        .dispatch(&call.abi_encode())
-        .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
-}
-
-/// The revert data of a call that must fail.
-fn reverted<T>(result: Result<T, Vec<u8>>) -> Vec<u8> {
-    match result {
-        Ok(_) => panic!("the call succeeded; it should have reverted"),
-        Err(data) => data,
+impl Dispatch for SessionEscrow {
+    fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        SessionEscrow::dispatch(self, input)
     }
 }
 

@@ -8,73 +8,15 @@ mod properties;
 mod rate;
 
 use alloc::vec::Vec;
-use core::fmt::Debug;
 
-use alloy_primitives::{keccak256, Address, LogData, B256, U256};
-use alloy_sol_types::SolError;
+use alloy_primitives::{keccak256, Address, B256, U256};
 use minuto_escrow::{test_clock as clock, SessionEscrow};
 use motsu::prelude::*;
 use openzeppelin_stylus::token::erc20::IErc20;
 
 use crate::*;
 
-pub mod test_token {
-    //! The ERC-20 the escrow bills in.
-    use alloy_primitives::{Address, U256};
-    use openzeppelin_stylus::token::erc20::{self, Erc20, IErc20};
-    use stylus_sdk::prelude::*;
-
-    /// A plain ERC-20 on OpenZeppelin's implementation, with an open `mint`.
-    #[storage]
-    #[entrypoint]
-    pub struct TestToken {
-        erc20: Erc20,
-    }
-
-    #[public]
-    #[implements(IErc20<Error = erc20::Error>)]
-    impl TestToken {
-        pub fn mint(&mut self, to: Address, amount: U256) -> Result<(), erc20::Error> {
-            self.erc20._mint(to, amount)
-        }
-    }
-
-    #[public]
-    impl IErc20 for TestToken {
-        type Error = erc20::Error;
-
-        fn total_supply(&self) -> U256 {
-            self.erc20.total_supply()
-        }
-
-        fn balance_of(&self, account: Address) -> U256 {
-            self.erc20.balance_of(account)
-        }
-
-        fn transfer(&mut self, to: Address, value: U256) -> Result<bool, Self::Error> {
-            self.erc20.transfer(to, value)
-        }
-
-        fn allowance(&self, owner: Address, spender: Address) -> U256 {
-            self.erc20.allowance(owner, spender)
-        }
-
-        fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
-            self.erc20.approve(spender, value)
-        }
-
-        fn transfer_from(
-            &mut self,
-            from: Address,
-            to: Address,
-            value: U256,
-        ) -> Result<bool, Self::Error> {
-            self.erc20.transfer_from(from, to, value)
-        }
-    }
-}
-
-pub use test_token::TestToken;
+pub use minuto_test_support::{assert_reverts, with_events, TestToken};
 
 /// 10,000 base units a second, scaled by 10^18 as the escrow takes rates.
 pub const RATE_PER_SEC: u128 = 10_000;
@@ -228,24 +170,4 @@ impl<'a> World<'a> {
             .rate(id, score, cid_hash(), CID.into())
             .motsu_unwrap()
     }
-}
-
-/// Runs `call` and returns its result with the events the ratings contract emitted, in
-/// order.
-pub fn with_events<T>(contract: &Contract<Ratings>, call: impl FnOnce() -> T) -> (T, Vec<LogData>) {
-    let before = contract.all_events().len();
-    let result = call();
-    (result, contract.all_events()[before..].to_vec())
-}
-
-/// Asserts that `call` fails with exactly `expected`, emitting nothing.
-#[track_caller]
-pub fn assert_reverts<T: Debug>(
-    contract: &Contract<Ratings>,
-    expected: impl SolError,
-    call: impl FnOnce() -> Result<T, Error>,
-) {
-    let (err, events) = with_events(contract, || call().motsu_unwrap_err());
-    assert_eq!(Vec::<u8>::from(err), expected.abi_encode(), "wrong error");
-    assert!(events.is_empty(), "a failed call emitted {events:?}");
 }
