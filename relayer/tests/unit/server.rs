@@ -1,0 +1,91 @@
+//! Tests of `minuto_relayer::server` through its public API.
+
+use axum::http::HeaderMap;
+use axum::http::HeaderValue;
+use ipnet::IpNet;
+use minuto_relayer::server::*;
+use std::net::IpAddr;
+
+fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(*k, HeaderValue::from_static(v));
+    }
+    h
+}
+
+fn nets(list: &[&str]) -> Vec<IpNet> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+const PROXY: &str = "10.0.0.5:40000";
+
+#[test]
+fn client_ip_ignores_headers_from_untrusted_peers() {
+    let h = headers(&[("x-forwarded-for", "1.1.1.1")]);
+    let ip = client_ip(
+        "203.0.113.9:5000".parse().unwrap(),
+        &h,
+        &nets(&["10.0.0.0/8"]),
+    );
+    assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
+    // No proxies configured: always the peer.
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &[]),
+        "10.0.0.5".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn client_ip_takes_the_rightmost_untrusted_hop() {
+    let trusted = nets(&["10.0.0.0/8", "172.16.0.0/12"]);
+    // The client forged "6.6.6.6"; its real address was appended by our proxies.
+    let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 172.16.3.4")]);
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        "198.51.100.7".parse::<IpAddr>().unwrap()
+    );
+    // Several header lines count as one list.
+    let h = headers(&[
+        ("x-forwarded-for", "6.6.6.6"),
+        ("x-forwarded-for", "198.51.100.8"),
+    ]);
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        "198.51.100.8".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn client_ip_reads_rfc7239_forwarded_first() {
+    let trusted = nets(&["10.0.0.0/8"]);
+    let h = headers(&[
+        (
+            "forwarded",
+            r#"for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711""#,
+        ),
+        ("x-forwarded-for", "9.9.9.9"),
+    ]);
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        "2001:db8:cafe::17".parse::<IpAddr>().unwrap()
+    );
+    let h = headers(&[("forwarded", "for=unknown, for=10.1.1.1")]);
+    // Only trusted hops and an unknown one: the last address we can vouch for.
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        "10.1.1.1".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn client_ip_without_headers_is_the_proxy_itself() {
+    assert_eq!(
+        client_ip(
+            PROXY.parse().unwrap(),
+            &HeaderMap::new(),
+            &nets(&["10.0.0.0/8"])
+        ),
+        "10.0.0.5".parse::<IpAddr>().unwrap()
+    );
+}

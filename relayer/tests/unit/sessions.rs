@@ -1,0 +1,116 @@
+//! Tests of `minuto_relayer::sessions` through its public API.
+
+use std::time::Duration;
+
+use alloy_primitives::{Address, U256};
+use minuto_relayer::clock::Clock;
+use minuto_relayer::escrow::EscrowEvent;
+use minuto_relayer::heartbeat::Role;
+use minuto_relayer::sessions::*;
+
+const T0: u64 = 1_700_000_000;
+const BACKDATE: u64 = 60;
+
+fn registry() -> Registry {
+    crate::registry_at(Clock::starting_at(T0 * 1000), 100.0, BACKDATE)
+}
+
+/// 10,000 base units a second, 10,000,000 deposited, 2.5 % fee.
+fn open(r: &Registry, id: u64) {
+    assert!(r.apply(&EscrowEvent::Opened {
+        id: U256::from(id),
+        student_key: Address::repeat_byte(1),
+        rate: 10_000 * minuto_accrual::RATE_SCALE,
+        deposit: 10_000_000,
+        fee_bps: 250,
+    }));
+}
+
+fn start(r: &Registry, id: u64, start: u64) {
+    assert!(r.apply(&EscrowEvent::Started {
+        id: U256::from(id),
+        tutor_key: Address::repeat_byte(2),
+        start,
+    }));
+}
+
+fn standing(r: &Registry, id: u64) -> Standing {
+    r.status(U256::from(id)).unwrap().standing
+}
+
+#[tokio::test(start_paused = true)]
+async fn withdrawable_lags_now_by_the_escrows_max_backdate() {
+    let r = registry();
+    open(&r, 1);
+    // While Open, as the escrow's views: nothing billed, the whole deposit's runway.
+    let s = standing(&r, 1);
+    assert_eq!((s.billed, s.withdrawable, s.runway_seconds), (0, 0, 1_000));
+    start(&r, 1, T0 - 100);
+    // 100 s in: billed at now, withdrawable only what was earned by now − 60 s.
+    let s = standing(&r, 1);
+    assert_eq!(s.billed, 1_000_000);
+    assert_eq!(s.runway_seconds, 900);
+    // earned(400,000) = 400,000 − floor(400,000 × 250 / 10,000) = 390,000.
+    assert_eq!(s.withdrawable, 390_000);
+    // The heartbeat reply carries the same figures.
+    let hb = r
+        .record_heartbeat(U256::from(1), Role::Tutor, 1, T0)
+        .unwrap();
+    assert_eq!(hb, s);
+
+    // A withdrawal of all of it leaves nothing until more time passes the window.
+    assert!(r.apply(&EscrowEvent::Withdrawn {
+        id: U256::from(1),
+        amount: 390_000,
+    }));
+    assert_eq!(standing(&r, 1).withdrawable, 0);
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let s = standing(&r, 1);
+    assert_eq!(s.billed, 1_100_000);
+    // earned(500,000) = 487,500; minus 390,000 withdrawn.
+    assert_eq!(s.withdrawable, 97_500);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_undone_by_a_reorg_is_judged_again_from_the_same_heartbeats() {
+    let r = registry();
+    open(&r, 1);
+    start(&r, 1, T0);
+    r.record_heartbeat(U256::from(1), Role::Student, 4, T0)
+        .unwrap();
+    r.record_heartbeat(U256::from(1), Role::Tutor, 9, T0)
+        .unwrap();
+    let before = r.snapshot();
+    // Our stop is mined...
+    r.stopped(U256::from(1));
+    assert!(r.is_ended(U256::from(1)));
+    // ... and reorganised away: the chain as of before the stop comes back.
+    r.rewind(&before);
+    assert!(!r.is_ended(U256::from(1)));
+    assert_eq!(r.watched(), 1);
+    let s = r.status(U256::from(1)).unwrap().session;
+    assert_eq!(s.phase, Phase::Active);
+    assert_eq!(s.seen[Role::Student.index()].map(|x| x.seq), Some(4));
+    assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.seq), Some(9));
+    assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.unix), Some(T0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn withdrawable_is_zero_inside_the_backdate_window_and_saturates() {
+    let r = registry();
+    open(&r, 1);
+    start(&r, 1, T0 - 30);
+    let s = standing(&r, 1);
+    assert_eq!(s.billed, 300_000);
+    assert_eq!(
+        s.withdrawable, 0,
+        "through = start while now − 60 s < start"
+    );
+    // Withdrawn beyond what the lagged window has earned (an admin raised the
+    // backdate after a withdrawal): saturate at zero rather than fail.
+    assert!(r.apply(&EscrowEvent::Withdrawn {
+        id: U256::from(1),
+        amount: 100_000,
+    }));
+    assert_eq!(standing(&r, 1).withdrawable, 0);
+}
