@@ -44,9 +44,14 @@ use minuto_escrow_view as escrow;
 
 use alloc::{string::String, vec::Vec};
 
-use alloy_primitives::{aliases::B32, Address, Uint, B256, U256};
+use alloy_primitives::{aliases::B32, Address, Uint, U256};
 use alloy_sol_types::{SolError, SolEvent};
-use minuto_wire::{admin::Admin, revert_data, small, Word};
+use minuto_wire::{
+    admin::Admin,
+    revert_data, small,
+    storage::{read_chunks, write_chunks, Chunks},
+    Word,
+};
 use openzeppelin_stylus::{
     token::erc721::{
         self, extensions::IErc721Metadata, ERC721InvalidOwner, ERC721NonexistentToken, Erc721,
@@ -57,9 +62,7 @@ use openzeppelin_stylus::{
 use stylus_sdk::{
     abi::Bytes,
     prelude::*,
-    storage::{
-        StorageAddress, StorageB256, StorageMap, StorageU128, StorageU16, StorageU64, StorageU8,
-    },
+    storage::{StorageAddress, StorageMap, StorageU128, StorageU16, StorageU64, StorageU8},
 };
 
 /// The deployed program's entry: every call goes through the hand-written router
@@ -264,7 +267,7 @@ pub struct Badges {
     base_uri_len: StorageU16,
     /// Word `i` holds bytes `32 * i ..` of the base URI, zero-padded. Raw words rather
     /// than a `StorageString`, whose code links U256 division and Rust's formatting.
-    base_uri: StorageMap<u32, StorageB256>,
+    base_uri: Chunks,
     /// Token id → its record.
     badges: StorageMap<U256, Badge>,
     /// Session id → the badges claimed for it.
@@ -819,23 +822,12 @@ impl Badges {
         // SAFETY (casts): `uri.len() <= MAX_BASE_URI_LEN`, so the length fits in 16 bits
         // and the word index in 32.
         self.base_uri_len.set(Uint::from_limbs([uri.len() as u64]));
-        for (i, chunk) in uri.chunks(32).enumerate() {
-            let mut word = B256::ZERO;
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.base_uri.setter(i as u32).set(word);
-        }
+        write_chunks(&mut self.base_uri, uri);
     }
 
-    /// The stored base URI's bytes.
+    /// The stored base URI's bytes, with room for a token id's 20 digits.
     fn base_uri(&self) -> Vec<u8> {
-        let len = small(self.base_uri_len.get()) as usize;
-        let mut bytes = Vec::with_capacity(len + 20);
-        for (i, start) in (0..len).step_by(32).enumerate() {
-            // SAFETY (cast): `i <= len / 32 < 2^16`.
-            let word = self.base_uri.get(i as u32);
-            bytes.extend_from_slice(&word[..core::cmp::min(32, len - start)]);
-        }
-        bytes
+        read_chunks::<20>(&self.base_uri, small(self.base_uri_len.get()) as usize)
     }
 }
 

@@ -49,6 +49,7 @@ use alloc::{string::String, vec::Vec};
 
 use alloy_primitives::{aliases::B32, Address, B256, U16, U256, U32, U64, U8};
 use alloy_sol_types::SolError;
+use minuto_wire::storage::{read_chunks, write_chunks, Chunks};
 use openzeppelin_stylus::{
     access::control::{
         self as access_control, AccessControl, AccessControlBadConfirmation,
@@ -64,9 +65,7 @@ use stylus_sdk::{
     function_selector,
     keccak_const::Keccak256,
     prelude::*,
-    storage::{
-        StorageB256, StorageMap, StorageU16, StorageU256, StorageU32, StorageU64, StorageU8,
-    },
+    storage::{StorageMap, StorageU16, StorageU256, StorageU32, StorageU64, StorageU8},
 };
 
 /// The deployed program's entry: every call goes through the hand-written router.
@@ -336,7 +335,7 @@ pub struct Credential {
     expiry: StorageU64,
     uri_len: StorageU16,
     /// Word `i` holds bytes `32 * i ..` of the URI, zero-padded.
-    uri: StorageMap<u32, StorageB256>,
+    uri: Chunks,
 }
 
 /// The credentials contract. The deployed program routes calls with
@@ -986,22 +985,12 @@ impl Credential {
         // SAFETY (casts): `uri.len() <= MAX_URI_LEN`, so the length fits in 16 bits and
         // the word index in 32.
         self.uri_len.set(U16::from(uri.len() as u16));
-        for (i, chunk) in uri.chunks(32).enumerate() {
-            let mut word = B256::ZERO;
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.uri.setter(i as u32).set(word);
-        }
+        write_chunks(&mut self.uri, uri);
     }
 
     /// The stored URI.
     fn uri(&self) -> String {
-        let len: usize = self.uri_len.get().saturating_to();
-        let mut bytes = Vec::with_capacity(len);
-        for (i, start) in (0..len).step_by(32).enumerate() {
-            // SAFETY (cast): `i < len / 32 + 1 <= 2^16`.
-            let word = self.uri.get(i as u32);
-            bytes.extend_from_slice(&word[..core::cmp::min(32, len - start)]);
-        }
+        let bytes = read_chunks::<0>(&self.uri, self.uri_len.get().saturating_to());
         // The bytes were written from a `String` by `set_uri`, so they are UTF-8.
         // `from_utf8_lossy` is linked anyway (the ABI decoder uses it for `string`).
         String::from_utf8_lossy(&bytes).into_owned()

@@ -14,10 +14,15 @@
 //! contracts' tests write each record through an SDK `#[storage]` twin and read it back
 //! field by field here.
 
+use alloc::vec::Vec;
+
 use alloy_primitives::{Address, B256, U256};
 use stylus_sdk::{
     host::VM,
-    storage::{GlobalStorage, StorageCache, StorageGuard, StorageGuardMut, StorageType},
+    storage::{
+        GlobalStorage, StorageB256, StorageCache, StorageGuard, StorageGuardMut, StorageMap,
+        StorageType,
+    },
 };
 
 /// Where a field lives in a [`Record`]: its slot (counted from the record's first), its
@@ -167,4 +172,35 @@ impl<const SLOTS: usize> Record<SLOTS> {
     pub fn set_flag(&mut self, field: Field, value: bool) {
         self.set_uint(field, u64::from(value));
     }
+}
+
+/// A byte string in storage as 32-byte words (word `i` holds bytes `32 * i ..`,
+/// zero-padded), its length kept by the caller. The SDK's `StorageString` links U256
+/// division and Rust's formatting (~8 KB of WASM); this is what badges' base URI and
+/// credentials' metadata URIs use instead.
+pub type Chunks = StorageMap<u32, StorageB256>;
+
+/// Stores `bytes` in `chunks` from word 0 (the caller keeps the length, and bounds it so
+/// that the word index fits in 32 bits). Generic, like [`read_chunks`], so that it is
+/// compiled only into the contracts that use it (a plain function here measured +370 B
+/// of WASM in the ratings contract, which does not).
+pub fn write_chunks(chunks: &mut Chunks, bytes: &(impl AsRef<[u8]> + ?Sized)) {
+    let bytes = bytes.as_ref();
+    for (i, chunk) in bytes.chunks(32).enumerate() {
+        let mut word = B256::ZERO;
+        word[..chunk.len()].copy_from_slice(chunk);
+        // SAFETY (cast): the caller bounds the length.
+        chunks.setter(i as u32).set(word);
+    }
+}
+
+/// The first `len` bytes stored in `chunks`, in a vector with room for `SPARE` more.
+pub fn read_chunks<const SPARE: usize>(chunks: &Chunks, len: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(len + SPARE);
+    for (i, start) in (0..len).step_by(32).enumerate() {
+        // SAFETY (cast): `i <= len / 32`, and the caller bounds `len`.
+        let word = chunks.get(i as u32);
+        bytes.extend_from_slice(&word[..core::cmp::min(32, len - start)]);
+    }
+    bytes
 }
