@@ -1,6 +1,7 @@
 //! Typed configuration: a TOML file, overridden by command-line flags and environment
-//! variables (`MINUTO_RELAYER_*`), validated once at start-up. Bad values are rejected
-//! with the field's name; nothing falls back silently.
+//! variables (`MINUTO_RELAYER_*`), validated once at start-up. One struct, [`Cli`], is
+//! both the clap parser and the file's serde schema; [`Config`] is the validated result.
+//! Bad values are rejected with the field's name; nothing falls back silently.
 //!
 //! The relayer's key comes only from the environment (`MINUTO_RELAYER_PRIVATE_KEY`) or
 //! from an encrypted keystore (`keystore` + `MINUTO_RELAYER_KEYSTORE_PASSWORD` or
@@ -51,16 +52,22 @@ pub enum LogFormat {
     Text,
 }
 
-/// Command-line flags; each also reads `MINUTO_RELAYER_<NAME>` from the environment.
-#[derive(Debug, Default, Parser)]
+/// The settings as given, one struct for both sources: flags and their
+/// `MINUTO_RELAYER_<NAME>` environment variables (clap), and the TOML config file
+/// (serde). [`Config::load`] takes each value from the flag or environment if set, else
+/// from the file, else its default, and validates the result. Keys marked file-only
+/// have no flag.
+#[derive(Clone, Debug, Default, Parser, Deserialize)]
 #[command(
     name = "minuto-relayer",
     version,
     about = "Turns lost heartbeats into an on-chain stopAt"
 )]
+#[serde(deny_unknown_fields)]
 pub struct Cli {
     /// TOML config file.
     #[arg(long, env = "MINUTO_RELAYER_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// JSON-RPC endpoint of the chain.
     #[arg(long, env = "MINUTO_RELAYER_RPC_URL")]
@@ -85,15 +92,19 @@ pub struct Cli {
     pub listen: Option<SocketAddr>,
     /// Expected client ping cadence (e.g. 5s).
     #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", value_parser = parse_duration)]
+    #[serde(default, deserialize_with = "de_duration")]
     pub ping_interval: Option<Duration>,
     /// Silence after which a party is considered gone (e.g. 10s).
     #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", value_parser = parse_duration)]
+    #[serde(default, deserialize_with = "de_duration")]
     pub silence_timeout: Option<Duration>,
     /// No one is judged for this long after start-up or a session's start.
     #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", value_parser = parse_duration)]
+    #[serde(default, deserialize_with = "de_duration")]
     pub grace_period: Option<Duration>,
     /// Upper bound on how far back stopAt may date (the escrow's maxBackdate if unset).
     #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
+    #[serde(default, deserialize_with = "de_duration")]
     pub max_backdate: Option<Duration>,
     /// Blocks an event must be buried under before it is read.
     #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS")]
@@ -114,13 +125,49 @@ pub struct Cli {
     /// in-memory store of a single instance.
     #[arg(long, env = "MINUTO_RELAYER_REDIS_URL")]
     pub redis_url: Option<Url>,
+    /// File-only: largest `eth_getLogs` block range.
+    #[arg(skip)]
+    pub log_chunk_blocks: Option<u64>,
+    /// File-only: pause between follower polls.
+    #[arg(skip)]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub poll_interval: Option<Duration>,
+    /// File-only: timeout of one JSON-RPC request.
+    #[arg(skip)]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub rpc_timeout: Option<Duration>,
+    /// File-only: time shutdown gives in-flight stops.
+    #[arg(skip)]
+    #[serde(default, deserialize_with = "de_duration")]
+    pub shutdown_drain: Option<Duration>,
+    /// File-only `[api]` table.
+    #[arg(skip)]
+    #[serde(default)]
+    pub api: FileApi,
+    /// File-only `[http]` table.
+    #[arg(skip)]
+    #[serde(default)]
+    pub http: FileHttp,
+    /// File-only `[tx]` table.
+    #[arg(skip)]
+    #[serde(default)]
+    pub tx: FileTx,
+}
+
+/// A duration in the config file, as [`parse_duration`] reads it.
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// `[api]` table of the config file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileApi {
-    max_clock_skew: Option<String>,
+    #[serde(default, deserialize_with = "de_duration")]
+    max_clock_skew: Option<Duration>,
     max_body_bytes: Option<usize>,
     ip_rate_per_second: Option<f64>,
     ip_burst: Option<f64>,
@@ -134,8 +181,10 @@ pub struct FileApi {
 pub struct FileHttp {
     trusted_proxies: Option<Vec<String>>,
     cors_allowed_origins: Option<Vec<String>>,
-    header_read_timeout: Option<String>,
-    request_timeout: Option<String>,
+    #[serde(default, deserialize_with = "de_duration")]
+    header_read_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration")]
+    request_timeout: Option<Duration>,
     max_connections: Option<usize>,
 }
 
@@ -143,47 +192,55 @@ pub struct FileHttp {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileTx {
-    receipt_timeout: Option<String>,
-    receipt_poll_interval: Option<String>,
+    #[serde(default, deserialize_with = "de_duration")]
+    receipt_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "de_duration")]
+    receipt_poll_interval: Option<Duration>,
     max_attempts: Option<u32>,
     fee_bump_percent: Option<u32>,
     max_fee_per_gas_gwei: Option<u64>,
     gas_margin_percent: Option<u32>,
     concurrency: Option<usize>,
-    retry_after: Option<String>,
+    #[serde(default, deserialize_with = "de_duration")]
+    retry_after: Option<Duration>,
 }
 
-/// The config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    rpc_url: Option<Url>,
-    escrow: Option<Address>,
-    deployment: Option<PathBuf>,
-    chain_id: Option<u64>,
-    keystore: Option<PathBuf>,
-    keystore_password_file: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    ping_interval: Option<String>,
-    silence_timeout: Option<String>,
-    grace_period: Option<String>,
-    max_backdate: Option<String>,
-    confirmations: Option<u64>,
-    start_block: Option<u64>,
-    cursor_file: Option<PathBuf>,
-    log_chunk_blocks: Option<u64>,
-    poll_interval: Option<String>,
-    rpc_timeout: Option<String>,
-    shutdown_drain: Option<String>,
-    log_format: Option<LogFormat>,
-    admin_listen: Option<SocketAddr>,
-    redis_url: Option<Url>,
-    #[serde(default)]
-    api: FileApi,
-    #[serde(default)]
-    http: FileHttp,
-    #[serde(default)]
-    tx: FileTx,
+impl Cli {
+    /// Every value set here, else the one in `file` (flag and environment beat the file).
+    fn or(mut self, file: Cli) -> Cli {
+        macro_rules! fill {
+            ($($field:ident),*) => { $( if self.$field.is_none() { self.$field = file.$field; } )* };
+        }
+        fill!(
+            rpc_url,
+            escrow,
+            deployment,
+            chain_id,
+            keystore,
+            keystore_password_file,
+            listen,
+            ping_interval,
+            silence_timeout,
+            grace_period,
+            max_backdate,
+            confirmations,
+            start_block,
+            cursor_file,
+            log_format,
+            admin_listen,
+            redis_url,
+            log_chunk_blocks,
+            poll_interval,
+            rpc_timeout,
+            shutdown_drain
+        );
+        Cli {
+            api: file.api,
+            http: file.http,
+            tx: file.tx,
+            ..self
+        }
+    }
 }
 
 /// HTTP API limits.
@@ -510,26 +567,6 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-fn duration(
-    field: &'static str,
-    cli: Option<Duration>,
-    file: Option<&String>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    if let Some(d) = cli {
-        return Ok(d);
-    }
-    match file {
-        Some(s) => parse_duration(s).map_err(|e| invalid(field, e)),
-        None => Ok(default),
-    }
-}
-
-fn opt_duration(field: &'static str, s: Option<&String>) -> Result<Option<Duration>, ConfigError> {
-    s.map(|s| parse_duration(s).map_err(|e| invalid(field, e)))
-        .transpose()
-}
-
 /// Parses a hex private key (with or without `0x`).
 ///
 /// # Errors
@@ -590,42 +627,34 @@ impl Config {
                     path: path.clone(),
                     source,
                 })?;
-                toml::from_str::<FileConfig>(&text).map_err(|source| ConfigError::Parse {
+                toml::from_str::<Cli>(&text).map_err(|source| ConfigError::Parse {
                     path: path.clone(),
                     source,
                 })?
             }
-            None => FileConfig::default(),
+            None => Cli::default(),
         };
-        Self::merge(cli, &file, env)
+        Self::merge(cli.clone().or(file), env)
     }
 
-    fn merge(
-        cli: &Cli,
-        file: &FileConfig,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let rpc_url =
-            cli.rpc_url
-                .clone()
-                .or_else(|| file.rpc_url.clone())
-                .ok_or(ConfigError::Missing(
-                    "rpc_url",
-                    "rpc-url",
-                    "MINUTO_RELAYER_RPC_URL",
-                ))?;
+    fn merge(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing(
+            "rpc_url",
+            "rpc-url",
+            "MINUTO_RELAYER_RPC_URL",
+        ))?;
         if !matches!(rpc_url.scheme(), "http" | "https") {
             return Err(invalid("rpc_url", "must be an http:// or https:// URL"));
         }
         // A relative `deployment` path is taken from the working directory, like
         // `keystore` and `cursor_file`.
-        let deployment_path = cli.deployment.as_deref().or(file.deployment.as_deref());
+        let deployment_path = s.deployment.as_deref();
         let deployment = deployment_path
             .map(|path| Deployment::load(path).map(|d| (d, path)))
             .transpose()?;
         let escrow = agree(
             "escrow",
-            cli.escrow.or(file.escrow),
+            s.escrow,
             deployment.map(|(d, path)| (d.escrow, path)),
         )?
         .ok_or(ConfigError::Missing(
@@ -638,7 +667,7 @@ impl Config {
         }
         let chain_id = agree(
             "chain_id",
-            cli.chain_id.or(file.chain_id),
+            s.chain_id,
             deployment.map(|(d, path)| (d.chain_id, path)),
         )?
         .ok_or(ConfigError::Missing(
@@ -650,7 +679,7 @@ impl Config {
             return Err(invalid("chain_id", "must not be 0"));
         }
 
-        let keystore = cli.keystore.clone().or_else(|| file.keystore.clone());
+        let keystore = s.keystore.clone();
         // Secrets read as text are wiped from memory once parsed.
         let env_key = env(ENV_PRIVATE_KEY)
             .filter(|k| !k.trim().is_empty())
@@ -663,10 +692,7 @@ impl Config {
             }
             (Some(hex), None) => parse_private_key(&hex)?,
             (None, Some(path)) => {
-                let password_file = cli
-                    .keystore_password_file
-                    .clone()
-                    .or_else(|| file.keystore_password_file.clone());
+                let password_file = s.keystore_password_file.clone();
                 let password = match (env(ENV_KEYSTORE_PASSWORD), password_file) {
                     (Some(p), _) => zeroize::Zeroizing::new(p),
                     (None, Some(pf)) => {
@@ -692,32 +718,13 @@ impl Config {
             }
         };
 
-        let listen = cli
+        let listen = s
             .listen
-            .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let ping_interval = duration(
-            "ping_interval",
-            cli.ping_interval,
-            file.ping_interval.as_ref(),
-            Duration::from_secs(5),
-        )?;
-        let silence_timeout = duration(
-            "silence_timeout",
-            cli.silence_timeout,
-            file.silence_timeout.as_ref(),
-            Duration::from_secs(10),
-        )?;
-        let grace_period = duration(
-            "grace_period",
-            cli.grace_period,
-            file.grace_period.as_ref(),
-            Duration::from_secs(20),
-        )?;
-        let max_backdate = match cli.max_backdate {
-            Some(d) => Some(d),
-            None => opt_duration("max_backdate", file.max_backdate.as_ref())?,
-        };
+        let ping_interval = s.ping_interval.unwrap_or(Duration::from_secs(5));
+        let silence_timeout = s.silence_timeout.unwrap_or(Duration::from_secs(10));
+        let grace_period = s.grace_period.unwrap_or(Duration::from_secs(20));
+        let max_backdate = s.max_backdate;
         if ping_interval.is_zero() {
             return Err(invalid("ping_interval", "must be above zero"));
         }
@@ -739,37 +746,22 @@ impl Config {
             return Err(invalid("max_backdate", "must be at least 1s"));
         }
 
-        let confirmations = cli.confirmations.or(file.confirmations).unwrap_or(1);
+        let confirmations = s.confirmations.unwrap_or(1);
         if confirmations > 10_000 {
             return Err(invalid("confirmations", "above 10000 blocks"));
         }
-        let log_chunk_blocks = file.log_chunk_blocks.unwrap_or(2_000);
+        let log_chunk_blocks = s.log_chunk_blocks.unwrap_or(2_000);
         if !(1..=1_000_000).contains(&log_chunk_blocks) {
             return Err(invalid("log_chunk_blocks", "must be within 1..=1000000"));
         }
-        let poll_interval = duration(
-            "poll_interval",
-            None,
-            file.poll_interval.as_ref(),
-            Duration::from_secs(2),
-        )?;
-        let rpc_timeout = duration(
-            "rpc_timeout",
-            None,
-            file.rpc_timeout.as_ref(),
-            Duration::from_secs(10),
-        )?;
-        let shutdown_drain = duration(
-            "shutdown_drain",
-            None,
-            file.shutdown_drain.as_ref(),
-            Duration::from_secs(10),
-        )?;
+        let poll_interval = s.poll_interval.unwrap_or(Duration::from_secs(2));
+        let rpc_timeout = s.rpc_timeout.unwrap_or(Duration::from_secs(10));
+        let shutdown_drain = s.shutdown_drain.unwrap_or(Duration::from_secs(10));
         if poll_interval.is_zero() || rpc_timeout.is_zero() {
             return Err(invalid("poll_interval/rpc_timeout", "must be above zero"));
         }
 
-        let a = &file.api;
+        let a = &s.api;
         let rate =
             |field: &'static str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
                 let v = v.unwrap_or(default);
@@ -780,12 +772,7 @@ impl Config {
                 }
             };
         let api = ApiLimits {
-            max_clock_skew: duration(
-                "api.max_clock_skew",
-                None,
-                a.max_clock_skew.as_ref(),
-                Duration::from_secs(30),
-            )?,
+            max_clock_skew: a.max_clock_skew.unwrap_or(Duration::from_secs(30)),
             max_body_bytes: a.max_body_bytes.unwrap_or(1024),
             ip_rate: Rate {
                 per_second: rate("api.ip_rate_per_second", a.ip_rate_per_second, 50.0)?,
@@ -804,20 +791,12 @@ impl Config {
             return Err(invalid("api.max_body_bytes", "must be within 256..=65536"));
         }
 
-        let t = &file.tx;
+        let t = &s.tx;
         let submit = SubmitConfig {
-            receipt_timeout: duration(
-                "tx.receipt_timeout",
-                None,
-                t.receipt_timeout.as_ref(),
-                Duration::from_secs(15),
-            )?,
-            poll_interval: duration(
-                "tx.receipt_poll_interval",
-                None,
-                t.receipt_poll_interval.as_ref(),
-                Duration::from_millis(500),
-            )?,
+            receipt_timeout: t.receipt_timeout.unwrap_or(Duration::from_secs(15)),
+            poll_interval: t
+                .receipt_poll_interval
+                .unwrap_or(Duration::from_millis(500)),
             max_attempts: t.max_attempts.unwrap_or(5),
             fee_bump_percent: t.fee_bump_percent.unwrap_or(25),
             max_fee_per_gas: t
@@ -837,18 +816,13 @@ impl Config {
         let tx = TxSettings {
             submit,
             concurrency: t.concurrency.unwrap_or(16),
-            retry_after: duration(
-                "tx.retry_after",
-                None,
-                t.retry_after.as_ref(),
-                Duration::from_secs(5),
-            )?,
+            retry_after: t.retry_after.unwrap_or(Duration::from_secs(5)),
         };
         if !(1..=1024).contains(&tx.concurrency) {
             return Err(invalid("tx.concurrency", "must be within 1..=1024"));
         }
 
-        let h = &file.http;
+        let h = &s.http;
         let trusted_proxies = h
             .trusted_proxies
             .iter()
@@ -901,22 +875,11 @@ impl Config {
         let http = HttpSettings {
             trusted_proxies,
             cors_allowed_origins,
-            header_read_timeout: duration(
-                "http.header_read_timeout",
-                None,
-                h.header_read_timeout.as_ref(),
-                Duration::from_secs(15),
-            )?,
-            request_timeout: duration(
-                "http.request_timeout",
-                None,
-                h.request_timeout.as_ref(),
-                Duration::from_secs(10),
-            )?,
+            header_read_timeout: h.header_read_timeout.unwrap_or(Duration::from_secs(15)),
+            request_timeout: h.request_timeout.unwrap_or(Duration::from_secs(10)),
             max_connections: h.max_connections.unwrap_or(10_000),
-            admin_listen: cli
+            admin_listen: s
                 .admin_listen
-                .or(file.admin_listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090))),
             admin_token: env(ENV_ADMIN_TOKEN)
                 .filter(|t| !t.trim().is_empty())
@@ -962,7 +925,7 @@ impl Config {
                 "{ENV_ADMIN_TOKEN} must be at least 16 characters"
             )));
         }
-        let redis_url = cli.redis_url.clone().or_else(|| file.redis_url.clone());
+        let redis_url = s.redis_url.clone();
         if let Some(u) = &redis_url {
             if !matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys") {
                 return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
@@ -981,15 +944,13 @@ impl Config {
             max_backdate,
             confirmations,
             // An explicit start block wins over the deployment's: it only saves reads.
-            start_block: cli
+            start_block: s
                 .start_block
-                .or(file.start_block)
                 .or(deployment.map(|(d, _)| d.escrow_block))
                 .unwrap_or(0),
-            cursor_file: cli
+            cursor_file: s
                 .cursor_file
                 .clone()
-                .or_else(|| file.cursor_file.clone())
                 .unwrap_or_else(|| PathBuf::from("minuto-relayer.cursor.json")),
             log_chunk_blocks,
             poll_interval,
@@ -997,10 +958,7 @@ impl Config {
             shutdown_drain,
             api,
             tx,
-            log_format: cli
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Json),
+            log_format: s.log_format.unwrap_or(LogFormat::Json),
             http,
             redis_url,
         })
@@ -1020,7 +978,7 @@ impl Config {
             zeroize::Zeroizing::new(key.signing_key().to_bytes().into());
         let hex = zeroize::Zeroizing::new(alloy_primitives::hex::encode(*bytes));
         // SAFETY of the expect: every other value is a valid default.
-        Self::merge(&cli, &FileConfig::default(), |name| {
+        Self::merge(cli, |name| {
             (name == ENV_PRIVATE_KEY).then(|| String::clone(&hex))
         })
         .expect("defaults are valid")

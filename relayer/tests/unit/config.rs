@@ -259,6 +259,19 @@ fn rejections_name_the_field() {
         env_with_key,
     );
     assert!(e.contains("unknown field `silence_timout`"), "{e}");
+    // A bad duration in the file names its key (the flag's is clap's own message).
+    let path = write(&dir, "bad-duration.toml", "[tx]\nretry_after = \"10\"\n");
+    let e = err(
+        Cli {
+            config: Some(path),
+            ..base()
+        },
+        env_with_key,
+    );
+    assert!(
+        e.contains("retry_after") && e.contains("is not a duration"),
+        "{e}"
+    );
 }
 
 #[test]
