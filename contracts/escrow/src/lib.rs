@@ -24,6 +24,13 @@
 //! Heartbeat keys are only needed off chain, so they live in events
 //! ([`SessionOpened`], [`SessionStarted`]), not in storage.
 //!
+//! Storage: a session is a [`Session`] record of three to four slots (its fields in
+//! [`session`]), read and written through [`minuto_wire::storage::Record`]: one read and
+//! one write function serve every field, in the layout the SDK's `#[storage]` structs
+//! would give them (tested), at a fraction of the SDK accessors' WASM.
+//!
+//! Every public function below documents its errors and its events.
+//!
 //! [`claim`]: SessionEscrow::claim
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -778,6 +785,9 @@ impl SessionEscrow {
     ///
     /// # Errors
     /// `EscrowUnknownSession`.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn session(&self, id: U256) -> Result<SessionView, Error> {
         let (state, student, tutor) = self.load_session(id)?;
         let s = self.sessions.get(id);
@@ -801,6 +811,9 @@ impl SessionEscrow {
     ///
     /// # Errors
     /// `EscrowUnknownSession`.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn billed(&self, id: U256) -> Result<U256, Error> {
         let (state, _, _) = self.load_session(id)?;
         let accrual = self.accrual(id);
@@ -817,6 +830,9 @@ impl SessionEscrow {
     ///
     /// # Errors
     /// `EscrowUnknownSession`.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn withdrawable(&self, id: U256) -> Result<U256, Error> {
         let (state, _, _) = self.load_session(id)?;
         if state != State::Active {
@@ -830,6 +846,9 @@ impl SessionEscrow {
     ///
     /// # Errors
     /// `EscrowUnknownSession`.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn runway(&self, id: U256) -> Result<u64, Error> {
         let (state, _, _) = self.load_session(id)?;
         let now = now();
@@ -845,11 +864,23 @@ impl SessionEscrow {
     }
 
     /// Payouts of `token` credited to `account` after a refused transfer.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn claimable(&self, token: Address, account: Address) -> U256 {
         self.claimable.get(token).get(account).read(value::WORD)
     }
 
     /// Whether `tutor` has used or cancelled acceptance `nonce`.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn nonce_used(&self, tutor: Address, nonce: U256) -> bool {
         let (word, bit) = nonce_position(nonce);
         self.nonce_bitmap
@@ -860,11 +891,23 @@ impl SessionEscrow {
     }
 
     /// Whether new sessions of `token` may be opened.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn token_allowed(&self, token: Address) -> bool {
         self.tokens.get(token).flag(token_entry::ALLOWED)
     }
 
     /// Whether `account` may call `stopAt`.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn is_relayer(&self, account: Address) -> bool {
         self.relayers.get(account).flag(value::FLAG)
     }
@@ -873,6 +916,12 @@ impl SessionEscrow {
     /// the fee new sessions take (basis points), the start window and maximum backdate
     /// (seconds), whether new money is paused, and how many sessions were ever opened
     /// (ids run from 1 to that count).
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     pub fn config(&self) -> (Address, Address, Address, Address, u16, u32, u32, bool, u64) {
         (
             self.admin.get(),
@@ -888,6 +937,12 @@ impl SessionEscrow {
     }
 
     /// How far back, in seconds, a relayer's `stopAt` may reach (also in [`config`]).
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
     ///
     /// [`config`]: Self::config
     pub fn max_backdate(&self) -> u32 {
