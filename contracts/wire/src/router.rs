@@ -16,16 +16,20 @@ use crate::encode;
 pub struct Args<'a>(pub &'a [u8]);
 
 impl<'a> Args<'a> {
-    /// Word `i`, if the call data has it.
-    pub fn word(&self, i: usize) -> Option<&'a [u8]> {
-        self.0.get(32 * i..32 * i + 32)
+    /// Word `i`, if the call data has it. Every reader below works on this fixed-size
+    /// word, so none of them has a bounds check to fail (whose panic would link
+    /// formatting code and a source location).
+    pub fn word(&self, i: usize) -> Option<&'a [u8; 32]> {
+        let start = i.checked_mul(32)?;
+        self.0.get(start..start.checked_add(32)?)?.try_into().ok()
     }
 
     /// Word `i` as an unsigned integer of `bytes` bytes (at most 8): every higher byte
     /// must be zero.
     pub fn uint(&self, i: usize, bytes: usize) -> Option<u64> {
         let w = self.word(i)?;
-        if w[..32 - bytes].iter().any(|b| *b != 0) {
+        let high = 32usize.saturating_sub(bytes.min(8));
+        if w.iter().take(high).any(|b| *b != 0) {
             return None;
         }
         let mut low = [0u8; 8];
@@ -46,12 +50,12 @@ impl<'a> Args<'a> {
 
     /// Word `i` as a `uint256`.
     pub fn u256(&self, i: usize) -> Option<U256> {
-        Some(U256::from_be_slice(self.word(i)?))
+        Some(U256::from_be_bytes(*self.word(i)?))
     }
 
     /// Word `i` as a `bytes32`.
     pub fn b256(&self, i: usize) -> Option<B256> {
-        Some(B256::from_slice(self.word(i)?))
+        Some(B256::new(*self.word(i)?))
     }
 
     /// Word `i` as a `bytes4` (left-aligned; the rest must be zero).
@@ -67,8 +71,13 @@ impl<'a> Args<'a> {
 
     /// Word `i` as an `address`.
     pub fn address(&self, i: usize) -> Option<Address> {
-        self.uint(i, 20)?;
-        Some(Address::from_slice(&self.word(i)?[12..]))
+        let w = self.word(i)?;
+        if w[..12].iter().any(|b| *b != 0) {
+            return None;
+        }
+        let mut out = [0u8; 20];
+        out.copy_from_slice(&w[12..]);
+        Some(Address::new(out))
     }
 
     /// Word `i` as a `bool` (0 or 1).
@@ -175,6 +184,12 @@ mod tests {
         assert_eq!(args.bytes(4), Some(vec![1, 2, 3]));
         assert_eq!(args.bool(2), None);
         assert_eq!(args.word(9), None);
+        // An index whose offset overflows, and a last word cut short, are absent too.
+        assert_eq!(args.word(usize::MAX / 16), None);
+        assert_eq!(
+            Args(&data[..data.len() - 1]).word(data.len() / 32 - 1),
+            None
+        );
         let mut bad = data.clone();
         bad[0] = 1;
         assert_eq!(Args(&bad).address(0), None);
