@@ -48,8 +48,12 @@ pub(crate) fn transfer_from(token: Address, from: Address, to: Address, amount: 
 /// `token.balanceOf(account)`; zero if the call fails or answers something else (the
 /// caller then sees a balance that did not grow).
 pub(crate) fn balance_of(token: Address, account: Address) -> U256 {
-    match static_call(token, &calldata(BALANCE_OF, &[account.word()]), 32) {
-        Some(out) => U256::from_be_slice(&out),
+    // `static_call` returned exactly 32 bytes: the conversion cannot fail, and reading
+    // a fixed array links no panic (as `U256::from_be_slice` would).
+    match static_call(token, &calldata(BALANCE_OF, &[account.word()]), 32)
+        .and_then(|out| <[u8; 32]>::try_from(out.as_slice()).ok())
+    {
+        Some(out) => U256::from_be_bytes(out),
         None => U256::ZERO,
     }
 }
@@ -69,22 +73,28 @@ const S_MAX: U256 = U256::from_be_bytes([
 /// The signer of `digest` from a 65-byte `r ‖ s ‖ v` signature, or `None` for a
 /// malformed, malleable or invalid one.
 pub(crate) fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
-    if signature.len() != 65 {
-        return None;
-    }
+    // Fixed-size arrays from here on: no slice bounds check is left to fail.
+    let signature: &[u8; 65] = signature.try_into().ok()?;
     let v = signature[64];
     let v = if v < 27 { v + 27 } else { v };
     if v != 27 && v != 28 {
         return None;
     }
-    let r = B256::from_slice(&signature[..32]);
-    let s = B256::from_slice(&signature[32..64]);
+    let mut r = B256::ZERO;
+    r.copy_from_slice(&signature[..32]);
+    let mut s = B256::ZERO;
+    s.copy_from_slice(&signature[32..64]);
     if U256::from_be_bytes(s.0) > S_MAX {
         return None;
     }
     let input = calldata([0; 4], &[digest, v.word(), r, s]);
-    let out = static_call(ECRECOVER, &input[4..], 32)?;
-    let signer = Address::from_slice(&out[12..]);
+    let out: [u8; 32] = static_call(ECRECOVER, &input[4..], 32)?
+        .as_slice()
+        .try_into()
+        .ok()?;
+    let mut signer = [0u8; 20];
+    signer.copy_from_slice(&out[12..]);
+    let signer = Address::new(signer);
     (!signer.is_zero()).then_some(signer)
 }
 
