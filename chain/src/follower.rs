@@ -540,11 +540,132 @@ pub fn decode_logs<E, X: fmt::Display>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use alloy::primitives::{Bytes, U256};
     use alloy::sol_types::SolEvent;
 
     use super::*;
     use crate::bindings::ISessionEscrow;
+
+    /// Events are block numbers; blocks from `fork_from` on hash differently per fork.
+    #[derive(Default)]
+    struct Chain {
+        head: Mutex<u64>,
+        events: Mutex<Vec<u64>>,
+        fork: Mutex<(u64, u8)>,
+        ranges: Mutex<Vec<(u64, u64)>>,
+    }
+
+    impl EventSource for Chain {
+        type Event = u64;
+        type Error = std::io::Error;
+        async fn head(&self) -> Result<u64, std::io::Error> {
+            Ok(*self.head.lock().unwrap())
+        }
+        async fn logs(&self, from: u64, to: u64) -> Result<Vec<Located<u64>>, std::io::Error> {
+            self.ranges.lock().unwrap().push((from, to));
+            let events = self.events.lock().unwrap();
+            Ok(events
+                .iter()
+                .filter(|b| (from..=to).contains(b))
+                .map(|&block| Located {
+                    block,
+                    log_index: 0,
+                    event: block,
+                })
+                .collect())
+        }
+        async fn block_hash(&self, n: u64) -> Result<Option<B256>, std::io::Error> {
+            let (from, fork) = *self.fork.lock().unwrap();
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&n.to_be_bytes());
+            h[31] = if n >= from { fork } else { 0 };
+            Ok(Some(h.into()))
+        }
+    }
+
+    /// The state is the list of events seen.
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<u64>>);
+
+    impl EventSink<u64> for Seen {
+        type Snapshot = Vec<u64>;
+        fn apply(&self, log: &Located<u64>) {
+            self.0.lock().unwrap().push(log.event);
+        }
+        fn snapshot(&self) -> Vec<u64> {
+            self.0.lock().unwrap().clone()
+        }
+        fn rewind(&self, to: Option<&Vec<u64>>) {
+            *self.0.lock().unwrap() = to.cloned().unwrap_or_default();
+        }
+    }
+
+    const DEPLOYMENT: Deployment = Deployment {
+        chain_id: 31337,
+        escrow: Address::repeat_byte(0xe5),
+    };
+
+    fn follower(chain: &Arc<Chain>, cursor: &Path, next_block: u64) -> Follower<Chain, Seen> {
+        let cfg = FollowerConfig {
+            confirmations: 5,
+            start_block: 0,
+            cursor_file: cursor.to_owned(),
+            chunk_blocks: 10,
+            poll_interval: Duration::from_millis(10),
+        };
+        Follower::new(chain.clone(), Seen::default(), cfg, DEPLOYMENT, next_block)
+    }
+
+    #[tokio::test]
+    async fn follows_in_chunks_resumes_from_the_cursor_and_rewinds_reorgs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cursor.json");
+        let chain = Arc::new(Chain::default());
+        *chain.head.lock().unwrap() = 40;
+        *chain.events.lock().unwrap() = vec![3, 12, 31, 32];
+        *chain.fork.lock().unwrap() = (30, 0);
+        let mut f = follower(&chain, &path, 0);
+        assert!(f.poll().await.unwrap());
+        // Head 40, 5 confirmations: blocks 0..=35, at most 10 a request.
+        assert_eq!(
+            *chain.ranges.lock().unwrap(),
+            vec![(0, 9), (10, 19), (20, 29), (30, 35)]
+        );
+        assert_eq!(f.sink().snapshot(), vec![3, 12, 31, 32]);
+        let cursor: Cursor<Vec<u64>> = load_cursor(&path, 31337, DEPLOYMENT.escrow)
+            .unwrap()
+            .unwrap();
+        assert_eq!((cursor.next_block, cursor.sessions.len()), (36, 4));
+        assert!(matches!(
+            load_cursor::<Vec<u64>>(&path, 1, DEPLOYMENT.escrow),
+            Err(CursorError::Foreign {
+                chain_id: 31337,
+                ..
+            })
+        ));
+
+        // Blocks from 30 on are replaced (deeper than the one checkpoint, at 35: read
+        // again from start_block); on the new fork block 32 has no event.
+        *chain.fork.lock().unwrap() = (30, 1);
+        chain.events.lock().unwrap().retain(|&b| b != 32);
+        f.poll().await.unwrap();
+        assert_eq!(f.sink().snapshot(), vec![3, 12, 31]);
+        assert_eq!(f.next_block(), 36);
+
+        // A restart resumes after the cursor's block with the cursor's state.
+        chain.ranges.lock().unwrap().clear();
+        *chain.head.lock().unwrap() = 50;
+        let cursor: Cursor<Vec<u64>> = load_cursor(&path, 31337, DEPLOYMENT.escrow)
+            .unwrap()
+            .unwrap();
+        let mut f = follower(&chain, &path, cursor.next_block);
+        f.sink().rewind(Some(&cursor.sessions));
+        f.poll().await.unwrap();
+        assert_eq!(*chain.ranges.lock().unwrap(), vec![(36, 45)]);
+        assert_eq!(f.sink().snapshot(), vec![3, 12, 31]);
+    }
 
     #[test]
     fn decode_logs_skips_and_counts_what_it_cannot_decode() {
