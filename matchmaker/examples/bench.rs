@@ -1,0 +1,315 @@
+//! Load benchmark: N tutors online, N students searching at once, tutors auto-accepting.
+//!
+//! ```sh
+//! cargo run --release --example bench -p minuto-matchmaker -- 1000
+//! ```
+//!
+//! The matchmaker runs in a child process of its own (this binary with `serve`), so the
+//! resident memory measured is the server's alone; the clients (real WebSockets, real
+//! SIWE sign-ins, real EIP-712 acceptances) run in this process. Chain reads are answered
+//! from memory: the numbers are the matchmaker's own cost, not a node's.
+//! Prints sign-in rate, resident memory per online tutor, matches per second, and time
+//! from `find` to `matched` (p50/p99).
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::{Address, U256};
+use futures_util::{SinkExt, StreamExt};
+use minuto_chain::alloy::signers::local::PrivateKeySigner;
+use minuto_chain::alloy::signers::SignerSync;
+use minuto_chain::alloy::sol_types::SolStruct;
+use minuto_chain::eip712::{acceptance_domain, Acceptance};
+use minuto_matchmaker::auth::AuthConfig;
+use minuto_matchmaker::chain::{ChainError, ChainView, Funds};
+use minuto_matchmaker::hub::HubConfig;
+use minuto_matchmaker::rooms::KeyedRooms;
+use minuto_matchmaker::{spawn, Settings};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const DOMAIN: &str = "bench.minuto.test";
+const CHAIN_ID: u64 = 31_337;
+const ESCROW: Address = Address::repeat_byte(0xe5);
+const TOKEN: Address = Address::repeat_byte(0xee);
+
+struct MemChain;
+
+impl ChainView for MemChain {
+    async fn has_valid(&self, _: Address, _: u32) -> Result<bool, ChainError> {
+        Ok(true)
+    }
+    async fn funds(&self, _: Address, _: Address) -> Result<Funds, ChainError> {
+        Ok(Funds {
+            balance: U256::MAX,
+            allowance: U256::MAX,
+        })
+    }
+    async fn fee_bps(&self) -> Result<u16, ChainError> {
+        Ok(250)
+    }
+    async fn nonce_used(&self, _: Address, _: U256) -> Result<bool, ChainError> {
+        Ok(false)
+    }
+}
+
+async fn serve() {
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        hub: HubConfig {
+            pool: minuto_matchmaker::Config::default(),
+            chain_id: CHAIN_ID,
+            escrow: ESCROW,
+            min_acceptance_validity: Duration::from_secs(120),
+            max_acceptance_validity: Duration::from_secs(3_600),
+            credential_refresh: Duration::from_secs(20),
+            outbox: 64,
+        },
+        auth: AuthConfig {
+            domain: DOMAIN.into(),
+            chain_id: CHAIN_ID,
+            nonce_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(3_600),
+            capacity: 100_000,
+        },
+        allowed_origins: vec![],
+        max_connections: 100_000,
+        messages_per_second: 100,
+        rooms: Box::new(KeyedRooms::new([3; 32], 3_600)),
+    };
+    let h = spawn(settings, MemChain).await.unwrap();
+    println!("{}", h.local_addr);
+    std::future::pending::<()>().await;
+}
+
+/// The server process, killed when the bench ends however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn sign_in(http: &reqwest::Client, addr: SocketAddr, key: &PrivateKeySigner) -> Ws {
+    let nonce: Value = http
+        .get(format!("http://{addr}/v1/auth/nonce"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let message = format!(
+        "{DOMAIN} wants you to sign in with your Ethereum account:\n{}\n\nBench.\n\n\
+         URI: https://{DOMAIN}\nVersion: 1\nChain ID: {CHAIN_ID}\nNonce: {}\nIssued At: {issued}",
+        key.address().to_checksum(None),
+        nonce["nonce"].as_str().unwrap()
+    );
+    let sig = key.sign_message_sync(message.as_bytes()).unwrap();
+    let v: Value = http
+        .post(format!("http://{addr}/v1/auth/verify"))
+        .json(&json!({ "message": message, "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())) }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/ws"))
+        .await
+        .unwrap();
+    send(&mut ws, json!({ "type": "hello", "token": v["token"] })).await;
+    assert_eq!(recv(&mut ws).await["type"], "welcome");
+    ws
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next JSON message; `Null` once the socket is gone (the server was stopped).
+async fn recv(ws: &mut Ws) -> Value {
+    while let Some(Ok(frame)) = ws.next().await {
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(&t).unwrap();
+        }
+    }
+    Value::Null
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        return serve().await;
+    }
+    let n: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1_000);
+    let mut child = Server(
+        Command::new(std::env::current_exe().unwrap())
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr: SocketAddr = line.trim().parse().unwrap();
+    let pid = child.0.id();
+    minuto_chain::install_tls();
+    let http = reqwest::Client::new();
+    let rss_idle = rss_kib(pid);
+
+    // Sign in everyone (batches of 100 in flight).
+    let t = Instant::now();
+    let tutor_keys: Vec<PrivateKeySigner> = (0..n).map(|_| PrivateKeySigner::random()).collect();
+    let student_keys: Vec<PrivateKeySigner> = (0..n).map(|_| PrivateKeySigner::random()).collect();
+    let mut tutors = Vec::with_capacity(n);
+    for chunk in tutor_keys.chunks(100) {
+        let f = chunk.iter().map(|k| sign_in(&http, addr, k));
+        tutors.extend(futures_util::future::join_all(f).await);
+    }
+    let mut students = Vec::with_capacity(n);
+    for chunk in student_keys.chunks(100) {
+        let f = chunk.iter().map(|k| sign_in(&http, addr, k));
+        students.extend(futures_util::future::join_all(f).await);
+    }
+    let sign_in_rate = (2 * n) as f64 / t.elapsed().as_secs_f64();
+    let rss_connected = rss_kib(pid);
+
+    // Tutors online; each then auto-accepts whatever it is proposed.
+    let profile = json!({
+        "languages": ["es"], "levels": ["B1"], "token": TOKEN,
+        "rate": U256::from(1_000u64), "credentials": BTreeSet::<u32>::new(),
+    });
+    for ws in &mut tutors {
+        send(ws, json!({ "type": "online", "profile": profile })).await;
+        assert_eq!(recv(ws).await["type"], "online");
+    }
+    let rss_online = rss_kib(pid);
+    let domain = Arc::new(acceptance_domain(CHAIN_ID, ESCROW));
+    let expiry = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1_800;
+    for (i, (mut ws, key)) in tutors.into_iter().zip(tutor_keys).enumerate() {
+        let domain = Arc::clone(&domain);
+        tokio::spawn(async move {
+            loop {
+                let v = recv(&mut ws).await;
+                if v.is_null() {
+                    return;
+                }
+                if v["type"] != "proposed" {
+                    continue;
+                }
+                let terms = &v["terms"];
+                let a = Acceptance {
+                    student: terms["student"].as_str().unwrap().parse().unwrap(),
+                    token: TOKEN,
+                    rate: serde_json::from_value(terms["rate"].clone()).unwrap(),
+                    tutorKey: key.address(),
+                    maxFeeBps: 300,
+                    nonce: U256::from(i),
+                    expiry,
+                };
+                let sig = key.sign_hash_sync(&a.eip712_signing_hash(&domain)).unwrap();
+                let acceptance = json!({
+                    "student": a.student, "token": a.token, "rate": a.rate,
+                    "tutorKey": a.tutorKey, "maxFeeBps": a.maxFeeBps, "nonce": a.nonce,
+                    "expiry": a.expiry,
+                    "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())),
+                });
+                send(&mut ws, json!({ "type": "accept", "proposal": v["proposal"], "acceptance": acceptance })).await;
+            }
+        });
+    }
+
+    // Every student searches at once.
+    let request = json!({
+        "language": "es", "level": "B1", "token": TOKEN,
+        "max_rate": U256::from(1_000u64), "credential": null, "cap": U256::from(1_000_000u64),
+    });
+    let start = Instant::now();
+    let mut waits = Vec::with_capacity(n);
+    for mut ws in students {
+        let request = request.clone();
+        waits.push(tokio::spawn(async move {
+            let t = Instant::now();
+            send(&mut ws, json!({ "type": "find", "request": request })).await;
+            loop {
+                let v = recv(&mut ws).await;
+                match v["type"].as_str() {
+                    Some("matched") => return Some(t.elapsed()),
+                    Some("no_match") | None => return None,
+                    _ => {}
+                }
+            }
+        }));
+    }
+    let mut times = Vec::with_capacity(n);
+    for w in waits {
+        if let Some(d) = w.await.unwrap() {
+            times.push(d);
+        }
+    }
+    let total = start.elapsed();
+    times.sort();
+    drop(child);
+    println!("matchmaker bench: {n} tutors, {n} students, 2 cores, chain reads from memory");
+    println!("  sign-ins (SIWE + WebSocket hello): {sign_in_rate:.0}/s");
+    println!(
+        "  resident memory: {} KiB idle, {} KiB with {} sockets, {} KiB with {n} tutors online",
+        rss_idle,
+        rss_connected,
+        2 * n,
+        rss_online
+    );
+    println!(
+        "  memory per connected client: {:.1} KiB; per online tutor (profile, pool entry): {:.2} KiB",
+        rss_connected.saturating_sub(rss_idle) as f64 / (2 * n) as f64,
+        rss_online.saturating_sub(rss_connected) as f64 / n as f64
+    );
+    println!(
+        "  matched {} of {n} in {:.2} s: {:.0} matches/s",
+        times.len(),
+        total.as_secs_f64(),
+        times.len() as f64 / total.as_secs_f64()
+    );
+    if !times.is_empty() {
+        println!(
+            "  find → matched: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(&times, 0.5).as_secs_f64() * 1e3,
+            percentile(&times, 0.99).as_secs_f64() * 1e3,
+            times[times.len() - 1].as_secs_f64() * 1e3
+        );
+    }
+}

@@ -1,0 +1,187 @@
+//! Typed configuration: command-line flags, each with a `MINUTO_MATCHMAKER_*` variable,
+//! checked once at start-up. Contract addresses and the chain id come from the deploy
+//! tool's record (`--deployment deployments/<chain-id>.json`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy_primitives::{hex, Address};
+use clap::Parser;
+use url::Url;
+
+use crate::pool;
+
+/// Environment variable holding the 32-byte hex secret that keys room join tokens.
+pub const ENV_ROOM_SECRET: &str = "MINUTO_MATCHMAKER_ROOM_SECRET";
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}): write e.g. 30s, 2m, 1h"))
+}
+
+/// `minuto-matchmaker`: find a tutor now.
+#[derive(Clone, Debug, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Public listener: sign-in, WebSocket, health.
+    #[arg(long, env = "MINUTO_MATCHMAKER_LISTEN", default_value = "0.0.0.0:8090")]
+    pub listen: SocketAddr,
+    /// Admin listener: metrics.
+    #[arg(
+        long,
+        env = "MINUTO_MATCHMAKER_ADMIN_LISTEN",
+        default_value = "127.0.0.1:9091"
+    )]
+    pub admin_listen: SocketAddr,
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "MINUTO_MATCHMAKER_RPC_URL")]
+    pub rpc_url: Url,
+    /// The deploy tool's record: chain id, escrow and credentials addresses.
+    #[arg(long, env = "MINUTO_MATCHMAKER_DEPLOYMENT")]
+    pub deployment: PathBuf,
+    /// The dApp's domain that sign-in messages must name (e.g. `app.minuto.example`).
+    #[arg(long, env = "MINUTO_MATCHMAKER_SIWE_DOMAIN")]
+    pub siwe_domain: String,
+    /// Browser origins allowed to call the sign-in endpoints (repeat or comma-separate);
+    /// none: any origin.
+    #[arg(long, env = "MINUTO_MATCHMAKER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// How long a tutor has to accept a proposal.
+    #[arg(long, env = "MINUTO_MATCHMAKER_PROPOSAL_TTL", default_value = "30s", value_parser = duration)]
+    pub proposal_ttl: Duration,
+    /// Proposals per search before it ends with no match.
+    #[arg(long, env = "MINUTO_MATCHMAKER_MAX_ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// How long a matched tutor is held for the student's open+start.
+    #[arg(long, env = "MINUTO_MATCHMAKER_RESERVATION", default_value = "2m", value_parser = duration)]
+    pub reservation: Duration,
+    /// How long a waitlisted student waits for a ping.
+    #[arg(long, env = "MINUTO_MATCHMAKER_WAITLIST_TTL", default_value = "15m", value_parser = duration)]
+    pub waitlist_ttl: Duration,
+    /// How long a credential confirmed on chain counts as valid.
+    #[arg(long, env = "MINUTO_MATCHMAKER_CREDENTIAL_TTL", default_value = "60s", value_parser = duration)]
+    pub credential_ttl: Duration,
+    /// Shortest validity an accepted signature must have left.
+    #[arg(long, env = "MINUTO_MATCHMAKER_MIN_ACCEPTANCE_VALIDITY", default_value = "2m", value_parser = duration)]
+    pub min_acceptance_validity: Duration,
+    /// Longest validity an accepted signature may have.
+    #[arg(long, env = "MINUTO_MATCHMAKER_MAX_ACCEPTANCE_VALIDITY", default_value = "1h", value_parser = duration)]
+    pub max_acceptance_validity: Duration,
+    /// How long a sign-in lasts.
+    #[arg(long, env = "MINUTO_MATCHMAKER_SESSION_TTL", default_value = "12h", value_parser = duration)]
+    pub session_ttl: Duration,
+    /// Most WebSocket connections at once.
+    #[arg(
+        long,
+        env = "MINUTO_MATCHMAKER_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    pub max_connections: usize,
+    /// Messages a client may send per second (burst: twice that).
+    #[arg(long, env = "MINUTO_MATCHMAKER_MESSAGES_PER_SECOND", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub messages_per_second: u32,
+    /// Room join tokens' lifetime.
+    #[arg(long, env = "MINUTO_MATCHMAKER_ROOM_TTL", default_value = "3h", value_parser = duration)]
+    pub room_ttl: Duration,
+    /// Log format.
+    #[arg(long, env = "MINUTO_MATCHMAKER_LOG_FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The deployment record is unusable.
+    #[error("deployment record: {0}")]
+    Deployment(#[from] minuto_chain::RecordError),
+    /// The record lacks a contract.
+    #[error("deployment record has no {0} address")]
+    Missing(&'static str),
+    /// The room secret is missing or malformed.
+    #[error("{ENV_ROOM_SECRET} must be 32 bytes of hex (64 hex digits)")]
+    RoomSecret,
+    /// Inconsistent timings.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// What the record gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contracts {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Escrow.
+    pub escrow: Address,
+    /// Credentials.
+    pub credentials: Address,
+}
+
+impl Config {
+    /// The matching rule's timing.
+    pub fn pool(&self) -> pool::Config {
+        pool::Config {
+            proposal_ttl: self.proposal_ttl,
+            max_attempts: self.max_attempts,
+            reservation: self.reservation,
+            credential_ttl: self.credential_ttl,
+            waitlist_ttl: self.waitlist_ttl,
+        }
+    }
+
+    /// Checks the values against each other and reads the deployment record.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the value.
+    pub fn contracts(&self) -> Result<Contracts, ConfigError> {
+        let positive = [
+            ("proposal_ttl", self.proposal_ttl),
+            ("reservation", self.reservation),
+            ("waitlist_ttl", self.waitlist_ttl),
+            ("credential_ttl", self.credential_ttl),
+            ("session_ttl", self.session_ttl),
+            ("room_ttl", self.room_ttl),
+        ];
+        for (name, d) in positive {
+            if d.is_zero() {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
+        if self.min_acceptance_validity >= self.max_acceptance_validity {
+            return Err(ConfigError::Invalid(
+                "min_acceptance_validity must be below max_acceptance_validity".into(),
+            ));
+        }
+        if self.siwe_domain.is_empty() || self.siwe_domain.contains('/') {
+            return Err(ConfigError::Invalid(
+                "siwe_domain must be a host[:port], e.g. app.minuto.example".into(),
+            ));
+        }
+        let record = minuto_chain::Record::read(&self.deployment)?;
+        let at = |key: &'static str| {
+            record
+                .contracts
+                .get(key)
+                .map(|d| d.address)
+                .ok_or(ConfigError::Missing(key))
+        };
+        Ok(Contracts {
+            chain_id: record.chain_id,
+            escrow: at("escrow")?,
+            credentials: at("credentials")?,
+        })
+    }
+}
+
+/// The room secret from [`ENV_ROOM_SECRET`].
+///
+/// # Errors
+/// [`ConfigError::RoomSecret`].
+pub fn room_secret() -> Result<[u8; 32], ConfigError> {
+    let v = std::env::var(ENV_ROOM_SECRET).map_err(|_| ConfigError::RoomSecret)?;
+    let bytes = hex::decode(v.trim()).map_err(|_| ConfigError::RoomSecret)?;
+    bytes.try_into().map_err(|_| ConfigError::RoomSecret)
+}

@@ -1,0 +1,138 @@
+//! `minuto-matchmaker`: "find a tutor now".
+//!
+//! A student asks for a tutor now (language, level, maximum rate, optional credential, a
+//! spending cap); the matchmaker proposes the lesson to one online tutor at a time, each
+//! with a short deadline, and the first tutor to accept on the proposal's terms gets it.
+//! The accept is the tutor's signed EIP-712 acceptance, which the student's
+//! one-transaction `openAccepted` takes: the matchmaker never holds money nor keys.
+//!
+//! - [`pool`]: the matching rule, a state machine without I/O;
+//! - [`hub`]: the pool behind a lock, the chain checks around it, the clients, the timers;
+//! - [`auth`]: Sign-In with Ethereum and session tokens;
+//! - [`protocol`]: the WebSocket messages; [`server`]: the HTTP and WebSocket front;
+//! - [`chain`]: the chain reads, behind a trait; [`rooms`]: where a matched pair meets.
+//!
+//! [`spawn`] starts everything and returns a [`Handle`].
+
+pub mod auth;
+pub mod chain;
+pub mod config;
+pub mod hub;
+pub mod metrics;
+pub mod pool;
+pub mod protocol;
+pub mod rooms;
+pub mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use pool::{
+    Closed, Config, Event, Language, Level, MatchError, NoMatch, Pool, Profile, Request, Terms,
+};
+
+use crate::auth::{Auth, AuthConfig};
+use crate::chain::ChainView;
+use crate::hub::{Hub, HubConfig};
+use crate::metrics::Metrics;
+use crate::rooms::Rooms;
+
+/// What [`spawn`] needs besides the chain.
+pub struct Settings {
+    /// Public listener.
+    pub listen: SocketAddr,
+    /// Admin listener (metrics).
+    pub admin_listen: SocketAddr,
+    /// The hub.
+    pub hub: HubConfig,
+    /// Sign-in.
+    pub auth: AuthConfig,
+    /// Browser origins for the sign-in endpoints (empty: any).
+    pub allowed_origins: Vec<String>,
+    /// Most WebSocket connections.
+    pub max_connections: usize,
+    /// Messages per second per client.
+    pub messages_per_second: u32,
+    /// The room provider.
+    pub rooms: Box<dyn Rooms>,
+}
+
+/// A running matchmaker.
+pub struct Handle<C> {
+    /// Where the public listener listens.
+    pub local_addr: SocketAddr,
+    /// Where the admin listener listens.
+    pub admin_addr: SocketAddr,
+    /// The hub (for the escrow-event feed and tests).
+    pub hub: Arc<Hub<C>>,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl<C> Handle<C> {
+    /// Stops the timers and listeners and waits for them (open sockets close).
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        let drain = async { while self.tasks.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        self.tasks.abort_all();
+    }
+}
+
+/// Binds the listeners and starts the hub's timers.
+///
+/// # Errors
+/// A listener cannot be bound.
+pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> std::io::Result<Handle<C>> {
+    let metrics = Arc::new(Metrics::new());
+    let hub = Arc::new(Hub::new(
+        settings.hub,
+        chain,
+        settings.rooms,
+        Arc::clone(&metrics),
+    ));
+    let app = server::App {
+        hub: Arc::clone(&hub),
+        auth: Arc::new(Auth::new(settings.auth)),
+        metrics: Arc::clone(&metrics),
+        slots: Arc::new(Semaphore::new(settings.max_connections)),
+        messages_per_second: settings.messages_per_second,
+    };
+    let public = TcpListener::bind(settings.listen).await?;
+    let admin = TcpListener::bind(settings.admin_listen).await?;
+    let local_addr = public.local_addr()?;
+    let admin_addr = admin.local_addr()?;
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+    let routes = server::public(app, &settings.allowed_origins);
+    let stop = cancel.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(public, routes).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "public listener failed");
+        }
+    });
+    let stop = cancel.clone();
+    let admin_routes = server::admin(metrics);
+    tasks.spawn(async move {
+        let serve = axum::serve(admin, admin_routes).with_graceful_shutdown(stop.cancelled_owned());
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    });
+    tasks.spawn(Arc::clone(&hub).run_deadlines(cancel.clone()));
+    tasks.spawn(Arc::clone(&hub).run_credential_refresh(cancel.clone()));
+    Ok(Handle {
+        local_addr,
+        admin_addr,
+        hub,
+        cancel,
+        tasks,
+    })
+}

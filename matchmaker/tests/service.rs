@@ -1,0 +1,643 @@
+//! The matchmaker as a client sees it: real sign-in (SIWE, EIP-191 signatures), real
+//! WebSockets, real EIP-712 acceptances, and chain reads from a real anvil holding
+//! Solidity stand-ins of the escrow's and credentials' views (`fixtures/ChainDouble.sol`)
+//! and a real ERC-20 (the e2e suite's `TestToken`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use minuto_anvil::Anvil;
+use minuto_chain::alloy::network::TransactionBuilder;
+use minuto_chain::alloy::primitives::{Address, Bytes, U256};
+use minuto_chain::alloy::providers::{DynProvider, Provider};
+use minuto_chain::alloy::rpc::types::TransactionRequest;
+use minuto_chain::alloy::signers::local::PrivateKeySigner;
+use minuto_chain::alloy::signers::SignerSync;
+use minuto_chain::alloy::sol_types::SolStruct;
+use minuto_chain::eip712::{acceptance_domain, Acceptance};
+use minuto_matchmaker::auth::AuthConfig;
+use minuto_matchmaker::chain::EvmChain;
+use minuto_matchmaker::hub::HubConfig;
+use minuto_matchmaker::rooms::KeyedRooms;
+use minuto_matchmaker::{spawn, Handle, Settings};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const CHAIN_ID: u64 = 31_337;
+const DOMAIN: &str = "app.minuto.test";
+const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const RATE: u64 = 1_000_000_000_000_000_000;
+const KIND: u32 = 7;
+
+minuto_chain::alloy::sol! {
+    #[sol(rpc)]
+    interface IDouble {
+        function setFee(uint16 fee) external;
+        function setValid(address holder, uint32 kind, bool ok) external;
+        function setUsed(address tutor, uint256 nonce) external;
+    }
+    #[sol(rpc)]
+    interface IToken {
+        function mint(address to, uint256 value) external;
+        function approve(address spender, uint256 value) external returns (bool);
+    }
+}
+
+struct World {
+    _anvil: Anvil,
+    p: DynProvider,
+    double: Address,
+    token: Address,
+    mm: Handle<EvmChain>,
+    http: reqwest::Client,
+}
+
+async fn deploy(p: &DynProvider, bin: &str) -> Address {
+    let code: Bytes = bin.trim().parse().unwrap();
+    let tx = TransactionRequest::default().with_deploy_code(code);
+    let r = p
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    r.contract_address.unwrap()
+}
+
+async fn world(test: &str) -> Option<World> {
+    let bin = minuto_anvil::or_skip(test)?;
+    let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
+    let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+    let p = minuto_chain::signing_provider(&anvil.url, &deployer);
+    let double = deploy(&p, include_str!("fixtures/ChainDouble.bin")).await;
+    let token = deploy(&p, include_str!("../../tests/fixtures/TestToken.bin")).await;
+    let read = minuto_chain::http_provider(&anvil.url, Duration::from_secs(5)).unwrap();
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: "127.0.0.1:0".parse().unwrap(),
+        hub: HubConfig {
+            pool: minuto_matchmaker::Config::default(),
+            chain_id: CHAIN_ID,
+            escrow: double,
+            min_acceptance_validity: Duration::from_secs(120),
+            max_acceptance_validity: Duration::from_secs(3_600),
+            credential_refresh: Duration::from_secs(20),
+            outbox: 64,
+        },
+        auth: AuthConfig {
+            domain: DOMAIN.into(),
+            chain_id: CHAIN_ID,
+            nonce_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(3_600),
+            capacity: 1_000,
+        },
+        allowed_origins: vec![],
+        max_connections: 100,
+        messages_per_second: 50,
+        rooms: Box::new(KeyedRooms::new([9; 32], 3_600)),
+    };
+    // The stand-in answers as escrow and as credentials.
+    let mm = spawn(settings, EvmChain::new(read, double, double))
+        .await
+        .unwrap();
+    Some(World {
+        _anvil: anvil,
+        p,
+        double,
+        token,
+        mm,
+        http: reqwest::Client::new(),
+    })
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn siwe_message(domain: &str, who: Address, chain_id: u64, nonce: &str) -> String {
+    let issued = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    format!(
+        "{domain} wants you to sign in with your Ethereum account:\n{}\n\nFind a tutor now.\n\n\
+         URI: https://{domain}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
+        who.to_checksum(None)
+    )
+}
+
+impl World {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.mm.local_addr)
+    }
+
+    async fn nonce(&self) -> String {
+        let v: Value = self
+            .http
+            .get(self.url("/v1/auth/nonce"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["nonce"].as_str().unwrap().to_owned()
+    }
+
+    /// Posts a sign-in and returns the status and body.
+    async fn verify(&self, message: &str, signer: &PrivateKeySigner) -> (u16, Value) {
+        let sig = signer.sign_message_sync(message.as_bytes()).unwrap();
+        let r = self
+            .http
+            .post(self.url("/v1/auth/verify"))
+            .json(
+                &json!({ "message": message, "signature": format!("0x{}", hex(&sig.as_bytes())) }),
+            )
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn sign_in(&self, signer: &PrivateKeySigner) -> String {
+        let nonce = self.nonce().await;
+        let (status, v) = self
+            .verify(
+                &siwe_message(DOMAIN, signer.address(), CHAIN_ID, &nonce),
+                signer,
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v["address"].as_str().unwrap().to_lowercase(),
+            signer.address().to_string().to_lowercase()
+        );
+        v["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn client(&self, signer: &PrivateKeySigner) -> Client {
+        let token = self.sign_in(signer).await;
+        let mut c = Client::open(self.mm.local_addr).await;
+        c.send(json!({ "type": "hello", "token": token })).await;
+        let welcome = c.recv().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        c
+    }
+
+    /// Mints `amount` to the student.
+    async fn mint(&self, student: Address, amount: u64) {
+        IToken::new(self.token, &self.p)
+            .mint(student, U256::from(amount))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+
+    /// The student approves `amount` to the escrow (the stand-in's address) from their
+    /// own key, with gas money from the deployer.
+    async fn approve(&self, student: &PrivateKeySigner, amount: u64) {
+        let gas = TransactionRequest::default()
+            .with_to(student.address())
+            .with_value(U256::from(10u64.pow(17)));
+        self.p
+            .send_transaction(gas)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        let sp = minuto_chain::signing_provider(&self._anvil.url, student);
+        IToken::new(self.token, &sp)
+            .approve(self.double, U256::from(amount))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    minuto_chain::alloy::hex::encode(b)
+}
+
+struct Client {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Client {
+    async fn open(addr: SocketAddr) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/ws"))
+            .await
+            .unwrap();
+        Self { ws }
+    }
+
+    async fn send(&mut self, v: Value) {
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON message (pings skipped), within 10 s.
+    async fn recv(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a message within 10 s")
+                .expect("the socket is open")
+                .unwrap();
+            match frame {
+                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                Message::Close(_) => return json!({ "type": "closed" }),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next message, which must be of `kind`.
+    async fn expect(&mut self, kind: &str) -> Value {
+        let v = self.recv().await;
+        assert_eq!(v["type"], kind, "{v}");
+        v
+    }
+}
+
+fn profile(token: Address, credentials: &[u32]) -> Value {
+    json!({
+        "languages": ["es"],
+        "levels": ["B1"],
+        "token": token,
+        "rate": U256::from(RATE),
+        "credentials": credentials,
+    })
+}
+
+fn request(token: Address, credential: Option<u32>, cap: u64) -> Value {
+    json!({
+        "language": "es",
+        "level": "B1",
+        "token": token,
+        "max_rate": U256::from(RATE),
+        "credential": credential,
+        "cap": U256::from(cap),
+    })
+}
+
+/// The tutor's signed acceptance of `terms` (from a `proposed` message).
+fn acceptance(
+    signer: &PrivateKeySigner,
+    escrow: Address,
+    terms: &Value,
+    max_fee_bps: u16,
+    nonce: u64,
+    expiry: u64,
+) -> Value {
+    let a = Acceptance {
+        student: terms["student"].as_str().unwrap().parse().unwrap(),
+        token: terms["token"].as_str().unwrap().parse().unwrap(),
+        rate: serde_json::from_value(terms["rate"].clone()).unwrap(),
+        tutorKey: Address::repeat_byte(0x77),
+        maxFeeBps: max_fee_bps,
+        nonce: U256::from(nonce),
+        expiry,
+    };
+    let digest = a.eip712_signing_hash(&acceptance_domain(CHAIN_ID, escrow));
+    let sig = signer.sign_hash_sync(&digest).unwrap();
+    json!({
+        "student": a.student,
+        "token": a.token,
+        "rate": a.rate,
+        "tutorKey": a.tutorKey,
+        "maxFeeBps": a.maxFeeBps,
+        "nonce": a.nonce,
+        "expiry": a.expiry,
+        "signature": format!("0x{}", hex(&sig.as_bytes())),
+    })
+}
+
+#[tokio::test]
+async fn sign_in_checks_domain_chain_nonce_and_signature() {
+    let Some(w) = world("sign_in_checks_domain_chain_nonce_and_signature").await else {
+        return;
+    };
+    let alice = PrivateKeySigner::random();
+    let mallory = PrivateKeySigner::random();
+
+    let nonce = w.nonce().await;
+    let (status, v) = w
+        .verify(
+            &siwe_message("evil.test", alice.address(), CHAIN_ID, &nonce),
+            &alice,
+        )
+        .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("evil.test"));
+    // The nonce was used up by that attempt.
+    let (status, v) = w
+        .verify(
+            &siwe_message(DOMAIN, alice.address(), CHAIN_ID, &nonce),
+            &alice,
+        )
+        .await;
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(v["message"], "unknown, used or expired nonce");
+
+    let nonce = w.nonce().await;
+    let (status, v) = w
+        .verify(&siwe_message(DOMAIN, alice.address(), 1, &nonce), &alice)
+        .await;
+    assert_eq!(status, 401, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("chain 1"));
+
+    // Signed by someone else than the message's address.
+    let nonce = w.nonce().await;
+    let (status, v) = w
+        .verify(
+            &siwe_message(DOMAIN, alice.address(), CHAIN_ID, &nonce),
+            &mallory,
+        )
+        .await;
+    assert_eq!(status, 401, "{v}");
+    assert_eq!(v["message"], "the signature is not the message address's");
+
+    let r = w
+        .http
+        .post(w.url("/v1/auth/verify"))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "bad_request");
+
+    // A good sign-in; the token opens a socket, a made-up one does not.
+    let token = w.sign_in(&alice).await;
+    assert_eq!(token.len(), 64);
+    let mut c = Client::open(w.mm.local_addr).await;
+    c.send(json!({ "type": "hello", "token": "f".repeat(64) }))
+        .await;
+    let v = c.expect("error").await;
+    assert_eq!(v["code"], "unauthorized");
+    let mut c = Client::open(w.mm.local_addr).await;
+    c.send(json!({ "type": "find", "request": request(w.token, None, 1) }))
+        .await;
+    assert_eq!(c.expect("error").await["code"], "unauthorized");
+    w.mm.shutdown().await;
+}
+
+#[tokio::test]
+async fn find_now_matches_on_an_acceptance_the_escrow_would_take() {
+    let Some(w) = world("find_now_matches_on_an_acceptance_the_escrow_would_take").await else {
+        return;
+    };
+    let tutor_key = PrivateKeySigner::random();
+    let student_key = PrivateKeySigner::random();
+    let mut tutor = w.client(&tutor_key).await;
+    let mut student = w.client(&student_key).await;
+
+    // The tutor claims credential 7; the chain says valid.
+    IDouble::new(w.double, &w.p)
+        .setValid(tutor_key.address(), KIND, true)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[KIND]) }))
+        .await;
+    tutor.expect("online").await;
+
+    // No funds yet: refused with the numbers.
+    let cap = 5_000_000u64;
+    student
+        .send(json!({ "type": "find", "request": request(w.token, Some(KIND), cap) }))
+        .await;
+    let v = student.expect("error").await;
+    assert_eq!(v["code"], "insufficient_funds", "{v}");
+    assert_eq!(
+        v["message"],
+        format!("the cap is {cap} but the balance is 0 and the allowance to the escrow 0")
+    );
+    w.mint(student_key.address(), cap).await;
+    // Balance but no allowance: still refused.
+    student
+        .send(json!({ "type": "find", "request": request(w.token, Some(KIND), cap) }))
+        .await;
+    assert_eq!(student.expect("error").await["code"], "insufficient_funds");
+    w.approve(&student_key, cap).await;
+
+    // The credential check ran when the tutor went online; retry until it landed.
+    let mut proposed = Value::Null;
+    for _ in 0..20 {
+        student
+            .send(json!({ "type": "find", "request": request(w.token, Some(KIND), cap) }))
+            .await;
+        let v = student.recv().await;
+        if v["type"] == "searching" {
+            assert_eq!(v["attempt"], 1);
+            proposed = tutor.expect("proposed").await;
+            break;
+        }
+        assert_eq!(v["type"], "no_match", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(proposed["type"], "proposed", "never proposed");
+    let proposal = proposed["proposal"].as_u64().unwrap();
+    let terms = &proposed["terms"];
+    assert_eq!(
+        terms["student"].as_str().unwrap().to_lowercase(),
+        student_key.address().to_string().to_lowercase()
+    );
+    assert!(proposed["expires_in_ms"].as_u64().unwrap() <= 30_000);
+
+    let expiry = unix_now() + 600;
+    let accept = |a: Value| json!({ "type": "accept", "proposal": proposal, "acceptance": a });
+    // Signed by another key.
+    let other = PrivateKeySigner::random();
+    tutor
+        .send(accept(acceptance(&other, w.double, terms, 250, 1, expiry)))
+        .await;
+    let v = tutor.expect("error").await;
+    assert_eq!(v["code"], "invalid_acceptance");
+    assert_eq!(v["message"], "the signature is not the tutor's");
+    // Signed for another escrow (domain).
+    tutor
+        .send(accept(acceptance(
+            &tutor_key, w.token, terms, 250, 1, expiry,
+        )))
+        .await;
+    assert_eq!(
+        tutor.expect("error").await["message"],
+        "the signature is not the tutor's"
+    );
+    // A fee cap below the escrow's fee (250 bps).
+    tutor
+        .send(accept(acceptance(
+            &tutor_key, w.double, terms, 249, 1, expiry,
+        )))
+        .await;
+    assert_eq!(
+        tutor.expect("error").await["message"],
+        "maxFeeBps 249 is below the escrow's fee of 250 bps"
+    );
+    // Expiring too soon for the student's transaction.
+    tutor
+        .send(accept(acceptance(
+            &tutor_key,
+            w.double,
+            terms,
+            250,
+            1,
+            unix_now() + 60,
+        )))
+        .await;
+    let v = tutor.expect("error").await;
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("expiry must be between"),
+        "{v}"
+    );
+    // A nonce already used on chain.
+    IDouble::new(w.double, &w.p)
+        .setUsed(tutor_key.address(), U256::from(1))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    tutor
+        .send(accept(acceptance(
+            &tutor_key, w.double, terms, 250, 1, expiry,
+        )))
+        .await;
+    assert_eq!(
+        tutor.expect("error").await["message"],
+        "nonce 1 is already used"
+    );
+    // Another rate than proposed.
+    let mut cheaper = terms.clone();
+    cheaper["rate"] = json!(U256::from(RATE - 1));
+    tutor
+        .send(accept(acceptance(
+            &tutor_key, w.double, &cheaper, 250, 2, expiry,
+        )))
+        .await;
+    let v = tutor.expect("error").await;
+    assert_eq!(v["code"], "invalid_acceptance");
+    assert_eq!(
+        v["message"],
+        "the accepted rate differs from the proposal's"
+    );
+
+    // The valid acceptance wins.
+    let good = acceptance(&tutor_key, w.double, terms, 300, 2, expiry);
+    tutor.send(accept(good.clone())).await;
+    let matched = student.expect("matched").await;
+    assert_eq!(
+        matched["tutor"].as_str().unwrap().to_lowercase(),
+        tutor_key.address().to_string().to_lowercase()
+    );
+    assert_eq!(matched["acceptance"], good);
+    assert!(matched["reserved_for_ms"].as_u64().unwrap() > 100_000);
+    let accepted = tutor.expect("accepted").await;
+    assert_eq!(accepted["proposal"], proposal);
+    assert_eq!(accepted["room"]["id"], matched["room"]["id"]);
+    assert_ne!(accepted["room"]["token"], matched["room"]["token"]);
+    // The same accept again: the proposal is closed.
+    tutor.send(accept(good)).await;
+    let v = tutor.expect("error").await;
+    assert_eq!(v["code"], "proposal_closed", "{v}");
+
+    let metrics = w
+        .http
+        .get(format!("http://{}/metrics", w.mm.admin_addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("minuto_matchmaker_matches_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("minuto_matchmaker_sign_ins_total 2"),
+        "{metrics}"
+    );
+    w.mm.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tutor_who_drops_with_a_proposal_pending_is_skipped_at_once() {
+    let Some(w) = world("a_tutor_who_drops_with_a_proposal_pending_is_skipped_at_once").await
+    else {
+        return;
+    };
+    let (k1, k2, ks) = (
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+    );
+    let mut t1 = w.client(&k1).await;
+    t1.send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    t1.expect("online").await;
+    let mut t2 = w.client(&k2).await;
+    t2.send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    t2.expect("online").await;
+    let mut student = w.client(&ks).await;
+    // A zero cap passes the funds check (0 ≥ 0) and the pool refuses it.
+    student
+        .send(json!({ "type": "find", "request": request(w.token, None, 0) }))
+        .await;
+    let v = student.expect("error").await;
+    assert_eq!(v["code"], "invalid_input", "{v}");
+    assert_eq!(v["message"], "invalid request: zero spending cap");
+
+    // Funded, so the chain check passes.
+    w.mint(ks.address(), 1).await;
+    w.approve(&ks, 1).await;
+    student
+        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
+        .await;
+    assert_eq!(student.expect("searching").await["attempt"], 1);
+    t1.expect("proposed").await;
+    // Tutor 1's socket closes: the next tutor is asked at once.
+    drop(t1);
+    assert_eq!(student.expect("searching").await["attempt"], 2);
+    let p = t2.expect("proposed").await;
+    t2.send(json!({ "type": "decline", "proposal": p["proposal"] }))
+        .await;
+    let v = student.expect("no_match").await;
+    assert_eq!(v["reason"], "no_tutor");
+    // Bad frames get typed errors and change nothing.
+    student.send(json!({ "type": "dance" })).await;
+    assert_eq!(student.expect("error").await["code"], "bad_message");
+    student.send(json!({ "type": "cancel" })).await;
+    assert_eq!(student.expect("error").await["code"], "no_search");
+    w.mm.shutdown().await;
+}
