@@ -7,6 +7,8 @@
 //! - [`with_events`] and [`assert_reverts`]: events a call emitted, and an exact revert
 //!   that emitted nothing;
 //! - [`TestToken`]: a plain OpenZeppelin ERC-20 with an open `mint`;
+//! - [`reputation::World`]: the escrow, token, contract and parties of the badges' and
+//!   ratings' tests;
 //! - [`gate_tests!`]: the minimum-billed and admin tests that badges and ratings must
 //!   both pass.
 //!
@@ -25,6 +27,7 @@ use stylus_sdk::{
     stylus_core::{storage::TopLevelStorage, ValueDenier},
 };
 
+pub mod reputation;
 pub mod test_token;
 
 pub use test_token::TestToken;

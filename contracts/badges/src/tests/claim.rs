@@ -529,7 +529,7 @@ fn token_uri_with_empty_base_uri_is_empty(
     token: Contract<TestToken>,
     badges: Contract<Badges>,
 ) {
-    let w = World::with_base_uri(&escrow, &token, &badges, "");
+    let w = world_with_base_uri(&escrow, &token, &badges, "");
     let badge = w.claim(w.student, w.held());
     assert_eq!(badges.sender(w.student).token_uri(badge).motsu_unwrap(), "");
 }
