@@ -13,7 +13,7 @@ use openzeppelin_stylus::{
 };
 use proptest::prelude::*;
 
-use minuto_test_support::{assert_reverts, route, view, with_events};
+use minuto_test_support::{assert_reverts, assert_routes_all, route, view, with_events};
 
 use super::*;
 use crate::abi::ICredentialsInherited as inherited;
@@ -1095,17 +1095,11 @@ fn router_routes_every_declared_inherited_function(
     contract: Contract<Credentials>,
     alice: Address,
 ) {
-    for selector in inherited::ICredentialsInheritedCalls::SELECTORS {
-        // Arguments do not matter here: a routed selector answers `Some`, success or revert.
-        let mut calldata = selector.to_vec();
-        calldata.extend([0u8; 32 * 4]);
-        assert!(
-            route(&contract, alice, &calldata).is_some(),
-            "selector {} is not routed",
-            alloy_primitives::hex::encode(selector)
-        );
-    }
-    assert!(route(&contract, alice, &[0xde, 0xad, 0xbe, 0xef]).is_none());
+    assert_routes_all(
+        &contract,
+        alice,
+        inherited::ICredentialsInheritedCalls::SELECTORS,
+    );
 }
 
 #[motsu::test]

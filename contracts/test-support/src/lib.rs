@@ -2,8 +2,8 @@
 //!
 //! - [`call`] and [`reverted`]: a call through a contract's deployed router
 //!   ([`Dispatch`]) with alloy's encoding of its `abi/*.sol`, decoded as declared;
-//! - [`route`] and [`view`]: the same through the SDK's `#[public]` router, which the
-//!   host tests' VM uses;
+//! - [`route`], [`view`] and [`assert_routes_all`]: the same through the SDK's
+//!   `#[public]` router, which the host tests' VM uses;
 //! - [`with_events`] and [`assert_reverts`]: events a call emitted, and an exact revert
 //!   that emitted nothing;
 //! - [`TestToken`]: a plain OpenZeppelin ERC-20 with an open `mint`;
@@ -85,6 +85,30 @@ where
     let selector = u32::from_be_bytes(calldata[..4].try_into().unwrap());
     let mut call = contract.sender(sender);
     <T as Router<T>>::route(&mut call, selector, &calldata[4..])
+}
+
+/// Asserts that the `#[public]` router routes every one of `selectors` (answers `Some`,
+/// success or revert: the arguments, all zero, do not matter) and not an unknown one.
+#[track_caller]
+pub fn assert_routes_all<T>(contract: &Contract<T>, sender: Address, selectors: &[[u8; 4]])
+where
+    T: StorageType
+        + TopLevelStorage
+        + ValueDenier
+        + Router<T>
+        + BorrowMut<<T as Router<T>>::Storage>
+        + 'static,
+{
+    for selector in selectors {
+        let mut calldata = selector.to_vec();
+        calldata.extend([0u8; 32 * 4]);
+        assert!(
+            route(contract, sender, &calldata).is_some(),
+            "selector {} is not routed",
+            alloy_primitives::hex::encode(selector)
+        );
+    }
+    assert!(route(contract, sender, &[0xde, 0xad, 0xbe, 0xef]).is_none());
 }
 
 /// Calls the view `call` through the `#[public]` router and decodes its answer as
