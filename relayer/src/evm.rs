@@ -89,10 +89,18 @@ impl RpcError {
             message: p.message.to_string(),
             revert: p.as_revert_data(),
         });
-        let mut message = e.to_string();
+        // Only the scheme, host and port are shown: the user, password, path and query
+        // are where hosted endpoints put credentials.
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = url.host_str().unwrap_or_default();
+        let shown = format!("{}://{host}{port}/<redacted>", url.scheme());
+        let mut message = e.to_string().replace(url.as_str(), &shown);
         let secret = &url[url::Position::BeforePath..];
         if secret.len() > 1 {
             message = message.replace(secret, "/<redacted>");
+        }
+        if let Some(password) = url.password() {
+            message = message.replace(password, "<redacted>");
         }
         Self {
             method,
@@ -516,7 +524,9 @@ mod tests {
     #[tokio::test]
     async fn transport_errors_and_debug_never_show_the_url_path() {
         // Port 1 refuses connections.
-        let url: Url = "http://127.0.0.1:1/v2/SECRETAPIKEY".parse().unwrap();
+        let url: Url = "http://user:SECRETPASS@127.0.0.1:1/v2/SECRETAPIKEY?key=SECRETQUERY"
+            .parse()
+            .unwrap();
         let err = EvmChain::connect(
             &url,
             Duration::from_secs(2),
@@ -538,8 +548,11 @@ mod tests {
             panic!("expected a transport error, got {err:?}")
         };
         assert!(rpc.node_message().is_none(), "{rpc:?}");
-        assert!(!err.to_string().contains("SECRETAPIKEY"), "{err}");
-        assert!(!format!("{err:?}").contains("SECRETAPIKEY"));
+        for secret in ["SECRETAPIKEY", "SECRETPASS", "SECRETQUERY"] {
+            assert!(!err.to_string().contains(secret), "{err}");
+            assert!(!format!("{err:?}").contains(secret), "{err:?}");
+        }
+        assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
         let node = Node {
             provider: minuto_chain::http_provider(&url, Duration::from_secs(2)).unwrap(),
             url: url.clone(),
