@@ -6,7 +6,8 @@
 //!   `#[public]` router, which the host tests' VM uses;
 //! - [`with_events`] and [`assert_reverts`]: events a call emitted, and an exact revert
 //!   that emitted nothing;
-//! - [`TestToken`]: a plain OpenZeppelin ERC-20 with an open `mint`;
+//! - [`TestToken`]: an OpenZeppelin ERC-20 with an open `mint` that can block an
+//!   address, as USDC and PYUSD can;
 //! - [`reputation::World`]: the escrow, token, contract and parties of the badges' and
 //!   ratings' tests;
 //! - [`gate_tests!`]: the minimum-billed and admin tests that badges and ratings must
