@@ -18,16 +18,30 @@ use minuto_relayer::chain::{Head, StopOutcome};
 use minuto_relayer::clock::Clock;
 use minuto_relayer::escrow::{EscrowEvent, EscrowLog};
 
+/// A chain of `events`; with `fork` set, blocks from 30 on hash by it, so changing it
+/// replaces them, as a reorganisation does (unset: no block hashes, no checkpoints).
 struct FakeChain {
-    head: u64,
-    events: Vec<EscrowLog>,
+    head: Mutex<u64>,
+    events: Mutex<Vec<EscrowLog>>,
     ranges: Mutex<Vec<(u64, u64)>>,
+    fork: Mutex<Option<u8>>,
+}
+
+impl FakeChain {
+    fn new(head: u64, events: Vec<EscrowLog>, fork: Option<u8>) -> Arc<Self> {
+        Arc::new(Self {
+            head: Mutex::new(head),
+            events: Mutex::new(events),
+            ranges: Mutex::default(),
+            fork: Mutex::new(fork),
+        })
+    }
 }
 
 impl Chain for FakeChain {
     async fn head(&self) -> Result<Head, ChainError> {
         Ok(Head {
-            number: self.head,
+            number: *self.head.lock().unwrap(),
             timestamp: 0,
         })
     }
@@ -35,6 +49,8 @@ impl Chain for FakeChain {
         self.ranges.lock().unwrap().push((from, to));
         Ok(self
             .events
+            .lock()
+            .unwrap()
             .iter()
             .filter(|e| (from..=to).contains(&e.block))
             .cloned()
@@ -45,6 +61,15 @@ impl Chain for FakeChain {
     }
     async fn stop_at(&self, _: U256, _: u64) -> Result<StopOutcome, ChainError> {
         Ok(StopOutcome::AlreadyEnded)
+    }
+    async fn block_hash(&self, n: u64) -> Result<Option<alloy_primitives::B256>, ChainError> {
+        let Some(fork) = *self.fork.lock().unwrap() else {
+            return Ok(None);
+        };
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&n.to_be_bytes());
+        h[31] = if n >= 30 { fork } else { 0 };
+        Ok(Some(h.into()))
     }
 }
 
@@ -121,11 +146,7 @@ fn temp(tag: &str) -> PathBuf {
 #[tokio::test]
 async fn poll_reads_confirmed_blocks_in_bounded_chunks_and_saves_cursor() {
     let path = temp("chunks");
-    let chain = Arc::new(FakeChain {
-        head: 40,
-        events: events(),
-        ranges: Mutex::default(),
-    });
+    let chain = FakeChain::new(40, events(), None);
     let reg = registry();
     let mut f = follower(chain.clone(), reg.clone(), &path, 0);
     assert!(f.poll().await.unwrap());
@@ -152,11 +173,7 @@ async fn poll_reads_confirmed_blocks_in_bounded_chunks_and_saves_cursor() {
 #[tokio::test]
 async fn restart_resumes_from_cursor_and_restores_sessions() {
     let path = temp("resume");
-    let chain = Arc::new(FakeChain {
-        head: 40,
-        events: events(),
-        ranges: Mutex::default(),
-    });
+    let chain = FakeChain::new(40, events(), None);
     follower(chain, registry(), &path, 0).poll().await.unwrap();
 
     let cursor = load_cursor(&path, 31337, DEPLOYMENT.escrow)
@@ -164,11 +181,7 @@ async fn restart_resumes_from_cursor_and_restores_sessions() {
         .unwrap();
     let reg = registry();
     reg.restore(&cursor.sessions);
-    let chain = Arc::new(FakeChain {
-        head: 50,
-        events: events(),
-        ranges: Mutex::default(),
-    });
+    let chain = FakeChain::new(50, events(), None);
     let mut f = follower(chain.clone(), reg.clone(), &path, cursor.next_block);
     f.poll().await.unwrap();
     assert_eq!(*chain.ranges.lock().unwrap(), vec![(36, 45)]);
@@ -176,48 +189,6 @@ async fn restart_resumes_from_cursor_and_restores_sessions() {
     let status = reg.status(U256::from(1)).unwrap();
     // Withdrawn was not applied twice.
     assert_eq!(status.session.withdrawn, 9);
-}
-
-/// A chain whose blocks (hashes and events) can be replaced, as in a reorganisation.
-struct ForkingChain {
-    head: Mutex<u64>,
-    events: Mutex<Vec<EscrowLog>>,
-    fork: Mutex<u8>,
-}
-
-impl Chain for ForkingChain {
-    async fn head(&self) -> Result<Head, ChainError> {
-        Ok(Head {
-            number: *self.head.lock().unwrap(),
-            timestamp: 0,
-        })
-    }
-    async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
-        let events = self.events.lock().unwrap();
-        Ok(events
-            .iter()
-            .filter(|e| (from..=to).contains(&e.block))
-            .cloned()
-            .collect())
-    }
-    async fn max_backdate(&self) -> Result<u64, ChainError> {
-        Ok(60)
-    }
-    async fn stop_at(&self, _: U256, _: u64) -> Result<StopOutcome, ChainError> {
-        Ok(StopOutcome::AlreadyEnded)
-    }
-    async fn block_hash(&self, n: u64) -> Result<Option<alloy_primitives::B256>, ChainError> {
-        // Blocks from 30 on differ between forks.
-        let fork = if n >= 30 {
-            *self.fork.lock().unwrap()
-        } else {
-            0
-        };
-        let mut h = [0u8; 32];
-        h[..8].copy_from_slice(&n.to_be_bytes());
-        h[31] = fork;
-        Ok(Some(h.into()))
-    }
 }
 
 #[tokio::test]
@@ -231,11 +202,7 @@ async fn reorg_of_blocks_already_read_is_rewound() {
         log_index: 0,
         event: EscrowEvent::Ended { id, end: 60 },
     });
-    let chain = Arc::new(ForkingChain {
-        head: Mutex::new(25),
-        events: Mutex::new(events),
-        fork: Mutex::new(0),
-    });
+    let chain = FakeChain::new(25, events, Some(0));
     let reg = registry();
     let metrics = Arc::new(Metrics::new());
     let mut f = Follower::new(
@@ -261,7 +228,7 @@ async fn reorg_of_blocks_already_read_is_rewound() {
     assert!(reg.is_ended(id));
 
     // Blocks from 30 on are replaced: on the new fork the session never ended there.
-    *chain.fork.lock().unwrap() = 1;
+    *chain.fork.lock().unwrap() = Some(1);
     chain.events.lock().unwrap().retain(|e| e.block != 32);
     f.poll().await.unwrap();
     assert_eq!(metrics.follower_reorgs.get(), 1);
