@@ -11,8 +11,8 @@
 //! The layout is the SDK's: fields packed in declaration order, each taking the
 //! rightmost free bytes of its slot (`offset` counts from the left, as the SDK's does),
 //! and a field that does not fit in what is left of a slot starting the next one. The
-//! contracts' tests write each record through an SDK `#[storage]` twin and read it back
-//! field by field here.
+//! escrow's tests (`tests/layout.rs`) write each of its records through an SDK
+//! `#[storage]` twin of the old declaration and read it back field by field here.
 
 use alloc::vec::Vec;
 
@@ -39,6 +39,10 @@ pub struct Field {
 
 impl Field {
     /// A field of `bytes` bytes at `offset` in the record's slot `slot`.
+    ///
+    /// # Panics
+    /// If the field is empty or does not fit in its slot: at compile time, since fields
+    /// are constants.
     pub const fn new(slot: u8, offset: u8, bytes: u8) -> Self {
         assert!(bytes >= 1 && offset as usize + bytes as usize <= 32);
         Self {
