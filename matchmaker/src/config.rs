@@ -86,6 +86,23 @@ pub struct Config {
     /// Room join tokens' lifetime.
     #[arg(long, env = "MINUTO_MATCHMAKER_ROOM_TTL", default_value = "3h", value_parser = duration)]
     pub room_ttl: Duration,
+    /// Where the escrow follower saves its cursor (next block and live sessions).
+    #[arg(
+        long,
+        env = "MINUTO_MATCHMAKER_CURSOR_FILE",
+        default_value = "minuto-matchmaker.cursor.json"
+    )]
+    pub cursor_file: PathBuf,
+    /// Blocks an escrow event must be buried under before it counts.
+    #[arg(long, env = "MINUTO_MATCHMAKER_CONFIRMATIONS", default_value_t = 1)]
+    pub confirmations: u64,
+    /// Pause between polls of the escrow's events.
+    #[arg(long, env = "MINUTO_MATCHMAKER_POLL_INTERVAL", default_value = "2s", value_parser = duration)]
+    pub poll_interval: Duration,
+    /// Largest block range per log query.
+    #[arg(long, env = "MINUTO_MATCHMAKER_CHUNK_BLOCKS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub chunk_blocks: u64,
     /// Log format.
     #[arg(long, env = "MINUTO_MATCHMAKER_LOG_FORMAT", default_value = "text",
           value_parser = ["text", "json"])]
@@ -118,6 +135,8 @@ pub struct Contracts {
     pub escrow: Address,
     /// Credentials.
     pub credentials: Address,
+    /// The escrow's deployment block (the follower starts there).
+    pub escrow_block: u64,
 }
 
 impl Config {
@@ -144,6 +163,7 @@ impl Config {
             ("credential_ttl", self.credential_ttl),
             ("session_ttl", self.session_ttl),
             ("room_ttl", self.room_ttl),
+            ("poll_interval", self.poll_interval),
         ];
         for (name, d) in positive {
             if d.is_zero() {
@@ -161,17 +181,12 @@ impl Config {
             ));
         }
         let record = minuto_chain::Record::read(&self.deployment)?;
-        let at = |key: &'static str| {
-            record
-                .contracts
-                .get(key)
-                .map(|d| d.address)
-                .ok_or(ConfigError::Missing(key))
-        };
+        let at = |key: &'static str| record.contracts.get(key).ok_or(ConfigError::Missing(key));
         Ok(Contracts {
             chain_id: record.chain_id,
-            escrow: at("escrow")?,
-            credentials: at("credentials")?,
+            escrow: at("escrow")?.address,
+            escrow_block: at("escrow")?.block,
+            credentials: at("credentials")?.address,
         })
     }
 }

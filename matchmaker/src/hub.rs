@@ -440,6 +440,16 @@ impl<C: ChainView> Hub<C> {
         self.dispatch(events);
     }
 
+    /// The follower rewound a reorganisation: these are the started sessions now.
+    pub fn reset_sessions(&self, started: &[(Address, alloy_primitives::U256)]) {
+        let events = self
+            .pool
+            .lock()
+            .unwrap()
+            .reset_sessions(started, Self::now());
+        self.dispatch(events);
+    }
+
     /// Applies deadlines as they come, until `cancel`.
     pub async fn run_deadlines(self: Arc<Self>, cancel: CancellationToken) {
         loop {

@@ -10,7 +10,8 @@
 //! - [`hub`]: the pool behind a lock, the chain checks around it, the clients, the timers;
 //! - [`auth`]: Sign-In with Ethereum and session tokens;
 //! - [`protocol`]: the WebSocket messages; [`server`]: the HTTP and WebSocket front;
-//! - [`chain`]: the chain reads, behind a trait; [`rooms`]: where a matched pair meets.
+//! - [`chain`]: the chain reads, behind a trait; [`rooms`]: where a matched pair meets;
+//! - [`sessions`]: who is teaching now, from the escrow's events (the shared follower).
 //!
 //! [`spawn`] starts everything and returns a [`Handle`].
 
@@ -23,6 +24,7 @@ pub mod pool;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
+pub mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,6 +44,10 @@ use crate::chain::ChainView;
 use crate::hub::{Hub, HubConfig};
 use crate::metrics::Metrics;
 use crate::rooms::Rooms;
+use crate::sessions::{EscrowSource, Live, LiveSessions};
+use minuto_chain::follower::{
+    load_cursor, CursorError, Deployment, EventSink, Follower, FollowerConfig,
+};
 
 /// What [`spawn`] needs besides the chain.
 pub struct Settings {
@@ -61,6 +67,29 @@ pub struct Settings {
     pub messages_per_second: u32,
     /// The room provider.
     pub rooms: Box<dyn Rooms>,
+    /// Where to follow the escrow's events (busy/free tutors); `None`: not followed.
+    pub follow: Option<Follow>,
+}
+
+/// Following the escrow's session events.
+pub struct Follow {
+    /// Read provider.
+    pub provider: minuto_chain::alloy::providers::DynProvider,
+    /// Confirmations, start block, cursor file, range size, poll interval.
+    pub config: FollowerConfig,
+    /// Chain and escrow (the cursor file is bound to them).
+    pub deployment: Deployment,
+}
+
+/// Why [`spawn`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// A listener cannot be bound.
+    #[error("cannot listen: {0}")]
+    Bind(#[from] std::io::Error),
+    /// The follower's cursor file is unusable.
+    #[error(transparent)]
+    Cursor(#[from] CursorError),
 }
 
 /// A running matchmaker.
@@ -85,11 +114,11 @@ impl<C> Handle<C> {
     }
 }
 
-/// Binds the listeners and starts the hub's timers.
+/// Binds the listeners and starts the hub's timers and the escrow follower.
 ///
 /// # Errors
-/// A listener cannot be bound.
-pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> std::io::Result<Handle<C>> {
+/// [`SpawnError`].
+pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> Result<Handle<C>, SpawnError> {
     let metrics = Arc::new(Metrics::new());
     let hub = Arc::new(Hub::new(
         settings.hub,
@@ -128,6 +157,35 @@ pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> std::io::Resul
     });
     tasks.spawn(Arc::clone(&hub).run_deadlines(cancel.clone()));
     tasks.spawn(Arc::clone(&hub).run_credential_refresh(cancel.clone()));
+    if let Some(f) = settings.follow {
+        let sink = LiveSessions::new(Arc::clone(&hub));
+        let d = f.deployment;
+        let cursor = load_cursor::<Vec<Live>>(&f.config.cursor_file, d.chain_id, d.escrow)?;
+        let next = match cursor {
+            Some(c) => {
+                sink.rewind(Some(&c.sessions));
+                c.next_block
+            }
+            None => f.config.start_block,
+        };
+        let source = Arc::new(EscrowSource::new(f.provider, d.escrow));
+        let mut follower = Follower::new(source, sink, f.config, d, next);
+        let stop = cancel.clone();
+        tasks.spawn(async move {
+            loop {
+                if let Err(e) = follower.poll().await {
+                    tracing::warn!(error = %e, "escrow follower poll failed");
+                }
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(follower.config().poll_interval) => {}
+                }
+            }
+            if let Err(e) = follower.save() {
+                tracing::warn!(error = %e, "cannot save the follower's cursor");
+            }
+        });
+    }
     Ok(Handle {
         local_addr,
         admin_addr,

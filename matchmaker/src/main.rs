@@ -3,12 +3,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use minuto_chain::follower::{Deployment, FollowerConfig};
 use minuto_matchmaker::auth::AuthConfig;
 use minuto_matchmaker::chain::EvmChain;
 use minuto_matchmaker::config::{room_secret, Config};
 use minuto_matchmaker::hub::HubConfig;
 use minuto_matchmaker::rooms::KeyedRooms;
-use minuto_matchmaker::{spawn, Settings};
+use minuto_matchmaker::{spawn, Follow, Settings};
 use tracing::{error, info};
 
 #[tokio::main]
@@ -35,7 +36,21 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     let contracts = cfg.contracts()?;
     let secret = room_secret()?;
     let provider = minuto_chain::http_provider(&cfg.rpc_url, std::time::Duration::from_secs(10))?;
-    let chain = EvmChain::new(provider, contracts.escrow, contracts.credentials);
+    let chain = EvmChain::new(provider.clone(), contracts.escrow, contracts.credentials);
+    let follow = Follow {
+        provider,
+        config: FollowerConfig {
+            confirmations: cfg.confirmations,
+            start_block: contracts.escrow_block,
+            cursor_file: cfg.cursor_file.clone(),
+            chunk_blocks: cfg.chunk_blocks,
+            poll_interval: cfg.poll_interval,
+        },
+        deployment: Deployment {
+            chain_id: contracts.chain_id,
+            escrow: contracts.escrow,
+        },
+    };
     let settings = Settings {
         listen: cfg.listen,
         admin_listen: cfg.admin_listen,
@@ -59,6 +74,7 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         max_connections: cfg.max_connections,
         messages_per_second: cfg.messages_per_second,
         rooms: Box::new(KeyedRooms::new(secret, cfg.room_ttl.as_secs())),
+        follow: Some(follow),
     };
     let handle = spawn(settings, chain).await?;
     info!(listen = %handle.local_addr, admin = %handle.admin_addr, chain_id = contracts.chain_id, "matchmaker running");

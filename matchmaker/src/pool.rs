@@ -530,6 +530,33 @@ impl Pool {
         events
     }
 
+    /// Replaces every tutor's started sessions with `started` (after the chain follower
+    /// rewound a reorganisation): tutors whose sessions vanished are free again, tutors
+    /// with new ones busy.
+    pub fn reset_sessions(&mut self, started: &[(Address, U256)], now: Instant) -> Vec<Event> {
+        let mut want: HashMap<Address, BTreeSet<U256>> = HashMap::new();
+        for (tutor, id) in started {
+            want.entry(*tutor).or_default().insert(*id);
+        }
+        let tutors: BTreeSet<Address> = self.tutors.keys().chain(want.keys()).copied().collect();
+        let mut events = Vec::new();
+        for tutor in tutors {
+            let have = self
+                .tutors
+                .get(&tutor)
+                .map(|t| t.sessions.clone())
+                .unwrap_or_default();
+            let want = want.remove(&tutor).unwrap_or_default();
+            for id in want.difference(&have) {
+                events.extend(self.session_started(tutor, *id, now));
+            }
+            for id in have.difference(&want) {
+                events.extend(self.session_ended(tutor, *id, now));
+            }
+        }
+        events
+    }
+
     /// A student starts a search. The service has checked the student's balance and
     /// allowance against `request.cap` first. The search proposes at once, or ends at
     /// once with [`Event::NoMatch`].

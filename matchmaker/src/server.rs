@@ -180,7 +180,7 @@ async fn ws<C: ChainView>(State(app): State<App<C>>, upgrade: WebSocketUpgrade) 
         );
     };
     // Frames are small: 4 KiB buffers instead of the 128 KiB defaults cut a
-    // connection's resident memory from ~170 KiB to ~40 KiB (examples/bench.rs).
+    // connection's resident memory from ~170 KiB to ~40 KiB (examples/find_now_bench.rs).
     upgrade
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)

@@ -638,3 +638,18 @@ fn bad_profiles_and_requests_are_refused_with_the_field() {
 fn serde_json_like(s: &str) -> Result<Language, MatchError> {
     Language::try_from(s.to_owned())
 }
+
+#[test]
+fn a_reorg_reset_frees_and_busies_tutors_to_match_the_chain() {
+    let mut w = World::with_tutors(2);
+    w.pool.session_started(tutor(1), U256::from(1), w.at(5));
+    // After the rewind, session 1 never started and tutor 2 is in session 2.
+    let events = w.pool.reset_sessions(&[(tutor(2), U256::from(2))], w.at(7));
+    assert_eq!(events, vec![]);
+    let (_, events) = w.pool.find(student(2), request(), w.at(8)).unwrap();
+    assert_eq!(proposed(&events).1, tutor(1));
+    // And back: no session anywhere frees tutor 2 too.
+    assert_eq!(w.pool.reset_sessions(&[], w.at(9)), vec![]);
+    let (_, events) = w.pool.find(student(3), request(), w.at(10)).unwrap();
+    assert_eq!(proposed(&events).1, tutor(2));
+}

@@ -16,11 +16,12 @@ use minuto_chain::alloy::signers::local::PrivateKeySigner;
 use minuto_chain::alloy::signers::SignerSync;
 use minuto_chain::alloy::sol_types::SolStruct;
 use minuto_chain::eip712::{acceptance_domain, Acceptance};
+use minuto_chain::follower::{Deployment, FollowerConfig};
 use minuto_matchmaker::auth::AuthConfig;
 use minuto_matchmaker::chain::EvmChain;
 use minuto_matchmaker::hub::HubConfig;
 use minuto_matchmaker::rooms::KeyedRooms;
-use minuto_matchmaker::{spawn, Handle, Settings};
+use minuto_matchmaker::{spawn, Follow, Handle, Settings};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -38,6 +39,12 @@ minuto_chain::alloy::sol! {
         function setUsed(address tutor, uint256 nonce) external;
     }
     #[sol(rpc)]
+    interface IEscrowDouble {
+        function open(address tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind) external returns (uint256);
+        function start(uint256 id, address tutorKey) external;
+        function stop(uint256 id) external;
+    }
+    #[sol(rpc)]
     interface IToken {
         function mint(address to, uint256 value) external;
         function approve(address spender, uint256 value) external returns (bool);
@@ -46,8 +53,11 @@ minuto_chain::alloy::sol! {
 
 struct World {
     _anvil: Anvil,
+    _cursor: tempfile::TempDir,
     p: DynProvider,
     double: Address,
+    /// The relayer tests' escrow double: emits the real session events.
+    escrow_events: Address,
     token: Address,
     mm: Handle<EvmChain>,
     http: reqwest::Client,
@@ -73,6 +83,29 @@ async fn world(test: &str) -> Option<World> {
     let p = minuto_chain::signing_provider(&anvil.url, &deployer);
     let double = deploy(&p, include_str!("fixtures/ChainDouble.bin")).await;
     let token = deploy(&p, include_str!("../../tests/fixtures/TestToken.bin")).await;
+    // EscrowDouble(uint32 maxBackdate, uint16 feeBps): constructor arguments appended.
+    let escrow_bin = format!(
+        "{}{:064x}{:064x}",
+        include_str!("../../relayer/tests/fixtures/EscrowDouble.bin").trim(),
+        30,
+        250
+    );
+    let escrow_events = deploy(&p, &escrow_bin).await;
+    let cursor = tempfile::tempdir().unwrap();
+    let follow = Follow {
+        provider: minuto_chain::http_provider(&anvil.url, Duration::from_secs(5)).unwrap(),
+        config: FollowerConfig {
+            confirmations: 0,
+            start_block: 0,
+            cursor_file: cursor.path().join("cursor.json"),
+            chunk_blocks: 1_000,
+            poll_interval: Duration::from_millis(100),
+        },
+        deployment: Deployment {
+            chain_id: CHAIN_ID,
+            escrow: escrow_events,
+        },
+    };
     let read = minuto_chain::http_provider(&anvil.url, Duration::from_secs(5)).unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -97,6 +130,7 @@ async fn world(test: &str) -> Option<World> {
         max_connections: 100,
         messages_per_second: 50,
         rooms: Box::new(KeyedRooms::new([9; 32], 3_600)),
+        follow: Some(follow),
     };
     // The stand-in answers as escrow and as credentials.
     let mm = spawn(settings, EvmChain::new(read, double, double))
@@ -104,8 +138,10 @@ async fn world(test: &str) -> Option<World> {
         .unwrap();
     Some(World {
         _anvil: anvil,
+        _cursor: cursor,
         p,
         double,
+        escrow_events,
         token,
         mm,
         http: reqwest::Client::new(),
@@ -200,19 +236,24 @@ impl World {
             .unwrap();
     }
 
-    /// The student approves `amount` to the escrow (the stand-in's address) from their
-    /// own key, with gas money from the deployer.
-    async fn approve(&self, student: &PrivateKeySigner, amount: u64) {
-        let gas = TransactionRequest::default()
-            .with_to(student.address())
+    /// Gives `who` ETH for gas.
+    async fn gas(&self, who: Address) {
+        let tx = TransactionRequest::default()
+            .with_to(who)
             .with_value(U256::from(10u64.pow(17)));
         self.p
-            .send_transaction(gas)
+            .send_transaction(tx)
             .await
             .unwrap()
             .get_receipt()
             .await
             .unwrap();
+    }
+
+    /// The student approves `amount` to the escrow (the stand-in's address) from their
+    /// own key, with gas money from the deployer.
+    async fn approve(&self, student: &PrivateKeySigner, amount: u64) {
+        self.gas(student.address()).await;
         let sp = minuto_chain::signing_provider(&self._anvil.url, student);
         IToken::new(self.token, &sp)
             .approve(self.double, U256::from(amount))
@@ -639,5 +680,92 @@ async fn a_tutor_who_drops_with_a_proposal_pending_is_skipped_at_once() {
     assert_eq!(student.expect("error").await["code"], "bad_message");
     student.send(json!({ "type": "cancel" })).await;
     assert_eq!(student.expect("error").await["code"], "no_search");
+    w.mm.shutdown().await;
+}
+
+/// Finds until the answer is `want` (`searching` or `no_match`), cancelling a search
+/// that started meanwhile; the follower needs a poll or two to see a block.
+async fn find_until(student: &mut Client, tutor: &mut Client, token: Address, want: &str) {
+    for _ in 0..50 {
+        student
+            .send(json!({ "type": "find", "request": request(token, None, 1) }))
+            .await;
+        let v = student.recv().await;
+        if v["type"] == want {
+            if want == "searching" {
+                tutor.expect("proposed").await;
+            }
+            return;
+        }
+        if v["type"] == "searching" {
+            tutor.expect("proposed").await;
+            student.send(json!({ "type": "cancel" })).await;
+            student.expect("cancelled").await;
+            tutor.expect("proposal_closed").await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never got {want}");
+}
+
+#[tokio::test]
+async fn a_tutor_in_a_live_session_is_busy_until_it_ends_on_chain() {
+    let Some(w) = world("a_tutor_in_a_live_session_is_busy_until_it_ends_on_chain").await else {
+        return;
+    };
+    let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let mut tutor = w.client(&tk).await;
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    tutor.expect("online").await;
+    let mut student = w.client(&sk).await;
+    w.mint(sk.address(), 1).await;
+    w.approve(&sk, 1).await;
+    find_until(&mut student, &mut tutor, w.token, "searching").await;
+    student.send(json!({ "type": "cancel" })).await;
+    student.expect("cancelled").await;
+    tutor.expect("proposal_closed").await;
+
+    // A session of the tutor's (booked elsewhere) starts on chain: busy.
+    w.gas(tk.address()).await;
+    let as_student = minuto_chain::signing_provider(&w._anvil.url, &sk);
+    let as_tutor = minuto_chain::signing_provider(&w._anvil.url, &tk);
+    let escrow = IEscrowDouble::new(w.escrow_events, &as_student);
+    escrow
+        .open(
+            tk.address(),
+            w.token,
+            U256::from(RATE),
+            U256::from(1),
+            sk.address(),
+            0,
+        )
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    IEscrowDouble::new(w.escrow_events, &as_tutor)
+        .start(U256::from(1), tk.address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    find_until(&mut student, &mut tutor, w.token, "no_match").await;
+
+    // The session ends: the tutor is back in the pool.
+    escrow
+        .stop(U256::from(1))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    find_until(&mut student, &mut tutor, w.token, "searching").await;
     w.mm.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! Load benchmark: N tutors online, N students searching at once, tutors auto-accepting.
 //!
 //! ```sh
-//! cargo run --release --example bench -p minuto-matchmaker -- 1000
+//! cargo run --release --example find_now_bench -p minuto-matchmaker -- 1000
 //! ```
 //!
 //! The matchmaker runs in a child process of its own (this binary with `serve`), so the
@@ -81,6 +81,7 @@ async fn serve() {
         max_connections: 100_000,
         messages_per_second: 100,
         rooms: Box::new(KeyedRooms::new([3; 32], 3_600)),
+        follow: None,
     };
     let h = spawn(settings, MemChain).await.unwrap();
     println!("{}", h.local_addr);
