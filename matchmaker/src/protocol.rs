@@ -215,3 +215,37 @@ pub enum ErrorCode {
     /// Too many messages.
     RateLimited,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Amounts are accepted as decimal or `0x` strings; the tags are snake_case.
+    #[test]
+    fn messages_parse_as_documented() {
+        let m: ClientMsg = serde_json::from_str(
+            r#"{"type":"find","request":{"language":"es","level":"B1",
+                "token":"0x00000000000000000000000000000000000000ee",
+                "max_rate":"1000","credential":null,"cap":"0xf4240"}}"#,
+        )
+        .unwrap();
+        let ClientMsg::Find { request } = m else {
+            panic!("{m:?}")
+        };
+        assert_eq!(request.max_rate, U256::from(1_000));
+        assert_eq!(request.cap, U256::from(1_000_000));
+        let bad = serde_json::from_str::<ClientMsg>(
+            r#"{"type":"find","request":{"language":"Spanish"}}"#,
+        );
+        assert!(bad.is_err());
+        let out = serde_json::to_value(ServerMsg::NoMatch {
+            search: 3,
+            reason: NoMatch::AttemptsExhausted,
+        })
+        .unwrap();
+        assert_eq!(
+            out,
+            serde_json::json!({"type": "no_match", "search": 3, "reason": "attempts_exhausted"})
+        );
+    }
+}
