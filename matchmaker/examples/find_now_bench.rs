@@ -13,24 +13,19 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{Address, U256};
-use futures_util::{SinkExt, StreamExt};
 use minuto_chain::alloy::signers::local::PrivateKeySigner;
-use minuto_chain::alloy::signers::SignerSync;
-use minuto_chain::alloy::sol_types::SolStruct;
-use minuto_chain::eip712::{acceptance_domain, Acceptance};
 use minuto_matchmaker::auth::AuthConfig;
 use minuto_matchmaker::chain::{ChainError, ChainView, Funds};
+use minuto_matchmaker::client::{self, Client};
 use minuto_matchmaker::hub::HubConfig;
 use minuto_matchmaker::rooms::KeyedRooms;
-use minuto_matchmaker::{spawn, Settings};
+use minuto_matchmaker::{spawn, Settings, Terms};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use url::Url;
 
 const DOMAIN: &str = "bench.minuto.test";
 const CHAIN_ID: u64 = 31_337;
@@ -107,57 +102,16 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn sign_in(http: &reqwest::Client, addr: SocketAddr, key: &PrivateKeySigner) -> Ws {
-    let nonce: Value = http
-        .get(format!("http://{addr}/v1/auth/nonce"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+async fn sign_in(http: &reqwest::Client, base: &Url, key: &PrivateKeySigner) -> Client {
+    let token = client::sign_in(http, base, key, DOMAIN, CHAIN_ID)
         .await
         .unwrap();
-    let issued = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let message = format!(
-        "{DOMAIN} wants you to sign in with your Ethereum account:\n{}\n\nBench.\n\n\
-         URI: https://{DOMAIN}\nVersion: 1\nChain ID: {CHAIN_ID}\nNonce: {}\nIssued At: {issued}",
-        key.address().to_checksum(None),
-        nonce["nonce"].as_str().unwrap()
-    );
-    let sig = key.sign_message_sync(message.as_bytes()).unwrap();
-    let v: Value = http
-        .post(format!("http://{addr}/v1/auth/verify"))
-        .json(&json!({ "message": message, "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())) }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/ws"))
-        .await
-        .unwrap();
-    send(&mut ws, json!({ "type": "hello", "token": v["token"] })).await;
-    assert_eq!(recv(&mut ws).await["type"], "welcome");
-    ws
+    Client::connect(base, &token).await.unwrap()
 }
 
-async fn send(ws: &mut Ws, v: Value) {
-    ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-/// The next JSON message; `Null` once the socket is gone (the server was stopped).
-async fn recv(ws: &mut Ws) -> Value {
-    while let Some(Ok(frame)) = ws.next().await {
-        if let Message::Text(t) = frame {
-            return serde_json::from_str(&t).unwrap();
-        }
-    }
-    Value::Null
+/// The next message; `Null` once the socket is gone (the server was stopped).
+async fn recv(c: &mut Client) -> Value {
+    c.recv(Duration::from_secs(60)).await.unwrap_or(Value::Null)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -182,7 +136,7 @@ async fn main() {
     BufReader::new(child.0.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let addr: SocketAddr = line.trim().parse().unwrap();
+    let base: Url = format!("http://{}", line.trim()).parse().unwrap();
     let pid = child.0.id();
     minuto_chain::install_tls();
     let http = reqwest::Client::new();
@@ -194,12 +148,12 @@ async fn main() {
     let student_keys: Vec<PrivateKeySigner> = (0..n).map(|_| PrivateKeySigner::random()).collect();
     let mut tutors = Vec::with_capacity(n);
     for chunk in tutor_keys.chunks(100) {
-        let f = chunk.iter().map(|k| sign_in(&http, addr, k));
+        let f = chunk.iter().map(|k| sign_in(&http, &base, k));
         tutors.extend(futures_util::future::join_all(f).await);
     }
     let mut students = Vec::with_capacity(n);
     for chunk in student_keys.chunks(100) {
-        let f = chunk.iter().map(|k| sign_in(&http, addr, k));
+        let f = chunk.iter().map(|k| sign_in(&http, &base, k));
         students.extend(futures_util::future::join_all(f).await);
     }
     let sign_in_rate = (2 * n) as f64 / t.elapsed().as_secs_f64();
@@ -210,46 +164,44 @@ async fn main() {
         "languages": ["es"], "levels": ["B1"], "token": TOKEN,
         "rate": U256::from(1_000u64), "credentials": BTreeSet::<u32>::new(),
     });
-    for ws in &mut tutors {
-        send(ws, json!({ "type": "online", "profile": profile })).await;
-        assert_eq!(recv(ws).await["type"], "online");
+    for c in &mut tutors {
+        c.send(json!({ "type": "online", "profile": profile }))
+            .await
+            .unwrap();
+        assert_eq!(recv(c).await["type"], "online");
     }
     let rss_online = rss_kib(pid);
-    let domain = Arc::new(acceptance_domain(CHAIN_ID, ESCROW));
     let expiry = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         + 1_800;
-    for (i, (mut ws, key)) in tutors.into_iter().zip(tutor_keys).enumerate() {
-        let domain = Arc::clone(&domain);
+    for (i, (mut c, key)) in tutors.into_iter().zip(tutor_keys).enumerate() {
         tokio::spawn(async move {
             loop {
-                let v = recv(&mut ws).await;
-                if v.is_null() {
+                let v = recv(&mut c).await;
+                if v.is_null() || v["type"] == "closed" {
                     return;
                 }
                 if v["type"] != "proposed" {
                     continue;
                 }
-                let terms = &v["terms"];
-                let a = Acceptance {
-                    student: terms["student"].as_str().unwrap().parse().unwrap(),
-                    token: TOKEN,
-                    rate: serde_json::from_value(terms["rate"].clone()).unwrap(),
-                    tutorKey: key.address(),
-                    maxFeeBps: 300,
-                    nonce: U256::from(i),
+                let terms: Terms = serde_json::from_value(v["terms"].clone()).unwrap();
+                let a = client::sign_acceptance(
+                    &key,
+                    CHAIN_ID,
+                    ESCROW,
+                    &terms,
+                    key.address(),
+                    300,
+                    U256::from(i),
                     expiry,
-                };
-                let sig = key.sign_hash_sync(&a.eip712_signing_hash(&domain)).unwrap();
-                let acceptance = json!({
-                    "student": a.student, "token": a.token, "rate": a.rate,
-                    "tutorKey": a.tutorKey, "maxFeeBps": a.maxFeeBps, "nonce": a.nonce,
-                    "expiry": a.expiry,
-                    "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())),
-                });
-                send(&mut ws, json!({ "type": "accept", "proposal": v["proposal"], "acceptance": acceptance })).await;
+                );
+                let accept =
+                    json!({ "type": "accept", "proposal": v["proposal"], "acceptance": a });
+                if c.send(accept).await.is_err() {
+                    return;
+                }
             }
         });
     }
@@ -261,16 +213,18 @@ async fn main() {
     });
     let start = Instant::now();
     let mut waits = Vec::with_capacity(n);
-    for mut ws in students {
+    for mut c in students {
         let request = request.clone();
         waits.push(tokio::spawn(async move {
             let t = Instant::now();
-            send(&mut ws, json!({ "type": "find", "request": request })).await;
+            c.send(json!({ "type": "find", "request": request }))
+                .await
+                .unwrap();
             loop {
-                let v = recv(&mut ws).await;
+                let v = recv(&mut c).await;
                 match v["type"].as_str() {
                     Some("matched") => return Some(t.elapsed()),
-                    Some("no_match") | None => return None,
+                    Some("no_match" | "closed") | None => return None,
                     _ => {}
                 }
             }

@@ -19,13 +19,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy_primitives::{Address, U256};
 use clap::{Parser, Subcommand};
-use futures_util::{SinkExt, StreamExt};
 use minuto_chain::alloy::signers::local::PrivateKeySigner;
-use minuto_chain::alloy::signers::SignerSync;
-use minuto_chain::alloy::sol_types::SolStruct;
-use minuto_chain::eip712::{acceptance_domain, Acceptance};
+use minuto_matchmaker::client::{self, Client};
+use minuto_matchmaker::Terms;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Parser)]
 struct Args {
@@ -75,23 +72,10 @@ enum Role {
     },
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn send(ws: &mut Ws, v: Value) -> anyhow::Result<()> {
-    ws.send(Message::Text(v.to_string().into())).await?;
-    Ok(())
-}
-
-async fn recv(ws: &mut Ws) -> anyhow::Result<Value> {
-    while let Some(frame) = ws.next().await {
-        if let Message::Text(t) = frame? {
-            let v: Value = serde_json::from_str(&t)?;
-            println!("<- {v}");
-            return Ok(v);
-        }
-    }
-    anyhow::bail!("the matchmaker closed the connection")
+async fn recv(c: &mut Client, within: Duration) -> anyhow::Result<Value> {
+    let v = c.recv(within).await?;
+    println!("<- {v}");
+    Ok(v)
 }
 
 #[tokio::main]
@@ -100,50 +84,10 @@ async fn main() -> anyhow::Result<()> {
     let key: PrivateKeySigner = std::env::var("MINUTO_KEY")?.trim().parse()?;
     minuto_chain::install_tls();
     let http = reqwest::Client::new();
-    let base = args.url.as_str().trim_end_matches('/');
 
-    // Sign in with Ethereum.
-    let nonce: Value = http
-        .get(format!("{base}/v1/auth/nonce"))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let issued =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
-    let message = format!(
-        "{} wants you to sign in with your Ethereum account:\n{}\n\nFind a tutor now.\n\n\
-         URI: https://{}\nVersion: 1\nChain ID: {}\nNonce: {}\nIssued At: {issued}",
-        args.domain,
-        key.address().to_checksum(None),
-        args.domain,
-        args.chain_id,
-        nonce["nonce"].as_str().unwrap_or_default()
-    );
-    let sig = key.sign_message_sync(message.as_bytes())?;
-    let session: Value = http
-        .post(format!("{base}/v1/auth/verify"))
-        .json(&json!({ "message": message, "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())) }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = session["token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("sign-in refused: {session}"))?;
-    let mut ws_url = args.url.clone();
-    let scheme = if ws_url.scheme() == "https" {
-        "wss"
-    } else {
-        "ws"
-    };
-    ws_url
-        .set_scheme(scheme)
-        .map_err(|()| anyhow::anyhow!("bad URL"))?;
-    ws_url.set_path("/v1/ws");
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str()).await?;
-    send(&mut ws, json!({ "type": "hello", "token": token })).await?;
-    recv(&mut ws).await?;
+    let token = client::sign_in(&http, &args.url, &key, &args.domain, args.chain_id).await?;
+    let mut c = Client::connect(&args.url, &token).await?;
+    let forever = Duration::from_secs(u64::from(u32::MAX));
 
     match args.role {
         Role::Tutor {
@@ -154,35 +98,28 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let profile = json!({ "languages": [language], "levels": [level], "token": token,
                                   "rate": rate, "credentials": [] });
-            send(&mut ws, json!({ "type": "online", "profile": profile })).await?;
-            let domain = acceptance_domain(args.chain_id, args.escrow);
+            c.send(json!({ "type": "online", "profile": profile }))
+                .await?;
             loop {
-                let v = recv(&mut ws).await?;
+                let v = recv(&mut c, forever).await?;
                 if v["type"] != "proposed" {
                     continue;
                 }
                 let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-                let a = Acceptance {
-                    student: serde_json::from_value(v["terms"]["student"].clone())?,
-                    token: serde_json::from_value(v["terms"]["token"].clone())?,
-                    rate: serde_json::from_value(v["terms"]["rate"].clone())?,
-                    // A real app registers a fresh session key for heartbeats here.
-                    tutorKey: key.address(),
-                    maxFeeBps: 500,
-                    nonce: U256::from(now),
-                    expiry: now + 600,
-                };
-                let sig = key.sign_hash_sync(&a.eip712_signing_hash(&domain))?;
-                let acceptance = json!({
-                    "student": a.student, "token": a.token, "rate": a.rate,
-                    "tutorKey": a.tutorKey, "maxFeeBps": a.maxFeeBps, "nonce": a.nonce,
-                    "expiry": a.expiry, "signature": format!("0x{}", minuto_chain::alloy::hex::encode(sig.as_bytes())),
-                });
-                send(
-                    &mut ws,
-                    json!({ "type": "accept", "proposal": v["proposal"], "acceptance": acceptance }),
-                )
-                .await?;
+                let terms: Terms = serde_json::from_value(v["terms"].clone())?;
+                // A real app registers a fresh session key for heartbeats as tutorKey.
+                let a = client::sign_acceptance(
+                    &key,
+                    args.chain_id,
+                    args.escrow,
+                    &terms,
+                    key.address(),
+                    500,
+                    U256::from(now),
+                    now + 600,
+                );
+                c.send(json!({ "type": "accept", "proposal": v["proposal"], "acceptance": a }))
+                    .await?;
             }
         }
         Role::Student {
@@ -194,9 +131,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let request = json!({ "language": language, "level": level, "token": token,
                                   "max_rate": max_rate, "credential": null, "cap": cap });
-            send(&mut ws, json!({ "type": "find", "request": request })).await?;
+            c.send(json!({ "type": "find", "request": request }))
+                .await?;
             loop {
-                let v = tokio::time::timeout(Duration::from_secs(120), recv(&mut ws)).await??;
+                let v = recv(&mut c, Duration::from_secs(120)).await?;
                 match v["type"].as_str() {
                     Some("matched") => {
                         let a = &v["acceptance"];

@@ -11,12 +11,14 @@
 //! - [`auth`]: Sign-In with Ethereum and session tokens;
 //! - [`protocol`]: the WebSocket messages; [`server`]: the HTTP and WebSocket front;
 //! - [`chain`]: the chain reads, behind a trait; [`rooms`]: where a matched pair meets;
-//! - [`sessions`]: who is teaching now, from the escrow's events (the shared follower).
+//! - [`sessions`]: who is teaching now, from the escrow's events (the shared follower);
+//! - [`client`]: a client as a dApp would write one (examples, tests, the e2e suite).
 //!
 //! [`spawn`] starts everything and returns a [`Handle`].
 
 pub mod auth;
 pub mod chain;
+pub mod client;
 pub mod config;
 pub mod hub;
 pub mod metrics;

@@ -14,14 +14,13 @@ use minuto_chain::alloy::providers::{DynProvider, Provider};
 use minuto_chain::alloy::rpc::types::TransactionRequest;
 use minuto_chain::alloy::signers::local::PrivateKeySigner;
 use minuto_chain::alloy::signers::SignerSync;
-use minuto_chain::alloy::sol_types::SolStruct;
-use minuto_chain::eip712::{acceptance_domain, Acceptance};
 use minuto_chain::follower::{Deployment, FollowerConfig};
 use minuto_matchmaker::auth::AuthConfig;
 use minuto_matchmaker::chain::EvmChain;
+use minuto_matchmaker::client::{self, siwe_message};
 use minuto_matchmaker::hub::HubConfig;
 use minuto_matchmaker::rooms::KeyedRooms;
-use minuto_matchmaker::{spawn, Follow, Handle, Settings};
+use minuto_matchmaker::{spawn, Follow, Handle, Settings, Terms};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -155,17 +154,6 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
-fn siwe_message(domain: &str, who: Address, chain_id: u64, nonce: &str) -> String {
-    let issued = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    format!(
-        "{domain} wants you to sign in with your Ethereum account:\n{}\n\nFind a tutor now.\n\n\
-         URI: https://{domain}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
-        who.to_checksum(None)
-    )
-}
-
 impl World {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.mm.local_addr)
@@ -199,29 +187,19 @@ impl World {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    fn base(&self) -> url::Url {
+        self.url("/").parse().unwrap()
+    }
+
     async fn sign_in(&self, signer: &PrivateKeySigner) -> String {
-        let nonce = self.nonce().await;
-        let (status, v) = self
-            .verify(
-                &siwe_message(DOMAIN, signer.address(), CHAIN_ID, &nonce),
-                signer,
-            )
-            .await;
-        assert_eq!(status, 200, "{v}");
-        assert_eq!(
-            v["address"].as_str().unwrap().to_lowercase(),
-            signer.address().to_string().to_lowercase()
-        );
-        v["token"].as_str().unwrap().to_owned()
+        client::sign_in(&self.http, &self.base(), signer, DOMAIN, CHAIN_ID)
+            .await
+            .unwrap()
     }
 
     async fn client(&self, signer: &PrivateKeySigner) -> Client {
         let token = self.sign_in(signer).await;
-        let mut c = Client::open(self.mm.local_addr).await;
-        c.send(json!({ "type": "hello", "token": token })).await;
-        let welcome = c.recv().await;
-        assert_eq!(welcome["type"], "welcome", "{welcome}");
-        c
+        Client(client::Client::connect(&self.base(), &token).await.unwrap())
     }
 
     /// Mints `amount` to the student.
@@ -270,41 +248,24 @@ fn hex(b: &[u8]) -> String {
     minuto_chain::alloy::hex::encode(b)
 }
 
-struct Client {
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
+/// The crate's client, with the tests' defaults: a 10 s wait, panics on failure.
+struct Client(client::Client);
 
 impl Client {
-    async fn open(addr: SocketAddr) -> Self {
+    /// A socket that has not said hello yet.
+    async fn raw(addr: SocketAddr) -> RawClient {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/ws"))
             .await
             .unwrap();
-        Self { ws }
+        RawClient(ws)
     }
 
     async fn send(&mut self, v: Value) {
-        self.ws
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .unwrap();
+        self.0.send(v).await.unwrap();
     }
 
-    /// The next JSON message (pings skipped), within 10 s.
     async fn recv(&mut self) -> Value {
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
-                .await
-                .expect("a message within 10 s")
-                .expect("the socket is open")
-                .unwrap();
-            match frame {
-                Message::Text(t) => return serde_json::from_str(&t).unwrap(),
-                Message::Close(_) => return json!({ "type": "closed" }),
-                _ => continue,
-            }
-        }
+        self.0.recv(Duration::from_secs(10)).await.unwrap()
     }
 
     /// The next message, which must be of `kind`.
@@ -312,6 +273,35 @@ impl Client {
         let v = self.recv().await;
         assert_eq!(v["type"], kind, "{v}");
         v
+    }
+}
+
+/// A bare socket, for what happens before or instead of `hello`.
+struct RawClient(
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+);
+
+impl RawClient {
+    async fn send(&mut self, v: Value) {
+        self.0
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.0.next())
+                .await
+                .expect("a message within 10 s")
+                .expect("the socket is open")
+                .unwrap();
+            if let Message::Text(t) = frame {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                assert_eq!(v["type"], kind, "{v}");
+                return v;
+            }
+        }
     }
 }
 
@@ -336,7 +326,7 @@ fn request(token: Address, credential: Option<u32>, cap: u64) -> Value {
     })
 }
 
-/// The tutor's signed acceptance of `terms` (from a `proposed` message).
+/// The tutor's signed acceptance of `terms` (from a `proposed` message), as JSON.
 fn acceptance(
     signer: &PrivateKeySigner,
     escrow: Address,
@@ -345,27 +335,18 @@ fn acceptance(
     nonce: u64,
     expiry: u64,
 ) -> Value {
-    let a = Acceptance {
-        student: terms["student"].as_str().unwrap().parse().unwrap(),
-        token: terms["token"].as_str().unwrap().parse().unwrap(),
-        rate: serde_json::from_value(terms["rate"].clone()).unwrap(),
-        tutorKey: Address::repeat_byte(0x77),
-        maxFeeBps: max_fee_bps,
-        nonce: U256::from(nonce),
+    let terms: Terms = serde_json::from_value(terms.clone()).unwrap();
+    let a = client::sign_acceptance(
+        signer,
+        CHAIN_ID,
+        escrow,
+        &terms,
+        Address::repeat_byte(0x77),
+        max_fee_bps,
+        U256::from(nonce),
         expiry,
-    };
-    let digest = a.eip712_signing_hash(&acceptance_domain(CHAIN_ID, escrow));
-    let sig = signer.sign_hash_sync(&digest).unwrap();
-    json!({
-        "student": a.student,
-        "token": a.token,
-        "rate": a.rate,
-        "tutorKey": a.tutorKey,
-        "maxFeeBps": a.maxFeeBps,
-        "nonce": a.nonce,
-        "expiry": a.expiry,
-        "signature": format!("0x{}", hex(&sig.as_bytes())),
-    })
+    );
+    serde_json::to_value(a).unwrap()
 }
 
 #[tokio::test]
@@ -431,12 +412,12 @@ async fn sign_in_checks_domain_chain_nonce_and_signature() {
     // A good sign-in; the token opens a socket, a made-up one does not.
     let token = w.sign_in(&alice).await;
     assert_eq!(token.len(), 64);
-    let mut c = Client::open(w.mm.local_addr).await;
+    let mut c = Client::raw(w.mm.local_addr).await;
     c.send(json!({ "type": "hello", "token": "f".repeat(64) }))
         .await;
     let v = c.expect("error").await;
     assert_eq!(v["code"], "unauthorized");
-    let mut c = Client::open(w.mm.local_addr).await;
+    let mut c = Client::raw(w.mm.local_addr).await;
     c.send(json!({ "type": "find", "request": request(w.token, None, 1) }))
         .await;
     assert_eq!(c.expect("error").await["code"], "unauthorized");
