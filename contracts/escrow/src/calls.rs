@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, U256};
 #[allow(deprecated)]
 use stylus_sdk::call::RawCall;
 
-use minuto_wire::{calldata, returned_true, static_call, Word};
+use minuto_wire::{calldata, returned_true, static_call, take, Word};
 
 /// `transfer(address,uint256)`
 const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
@@ -80,10 +80,8 @@ pub(crate) fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
     if v != 27 && v != 28 {
         return None;
     }
-    let mut r = B256::ZERO;
-    r.copy_from_slice(&signature[..32]);
-    let mut s = B256::ZERO;
-    s.copy_from_slice(&signature[32..64]);
+    let r = B256::new(take::<0, 32, 65>(signature));
+    let s = B256::new(take::<32, 32, 65>(signature));
     if U256::from_be_bytes(s.0) > S_MAX {
         return None;
     }
@@ -92,9 +90,7 @@ pub(crate) fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
         .as_slice()
         .try_into()
         .ok()?;
-    let mut signer = [0u8; 20];
-    signer.copy_from_slice(&out[12..]);
-    let signer = Address::new(signer);
+    let signer = Address::new(take::<12, 20, 32>(&out));
     (!signer.is_zero()).then_some(signer)
 }
 

@@ -1,7 +1,7 @@
 //! EIP-712 hashing of the tutor's signed acceptance, bound to this chain and contract.
 
 use alloy_primitives::{keccak256, Address, B256, U256};
-use minuto_wire::{encode, Word};
+use minuto_wire::{encode, put, Word};
 use stylus_sdk::{block, contract};
 
 /// `keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")`
@@ -55,7 +55,7 @@ pub(crate) fn acceptance_digest(
     let mut buf = [0u8; 66];
     buf[0] = 0x19;
     buf[1] = 0x01;
-    buf[2..34].copy_from_slice(domain_separator().as_slice());
-    buf[34..].copy_from_slice(struct_hash.as_slice());
+    put::<2, 32, 66>(&mut buf, &domain_separator().0);
+    put::<34, 32, 66>(&mut buf, &struct_hash.0);
     keccak256(buf)
 }

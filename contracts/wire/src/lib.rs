@@ -13,6 +13,7 @@
 //! - [`small`], [`uint`], [`wide`], [`u128_slot`], [`word`], [`to_u128`]: storage integer
 //!   conversions without `Uint::from`/`Uint::to`, whose panic paths link Rust's
 //!   formatting code (several KB of WASM).
+//! - [`take`], [`put`]: fixed byte ranges of fixed arrays, with no check left to fail.
 //! - [`static_call`]: a read-only call with bounded return data.
 //! - [`admin::Admin`]: the two-step admin role the escrow, badges and ratings share.
 //! - [`router`]: reading call data and encoding results for the hand-written routers.
@@ -68,7 +69,7 @@ impl Word for u64 {
     #[inline(never)]
     fn word(&self) -> B256 {
         let mut w = B256::ZERO;
-        w[24..].copy_from_slice(&self.to_be_bytes());
+        put::<24, 8, 32>(&mut w.0, &self.to_be_bytes());
         w
     }
 }
@@ -77,7 +78,7 @@ impl Word for u128 {
     #[inline(never)]
     fn word(&self) -> B256 {
         let mut w = B256::ZERO;
-        w[16..].copy_from_slice(&self.to_be_bytes());
+        put::<16, 16, 32>(&mut w.0, &self.to_be_bytes());
         w
     }
 }
@@ -92,6 +93,27 @@ macro_rules! word_via_u64 {
     )*};
 }
 word_via_u64!(u8, u16, u32);
+
+/// Bytes `AT..AT + N` of `src`, copied without a length check that could fail: with
+/// `opt-level = "z"` a `copy_from_slice` keeps its check and its caller's source
+/// location in the program, even where the lengths are constants. `AT + N <= M` is
+/// checked at compile time.
+#[inline(always)]
+pub fn take<const AT: usize, const N: usize, const M: usize>(src: &[u8; M]) -> [u8; N] {
+    const { assert!(AT + N <= M) };
+    // `.min(M - 1)` changes nothing (the assertion above) and proves the index in bounds.
+    core::array::from_fn(|i| src[(AT + i).min(M - 1)])
+}
+
+/// Writes `src` over bytes `AT..AT + N` of `dst`, like [`take`] without a check that
+/// could fail.
+#[inline(always)]
+pub fn put<const AT: usize, const N: usize, const M: usize>(dst: &mut [u8; M], src: &[u8; N]) {
+    const { assert!(AT + N <= M) };
+    for (i, b) in src.iter().enumerate() {
+        dst[(AT + i).min(M - 1)] = *b;
+    }
+}
 
 /// `prefix ‖ words`: the encoding of static values after an optional selector.
 #[inline(never)]
@@ -295,6 +317,18 @@ mod tests {
             address_at(&Address::repeat_byte(3).word().0, 0),
             Address::repeat_byte(3)
         );
+    }
+
+    #[test]
+    fn take_and_put_copy_exactly_their_range() {
+        let src: [u8; 65] = core::array::from_fn(|i| i as u8);
+        assert_eq!(take::<12, 20, 65>(&src)[..], src[12..32]);
+        assert_eq!(take::<33, 32, 65>(&src)[..], src[33..]);
+        let mut dst = [0xffu8; 66];
+        put::<2, 32, 66>(&mut dst, &[7u8; 32]);
+        assert_eq!(dst[..2], [0xff; 2]);
+        assert_eq!(dst[2..34], [7; 32]);
+        assert_eq!(dst[34..], [0xff; 32]);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use alloc::vec::Vec;
 use alloy_primitives::{Address, B256, U256};
 
-use crate::encode;
+use crate::{encode, take};
 
 /// Call data after the selector, read one ABI word at a time.
 pub struct Args<'a>(pub &'a [u8]);
@@ -32,9 +32,7 @@ impl<'a> Args<'a> {
         if w.iter().take(high).any(|b| *b != 0) {
             return None;
         }
-        let mut low = [0u8; 8];
-        low.copy_from_slice(&w[24..]);
-        Some(u64::from_be_bytes(low))
+        Some(u64::from_be_bytes(take::<24, 8, 32>(w)))
     }
 
     /// Word `i` as a `uint128`.
@@ -43,9 +41,7 @@ impl<'a> Args<'a> {
         if w[..16].iter().any(|b| *b != 0) {
             return None;
         }
-        let mut low = [0u8; 16];
-        low.copy_from_slice(&w[16..]);
-        Some(u128::from_be_bytes(low))
+        Some(u128::from_be_bytes(take::<16, 16, 32>(w)))
     }
 
     /// Word `i` as a `uint256`.
@@ -64,9 +60,7 @@ impl<'a> Args<'a> {
         if w[4..].iter().any(|b| *b != 0) {
             return None;
         }
-        let mut out = [0u8; 4];
-        out.copy_from_slice(&w[..4]);
-        Some(out)
+        Some(take::<0, 4, 32>(w))
     }
 
     /// Word `i` as an `address`.
@@ -75,9 +69,7 @@ impl<'a> Args<'a> {
         if w[..12].iter().any(|b| *b != 0) {
             return None;
         }
-        let mut out = [0u8; 20];
-        out.copy_from_slice(&w[12..]);
-        Some(Address::new(out))
+        Some(Address::new(take::<12, 20, 32>(w)))
     }
 
     /// Word `i` as a `bool` (0 or 1).

@@ -146,10 +146,7 @@ impl<const SLOTS: usize> Record<SLOTS> {
     /// A 20-byte address field.
     pub fn address(&self, field: Field) -> Address {
         // Not `Address::from_word`, whose `unwrap` links `Debug` formatting.
-        let word: [u8; 32] = self.read(field).to_be_bytes();
-        let mut address = [0u8; 20];
-        address.copy_from_slice(&word[12..]);
-        Address::new(address)
+        Address::new(crate::take::<12, 20, 32>(&self.read(field).to_be_bytes()))
     }
 
     /// A one-byte boolean field (any non-zero byte reads as `true`).
