@@ -78,6 +78,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "relayer_stops_a_silent_party_at_its_last_heartbeat",
         |s, _| Box::pin(relayer(s)),
     ),
+    (
+        "find_now_match_then_open_accepted_starts_in_one_transaction",
+        |s, _| Box::pin(find_now(s)),
+    ),
 ];
 
 fn deploy_config(
@@ -849,6 +853,188 @@ async fn relayer(s: &Suite) -> Result<()> {
         view.end
     );
     handle.shutdown().await?;
+    Ok(())
+}
+
+/// A tutor online in the matchmaker, a student's find-now, the tutor's signed acceptance,
+/// and the student's `openAccepted` with it: one transaction and the lesson is billed. The
+/// matchmaker then sees the tutor busy (escrow events) until the session ends.
+async fn find_now(s: &Suite) -> Result<()> {
+    use minuto_chain::follower::{Deployment, FollowerConfig};
+    use minuto_matchmaker::client::{self, Client};
+    use minuto_matchmaker::protocol::SignedAcceptance;
+    use minuto_matchmaker::{auth, chain, hub, rooms, Follow, Settings, Terms};
+    use serde_json::{json, Value};
+
+    const DOMAIN: &str = "e2e.minuto.test";
+    let chain_id = s.node.chain_id;
+    let dir = tempfile::tempdir()?;
+    let read = minuto_chain::http_provider(&s.node.url, Duration::from_secs(10))?;
+    let head = read.get_block_number().await?;
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        admin_listen: "127.0.0.1:0".parse()?,
+        hub: hub::HubConfig {
+            pool: minuto_matchmaker::Config::default(),
+            chain_id,
+            escrow: s.escrow,
+            min_acceptance_validity: Duration::from_secs(120),
+            max_acceptance_validity: Duration::from_secs(3_600),
+            credential_refresh: Duration::from_secs(20),
+            outbox: 64,
+        },
+        auth: auth::AuthConfig {
+            domain: DOMAIN.into(),
+            chain_id,
+            nonce_ttl: Duration::from_secs(300),
+            session_ttl: Duration::from_secs(3_600),
+            capacity: 1_000,
+        },
+        allowed_origins: vec![],
+        max_connections: 100,
+        messages_per_second: 50,
+        rooms: Box::new(rooms::KeyedRooms::new(
+            alloy::signers::local::PrivateKeySigner::random()
+                .to_bytes()
+                .0,
+            3_600,
+        )),
+        follow: Some(Follow {
+            provider: read.clone(),
+            config: FollowerConfig {
+                confirmations: 0,
+                start_block: head,
+                cursor_file: dir.path().join("cursor.json"),
+                chunk_blocks: 1_000,
+                poll_interval: Duration::from_millis(500),
+            },
+            deployment: Deployment {
+                chain_id,
+                escrow: s.escrow,
+            },
+        }),
+    };
+    let mm = minuto_matchmaker::spawn(
+        settings,
+        chain::EvmChain::new(read, s.escrow, s.credentials),
+    )
+    .await?;
+    let base: url::Url = format!("http://{}/", mm.local_addr).parse()?;
+    let http = reqwest::Client::new();
+    let connect = |who: &Account| {
+        let (http, base, signer) = (http.clone(), base.clone(), who.signer.clone());
+        async move {
+            let token = client::sign_in(&http, &base, &signer, DOMAIN, chain_id).await?;
+            anyhow::Ok(Client::connect(&base, &token).await?)
+        }
+    };
+    let wait = Duration::from_secs(30);
+    let expect = |v: Value, kind: &str| -> Result<Value> {
+        ensure!(v["type"] == kind, "expected {kind}, got {v}");
+        Ok(v)
+    };
+    let mut tutor = connect(&s.tutor).await?;
+    let mut student = connect(&s.student).await?;
+    let profile = json!({ "languages": ["es"], "levels": ["B1"], "token": s.token,
+                          "rate": U256::from(RATE), "credentials": [] });
+    tutor
+        .send(json!({ "type": "online", "profile": profile }))
+        .await?;
+    expect(tutor.recv(wait).await?, "online")?;
+    let deposit = 60_000u64;
+    let request = json!({ "language": "es", "level": "B1", "token": s.token,
+                          "max_rate": U256::from(RATE), "credential": null,
+                          "cap": U256::from(deposit) });
+    student
+        .send(json!({ "type": "find", "request": request }))
+        .await?;
+    expect(student.recv(wait).await?, "searching")?;
+    let proposed = expect(tutor.recv(wait).await?, "proposed")?;
+    let terms: Terms = serde_json::from_value(proposed["terms"].clone())?;
+    ensure!(terms.student == s.student.address() && terms.rate == U256::from(RATE));
+    let tutor_key = Address::repeat_byte(0x92);
+    let nonce = U256::from(unix_now());
+    let a = client::sign_acceptance(
+        &s.tutor.signer,
+        chain_id,
+        s.escrow,
+        &terms,
+        tutor_key,
+        FEE_BPS,
+        nonce,
+        unix_now() + 600,
+    );
+    tutor
+        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": a }))
+        .await?;
+    let matched = expect(student.recv(wait).await?, "matched")?;
+    expect(tutor.recv(wait).await?, "accepted")?;
+    let a: SignedAcceptance = serde_json::from_value(matched["acceptance"].clone())?;
+
+    // One transaction: open and start, with the tutor's signature.
+    let student_key = Address::repeat_byte(0x91);
+    let e = escrow(s, &s.student);
+    let open_accepted = e.openAccepted(
+        s.tutor.address(),
+        a.token,
+        a.rate,
+        U256::from(deposit),
+        student_key,
+        0,
+        a.tutor_key,
+        a.max_fee_bps,
+        a.nonce,
+        a.expiry,
+        a.signature.clone(),
+    );
+    let r = open_accepted.send().await?.get_receipt().await?;
+    s.node.mined("escrow.openAccepted (find-now)", &r)?;
+    let started = r
+        .decoded_log::<ISessionEscrow::SessionStarted>()
+        .context("no SessionStarted")?;
+    ensure!(started.tutorKey == tutor_key, "{:?}", started.tutorKey);
+    let id = started.id;
+    let view = e.session(id).call().await?;
+    ensure!(view.state == 2 && view.tutor == s.tutor.address() && view.rate == U256::from(RATE));
+    ensure!(view.start == s.node.block_time(&r).await?);
+    ensure!(e.nonceUsed(s.tutor.address(), nonce).call().await?);
+    let again = escrow_error(open_accepted.call().await)?;
+    ensure!(
+        again
+            == ISessionEscrowErrors::EscrowNonceUsed(ISessionEscrow::EscrowNonceUsed {
+                tutor: s.tutor.address(),
+                nonce
+            }),
+        "{again:?}"
+    );
+
+    // The matchmaker sees the tutor busy once the follower reads the start.
+    let mut busy = false;
+    for _ in 0..60 {
+        student
+            .send(json!({ "type": "find", "request": request }))
+            .await?;
+        let v = student.recv(wait).await?;
+        if v["type"] == "no_match" {
+            busy = true;
+            break;
+        }
+        ensure!(v["type"] == "searching", "{v}");
+        expect(tutor.recv(wait).await?, "proposed")?;
+        student.send(json!({ "type": "cancel" })).await?;
+        expect(student.recv(wait).await?, "cancelled")?;
+        expect(tutor.recv(wait).await?, "proposal_closed")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    ensure!(busy, "the matchmaker never saw the tutor's session start");
+    let r = escrow(s, &s.tutor)
+        .stop(id)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("escrow.stop (tutor, find-now)", &r)?;
+    mm.shutdown().await;
     Ok(())
 }
 
