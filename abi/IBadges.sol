@@ -107,6 +107,8 @@ interface IBadges {
     error BadgeTokenNotEligible(uint256 sessionId, address token);
     /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
     error BadgeTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
+    /// Session `sessionId` took no protocol fee (its `feeBps` was 0 at open): colluding parties got everything back, so it earns no badges.
+    error BadgeNoFeePaid(uint256 sessionId);
     /// `caller` is neither the student nor the tutor of session `sessionId`.
     error BadgeNotAParty(uint256 sessionId, address caller);
     /// The party with `role` already claimed badge `tokenId` for session `sessionId`.

@@ -58,6 +58,8 @@ interface IRatings {
     error RatingTokenNotEligible(uint256 sessionId, address token);
     /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
     error RatingTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
+    /// Session `sessionId` took no protocol fee (its `feeBps` was 0 at open): colluding parties got everything back, so it cannot be rated.
+    error RatingNoFeePaid(uint256 sessionId);
     /// Ratings of session `sessionId` closed at `deadline` (its end plus the rating window).
     error RatingWindowClosed(uint256 sessionId, uint64 deadline);
     /// `caller` is neither the student nor the tutor of session `sessionId`.

@@ -11,6 +11,9 @@
 //! - It must also have billed at least `minBilled(token)` base units of its token, a floor
 //!   the admin sets per token (e.g. 1 USDC); a token without a floor earns no badges. A
 //!   session at a dust rate proves nothing: a badge must cost real money to fake.
+//! - It must have paid the protocol fee (`feeBps` above 0 when it was opened): the tutor
+//!   can hand the student everything else back, so only the fee is a colluding pair's
+//!   real cost.
 //! - The admin role moves in two steps (`transferAdmin`, then `acceptAdmin` by the
 //!   successor); the escrow must be a contract at deployment.
 //! - Only the session's student or tutor may claim, each exactly once per session; the
@@ -151,6 +154,8 @@ mod sol {
         error BadgeTokenNotEligible(uint256 sessionId, address token);
         /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
         error BadgeTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
+        /// Session `sessionId` took no protocol fee (its `feeBps` was 0 at open): colluding parties got everything back, so it earns no badges.
+        error BadgeNoFeePaid(uint256 sessionId);
         /// `caller` is neither the student nor the tutor of session `sessionId`.
         error BadgeNotAParty(uint256 sessionId, address caller);
         /// The party with `role` already claimed badge `tokenId` for session `sessionId`.
@@ -175,6 +180,7 @@ minuto_wire::errors! {
     IdUnavailable(BadgeIdUnavailable {}),
     TokenNotEligible(BadgeTokenNotEligible { sessionId, token }),
     TooLittleBilled(BadgeTooLittleBilled { sessionId, billed, minBilled }),
+    NoFeePaid(BadgeNoFeePaid { sessionId }),
     ;
     // An ERC-721 error from OpenZeppelin's `Erc721` (ERC-6093), in transfers, approvals
     // and views.
@@ -330,6 +336,7 @@ impl Badges {
     /// * [`BadgeTooShort`] - its billed duration `end − start` is under `minDuration`.
     /// * [`BadgeTokenNotEligible`] - no minimum billed value is set for its token.
     /// * [`BadgeTooLittleBilled`] - it billed less than `minBilled(token)`.
+    /// * [`BadgeNoFeePaid`] - it took no protocol fee (`feeBps` 0 at open).
     /// * [`BadgeNotAParty`] - the caller is neither its student nor its tutor.
     /// * [`BadgeAlreadyClaimed`] - the caller already claimed a badge for it.
     /// * [`BadgeIdUnavailable`] - no fresh token id is left.
@@ -767,7 +774,8 @@ fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
         BadgeSessionNotEnded,
         BadgeTooShort,
         BadgeTokenNotEligible,
-        BadgeTooLittleBilled
+        BadgeTooLittleBilled,
+        BadgeNoFeePaid
     )
 }
 

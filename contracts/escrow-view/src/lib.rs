@@ -9,7 +9,10 @@
 //! [`Session::check`]: a session counts only once it has Ended having billed at least a
 //! minimum duration **and** a minimum value in its token (set per token by each
 //! contract's admin): a session at a dust rate proves nothing, so faking a badge or a
-//! rating must cost real money.
+//! rating must cost real money. And since two colluding wallets get everything but the
+//! protocol fee back (the tutor's pay returns to the student), the session must also have
+//! paid a fee: one whose snapshotted `feeBps` is 0 earns nothing, so a fake costs at
+//! least `minBilled × feeBps / 10_000` base units, paid to the treasury.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -42,6 +45,8 @@ pub struct Session {
     /// When it stopped or was cancelled (0 while Open or Active). Never after the
     /// moment its funds ran out.
     pub end: u64,
+    /// The protocol fee in basis points, as the escrow snapshotted it at open.
+    pub fee_bps: u16,
     /// 1 Open, 2 Active, 3 Ended, 4 Cancelled.
     pub state: u8,
 }
@@ -59,14 +64,25 @@ pub enum Ineligible {
     TokenNotEligible(Address),
     /// Billed `billed` base units of its token, under `min_billed`.
     TooLittleBilled { billed: u128, min_billed: u128 },
+    /// The session took no protocol fee (`feeBps` 0 at open): two colluding wallets
+    /// would have got every base unit back, so it proves nothing.
+    NoFeePaid,
 }
 
-/// A contract's typed error for `why` a session cannot earn what it asks: the four error
+/// A contract's typed error for `why` a session cannot earn what it asks: the five error
 /// types (each `sol!` errors with the fields named here) for not ended, too short, a
-/// token without a floor and too little billed, in that order.
+/// token without a floor, too little billed and no fee paid, in that order.
 #[macro_export]
 macro_rules! ineligible_error {
-    ($why:expr, $id:expr, $not_ended:ident, $too_short:ident, $no_floor:ident, $too_little:ident) => {
+    (
+        $why:expr,
+        $id:expr,
+        $not_ended:ident,
+        $too_short:ident,
+        $no_floor:ident,
+        $too_little:ident,
+        $no_fee:ident
+    ) => {
         match $why {
             $crate::Ineligible::NotEnded(state) => $not_ended {
                 sessionId: $id,
@@ -93,6 +109,7 @@ macro_rules! ineligible_error {
                 minBilled: min_billed,
             }
             .into(),
+            $crate::Ineligible::NoFeePaid => $no_fee { sessionId: $id }.into(),
         }
     };
 }
@@ -115,8 +132,9 @@ impl Session {
     }
 
     /// Whether the session may earn a badge or rating: Ended, at least `min_duration`
-    /// seconds billed, and at least `min_billed` base units billed, where `min_billed` is
-    /// the floor for its token (0: none set, the token earns nothing).
+    /// seconds billed, at least `min_billed` base units billed, where `min_billed` is
+    /// the floor for its token (0: none set, the token earns nothing), and a non-zero
+    /// protocol fee.
     pub fn check(&self, min_duration: u64, min_billed: u128) -> Result<(), Ineligible> {
         if self.state != ENDED {
             return Err(Ineligible::NotEnded(self.state));
@@ -134,6 +152,9 @@ impl Session {
         let billed = self.billed();
         if billed < min_billed {
             return Err(Ineligible::TooLittleBilled { billed, min_billed });
+        }
+        if self.fee_bps == 0 {
+            return Err(Ineligible::NoFeePaid);
         }
         Ok(())
     }
@@ -162,6 +183,8 @@ fn decode(out: &[u8]) -> Option<Session> {
         deposited: u128_at(out, 4),
         start: u64_at(out, 6),
         end: u64_at(out, 7),
+        // `feeBps` is a `uint16`: its word's last two bytes.
+        fee_bps: u16::from_be_bytes([out[32 * 8 + 30], out[32 * 8 + 31]]),
         state: out[32 * 10 + 31],
     })
 }
@@ -220,6 +243,7 @@ mod tests {
                 deposited: u128::MAX,
                 start: view.start,
                 end: view.end,
+                fee_bps: u16::MAX,
                 state: ENDED,
             })
         );
@@ -241,6 +265,7 @@ mod check_tests {
             deposited,
             start: 1_000,
             end: 1_000 + secs,
+            fee_bps: 250,
             state: ENDED,
         }
     }
@@ -267,6 +292,47 @@ mod check_tests {
         assert_eq!(s.check(300, 0), Err(Ineligible::TokenNotEligible(s.token)));
         let active = Session { state: 2, ..s };
         assert_eq!(active.check(300, 1), Err(Ineligible::NotEnded(2)));
+    }
+
+    #[test]
+    fn check_refuses_a_session_that_paid_no_fee() {
+        // Audit M1: at `feeBps` 0 the tutor hands the student everything back, so a
+        // colluding pair fakes reputation for gas only.
+        let s = Session {
+            fee_bps: 0,
+            ..ended(300, 10_000, 10_000_000)
+        };
+        assert_eq!(s.check(300, 3_000_000), Err(Ineligible::NoFeePaid));
+        // Each earlier rule still answers first.
+        assert_eq!(
+            s.check(300, 3_000_001),
+            Err(Ineligible::TooLittleBilled {
+                billed: 3_000_000,
+                min_billed: 3_000_001
+            })
+        );
+        assert_eq!(Session { fee_bps: 1, ..s }.check(300, 3_000_000), Ok(()));
+    }
+
+    #[test]
+    fn decode_reads_the_snapshotted_fee() {
+        use alloy_sol_types::SolValue;
+        let view = super::tests::SessionView {
+            student: Address::repeat_byte(1),
+            tutor: Address::repeat_byte(2),
+            token: Address::repeat_byte(3),
+            rate: U256::from(1u8),
+            deposited: U256::from(1u8),
+            withdrawn: U256::ZERO,
+            start: 1,
+            end: 2,
+            feeBps: 0x0102,
+            credentialKind: 0,
+            state: ENDED,
+        };
+        assert_eq!(decode(&view.abi_encode()).map(|s| s.fee_bps), Some(0x0102));
+        let free = super::tests::SessionView { feeBps: 0, ..view };
+        assert_eq!(decode(&free.abi_encode()).map(|s| s.fee_bps), Some(0));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! - It must also have billed at least `minBilled(token)` base units of its token, a floor
 //!   the admin sets per token (e.g. 1 USDC); a token without a floor earns no ratings. A
 //!   session at a dust rate proves nothing: a rating must cost real money to fake.
+//! - It must have paid the protocol fee (`feeBps` above 0 when it was opened): the tutor
+//!   can hand the student everything else back, so only the fee is a colluding pair's
+//!   real cost.
 //! - A rating is accepted while `block.timestamp ≤ end + ratingWindow` (14 days at
 //!   deploy, 1,209,600 s).
 //! - Only the student or the tutor may rate, and always the other party; nobody rates
@@ -119,6 +122,8 @@ mod sol {
         error RatingTokenNotEligible(uint256 sessionId, address token);
         /// Session `sessionId` billed `billed` base units of its token, under the minimum of `minBilled`.
         error RatingTooLittleBilled(uint256 sessionId, uint128 billed, uint128 minBilled);
+        /// Session `sessionId` took no protocol fee (its `feeBps` was 0 at open): colluding parties got everything back, so it cannot be rated.
+        error RatingNoFeePaid(uint256 sessionId);
         /// Ratings of session `sessionId` closed at `deadline` (its end plus the rating window).
         error RatingWindowClosed(uint256 sessionId, uint64 deadline);
         /// `caller` is neither the student nor the tutor of session `sessionId`.
@@ -151,6 +156,7 @@ minuto_wire::errors! {
     AggregateOverflow(RatingAggregateOverflow { account }),
     TokenNotEligible(RatingTokenNotEligible { sessionId, token }),
     TooLittleBilled(RatingTooLittleBilled { sessionId, billed, minBilled }),
+    NoFeePaid(RatingNoFeePaid { sessionId }),
 }
 
 /// The ratings an address has received, by the role it had in the rated sessions: four
@@ -239,6 +245,7 @@ impl Ratings {
     /// * [`RatingTooShort`] - its billed duration `end − start` is under `minDuration`.
     /// * [`RatingTokenNotEligible`] - no minimum billed value is set for its token.
     /// * [`RatingTooLittleBilled`] - it billed less than `minBilled(token)`.
+    /// * [`RatingNoFeePaid`] - it took no protocol fee (`feeBps` 0 at open).
     /// * [`RatingWindowClosed`] - `block.timestamp` is past `end + ratingWindow`.
     /// * [`RatingNotAParty`] - the caller is neither its student nor its tutor.
     /// * [`RatingSelfRating`] - the caller is both (the escrow forbids it; checked anyway).
@@ -525,7 +532,8 @@ fn ineligible(session_id: U256, why: escrow::Ineligible) -> Error {
         RatingSessionNotEnded,
         RatingTooShort,
         RatingTokenNotEligible,
-        RatingTooLittleBilled
+        RatingTooLittleBilled,
+        RatingNoFeePaid
     )
 }
 

@@ -167,12 +167,13 @@ pub fn assert_reverts<T, R, E>(
     assert!(events.is_empty(), "a failed call emitted {events:?}");
 }
 
-/// The tests of the minimum-billed gate (finding 1 of the contracts audit: reputation
-/// must cost real money) and of the two-step admin role, for a reputation contract
+/// The tests of the minimum-billed and fee-paid gate (finding 1 of the contracts audit
+/// and M1 of the second: reputation must cost real money) and of the two-step admin role, for a reputation contract
 /// (badges, ratings). Expands to a module `$module` of motsu tests in the calling test
-/// module, which must have in scope: `World` (with `new`, `held`, `ended_at_rate`,
-/// `admin`, `student`, `tutor`, `stranger`), `SessionEscrow`, `TestToken`,
-/// `MIN_DURATION`, `MIN_BILLED`, the contract's events `AdminTransferStarted` and
+/// module, which must have in scope: `World` (with `new`, `held`, `start`,
+/// `ended_at_rate`, `set_escrow_fee`, `admin`, `student`, `tutor`, `stranger`),
+/// `SessionEscrow`, `TestToken`, `MIN_DURATION`, `MIN_BILLED`, `DEPOSIT`, the
+/// contract's events `AdminTransferStarted` and
 /// `AdminTransferred`, and `assert_reverts`/`with_events` from this crate.
 ///
 /// - `$Contract`: the contract type;
@@ -187,6 +188,7 @@ macro_rules! gate_tests {
             act: |$c:ident, $who:ident, $id:ident| $act:expr,
             deploy: |$dc:ident, $admin:ident, $escrow:ident| $deploy:expr,
             too_little_billed: $TooLittleBilled:ident,
+            no_fee_paid: $NoFeePaid:ident,
             token_not_eligible: $TokenNotEligible:ident,
             not_admin: $NotAdmin:ident,
             invalid_address: $InvalidAddress:ident,
@@ -226,6 +228,32 @@ macro_rules! gate_tests {
                     },
                     || act(&contract, w.student, id),
                 );
+            }
+
+            #[motsu::test]
+            fn rejects_a_session_that_paid_no_fee(
+                escrow: Contract<SessionEscrow>,
+                token: Contract<TestToken>,
+                contract: Contract<$Contract>,
+            ) {
+                let w = World::new(&escrow, &token, &contract);
+                // Audit M1: at fee 0 the tutor can hand the student everything back, so a
+                // colluding pair would pay gas only. The fee is snapshotted at open.
+                let paid = w.start(DEPOSIT);
+                w.set_escrow_fee(0);
+                let free = w.held();
+                for who in [w.student, w.tutor] {
+                    assert_reverts(&contract, $NoFeePaid { sessionId: free }, || {
+                        act(&contract, who, free)
+                    });
+                }
+                // A session opened while the fee was due keeps it, and earns.
+                escrow.sender(w.student).stop(paid).motsu_unwrap();
+                act(&contract, w.student, paid).motsu_unwrap();
+                // Any fee at all is enough for the rule; `minBilled` sets its price.
+                w.set_escrow_fee(1);
+                let cheap = w.held();
+                act(&contract, w.tutor, cheap).motsu_unwrap();
             }
 
             #[motsu::test]

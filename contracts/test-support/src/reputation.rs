@@ -118,6 +118,17 @@ where
         world
     }
 
+    /// The escrow's admin sets the fee for sessions opened from now on, keeping the
+    /// other settings.
+    pub fn set_escrow_fee(&self, fee_bps: u16) {
+        let (_, _, treasury, credentials, _, start_window, max_backdate, _, _) =
+            self.escrow.sender(self.admin).config();
+        self.escrow
+            .sender(self.admin)
+            .set_config(treasury, credentials, fee_bps, start_window, max_backdate)
+            .motsu_unwrap();
+    }
+
     /// The student opens a session of `deposit` at [`RATE`]; returns its id.
     pub fn open(&self, deposit: u128) -> U256 {
         self.open_at_rate(RATE, deposit)

@@ -190,6 +190,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             billed: u128::MAX - 1,
             minBilled: u128::MAX
         },
+        BadgeNoFeePaid { sessionId: n },
         erc721::Error::InvalidOwner(erc721::ERC721InvalidOwner { owner: a }),
         erc721::Error::NonexistentToken(erc721::ERC721NonexistentToken { token_id: n }),
         erc721::Error::IncorrectOwner(erc721::ERC721IncorrectOwner {
@@ -226,6 +227,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::IdUnavailable(_)
             | Error::TokenNotEligible(_)
             | Error::TooLittleBilled(_)
+            | Error::NoFeePaid(_)
             | Error::Erc721(_) => {}
         }
     }
@@ -277,6 +279,7 @@ fn errors_are_all_declared_in_the_abi() {
         BadgeIdUnavailable::SELECTOR,
         BadgeTokenNotEligible::SELECTOR,
         BadgeTooLittleBilled::SELECTOR,
+        BadgeNoFeePaid::SELECTOR,
     ]
     .into_iter()
     .chain(inherited::IBadgesInheritedErrors::SELECTORS.iter().copied())

@@ -12,6 +12,7 @@ minuto_test_support::gate_tests! {
             .sender(admin)
             .constructor(admin, escrow, MIN_DURATION, BASE_URI.into()),
         too_little_billed: BadgeTooLittleBilled,
+        no_fee_paid: BadgeNoFeePaid,
         token_not_eligible: BadgeTokenNotEligible,
         not_admin: BadgeNotAdmin,
         invalid_address: BadgeInvalidAddress,

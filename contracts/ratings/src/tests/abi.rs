@@ -71,6 +71,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             billed: u128::MAX - 1,
             minBilled: u128::MAX
         },
+        RatingNoFeePaid { sessionId: n },
     ];
     for (error, _) in &all {
         match error {
@@ -89,6 +90,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::AlreadyRated(_)
             | Error::TokenNotEligible(_)
             | Error::TooLittleBilled(_)
+            | Error::NoFeePaid(_)
             | Error::AggregateOverflow(_) => {}
         }
     }

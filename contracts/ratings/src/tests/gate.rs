@@ -12,6 +12,7 @@ minuto_test_support::gate_tests! {
             .sender(admin)
             .constructor(admin, escrow, MIN_DURATION, WINDOW),
         too_little_billed: RatingTooLittleBilled,
+        no_fee_paid: RatingNoFeePaid,
         token_not_eligible: RatingTokenNotEligible,
         not_admin: RatingNotAdmin,
         invalid_address: RatingInvalidAddress,

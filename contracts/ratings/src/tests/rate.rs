@@ -45,7 +45,8 @@ mod fake_escrow {
                 withdrawn: U256::ZERO,
                 start: 1,
                 end: 1_000,
-                feeBps: 0,
+                // A fee was paid: otherwise the session could not be rated at all.
+                feeBps: 250,
                 credentialKind: 0,
                 state: 3,
             }
