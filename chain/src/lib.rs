@@ -4,6 +4,7 @@
 //! - [`deployment`]: the `deployments/<chain-id>.json` record the deploy tool writes and
 //!   the services read;
 //! - [`eip712`]: the signed messages (heartbeats, tutors' acceptances) and their domains;
+//! - [`network`]: dev node, testnet or production from a chain id; RPC URL redaction;
 //! - [`follower`]: the reorg-safe event follower (confirmations, bounded log ranges,
 //!   checkpoints, a saved cursor) and its source over an alloy provider;
 //! - [`http_provider`]: an alloy provider over HTTP(S), with TLS from rustls and ring.
@@ -15,6 +16,7 @@ pub mod bindings;
 pub mod deployment;
 pub mod eip712;
 pub mod follower;
+pub mod network;
 
 pub use alloy;
 pub use deployment::{Contract, Deployed, Record, RecordError};

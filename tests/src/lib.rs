@@ -115,6 +115,12 @@ impl Node {
     pub async fn connect(url: Url, signer: PrivateKeySigner) -> Result<Self> {
         let p = connect(&url, &signer);
         let chain_id = p.get_chain_id().await.context("eth_chainId")?;
+        if minuto_chain::network::kind(chain_id) == minuto_chain::network::ChainKind::Production {
+            bail!(
+                "chain {chain_id} is not a dev node or a known testnet: the e2e suite deploys \
+                 test contracts and spends the key's funds, and refuses to run there"
+            );
+        }
         Ok(Self {
             url,
             chain_id,

@@ -215,3 +215,85 @@ async fn harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn a_production_chain_needs_an_explicit_admin_and_treasury() {
+    let Some(bin) =
+        minuto_anvil::or_skip("a_production_chain_needs_an_explicit_admin_and_treasury")
+    else {
+        return;
+    };
+    // anvil answering as Arbitrum One.
+    let anvil = minuto_anvil::Anvil::start(&bin, 42_161, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("42161.json");
+    let admin = "0x5555555555555555555555555555555555555555";
+    for extra in [
+        vec!["--dry-run"],
+        vec!["--dry-run", "--admin", admin],
+        vec!["--dry-run", "--treasury", admin],
+    ] {
+        let err = minuto_deploy::run(&config(&anvil.url, &out, &extra))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DeployError::AdminRequired(42_161)),
+            "{extra:?}: {err}"
+        );
+        assert!(!out.exists(), "nothing recorded");
+    }
+    assert_eq!(nonce(&anvil.url).await, 0);
+    // With both, the dry run plans as on any chain.
+    let cfg = config(
+        &anvil.url,
+        &out,
+        &["--dry-run", "--admin", admin, "--treasury", admin],
+    );
+    let report = minuto_deploy::run(&cfg).await.unwrap();
+    assert!(
+        report.steps[0].starts_with("chain 42161,"),
+        "{:?}",
+        report.steps
+    );
+}
+
+#[tokio::test]
+async fn node_errors_never_show_the_rpc_urls_secrets() {
+    // Nothing listens there: the error is the HTTP client's, quoting the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url: url::Url = format!("http://user:hunter22@127.0.0.1:{port}/v2/APIKEY123?token=abc")
+        .parse()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&url, &dir.path().join("x.json"), &["--dry-run"]);
+    let err = minuto_deploy::run(&cfg).await.unwrap_err().to_string();
+    assert!(matches!(
+        minuto_deploy::run(&cfg).await.unwrap_err(),
+        DeployError::Rpc(_)
+    ));
+    for secret in ["hunter22", "APIKEY123", "token=abc"] {
+        assert!(!err.contains(secret), "{secret} in {err}");
+    }
+}
+
+#[tokio::test]
+async fn the_e2e_harness_refuses_a_production_chain() {
+    let Some(bin) = minuto_anvil::or_skip("the_e2e_harness_refuses_a_production_chain") else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, 42_161, 0).await;
+    let err = Node::connect(anvil.url.clone(), KEY.parse().unwrap())
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string()
+            .starts_with("chain 42161 is not a dev node or a known testnet"),
+        "{err}"
+    );
+    assert_eq!(nonce(&anvil.url).await, 0);
+}

@@ -68,7 +68,8 @@ pub struct Cli {
     /// Deployer private key (hex). Prefer the environment variable to the flag.
     #[arg(long, env = "MINUTO_DEPLOYER_KEY", hide_env_values = true)]
     pub private_key: String,
-    /// Final admin of every contract (a multisig in production). Default: the deployer.
+    /// Final admin of every contract (a multisig in production). Default: the deployer,
+    /// on dev nodes and testnets only; required (with --treasury) on any other chain.
     #[arg(long, env = "MINUTO_ADMIN")]
     pub admin: Option<Address>,
     /// Protocol fee recipient. Default: the admin.
@@ -144,6 +145,9 @@ pub struct Config {
     pub admin: Address,
     /// Fee recipient.
     pub treasury: Address,
+    /// Whether `--admin` and `--treasury` were both given (required outside dev nodes
+    /// and testnets: the defaults, the deployer's hot key, are no production admin).
+    pub admin_and_treasury_given: bool,
     /// Relayers to allow.
     pub relayers: Vec<Address>,
     /// Tokens to allow.
@@ -243,6 +247,7 @@ impl Config {
             .trim()
             .parse()
             .map_err(|_| ConfigError::Key)?;
+        let admin_and_treasury_given = cli.admin.is_some() && cli.treasury.is_some();
         let admin = cli.admin.unwrap_or(signer.address());
         let treasury = cli.treasury.unwrap_or(admin);
         for (flag, a) in [("admin", admin), ("treasury", treasury)] {
@@ -339,6 +344,7 @@ impl Config {
             signer,
             admin,
             treasury,
+            admin_and_treasury_given,
             relayers: dedup(cli.relayers),
             tokens: dedup(cli.tokens),
             issuers: dedup(cli.issuers),
@@ -396,6 +402,10 @@ pub enum DeployError {
         /// Recorded address.
         address: Address,
     },
+    /// A production chain (or one this tool does not know) without an explicit admin and
+    /// treasury.
+    #[error("chain {0} is not a dev node or a known testnet: pass --admin and --treasury (a multisig, not the deployer's key)")]
+    AdminRequired(u64),
     /// The record was made for another admin.
     #[error("{path} was deployed for admin {recorded}, not {requested}: use another --out")]
     AdminMismatch {
@@ -529,13 +539,47 @@ async fn receipt_of(
     )))
 }
 
-/// Deploys, wires and records, as `cfg.mode` says. Progress goes to stdout.
+impl DeployError {
+    /// The same error with the RPC URL's secrets (path, query, user info) replaced in every
+    /// message that can carry them: the node's errors and cargo-stylus's output.
+    #[must_use]
+    pub fn redacted(self, url: &Url) -> Self {
+        use minuto_chain::network::redact;
+        match self {
+            Self::Rpc(m) => Self::Rpc(redact(&m, url)),
+            Self::Stylus(StylusError::Failed {
+                package,
+                status,
+                output,
+            }) => Self::Stylus(StylusError::Failed {
+                package,
+                status,
+                output: redact(&output, url),
+            }),
+            other => other,
+        }
+    }
+}
+
+/// Deploys, wires and records, as `cfg.mode` says. Progress goes to stdout. Errors never
+/// show the RPC URL's secrets.
 ///
 /// # Errors
 /// [`DeployError`]; whatever completed before the error is in the record.
 pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
+    run_unredacted(cfg)
+        .await
+        .map_err(|e| e.redacted(&cfg.rpc_url))
+}
+
+async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
     let p = provider(cfg);
     let chain_id = p.get_chain_id().await.map_err(rpc_err)?;
+    if minuto_chain::network::kind(chain_id) == minuto_chain::network::ChainKind::Production
+        && !cfg.admin_and_treasury_given
+    {
+        return Err(DeployError::AdminRequired(chain_id));
+    }
     let path = cfg.out.clone().unwrap_or_else(|| {
         cfg.root
             .join("deployments")

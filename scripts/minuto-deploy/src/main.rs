@@ -12,7 +12,16 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    match run(&cfg).await {
+    // Ctrl-C drops the run: cargo-stylus is killed and the temporary key file removed
+    // (both on drop); the record already holds every step that completed.
+    let outcome = tokio::select! {
+        r = run(&cfg) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("minuto-deploy: interrupted; the record holds every completed step, run again to resume");
+            return std::process::ExitCode::from(130);
+        }
+    };
+    match outcome {
         Ok(report) => {
             if !report.gas.is_empty() {
                 let label = if cfg.mode == Mode::Apply {

@@ -141,6 +141,15 @@ pub fn parse_gas_estimate(text: &str) -> Option<u64> {
     })
 }
 
+/// Whether an environment variable's name says it holds a secret (keys, passwords,
+/// mnemonics, tokens): such variables are not passed on to cargo-stylus.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["KEY", "PASSWORD", "SECRET", "MNEMONIC", "TOKEN"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
 /// A private key in a file only its owner can read, removed on drop.
 struct KeyFile(tempfile::NamedTempFile);
 
@@ -208,7 +217,15 @@ impl CargoStylus {
         let package = contract.package();
         let key = KeyFile::new(key_hex)?;
         let program = self.command[0].clone();
-        let output = tokio::process::Command::new(&program)
+        let mut cmd = tokio::process::Command::new(&program);
+        // cargo-stylus builds the contract: every build script it runs would inherit our
+        // environment, key variables included. It gets the key from the file only.
+        for (name, _) in std::env::vars_os() {
+            if is_secret_name(&name.to_string_lossy()) {
+                cmd.env_remove(&name);
+            }
+        }
+        let output = cmd
             .args(self.args(package, key.path(), estimate, ctor_args))
             .current_dir(self.root.join(contract.dir()))
             .stdin(Stdio::null())
@@ -273,6 +290,29 @@ impl CargoStylus {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn key_variables_are_not_passed_to_cargo_stylus() {
+        for name in [
+            "MINUTO_DEPLOYER_KEY",
+            "STYLUS_PRIVATE_KEY",
+            "MINUTO_RELAYER_KEYSTORE_PASSWORD",
+            "MINUTO_MATCHMAKER_ROOM_SECRET",
+            "CARGO_REGISTRY_TOKEN",
+            "eth_mnemonic",
+        ] {
+            assert!(super::is_secret_name(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "CARGO_HOME",
+            "RUSTUP_TOOLCHAIN",
+            "MINUTO_RPC_URL",
+        ] {
+            assert!(!super::is_secret_name(name), "{name}");
+        }
+    }
+
     use super::*;
 
     // As cargo-stylus 0.10 prints it into a pipe: a log prefix and colour codes.
