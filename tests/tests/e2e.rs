@@ -795,13 +795,14 @@ async fn relayer(s: &Suite) -> Result<()> {
             let r = req.send().await?;
             let status = r.status().as_u16();
             let v: serde_json::Value = r.json().await.unwrap_or_default();
-            anyhow::Ok((status, v))
+            // The relayer dates a heartbeat when it receives it: within [sent_at, now].
+            anyhow::Ok((status, v, (sent_at, unix_now())))
         }
     };
     // Wait until the follower has seen the session start.
     let mut seen = false;
     for _ in 0..60 {
-        let (st, _) = ping(&student_key, Role::Student, 1).await?;
+        let (st, _, _) = ping(&student_key, Role::Student, 1).await?;
         if st == 200 {
             seen = true;
             break;
@@ -809,10 +810,12 @@ async fn relayer(s: &Suite) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     ensure!(seen, "relayer never picked up session {id}");
+    let mut student_sent = (0, 0);
     for seq in 2..=4 {
-        let (st, v) = ping(&student_key, Role::Student, seq).await?;
+        let (st, v, window) = ping(&student_key, Role::Student, seq).await?;
         ensure!(st == 200, "{v}");
-        let (st, v) = ping(&tutor_key, Role::Tutor, seq).await?;
+        student_sent = window;
+        let (st, v, _) = ping(&tutor_key, Role::Tutor, seq).await?;
         ensure!(st == 200, "{v}");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -828,7 +831,7 @@ async fn relayer(s: &Suite) -> Result<()> {
     // The student goes silent; the tutor keeps pinging until the relayer reports the end.
     let mut ended = false;
     for seq in 5..60 {
-        let (st, v) = ping(&tutor_key, Role::Tutor, seq).await?;
+        let (st, v, _) = ping(&tutor_key, Role::Tutor, seq).await?;
         if st == 409 {
             ensure!(v["error"] == "session_ended", "{v}");
             ended = true;
@@ -847,9 +850,17 @@ async fn relayer(s: &Suite) -> Result<()> {
         view = escrow(s, &s.student).session(id).call().await?;
     }
     ensure!(view.state == 3, "session {id} not ended on chain");
+    // Against the heartbeat this test sent last, not only the relayer's own record.
+    ensure!(
+        (student_sent.0..=student_sent.1).contains(&view.end),
+        "stopAt landed at {}, the student's last heartbeat was sent at {} and answered by {}",
+        view.end,
+        student_sent.0,
+        student_sent.1
+    );
     ensure!(
         view.end == student_last,
-        "stopAt landed at {}, the student's last heartbeat was {student_last}",
+        "stopAt landed at {}, the relayer recorded the student's last heartbeat at {student_last}",
         view.end
     );
     handle.shutdown().await?;
