@@ -109,4 +109,6 @@ interface ICredentials {
     error CredentialIdUnavailable();
     /// `account` is the last holder of `DEFAULT_ADMIN_ROLE`: revoking or renouncing it would leave no one to manage roles. Grant the role to a successor first.
     error CredentialLastAdmin(address account);
+    /// `role` cannot be granted to `account`, the zero address: no one can act as it, and an admin role held by it would let the last real admin leave.
+    error CredentialInvalidAccount(bytes32 role, address account);
 }

@@ -152,6 +152,8 @@ mod sol {
         error CredentialIdUnavailable();
         /// `account` is the last holder of `DEFAULT_ADMIN_ROLE`: revoking or renouncing it would leave no one to manage roles. Grant the role to a successor first.
         error CredentialLastAdmin(address account);
+        /// `role` cannot be granted to `account`, the zero address: no one can act as it, and an admin role held by it would let the last real admin leave.
+        error CredentialInvalidAccount(bytes32 role, address account);
         // abi:end
     }
 }
@@ -188,6 +190,8 @@ pub enum Error {
     IdUnavailable(CredentialIdUnavailable),
     /// Revoking or renouncing the last admin.
     LastAdmin(CredentialLastAdmin),
+    /// Granting a role to the zero address.
+    InvalidAccount(CredentialInvalidAccount),
     /// The token was never issued or has been burned (ERC-6093).
     NonexistentToken(ERC721NonexistentToken),
     /// `balanceOf(address(0))` (ERC-6093).
@@ -224,6 +228,7 @@ error_from!(
     NotHolder(CredentialNotHolder),
     IdUnavailable(CredentialIdUnavailable),
     LastAdmin(CredentialLastAdmin),
+    InvalidAccount(CredentialInvalidAccount),
     NonexistentToken(ERC721NonexistentToken),
     InvalidOwner(ERC721InvalidOwner),
     UnauthorizedAccount(AccessControlUnauthorizedAccount),
@@ -268,6 +273,10 @@ impl From<Error> for Vec<u8> {
             Error::LastAdmin(e) => {
                 revert_data(CredentialLastAdmin::SELECTOR, &[e.account.into_word()])
             }
+            Error::InvalidAccount(e) => revert_data(
+                CredentialInvalidAccount::SELECTOR,
+                &[e.role, e.account.into_word()],
+            ),
             Error::NonexistentToken(e) => {
                 revert_data(ERC721NonexistentToken::SELECTOR, &[e.token_id.into()])
             }
@@ -866,17 +875,23 @@ impl IAccessControl for Credentials {
         self.access.get_role_admin(role)
     }
 
-    /// Grants `role` to `account` (a no-op if it has it).
+    /// Grants `role` to `account` (a no-op if it has it). Never to the zero address:
+    /// it would count as an admin that nobody controls, and the last real admin could
+    /// then leave.
     ///
     /// # Errors
     ///
     /// * [`AccessControlUnauthorizedAccount`] - the caller lacks `role`'s admin role.
+    /// * [`CredentialInvalidAccount`] - `account` is the zero address.
     ///
     /// # Events
     ///
     /// * `RoleGranted(role, account, sender)`, unless `account` already had `role`.
     fn grant_role(&mut self, role: B256, account: Address) -> Result<(), Error> {
         self.access.only_role(self.access.get_role_admin(role))?;
+        if account.is_zero() {
+            return Err(CredentialInvalidAccount { role, account }.into());
+        }
         if self.access._grant_role(role, account) && role == DEFAULT_ADMIN_ROLE {
             // SAFETY: one per distinct account holding the role; far below 2^64.
             let count = self.admin_count.get().as_limbs()[0] + 1;

@@ -194,6 +194,45 @@ fn the_last_admin_can_neither_renounce_nor_be_revoked(
 }
 
 #[motsu::test]
+fn grant_role_to_the_zero_address_rejected(
+    contract: Contract<Credentials>,
+    admin: Address,
+    issuer: Address,
+) {
+    // Audit L3: a zero-address admin would count towards the admins, and the real admin
+    // could then renounce, leaving the role to an address nobody controls.
+    deploy(&contract, admin, issuer);
+    for role in [DEFAULT_ADMIN, ISSUER_ROLE.into()] {
+        assert_reverts(
+            &contract,
+            CredentialInvalidAccount {
+                role,
+                account: Address::ZERO,
+            },
+            || contract.sender(admin).grant_role(role, Address::ZERO),
+        );
+        assert!(!contract.sender(admin).has_role(role, Address::ZERO));
+    }
+    // So the real admin is still the last one.
+    assert_reverts(&contract, CredentialLastAdmin { account: admin }, || {
+        contract.sender(admin).renounce_role(DEFAULT_ADMIN, admin)
+    });
+    // Authorization is checked first: a stranger learns nothing new.
+    assert_reverts(
+        &contract,
+        AccessControlUnauthorizedAccount {
+            account: issuer,
+            needed_role: DEFAULT_ADMIN,
+        },
+        || {
+            contract
+                .sender(issuer)
+                .grant_role(DEFAULT_ADMIN, Address::ZERO)
+        },
+    );
+}
+
+#[motsu::test]
 fn admin_hands_over_by_granting_a_successor_then_renouncing(
     contract: Contract<Credentials>,
     admin: Address,
@@ -1344,6 +1383,18 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             CredentialLastAdmin { account: a }.abi_encode(),
         ),
         (
+            CredentialInvalidAccount {
+                role: ISSUER_ROLE.into(),
+                account: a,
+            }
+            .into(),
+            CredentialInvalidAccount {
+                role: ISSUER_ROLE.into(),
+                account: a,
+            }
+            .abi_encode(),
+        ),
+        (
             erc721::ERC721NonexistentToken { token_id: id }.into(),
             erc721::ERC721NonexistentToken { token_id: id }.abi_encode(),
         ),
@@ -1371,13 +1422,14 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::NotHolder(_)
             | Error::IdUnavailable(_)
             | Error::LastAdmin(_)
+            | Error::InvalidAccount(_)
             | Error::NonexistentToken(_)
             | Error::InvalidOwner(_)
             | Error::UnauthorizedAccount(_)
             | Error::BadConfirmation(_) => {}
         }
     }
-    assert_eq!(all.len(), 16, "one entry per variant");
+    assert_eq!(all.len(), 17, "one entry per variant");
     all
 }
 
@@ -1404,6 +1456,7 @@ fn errors_are_all_declared_in_the_abi() {
         CredentialNotHolder::SELECTOR,
         CredentialIdUnavailable::SELECTOR,
         CredentialLastAdmin::SELECTOR,
+        CredentialInvalidAccount::SELECTOR,
     ]
     .into_iter()
     .chain(
