@@ -92,6 +92,10 @@ pub struct Record {
     /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`).
     #[serde(default)]
     pub contracts: BTreeMap<String, Deployed>,
+    /// Steps not done yet that leave a key more power than planned (written by the
+    /// deploy tool; empty once the deployment is finished).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 /// Reading or writing the file failed.
@@ -141,6 +145,7 @@ impl Record {
             deployer,
             admin,
             contracts: BTreeMap::new(),
+            pending: Vec::new(),
         }
     }
 

@@ -94,6 +94,19 @@ async fn dry_run_on_a_real_node_plans_every_step_and_sends_nothing() {
         steps[0]
     );
     assert!(report.gas.is_empty());
+    // Not finished until the admin acts and a second run renounces the deployer's role:
+    // a real run would exit 3 and record these.
+    assert_eq!(
+        report.pending,
+        [
+            format!("the admin ({admin}) must send escrow.acceptAdmin()"),
+            format!("the admin ({admin}) must send badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)"),
+            format!("the admin ({admin}) must send ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)"),
+            "the deployer keeps the credentials admin role until the admin accepts the escrow \
+             (acceptAdmin); run scripts/deploy again afterwards to renounce it"
+                .to_string(),
+        ]
+    );
     assert_eq!(nonce(&anvil.url).await, 0, "a dry run sent a transaction");
     assert!(!out.exists(), "a dry run wrote the record");
 }

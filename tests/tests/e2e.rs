@@ -182,6 +182,7 @@ async fn setup() -> Result<Suite> {
         "admin calls left: {:?}",
         report.admin_calls
     );
+    ensure!(report.pending.is_empty(), "pending: {:?}", report.pending);
     let record = report.record.context("no record")?;
     let at = |k: &str| {
         record

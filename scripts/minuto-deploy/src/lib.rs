@@ -466,6 +466,10 @@ pub struct Report {
     pub gas: Vec<(String, u64)>,
     /// Calls only the admin can make (e.g. `acceptAdmin`), for a multisig to send.
     pub admin_calls: Vec<Action>,
+    /// What is not finished and leaves a key more power than the plan gives it (admin
+    /// calls still to send; the deployer still credentials admin). Also written to the
+    /// record; `minuto-deploy` exits 3 while it is not empty.
+    pub pending: Vec<String>,
 }
 
 fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Vec<String> {
@@ -767,17 +771,21 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             }
         }
     }
+    report.pending = report
+        .admin_calls
+        .iter()
+        .map(|a| format!("the admin ({}) must send {}", cfg.admin, a.what))
+        .collect();
     if cfg.admin != cfg.deployer()
         && state.credentials.deployer_is_admin
         && state.escrow.admin != cfg.admin
     {
-        say(
-            "the deployer keeps the credentials admin role until the admin accepts the \
-             escrow (acceptAdmin); run scripts/deploy again afterwards to renounce it"
-                .into(),
-            &mut report,
-        );
+        let line = "the deployer keeps the credentials admin role until the admin accepts the \
+                    escrow (acceptAdmin); run scripts/deploy again afterwards to renounce it";
+        say(line.into(), &mut report);
+        report.pending.push(line.into());
     }
+    record.pending.clone_from(&report.pending);
     if cfg.mode == Mode::Apply {
         record.save(&path)?;
         say(format!("wrote {}", path.display()), &mut report);

@@ -40,6 +40,13 @@ async fn main() -> std::process::ExitCode {
                     println!("  {} — to {} data {}", a.what, a.to_label(), a.data);
                 }
             }
+            if cfg.mode == Mode::Apply && !report.pending.is_empty() {
+                eprintln!("\nminuto-deploy: the deployment is not finished (also in the record's `pending`):");
+                for p in &report.pending {
+                    eprintln!("  - {p}");
+                }
+                return std::process::ExitCode::from(3);
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

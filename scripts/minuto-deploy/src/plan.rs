@@ -76,6 +76,9 @@ pub struct CredentialsState {
     pub admin_is_admin: bool,
     /// Configured issuers without the issuer role.
     pub issuers_missing: Vec<Address>,
+    /// The record's deployer, when it is neither this run's deployer nor the admin and
+    /// still holds the default admin role (a rotated deploy key).
+    pub former_deployer_admin: Option<Address>,
 }
 
 /// Badges or ratings settings as the chain has them.
@@ -118,6 +121,7 @@ impl State {
                 deployer_is_admin: true,
                 admin_is_admin: cfg.admin == deployer,
                 issuers_missing: cfg.issuers.clone(),
+                former_deployer_admin: None,
             },
             escrow: EscrowState {
                 admin: deployer,
@@ -188,7 +192,19 @@ pub async fn read_state(
                 .await
                 .map_err(node("hasRole"))?,
             issuers_missing: missing,
+            former_deployer_admin: None,
         };
+        let former = record.deployer;
+        if !former.is_zero()
+            && former != cfg.deployer()
+            && former != cfg.admin
+            && c.hasRole(admin_role, former)
+                .call()
+                .await
+                .map_err(node("hasRole"))?
+        {
+            state.credentials.former_deployer_admin = Some(former);
+        }
     }
     if let Some(a) = addr(Contract::Escrow) {
         let e = ISessionEscrow::new(a, p);
@@ -332,6 +348,20 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
                 Sender::Deployer,
             );
         }
+    }
+
+    // A former deploy key that still holds the admin role loses it.
+    if let Some(former) = cred.former_deployer_admin {
+        push(
+            Contract::Credentials,
+            format!("credentials.revokeRole(DEFAULT_ADMIN_ROLE, {former}) (a former deploy key)"),
+            ICredentials::revokeRoleCall {
+                role: B256::ZERO,
+                account: former,
+            }
+            .abi_encode(),
+            by,
+        );
     }
 
     // Escrow: relayers, tokens, config, then the admin handover.
@@ -597,6 +627,39 @@ mod tests {
         );
         // The treasury defaults to the admin.
         assert_eq!(c.treasury, admin.parse::<Address>().unwrap());
+    }
+
+    #[test]
+    fn a_former_deploy_key_still_admin_is_revoked() {
+        let c = cfg(&[]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        state.credentials.issuers_missing.clear();
+        state.escrow.relayers_missing.clear();
+        let former = Address::repeat_byte(0x0f);
+        state.credentials.former_deployer_admin = Some(former);
+        let revoke = (
+            format!("credentials.revokeRole(DEFAULT_ADMIN_ROLE, {former}) (a former deploy key)"),
+            Sender::Deployer,
+        );
+        let first = actions(&c, &record, &state);
+        assert_eq!(whats(&first), vec![revoke.clone()]);
+        assert_eq!(
+            first[0].data,
+            Bytes::from(
+                ICredentials::revokeRoleCall {
+                    role: B256::ZERO,
+                    account: former
+                }
+                .abi_encode()
+            )
+        );
+        // Once the deployer has handed the role over, the admin must send it.
+        state.credentials.deployer_is_admin = false;
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![(revoke.0, Sender::Admin)]
+        );
     }
 
     #[test]
