@@ -1529,12 +1529,70 @@ mod router {
         );
     }
     use abi::ICredentials as I;
-    use minuto_test_support::{call, reverted, Dispatch};
+    use minuto_test_support::{call, call_with_value, reverted, Dispatch};
 
     impl Dispatch for Credentials {
         fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
             Credentials::dispatch(self, input)
         }
+    }
+
+    #[motsu::test]
+    fn dispatch_rejects_attached_value(
+        contract: Contract<Credentials>,
+        admin: Address,
+        issuer: Address,
+        alice: Address,
+    ) {
+        // Audit L2: no function is payable, the constructor included.
+        let one = U256::from(1);
+        let mut ctor = stylus_sdk::abi::CONSTRUCTOR_SELECTOR.to_be_bytes().to_vec();
+        ctor.extend(admin.abi_encode());
+        admin.fund(one);
+        assert_eq!(
+            contract.sender_and_value(admin, one).dispatch(&ctor),
+            Err(Vec::new())
+        );
+        assert_eq!(contract.sender(admin).dispatch(&ctor), Ok(Vec::new()));
+        let role = B256::from(ISSUER_ROLE);
+        assert_eq!(
+            call_with_value(
+                &contract,
+                admin,
+                one,
+                I::grantRoleCall {
+                    role,
+                    account: issuer
+                }
+            ),
+            Err(Vec::new())
+        );
+        assert_eq!(
+            call_with_value(&contract, alice, one, I::nameCall {}),
+            Err(Vec::new())
+        );
+        // Nothing happened; without value the grant goes through.
+        assert!(
+            !call(
+                &contract,
+                alice,
+                I::hasRoleCall {
+                    role,
+                    account: issuer
+                }
+            )
+            .unwrap()
+            .granted
+        );
+        call(
+            &contract,
+            admin,
+            I::grantRoleCall {
+                role,
+                account: issuer,
+            },
+        )
+        .unwrap();
     }
 
     #[motsu::test]

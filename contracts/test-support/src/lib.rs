@@ -2,6 +2,7 @@
 //!
 //! - [`call`] and [`reverted`]: a call through a contract's deployed router
 //!   ([`Dispatch`]) with alloy's encoding of its `abi/*.sol`, decoded as declared;
+//!   [`call_with_value`] the same with value attached;
 //! - [`route`], [`view`] and [`assert_routes_all`]: the same through the SDK's
 //!   `#[public]` router, which the host tests' VM uses;
 //! - [`with_events`] and [`assert_reverts`]: events a call emitted, and an exact revert
@@ -19,7 +20,7 @@ extern crate alloc;
 
 use core::{borrow::BorrowMut, fmt::Debug};
 
-use alloy_primitives::{Address, LogData};
+use alloy_primitives::{Address, LogData, U256};
 use alloy_sol_types::{SolCall, SolError};
 use motsu::prelude::*;
 use stylus_sdk::{
@@ -57,6 +58,31 @@ where
         .sender(sender)
         .dispatch(&call.abi_encode())
         .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
+}
+
+/// As [`call`], with `value` wei attached: the raw result or revert data. The sender is
+/// funded with `value` first (motsu moves it before the call runs). No function of the
+/// Minuto contracts is payable, so every such call must revert.
+pub fn call_with_value<T, C>(
+    contract: &Contract<T>,
+    sender: Address,
+    value: U256,
+    call: C,
+) -> Result<Vec<u8>, Vec<u8>>
+where
+    T: Dispatch,
+    T: StorageType
+        + TopLevelStorage
+        + ValueDenier
+        + Router<T>
+        + BorrowMut<<T as Router<T>>::Storage>
+        + 'static,
+    C: SolCall,
+{
+    sender.fund(value);
+    contract
+        .sender_and_value(sender, value)
+        .dispatch(&call.abi_encode())
 }
 
 /// The revert data of a call that must fail.

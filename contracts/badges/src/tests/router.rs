@@ -16,12 +16,53 @@ mod abi {
     );
 }
 use abi::IBadges as I;
-use minuto_test_support::{call, reverted, Dispatch};
+use minuto_test_support::{call, call_with_value, reverted, Dispatch};
 
 impl Dispatch for Badges {
     fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
         Badges::dispatch(self, input)
     }
+}
+
+#[motsu::test]
+fn dispatch_rejects_attached_value(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    badges: Contract<Badges>,
+) {
+    // Audit L2: no function is payable; value would be stuck in the contract.
+    let w = World::new(&escrow, &token, &badges);
+    let id = w.held();
+    let one = U256::from(1);
+    assert_eq!(
+        call_with_value(&badges, w.student, one, I::claimCall { session_id: id }),
+        Err(Vec::new())
+    );
+    assert_eq!(
+        call_with_value(
+            &badges,
+            w.admin,
+            one,
+            I::setMinDurationCall { min_duration: 1 }
+        ),
+        Err(Vec::new())
+    );
+    assert_eq!(
+        call_with_value(&badges, w.stranger, one, I::configCall {}),
+        Err(Vec::new())
+    );
+    // Nothing happened; the same calls without value go through.
+    assert_eq!(
+        call(&badges, w.student, I::claimedCall { session_id: id })
+            .unwrap()
+            ._0,
+        U256::ZERO
+    );
+    assert_eq!(
+        call(&badges, w.stranger, I::configCall {}).unwrap()._2,
+        MIN_DURATION
+    );
+    call(&badges, w.student, I::claimCall { session_id: id }).unwrap();
 }
 
 #[motsu::test]

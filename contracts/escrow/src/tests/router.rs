@@ -12,7 +12,7 @@ mod abi {
     );
 }
 use abi::ISessionEscrow as I;
-use minuto_test_support::{call, reverted, Dispatch};
+use minuto_test_support::{call, call_with_value, reverted, Dispatch};
 
 impl Dispatch for SessionEscrow {
     fn dispatch(&mut self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
@@ -280,6 +280,58 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         err,
         Vec::<u8>::from(Error::from(EscrowInvalidSignature { tutor: p.tutor }))
     );
+}
+
+#[motsu::test]
+fn dispatch_rejects_attached_value(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    // Audit L2: no function is payable (the escrow moves ERC-20s only); value sent
+    // along would be stuck.
+    let p = Parties::new();
+    let one = U256::from(1);
+    escrow
+        .sender(p.admin)
+        .constructor(
+            p.admin,
+            p.treasury,
+            creds.address(),
+            FEE_BPS,
+            START_WINDOW,
+            MAX_BACKDATE,
+        )
+        .motsu_unwrap();
+    escrow
+        .sender(p.admin)
+        .set_token_allowed(token.address(), true)
+        .motsu_unwrap();
+    assert_eq!(
+        call_with_value(&escrow, p.admin, one, I::setPausedCall { paused: true }),
+        Err(Vec::new())
+    );
+    assert_eq!(
+        call_with_value(&escrow, p.stranger(), one, I::configCall {}),
+        Err(Vec::new())
+    );
+    let open = I::openCall {
+        tutor: p.tutor,
+        token: token.address(),
+        rate: u(RATE),
+        deposit: u(DEPOSIT),
+        student_key: p.student_key,
+        credential_kind: 0,
+    };
+    assert_eq!(
+        call_with_value(&escrow, p.student, one, open.clone()),
+        Err(Vec::new())
+    );
+    // Nothing happened: not paused, no session opened.
+    let config = call(&escrow, p.stranger(), I::configCall {}).unwrap();
+    assert!(!config._7);
+    assert_eq!(config._8, 0);
+    call(&escrow, p.admin, I::setPausedCall { paused: true }).unwrap();
 }
 
 #[motsu::test]
