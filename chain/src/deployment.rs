@@ -74,6 +74,9 @@ pub struct Deployed {
     /// record, which the services accept).
     #[serde(default)]
     pub tx: B256,
+    /// keccak256 of the code at `address` when deployed: a re-run compares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_hash: Option<B256>,
 }
 
 /// The whole file. Unknown fields are ignored; a file with only `chainId` reads as a
@@ -231,6 +234,7 @@ mod tests {
                 address: Address::repeat_byte(3),
                 block: 17,
                 tx: B256::repeat_byte(4),
+                code_hash: None,
             },
         );
         r

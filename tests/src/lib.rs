@@ -260,6 +260,7 @@ mod tests {
                     address: super::Address::repeat_byte(0x10 + i as u8),
                     block: 100 + i as u64,
                     tx: B256::repeat_byte(i as u8),
+                    code_hash: None,
                 },
             );
         }

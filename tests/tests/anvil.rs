@@ -129,6 +129,7 @@ async fn record_naming_an_address_without_code_stops_the_run() {
             address: nowhere,
             block: 1,
             tx: Default::default(),
+            code_hash: None,
         },
     );
     record.save(&out).unwrap();
@@ -309,4 +310,61 @@ async fn the_e2e_harness_refuses_a_production_chain() {
         "{err}"
     );
     assert_eq!(nonce(&anvil.url).await, 0);
+}
+
+#[tokio::test]
+async fn a_rerun_checks_the_recorded_code_and_repairs_a_missing_block() {
+    let Some(bin) =
+        minuto_anvil::or_skip("a_rerun_checks_the_recorded_code_and_repairs_a_missing_block")
+    else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let node = Node::connect(anvil.url.clone(), KEY.parse().unwrap())
+        .await
+        .unwrap();
+    let token = node.deploy_token().await.unwrap();
+    let p = minuto_chain::http_provider(&anvil.url, std::time::Duration::from_secs(5)).unwrap();
+    // The deployment transaction: the deployer's first.
+    let block = p.get_block_by_number(1.into()).await.unwrap().unwrap();
+    let tx = block.transactions.hashes().next().unwrap();
+    let code = p.get_code_at(token).await.unwrap();
+    let path = Path::new("31337.json");
+    // Written before the receipt came (block 0), by a tool that did not hash the code.
+    let mut d = minuto_deploy::Deployed {
+        address: token,
+        block: 0,
+        tx,
+        code_hash: None,
+    };
+    let notes = minuto_deploy::verify::recorded(&p, path, "escrow", &mut d)
+        .await
+        .unwrap();
+    let hash = alloy::primitives::keccak256(&code);
+    assert_eq!((d.block, d.code_hash), (1, Some(hash)));
+    assert_eq!(
+        notes,
+        [
+            format!("escrow: code hash {hash} recorded"),
+            "escrow: block 1 recorded (from the deployment's receipt)".to_string(),
+        ]
+    );
+    // A second check has nothing to add; plain anvil has no ArbWasm to ask.
+    assert_eq!(
+        minuto_deploy::verify::activation(&p, hash).await.unwrap(),
+        minuto_deploy::verify::Activation::NoArbWasm
+    );
+    let again = minuto_deploy::verify::recorded(&p, path, "escrow", &mut d)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    // Other code at the address than recorded: stop.
+    d.code_hash = Some(alloy::primitives::B256::repeat_byte(7));
+    let err = minuto_deploy::verify::recorded(&p, path, "escrow", &mut d)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DeployError::CodeChanged { found, .. } if found == hash),
+        "{err}"
+    );
 }

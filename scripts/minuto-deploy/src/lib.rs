@@ -24,6 +24,7 @@
 
 pub mod plan;
 pub mod stylus;
+pub mod verify;
 
 /// The contracts' bindings, from the shared crate (`minuto_chain::bindings`).
 pub use minuto_chain::bindings;
@@ -178,8 +179,10 @@ pub struct Config {
     pub cargo_stylus: Vec<String>,
     /// StylusDeployer override.
     pub deployer_address: Option<Address>,
-    /// Fee cap, gwei.
+    /// Fee cap, gwei (as given, for cargo-stylus).
     pub max_fee_per_gas_gwei: Option<String>,
+    /// The same cap in wei, for the wiring transactions.
+    pub max_fee_per_gas: Option<u128>,
     /// What to do.
     pub mode: Mode,
 }
@@ -360,6 +363,14 @@ impl Config {
             root,
             cargo_stylus,
             deployer_address: cli.deployer_address,
+            max_fee_per_gas: match &cli.max_fee_per_gas_gwei {
+                None => None,
+                Some(g) => Some(gwei_to_wei(g).ok_or_else(|| ConfigError::OutOfRange {
+                    flag: "max-fee-per-gas-gwei",
+                    value: g.clone(),
+                    rule: "a decimal number of gwei, at most 9 decimals",
+                })?),
+            },
             max_fee_per_gas_gwei: cli.max_fee_per_gas_gwei,
             mode: if cli.dry_run {
                 Mode::DryRun
@@ -406,6 +417,28 @@ pub enum DeployError {
     /// treasury.
     #[error("chain {0} is not a dev node or a known testnet: pass --admin and --treasury (a multisig, not the deployer's key)")]
     AdminRequired(u64),
+    /// The code at a recorded address is not the code recorded.
+    #[error("{contract} at {address} has code hash {found}, but the record says {recorded}: the contract there is not the one deployed; move the record away to deploy afresh")]
+    CodeChanged {
+        /// Contract name.
+        contract: &'static str,
+        /// Address.
+        address: Address,
+        /// Hash in the record.
+        recorded: B256,
+        /// Hash of the code found.
+        found: B256,
+    },
+    /// The recorded program is not (or no longer) activated.
+    #[error("{contract} at {address} is not usable: {state}; activate it again with `cargo stylus activate --address {address}` (from contracts/{contract})")]
+    NotActivated {
+        /// Contract name.
+        contract: &'static str,
+        /// Address.
+        address: Address,
+        /// What ArbWasm said.
+        state: String,
+    },
     /// The record was made for another admin.
     #[error("{path} was deployed for admin {recorded}, not {requested}: use another --out")]
     AdminMismatch {
@@ -504,20 +537,46 @@ fn key_hex(cfg: &Config) -> String {
     format!("0x{}", alloy::hex::encode(cfg.signer.to_bytes()))
 }
 
+/// Parses a gas price in gwei (`0.1`, `2`, at most 9 decimals) into wei.
+fn gwei_to_wei(s: &str) -> Option<u128> {
+    let (int, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
+    if int.is_empty() && frac.is_empty()
+        || frac.len() > 9
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let frac: u128 = format!("{frac:0<9}").parse().ok()?;
+    int.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
+/// How long a wiring transaction may take to be mined before the run stops.
+const RECEIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
+
 async fn send(
     p: &DynProvider,
     to: Address,
     data: Bytes,
     what: &str,
+    max_fee_per_gas: Option<u128>,
 ) -> Result<(B256, u64), DeployError> {
-    let tx = TransactionRequest::default().with_to(to).with_input(data);
+    let mut tx = TransactionRequest::default().with_to(to).with_input(data);
+    if let Some(cap) = max_fee_per_gas {
+        // Arbitrum ignores the priority fee; the cap is the whole price.
+        tx = tx
+            .with_max_fee_per_gas(cap)
+            .with_max_priority_fee_per_gas(0);
+    }
     let receipt = p
         .send_transaction(tx)
         .await
         .map_err(|e| DeployError::Rpc(format!("{what}: {e}")))?
+        .with_required_confirmations(1)
+        .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
         .await
-        .map_err(|e| DeployError::Rpc(format!("{what}: {e}")))?;
+        .map_err(|e| DeployError::Rpc(format!("{what}: {e} (not mined within {RECEIPT_TIMEOUT:?}; the record holds what completed, run again)")))?;
     if !receipt.status() {
         return Err(DeployError::Reverted {
             what: what.into(),
@@ -631,18 +690,16 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
 
     for c in Contract::ALL {
         if let Some(d) = record.get(c) {
-            let code = p.get_code_at(d.address).await.map_err(rpc_err)?;
-            if code.is_empty() {
-                return Err(DeployError::NoCode {
-                    path,
-                    contract: c.key(),
-                    address: d.address,
-                });
-            }
+            let mut d = d.clone();
+            let notes = verify::recorded(&p, &path, c.key(), &mut d).await?;
             say(
                 format!("{}: already at {} (block {})", c.key(), d.address, d.block),
                 &mut report,
             );
+            for n in notes {
+                say(n, &mut report);
+            }
+            record.set(c, d);
             continue;
         }
         let placeholder = |x: Contract| match record.get(x) {
@@ -691,17 +748,20 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
                         address: out.address,
                         block: 0,
                         tx: out.tx,
+                        code_hash: None,
                     },
                 );
                 record.save(&path)?;
                 let receipt = receipt_of(&p, out.tx).await?;
                 let block = receipt.block_number().unwrap_or_default();
+                let code = p.get_code_at(out.address).await.map_err(rpc_err)?;
                 record.set(
                     c,
                     Deployed {
                         address: out.address,
                         block,
                         tx: out.tx,
+                        code_hash: Some(alloy::primitives::keccak256(&code)),
                     },
                 );
                 record.save(&path)?;
@@ -762,7 +822,14 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             },
             (Sender::Deployer, Mode::Apply) => {
                 let to = action.to.expect("deployed before wiring");
-                let (tx, gas) = send(&p, to, action.data.clone(), &action.what).await?;
+                let (tx, gas) = send(
+                    &p,
+                    to,
+                    action.data.clone(),
+                    &action.what,
+                    cfg.max_fee_per_gas,
+                )
+                .await?;
                 say(
                     format!("{}: done (tx {tx}, gas {gas})", action.what),
                     &mut report,
@@ -796,6 +863,17 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gas_price_caps_parse_in_gwei() {
+        assert_eq!(gwei_to_wei("0.1"), Some(100_000_000));
+        assert_eq!(gwei_to_wei("2"), Some(2_000_000_000));
+        assert_eq!(gwei_to_wei(".5"), Some(500_000_000));
+        assert_eq!(gwei_to_wei("1.000000001"), Some(1_000_000_001));
+        for bad in ["", ".", "1.0000000001", "-1", "1e9", "0x10", "1,5"] {
+            assert_eq!(gwei_to_wei(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

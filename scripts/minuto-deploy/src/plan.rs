@@ -543,6 +543,7 @@ mod tests {
                     address: Address::repeat_byte(0xc0 + i as u8),
                     block: 1,
                     tx: B256::ZERO,
+                    code_hash: None,
                 },
             );
         }
