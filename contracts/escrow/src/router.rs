@@ -3,9 +3,11 @@
 //! The SDK's `#[public]` router decodes and encodes each function's arguments and results
 //! with alloy's generic ABI codec, one instance per signature: about 14 KB of the
 //! escrow's WASM. [`SessionEscrow::dispatch`] reads the arguments in place with
-//! [`minuto_wire::router`] (the checks alloy's strict decoder makes; anything malformed
-//! reverts with empty data, as the SDK's router does) and encodes each result as its
-//! words.
+//! [`minuto_wire::router`] (alloy's strict checks on each argument word and on the
+//! canonical encoding of `openAccepted`'s `signature`, but call data after the last
+//! argument of a function without `bytes` is ignored, which alloy's strict decoder
+//! refuses; anything malformed reverts with empty data, as the SDK's router does) and
+//! encodes each result as its words.
 //!
 //! `#[public]` stays: it exports the ABI (`cargo xtask abi`) and routes calls in the host
 //! tests' VM. The tests send every function of `abi/ISessionEscrow.sol` through

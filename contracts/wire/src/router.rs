@@ -1,11 +1,21 @@
 //! Pieces of the contracts' hand-written call routers: reading ABI-encoded arguments in
-//! place with the checks alloy's strict decoder makes, and encoding results.
+//! place, and encoding results.
 //!
 //! The SDK's `#[public]` router decodes and encodes each function's arguments and results
 //! with alloy's generic codec, one instance per signature: kilobytes of WASM per
 //! contract. A deployed program instead matches the selector itself and reads each
 //! argument word here; anything malformed reverts with empty data, as the SDK's router
 //! does.
+//!
+//! What is checked: each static argument's word as alloy's strict decoder checks it (the
+//! unused high bytes of an address, small integer or `bytes4` zero, a bool 0 or 1, the
+//! word present), and a `bytes`/`string` argument, always the last and only dynamic one,
+//! in its canonical encoding (offset right after the head, length, zero padding, nothing
+//! after). Where this is looser than alloy's strict decoder, which re-encodes and
+//! compares: a function without a dynamic argument ignores call data after its last
+//! word, and the badges' and credentials' routers replace invalid UTF-8 in a `string`
+//! instead of refusing it. Neither lets a caller do anything a well-formed call could
+//! not.
 
 use alloc::vec::Vec;
 use alloy_primitives::{Address, B256, U256};
@@ -81,14 +91,25 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// A `bytes` or `string` argument: word `i` holds its offset, where its length and
-    /// data follow.
+    /// A `bytes` or `string` argument that is the last of `i + 1` parameters (so it is
+    /// the only dynamic one), in alloy's canonical encoding: word `i` holds the offset
+    /// `32 × (i + 1)`, right after the head; there its length follows, then its data,
+    /// zero-padded to a whole word, and nothing after.
     pub fn bytes(&self, i: usize) -> Option<Vec<u8>> {
         // Offsets and lengths that do not fit in 32 bits cannot point inside call data.
         let at = self.uint(i, 4)? as usize;
+        if at != i.checked_add(1)?.checked_mul(32)? {
+            return None;
+        }
         let tail = Args(self.0.get(at..)?);
         let len = tail.uint(0, 4)? as usize;
-        Some(tail.0.get(32..32usize.checked_add(len)?)?.to_vec())
+        let data = tail.0.get(32..)?;
+        if data.len() != len.div_ceil(32).checked_mul(32)?
+            || data.get(len..)?.iter().any(|b| *b != 0)
+        {
+            return None;
+        }
+        Some(data.get(..len)?.to_vec())
     }
 }
 
@@ -185,5 +206,42 @@ mod tests {
         let mut bad = data.clone();
         bad[0] = 1;
         assert_eq!(Args(&bad).address(0), None);
+    }
+
+    #[test]
+    fn bytes_needs_the_canonical_encoding() {
+        // Audit L1: a `bytes` argument reads only as alloy encodes it.
+        let data = (
+            Address::repeat_byte(7),
+            alloy_primitives::Bytes::from(vec![1u8, 2, 3]),
+        )
+            .abi_encode_params();
+        assert_eq!(Args(&data).bytes(1), Some(vec![1, 2, 3]));
+        // Anything after the padded data.
+        let mut long = data.clone();
+        long.push(0);
+        assert_eq!(Args(&long).bytes(1), None);
+        long.extend([0u8; 31]);
+        assert_eq!(Args(&long).bytes(1), None);
+        // Padding that is not zero, or cut short.
+        let mut dirty = data.clone();
+        *dirty.last_mut().unwrap() = 1;
+        assert_eq!(Args(&dirty).bytes(1), None);
+        assert_eq!(Args(&data[..data.len() - 1]).bytes(1), None);
+        // An offset elsewhere than right after the head: here one word further, with the
+        // length and data moved along.
+        let mut moved = data[..64].to_vec();
+        moved[63] = 96;
+        moved.extend([0u8; 32]);
+        moved.extend(&data[64..]);
+        assert_eq!(Args(&moved).bytes(1), None);
+        // A length that leaves data words over.
+        let mut short = data.clone();
+        short[95] = 0;
+        assert_eq!(Args(&short).bytes(1), None);
+        // Empty: offset, length 0, nothing more.
+        let empty = (Address::ZERO, alloy_primitives::Bytes::new()).abi_encode_params();
+        assert_eq!(empty.len(), 96);
+        assert_eq!(Args(&empty).bytes(1), Some(vec![]));
     }
 }
