@@ -28,17 +28,29 @@ use url::Url;
 pub use minuto_chain::bindings;
 
 alloy::sol! {
+    /// The quirks of `fixtures/QuirkToken.sol` (the rest is [`ITestToken`]'s).
+    #[sol(rpc)]
+    interface IQuirkToken {
+        function setBlocked(address account, bool isBlocked) external;
+        function setFeeBps(uint16 fee) external;
+    }
+}
+
+alloy::sol! {
     /// The test token's interface (`fixtures/TestToken.sol`).
     #[sol(rpc)]
     interface ITestToken {
         function mint(address to, uint256 value) external;
         function approve(address spender, uint256 value) external returns (bool);
         function balanceOf(address account) external view returns (uint256);
+        function transfer(address to, uint256 value) external returns (bool);
     }
 }
 
 /// Creation code of `fixtures/TestToken.sol` (regenerate with `fixtures/build.sh`).
 pub const TEST_TOKEN_BIN: &str = include_str!("../fixtures/TestToken.bin");
+/// Creation code of `fixtures/QuirkToken.sol`: a block list and a fee on transfer.
+pub const QUIRK_TOKEN_BIN: &str = include_str!("../fixtures/QuirkToken.bin");
 
 /// Why the suite cannot run here, if it cannot.
 pub fn skip_reason() -> Option<String> {
@@ -203,12 +215,21 @@ impl Node {
     /// # Errors
     /// The deployment failed.
     pub async fn deploy_token(&self) -> Result<Address> {
-        let code: Bytes = TEST_TOKEN_BIN.trim().parse().context("TestToken.bin")?;
+        self.deploy_evm("TestToken", TEST_TOKEN_BIN).await
+    }
+
+    /// Deploys EVM creation code `bin` (hex) from the deployer and returns the address.
+    ///
+    /// # Errors
+    /// Bad hex, or the deployment failed.
+    pub async fn deploy_evm(&self, name: &str, bin: &str) -> Result<Address> {
+        let code: Bytes = bin.trim().parse().with_context(|| format!("{name}.bin"))?;
         let tx = TransactionRequest::default().with_deploy_code(code);
         let r = self
-            .send_from_deployer("deploy TestToken (EVM)", tx)
+            .send_from_deployer(&format!("deploy {name} (EVM)"), tx)
             .await?;
-        r.contract_address.context("no token address")
+        r.contract_address
+            .with_context(|| format!("no {name} address"))
     }
 
     /// Sends `tx` from the deployer, waits for it, checks it succeeded and records its

@@ -368,3 +368,68 @@ async fn a_rerun_checks_the_recorded_code_and_repairs_a_missing_block() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_quirk_token_blocks_and_charges_as_the_e2e_suite_expects() {
+    let Some(bin) =
+        minuto_anvil::or_skip("the_quirk_token_blocks_and_charges_as_the_e2e_suite_expects")
+    else {
+        return;
+    };
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
+    let node = Node::connect(anvil.url.clone(), KEY.parse().unwrap())
+        .await
+        .unwrap();
+    let q = node
+        .deploy_evm("QuirkToken", minuto_e2e::QUIRK_TOKEN_BIN)
+        .await
+        .unwrap();
+    let me = node.deployer.address();
+    let (a, b) = (Address::repeat_byte(0xa1), Address::repeat_byte(0xb2));
+    let t = ITestToken::new(q, &node.deployer.p);
+    let quirk = minuto_e2e::IQuirkToken::new(q, &node.deployer.p);
+    let mined = |r: alloy::rpc::types::TransactionReceipt| assert!(r.status());
+    mined(
+        t.mint(me, U256::from(10_000))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+    );
+    mined(
+        quirk
+            .setFeeBps(100)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+    );
+    mined(
+        t.transfer(a, U256::from(1_000))
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(t.balanceOf(a).call().await.unwrap(), U256::from(990));
+    mined(
+        quirk
+            .setBlocked(b, true)
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        t.transfer(b, U256::from(1)).call().await.is_err(),
+        "blocked"
+    );
+}

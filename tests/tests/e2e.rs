@@ -82,6 +82,24 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "find_now_match_then_open_accepted_starts_in_one_transaction",
         |s, _| Box::pin(find_now(s)),
     ),
+    (
+        "pause_stops_new_sessions_starts_and_top_ups_never_money_leaving",
+        |s, _| Box::pin(pause(s)),
+    ),
+    (
+        "a_payout_the_token_refuses_is_credited_and_claimed_elsewhere",
+        |s, _| Box::pin(refused_payout(s)),
+    ),
+    ("a_fee_on_transfer_token_is_refused_at_open", |s, _| {
+        Box::pin(fee_on_transfer(s))
+    }),
+    (
+        "a_session_shorter_than_the_minimum_earns_no_badge",
+        |s, _| Box::pin(too_short(s)),
+    ),
+    ("escrow_admin_handover_takes_two_steps_and_back", |s, _| {
+        Box::pin(handover(s))
+    }),
 ];
 
 fn deploy_config(
@@ -1047,6 +1065,256 @@ async fn find_now(s: &Suite) -> Result<()> {
         .await?;
     s.node.mined("escrow.stop (tutor, find-now)", &r)?;
     mm.shutdown().await;
+    Ok(())
+}
+
+/// Sends a transaction built by `call`, checks it succeeded, records its gas as `op`.
+macro_rules! mined {
+    ($s:expr, $op:expr, $call:expr) => {{
+        let r = $call.send().await?.get_receipt().await?;
+        $s.node.mined($op, &r)?;
+        r
+    }};
+}
+
+async fn pause(s: &Suite) -> Result<()> {
+    let admin = escrow(s, &s.node.deployer);
+    let open_id = open(s, 10_000, Address::repeat_byte(0xa1), 0).await?;
+    let live = open(s, 100_000, Address::repeat_byte(0xa2), 0).await?;
+    start(s, live, Address::repeat_byte(0xa3)).await?;
+    mined!(s, "escrow.setPaused(true)", admin.setPaused(true));
+    ensure!(admin.config().call().await?._7, "not paused");
+    let paused = ISessionEscrowErrors::EscrowPaused(ISessionEscrow::EscrowPaused {});
+    let e = escrow(s, &s.student);
+    let err = escrow_error(
+        e.open(
+            s.tutor.address(),
+            s.token,
+            U256::from(RATE),
+            U256::from(10_000u64),
+            Address::repeat_byte(0xa4),
+            0,
+        )
+        .call()
+        .await,
+    )?;
+    ensure!(err == paused, "open: {err:?}");
+    let err = escrow_error(
+        escrow(s, &s.tutor)
+            .start(open_id, Address::repeat_byte(0xa5))
+            .call()
+            .await,
+    )?;
+    ensure!(err == paused, "start: {err:?}");
+    let err = escrow_error(e.topUp(live, U256::from(1_000u64)).call().await)?;
+    ensure!(err == paused, "topUp: {err:?}");
+    // Money still leaves: the live session stops and settles, the open one is cancelled.
+    let before = balance(s, s.student.address()).await?;
+    let r = mined!(s, "escrow.stop (paused)", e.stop(live));
+    let stopped = r
+        .decoded_log::<ISessionEscrow::SessionEnded>()
+        .context("no SessionEnded")?;
+    ensure!(e.session(live).call().await?.state == 3);
+    let r = mined!(s, "escrow.cancel (paused)", e.cancel(open_id));
+    let cancelled = r
+        .decoded_log::<ISessionEscrow::SessionCancelled>()
+        .context("no SessionCancelled")?;
+    ensure!(cancelled.refund == U256::from(10_000u64));
+    let after = balance(s, s.student.address()).await?;
+    ensure!(
+        after == before + stopped.refund + cancelled.refund,
+        "student {before} -> {after}, refunds {} + {}",
+        stopped.refund,
+        cancelled.refund
+    );
+    mined!(s, "escrow.setPaused(false)", admin.setPaused(false));
+    ensure!(!admin.config().call().await?._7, "still paused");
+    open(s, 10_000, Address::repeat_byte(0xa6), 0).await?;
+    Ok(())
+}
+
+/// A quirk token (`fixtures/QuirkToken.sol`), allowed on the escrow, with the student
+/// funded and the escrow approved.
+async fn quirk_token(s: &Suite) -> Result<Address> {
+    let q = s
+        .node
+        .deploy_evm("QuirkToken", minuto_e2e::QUIRK_TOKEN_BIN)
+        .await?;
+    mined!(
+        s,
+        "escrow.setTokenAllowed (quirk)",
+        escrow(s, &s.node.deployer).setTokenAllowed(q, true)
+    );
+    let t = ITestToken::new(q, &s.student.p);
+    mined!(
+        s,
+        "quirk.mint",
+        t.mint(s.student.address(), U256::from(10_000_000u64))
+    );
+    mined!(s, "quirk.approve", t.approve(s.escrow, U256::MAX));
+    Ok(q)
+}
+
+async fn refused_payout(s: &Suite) -> Result<()> {
+    let q = quirk_token(s).await?;
+    let e = escrow(s, &s.student);
+    let r = mined!(
+        s,
+        "escrow.open (quirk token)",
+        e.open(
+            s.tutor.address(),
+            q,
+            U256::from(RATE),
+            U256::from(100_000u64),
+            Address::repeat_byte(0xb1),
+            0
+        )
+    );
+    let id = r
+        .decoded_log::<ISessionEscrow::SessionOpened>()
+        .context("no SessionOpened")?
+        .id;
+    start(s, id, Address::repeat_byte(0xb2)).await?;
+    // The token now refuses every transfer to the tutor.
+    mined!(
+        s,
+        "quirk.setBlocked(tutor)",
+        minuto_e2e::IQuirkToken::new(q, &s.node.deployer.p).setBlocked(s.tutor.address(), true)
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = mined!(s, "escrow.stop (payout refused)", e.stop(id));
+    let ended = r
+        .decoded_log::<ISessionEscrow::SessionEnded>()
+        .context("no SessionEnded")?;
+    let credited = r
+        .decoded_log::<ISessionEscrow::PayoutCredited>()
+        .context("no PayoutCredited")?;
+    ensure!(
+        credited.token == q
+            && credited.account == s.tutor.address()
+            && credited.amount == ended.tutorPaid
+            && !credited.amount.is_zero(),
+        "{credited:?} vs {ended:?}"
+    );
+    ensure!(e.claimable(q, s.tutor.address()).call().await? == credited.amount);
+    // The tutor claims to an address the token accepts.
+    let to = Address::repeat_byte(0xb3);
+    let t = escrow(s, &s.tutor);
+    let r = mined!(s, "escrow.claim", t.claim(q, to));
+    let claimed = r
+        .decoded_log::<ISessionEscrow::Claimed>()
+        .context("no Claimed")?;
+    ensure!(
+        claimed.account == s.tutor.address()
+            && claimed.to == to
+            && claimed.amount == credited.amount,
+        "{claimed:?}"
+    );
+    let got = ITestToken::new(q, &s.node.deployer.p)
+        .balanceOf(to)
+        .call()
+        .await?;
+    ensure!(
+        got == credited.amount,
+        "received {got}, credited {}",
+        credited.amount
+    );
+    ensure!(e.claimable(q, s.tutor.address()).call().await?.is_zero());
+    let err = escrow_error(t.claim(q, to).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNothingToClaim(ISessionEscrow::EscrowNothingToClaim {
+            token: q,
+            account: s.tutor.address()
+        }),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+async fn fee_on_transfer(s: &Suite) -> Result<()> {
+    let q = quirk_token(s).await?;
+    mined!(
+        s,
+        "quirk.setFeeBps(100)",
+        minuto_e2e::IQuirkToken::new(q, &s.node.deployer.p).setFeeBps(100)
+    );
+    let err = escrow_error(
+        escrow(s, &s.student)
+            .open(
+                s.tutor.address(),
+                q,
+                U256::from(RATE),
+                U256::from(10_000u64),
+                Address::repeat_byte(0xc1),
+                0,
+            )
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowFeeOnTransfer(ISessionEscrow::EscrowFeeOnTransfer {
+            token: q,
+            amount: U256::from(10_000u64),
+            received: U256::from(9_900u64)
+        }),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+async fn too_short(s: &Suite) -> Result<()> {
+    let id = open(s, 10_000, Address::repeat_byte(0xd1), 0).await?;
+    start(s, id, Address::repeat_byte(0xd2)).await?;
+    mined!(s, "escrow.stop (too short)", escrow(s, &s.student).stop(id));
+    let view = escrow(s, &s.student).session(id).call().await?;
+    let duration = view.end - view.start;
+    ensure!(duration < MIN_DURATION, "lasted {duration} s");
+    let err: IBadges::IBadgesErrors = revert(
+        IBadges::new(s.badges, s.student.p.clone())
+            .claim(id)
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IBadges::IBadgesErrors::BadgeTooShort(IBadges::BadgeTooShort {
+            sessionId: id,
+            duration,
+            minDuration: MIN_DURATION
+        }),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+async fn handover(s: &Suite) -> Result<()> {
+    let (d, x) = (s.node.deployer.address(), s.stranger.address());
+    let by_deployer = escrow(s, &s.node.deployer);
+    let by_stranger = escrow(s, &s.stranger);
+    mined!(s, "escrow.transferAdmin", by_deployer.transferAdmin(x));
+    let c = by_deployer.config().call().await?;
+    ensure!((c._0, c._1) == (d, x), "admin {} pending {}", c._0, c._1);
+    // Named is not yet admin.
+    let not_admin =
+        |caller| ISessionEscrowErrors::EscrowNotAdmin(ISessionEscrow::EscrowNotAdmin { caller });
+    let err = escrow_error(by_stranger.setPaused(true).call().await)?;
+    ensure!(err == not_admin(x), "{err:?}");
+    let r = mined!(s, "escrow.acceptAdmin", by_stranger.acceptAdmin());
+    let moved = r
+        .decoded_log::<ISessionEscrow::AdminTransferred>()
+        .context("no AdminTransferred")?;
+    ensure!(moved.previousAdmin == d && moved.admin == x, "{moved:?}");
+    let c = by_deployer.config().call().await?;
+    ensure!((c._0, c._1) == (x, Address::ZERO));
+    let err = escrow_error(by_deployer.setPaused(true).call().await)?;
+    ensure!(err == not_admin(d), "{err:?}");
+    // And back, so that a rerun with the same record finds the deployer admin.
+    mined!(
+        s,
+        "escrow.transferAdmin (back)",
+        by_stranger.transferAdmin(d)
+    );
+    mined!(s, "escrow.acceptAdmin (back)", by_deployer.acceptAdmin());
+    ensure!(by_deployer.config().call().await?._0 == d);
     Ok(())
 }
 
