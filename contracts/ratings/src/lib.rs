@@ -18,7 +18,10 @@
 //!   can hand the student everything else back, so only the fee is a colluding pair's
 //!   real cost.
 //! - A rating is accepted while `block.timestamp ≤ end + ratingWindow` (14 days at
-//!   deploy, 1,209,600 s).
+//!   deploy, 1,209,600 s). `end` is when billing stopped: for a session whose deposit ran
+//!   out, when it ran out, even if it was settled much later. One settled more than the
+//!   window after that can never be rated (audit L4; the escrow does not record when it
+//!   was settled).
 //! - Only the student or the tutor may rate, and always the other party; nobody rates
 //!   themselves. One rating per rater per session: no edits, no deletes.
 //! - Per address, on chain: count and sum of the scores received as a tutor and as a

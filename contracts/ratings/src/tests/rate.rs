@@ -548,6 +548,35 @@ fn rate_at_the_window_end_accepted_one_second_later_rejected(
     );
 }
 
+#[motsu::test]
+fn rate_after_a_late_settlement_counts_the_window_from_exhaustion(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    ratings: Contract<Ratings>,
+) {
+    // Audit L4 (documented, not fixed): a session whose funds ran out ends when they did,
+    // so one settled more than the window later can never be rated.
+    let w = World::new(&escrow, &token, &ratings);
+    let runs_dry = DEPOSIT / RATE_PER_SEC;
+    let session = w.ended(DEPOSIT, runs_dry as u64 + WINDOW + 1);
+    let s = escrow.sender(w.admin).session(session).motsu_unwrap();
+    assert_eq!(s.end, s.start + runs_dry as u64);
+    for rater in [w.student, w.tutor] {
+        assert_reverts(
+            &ratings,
+            RatingWindowClosed {
+                sessionId: session,
+                deadline: s.end + WINDOW,
+            },
+            || {
+                ratings
+                    .sender(rater)
+                    .rate(session, 4, cid_hash(), CID.into())
+            },
+        );
+    }
+}
+
 // --- with what --------------------------------------------------------------------------------
 
 #[motsu::test]
