@@ -33,6 +33,7 @@ alloy::sol! {
     interface IQuirkToken {
         function setBlocked(address account, bool isBlocked) external;
         function setFeeBps(uint16 fee) external;
+        function setNoReturn(bool on) external;
     }
 }
 

@@ -90,6 +90,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "a_payout_the_token_refuses_is_credited_and_claimed_elsewhere",
         |s, _| Box::pin(refused_payout(s)),
     ),
+    (
+        "a_token_returning_no_data_settles_to_the_base_unit",
+        |s, _| Box::pin(no_return_data(s)),
+    ),
     ("a_fee_on_transfer_token_is_refused_at_open", |s, _| {
         Box::pin(fee_on_transfer(s))
     }),
@@ -1228,6 +1232,72 @@ async fn refused_payout(s: &Suite) -> Result<()> {
         }),
         "{err:?}"
     );
+    Ok(())
+}
+
+/// USDT-style: `transfer`/`transferFrom` return no data; the escrow treats that as success.
+async fn no_return_data(s: &Suite) -> Result<()> {
+    let q = quirk_token(s).await?;
+    mined!(
+        s,
+        "quirk.setNoReturn(true)",
+        minuto_e2e::IQuirkToken::new(q, &s.node.deployer.p).setNoReturn(true)
+    );
+    let t = ITestToken::new(q, &s.node.deployer.p);
+    let who = [
+        s.student.address(),
+        s.tutor.address(),
+        s.treasury.address(),
+        s.escrow,
+    ];
+    let mut before = Vec::new();
+    for a in who {
+        before.push(t.balanceOf(a).call().await?);
+    }
+    let e = escrow(s, &s.student);
+    let deposit = U256::from(50_000u64);
+    let r = mined!(
+        s,
+        "escrow.open (no-return token)",
+        e.open(
+            s.tutor.address(),
+            q,
+            U256::from(RATE),
+            deposit,
+            Address::repeat_byte(0xe1),
+            0
+        )
+    );
+    let id = r
+        .decoded_log::<ISessionEscrow::SessionOpened>()
+        .context("no SessionOpened")?
+        .id;
+    start(s, id, Address::repeat_byte(0xe2)).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let r = mined!(s, "escrow.stop (no-return token)", e.stop(id));
+    let ended = r
+        .decoded_log::<ISessionEscrow::SessionEnded>()
+        .context("no SessionEnded")?;
+    ensure!(
+        r.decoded_log::<ISessionEscrow::PayoutCredited>().is_none(),
+        "a payout was credited"
+    );
+    ensure!(
+        ended.tutorPaid + ended.fee + ended.refund == deposit,
+        "{ended:?}"
+    );
+    let mut after = Vec::new();
+    for a in who {
+        after.push(t.balanceOf(a).call().await?);
+    }
+    ensure!(
+        after[0] == before[0] - deposit + ended.refund,
+        "student {:?}",
+        after
+    );
+    ensure!(after[1] == before[1] + ended.tutorPaid, "tutor {:?}", after);
+    ensure!(after[2] == before[2] + ended.fee, "treasury {:?}", after);
+    ensure!(after[3] == before[3], "escrow kept {:?}", after);
     Ok(())
 }
 
