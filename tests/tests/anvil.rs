@@ -432,4 +432,16 @@ async fn the_quirk_token_blocks_and_charges_as_the_e2e_suite_expects() {
         t.transfer(b, U256::from(1)).call().await.is_err(),
         "blocked"
     );
+    // USDT-style: the transfer happens and returns no data at all.
+    let r = quirk.setNoReturn(true).send().await.unwrap();
+    mined(r.get_receipt().await.unwrap());
+    let call = alloy::rpc::types::TransactionRequest::default()
+        .with_from(me)
+        .with_to(q)
+        .with_input(t.transfer(a, U256::from(100)).calldata().clone());
+    let out = node.deployer.p.call(call.clone()).await.unwrap();
+    assert!(out.is_empty(), "returned {out}");
+    let r = node.deployer.p.send_transaction(call).await.unwrap();
+    mined(r.get_receipt().await.unwrap());
+    assert_eq!(t.balanceOf(a).call().await.unwrap(), U256::from(990 + 99));
 }
