@@ -101,6 +101,13 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "a_session_shorter_than_the_minimum_earns_no_badge",
         |s, _| Box::pin(too_short(s)),
     ),
+    (
+        "config_changes_keep_open_sessions_terms_and_the_signed_fee_cap",
+        |s, _| Box::pin(config_changes(s)),
+    ),
+    ("reputation_needs_real_money_a_fee_and_the_floor", |s, _| {
+        Box::pin(reputation_costs_money(s))
+    }),
     ("escrow_admin_handover_takes_two_steps_and_back", |s, _| {
         Box::pin(handover(s))
     }),
@@ -1351,6 +1358,154 @@ async fn too_short(s: &Suite) -> Result<()> {
             duration,
             minDuration: MIN_DURATION
         }),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+/// Sets the escrow's fee and start window (treasury, credentials and backdate as deployed).
+async fn set_terms(s: &Suite, fee_bps: u16, start_window: u32) -> Result<()> {
+    let admin = escrow(s, &s.node.deployer);
+    mined!(
+        s,
+        "escrow.setConfig",
+        admin.setConfig(
+            s.treasury.address(),
+            s.credentials,
+            fee_bps,
+            start_window,
+            MAX_BACKDATE
+        )
+    );
+    let c = admin.config().call().await?;
+    ensure!((c._4, c._5) == (fee_bps, start_window), "config {c:?}");
+    Ok(())
+}
+
+/// The start window and fee are fixed per session at open; a raised fee cannot exceed
+/// the cap a tutor signed.
+async fn config_changes(s: &Suite) -> Result<()> {
+    let early = open(s, 10_000, Address::repeat_byte(0xf1), 0).await?;
+    set_terms(s, FEE_BPS, 1).await?;
+    let late = open(s, 10_000, Address::repeat_byte(0xf2), 0).await?;
+    let late_opened = escrow(s, &s.student).session(late).call().await?.start;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Opened under a 900 s window: still startable.
+    start(s, early, Address::repeat_byte(0xf3)).await?;
+    // Opened under a 1 s window: expired.
+    let err = escrow_error(
+        escrow(s, &s.tutor)
+            .start(late, Address::repeat_byte(0xf4))
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowStartWindowExpired(
+            ISessionEscrow::EscrowStartWindowExpired {
+                id: late,
+                deadline: late_opened + 1
+            }
+        ),
+        "{err:?}"
+    );
+    set_terms(s, FEE_BPS, 900).await?;
+    mined!(s, "escrow.stop", escrow(s, &s.student).stop(early));
+
+    // A tutor signs with a fee cap of today's fee; the admin then raises the fee.
+    let terms = minuto_matchmaker::Terms {
+        student: s.student.address(),
+        token: s.token,
+        rate: U256::from(RATE),
+    };
+    let nonce = U256::from(unix_now()) + U256::from(1u8);
+    let a = minuto_matchmaker::client::sign_acceptance(
+        &s.tutor.signer,
+        s.node.chain_id,
+        s.escrow,
+        &terms,
+        Address::repeat_byte(0xf5),
+        FEE_BPS,
+        nonce,
+        unix_now() + 600,
+    );
+    set_terms(s, FEE_BPS + 1, 900).await?;
+    let err = escrow_error(
+        escrow(s, &s.student)
+            .openAccepted(
+                s.tutor.address(),
+                s.token,
+                U256::from(RATE),
+                U256::from(10_000u64),
+                Address::repeat_byte(0xf6),
+                0,
+                a.tutor_key,
+                a.max_fee_bps,
+                a.nonce,
+                a.expiry,
+                a.signature.clone(),
+            )
+            .call()
+            .await,
+    )?;
+    set_terms(s, FEE_BPS, 900).await?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowFeeTooHigh(ISessionEscrow::EscrowFeeTooHigh {
+            feeBps: FEE_BPS + 1,
+            maxFeeBps: FEE_BPS
+        }),
+        "{err:?}"
+    );
+    Ok(())
+}
+
+/// Badges (and ratings, through the same gate) are refused for a session that billed
+/// less than the floor, or paid no protocol fee.
+async fn reputation_costs_money(s: &Suite) -> Result<()> {
+    let badges = IBadges::new(s.badges, s.student.p.clone());
+    // One base unit a second for 6 s: longer than the minimum, far below the floor.
+    let e = escrow(s, &s.student);
+    let r = mined!(
+        s,
+        "escrow.open (dust)",
+        e.open(
+            s.tutor.address(),
+            s.token,
+            U256::from(RATE_SCALE),
+            U256::from(1_000u64),
+            Address::repeat_byte(0xf7),
+            0
+        )
+    );
+    let dust = r
+        .decoded_log::<ISessionEscrow::SessionOpened>()
+        .context("no SessionOpened")?
+        .id;
+    start(s, dust, Address::repeat_byte(0xf8)).await?;
+    tokio::time::sleep(Duration::from_secs(MIN_DURATION + 1)).await;
+    let r = mined!(s, "escrow.stop (dust)", e.stop(dust));
+    let billed = r
+        .decoded_log::<ISessionEscrow::SessionEnded>()
+        .context("no SessionEnded")?
+        .billed;
+    let err: IBadges::IBadgesErrors = revert(badges.claim(dust).call().await)?;
+    ensure!(
+        err == IBadges::IBadgesErrors::BadgeTooLittleBilled(IBadges::BadgeTooLittleBilled {
+            sessionId: dust,
+            billed: billed.to::<u128>(),
+            minBilled: MIN_BILLED
+        }),
+        "{err:?}"
+    );
+    // A session opened while the fee is 0 bills enough but paid no fee.
+    set_terms(s, 0, 900).await?;
+    let free = open(s, 100_000, Address::repeat_byte(0xf9), 0).await?;
+    set_terms(s, FEE_BPS, 900).await?;
+    start(s, free, Address::repeat_byte(0xfa)).await?;
+    tokio::time::sleep(Duration::from_secs(MIN_DURATION + 1)).await;
+    mined!(s, "escrow.stop (no fee)", e.stop(free));
+    let err: IBadges::IBadgesErrors = revert(badges.claim(free).call().await)?;
+    ensure!(
+        err == IBadges::IBadgesErrors::BadgeNoFeePaid(IBadges::BadgeNoFeePaid { sessionId: free }),
         "{err:?}"
     );
     Ok(())
