@@ -680,6 +680,15 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         &mut report,
     );
 
+    if cfg.fee_bps == 0 {
+        say(
+            "note: --fee-bps 0: no session pays a protocol fee, so none earns a badge or a \
+             rating (both require one; see the README's threat model)"
+                .into(),
+            &mut report,
+        );
+    }
+
     let stylus = CargoStylus {
         command: cfg.cargo_stylus.clone(),
         root: cfg.root.clone(),
