@@ -71,12 +71,14 @@ async fn serve() {
             nonce_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(3_600),
             capacity: 100_000,
+            secret: [5; 32],
         },
         allowed_origins: vec![],
         max_connections: 100_000,
         messages_per_second: 100,
         rooms: Box::new(KeyedRooms::new([3; 32], 3_600)),
         follow: None,
+        cluster_url: None,
     };
     let h = spawn(settings, MemChain).await.unwrap();
     println!("{}", h.local_addr);

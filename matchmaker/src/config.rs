@@ -12,6 +12,9 @@ use url::Url;
 
 use crate::pool;
 
+/// Environment variable holding the 32-byte hex secret that keys sign-in nonces and
+/// session tokens (the same on every instance).
+pub const ENV_SESSION_SECRET: &str = "MINUTO_MATCHMAKER_SESSION_SECRET";
 /// Environment variable holding the 32-byte hex secret that keys room join tokens.
 pub const ENV_ROOM_SECRET: &str = "MINUTO_MATCHMAKER_ROOM_SECRET";
 
@@ -86,6 +89,10 @@ pub struct Config {
     /// Room join tokens' lifetime.
     #[arg(long, env = "MINUTO_MATCHMAKER_ROOM_TTL", default_value = "3h", value_parser = duration)]
     pub room_ttl: Duration,
+    /// Redis (or Valkey) shared by several instances behind one load balancer (the
+    /// relayer's will do); unset: one instance.
+    #[arg(long, env = "MINUTO_MATCHMAKER_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// Where the escrow follower saves its cursor (next block and live sessions).
     #[arg(
         long,
@@ -118,9 +125,9 @@ pub enum ConfigError {
     /// The record lacks a contract.
     #[error("deployment record has no {0} address")]
     Missing(&'static str),
-    /// The room secret is missing or malformed.
-    #[error("{ENV_ROOM_SECRET} must be 32 bytes of hex (64 hex digits)")]
-    RoomSecret,
+    /// A secret is missing or malformed.
+    #[error("{0} must be 32 bytes of hex (64 hex digits)")]
+    Secret(&'static str),
     /// Inconsistent timings.
     #[error("{0}")]
     Invalid(String),
@@ -191,12 +198,13 @@ impl Config {
     }
 }
 
-/// The room secret from [`ENV_ROOM_SECRET`].
+/// A 32-byte secret from the environment variable `name` ([`ENV_ROOM_SECRET`],
+/// [`ENV_SESSION_SECRET`]).
 ///
 /// # Errors
-/// [`ConfigError::RoomSecret`].
-pub fn room_secret() -> Result<[u8; 32], ConfigError> {
-    let v = std::env::var(ENV_ROOM_SECRET).map_err(|_| ConfigError::RoomSecret)?;
-    let bytes = hex::decode(v.trim()).map_err(|_| ConfigError::RoomSecret)?;
-    bytes.try_into().map_err(|_| ConfigError::RoomSecret)
+/// [`ConfigError::Secret`] naming the variable.
+pub fn secret(name: &'static str) -> Result<[u8; 32], ConfigError> {
+    let v = std::env::var(name).map_err(|_| ConfigError::Secret(name))?;
+    let bytes = hex::decode(v.trim()).map_err(|_| ConfigError::Secret(name))?;
+    bytes.try_into().map_err(|_| ConfigError::Secret(name))
 }

@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::chain::ChainView;
+use crate::cluster::{Cluster, Inbound, Member};
 use crate::metrics::Metrics;
-use crate::pool::{self, Event, MatchError, Pool};
+use crate::pool::{self, Event, MatchError, Pool, Profile};
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg, SignedAcceptance};
 use crate::rooms::Rooms;
 
@@ -63,6 +64,10 @@ pub struct Hub<C> {
     next_conn: AtomicU64,
     wake: Notify,
     metrics: Arc<Metrics>,
+    /// Several instances: who holds the pool, and how to reach sockets held elsewhere.
+    cluster: Option<Arc<Cluster>>,
+    /// The last profile of each tutor online on this instance (re-sent after a failover).
+    profiles: Mutex<HashMap<Address, Profile>>,
 }
 
 fn unix_now() -> u64 {
@@ -97,9 +102,17 @@ impl From<MatchError> for ServerMsg {
 }
 
 impl<C: ChainView> Hub<C> {
-    /// A hub with no one connected.
-    pub fn new(cfg: HubConfig, chain: C, rooms: Box<dyn Rooms>, metrics: Arc<Metrics>) -> Self {
+    /// A hub with no one connected; with `cluster`, one of several instances.
+    pub fn new(
+        cfg: HubConfig,
+        chain: C,
+        rooms: Box<dyn Rooms>,
+        metrics: Arc<Metrics>,
+        cluster: Option<Arc<Cluster>>,
+    ) -> Self {
         Self {
+            cluster,
+            profiles: Mutex::new(HashMap::new()),
             domain: acceptance_domain(cfg.chain_id, cfg.escrow),
             pool: Mutex::new(Pool::new(cfg.pool)),
             cfg,
@@ -117,6 +130,11 @@ impl<C: ChainView> Hub<C> {
         &self.chain
     }
 
+    /// Whether this instance holds the pool (always, without a cluster).
+    pub fn holds_pool(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.is_leader())
+    }
+
     fn now() -> std::time::Instant {
         Instant::now().into_std()
     }
@@ -128,6 +146,10 @@ impl<C: ChainView> Hub<C> {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.cfg.outbox);
         let old = self.conns.lock().unwrap().insert(me, Conn { id, tx });
+        if let Some(c) = &self.cluster {
+            let c = Arc::clone(c);
+            tokio::spawn(async move { c.hold(me).await });
+        }
         if let Some(old) = old {
             let _ = old.tx.try_send(error(
                 ErrorCode::Unauthorized,
@@ -148,7 +170,59 @@ impl<C: ChainView> Hub<C> {
         }
         conns.remove(&me);
         drop(conns);
-        self.leave(me);
+        self.profiles.lock().unwrap().remove(&me);
+        match &self.cluster {
+            Some(c) => {
+                let c = Arc::clone(c);
+                tokio::spawn(async move {
+                    c.release(me).await;
+                    if !c.is_leader() {
+                        c.forward(&Inbound::Leave { from: me }).await;
+                    }
+                });
+                if self.cluster.as_ref().is_some_and(|c| c.is_leader()) {
+                    self.leave(me);
+                }
+            }
+            None => self.leave(me),
+        }
+    }
+
+    /// A client message from a local socket: handled here, or forwarded to the instance
+    /// holding the pool.
+    pub async fn submit(self: &Arc<Self>, me: Address, msg: ClientMsg) {
+        match &msg {
+            ClientMsg::Online { profile } => {
+                self.profiles.lock().unwrap().insert(me, profile.clone());
+            }
+            ClientMsg::Offline => {
+                self.profiles.lock().unwrap().remove(&me);
+            }
+            _ => {}
+        }
+        match &self.cluster {
+            Some(c) if !c.is_leader() => c.forward(&Inbound::Msg { from: me, msg }).await,
+            _ => self.handle(me, msg).await,
+        }
+    }
+
+    /// Queues `msg` for a socket on this instance; `false` if there is none.
+    fn send_local(&self, to: Address, msg: ServerMsg) -> bool {
+        let mut conns = self.conns.lock().unwrap();
+        let Some(c) = conns.get(&to) else {
+            return false;
+        };
+        match c.tx.try_send(msg) {
+            Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(%to, "client does not read its messages; disconnecting it");
+                self.metrics.slow_clients.inc();
+                conns.remove(&to);
+                drop(conns);
+                self.leave(to);
+            }
+        }
+        true
     }
 
     fn leave(&self, me: Address) {
@@ -163,22 +237,14 @@ impl<C: ChainView> Hub<C> {
         self.dispatch(events);
     }
 
-    /// Queues `msg` for `to`, if connected. A full outbox disconnects `to`.
+    /// Queues `msg` for `to`, on this instance or, in a cluster, on the one holding its
+    /// socket. A full outbox disconnects `to`.
     fn send(&self, to: Address, msg: ServerMsg) {
-        let mut conns = self.conns.lock().unwrap();
-        let Some(c) = conns.get(&to) else {
-            return;
-        };
-        match c.tx.try_send(msg) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                warn!(%to, "client does not read its messages; disconnecting it");
-                self.metrics.slow_clients.inc();
-                conns.remove(&to);
-                drop(conns);
-                self.leave(to);
-            }
+        let conns_have = self.conns.lock().unwrap().contains_key(&to);
+        if conns_have {
+            self.send_local(to, msg);
+        } else if let Some(c) = &self.cluster {
+            c.send_remote(to, msg);
         }
     }
 
@@ -470,6 +536,36 @@ impl<C: ChainView> Hub<C> {
         }
     }
 
+    /// Re-sends every local tutor's profile to the pool (after a failover).
+    async fn resend_profiles(self: &Arc<Self>) {
+        let profiles: Vec<(Address, Profile)> = self
+            .profiles
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(a, p)| (*a, p.clone()))
+            .collect();
+        for (tutor, profile) in profiles {
+            match &self.cluster {
+                Some(c) if !c.is_leader() => {
+                    let msg = ClientMsg::Online { profile };
+                    c.forward(&Inbound::Msg { from: tutor, msg }).await;
+                }
+                // On the leader, straight into the pool: the tutor needs no `online` again.
+                _ => {
+                    let r = self
+                        .pool
+                        .lock()
+                        .unwrap()
+                        .online(tutor, profile, Self::now());
+                    if let Ok(events) = r {
+                        self.dispatch(events);
+                    }
+                }
+            }
+        }
+    }
+
     /// Re-checks online tutors' credentials before their confirmation lapses, until
     /// `cancel`.
     pub async fn run_credential_refresh(self: Arc<Self>, cancel: CancellationToken) {
@@ -488,6 +584,32 @@ impl<C: ChainView> Hub<C> {
                 self.check_credential(tutor, kind).await;
             }
         }
+    }
+}
+
+impl<C: ChainView> Member for Hub<C> {
+    async fn inbound(self: &Arc<Self>, from: Address, msg: ClientMsg) {
+        self.handle(from, msg).await;
+    }
+
+    fn left(&self, from: Address) {
+        self.leave(from);
+    }
+
+    fn deliver(&self, to: Address, msg: ServerMsg) {
+        self.send_local(to, msg);
+    }
+
+    fn reset(&self) {
+        // Busy tutors stay busy: the sessions come from this instance's own follower.
+        let mut pool = self.pool.lock().unwrap();
+        let started = pool.started_sessions();
+        *pool = Pool::new(self.cfg.pool);
+        let _ = pool.reset_sessions(&started, Self::now());
+    }
+
+    async fn resync(self: &Arc<Self>) {
+        self.resend_profiles().await;
     }
 }
 
@@ -551,6 +673,7 @@ mod tests {
             MemChain::default(),
             Box::new(KeyedRooms::new([1; 32], 60)),
             Arc::new(Metrics::new()),
+            None,
         ))
     }
 

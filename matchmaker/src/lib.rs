@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod chain;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod hub;
 pub mod metrics;
@@ -71,6 +72,8 @@ pub struct Settings {
     pub rooms: Box<dyn Rooms>,
     /// Where to follow the escrow's events (busy/free tutors); `None`: not followed.
     pub follow: Option<Follow>,
+    /// Redis (or Valkey) shared by several instances; `None`: one instance.
+    pub cluster_url: Option<String>,
 }
 
 /// Following the escrow's session events.
@@ -92,6 +95,9 @@ pub enum SpawnError {
     /// The follower's cursor file is unusable.
     #[error(transparent)]
     Cursor(#[from] CursorError),
+    /// The cluster's Redis cannot be reached.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
 }
 
 /// A running matchmaker.
@@ -122,11 +128,16 @@ impl<C> Handle<C> {
 /// [`SpawnError`].
 pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> Result<Handle<C>, SpawnError> {
     let metrics = Arc::new(Metrics::new());
+    let cluster = match &settings.cluster_url {
+        Some(url) => Some(cluster::Cluster::join(url).await?),
+        None => None,
+    };
     let hub = Arc::new(Hub::new(
         settings.hub,
         chain,
         settings.rooms,
         Arc::clone(&metrics),
+        cluster.clone(),
     ));
     let app = server::App {
         hub: Arc::clone(&hub),
@@ -159,6 +170,9 @@ pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> Result<Handle<
     });
     tasks.spawn(Arc::clone(&hub).run_deadlines(cancel.clone()));
     tasks.spawn(Arc::clone(&hub).run_credential_refresh(cancel.clone()));
+    if let Some(c) = cluster {
+        tasks.spawn(c.run(Arc::clone(&hub), cancel.clone()));
+    }
     if let Some(f) = settings.follow {
         let sink = LiveSessions::new(Arc::clone(&hub));
         let d = f.deployment;

@@ -6,7 +6,7 @@ use clap::Parser;
 use minuto_chain::follower::{Deployment, FollowerConfig};
 use minuto_matchmaker::auth::AuthConfig;
 use minuto_matchmaker::chain::EvmChain;
-use minuto_matchmaker::config::{room_secret, Config};
+use minuto_matchmaker::config::{secret, Config, ENV_ROOM_SECRET, ENV_SESSION_SECRET};
 use minuto_matchmaker::hub::HubConfig;
 use minuto_matchmaker::rooms::KeyedRooms;
 use minuto_matchmaker::{spawn, Follow, Settings};
@@ -34,7 +34,8 @@ async fn main() -> ExitCode {
 
 async fn run(cfg: Config) -> anyhow::Result<()> {
     let contracts = cfg.contracts()?;
-    let secret = room_secret()?;
+    let room_secret = secret(ENV_ROOM_SECRET)?;
+    let session_secret = secret(ENV_SESSION_SECRET)?;
     let provider = minuto_chain::http_provider(&cfg.rpc_url, std::time::Duration::from_secs(10))?;
     let chain = EvmChain::new(provider.clone(), contracts.escrow, contracts.credentials);
     let follow = Follow {
@@ -69,12 +70,14 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
             nonce_ttl: std::time::Duration::from_secs(300),
             session_ttl: cfg.session_ttl,
             capacity: 100_000,
+            secret: session_secret,
         },
         allowed_origins: cfg.allowed_origins.clone(),
         max_connections: cfg.max_connections,
         messages_per_second: cfg.messages_per_second,
-        rooms: Box::new(KeyedRooms::new(secret, cfg.room_ttl.as_secs())),
+        rooms: Box::new(KeyedRooms::new(room_secret, cfg.room_ttl.as_secs())),
         follow: Some(follow),
+        cluster_url: cfg.redis_url.clone(),
     };
     let handle = spawn(settings, chain).await?;
     info!(listen = %handle.local_addr, admin = %handle.admin_addr, chain_id = contracts.chain_id, "matchmaker running");

@@ -557,6 +557,17 @@ impl Pool {
         events
     }
 
+    /// Every tutor's started sessions (what [`Pool::reset_sessions`] takes back).
+    pub fn started_sessions(&self) -> Vec<(Address, U256)> {
+        let mut out: Vec<(Address, U256)> = self
+            .tutors
+            .iter()
+            .flat_map(|(a, t)| t.sessions.iter().map(move |id| (*a, *id)))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// A student starts a search. The service has checked the student's balance and
     /// allowance against `request.cap` first. The search proposes at once, or ends at
     /// once with [`Event::NoMatch`].

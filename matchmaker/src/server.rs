@@ -3,7 +3,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /v1/auth/nonce` | `{"nonce"}`; 503 `busy` when too many are outstanding |
+//! | `GET /v1/auth/nonce` | `{"nonce"}` |
 //! | `POST /v1/auth/verify` `{"message","signature"}` | `{"token","address","expires_in"}`; 400/401 `{"error","message"}` |
 //! | `GET /v1/ws` | WebSocket; first frame `{"type":"hello","token"}` within 10 s |
 //! | `GET /healthz` | 200 while the process runs |
@@ -108,11 +108,14 @@ pub fn admin(metrics: Arc<Metrics>) -> Router {
     )
 }
 
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 async fn nonce<C: ChainView>(State(app): State<App<C>>) -> Response {
-    match app.auth.nonce(Instant::now().into_std()) {
-        Ok(nonce) => Json(json!({ "nonce": nonce })).into_response(),
-        Err(e) => refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", e),
-    }
+    Json(json!({ "nonce": app.auth.nonce(unix_now()) })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -136,14 +139,7 @@ async fn verify<C: ChainView>(State(app): State<App<C>>, body: axum::body::Bytes
             "signature is not hex",
         );
     };
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let unix = i64::try_from(unix).unwrap_or(i64::MAX);
-    match app
-        .auth
-        .verify(&v.message, &sig, unix, Instant::now().into_std())
-    {
+    match app.auth.verify(&v.message, &sig, unix_now()) {
         Ok((token, address)) => {
             app.metrics.sign_ins.inc();
             Json(json!({
@@ -212,12 +208,10 @@ async fn hello<C: ChainView>(app: &App<C>, socket: &mut WebSocket) -> Option<Add
     let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
     let refusal = match first {
         Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ClientMsg>(&t) {
-            Ok(ClientMsg::Hello { token }) => {
-                match app.auth.session(&token, Instant::now().into_std()) {
-                    Some(me) => return Some(me),
-                    None => "unknown or expired token: sign in again",
-                }
-            }
+            Ok(ClientMsg::Hello { token }) => match app.auth.session(&token, unix_now()) {
+                Some(me) => return Some(me),
+                None => "unknown or expired token: sign in again",
+            },
             _ => "the first message must be {\"type\":\"hello\",\"token\":…}",
         },
         Err(_) => "no hello within 10 s",
@@ -279,7 +273,7 @@ async fn client<C: ChainView>(app: App<C>, mut socket: WebSocket) {
                 }
                 tokens -= 1.0;
                 match serde_json::from_str::<ClientMsg>(&t) {
-                    Ok(msg) => app.hub.handle(me, msg).await,
+                    Ok(msg) => app.hub.submit(me, msg).await,
                     Err(e) => app.hub_send_direct(&mut sink, bad(e.to_string())).await,
                 }
             }

@@ -75,28 +75,21 @@ async fn deploy(p: &DynProvider, bin: &str) -> Address {
     r.contract_address.unwrap()
 }
 
-async fn world(test: &str) -> Option<World> {
-    let bin = minuto_anvil::or_skip(test)?;
-    let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
-    let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
-    let p = minuto_chain::signing_provider(&anvil.url, &deployer);
-    let double = deploy(&p, include_str!("fixtures/ChainDouble.bin")).await;
-    let token = deploy(&p, include_str!("../../tests/fixtures/TestToken.bin")).await;
-    // EscrowDouble(uint32 maxBackdate, uint16 feeBps): constructor arguments appended.
-    let escrow_bin = format!(
-        "{}{:064x}{:064x}",
-        include_str!("../../relayer/tests/fixtures/EscrowDouble.bin").trim(),
-        30,
-        250
-    );
-    let escrow_events = deploy(&p, &escrow_bin).await;
-    let cursor = tempfile::tempdir().unwrap();
+/// A matchmaker on the world's chain: `double` answers as escrow and credentials, the
+/// follower reads `escrow_events`; `cluster_url` joins it to other instances.
+async fn instance(
+    url: &url::Url,
+    double: Address,
+    escrow_events: Address,
+    dir: &std::path::Path,
+    cluster_url: Option<String>,
+) -> Handle<EvmChain> {
     let follow = Follow {
-        provider: minuto_chain::http_provider(&anvil.url, Duration::from_secs(5)).unwrap(),
+        provider: minuto_chain::http_provider(url, Duration::from_secs(5)).unwrap(),
         config: FollowerConfig {
             confirmations: 0,
             start_block: 0,
-            cursor_file: cursor.path().join("cursor.json"),
+            cursor_file: dir.join(format!("cursor-{}.json", rand_suffix())),
             chunk_blocks: 1_000,
             poll_interval: Duration::from_millis(100),
         },
@@ -105,7 +98,7 @@ async fn world(test: &str) -> Option<World> {
             escrow: escrow_events,
         },
     };
-    let read = minuto_chain::http_provider(&anvil.url, Duration::from_secs(5)).unwrap();
+    let read = minuto_chain::http_provider(url, Duration::from_secs(5)).unwrap();
     let settings = Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         admin_listen: "127.0.0.1:0".parse().unwrap(),
@@ -124,17 +117,42 @@ async fn world(test: &str) -> Option<World> {
             nonce_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(3_600),
             capacity: 1_000,
+            secret: [5; 32],
         },
         allowed_origins: vec![],
         max_connections: 100,
         messages_per_second: 50,
         rooms: Box::new(KeyedRooms::new([9; 32], 3_600)),
         follow: Some(follow),
+        cluster_url,
     };
     // The stand-in answers as escrow and as credentials.
-    let mm = spawn(settings, EvmChain::new(read, double, double))
+    spawn(settings, EvmChain::new(read, double, double))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+fn rand_suffix() -> String {
+    PrivateKeySigner::random().address().to_string()
+}
+
+async fn world(test: &str) -> Option<World> {
+    let bin = minuto_anvil::or_skip(test)?;
+    let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
+    let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+    let p = minuto_chain::signing_provider(&anvil.url, &deployer);
+    let double = deploy(&p, include_str!("fixtures/ChainDouble.bin")).await;
+    let token = deploy(&p, include_str!("../../tests/fixtures/TestToken.bin")).await;
+    // EscrowDouble(uint32 maxBackdate, uint16 feeBps): constructor arguments appended.
+    let escrow_bin = format!(
+        "{}{:064x}{:064x}",
+        include_str!("../../relayer/tests/fixtures/EscrowDouble.bin").trim(),
+        30,
+        250
+    );
+    let escrow_events = deploy(&p, &escrow_bin).await;
+    let cursor = tempfile::tempdir().unwrap();
+    let mm = instance(&anvil.url, double, escrow_events, cursor.path(), None).await;
     Some(World {
         _anvil: anvil,
         _cursor: cursor,
@@ -411,7 +429,7 @@ async fn sign_in_checks_domain_chain_nonce_and_signature() {
 
     // A good sign-in; the token opens a socket, a made-up one does not.
     let token = w.sign_in(&alice).await;
-    assert_eq!(token.len(), 64);
+    assert_eq!(token.len(), 88, "address, expiry and MAC, hex");
     let mut c = Client::raw(w.mm.local_addr).await;
     c.send(json!({ "type": "hello", "token": "f".repeat(64) }))
         .await;
@@ -749,4 +767,113 @@ async fn a_tutor_in_a_live_session_is_busy_until_it_ends_on_chain() {
         .unwrap();
     find_until(&mut student, &mut tutor, w.token, "searching").await;
     w.mm.shutdown().await;
+}
+
+/// A signed-in client of the instance at `addr`.
+async fn client_at(http: &reqwest::Client, addr: SocketAddr, signer: &PrivateKeySigner) -> Client {
+    let base: url::Url = format!("http://{addr}/").parse().unwrap();
+    let token = client::sign_in(http, &base, signer, DOMAIN, CHAIN_ID)
+        .await
+        .unwrap();
+    Client(client::Client::connect(&base, &token).await.unwrap())
+}
+
+async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
+    let test = "two_instances_share_one_pool_and_survive_losing_the_one_holding_it";
+    let Some(w) = world(test).await else {
+        return;
+    };
+    let Some(redis_bin) = minuto_anvil::redis::or_skip(test) else {
+        return;
+    };
+    let redis = minuto_anvil::redis::Redis::start(&redis_bin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = Some(redis.url().to_string());
+    let a = instance(
+        &w._anvil.url,
+        w.double,
+        w.escrow_events,
+        dir.path(),
+        url.clone(),
+    )
+    .await;
+    let b = instance(&w._anvil.url, w.double, w.escrow_events, dir.path(), url).await;
+    wait_for("a leader", || a.hub.holds_pool() != b.hub.holds_pool()).await;
+    let (leader, follower) = if a.hub.holds_pool() { (a, b) } else { (b, a) };
+
+    // The tutor on the instance without the pool, the student on the one with it.
+    let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let mut tutor = client_at(&w.http, follower.local_addr, &tk).await;
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    tutor.expect("online").await;
+    let mut student = client_at(&w.http, leader.local_addr, &sk).await;
+    w.mint(sk.address(), 1).await;
+    w.approve(&sk, 1).await;
+    student
+        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
+        .await;
+    assert_eq!(student.expect("searching").await["attempt"], 1);
+    let proposed = tutor.expect("proposed").await;
+    let a = acceptance(&tk, w.double, &proposed["terms"], 250, 1, unix_now() + 600);
+    tutor
+        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": a }))
+        .await;
+    let matched = student.expect("matched").await;
+    assert_eq!(matched["acceptance"], a);
+    assert_eq!(
+        tutor.expect("accepted").await["room"]["id"],
+        matched["room"]["id"]
+    );
+
+    // A second tutor, French, on the follower; then the pool's holder goes away.
+    let t2k = PrivateKeySigner::random();
+    let mut t2 = client_at(&w.http, follower.local_addr, &t2k).await;
+    let mut french = profile(w.token, &[]);
+    french["languages"] = json!(["fr"]);
+    t2.send(json!({ "type": "online", "profile": french }))
+        .await;
+    t2.expect("online").await;
+    leader.shutdown().await;
+    wait_for("the follower taking the pool", || follower.hub.holds_pool()).await;
+    // The new pool learnt the French tutor again from its instance.
+    let s2k = PrivateKeySigner::random();
+    let mut s2 = client_at(&w.http, follower.local_addr, &s2k).await;
+    w.mint(s2k.address(), 1).await;
+    w.approve(&s2k, 1).await;
+    let mut fr = request(w.token, None, 1);
+    fr["language"] = json!("fr");
+    let mut searching = false;
+    for _ in 0..30 {
+        s2.send(json!({ "type": "find", "request": fr })).await;
+        let v = s2.recv().await;
+        if v["type"] == "searching" {
+            searching = true;
+            break;
+        }
+        assert_eq!(v["type"], "no_match", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        searching,
+        "the French tutor never came back after the failover"
+    );
+    let p = t2.expect("proposed").await;
+    assert_eq!(
+        p["terms"]["student"].as_str().unwrap().to_lowercase(),
+        s2k.address().to_string().to_lowercase()
+    );
+    follower.shutdown().await;
 }

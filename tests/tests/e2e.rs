@@ -930,6 +930,7 @@ async fn find_now(s: &Suite) -> Result<()> {
             nonce_ttl: Duration::from_secs(300),
             session_ttl: Duration::from_secs(3_600),
             capacity: 1_000,
+            secret: [5; 32],
         },
         allowed_origins: vec![],
         max_connections: 100,
@@ -954,6 +955,7 @@ async fn find_now(s: &Suite) -> Result<()> {
                 escrow: s.escrow,
             },
         }),
+        cluster_url: None,
     };
     let mm = minuto_matchmaker::spawn(
         settings,

@@ -4,6 +4,7 @@
 //! `@foundry-rs/anvil-<platform>`). [`find`] takes `ANVIL_BIN`, else the native binary in
 //! `node_modules`; [`or_skip`] turns its absence into a loud skip, or a failure under
 //! `CI`; [`Anvil::start`] runs it on a free port and waits until it answers.
+//! [`redis`] does the same for a throw-away Redis (several service instances' store).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
+
+pub mod redis;
 
 /// The repository root (this crate lives in `tests/anvil`).
 pub fn repo_root() -> PathBuf {
