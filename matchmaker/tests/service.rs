@@ -877,3 +877,105 @@ async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
     );
     follower.shutdown().await;
 }
+
+/// A `minuto-matchmaker` process (the binary itself), stopped on drop.
+struct Process(std::process::Child, SocketAddr);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the binary against `w`'s chain with `redis`, and waits until it answers.
+async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
+    let record = dir.join("deployment.json");
+    let json = json!({
+        "chainId": CHAIN_ID,
+        "contracts": {
+            "escrow": { "address": w.double, "block": 0 },
+            "credentials": { "address": w.double, "block": 0 },
+        }
+    });
+    std::fs::write(&record, json.to_string()).unwrap();
+    let (port, admin) = (free_port(), free_port());
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_minuto-matchmaker"))
+        .args(["--listen", &addr.to_string()])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+        .args(["--rpc-url", w._anvil.url.as_str()])
+        .arg("--deployment")
+        .arg(&record)
+        .args([
+            "--siwe-domain",
+            DOMAIN,
+            "--redis-url",
+            redis,
+            "--confirmations",
+            "0",
+        ])
+        .arg("--cursor-file")
+        .arg(dir.join(format!("cursor-{port}.json")))
+        .env("MINUTO_MATCHMAKER_ROOM_SECRET", "09".repeat(32))
+        .env("MINUTO_MATCHMAKER_SESSION_SECRET", "05".repeat(32))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Process(child, addr);
+    for _ in 0..100 {
+        if let Ok(r) = w.http.get(format!("http://{addr}/readyz")).send().await {
+            if r.status().is_success() {
+                return p;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("minuto-matchmaker on {addr} never became ready");
+}
+
+#[tokio::test]
+async fn two_processes_match_a_student_on_one_with_a_tutor_on_the_other() {
+    let test = "two_processes_match_a_student_on_one_with_a_tutor_on_the_other";
+    let Some(w) = world(test).await else {
+        return;
+    };
+    let Some(redis_bin) = minuto_anvil::redis::or_skip(test) else {
+        return;
+    };
+    let redis = minuto_anvil::redis::Redis::start(&redis_bin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = process(&w, dir.path(), redis.url().as_str()).await;
+    let b = process(&w, dir.path(), redis.url().as_str()).await;
+    let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let mut tutor = client_at(&w.http, a.1, &tk).await;
+    let mut student = client_at(&w.http, b.1, &sk).await;
+    // Sent before either instance holds the pool, it waits in Redis until one does.
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    tutor.expect("online").await;
+    w.mint(sk.address(), 1).await;
+    w.approve(&sk, 1).await;
+    student
+        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
+        .await;
+    assert_eq!(student.expect("searching").await["attempt"], 1);
+    let proposed = tutor.expect("proposed").await;
+    let acc = acceptance(&tk, w.double, &proposed["terms"], 250, 1, unix_now() + 600);
+    tutor
+        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": acc }))
+        .await;
+    assert_eq!(student.expect("matched").await["acceptance"], acc);
+    tutor.expect("accepted").await;
+    drop((a, b));
+}
