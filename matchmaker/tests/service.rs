@@ -788,16 +788,50 @@ async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     panic!("{what} did not happen within 10 s");
 }
 
+/// A world and a Redis for several instances (or a loud skip).
+async fn world_with_redis(test: &str) -> Option<(World, minuto_anvil::redis::Redis)> {
+    let w = world(test).await?;
+    let bin = minuto_anvil::redis::or_skip(test)?;
+    Some((w, minuto_anvil::redis::Redis::start(&bin).await))
+}
+
+/// The tutor goes online, the student (funded) finds, the tutor accepts: matched, on
+/// whichever instances they are.
+async fn match_across(
+    w: &World,
+    (tutor, tk): (&mut Client, &PrivateKeySigner),
+    (student, sk): (&mut Client, &PrivateKeySigner),
+) {
+    // Sent before any instance holds the pool, it waits in Redis until one does.
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    tutor.expect("online").await;
+    w.mint(sk.address(), 1).await;
+    w.approve(sk, 1).await;
+    student
+        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
+        .await;
+    assert_eq!(student.expect("searching").await["attempt"], 1);
+    let proposed = tutor.expect("proposed").await;
+    let a = acceptance(tk, w.double, &proposed["terms"], 250, 1, unix_now() + 600);
+    tutor
+        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": a }))
+        .await;
+    let matched = student.expect("matched").await;
+    assert_eq!(matched["acceptance"], a);
+    assert_eq!(
+        tutor.expect("accepted").await["room"]["id"],
+        matched["room"]["id"]
+    );
+}
+
 #[tokio::test]
 async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
     let test = "two_instances_share_one_pool_and_survive_losing_the_one_holding_it";
-    let Some(w) = world(test).await else {
+    let Some((w, redis)) = world_with_redis(test).await else {
         return;
     };
-    let Some(redis_bin) = minuto_anvil::redis::or_skip(test) else {
-        return;
-    };
-    let redis = minuto_anvil::redis::Redis::start(&redis_bin).await;
     let dir = tempfile::tempdir().unwrap();
     let url = Some(redis.url().to_string());
     let a = instance(
@@ -815,28 +849,8 @@ async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
     // The tutor on the instance without the pool, the student on the one with it.
     let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
     let mut tutor = client_at(&w.http, follower.local_addr, &tk).await;
-    tutor
-        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
-        .await;
-    tutor.expect("online").await;
     let mut student = client_at(&w.http, leader.local_addr, &sk).await;
-    w.mint(sk.address(), 1).await;
-    w.approve(&sk, 1).await;
-    student
-        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
-        .await;
-    assert_eq!(student.expect("searching").await["attempt"], 1);
-    let proposed = tutor.expect("proposed").await;
-    let a = acceptance(&tk, w.double, &proposed["terms"], 250, 1, unix_now() + 600);
-    tutor
-        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": a }))
-        .await;
-    let matched = student.expect("matched").await;
-    assert_eq!(matched["acceptance"], a);
-    assert_eq!(
-        tutor.expect("accepted").await["room"]["id"],
-        matched["room"]["id"]
-    );
+    match_across(&w, (&mut tutor, &tk), (&mut student, &sk)).await;
 
     // A second tutor, French, on the follower; then the pool's holder goes away.
     let t2k = PrivateKeySigner::random();
@@ -946,36 +960,15 @@ async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
 #[tokio::test]
 async fn two_processes_match_a_student_on_one_with_a_tutor_on_the_other() {
     let test = "two_processes_match_a_student_on_one_with_a_tutor_on_the_other";
-    let Some(w) = world(test).await else {
+    let Some((w, redis)) = world_with_redis(test).await else {
         return;
     };
-    let Some(redis_bin) = minuto_anvil::redis::or_skip(test) else {
-        return;
-    };
-    let redis = minuto_anvil::redis::Redis::start(&redis_bin).await;
     let dir = tempfile::tempdir().unwrap();
     let a = process(&w, dir.path(), redis.url().as_str()).await;
     let b = process(&w, dir.path(), redis.url().as_str()).await;
     let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
     let mut tutor = client_at(&w.http, a.1, &tk).await;
     let mut student = client_at(&w.http, b.1, &sk).await;
-    // Sent before either instance holds the pool, it waits in Redis until one does.
-    tutor
-        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
-        .await;
-    tutor.expect("online").await;
-    w.mint(sk.address(), 1).await;
-    w.approve(&sk, 1).await;
-    student
-        .send(json!({ "type": "find", "request": request(w.token, None, 1) }))
-        .await;
-    assert_eq!(student.expect("searching").await["attempt"], 1);
-    let proposed = tutor.expect("proposed").await;
-    let acc = acceptance(&tk, w.double, &proposed["terms"], 250, 1, unix_now() + 600);
-    tutor
-        .send(json!({ "type": "accept", "proposal": proposed["proposal"], "acceptance": acc }))
-        .await;
-    assert_eq!(student.expect("matched").await["acceptance"], acc);
-    tutor.expect("accepted").await;
+    match_across(&w, (&mut tutor, &tk), (&mut student, &sk)).await;
     drop((a, b));
 }
