@@ -511,34 +511,49 @@ async fn find_now_matches_on_an_acceptance_the_escrow_would_take() {
 
     let expiry = unix_now() + 600;
     let accept = |a: Value| json!({ "type": "accept", "proposal": proposal, "acceptance": a });
-    // Signed by another key.
+    // Each refused with `invalid_acceptance` and its reason; nothing changes.
     let other = PrivateKeySigner::random();
-    tutor
-        .send(accept(acceptance(&other, w.double, terms, 250, 1, expiry)))
-        .await;
-    let v = tutor.expect("error").await;
-    assert_eq!(v["code"], "invalid_acceptance");
-    assert_eq!(v["message"], "the signature is not the tutor's");
-    // Signed for another escrow (domain).
-    tutor
-        .send(accept(acceptance(
-            &tutor_key, w.token, terms, 250, 1, expiry,
-        )))
-        .await;
-    assert_eq!(
-        tutor.expect("error").await["message"],
-        "the signature is not the tutor's"
-    );
-    // A fee cap below the escrow's fee (250 bps).
-    tutor
-        .send(accept(acceptance(
-            &tutor_key, w.double, terms, 249, 1, expiry,
-        )))
-        .await;
-    assert_eq!(
-        tutor.expect("error").await["message"],
-        "maxFeeBps 249 is below the escrow's fee of 250 bps"
-    );
+    let mut cheaper = terms.clone();
+    cheaper["rate"] = json!(U256::from(RATE - 1));
+    IDouble::new(w.double, &w.p)
+        .setUsed(tutor_key.address(), U256::from(1))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let refused = [
+        (
+            acceptance(&other, w.double, terms, 250, 2, expiry),
+            "the signature is not the tutor's",
+        ),
+        // Signed for another escrow (domain).
+        (
+            acceptance(&tutor_key, w.token, terms, 250, 2, expiry),
+            "the signature is not the tutor's",
+        ),
+        (
+            acceptance(&tutor_key, w.double, terms, 249, 2, expiry),
+            "maxFeeBps 249 is below the escrow's fee of 250 bps",
+        ),
+        (
+            acceptance(&tutor_key, w.double, terms, 250, 1, expiry),
+            "nonce 1 is already used",
+        ),
+        (
+            acceptance(&tutor_key, w.double, &cheaper, 250, 2, expiry),
+            "the accepted rate differs from the proposal's",
+        ),
+    ];
+    for (a, why) in refused {
+        tutor.send(accept(a)).await;
+        let v = tutor.expect("error").await;
+        assert_eq!(
+            (v["code"].as_str(), v["message"].as_str()),
+            (Some("invalid_acceptance"), Some(why))
+        );
+    }
     // Expiring too soon for the student's transaction.
     tutor
         .send(accept(acceptance(
@@ -546,7 +561,7 @@ async fn find_now_matches_on_an_acceptance_the_escrow_would_take() {
             w.double,
             terms,
             250,
-            1,
+            2,
             unix_now() + 60,
         )))
         .await;
@@ -557,38 +572,6 @@ async fn find_now_matches_on_an_acceptance_the_escrow_would_take() {
             .unwrap()
             .starts_with("expiry must be between"),
         "{v}"
-    );
-    // A nonce already used on chain.
-    IDouble::new(w.double, &w.p)
-        .setUsed(tutor_key.address(), U256::from(1))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    tutor
-        .send(accept(acceptance(
-            &tutor_key, w.double, terms, 250, 1, expiry,
-        )))
-        .await;
-    assert_eq!(
-        tutor.expect("error").await["message"],
-        "nonce 1 is already used"
-    );
-    // Another rate than proposed.
-    let mut cheaper = terms.clone();
-    cheaper["rate"] = json!(U256::from(RATE - 1));
-    tutor
-        .send(accept(acceptance(
-            &tutor_key, w.double, &cheaper, 250, 2, expiry,
-        )))
-        .await;
-    let v = tutor.expect("error").await;
-    assert_eq!(v["code"], "invalid_acceptance");
-    assert_eq!(
-        v["message"],
-        "the accepted rate differs from the proposal's"
     );
 
     // The valid acceptance wins.
