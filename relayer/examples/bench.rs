@@ -12,6 +12,10 @@
 //! 4. Verified heartbeats per second through real HTTP: the relayer's own `spawn_with`
 //!    on loopback, 10,000 live sessions, 64 keep-alive client connections in the same
 //!    process (`cargo run --release --example bench -- http` runs only this one).
+//! 5. Mass drop on a real node (`-- drop [sessions]`, only run when asked; default
+//!    10,000): anvil running the escrow double, the real relayer (`spawn`), every
+//!    session's heartbeats stopping at once; last heartbeat → `stopAt` mined, how many
+//!    within `maxBackdate`, stops/s, and any `at` other than the last heartbeat.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -387,6 +391,13 @@ fn main() {
         rt.block_on(bench_http());
         return;
     }
+    if only.as_deref() == Some("drop") {
+        let n = std::env::args()
+            .nth(2)
+            .map_or(SESSIONS, |a| a.parse().expect("sessions: a number"));
+        rt.block_on(bench_mass_drop(n));
+        return;
+    }
     if only.as_deref() == Some("verify") {
         bench_recover();
         bench_verify();
@@ -551,4 +562,379 @@ async fn bench_http() {
     );
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+alloy_sol_types::sol! {
+    interface IEscrowDouble {
+        function setRelayer(address account, bool allowed) external;
+        function openAccepted(address tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind, address tutorKey, uint256 nonce, uint64 deadline, bytes signature) external returns (uint256 id);
+        function nextId() external view returns (uint256);
+    }
+}
+
+/// anvil's development accounts (mnemonic "test test … junk"): deployer, relayer, student.
+const ANVIL_DEPLOYER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const ANVIL_RELAYER_KEY: &str =
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const ANVIL_STUDENT: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+const ANVIL_TUTOR: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+/// The deploy tool's default `maxBackdate`.
+const DROP_BACKDATE: u32 = 60;
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// One JSON-RPC batch; panics on any error answer.
+async fn rpc_batch(
+    http: &reqwest::Client,
+    url: &str,
+    calls: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
+    let body: Vec<serde_json::Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"jsonrpc": "2.0", "id": i, "method": c[0], "params": c[1]}))
+        .collect();
+    let mut out: Vec<serde_json::Value> = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    out.sort_by_key(|r| r["id"].as_u64());
+    for r in &out {
+        assert!(r.get("error").is_none(), "rpc error: {r}");
+    }
+    out.into_iter().map(|mut r| r["result"].take()).collect()
+}
+
+async fn next_id(http: &reqwest::Client, url: &str, escrow: Address) -> u64 {
+    use alloy_sol_types::{SolCall, SolValue};
+    let input = alloy_primitives::Bytes::from(IEscrowDouble::nextIdCall {}.abi_encode());
+    let call = json!(["eth_call", [{"to": escrow, "input": input}, "latest"]]);
+    let got = rpc_batch(http, url, &[call]).await;
+    let got = alloy_primitives::hex::decode(got[0].as_str().unwrap()).unwrap();
+    U256::abi_decode(&got).unwrap().to::<u64>()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Mass drop on a real node: `n` Active sessions on anvil (the escrow double, one block a
+/// second once set up), the real relayer (`spawn`, default transaction settings) hearing
+/// both parties of every session over HTTP, then every heartbeat stops at once. Measures
+/// the last heartbeat → `stopAt` mined, how many landed within `maxBackdate`, stops/s,
+/// and whether any `at` differs from the relayer's record of the last heartbeat.
+async fn bench_mass_drop(n: u64) {
+    use alloy::providers::Provider;
+    use alloy_sol_types::{SolCall, SolEvent, SolValue};
+    use minuto_chain::bindings::ISessionEscrow::SessionEnded;
+
+    const CHAIN: u64 = 31337;
+    const CLIENTS: u64 = 64;
+    let Some(bin) = minuto_anvil::find() else {
+        println!("mass drop: anvil not found (npm ci at the repository root, or ANVIL_BIN)");
+        return;
+    };
+    // A block per transaction while setting up, then one a second.
+    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN, 0).await;
+    let url = anvil.url.to_string();
+    let p = minuto_chain::http_provider(&anvil.url, Duration::from_secs(30)).unwrap();
+    let http = reqwest::Client::new();
+    let setup = StdInstant::now();
+    let code = std::fs::read_to_string(
+        minuto_anvil::repo_root().join("relayer/tests/fixtures/EscrowDouble.bin"),
+    )
+    .unwrap();
+    let mut code = alloy_primitives::hex::decode(code.trim()).unwrap();
+    code.extend((DROP_BACKDATE, 500u16).abi_encode_params());
+    let tx = |from: &str, to: Option<Address>, input: Vec<u8>| {
+        let mut t =
+            json!({"from": from, "input": alloy_primitives::Bytes::from(input), "gas": "0x4c4b40"});
+        if let Some(to) = to {
+            t["to"] = json!(to);
+        }
+        json!(["eth_sendTransaction", [t]])
+    };
+    let hash = rpc_batch(&http, &url, &[tx(ANVIL_DEPLOYER, None, code)]).await;
+    // Automine answers before mining: wait for each result.
+    let mut receipt = vec![serde_json::Value::Null];
+    while receipt[0].is_null() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let get = json!(["eth_getTransactionReceipt", [hash[0]]]);
+        receipt = rpc_batch(&http, &url, &[get]).await;
+    }
+    assert_eq!(receipt[0]["status"], "0x1", "escrow double deployed");
+    let escrow: Address = receipt[0]["contractAddress"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deploy_block = u64::from_str_radix(
+        receipt[0]["blockNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let relayer_key = minuto_relayer::config::parse_private_key(ANVIL_RELAYER_KEY).unwrap();
+    let set = IEscrowDouble::setRelayerCall {
+        account: relayer_key.address(),
+        allowed: true,
+    };
+    rpc_batch(
+        &http,
+        &url,
+        &[tx(ANVIL_DEPLOYER, Some(escrow), set.abi_encode())],
+    )
+    .await;
+    // Session keys, deterministic; sessions are numbered from 1.
+    let keys: Vec<(SigningKey, SigningKey)> = (0..n)
+        .map(|i| {
+            let mut s = [0u8; 32];
+            s[..8].copy_from_slice(&(i + 1).to_be_bytes());
+            s[31] = 1;
+            let mut t = s;
+            t[31] = 2;
+            (
+                SigningKey::from_slice(&s).unwrap(),
+                SigningKey::from_slice(&t).unwrap(),
+            )
+        })
+        .collect();
+    // 1,000 base units an hour against 10^12: no session runs out during the run.
+    let rate = U256::from(minuto_accrual::rate_per_second(1000, 3600).unwrap());
+    // Explicit nonces (anvil handles a batch's requests concurrently), into the pool
+    // with automine off, then mined block after block.
+    rpc_batch(&http, &url, &[json!(["evm_setAutomine", [false]])]).await;
+    for (c, chunk) in keys.chunks(500).enumerate() {
+        let calls: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(j, (s, t))| {
+                let open = IEscrowDouble::openAcceptedCall {
+                    tutor: ANVIL_TUTOR.parse().unwrap(),
+                    token: Address::ZERO,
+                    rate,
+                    deposit: U256::from(1_000_000_000_000u64),
+                    studentKey: address_of(s),
+                    credentialKind: 0,
+                    tutorKey: address_of(t),
+                    nonce: U256::ZERO,
+                    deadline: 0,
+                    signature: Default::default(),
+                };
+                let mut t = tx(ANVIL_STUDENT, Some(escrow), open.abi_encode());
+                t[1][0]["nonce"] = json!(format!("{:#x}", c * 500 + j));
+                t[1][0]["gas"] = json!("0x61a80");
+                t[1][0]["maxFeePerGas"] = json!("0x174876e800");
+                t
+            })
+            .collect();
+        rpc_batch(&http, &url, &calls).await;
+        // Mine this batch before the next: anvil's pool stalls when it holds thousands.
+        let opened = (c * 500 + chunk.len()) as u64;
+        let wait_from = StdInstant::now();
+        while next_id(&http, &url, escrow).await < opened + 1 {
+            assert!(
+                wait_from.elapsed() < Duration::from_secs(60),
+                "sessions not all opened: {} of {opened}",
+                next_id(&http, &url, escrow).await - 1
+            );
+            // Full blocks raise the base fee 12.5 % each: keep it at 1 gwei while
+            // setting up, so no opening is priced out.
+            let base = json!(["anvil_setNextBlockBaseFeePerGas", ["0x3b9aca00"]]);
+            rpc_batch(&http, &url, &[base, json!(["evm_mine", []])]).await;
+        }
+    }
+    rpc_batch(&http, &url, &[json!(["evm_setIntervalMining", [1]])]).await;
+    println!(
+        "mass drop: {n} sessions opened and started on anvil in {:.1} s (JSON-RPC batches of 500)",
+        setup.elapsed().as_secs_f64()
+    );
+
+    let dir = std::env::temp_dir().join(format!("minuto-bench-drop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = minuto_relayer::config::Config::with_defaults(
+        anvil.url.clone(),
+        escrow,
+        CHAIN,
+        relayer_key,
+    );
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.http.admin_listen = "127.0.0.1:0".parse().unwrap();
+    config.cursor_file = dir.join("cursor.json");
+    config.start_block = deploy_block;
+    config.confirmations = 0;
+    config.poll_interval = Duration::from_millis(500);
+    config.ping_interval = Duration::from_secs(5);
+    config.silence_timeout = Duration::from_secs(10);
+    config.grace_period = Duration::from_secs(5);
+    config.api.ip_rate = GENEROUS;
+    config.api.session_rate = GENEROUS;
+    let tx_cfg = config.tx;
+    let mut handle = minuto_relayer::spawn(config).await.unwrap();
+    handle.wait_synced().await;
+    assert_eq!(
+        handle.registry.watched() as u64,
+        n,
+        "relayer watches every session"
+    );
+
+    // Two rounds of heartbeats, five seconds apart; each client owns every 64th session
+    // and posts the student's then the tutor's heartbeat on one keep-alive connection.
+    let domain = HeartbeatDomain::new(CHAIN, escrow);
+    let keys = Arc::new(keys);
+    let hb_url = format!("http://{}/v1/heartbeat", handle.local_addr);
+    let mut last_reply_ms = vec![0u64; n as usize];
+    for round in 1..=2u64 {
+        let began = StdInstant::now();
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (keys, hb_url) = (keys.clone(), hb_url.clone());
+                tokio::spawn(async move {
+                    let http = reqwest::Client::builder()
+                        .pool_max_idle_per_host(1)
+                        .build()
+                        .unwrap();
+                    let mut replies = Vec::new();
+                    for i in (c..n).step_by(CLIENTS as usize) {
+                        let (s, t) = &keys[i as usize];
+                        let id = U256::from(i + 1);
+                        let mut first_ms = u64::MAX;
+                        for (role, key) in [(Role::Student, s), (Role::Tutor, t)] {
+                            let sent_at = Clock::system().now_unix();
+                            let sig = domain.sign(key, id, role, round, sent_at);
+                            let body = json!({
+                                "session": id.to_string(), "role": role.as_str(), "seq": round,
+                                "sent_at": sent_at,
+                                "signature": format!("0x{}", alloy_primitives::hex::encode(sig)),
+                            });
+                            let r = http.post(&hb_url).json(&body).send().await.unwrap();
+                            assert!(
+                                r.status().is_success(),
+                                "heartbeat refused: {}",
+                                r.text().await.unwrap()
+                            );
+                            let _ = r.bytes().await;
+                            first_ms = first_ms.min(unix_ms());
+                        }
+                        replies.push((i as usize, first_ms));
+                    }
+                    replies
+                })
+            })
+            .collect();
+        for t in tasks {
+            for (i, ms) in t.await.unwrap() {
+                last_reply_ms[i] = ms;
+            }
+        }
+        println!(
+            "mass drop: heartbeat round {round}: {} heartbeats in {:.1} s",
+            2 * n,
+            began.elapsed().as_secs_f64()
+        );
+        if round == 1 {
+            tokio::time::sleep(Duration::from_secs(5).saturating_sub(began.elapsed())).await;
+        }
+    }
+    let silence_from = unix_ms();
+    // What the relayer will stop each session at: its record of the party heard least
+    // recently.
+    let expected_at: Vec<u64> = (1..=n)
+        .map(|id| {
+            let s = handle.registry.status(U256::from(id)).unwrap().session;
+            s.seen.iter().map(|x| x.unwrap().unix).min().unwrap()
+        })
+        .collect();
+
+    // Watch SessionEnded logs block by block until every session ended.
+    let mut from = p.get_block_number().await.unwrap() + 1;
+    let mut ended: HashMap<u64, (u64, u64, u64)> = HashMap::new(); // id → (at, block ts, seen ms)
+    let give_up = StdInstant::now() + Duration::from_secs(10 + 4 * u64::from(DROP_BACKDATE) + 60);
+    while (ended.len() as u64) < n && StdInstant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let head = p.get_block_number().await.unwrap();
+        if head < from {
+            continue;
+        }
+        let filter = alloy::rpc::types::Filter::new()
+            .address(escrow)
+            .event_signature(SessionEnded::SIGNATURE_HASH)
+            .from_block(from)
+            .to_block(head);
+        let logs = p.get_logs(&filter).await.unwrap();
+        let seen_ms = unix_ms();
+        let mut stamps = HashMap::new();
+        for log in logs {
+            let block = log.block_number.unwrap();
+            let ts = match stamps.get(&block) {
+                Some(&ts) => ts,
+                None => {
+                    let b = p.get_block_by_number(block.into()).await.unwrap().unwrap();
+                    stamps.insert(block, b.header.timestamp);
+                    b.header.timestamp
+                }
+            };
+            let e = SessionEnded::decode_raw_log(log.topics().iter().copied(), &log.data().data)
+                .unwrap();
+            ended.insert(e.id.to::<u64>(), (e.end, ts, seen_ms));
+        }
+        from = head + 1;
+    }
+    let submitted = handle.metrics.stops_submitted.get();
+    let failed = handle.metrics.stops_failed.get();
+    handle.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+
+    let mut wall = Vec::new();
+    let mut chain_secs = Vec::new();
+    let (mut within, mut at_differs) = (0u64, 0u64);
+    let (mut first_ts, mut last_ts) = (u64::MAX, 0u64);
+    for (id, &(at, ts, seen_ms)) in &ended {
+        let i = (*id - 1) as usize;
+        wall.push(seen_ms.saturating_sub(last_reply_ms[i]) as f64 / 1000.0);
+        let lag = ts.saturating_sub(expected_at[i]);
+        chain_secs.push(lag as f64);
+        within += u64::from(lag <= u64::from(DROP_BACKDATE));
+        at_differs += u64::from(at != expected_at[i]);
+        first_ts = first_ts.min(ts);
+        last_ts = last_ts.max(ts);
+    }
+    wall.sort_by(f64::total_cmp);
+    chain_secs.sort_by(f64::total_cmp);
+    if wall.is_empty() {
+        println!("mass drop: no session was stopped");
+        return;
+    }
+    println!(
+        "mass drop: {} of {n} sessions stopped on chain ({submitted} stops submitted, {failed} \
+         failed attempts; tx concurrency {}, receipt poll {:?}); last heartbeat → stopAt mined \
+         (seen by a 100 ms log poll): p50 {:.2} s, p99 {:.2} s, max {:.2} s; block timestamp − \
+         last heartbeat second: p50 {:.0} s, p99 {:.0} s, max {:.0} s; {within} within \
+         maxBackdate ({DROP_BACKDATE} s); {:.0} stops/s over blocks {}..{} s after silence; \
+         {at_differs} with `at` ≠ last heartbeat",
+        ended.len(),
+        tx_cfg.concurrency,
+        tx_cfg.submit.poll_interval,
+        percentile(&wall, 0.5),
+        percentile(&wall, 0.99),
+        wall[wall.len() - 1],
+        percentile(&chain_secs, 0.5),
+        percentile(&chain_secs, 0.99),
+        chain_secs[chain_secs.len() - 1],
+        ended.len() as f64 / (last_ts + 1 - first_ts) as f64,
+        (first_ts * 1000).saturating_sub(silence_from) / 1000,
+        (last_ts * 1000).saturating_sub(silence_from) / 1000,
+    );
 }
