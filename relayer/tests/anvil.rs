@@ -611,3 +611,38 @@ async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_la
     survivor.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_at_by_a_non_relayer_reverts_escrow_not_relayer() {
+    let Some(bin) = anvil_or_skip("stop_at_by_a_non_relayer_reverts_escrow_not_relayer") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let call = TransactionRequest::default()
+        .from(STUDENT.parse().unwrap())
+        .to(d.escrow)
+        .input(
+            Bytes::from(
+                minuto_chain::bindings::ISessionEscrow::stopAtCall {
+                    id: U256::from(1),
+                    at: 0,
+                }
+                .abi_encode(),
+            )
+            .into(),
+        );
+    let err = node.p.call(call).await.unwrap_err();
+    let data = err.as_error_resp().and_then(|p| p.as_revert_data());
+    // Like the escrow (abi/ISessionEscrow.sol), which the relayer's revert decoding reads.
+    match minuto_relayer::evm::classify_revert(data.as_ref(), &err.to_string()) {
+        minuto_relayer::submit::Precheck::Reverted(m) => assert!(
+            m.starts_with(&format!(
+                "EscrowNotRelayer(caller = {})",
+                STUDENT.parse::<Address>().unwrap()
+            )),
+            "{m}"
+        ),
+        other => panic!("expected EscrowNotRelayer, got {other:?}"),
+    }
+}

@@ -248,7 +248,7 @@ async fn stop_at_resyncs_on_nonce_too_low() {
 #[tokio::test(start_paused = true)]
 async fn stop_at_lasting_revert_is_an_error_without_sending() {
     let rpc = FakeRpc::default();
-    rpc.0.lock().unwrap().prechecks = vec![Precheck::Reverted("EscrowUnauthorized".into())];
+    rpc.0.lock().unwrap().prechecks = vec![Precheck::Reverted("EscrowNotRelayer".into())];
     let sub = Submitter::new(rpc, cfg());
     let err = sub.stop_at(U256::from(1), 100).await.unwrap_err();
     assert!(matches!(err, ChainError::Reverted { at: 100, .. }));
