@@ -778,9 +778,12 @@ async fn bench_mass_drop(n: u64) {
     config.poll_interval = Duration::from_millis(500);
     config.ping_interval = Duration::from_secs(5);
     config.silence_timeout = Duration::from_secs(10);
-    config.grace_period = Duration::from_secs(5);
+    config.grace_period = Duration::from_secs(15);
     config.api.ip_rate = GENEROUS;
     config.api.session_rate = GENEROUS;
+    if let Ok(c) = std::env::var("BENCH_TX_CONCURRENCY") {
+        config.tx.concurrency = c.parse().expect("BENCH_TX_CONCURRENCY: a number");
+    }
     let tx_cfg = config.tx;
     let mut handle = minuto_relayer::spawn(config).await.unwrap();
     handle.wait_synced().await;
@@ -790,13 +793,15 @@ async fn bench_mass_drop(n: u64) {
         "relayer watches every session"
     );
 
-    // Two rounds of heartbeats, five seconds apart; each client owns every 64th session
+    // Four rounds of heartbeats, five seconds apart (the last after the grace period, so
+    // it does not delay the stops); each client owns every 64th session
     // and posts the student's then the tutor's heartbeat on one keep-alive connection.
     let domain = HeartbeatDomain::new(CHAIN, escrow);
     let keys = Arc::new(keys);
     let hb_url = format!("http://{}/v1/heartbeat", handle.local_addr);
     let mut last_reply_ms = vec![0u64; n as usize];
-    for round in 1..=2u64 {
+    const ROUNDS: u64 = 4;
+    for round in 1..=ROUNDS {
         let began = StdInstant::now();
         let tasks: Vec<_> = (0..CLIENTS)
             .map(|c| {
@@ -844,7 +849,7 @@ async fn bench_mass_drop(n: u64) {
             2 * n,
             began.elapsed().as_secs_f64()
         );
-        if round == 1 {
+        if round < ROUNDS {
             tokio::time::sleep(Duration::from_secs(5).saturating_sub(began.elapsed())).await;
         }
     }
