@@ -282,6 +282,15 @@ impl ApiState {
     /// # Errors
     /// [`ApiError`] for each refusal.
     pub fn accept(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
+        self.verify(hb)?;
+        self.record(hb)
+    }
+
+    /// The checks before a heartbeat is recorded: clock skew, session, signature, key.
+    ///
+    /// # Errors
+    /// [`ApiError`] for each refusal.
+    pub fn verify(&self, hb: &ParsedHeartbeat) -> Result<(), ApiError> {
         let now = self.clock.now_unix();
         let skew = now.abs_diff(hb.sent_at);
         let max = self.limits.max_clock_skew.as_secs();
@@ -303,6 +312,14 @@ impl ApiState {
                 role: hb.role,
             });
         }
+        Ok(())
+    }
+
+    /// Records a verified heartbeat (replay order, flood limit per session and role).
+    ///
+    /// # Errors
+    /// [`ApiError`] for each refusal.
+    pub fn record(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
         match self
             .registry
             .record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)
@@ -351,7 +368,24 @@ async fn heartbeat(
         Ok(p) => p,
         Err(e) => return state.reject(e),
     };
-    match state.accept(&parsed) {
+    let accepted = match state.verify(&parsed) {
+        Err(e) => Err(e),
+        // Several instances: refused if any of them accepted this heartbeat or a later one.
+        Ok(()) => match state
+            .registry
+            .claim_heartbeat(parsed.session, parsed.role, parsed.sent_at, parsed.seq)
+            .await
+        {
+            Some((last_sent_at, last_seq)) => Err(ApiError::Replay {
+                seq: parsed.seq,
+                sent_at: parsed.sent_at,
+                last_seq,
+                last_sent_at,
+            }),
+            None => state.record(&parsed),
+        },
+    };
+    match accepted {
         Ok((standing, seq)) => {
             state.metrics.heartbeats_accepted.inc();
             Json(HeartbeatReply {

@@ -382,6 +382,27 @@ impl Registry {
         }
     }
 
+    /// Claims `(sent_at, seq)` for `role` of session `id` in the shared store, so a
+    /// heartbeat replayed to another instance is refused there too: `Some((last_sent_at,
+    /// last_seq))` when an instance already accepted it or a later one. In memory this
+    /// is always `None` (the registry's own check decides). A store that does not answer
+    /// leaves the decision to this instance's check.
+    pub async fn claim_heartbeat(
+        &self,
+        id: U256,
+        role: Role,
+        sent_at: u64,
+        seq: u64,
+    ) -> Option<(u64, u64)> {
+        match self.store.claim(id, role, sent_at, seq).await {
+            Ok(replay) => replay,
+            Err(e) => {
+                tracing::warn!(session = %id, error = %e, "liveness store: replay check across instances skipped");
+                None
+            }
+        }
+    }
+
     /// Whether the shared liveness store answers (always, for the in-memory one).
     pub fn store_up(&self) -> bool {
         self.store.health() != Health::Down

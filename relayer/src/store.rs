@@ -47,6 +47,18 @@ pub trait LivenessStore: Send + Sync + std::fmt::Debug + 'static {
     /// request: writes may be buffered and retried.
     fn record(&self, id: U256, role: Role, unix_ms: u64);
 
+    /// Claims `(sent_at, seq)` as the latest heartbeat of `role` in session `id` across
+    /// every instance, atomically: `None` when it is after every pair claimed before (it
+    /// is now the latest), or the latest pair `(sent_at, seq)` when some instance already
+    /// accepted this heartbeat or a later one (a replay).
+    fn claim(
+        &self,
+        id: U256,
+        role: Role,
+        sent_at: u64,
+        seq: u64,
+    ) -> StoreFuture<'_, Option<(u64, u64)>>;
+
     /// The latest time any instance heard each role (student, tutor), Unix ms.
     fn last_seen(&self, id: U256) -> StoreFuture<'_, [Option<u64>; 2]>;
 
@@ -72,6 +84,11 @@ pub struct MemoryStore;
 impl LivenessStore for MemoryStore {
     fn record(&self, _id: U256, _role: Role, _unix_ms: u64) {}
 
+    fn claim(&self, _: U256, _: Role, _: u64, _: u64) -> StoreFuture<'_, Option<(u64, u64)>> {
+        // One instance: the registry's own replay check is the whole truth.
+        Box::pin(async { Ok(None) })
+    }
+
     fn last_seen(&self, _id: U256) -> StoreFuture<'_, [Option<u64>; 2]> {
         Box::pin(async { Ok([None, None]) })
     }
@@ -94,6 +111,19 @@ for i, key in ipairs(KEYS) do
   end
 end
 return #KEYS
+";
+
+/// Sets the key to the new `(sent_at, seq)` pair if it is after the stored one and
+/// answers `""`, else answers the stored pair. Pairs are two zero-padded 20-digit
+/// decimals, so comparing the strings compares the numbers (Lua's own numbers are doubles
+/// and would round a large `seq`).
+const CLAIM: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if cur and cur >= ARGV[1] then
+  return cur
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''
 ";
 
 /// Keys written per script call.
@@ -135,6 +165,7 @@ pub struct RedisStore {
     timeout: Duration,
     shared: Arc<Shared>,
     script: Arc<redis::Script>,
+    claim_script: Arc<redis::Script>,
 }
 
 impl RedisStore {
@@ -169,6 +200,7 @@ impl RedisStore {
                 healthy_since: Mutex::new(None),
             }),
             script: Arc::new(redis::Script::new(MAX_SET)),
+            claim_script: Arc::new(redis::Script::new(CLAIM)),
         };
         let mut conn = store.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
@@ -281,6 +313,35 @@ impl LivenessStore for RedisStore {
         if first {
             self.shared.wake.notify_one();
         }
+    }
+
+    fn claim(
+        &self,
+        id: U256,
+        role: Role,
+        sent_at: u64,
+        seq: u64,
+    ) -> StoreFuture<'_, Option<(u64, u64)>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let mut invocation = self.claim_script.prepare_invoke();
+            invocation
+                .key(format!("{}:seq", self.key(id, role)))
+                .arg(format!("{sent_at:020}{seq:020}"))
+                .arg(self.ttl.as_millis() as u64);
+            let got: Result<String, StoreError> =
+                self.with_timeout(invocation.invoke_async(&mut conn)).await;
+            self.shared.mark(got.is_ok());
+            let got = got?;
+            if got.is_empty() {
+                return Ok(None);
+            }
+            let pair = (got.len() == 40)
+                .then(|| Some((got[..20].parse().ok()?, got[20..].parse().ok()?)))
+                .flatten();
+            // Anything else under our key was not written by us: refuse, never accept.
+            Ok(Some(pair.unwrap_or((u64::MAX, u64::MAX))))
+        })
     }
 
     fn last_seen(&self, id: U256) -> StoreFuture<'_, [Option<u64>; 2]> {

@@ -646,3 +646,63 @@ async fn stop_at_by_a_non_relayer_reverts_escrow_not_relayer() {
         other => panic!("expected EscrowNotRelayer, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_replayed_to_another_instance_sharing_redis_is_refused() {
+    let test = "heartbeat_replayed_to_another_instance_sharing_redis_is_refused";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let Some(redis_bin) = support::redis::or_skip(test) else {
+        return;
+    };
+    let redis = support::redis::Redis::start(&redis_bin).await;
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let dir = temp_dir("replay");
+    let mut relayers = Vec::new();
+    for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
+        let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
+        c.key = parse_private_key(key).unwrap();
+        c.redis_url = Some(redis.url());
+        let mut h = minuto_relayer::spawn(c).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
+            .await
+            .unwrap();
+        relayers.push(h);
+    }
+    let domain = HeartbeatDomain::new(CHAIN_ID, d.escrow);
+    let http = reqwest::Client::new();
+    let post = |h: &Handle, seq: u64, sent_at: u64| {
+        let sig = domain.sign(&d.tutor_key, U256::from(1), Role::Tutor, seq, sent_at);
+        let body = json!({
+            "session": "1", "role": "tutor", "seq": seq, "sent_at": sent_at,
+            "signature": format!("0x{}", alloy_primitives::hex::encode(sig)),
+        });
+        let req = http
+            .post(format!("http://{}/v1/heartbeat", h.local_addr))
+            .json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let now = Clock::system().now_unix();
+    let (s, v) = post(&relayers[0], 5, now).await;
+    assert_eq!(s, 200, "{v}");
+    // The same heartbeat, and an older one, replayed to the other instance.
+    for (seq, sent_at) in [(5, now), (4, now), (9, now - 1)] {
+        let (s, v) = post(&relayers[1], seq, sent_at).await;
+        assert_eq!(s, 409, "({seq}, {sent_at}) accepted: {v}");
+        assert_eq!(v["error"], "replay", "{v}");
+    }
+    // A later one is accepted by either.
+    let (s, v) = post(&relayers[1], 6, now).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = post(&relayers[0], 6, now).await;
+    assert_eq!(s, 409, "{v}");
+    for h in relayers {
+        h.shutdown().await.unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
