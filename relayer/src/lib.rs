@@ -110,6 +110,8 @@ pub struct Handle {
     server_stop: CancellationToken,
     workers: Vec<JoinHandle<()>>,
     servers: Vec<JoinHandle<std::io::Result<()>>>,
+    store_stop: CancellationToken,
+    store_writer: Option<JoinHandle<()>>,
 }
 
 impl Handle {
@@ -129,7 +131,8 @@ impl Handle {
     }
 
     /// Stops the workers (follower saves its cursor; in-flight stops get the drain
-    /// bound), then the HTTP server.
+    /// bound), then the HTTP server, then writes what is pending to the shared store
+    /// (within [`store::LAST_FLUSH`]).
     ///
     /// # Errors
     /// [`Error::Task`] if a worker panicked, [`Error::Server`] if the server failed.
@@ -164,6 +167,12 @@ impl Handle {
                 Err(e) => {
                     first_error.get_or_insert(Error::Task(e));
                 }
+            }
+        }
+        self.store_stop.cancel();
+        if let Some(writer) = self.store_writer {
+            if let Err(e) = writer.await {
+                first_error.get_or_insert(Error::Task(e));
             }
         }
         info!("relayer stopped");
@@ -227,17 +236,22 @@ pub async fn spawn_with<C: Chain>(
         started: clock.now(),
     };
     let cancel = CancellationToken::new();
+    // The store's writer stops after the HTTP server, so heartbeats accepted while it
+    // drains still reach the other instances.
+    let store_stop = CancellationToken::new();
+    let mut store_writer = None;
     let store: Arc<dyn store::LivenessStore> = match &config.redis_url {
         Some(url) => {
-            let s = store::RedisStore::connect(
+            let (s, writer) = store::RedisStore::connect(
                 url,
                 config.chain_id,
                 config.escrow,
                 STORE_TTL,
-                cancel.clone(),
+                store_stop.clone(),
             )
             .await?;
             info!(redis = ?url.host_str(), "liveness shared through redis");
+            store_writer = Some(writer);
             Arc::new(s)
         }
         None => Arc::new(store::MemoryStore),
@@ -350,6 +364,8 @@ pub async fn spawn_with<C: Chain>(
         server_stop,
         workers,
         servers,
+        store_stop,
+        store_writer,
     })
 }
 

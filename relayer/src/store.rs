@@ -126,6 +126,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return ''
 ";
 
+/// How long shutdown waits for the last writes.
+pub const LAST_FLUSH: Duration = Duration::from_secs(2);
+
 /// Keys written per script call.
 const BATCH: usize = 512;
 /// How long a write waits to be batched with others.
@@ -169,8 +172,10 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    /// Connects (checking with a `PING`) and starts the background writer. Keys are
-    /// namespaced by chain and escrow, so one Redis can serve several deployments.
+    /// Connects (checking with a `PING`) and starts the background writer, which stops
+    /// when `cancel` is cancelled after writing what is pending (within
+    /// [`LAST_FLUSH`]); await the returned handle for that. Keys are namespaced by chain
+    /// and escrow, so one Redis can serve several deployments.
     ///
     /// # Errors
     /// [`StoreError`] when Redis cannot be reached at start-up.
@@ -180,7 +185,7 @@ impl RedisStore {
         escrow: Address,
         ttl: Duration,
         cancel: CancellationToken,
-    ) -> Result<Self, StoreError> {
+    ) -> Result<(Self, tokio::task::JoinHandle<()>), StoreError> {
         let timeout = Duration::from_secs(1);
         let client = redis::Client::open(url.as_str())?;
         let config = redis::aio::ConnectionManagerConfig::new()
@@ -205,8 +210,8 @@ impl RedisStore {
         let mut conn = store.conn.clone();
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
         store.shared.mark(true);
-        tokio::spawn(store.clone().run_writer(cancel));
-        Ok(store)
+        let writer = tokio::spawn(store.clone().run_writer(cancel));
+        Ok((store, writer))
     }
 
     fn key(&self, id: U256, role: Role) -> String {
@@ -293,8 +298,10 @@ impl RedisStore {
             }
         }
         // Last writes on the way out, so the other instances see them.
-        if let Err(e) = self.flush().await {
-            warn!(error = %e, "liveness store: last writes lost at shutdown");
+        match tokio::time::timeout(LAST_FLUSH, self.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "liveness store: last writes lost at shutdown"),
+            Err(_) => warn!("liveness store: last writes not done within {LAST_FLUSH:?}, lost"),
         }
     }
 }

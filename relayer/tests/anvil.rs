@@ -706,3 +706,36 @@ async fn heartbeat_replayed_to_another_instance_sharing_redis_is_refused() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_writer_flushes_pending_writes_before_shutdown_returns() {
+    use minuto_relayer::store::{LivenessStore, RedisStore};
+    let test = "redis_writer_flushes_pending_writes_before_shutdown_returns";
+    let Some(redis_bin) = support::redis::or_skip(test) else {
+        return;
+    };
+    let redis = support::redis::Redis::start(&redis_bin).await;
+    let escrow = Address::repeat_byte(0xe5);
+    let ttl = Duration::from_secs(60);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let (store, writer) = RedisStore::connect(&redis.url(), CHAIN_ID, escrow, ttl, stop.clone())
+        .await
+        .unwrap();
+    // Recorded and stopped at once: the write is still pending when the writer is told
+    // to stop, and must be in Redis once it has returned.
+    store.record(U256::from(7), Role::Tutor, 1_767_225_600_123);
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), writer)
+        .await
+        .expect("writer stops within its bound")
+        .unwrap();
+    let (reader, reader_writer) =
+        RedisStore::connect(&redis.url(), CHAIN_ID, escrow, ttl, Default::default())
+            .await
+            .unwrap();
+    assert_eq!(
+        reader.last_seen(U256::from(7)).await.unwrap(),
+        [None, Some(1_767_225_600_123)]
+    );
+    reader_writer.abort();
+}
