@@ -1,3 +1,4 @@
-//! Test support shared by the integration tests: a real Redis server.
+//! Test support shared by the integration tests: a real Redis server (the harness lives
+//! in `minuto-anvil`, shared with the matchmaker's tests).
 
-pub mod redis;
+pub use minuto_anvil::redis;
