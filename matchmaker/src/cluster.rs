@@ -30,8 +30,14 @@ use tracing::{info, warn};
 
 use crate::protocol::{ClientMsg, ServerMsg};
 
-const LEADER: &str = "minuto:matchmaker:leader";
-const INBOX: &str = "minuto:matchmaker:in";
+/// The Redis key of the pool's lease (its value: the holder's instance id).
+pub const LEADER: &str = "minuto:matchmaker:leader";
+/// The Redis list followers forward clients' messages through.
+pub const INBOX: &str = "minuto:matchmaker:in";
+/// At most this many forwarded messages wait in [`INBOX`]: beyond it (the pool's holder is
+/// not keeping up, or no instance holds the pool) a client's message is refused with
+/// `overloaded` instead of growing Redis without bound.
+pub const INBOX_CAP: usize = 10_000;
 const WHERE: &str = "minuto:matchmaker:where";
 const RESYNC: &str = "minuto:matchmaker:resync";
 /// How long a leader's lease lasts without renewal.
@@ -141,12 +147,32 @@ impl Cluster {
         self.leader.load(Ordering::Acquire)
     }
 
-    /// Forwards a local client's message to the leader.
-    pub async fn forward(&self, inbound: &Inbound) {
+    /// Forwards a local client's message to the leader; `false` when it could not be
+    /// queued ([`INBOX`] holds [`INBOX_CAP`] messages already, or Redis is unreachable).
+    pub async fn forward(&self, inbound: &Inbound) -> bool {
         let json = serde_json::to_string(inbound).expect("inbound messages serialize");
+        // Length check and push in one step, so instances racing cannot overshoot the cap.
+        let script = redis::Script::new(
+            "if redis.call('LLEN', KEYS[1]) < tonumber(ARGV[1]) then \
+             return redis.call('RPUSH', KEYS[1], ARGV[2]) else return 0 end",
+        );
         let mut c = self.conn.clone();
-        if let Err(e) = c.rpush::<_, _, ()>(INBOX, json).await {
-            warn!(error = %e, "cannot forward a message to the leader");
+        let r: Result<i64, _> = script
+            .key(INBOX)
+            .arg(INBOX_CAP)
+            .arg(json)
+            .invoke_async(&mut c)
+            .await;
+        match r {
+            Ok(0) => {
+                warn!(cap = INBOX_CAP, "cluster inbox full: a message was refused");
+                false
+            }
+            Ok(_) => true,
+            Err(e) => {
+                warn!(error = %e, "cannot forward a message to the leader");
+                false
+            }
         }
     }
 

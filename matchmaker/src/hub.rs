@@ -201,7 +201,15 @@ impl<C: ChainView> Hub<C> {
             _ => {}
         }
         match &self.cluster {
-            Some(c) if !c.is_leader() => c.forward(&Inbound::Msg { from: me, msg }).await,
+            Some(c) if !c.is_leader() => {
+                if !c.forward(&Inbound::Msg { from: me, msg }).await {
+                    let e = error(
+                        ErrorCode::Overloaded,
+                        "the instance holding the pool is not keeping up; try again",
+                    );
+                    self.send_local(me, e);
+                }
+            }
             _ => self.handle(me, msg).await,
         }
     }

@@ -214,6 +214,9 @@ pub enum ErrorCode {
     ChainUnavailable,
     /// Too many messages.
     RateLimited,
+    /// Several instances: the one holding the pool is not keeping up (or none holds it
+    /// now) and the message was not queued; send it again later.
+    Overloaded,
 }
 
 #[cfg(test)]

@@ -875,6 +875,63 @@ async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
     follower.shutdown().await;
 }
 
+/// While no instance takes the forwarded messages (here: the lease held by a foreign id),
+/// the Redis inbox stops at its cap and a client gets `overloaded` instead of Redis growing.
+#[tokio::test]
+async fn a_full_cluster_inbox_refuses_messages_with_overloaded() {
+    use minuto_matchmaker::cluster::{INBOX, INBOX_CAP, LEADER};
+    use redis::AsyncCommands;
+    let test = "a_full_cluster_inbox_refuses_messages_with_overloaded";
+    let Some((w, redis)) = world_with_redis(test).await else {
+        return;
+    };
+    let mut r = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = r.set_ex(LEADER, "someone-else", 600).await.unwrap();
+    let filler = vec!["filler"; INBOX_CAP - 1];
+    let _: () = r.rpush(INBOX, filler).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let a = instance(
+        &w._anvil.url,
+        w.double,
+        w.escrow_events,
+        dir.path(),
+        Some(redis.url().to_string()),
+    )
+    .await;
+    let tk = PrivateKeySigner::random();
+    let mut tutor = client_at(&w.http, a.local_addr, &tk).await;
+    // One place left: the first message is queued for the pool's holder...
+    tutor
+        .send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+        .await;
+    let mut queued = false;
+    for _ in 0..100 {
+        if r.llen::<_, usize>(INBOX).await.unwrap() == INBOX_CAP {
+            queued = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(queued, "the first message was not queued within 10 s");
+    // ...the second is refused, and the list stays at its cap.
+    tutor.send(json!({ "type": "offline" })).await;
+    let e = tutor.expect("error").await;
+    assert_eq!(e["code"], "overloaded", "{e}");
+    let len: usize = r.llen(INBOX).await.unwrap();
+    assert_eq!(len, INBOX_CAP);
+    let last: String = r.lindex(INBOX, -1).await.unwrap();
+    let last: minuto_matchmaker::cluster::Inbound = serde_json::from_str(&last).unwrap();
+    assert!(
+        matches!(last, minuto_matchmaker::cluster::Inbound::Msg { from, .. } if from == tk.address()),
+        "{last:?}"
+    );
+    a.shutdown().await;
+}
+
 /// A `minuto-matchmaker` process (the binary itself), stopped on drop.
 struct Process(std::process::Child, SocketAddr);
 
