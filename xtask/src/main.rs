@@ -2,8 +2,9 @@
 //!
 //! - `wasm`: build each Stylus contract to WASM on its own, rewrite it the way
 //!   `cargo stylus` does (through the text format), check its entrypoint and imports,
-//!   compress it with brotli and gate what the chain stores on each contract's budget
-//!   (never above the 24 KiB limit).
+//!   compress it with brotli, write the code the chain stores (`<crate>.code`: the
+//!   `EFF00000` prefix and the brotli stream, what `minuto-deploy` deploys byte for byte)
+//!   and gate that file's size on each contract's budget (never above the 24 KiB limit).
 //! - `abi`: export each contract's Solidity interface, complete it with the fragments
 //!   marked in its source, and write (or, with `--check`, compare) `abi/<Interface>.sol`.
 //! - `clippy`: the per-contract lints the workspace-wide clippy cannot do (wasm32 library,
@@ -33,12 +34,15 @@ const CONTRACTS: &[&str] = &[
 /// Largest deployable program: 24 KiB of brotli-compressed WASM (EIP-170 size), counted
 /// as the chain stores it.
 const MAX_BROTLI_BYTES: usize = 24_576;
-/// What the chain stores beyond the brotli stream measured here: the 4-byte `EFF00000`
-/// prefix, and an allowance for the metadata cargo-stylus adds before compressing (its
-/// project-hash section: up to 90 bytes more than this module, measured with
-/// cargo-stylus 0.10.10 on all four contracts; 128 leaves a margin).
-const STORED_OVERHEAD: usize = 4 + 128;
-/// Each contract's budget for its stored size (brotli + [`STORED_OVERHEAD`]), below the
+/// The Stylus code prefix: `EFF000` marks a Stylus program, the fourth byte says the
+/// brotli stream uses no dictionary.
+const STYLUS_PREFIX: [u8; 4] = [0xEF, 0xF0, 0x00, 0x00];
+/// What a developer's `cargo stylus deploy` of one contract stores beyond the `.code`
+/// file measured here: its project-hash metadata section, compressed with the module (up
+/// to 90 bytes, measured with cargo-stylus 0.10.10 on all four contracts; 128 leaves a
+/// margin). `minuto-deploy` deploys the `.code` file itself, without it.
+const STORED_OVERHEAD: usize = 128;
+/// Each contract's budget for its stored size (`.code` + [`STORED_OVERHEAD`]), below the
 /// chain's limit so that features still fit later; 18,432 for the escrow, the target the
 /// contracts issue (#11) set (see README, WASM size).
 const BUDGETS: &[(&str, usize)] = &[
@@ -82,6 +86,10 @@ enum Task {
         /// Only this contract crate (repeatable). Default: all contracts.
         #[arg(long = "crate", value_name = "NAME")]
         crates: Vec<String>,
+        /// Where the modules, their `.code` files and sizes.md go. Default:
+        /// `<target>/minuto-wasm`.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Export Solidity interfaces to abi/ (with --check: compare, write nothing).
     Abi {
@@ -103,7 +111,7 @@ enum Task {
 fn main() {
     let cli = Cli::parse();
     let result = Workspace::load().and_then(|ws| match cli.task {
-        Task::Wasm { crates } => wasm(&ws, &crates),
+        Task::Wasm { crates, out_dir } => wasm(&ws, &crates, out_dir),
         Task::Abi { check, crates } => abi(&ws, check, &crates),
         Task::Clippy { crates } => clippy(&ws, &crates),
     });
@@ -250,18 +258,19 @@ fn run(cmd: &mut Command) -> Result<()> {
 struct SizeRow {
     name: String,
     wasm: usize,
-    brotli: usize,
+    /// Length of the `.code` file: prefix + brotli.
+    code: usize,
 }
 
 impl SizeRow {
     /// What the chain stores, with the allowance for cargo-stylus's metadata.
     fn stored(&self) -> usize {
-        self.brotli + STORED_OVERHEAD
+        self.code + STORED_OVERHEAD
     }
 }
 
-fn wasm(ws: &Workspace, requested: &[String]) -> Result<()> {
-    let out_dir = ws.target_dir.join("minuto-wasm");
+fn wasm(ws: &Workspace, requested: &[String], out_dir: Option<PathBuf>) -> Result<()> {
+    let out_dir = out_dir.unwrap_or_else(|| ws.target_dir.join("minuto-wasm"));
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
 
     let mut rows = Vec::new();
@@ -293,7 +302,9 @@ fn wasm(ws: &Workspace, requested: &[String]) -> Result<()> {
         print!("{}", size_table(&rows, false));
         let md = format!(
             "# Contract sizes\n\nWASM after the text-format round trip; brotli quality {BROTLI_QUALITY}, \
-             window {BROTLI_LGWIN}. Written by `cargo xtask wasm`.\n\n{}",
+             window {BROTLI_LGWIN}; code = the `EFF00000` prefix + brotli \
+             (the `.code` file minuto-deploy deploys); stored = code + {STORED_OVERHEAD} for \
+             cargo-stylus's metadata. Written by `cargo xtask wasm`.\n\n{}",
             size_table(&rows, true)
         );
         let md_path = out_dir.join("sizes.md");
@@ -350,10 +361,15 @@ fn build_contract(
     check_module(&module).context("the WASM is not a deployable Stylus program")?;
     let out = out_dir.join(format!("{}.wasm", pkg.name));
     fs::write(&out, &module).with_context(|| format!("writing {}", out.display()))?;
+    // What the chain stores and minuto-deploy deploys: measured here, byte for byte.
+    let mut code = STYLUS_PREFIX.to_vec();
+    code.extend(compress(&module)?);
+    let code_path = out_dir.join(format!("{}.code", pkg.name));
+    fs::write(&code_path, &code).with_context(|| format!("writing {}", code_path.display()))?;
     Ok(SizeRow {
         name: pkg.name.clone(),
         wasm: module.len(),
-        brotli: brotli_len(&module)?,
+        code: code.len(),
     })
 }
 
@@ -435,7 +451,7 @@ fn check_module(module: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn brotli_len(data: &[u8]) -> Result<usize> {
+fn compress(data: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     {
         let mut writer =
@@ -443,7 +459,7 @@ fn brotli_len(data: &[u8]) -> Result<usize> {
         writer.write_all(data)?;
         writer.flush()?;
     }
-    Ok(out.len())
+    Ok(out)
 }
 
 /// `12345` -> `12,345`; negative numbers keep their sign.
@@ -470,7 +486,7 @@ fn size_table(rows: &[SizeRow], markdown: bool) -> String {
     let header = [
         "contract".to_owned(),
         "wasm bytes".to_owned(),
-        "brotli bytes".to_owned(),
+        "code bytes".to_owned(),
         format!("stored (+{STORED_OVERHEAD})"),
         "budget".to_owned(),
         "headroom".to_owned(),
@@ -481,7 +497,7 @@ fn size_table(rows: &[SizeRow], markdown: bool) -> String {
             [
                 r.name.clone(),
                 group(r.wasm),
-                group(r.brotli),
+                group(r.code),
                 group(r.stored()),
                 group(budget(&r.name)),
                 group_signed(budget(&r.name) as i64 - r.stored() as i64),
