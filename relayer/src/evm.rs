@@ -6,24 +6,27 @@
 //! with [`crate::submit::Submitter`], which alloy's fillers cannot replace: a stuck nonce
 //! must not block later stops, and a stop never waits for mining to free its slot.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::eips::{BlockId, BlockNumberOrTag, Encodable2718};
 use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, LogData, B256, U256};
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{BlockOverrides, Header, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolInterface};
 use alloy::transports::TransportError;
 use k256::ecdsa::SigningKey;
 use minuto_chain::bindings::ISessionEscrow::{self, ISessionEscrowErrors};
 use minuto_chain::follower::ContractLogs;
+use tracing::{debug, warn};
 use url::Url;
 
 use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
 use crate::escrow::{self, state, DecodeError, EscrowEvent, EscrowLog};
-use crate::submit::{Fees, Precheck, SubmitConfig, Submitter, TxRpc};
+use crate::submit::{Fees, Precheck, ReceiptCounts, SubmitConfig, Submitter, TxRpc};
 
 /// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
 /// drop) is never logged.
@@ -152,6 +155,22 @@ pub fn classify_revert(data: Option<&Bytes>, message: &str) -> Precheck {
     }
 }
 
+/// How long the latest block read from the node is reused: every stop being sent and
+/// the receipt scan share one `eth_getBlockByNumber` per interval.
+const HEAD_TTL: Duration = Duration::from_millis(250);
+
+/// What one node connection shares between concurrent stops.
+#[derive(Debug, Default)]
+struct Shared {
+    /// The latest block and when it was read.
+    head: tokio::sync::Mutex<Option<(tokio::time::Instant, Header)>>,
+    /// The fees computed for a block (one tip query per block).
+    fees: tokio::sync::Mutex<Option<(u64, Fees)>>,
+    /// The node refused block overrides on `eth_estimateGas`: dry runs use the pending
+    /// block instead.
+    no_block_overrides: AtomicBool,
+}
+
 /// The node and the escrow, as the submitter and the follower use them.
 #[derive(Clone)]
 pub struct Node {
@@ -160,6 +179,7 @@ pub struct Node {
     escrow: Address,
     chain_id: u64,
     key: RelayerKey,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Node {
@@ -197,13 +217,48 @@ impl Node {
             .map_err(|e| ChainError::Unexpected(format!("{}: {e}", C::SIGNATURE)))
     }
 
-    async fn latest_block(&self) -> Result<alloy::rpc::types::Header, ChainError> {
-        self.provider
+    /// The latest block, read at most once per [`HEAD_TTL`] whoever asks.
+    async fn latest_block(&self) -> Result<Header, ChainError> {
+        let mut cached = self.shared.head.lock().await;
+        if let Some((read, header)) = &*cached {
+            if read.elapsed() < HEAD_TTL {
+                return Ok(header.clone());
+            }
+        }
+        let header = self
+            .provider
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await
             .map_err(self.err("eth_getBlockByNumber"))?
             .map(|b| b.header)
-            .ok_or_else(|| ChainError::Unexpected("no latest block".into()))
+            .ok_or_else(|| ChainError::Unexpected("no latest block".into()))?;
+        *cached = Some((tokio::time::Instant::now(), header.clone()));
+        Ok(header)
+    }
+
+    /// `eth_estimateGas` of `stopAt(id, at)` on the latest state, in a block stamped
+    /// with the time it will be mined at (at least now, never before the latest block):
+    /// not the `pending` block, which a node such as anvil builds by executing every
+    /// transaction in its pool, each time.
+    async fn estimate_stop(&self, tx: TransactionRequest) -> Result<u64, RpcError> {
+        let latest = self.latest_block().await.map_err(|e| RpcError {
+            method: "eth_getBlockByNumber",
+            message: e.to_string(),
+            node: None,
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let block = BlockOverrides {
+            time: Some(latest.timestamp.max(now)),
+            ..BlockOverrides::default()
+        };
+        self.provider
+            .estimate_gas(tx)
+            .block(BlockId::Number(latest.number.into()))
+            .with_block_overrides(block)
+            .await
+            .map_err(|e| RpcError::new("eth_estimateGas", &e, &self.url))
     }
 }
 
@@ -216,25 +271,39 @@ fn dry_run(e: RpcError) -> Result<Precheck, ChainError> {
 
 impl TxRpc for Node {
     async fn precheck(&self, id: U256, at: u64) -> Result<Precheck, ChainError> {
-        // On the pending block: the next block's timestamp, not the latest one's, which
-        // on a quiet chain can be much older.
+        // One request: the estimate, whose revert data says why the escrow would refuse.
+        // Dated at the mining time, not at the latest block's, which on a quiet chain
+        // can be much older than `at`.
         let tx = self.stop_request(id, at);
-        if let Err(e) = self
-            .provider
-            .call(tx.clone())
-            .block(BlockId::pending())
-            .await
-        {
-            return dry_run(RpcError::new("eth_call", &e, &self.url));
+        let overrides = !self.shared.no_block_overrides.load(Ordering::Relaxed);
+        if overrides {
+            match self.estimate_stop(tx.clone()).await {
+                Ok(gas) => return Ok(Precheck::Ok { gas }),
+                Err(e) if e.node.is_none() || e.revert_data().is_some() => return dry_run(e),
+                // A node error without revert data: perhaps it does not take block
+                // overrides. The pending block answers the same question, slowly.
+                Err(e) => debug!(error = %e, "estimate with block overrides refused"),
+            }
         }
-        match self
+        let pending = self
             .provider
             .estimate_gas(tx)
             .block(BlockId::pending())
             .await
-        {
+            .map_err(|e| RpcError::new("eth_estimateGas", &e, &self.url));
+        let answered = match &pending {
+            Ok(_) => true,
+            Err(e) => e.revert_data().is_some(),
+        };
+        if overrides && answered {
+            warn!("the node refuses block overrides on eth_estimateGas: dry runs use the pending block");
+            self.shared
+                .no_block_overrides
+                .store(true, Ordering::Relaxed);
+        }
+        match pending {
             Ok(gas) => Ok(Precheck::Ok { gas }),
-            Err(e) => dry_run(RpcError::new("eth_estimateGas", &e, &self.url)),
+            Err(e) => dry_run(e),
         }
     }
 
@@ -248,7 +317,15 @@ impl TxRpc for Node {
     }
 
     async fn fees(&self) -> Result<Fees, ChainError> {
-        let base = u128::from(self.latest_block().await?.base_fee_per_gas.ok_or_else(|| {
+        let latest = self.latest_block().await?;
+        // Computed once per block, for every stop sent in it.
+        let mut cached = self.shared.fees.lock().await;
+        if let Some((block, fees)) = *cached {
+            if block == latest.number {
+                return Ok(fees);
+            }
+        }
+        let base = u128::from(latest.base_fee_per_gas.ok_or_else(|| {
             ChainError::Unexpected("no baseFeePerGas: not an EIP-1559 chain".into())
         })?);
         let tip = self
@@ -257,10 +334,12 @@ impl TxRpc for Node {
             .await
             .map_err(self.err("eth_maxPriorityFeePerGas"))?;
         // Room for the base fee to double while we wait, as wallets do.
-        Ok(Fees {
+        let fees = Fees {
             max_fee_per_gas: base.saturating_mul(2).saturating_add(tip),
             max_priority_fee_per_gas: tip,
-        })
+        };
+        *cached = Some((latest.number, fees));
+        Ok(fees)
     }
 
     async fn send(
@@ -312,6 +391,24 @@ impl TxRpc for Node {
             .await
             .map_err(self.err("eth_getTransactionReceipt"))?
             .map(|r| r.status()))
+    }
+
+    async fn block_number(&self) -> Result<u64, ChainError> {
+        Ok(self.latest_block().await?.number)
+    }
+
+    async fn block_receipts(&self, number: u64) -> Result<Option<Vec<(B256, bool)>>, ChainError> {
+        Ok(self
+            .provider
+            .get_block_receipts(BlockId::number(number))
+            .await
+            .map_err(self.err("eth_getBlockReceipts"))?
+            .map(|receipts| {
+                receipts
+                    .iter()
+                    .map(|r| (r.transaction_hash, r.status()))
+                    .collect()
+            }))
     }
 }
 
@@ -371,6 +468,7 @@ impl EvmChain {
             escrow,
             chain_id,
             key,
+            shared: Arc::default(),
         };
         let actual = node
             .provider
@@ -407,6 +505,11 @@ impl EvmChain {
 
     fn node(&self) -> &Node {
         self.submitter.rpc()
+    }
+
+    /// How the receipts of this chain's stops were found so far.
+    pub fn receipt_counts(&self) -> ReceiptCounts {
+        self.submitter.receipt_counts()
     }
 }
 
@@ -559,6 +662,7 @@ mod tests {
             escrow: Address::ZERO,
             chain_id: 1,
             key: crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
+            shared: Arc::default(),
         };
         assert!(!format!("{node:?}").contains("SECRETAPIKEY"));
     }

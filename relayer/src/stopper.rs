@@ -153,6 +153,14 @@ pub async fn stop_one<C: Chain>(
             }
         }
     };
+    if registry.is_ended(id) {
+        // The follower saw the session end (another relayer, a party's own stop, a
+        // cancel) while this stop waited for a slot: nothing to send.
+        metrics.stops_already_ended.inc();
+        info!(session = %id, "session ended before its stop was sent; nothing to do");
+        registry.stopped(id);
+        return;
+    }
     let at = clamp_at(
         request.target_at,
         request.start,

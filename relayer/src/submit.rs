@@ -1,7 +1,12 @@
-//! Safe submission of `stopAt`: pre-check by call, nonce management, EIP-1559 fees with
-//! bumping and resubmission under the same nonce, bounded retries, idempotence.
+//! Safe submission of `stopAt`: one dry run (the gas estimate, whose revert says why the
+//! escrow would refuse), nonce management, EIP-1559 fees with bumping and resubmission
+//! under the same nonce, bounded retries, idempotence. Receipts are watched per block
+//! (`eth_getBlockReceipts`, one request a block for every stop in flight), with a
+//! per-transaction look-up only before a stop is replaced.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use alloy_primitives::{B256, U256};
@@ -35,7 +40,8 @@ pub enum Precheck {
 
 /// The raw chain operations a submission is made of.
 pub trait TxRpc: Send + Sync + 'static {
-    /// Dry-runs `stopAt(id, at)` from the relayer's address.
+    /// Dry-runs `stopAt(id, at)` from the relayer's address in the block that will mine
+    /// it: the gas it needs, or why it would revert.
     fn precheck(
         &self,
         id: U256,
@@ -56,6 +62,13 @@ pub trait TxRpc: Send + Sync + 'static {
     ) -> impl Future<Output = Result<B256, ChainError>> + Send;
     /// `Some(success)` once the transaction is mined.
     fn receipt(&self, tx: B256) -> impl Future<Output = Result<Option<bool>, ChainError>> + Send;
+    /// The latest block number.
+    fn block_number(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
+    /// Every transaction of block `number` with its success (`None`: no such block yet).
+    fn block_receipts(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<Vec<(B256, bool)>>, ChainError>> + Send;
 }
 
 /// Submission settings.
@@ -75,11 +88,40 @@ pub struct SubmitConfig {
     pub gas_margin_percent: u32,
 }
 
+/// Blocks scanned at most per look (a relayer idle for longer than this many blocks
+/// starts again near the head; what a skipped block held is found per transaction).
+const MAX_SCAN_BLOCKS: u64 = 32;
+
+/// How receipts were found (for tests and metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptCounts {
+    /// Block receipt lists fetched (`eth_getBlockReceipts`).
+    pub blocks_scanned: u64,
+    /// Transactions found mined in a scanned block.
+    pub found_in_blocks: u64,
+    /// Per-transaction receipt look-ups (`eth_getTransactionReceipt`), made only when a
+    /// stop waited a whole `receipt_timeout`.
+    pub looked_up: u64,
+}
+
+/// The transactions being waited for, filled in by whichever waiter scans the new
+/// blocks: one `eth_getBlockReceipts` a block for every stop in flight.
+#[derive(Debug, Default)]
+struct Watch {
+    /// Hash → `Some(success)` once seen in a block.
+    waiting: std::sync::Mutex<HashMap<B256, Option<bool>>>,
+    /// Next block to scan and when the last scan began.
+    scan: Mutex<(Option<u64>, Option<Instant>)>,
+    blocks_scanned: AtomicU64,
+    found_in_blocks: AtomicU64,
+    looked_up: AtomicU64,
+}
+
 /// Submits stops through a [`TxRpc`], owning the relayer account's nonce.
 ///
 /// Nonces are handed out from a local counter, so sends never wait for each other's
 /// mining: [`Submitter::send`] returns once the node has the transaction, and
-/// [`Submitter::confirm`] watches its receipt and replaces it with higher fees (same
+/// [`Submitter::confirm`] watches for its receipt and replaces it with higher fees (same
 /// nonce) while it is stuck.
 #[derive(Debug)]
 pub struct Submitter<R> {
@@ -87,6 +129,7 @@ pub struct Submitter<R> {
     cfg: SubmitConfig,
     /// The next nonce to use; `None` = ask the node.
     nonce: Mutex<Option<u64>>,
+    watch: Watch,
 }
 
 impl<R: TxRpc> Submitter<R> {
@@ -96,12 +139,23 @@ impl<R: TxRpc> Submitter<R> {
             rpc,
             cfg,
             nonce: Mutex::new(None),
+            watch: Watch::default(),
         }
     }
 
     /// The underlying operations.
     pub fn rpc(&self) -> &R {
         &self.rpc
+    }
+
+    /// How receipts were found so far.
+    pub fn receipt_counts(&self) -> ReceiptCounts {
+        let w = &self.watch;
+        ReceiptCounts {
+            blocks_scanned: w.blocks_scanned.load(Ordering::Relaxed),
+            found_in_blocks: w.found_in_blocks.load(Ordering::Relaxed),
+            looked_up: w.looked_up.load(Ordering::Relaxed),
+        }
     }
 
     async fn next_nonce(&self) -> Result<u64, ChainError> {
@@ -198,7 +252,7 @@ impl<R: TxRpc> Submitter<R> {
 
     /// Waits for a sent stop to be mined, replacing it (same nonce, fees raised by
     /// `fee_bump_percent`) each `receipt_timeout` it stays out, at most `max_attempts`
-    /// transactions in all.
+    /// transactions in all. A transaction the node dropped is sent again this way.
     ///
     /// # Errors
     /// [`ChainError::NotMined`] after `max_attempts` unmined transactions,
@@ -213,12 +267,12 @@ impl<R: TxRpc> Submitter<R> {
             mut sent,
         } = pending;
         let mut attempts = 1u32;
-        loop {
-            if let Some(outcome) = self.wait_mined(id, at, &sent).await? {
-                return Ok(outcome);
+        let outcome = loop {
+            if let Some(outcome) = self.wait_mined(id, at, &sent).await {
+                break Some(outcome);
             }
             if attempts >= self.cfg.max_attempts {
-                break;
+                break None;
             }
             attempts += 1;
             fees = fees.bumped(self.cfg.fee_bump_percent, self.cfg.max_fee_per_gas);
@@ -230,42 +284,118 @@ impl<R: TxRpc> Submitter<R> {
                 Err(ChainError::NonceTooLow | ChainError::Underpriced) => {}
                 Err(e) => warn!(session = %id, error = %e, "replacement not sent"),
             }
+        };
+        self.unwatch(&sent);
+        match outcome {
+            Some((tx, true)) => Ok(StopOutcome::Stopped { tx, at }),
+            // Reverted on chain: most likely another relayer got there first.
+            Some((_, false)) => match self.rpc.precheck(id, at).await? {
+                Precheck::AlreadyEnded => Ok(StopOutcome::AlreadyEnded),
+                other => Err(ChainError::Reverted {
+                    id,
+                    at,
+                    reason: format!("mined but reverted; now {other:?}"),
+                }),
+            },
+            None => {
+                // Unknown fate: let the next stop ask the node for the nonce again.
+                self.forget_nonce().await;
+                Err(ChainError::NotMined { id, attempts })
+            }
         }
-        // Unknown fate: let the next stop ask the node for the nonce again.
-        self.forget_nonce().await;
-        Err(ChainError::NotMined { id, attempts })
     }
 
-    async fn wait_mined(
-        &self,
-        id: U256,
-        at: u64,
-        sent: &[B256],
-    ) -> Result<Option<StopOutcome>, ChainError> {
+    /// One of `sent` once mined, with its success; `None` after `receipt_timeout`.
+    async fn wait_mined(&self, id: U256, at: u64, sent: &[B256]) -> Option<(B256, bool)> {
+        {
+            let mut waiting = self.watch.waiting.lock().unwrap();
+            for &tx in sent {
+                waiting.entry(tx).or_insert(None);
+            }
+        }
         let deadline = Instant::now() + self.cfg.receipt_timeout;
         loop {
-            for &tx in sent {
-                match self.rpc.receipt(tx).await {
-                    Ok(Some(true)) => return Ok(Some(StopOutcome::Stopped { tx, at })),
-                    Ok(Some(false)) => {
-                        // Reverted on chain: most likely another relayer got there first.
-                        return match self.rpc.precheck(id, at).await? {
-                            Precheck::AlreadyEnded => Ok(Some(StopOutcome::AlreadyEnded)),
-                            other => Err(ChainError::Reverted {
-                                id,
-                                at,
-                                reason: format!("mined but reverted; now {other:?}"),
-                            }),
-                        };
-                    }
-                    Ok(None) => {}
-                    Err(e) => debug!(%tx, error = %e, "receipt poll failed"),
-                }
+            if let Some(found) = self.mined(sent) {
+                return Some(found);
             }
             if Instant::now() >= deadline {
-                return Ok(None);
+                break;
             }
-            tokio::time::sleep(self.cfg.poll_interval).await;
+            tokio::time::sleep(
+                self.cfg
+                    .poll_interval
+                    .min(deadline.saturating_duration_since(Instant::now())),
+            )
+            .await;
+            self.scan().await;
+        }
+        // Before replacing: ask for each transaction itself, in case its block was
+        // skipped (a scan that failed, or more blocks than one scan reads).
+        for &tx in sent {
+            self.watch.looked_up.fetch_add(1, Ordering::Relaxed);
+            match self.rpc.receipt(tx).await {
+                Ok(Some(ok)) => return Some((tx, ok)),
+                Ok(None) => {}
+                Err(e) => debug!(%tx, session = %id, at, error = %e, "receipt look-up failed"),
+            }
+        }
+        None
+    }
+
+    fn mined(&self, sent: &[B256]) -> Option<(B256, bool)> {
+        let waiting = self.watch.waiting.lock().unwrap();
+        sent.iter()
+            .find_map(|tx| waiting.get(tx).copied().flatten().map(|ok| (*tx, ok)))
+    }
+
+    fn unwatch(&self, sent: &[B256]) {
+        let mut waiting = self.watch.waiting.lock().unwrap();
+        for tx in sent {
+            waiting.remove(tx);
+        }
+    }
+
+    /// Reads the receipts of the blocks mined since the last scan, unless another waiter
+    /// began one less than half a poll interval ago.
+    async fn scan(&self) {
+        let mut scan = self.watch.scan.lock().await;
+        let now = Instant::now();
+        if scan.1.is_some_and(|t| now < t + self.cfg.poll_interval / 2) {
+            return;
+        }
+        scan.1 = Some(now);
+        let head = match self.rpc.block_number().await {
+            Ok(h) => h,
+            Err(e) => {
+                debug!(error = %e, "receipt scan: no head");
+                return;
+            }
+        };
+        let from = match scan.0 {
+            Some(next) if head < next + MAX_SCAN_BLOCKS => next,
+            // The first scan, or after a long idle stretch: the last few blocks.
+            _ => head.saturating_sub(2),
+        };
+        for number in from..=head {
+            let receipts = match self.rpc.block_receipts(number).await {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    debug!(block = number, error = %e, "receipt scan failed");
+                    break;
+                }
+            };
+            self.watch.blocks_scanned.fetch_add(1, Ordering::Relaxed);
+            let mut waiting = self.watch.waiting.lock().unwrap();
+            for (tx, ok) in receipts {
+                if let Some(slot) = waiting.get_mut(&tx) {
+                    if slot.is_none() {
+                        self.watch.found_in_blocks.fetch_add(1, Ordering::Relaxed);
+                    }
+                    *slot = Some(ok);
+                }
+            }
+            scan.0 = Some(number + 1);
         }
     }
 }

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
-use alloy_primitives::{Address, Bytes, U256};
+use alloy_primitives::{Address, Bytes, B256, U256};
 use alloy_sol_types::{sol, SolCall, SolValue};
 use k256::ecdsa::SigningKey;
+use minuto_relayer::chain::{Chain, SentStop, StopOutcome};
 use minuto_relayer::clock::Clock;
 use minuto_relayer::config::{parse_private_key, Config};
 use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
@@ -41,6 +42,7 @@ sol! {
         function setRelayer(address account, bool allowed) external;
         function open(address tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind) external returns (uint256 id);
         function start(uint256 id, address tutorKey) external;
+        function stop(uint256 id) external;
         function session(uint256 id) external view returns (SessionView memory);
     }
 }
@@ -738,4 +740,152 @@ async fn redis_writer_flushes_pending_writes_before_shutdown_returns() {
         [None, Some(1_767_225_600_123)]
     );
     reader_writer.abort();
+}
+
+/// The production chain client of `RELAYER_KEY` against `escrow`, with the tests'
+/// submission settings changed by `tune`.
+async fn evm_chain(
+    node: &Node,
+    escrow: Address,
+    tune: impl FnOnce(&mut minuto_relayer::submit::SubmitConfig),
+) -> minuto_relayer::evm::EvmChain {
+    let mut submit = config(node, escrow, Path::new("unused")).tx.submit;
+    tune(&mut submit);
+    minuto_relayer::evm::EvmChain::connect(
+        &node.url,
+        Duration::from_secs(5),
+        escrow,
+        CHAIN_ID,
+        parse_private_key(RELAYER_KEY).unwrap(),
+        submit,
+    )
+    .await
+    .unwrap()
+}
+
+async fn relayer_nonce(node: &Node) -> u64 {
+    node.p
+        .get_transaction_count(parse_private_key(RELAYER_KEY).unwrap().address())
+        .pending()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_for_a_session_already_ended_is_not_sent() {
+    let Some(bin) = anvil_or_skip("a_stop_for_a_session_already_ended_is_not_sent") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    // The student ends the session themself.
+    send(
+        &node,
+        STUDENT,
+        Some(d.escrow),
+        IEscrowDouble::stopCall { id: U256::from(1) }.abi_encode(),
+    )
+    .await;
+    let ended = session(&node, d.escrow, 1).await;
+    assert_eq!(ended.state, 3);
+    let chain = evm_chain(&node, d.escrow, |_| {}).await;
+    let at = Clock::system().now_unix();
+    assert_eq!(
+        chain.stop_at(U256::from(1), at).await.unwrap(),
+        StopOutcome::AlreadyEnded
+    );
+    // Nothing was sent: the relayer's nonce did not move, and the end stands.
+    assert_eq!(relayer_nonce(&node).await, 0);
+    assert_eq!(session(&node, d.escrow, 1).await.end, ended.end);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_is_confirmed_from_its_blocks_receipts() {
+    let Some(bin) = anvil_or_skip("a_stop_is_confirmed_from_its_blocks_receipts") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let start = session(&node, d.escrow, 1).await.start;
+    let chain = evm_chain(&node, d.escrow, |_| {}).await;
+    let at = start.max(Clock::system().now_unix() - 1);
+    let StopOutcome::Stopped { tx, at: landed } = chain.stop_at(U256::from(1), at).await.unwrap()
+    else {
+        panic!("not stopped")
+    };
+    assert_eq!(landed, at);
+    let on_chain = session(&node, d.escrow, 1).await;
+    assert_eq!((on_chain.state, on_chain.end), (3, at));
+    let receipt = node.p.get_transaction_receipt(tx).await.unwrap().unwrap();
+    assert!(receipt.status());
+    let counts = chain.receipt_counts();
+    assert_eq!(counts.found_in_blocks, 1, "{counts:?}");
+    assert_eq!(counts.looked_up, 0, "{counts:?}");
+    assert!(counts.blocks_scanned >= 1, "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_dropped_by_the_node_is_sent_again_and_mined() {
+    let Some(bin) = anvil_or_skip("a_stop_dropped_by_the_node_is_sent_again_and_mined") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let start = session(&node, d.escrow, 1).await.start;
+    let chain = evm_chain(&node, d.escrow, |s| {
+        s.receipt_timeout = Duration::from_secs(2);
+    })
+    .await;
+    // No block while the stop is in the pool, so it can be dropped before it is mined.
+    let () = node
+        .p
+        .raw_request("evm_setIntervalMining".into(), [0])
+        .await
+        .unwrap();
+    let at = start.max(Clock::system().now_unix() - 1);
+    let SentStop::Pending(pending) = chain.send_stop(U256::from(1), at).await.unwrap() else {
+        panic!("expected a pending stop")
+    };
+    let dropped = pending.sent[0];
+    let gone: Option<B256> = node
+        .p
+        .raw_request("anvil_dropTransaction".into(), [dropped])
+        .await
+        .unwrap();
+    assert_eq!(gone, Some(dropped));
+    let () = node
+        .p
+        .raw_request("evm_setIntervalMining".into(), [1])
+        .await
+        .unwrap();
+    let StopOutcome::Stopped { tx, at: landed } = chain.confirm_stop(pending).await.unwrap() else {
+        panic!("not stopped")
+    };
+    // A replacement under the same nonce (fees bumped) was mined instead.
+    assert_ne!(tx, dropped);
+    assert_eq!(landed, at);
+    let on_chain = session(&node, d.escrow, 1).await;
+    assert_eq!((on_chain.state, on_chain.end), (3, at));
+    assert!(node
+        .p
+        .get_transaction_receipt(dropped)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        node.p
+            .get_transaction_receipt(tx)
+            .await
+            .unwrap()
+            .unwrap()
+            .transaction_index,
+        Some(0)
+    );
+    assert_eq!(relayer_nonce(&node).await, 1);
+    let counts = chain.receipt_counts();
+    assert_eq!(
+        (counts.looked_up, counts.found_in_blocks),
+        (1, 1),
+        "{counts:?}"
+    );
 }

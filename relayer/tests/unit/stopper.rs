@@ -533,6 +533,12 @@ impl minuto_relayer::submit::TxRpc for Instant1 {
     async fn receipt(&self, _: B256) -> Result<Option<bool>, ChainError> {
         Ok(None)
     }
+    async fn block_number(&self) -> Result<u64, ChainError> {
+        Ok(1)
+    }
+    async fn block_receipts(&self, _: u64) -> Result<Option<Vec<(B256, bool)>>, ChainError> {
+        Ok(Some(Vec::new()))
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -560,5 +566,62 @@ async fn mass_drop_is_sent_without_waiting_for_mining() {
     assert_eq!(metrics.stops_confirmed.get(), 0);
     sleep_s(60).await;
     assert_eq!(metrics.stops_confirmed.get(), 40);
+    cancel.cancel();
+}
+
+/// A chain whose sends take five seconds each, with every stop recorded.
+struct SlowSend {
+    sends: Mutex<Vec<U256>>,
+}
+
+impl Chain for SlowSend {
+    async fn head(&self) -> Result<Head, ChainError> {
+        Ok(Head {
+            number: 1,
+            timestamp: T0,
+        })
+    }
+    async fn logs(&self, _: u64, _: u64) -> Result<Vec<EscrowLog>, ChainError> {
+        Ok(Vec::new())
+    }
+    async fn max_backdate(&self) -> Result<u64, ChainError> {
+        Ok(BACKDATE)
+    }
+    async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        self.sends.lock().unwrap().push(id);
+        Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_for_a_session_that_ended_while_it_waited_for_a_slot_is_not_sent() {
+    // One slot; sessions 1 and 2 fall due together when the grace period ends (T0 + 20).
+    let Rig {
+        registry,
+        chain,
+        metrics,
+        cancel,
+    } = rig_over(
+        |_| SlowSend {
+            sends: Mutex::default(),
+        },
+        1,
+    );
+    open_and_start(&registry, 1, T0, 1_000_000);
+    open_and_start(&registry, 2, T0, 1_000_000);
+    sleep_s(21).await;
+    // Session 1's stop holds the slot; session 2 ends on chain by other means and the
+    // follower sees it.
+    assert!(registry.apply(&EscrowEvent::Ended {
+        id: U256::from(2),
+        end: T0 + 20,
+    }));
+    sleep_s(10).await;
+    assert_eq!(*chain.sends.lock().unwrap(), vec![U256::from(1)]);
+    assert_eq!(metrics.stops_submitted.get(), 1);
+    assert_eq!(metrics.stops_confirmed.get(), 1);
+    assert_eq!(metrics.stops_already_ended.get(), 1);
+    assert_eq!(metrics.stops_failed.get(), 0);
     cancel.cancel();
 }

@@ -16,10 +16,27 @@ struct FakeState {
     pending_nonce: u64,
     nonce_too_low_once: bool,
     sends: Vec<(u64, u64, Fees)>,
-    /// tx hash -> (polls before mined, success)
-    mined_after: HashMap<u8, (u32, bool)>,
-    polls: HashMap<B256, u32>,
+    /// tx hash's first byte -> (blocks after the one it was sent in, success)
+    mined_after: HashMap<u8, (u64, bool)>,
+    /// The block each transaction was sent in.
+    sent_in: HashMap<B256, u64>,
+    /// The chain's head: one block more each time it is asked.
+    head: u64,
+    /// Block receipt lists cannot be read (a node without `eth_getBlockReceipts`).
+    no_block_receipts: bool,
     precheck_calls: u32,
+    head_calls: u32,
+    block_receipt_calls: Vec<u64>,
+    receipt_calls: Vec<B256>,
+}
+
+impl FakeState {
+    /// The block `tx` is mined in, with its success.
+    fn mined(&self, tx: &B256) -> Option<(u64, bool)> {
+        let sent = *self.sent_in.get(tx)?;
+        let &(after, ok) = self.mined_after.get(&tx[0])?;
+        Some((sent + 1 + after, ok))
+    }
 }
 
 #[derive(Default)]
@@ -59,19 +76,42 @@ impl TxRpc for FakeRpc {
             return Err(ChainError::NonceTooLow);
         }
         s.sends.push((nonce, at, fees));
-        Ok(B256::repeat_byte(s.sends.len() as u8))
+        let tx = B256::repeat_byte(s.sends.len() as u8);
+        let head = s.head;
+        s.sent_in.insert(tx, head);
+        Ok(tx)
     }
     async fn receipt(&self, tx: B256) -> Result<Option<bool>, ChainError> {
         let mut s = self.0.lock().unwrap();
-        let polls = {
-            let p = s.polls.entry(tx).or_default();
-            *p += 1;
-            *p
-        };
-        Ok(match s.mined_after.get(&tx[0]) {
-            Some(&(after, ok)) if polls > after => Some(ok),
-            _ => None,
-        })
+        s.receipt_calls.push(tx);
+        Ok(s.mined(&tx).filter(|&(b, _)| b <= s.head).map(|(_, ok)| ok))
+    }
+    async fn block_number(&self) -> Result<u64, ChainError> {
+        let mut s = self.0.lock().unwrap();
+        s.head_calls += 1;
+        s.head += 1;
+        Ok(s.head)
+    }
+    async fn block_receipts(&self, number: u64) -> Result<Option<Vec<(B256, bool)>>, ChainError> {
+        let mut s = self.0.lock().unwrap();
+        s.block_receipt_calls.push(number);
+        if s.no_block_receipts {
+            return Err(ChainError::Unexpected(
+                "the method eth_getBlockReceipts does not exist".into(),
+            ));
+        }
+        if number > s.head {
+            return Ok(None);
+        }
+        Ok(Some(
+            s.sent_in
+                .keys()
+                .filter_map(|tx| match s.mined(tx) {
+                    Some((b, ok)) if b == number => Some((*tx, ok)),
+                    _ => None,
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -136,7 +176,9 @@ async fn sends_pipeline_nonces_without_waiting_for_mining() {
     // consecutive nonces, and no receipt was polled.
     assert_eq!(nonces, vec![5, 6, 7]);
     assert_eq!(started.elapsed(), Duration::ZERO);
-    assert!(sub.rpc().0.lock().unwrap().polls.is_empty());
+    let s = sub.rpc().0.lock().unwrap();
+    assert_eq!(s.head_calls, 0);
+    assert!(s.receipt_calls.is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -269,4 +311,102 @@ fn fees_bump_respects_cap() {
         }
     );
     assert_eq!(f.bumped(10, None).max_fee_per_gas, 110);
+}
+
+#[tokio::test(start_paused = true)]
+async fn receipts_of_concurrent_stops_come_from_one_scan_per_block() {
+    let rpc = FakeRpc::default();
+    for tx in 1..=20u8 {
+        // Each mined two blocks after the one it was sent in.
+        rpc.0.lock().unwrap().mined_after.insert(tx, (2, true));
+    }
+    let sub = std::sync::Arc::new(Submitter::new(rpc, cfg()));
+    let mut pending = Vec::new();
+    for id in 1..=20u64 {
+        match sub.send(U256::from(id), 100).await.unwrap() {
+            SentStop::Pending(p) => pending.push(p),
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut waiting = tokio::task::JoinSet::new();
+    for p in pending {
+        let sub = sub.clone();
+        waiting.spawn(async move { sub.confirm(p).await });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(r) = waiting.join_next().await {
+        outcomes.push(r.unwrap().unwrap());
+    }
+    assert_eq!(outcomes.len(), 20);
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, StopOutcome::Stopped { at: 100, .. })));
+    let s = sub.rpc().0.lock().unwrap();
+    // Twenty waiters woke each second; one of them read the head and the new blocks:
+    // the first scan reads the last blocks (0 and 1), then one block each.
+    assert_eq!(s.head_calls, 3);
+    assert_eq!(s.block_receipt_calls, vec![0, 1, 2, 3]);
+    assert!(s.receipt_calls.is_empty(), "{:?}", s.receipt_calls);
+    assert_eq!(
+        sub.receipt_counts(),
+        ReceiptCounts {
+            blocks_scanned: 4,
+            found_in_blocks: 20,
+            looked_up: 0
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_whose_block_cannot_be_read_is_looked_up_before_it_is_replaced() {
+    let rpc = FakeRpc::default();
+    {
+        let mut s = rpc.0.lock().unwrap();
+        s.no_block_receipts = true;
+        s.mined_after.insert(1, (0, true));
+    }
+    let sub = Submitter::new(rpc, cfg());
+    let started = Instant::now();
+    let out = sub.stop_at(U256::from(1), 100).await.unwrap();
+    assert_eq!(
+        out,
+        StopOutcome::Stopped {
+            tx: B256::repeat_byte(1),
+            at: 100
+        }
+    );
+    // Found by its own receipt at the end of the receipt timeout, not replaced.
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    let s = sub.rpc().0.lock().unwrap();
+    assert_eq!(s.sends.len(), 1);
+    assert_eq!(s.receipt_calls, vec![B256::repeat_byte(1)]);
+    assert_eq!(sub.receipt_counts().looked_up, 1);
+    assert_eq!(sub.receipt_counts().found_in_blocks, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_stop_is_sent_again_under_its_nonce_and_found_in_a_block() {
+    let rpc = FakeRpc::default();
+    {
+        let mut s = rpc.0.lock().unwrap();
+        s.pending_nonce = 4;
+        // The first transaction was dropped by the node: never mined. Its replacement
+        // is mined in the next block.
+        s.mined_after.insert(2, (0, true));
+    }
+    let sub = Submitter::new(rpc, cfg());
+    let out = sub.stop_at(U256::from(1), 100).await.unwrap();
+    assert_eq!(
+        out,
+        StopOutcome::Stopped {
+            tx: B256::repeat_byte(2),
+            at: 100
+        }
+    );
+    let s = sub.rpc().0.lock().unwrap();
+    assert_eq!(s.sends.iter().map(|x| x.0).collect::<Vec<_>>(), vec![4, 4]);
+    // The dropped one was looked up once before it was replaced; the replacement was
+    // found in its block.
+    assert_eq!(s.receipt_calls, vec![B256::repeat_byte(1)]);
+    assert_eq!(sub.receipt_counts().found_in_blocks, 1);
 }
