@@ -4,7 +4,8 @@
 //! `@foundry-rs/anvil-<platform>`). [`find`] takes `ANVIL_BIN`, else the native binary in
 //! `node_modules`; [`or_skip`] turns its absence into a loud skip, or a failure under
 //! `CI`; [`Anvil::start`] runs it on a free port and waits until it answers.
-//! [`redis`] does the same for a throw-away Redis (several service instances' store).
+//! [`redis`] does the same for a throw-away Redis (several service instances' store),
+//! [`postgres`] for a throw-away PostgreSQL (the indexer's second database).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+pub mod postgres;
 pub mod redis;
 
 /// The repository root (this crate lives in `tests/anvil`).

@@ -1,0 +1,292 @@
+//! The HTTP API: JSON, cursor-paginated lists, typed errors
+//! (`{"error": "invalid_address", "message": "…"}` with a 4xx status; internal failures
+//! are logged and answered `{"error": "internal", …}` with 500, never with their text).
+
+use std::sync::Arc;
+
+use alloy_primitives::Address;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::ingest::Status;
+use crate::query::{self, Period, Role};
+use crate::store::{Store, StoreError};
+
+/// Largest page.
+pub const MAX_LIMIT: u32 = 200;
+/// Page size when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct App {
+    /// The database.
+    pub store: Store,
+    /// Ingestion's progress.
+    pub status: watch::Receiver<Status>,
+    /// The clock (unix seconds) for expiries and streaks.
+    pub now: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+/// A request the API refuses, or a failure behind it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The path's address is not a 20-byte hex address.
+    #[error("{0:?} is not an address (0x followed by 40 hex digits)")]
+    InvalidAddress(String),
+    /// `limit` out of range.
+    #[error("limit must be between 1 and {MAX_LIMIT}")]
+    InvalidLimit,
+    /// `cursor` not one this API returned.
+    #[error("cursor {0:?} is not one this endpoint returned")]
+    InvalidCursor(String),
+    /// A query parameter with a value outside its set.
+    #[error("{name} must be one of {allowed}")]
+    InvalidParameter {
+        /// Parameter.
+        name: &'static str,
+        /// Allowed values.
+        allowed: &'static str,
+    },
+    /// No such session.
+    #[error("no session {0}")]
+    SessionNotFound(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::InvalidAddress(_) => (StatusCode::BAD_REQUEST, "invalid_address"),
+            ApiError::InvalidLimit => (StatusCode::BAD_REQUEST, "invalid_limit"),
+            ApiError::InvalidCursor(_) => (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
+            ApiError::Store(e) => {
+                tracing::error!(error = %e, "query failed");
+                let body = ErrorBody {
+                    error: "internal",
+                    message: "the index could not answer; try again".into(),
+                };
+                return (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response();
+            }
+        };
+        let body = ErrorBody {
+            error: code,
+            message: self.to_string(),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+fn account(s: &str) -> Result<Address, ApiError> {
+    let ok = s.len() == 42 && s.starts_with("0x");
+    ok.then(|| s.parse::<Address>().ok())
+        .flatten()
+        .ok_or_else(|| ApiError::InvalidAddress(s.to_owned()))
+}
+
+fn limit(l: Option<u32>) -> Result<u32, ApiError> {
+    match l {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::InvalidLimit),
+    }
+}
+
+/// Query of the session history.
+#[derive(Debug, Deserialize)]
+pub struct SessionsQuery {
+    /// `any` (default), `student` or `tutor`.
+    pub role: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The previous page's `next`.
+    pub cursor: Option<String>,
+}
+
+async fn sessions(
+    State(app): State<App>,
+    Path(who): Path<String>,
+    Query(q): Query<SessionsQuery>,
+) -> Result<Json<query::Page<query::Session>>, ApiError> {
+    let who = account(&who)?;
+    let role = match q.role.as_deref() {
+        None | Some("any") => Role::Any,
+        Some("student") => Role::Student,
+        Some("tutor") => Role::Tutor,
+        Some(_) => {
+            return Err(ApiError::InvalidParameter {
+                name: "role",
+                allowed: "any, student, tutor",
+            })
+        }
+    };
+    let before = match q.cursor {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ApiError::InvalidCursor(c))?,
+        ),
+    };
+    let page = query::sessions(&app.store, who, role, before, limit(q.limit)?).await?;
+    Ok(Json(page))
+}
+
+async fn session(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<query::Session>, ApiError> {
+    let n = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::SessionNotFound(id.clone()))?;
+    query::session_by_id(&app.store, n)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::SessionNotFound(id))
+}
+
+/// Query of the earnings.
+#[derive(Debug, Deserialize)]
+pub struct EarningsQuery {
+    /// `day` (default), `week` or `month`.
+    pub period: Option<String>,
+    /// Periods per page.
+    pub limit: Option<u32>,
+    /// The previous page's `next`.
+    pub cursor: Option<String>,
+}
+
+async fn earnings(
+    State(app): State<App>,
+    Path(who): Path<String>,
+    Query(q): Query<EarningsQuery>,
+) -> Result<Json<query::TutorEarnings>, ApiError> {
+    let who = account(&who)?;
+    let period = match q.period.as_deref() {
+        None | Some("day") => Period::Day,
+        Some("week") => Period::Week,
+        Some("month") => Period::Month,
+        Some(_) => {
+            return Err(ApiError::InvalidParameter {
+                name: "period",
+                allowed: "day, week, month",
+            })
+        }
+    };
+    if let Some(c) = &q.cursor {
+        let shape_ok =
+            c.len() >= 7 && c.len() <= 10 && c.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        if !shape_ok {
+            return Err(ApiError::InvalidCursor(c.clone()));
+        }
+    }
+    let out = query::earnings(
+        &app.store,
+        who,
+        period,
+        q.cursor.as_deref(),
+        limit(q.limit)?,
+    )
+    .await?;
+    Ok(Json(out))
+}
+
+async fn progress(
+    State(app): State<App>,
+    Path(who): Path<String>,
+) -> Result<Json<query::Progress>, ApiError> {
+    let who = account(&who)?;
+    Ok(Json(query::progress(&app.store, who, (app.now)()).await?))
+}
+
+async fn profile(
+    State(app): State<App>,
+    Path(who): Path<String>,
+) -> Result<Json<query::Profile>, ApiError> {
+    let who = account(&who)?;
+    Ok(Json(query::profile(&app.store, who, (app.now)()).await?))
+}
+
+/// Query of the stats.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    /// Days in `sessionsPerDay` (default 30, at most 366).
+    pub days: Option<u32>,
+}
+
+async fn stats(
+    State(app): State<App>,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<query::Stats>, ApiError> {
+    let days = match q.days {
+        None => 30,
+        Some(d) if (1..=366).contains(&d) => d,
+        Some(_) => {
+            return Err(ApiError::InvalidParameter {
+                name: "days",
+                allowed: "1 to 366",
+            })
+        }
+    };
+    Ok(Json(query::stats(&app.store, days).await?))
+}
+
+/// `/readyz`'s body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Ready {
+    ready: bool,
+    stored_through: Option<u64>,
+    next_block: u64,
+    head: u64,
+    reorgs: u64,
+    undecodable: u64,
+}
+
+async fn readyz(State(app): State<App>) -> impl IntoResponse {
+    let s = *app.status.borrow();
+    let body = Ready {
+        ready: s.progress.caught_up && s.stored >= s.progress.next_block,
+        stored_through: s.stored.checked_sub(1),
+        next_block: s.progress.next_block,
+        head: s.progress.head,
+        reorgs: s.progress.reorgs,
+        undecodable: s.undecodable,
+    };
+    let code = if body.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body))
+}
+
+/// The routes.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/v1/accounts/{address}/sessions", get(sessions))
+        .route("/v1/accounts/{address}/profile", get(profile))
+        .route("/v1/tutors/{address}/earnings", get(earnings))
+        .route("/v1/students/{address}/progress", get(progress))
+        .route("/v1/sessions/{id}", get(session))
+        .route("/v1/stats", get(stats))
+        .with_state(app)
+}

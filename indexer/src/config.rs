@@ -1,0 +1,258 @@
+//! Typed configuration: flags, each with a `MINUTO_INDEXER_*` variable, and an optional
+//! TOML file (`--config`) whose keys are the flags' names with underscores; flags and
+//! variables win over the file. Contract addresses, chain id and start block come from the
+//! deploy tool's record (`--deployment deployments/<chain-id>.json`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+use url::Url;
+
+use crate::events::Source;
+use crate::ingest::{Contracts, IngestConfig};
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}): write e.g. 2s, 500ms, 1m"))
+}
+
+/// `minuto-indexer`: session history, earnings, progress, profiles and protocol stats
+/// from the Minuto contracts' events.
+#[derive(Clone, Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// A TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "MINUTO_INDEXER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The deploy tool's record: chain id, addresses, deployment blocks.
+    #[arg(long, env = "MINUTO_INDEXER_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "MINUTO_INDEXER_RPC_URL")]
+    pub rpc_url: Option<Url>,
+    /// SQLite file (a path or sqlite://PATH; created if missing) or postgres://… URL.
+    #[arg(long, env = "MINUTO_INDEXER_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// API listener.
+    #[arg(long, env = "MINUTO_INDEXER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Blocks a log must be buried under before it is stored.
+    #[arg(long, env = "MINUTO_INDEXER_CONFIRMATIONS")]
+    pub confirmations: Option<u64>,
+    /// Largest block range per log query.
+    #[arg(long, env = "MINUTO_INDEXER_CHUNK_BLOCKS")]
+    pub chunk_blocks: Option<u64>,
+    /// Pause between polls once caught up.
+    #[arg(long, env = "MINUTO_INDEXER_POLL_INTERVAL", value_parser = duration)]
+    pub poll_interval: Option<Duration>,
+    /// Log format: text or json.
+    #[arg(long, env = "MINUTO_INDEXER_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The file's content (every key optional).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// See [`Cli::deployment`].
+    pub deployment: Option<PathBuf>,
+    /// See [`Cli::rpc_url`].
+    pub rpc_url: Option<Url>,
+    /// See [`Cli::database_url`].
+    pub database_url: Option<String>,
+    /// See [`Cli::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`Cli::confirmations`].
+    pub confirmations: Option<u64>,
+    /// See [`Cli::chunk_blocks`].
+    pub chunk_blocks: Option<u64>,
+    /// See [`Cli::poll_interval`] (`"2s"`).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub poll_interval: Option<Duration>,
+    /// See [`Cli::log_format`].
+    pub log_format: Option<String>,
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    s.map(|s| duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// The settings, checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Deployment record.
+    pub deployment: PathBuf,
+    /// Node.
+    pub rpc_url: Url,
+    /// Database.
+    pub database_url: String,
+    /// API listener.
+    pub listen: SocketAddr,
+    /// Ingestion.
+    pub ingest: IngestConfig,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("config file {path}: {source}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: toml::de::Error,
+    },
+    /// A required setting is missing.
+    #[error(
+        "{0} is required (flag --{1}, variable MINUTO_INDEXER_{2}, or `{0}` in the config file)"
+    )]
+    Missing(&'static str, &'static str, &'static str),
+    /// A value out of range.
+    #[error("{0}")]
+    Invalid(String),
+    /// The deployment record is unusable.
+    #[error("deployment record: {0}")]
+    Deployment(#[from] minuto_chain::RecordError),
+    /// The record lacks the escrow.
+    #[error("deployment record {0} has no escrow address")]
+    NoEscrow(PathBuf),
+}
+
+impl Cli {
+    /// Merges flags, variables and the file, and checks the values.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting.
+    pub fn resolve(self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            None => File::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+        };
+        let confirmations = self.confirmations.or(file.confirmations).unwrap_or(2);
+        let chunk_blocks = self.chunk_blocks.or(file.chunk_blocks).unwrap_or(2_000);
+        if !(1..=100_000).contains(&chunk_blocks) {
+            return Err(ConfigError::Invalid(
+                "chunk_blocks must be between 1 and 100000".into(),
+            ));
+        }
+        let poll_interval = self
+            .poll_interval
+            .or(file.poll_interval)
+            .unwrap_or(Duration::from_secs(2));
+        if poll_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "poll_interval must be positive".into(),
+            ));
+        }
+        let log_format = self
+            .log_format
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
+        if log_format != "text" && log_format != "json" {
+            return Err(ConfigError::Invalid(
+                "log_format must be text or json".into(),
+            ));
+        }
+        Ok(Config {
+            deployment: self
+                .deployment
+                .or(file.deployment)
+                .ok_or(ConfigError::Missing(
+                    "deployment",
+                    "deployment",
+                    "DEPLOYMENT",
+                ))?,
+            rpc_url: self
+                .rpc_url
+                .or(file.rpc_url)
+                .ok_or(ConfigError::Missing("rpc_url", "rpc-url", "RPC_URL"))?,
+            database_url: self
+                .database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| "minuto-indexer.sqlite".into()),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8095".parse().expect("a valid address")),
+            ingest: IngestConfig {
+                confirmations,
+                chunk_blocks,
+                poll_interval,
+            },
+            log_format,
+        })
+    }
+}
+
+impl Config {
+    /// The followed contracts from the deployment record: the escrow (required) and
+    /// whichever of credentials, badges and ratings it lists; ingestion starts at the
+    /// earliest deployment block among them.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the record cannot be read or has no escrow.
+    pub fn contracts(&self) -> Result<Contracts, ConfigError> {
+        contracts(
+            &minuto_chain::Record::read(&self.deployment)?,
+            &self.deployment,
+        )
+    }
+}
+
+/// The followed contracts in `record` (read from `path`).
+///
+/// # Errors
+/// [`ConfigError::NoEscrow`].
+pub fn contracts(
+    record: &minuto_chain::Record,
+    path: &std::path::Path,
+) -> Result<Contracts, ConfigError> {
+    use minuto_chain::Contract;
+    let escrow = record
+        .get(Contract::Escrow)
+        .ok_or_else(|| ConfigError::NoEscrow(path.to_owned()))?;
+    let mut addresses = vec![];
+    let mut start_block = escrow.block;
+    for (contract, source) in [
+        (Contract::Escrow, Source::Escrow),
+        (Contract::Credentials, Source::Credentials),
+        (Contract::Badges, Source::Badges),
+        (Contract::Ratings, Source::Ratings),
+    ] {
+        if let Some(d) = record.get(contract) {
+            addresses.push((source, d.address));
+            start_block = start_block.min(d.block);
+        }
+    }
+    Ok(Contracts {
+        chain_id: record.chain_id,
+        addresses,
+        escrow: escrow.address,
+        start_block,
+    })
+}

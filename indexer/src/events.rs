@@ -1,0 +1,306 @@
+//! What the indexer stores from a log: the event's name and, for the events the API
+//! reads, a typed [`Fact`]. Decoded with minuto-chain's `sol!` bindings from `abi/`.
+
+use alloy_primitives::{Address, LogData, B256, U256};
+use minuto_chain::alloy::sol_types::SolEventInterface;
+use minuto_chain::bindings::IBadges::IBadgesEvents;
+use minuto_chain::bindings::ICredentials::ICredentialsEvents;
+use minuto_chain::bindings::IRatings::IRatingsEvents;
+use minuto_chain::bindings::ISessionEscrow::ISessionEscrowEvents;
+
+/// Which followed contract a log came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// `minuto-escrow`.
+    Escrow,
+    /// `minuto-credentials`.
+    Credentials,
+    /// `minuto-badges`.
+    Badges,
+    /// `minuto-ratings`.
+    Ratings,
+}
+
+impl Source {
+    /// Name stored in `events.contract`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Source::Escrow => "escrow",
+            Source::Credentials => "credentials",
+            Source::Badges => "badges",
+            Source::Ratings => "ratings",
+        }
+    }
+}
+
+/// One decoded log with what the follower's [`Located`](minuto_chain::follower::Located)
+/// does not carry: its block's hash and time, its transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indexed {
+    /// Hash of the block holding the log.
+    pub block_hash: B256,
+    /// Transaction that emitted it.
+    pub tx_hash: B256,
+    /// The block's timestamp (seconds).
+    pub ts: u64,
+    /// Emitting contract.
+    pub source: Source,
+    /// The event's name in the ABI (`SessionEnded`).
+    pub name: &'static str,
+    /// What the API reads from it (`None`: kept in `events` only, e.g. `ConfigUpdated`).
+    pub fact: Option<Fact>,
+}
+
+/// The events the API reads, with session ids as `i64` (the escrow counts them up from 1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Fact {
+    Opened {
+        id: i64,
+        student: Address,
+        tutor: Address,
+        token: Address,
+        rate: U256,
+        deposit: U256,
+        student_key: Address,
+        credential_kind: u32,
+        fee_bps: u16,
+    },
+    Started {
+        id: i64,
+        tutor_key: Address,
+        start: u64,
+    },
+    ToppedUp {
+        id: i64,
+        amount: U256,
+        deposited: U256,
+    },
+    Withdrawn {
+        id: i64,
+        tutor: Address,
+        amount: U256,
+    },
+    Ended {
+        id: i64,
+        by: Address,
+        end: u64,
+        billed: U256,
+        tutor_paid: U256,
+        fee: U256,
+        refund: U256,
+    },
+    Cancelled {
+        id: i64,
+        by: Address,
+        refund: U256,
+    },
+    PayoutCredited {
+        token: Address,
+        account: Address,
+        amount: U256,
+    },
+    Claimed {
+        token: Address,
+        account: Address,
+        to: Address,
+        amount: U256,
+    },
+    RelayerUpdated {
+        relayer: Address,
+        allowed: bool,
+    },
+    CredentialIssued {
+        token_id: U256,
+        holder: Address,
+        kind: u32,
+        expiry: u64,
+        uri: String,
+        issuer: Address,
+    },
+    CredentialEnded {
+        token_id: U256,
+        holder: Address,
+        kind: u32,
+        revoked: bool,
+    },
+    BadgeClaimed {
+        token_id: U256,
+        session_id: i64,
+        holder: Address,
+        role: u8,
+    },
+    Rated {
+        session_id: i64,
+        rater: Address,
+        ratee: Address,
+        rater_role: u8,
+        score: u8,
+        content_hash: B256,
+        cid: String,
+    },
+}
+
+/// Why a log was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not an event of the contract's ABI, or malformed.
+    #[error("{0}")]
+    Abi(#[from] minuto_chain::alloy::sol_types::Error),
+    /// A session id past `i64::MAX` (the escrow counts from 1; no real one gets there).
+    #[error("session id {0} does not fit the index")]
+    SessionId(U256),
+}
+
+fn session(id: U256) -> Result<i64, DecodeError> {
+    i64::try_from(id).map_err(|_| DecodeError::SessionId(id))
+}
+
+/// The ABI name of an event with topic 0 `topic`, for `source`.
+fn name(source: Source, topic: B256) -> Option<&'static str> {
+    match source {
+        Source::Escrow => ISessionEscrowEvents::name_by_selector(topic.0),
+        Source::Credentials => ICredentialsEvents::name_by_selector(topic.0),
+        Source::Badges => IBadgesEvents::name_by_selector(topic.0),
+        Source::Ratings => IRatingsEvents::name_by_selector(topic.0),
+    }
+}
+
+/// Every event topic of `source`'s ABI (the log filter).
+pub fn topics(source: Source) -> Vec<B256> {
+    let s: &[[u8; 32]] = match source {
+        Source::Escrow => ISessionEscrowEvents::SELECTORS,
+        Source::Credentials => ICredentialsEvents::SELECTORS,
+        Source::Badges => IBadgesEvents::SELECTORS,
+        Source::Ratings => IRatingsEvents::SELECTORS,
+    };
+    s.iter().map(|t| B256::from(*t)).collect()
+}
+
+/// Decodes a log of `source`: its ABI name and the fact the API reads, if any.
+///
+/// # Errors
+/// [`DecodeError`] when the log is not one of the ABI's events or its data is malformed.
+pub fn decode(source: Source, log: &LogData) -> Result<(&'static str, Option<Fact>), DecodeError> {
+    let topics = log.topics();
+    let fact = match source {
+        Source::Escrow => escrow(ISessionEscrowEvents::decode_raw_log(topics, &log.data)?)?,
+        Source::Credentials => credentials(ICredentialsEvents::decode_raw_log(topics, &log.data)?),
+        Source::Badges => match IBadgesEvents::decode_raw_log(topics, &log.data)? {
+            IBadgesEvents::BadgeClaimed(e) => Some(Fact::BadgeClaimed {
+                token_id: e.tokenId,
+                session_id: session(e.sessionId)?,
+                holder: e.holder,
+                role: e.role,
+            }),
+            _ => None,
+        },
+        Source::Ratings => match IRatingsEvents::decode_raw_log(topics, &log.data)? {
+            IRatingsEvents::Rated(e) => Some(Fact::Rated {
+                session_id: session(e.sessionId)?,
+                rater: e.rater,
+                ratee: e.ratee,
+                rater_role: e.raterRole,
+                score: e.score,
+                content_hash: e.contentHash,
+                cid: e.cid,
+            }),
+            _ => None,
+        },
+    };
+    // A decoded log has a known topic 0, so it has a name.
+    let name = topics
+        .first()
+        .and_then(|t| name(source, *t))
+        .unwrap_or("unknown");
+    Ok((name, fact))
+}
+
+fn escrow(e: ISessionEscrowEvents) -> Result<Option<Fact>, DecodeError> {
+    use ISessionEscrowEvents as E;
+    Ok(Some(match e {
+        E::SessionOpened(e) => Fact::Opened {
+            id: session(e.id)?,
+            student: e.student,
+            tutor: e.tutor,
+            token: e.token,
+            rate: e.rate,
+            deposit: e.deposit,
+            student_key: e.studentKey,
+            credential_kind: e.credentialKind,
+            fee_bps: e.feeBps,
+        },
+        E::SessionStarted(e) => Fact::Started {
+            id: session(e.id)?,
+            tutor_key: e.tutorKey,
+            start: e.start,
+        },
+        E::SessionToppedUp(e) => Fact::ToppedUp {
+            id: session(e.id)?,
+            amount: e.amount,
+            deposited: e.deposited,
+        },
+        E::Withdrawn(e) => Fact::Withdrawn {
+            id: session(e.id)?,
+            tutor: e.tutor,
+            amount: e.amount,
+        },
+        E::SessionEnded(e) => Fact::Ended {
+            id: session(e.id)?,
+            by: e.by,
+            end: e.end,
+            billed: e.billed,
+            tutor_paid: e.tutorPaid,
+            fee: e.fee,
+            refund: e.refund,
+        },
+        E::SessionCancelled(e) => Fact::Cancelled {
+            id: session(e.id)?,
+            by: e.by,
+            refund: e.refund,
+        },
+        E::PayoutCredited(e) => Fact::PayoutCredited {
+            token: e.token,
+            account: e.account,
+            amount: e.amount,
+        },
+        E::Claimed(e) => Fact::Claimed {
+            token: e.token,
+            account: e.account,
+            to: e.to,
+            amount: e.amount,
+        },
+        E::RelayerUpdated(e) => Fact::RelayerUpdated {
+            relayer: e.relayer,
+            allowed: e.allowed,
+        },
+        _ => return Ok(None),
+    }))
+}
+
+fn credentials(e: ICredentialsEvents) -> Option<Fact> {
+    use ICredentialsEvents as E;
+    Some(match e {
+        E::CredentialIssued(e) => Fact::CredentialIssued {
+            token_id: e.tokenId,
+            holder: e.holder,
+            kind: e.kind,
+            expiry: e.expiry,
+            uri: e.uri,
+            issuer: e.issuer,
+        },
+        E::CredentialRevoked(e) => Fact::CredentialEnded {
+            token_id: e.tokenId,
+            holder: e.holder,
+            kind: e.kind,
+            revoked: true,
+        },
+        E::CredentialBurned(e) => Fact::CredentialEnded {
+            token_id: e.tokenId,
+            holder: e.holder,
+            kind: e.kind,
+            revoked: false,
+        },
+        _ => return None,
+    })
+}

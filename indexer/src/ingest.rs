@@ -1,0 +1,406 @@
+//! Ingestion: minuto-chain's reorg-safe [`Follower`] reads the four contracts' logs
+//! (chunked ranges, a confirmation depth behind the head, checkpoints to rewind); this
+//! module is its [`EventSource`] (one `eth_getLogs` over every followed address) and its
+//! [`EventSink`], which hands what the follower applied to the [`Store`].
+//!
+//! The follower's sink interface is synchronous and in memory; the database is neither.
+//! So the sink only buffers, and the buffer is written as one transaction together with
+//! the cursor (`next_block` and its block's hash) before each new range is read and at
+//! the end of every poll: memory stays bounded in a backfill, and the stored rows always
+//! agree with the stored cursor. A rewind is written as "delete every row from the block
+//! the follower reads next". When a write fails the follower is dropped and a new one
+//! starts from the stored cursor: nothing is lost, nothing is counted twice (every row is
+//! keyed by its log's place in the chain).
+//!
+//! Reorganisations across a restart (which the follower's in-memory checkpoints do not
+//! see) are caught at start-up: the stored hashes of the cursor's block and of the
+//! newest blocks with events are compared with the chain, and rows past the newest block
+//! still on it are deleted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy_primitives::{Address, B256};
+use minuto_chain::alloy::providers::{DynProvider, Provider};
+use minuto_chain::alloy::rpc::types::{Filter, Log};
+use minuto_chain::alloy::transports::TransportError;
+use minuto_chain::follower::{
+    Deployment, EventSink, EventSource, Follower, FollowerConfig, Located, Progress,
+};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::events::{self, Indexed, Source};
+use crate::store::{Batch, Cursor, Store, StoreError};
+
+/// Ingestion failures.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The node failed.
+    #[error("rpc: {0}")]
+    Rpc(#[from] TransportError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The node has no block the follower expected (a node behind, or pruned).
+    #[error("block {0} not found on the node")]
+    MissingBlock(u64),
+}
+
+/// The contracts to follow.
+#[derive(Clone, Debug)]
+pub struct Contracts {
+    /// Chain id.
+    pub chain_id: u64,
+    /// Followed addresses and what they are (the escrow among them).
+    pub addresses: Vec<(Source, Address)>,
+    /// The escrow (binds the database and the cursor file).
+    pub escrow: Address,
+    /// First block to read: the earliest deployment block.
+    pub start_block: u64,
+}
+
+/// Where ingestion stands, for `/readyz` and the stats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// The follower's last report.
+    pub progress: Progress,
+    /// Logs that could not be decoded and were skipped.
+    pub undecodable: u64,
+    /// First block whose rows are not in the database yet (everything before it is
+    /// stored and served).
+    pub stored: u64,
+}
+
+/// What the sink applied and not yet written.
+#[derive(Debug, Default)]
+struct Pending {
+    events: Vec<Located<Indexed>>,
+    rewound: bool,
+}
+
+/// The follower's source: every followed contract's logs in one `eth_getLogs`.
+pub struct Logs {
+    provider: DynProvider,
+    contracts: HashMap<Address, Source>,
+    topics: Vec<B256>,
+    store: Store,
+    pending: Arc<Mutex<Pending>>,
+    undecodable: std::sync::atomic::AtomicU64,
+    status: watch::Sender<Status>,
+}
+
+impl std::fmt::Debug for Logs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Logs")
+            .field("contracts", &self.contracts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Logs {
+    async fn hash(&self, number: u64) -> Result<B256, IngestError> {
+        self.block_hash(number)
+            .await?
+            .ok_or(IngestError::MissingBlock(number))
+    }
+
+    /// Writes what the sink buffered, with the cursor at `next_block`.
+    async fn flush(&self, next_block: u64) -> Result<(), IngestError> {
+        let (events, rewound) = {
+            let mut p = self.pending.lock().unwrap();
+            (
+                std::mem::take(&mut p.events),
+                std::mem::take(&mut p.rewound),
+            )
+        };
+        let last_hash = match next_block.checked_sub(1) {
+            Some(b) => self.hash(b).await?,
+            None => B256::ZERO,
+        };
+        let batch = Batch {
+            // After a rewind the follower reads again from `next_block`: every row from
+            // there on came from replaced blocks (events buffered before the rewind too).
+            rewind_from: rewound.then_some(next_block),
+            events: events
+                .into_iter()
+                .filter(|e| !rewound || e.block < next_block)
+                .collect(),
+            cursor: Some(Cursor {
+                next_block,
+                last_hash,
+            }),
+        };
+        self.store.write(&batch).await?;
+        self.status.send_modify(|s| s.stored = next_block);
+        Ok(())
+    }
+
+    /// Decodes raw logs, fetching block timestamps the node left out.
+    async fn decode(&self, mut raw: Vec<Log>) -> Result<Vec<Located<Indexed>>, IngestError> {
+        raw.retain(|l| !l.removed);
+        raw.sort_by_key(|l| (l.block_number, l.log_index));
+        let mut times: BTreeMap<u64, u64> = BTreeMap::new();
+        let mut out = Vec::with_capacity(raw.len());
+        for l in raw {
+            let (Some(block), Some(log_index), Some(block_hash)) =
+                (l.block_number, l.log_index, l.block_hash)
+            else {
+                continue;
+            };
+            let Some(&source) = self.contracts.get(&l.address()) else {
+                continue;
+            };
+            let (name, fact) = match events::decode(source, l.data()) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.undecodable
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    warn!(block, log_index, error = %e, "undecodable log skipped");
+                    continue;
+                }
+            };
+            let ts = match l.block_timestamp {
+                Some(t) => t,
+                None => match times.get(&block) {
+                    Some(&t) => t,
+                    None => {
+                        let b = self
+                            .provider
+                            .get_block_by_number(block.into())
+                            .await?
+                            .ok_or(IngestError::MissingBlock(block))?;
+                        times.insert(block, b.header.timestamp);
+                        b.header.timestamp
+                    }
+                },
+            };
+            out.push(Located {
+                block,
+                log_index,
+                event: Indexed {
+                    block_hash,
+                    tx_hash: l.transaction_hash.unwrap_or_default(),
+                    ts,
+                    source,
+                    name,
+                    fact,
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl EventSource for Logs {
+    type Event = Indexed;
+    type Error = IngestError;
+
+    async fn head(&self) -> Result<u64, IngestError> {
+        Ok(self.provider.get_block_number().await?)
+    }
+
+    async fn logs(&self, from: u64, to: u64) -> Result<Vec<Located<Indexed>>, IngestError> {
+        // Everything before `from` has been applied: write it before reading on.
+        self.flush(from).await?;
+        let filter = Filter::new()
+            .address(self.contracts.keys().copied().collect::<Vec<_>>())
+            .event_signature(self.topics.clone())
+            .from_block(from)
+            .to_block(to);
+        let raw = self.provider.get_logs(&filter).await?;
+        self.decode(raw).await
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>, IngestError> {
+        let block = self.provider.get_block_by_number(number.into()).await?;
+        Ok(block.map(|b| b.header.hash))
+    }
+}
+
+/// The follower's sink: buffers for [`Logs::flush`], reports progress.
+pub struct Buffer {
+    pending: Arc<Mutex<Pending>>,
+    status: watch::Sender<Status>,
+}
+
+impl EventSink<Indexed> for Buffer {
+    /// The block the state runs through (the database holds the state itself).
+    type Snapshot = u64;
+
+    fn apply(&self, log: &Located<Indexed>) {
+        self.pending.lock().unwrap().events.push(log.clone());
+    }
+
+    fn snapshot(&self) -> u64 {
+        self.status.borrow().progress.next_block
+    }
+
+    fn rewind(&self, _to: Option<&u64>) {
+        // Where the follower reads next is what the rows must be rewound to: the flush
+        // before that read deletes from there (see `Logs::flush`).
+        self.pending.lock().unwrap().rewound = true;
+    }
+
+    fn progress(&self, progress: &Progress) {
+        self.status.send_modify(|s| s.progress = *progress);
+    }
+}
+
+/// Ingestion settings.
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    /// Blocks a log must be buried under.
+    pub confirmations: u64,
+    /// Largest block range per `eth_getLogs`.
+    pub chunk_blocks: u64,
+    /// Pause between polls once caught up (and after errors).
+    pub poll_interval: Duration,
+}
+
+/// Where a start or restart resumes: the stored cursor if its block is still on the
+/// chain; else after the newest stored block that is (rows past it deleted).
+async fn resume(source: &Logs, contracts: &Contracts) -> Result<u64, IngestError> {
+    let store = &source.store;
+    let Some(cursor) = store.bind(contracts.chain_id, contracts.escrow).await? else {
+        return Ok(contracts.start_block);
+    };
+    let on_chain = |n: u64, h: B256| async move {
+        Ok::<_, IngestError>(source.block_hash(n).await? == Some(h))
+    };
+    if cursor.next_block == 0
+        || cursor.last_hash == B256::ZERO
+        || on_chain(cursor.next_block - 1, cursor.last_hash).await?
+    {
+        return Ok(cursor.next_block.max(contracts.start_block));
+    }
+    let mut from = contracts.start_block;
+    for (block, hash) in store.recent_blocks(256).await? {
+        if on_chain(block, hash).await? {
+            from = block + 1;
+            break;
+        }
+    }
+    warn!(
+        was = cursor.next_block,
+        from, "stored blocks were replaced while stopped: rewinding"
+    );
+    let last_hash = match from.checked_sub(1) {
+        Some(b) => source.hash(b).await?,
+        None => B256::ZERO,
+    };
+    store
+        .write(&Batch {
+            rewind_from: Some(from),
+            events: vec![],
+            cursor: Some(Cursor {
+                next_block: from,
+                last_hash,
+            }),
+        })
+        .await?;
+    Ok(from)
+}
+
+/// Follows the contracts into `store` until `stop`; `status` reports progress.
+///
+/// # Errors
+/// Only when the database belongs to another deployment ([`StoreError::Foreign`]);
+/// other failures are logged and retried after `poll_interval`.
+pub async fn run(
+    provider: DynProvider,
+    store: Store,
+    contracts: Contracts,
+    cfg: IngestConfig,
+    status: watch::Sender<Status>,
+    stop: CancellationToken,
+) -> Result<(), IngestError> {
+    // The follower saves a cursor file of its own; the database's cursor is the one that
+    // counts, so the file goes to a private directory.
+    let scratch = tempfile::tempdir().map_err(|e| StoreError::Corrupt {
+        column: "temporary directory",
+        value: e.to_string(),
+    })?;
+    let mut topics = Vec::new();
+    for (source, _) in &contracts.addresses {
+        topics.extend(events::topics(*source));
+    }
+    let pending = Arc::new(Mutex::new(Pending::default()));
+    let logs = Arc::new(Logs {
+        provider,
+        contracts: contracts.addresses.iter().map(|(s, a)| (*a, *s)).collect(),
+        topics,
+        store,
+        pending: Arc::clone(&pending),
+        undecodable: std::sync::atomic::AtomicU64::new(0),
+        status: status.clone(),
+    });
+    let follower_cfg = FollowerConfig {
+        confirmations: cfg.confirmations,
+        start_block: contracts.start_block,
+        cursor_file: scratch.path().join("cursor.json"),
+        chunk_blocks: cfg.chunk_blocks,
+        poll_interval: cfg.poll_interval,
+    };
+    let deployment = Deployment {
+        chain_id: contracts.chain_id,
+        escrow: contracts.escrow,
+    };
+    'restart: loop {
+        *pending.lock().unwrap() = Pending::default();
+        let next = loop {
+            match resume(&logs, &contracts).await {
+                Ok(n) => break n,
+                Err(IngestError::Store(e @ StoreError::Foreign { .. })) => return Err(e.into()),
+                Err(e) => {
+                    warn!(error = %e, "cannot resume ingestion; retrying");
+                    tokio::select! {
+                        () = stop.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(cfg.poll_interval) => {}
+                    }
+                }
+            }
+        };
+        status.send_modify(|s| s.stored = next);
+        info!(next_block = next, "ingesting");
+        let sink = Buffer {
+            pending: Arc::clone(&pending),
+            status: status.clone(),
+        };
+        let mut follower = Follower::new(
+            Arc::clone(&logs),
+            sink,
+            follower_cfg.clone(),
+            deployment,
+            next,
+        );
+        loop {
+            let result = match follower.poll().await {
+                Ok(_) => logs.flush(follower.next_block()).await,
+                Err(minuto_chain::follower::FollowError::Source(e)) => Err(e),
+                Err(minuto_chain::follower::FollowError::Cursor(e)) => {
+                    warn!(error = %e, "follower's scratch cursor file");
+                    Ok(())
+                }
+            };
+            status.send_modify(|s| {
+                s.undecodable = logs.undecodable.load(std::sync::atomic::Ordering::Relaxed);
+            });
+            if let Err(e) = result {
+                warn!(error = %e, "ingestion poll failed; resuming from the stored cursor");
+                status.send_modify(|s| s.progress.caught_up = false);
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(cfg.poll_interval) => {}
+                }
+                continue 'restart;
+            }
+            tokio::select! {
+                () = stop.cancelled() => return Ok(()),
+                () = tokio::time::sleep(cfg.poll_interval) => {}
+            }
+        }
+    }
+}

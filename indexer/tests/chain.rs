@@ -1,0 +1,754 @@
+//! The indexer against a real anvil: a Solidity stand-in of the escrow with its exact
+//! events that moves real ERC-20 tokens (`fixtures/EscrowLedger.sol`), a stand-in
+//! emitting the credentials', badges' and ratings' events (`fixtures/ReputationDouble.sol`,
+//! one instance per contract), the real `spawn` with its HTTP API. Every scenario runs on
+//! SQLite and on PostgreSQL (a server started by minuto-anvil's harness); the numbers
+//! served are checked to the base unit against token balances read from the chain.
+
+use std::time::Duration;
+
+use minuto_anvil::postgres::Postgres;
+use minuto_anvil::Anvil;
+use minuto_chain::alloy::network::TransactionBuilder;
+use minuto_chain::alloy::primitives::{Address, Bytes, U256};
+use minuto_chain::alloy::providers::{DynProvider, Provider};
+use minuto_chain::alloy::rpc::types::TransactionRequest;
+use minuto_chain::alloy::signers::local::PrivateKeySigner;
+use minuto_chain::Record;
+use minuto_indexer::{spawn, Handle, IngestConfig, Settings, Store};
+use serde_json::{json, Value};
+
+const CHAIN_ID: u64 = 31_337;
+const ANVIL_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// 10,000 base units a second, scaled by 1e18.
+const UNITS_PER_SECOND: u64 = 10_000;
+const MINTED: u64 = 1_000_000_000;
+
+minuto_chain::alloy::sol! {
+    #[sol(rpc)]
+    interface ILedger {
+        function setRelayer(address relayer, bool allowed) external;
+        function open(address tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind) external returns (uint256);
+        function start(uint256 id, address tutorKey) external;
+        function topUp(uint256 id, uint256 amount) external;
+        function withdraw(uint256 id) external returns (uint256);
+        function stop(uint256 id) external;
+        function stopAt(uint256 id, uint64 at) external;
+        function cancel(uint256 id) external;
+        function claim(address token, address to) external returns (uint256);
+        function claimable(address token, address account) external view returns (uint256);
+    }
+    #[sol(rpc)]
+    interface IReputation {
+        function issue(address holder, uint32 kind, uint64 expiry, string calldata uri) external returns (uint256);
+        function revoke(uint256 tokenId, address holder, uint32 kind) external;
+        function claimBadge(uint256 sessionId, uint8 role) external returns (uint256);
+        function rate(uint256 sessionId, address ratee, uint8 raterRole, uint8 score, string calldata cid) external;
+    }
+    #[sol(rpc)]
+    interface IToken {
+        function mint(address to, uint256 value) external;
+        function approve(address spender, uint256 value) external returns (bool);
+        function balanceOf(address account) external view returns (uint256);
+        function setBlocked(address account, bool isBlocked) external;
+    }
+}
+
+/// Which database a scenario runs on.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(Postgres),
+}
+
+impl Db {
+    /// A fresh database, or `None` (skipped loudly, failing under CI) without PostgreSQL.
+    async fn new(postgres: bool, test: &str) -> Option<Self> {
+        if postgres {
+            let bin = minuto_anvil::postgres::or_skip(test)?;
+            Some(Db::Postgres(Postgres::start(&bin).await))
+        } else {
+            Some(Db::Sqlite(tempfile::tempdir().unwrap()))
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(dir) => dir.path().join("index.sqlite").display().to_string(),
+            Db::Postgres(pg) => pg.url("postgres"),
+        }
+    }
+}
+
+struct Party {
+    address: Address,
+    p: DynProvider,
+}
+
+struct World {
+    anvil: Anvil,
+    admin: DynProvider,
+    record: Record,
+    escrow: Address,
+    credentials: Address,
+    badges: Address,
+    ratings: Address,
+    token_a: Address,
+    token_b: Address,
+    treasury: Address,
+    http: reqwest::Client,
+}
+
+async fn deploy(p: &DynProvider, code: String) -> (Address, u64) {
+    let code: Bytes = code.trim().parse().unwrap();
+    let tx = TransactionRequest::default().with_deploy_code(code);
+    let r = p
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    (r.contract_address.unwrap(), r.block_number.unwrap())
+}
+
+fn word(a: Address) -> String {
+    format!("{:0>64}", format!("{a:x}"))
+}
+
+impl World {
+    async fn new(test: &str) -> Option<Self> {
+        let bin = minuto_anvil::or_skip(test)?;
+        let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
+        let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
+        let admin = minuto_chain::signing_provider(&anvil.url, &deployer);
+        let treasury = PrivateKeySigner::random().address();
+        let token = include_str!("../../tests/fixtures/TestToken.bin");
+        let quirk = include_str!("../../tests/fixtures/QuirkToken.bin");
+        let (token_a, _) = deploy(&admin, token.into()).await;
+        let (token_b, _) = deploy(&admin, quirk.into()).await;
+        // EscrowLedger(address treasury, uint16 feeBps, uint32 maxBackdate).
+        let ledger = format!(
+            "{}{}{:064x}{:064x}",
+            include_str!("fixtures/EscrowLedger.bin").trim(),
+            word(treasury),
+            250,
+            60
+        );
+        let (escrow, escrow_block) = deploy(&admin, ledger).await;
+        let rep = include_str!("fixtures/ReputationDouble.bin");
+        let (credentials, cb) = deploy(&admin, rep.into()).await;
+        let (badges, bb) = deploy(&admin, rep.into()).await;
+        let (ratings, rb) = deploy(&admin, rep.into()).await;
+        // Through the file format, as the deploy tool writes it (fields it may gain
+        // later are optional).
+        let entry = |address: Address, block: u64| json!({"address": address, "block": block});
+        let record: Record = serde_json::from_value(json!({
+            "chainId": CHAIN_ID,
+            "contracts": {
+                "escrow": entry(escrow, escrow_block),
+                "credentials": entry(credentials, cb),
+                "badges": entry(badges, bb),
+                "ratings": entry(ratings, rb),
+            }
+        }))
+        .unwrap();
+        Some(Self {
+            anvil,
+            admin,
+            record,
+            escrow,
+            credentials,
+            badges,
+            ratings,
+            token_a,
+            token_b,
+            treasury,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// A funded account holding `MINTED` of both tokens, the escrow approved.
+    async fn party(&self) -> Party {
+        let signer = PrivateKeySigner::random();
+        let address = signer.address();
+        self.admin
+            .raw_request::<_, Value>(
+                "anvil_setBalance".into(),
+                (address, U256::from(10u64).pow(U256::from(20))),
+            )
+            .await
+            .unwrap();
+        let p = minuto_chain::signing_provider(&self.anvil.url, &signer);
+        for token in [self.token_a, self.token_b] {
+            let admin_token = IToken::new(token, &self.admin);
+            admin_token
+                .mint(address, U256::from(MINTED))
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+            IToken::new(token, &p)
+                .approve(self.escrow, U256::MAX)
+                .send()
+                .await
+                .unwrap()
+                .get_receipt()
+                .await
+                .unwrap();
+        }
+        Party { address, p }
+    }
+
+    /// The next block is mined at `ts`.
+    async fn at(&self, ts: u64) {
+        self.admin
+            .raw_request::<_, Value>("evm_setNextBlockTimestamp".into(), [ts])
+            .await
+            .unwrap();
+    }
+
+    async fn balance(&self, token: Address, who: Address) -> u64 {
+        IToken::new(token, &self.admin)
+            .balanceOf(who)
+            .call()
+            .await
+            .unwrap()
+            .to::<u64>()
+    }
+
+    async fn indexer(&self, db: &str) -> Handle {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("31337.json");
+        self.record.save(&path).unwrap();
+        let contracts =
+            minuto_indexer::config::contracts(&Record::read(&path).unwrap(), &path).unwrap();
+        spawn(Settings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            provider: minuto_chain::http_provider(&self.anvil.url, Duration::from_secs(5)).unwrap(),
+            store: Store::open(db).await.unwrap(),
+            contracts,
+            ingest: IngestConfig {
+                confirmations: 0,
+                chunk_blocks: 7,
+                poll_interval: Duration::from_millis(50),
+            },
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Waits until `ix` has stored every block mined so far.
+    async fn synced(&self, ix: &Handle) {
+        let head = self.admin.get_block_number().await.unwrap();
+        assert!(
+            ix.wait_for_block(head, Duration::from_secs(20)).await,
+            "indexer did not reach block {head}"
+        );
+    }
+
+    async fn get(&self, ix: &Handle, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("http://{}{path}", ix.local_addr))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn ok(&self, ix: &Handle, path: &str) -> Value {
+        let (status, body) = self.get(ix, path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+}
+
+macro_rules! send {
+    ($call:expr) => {
+        $call.send().await.unwrap().get_receipt().await.unwrap()
+    };
+}
+
+fn rate() -> U256 {
+    U256::from(UNITS_PER_SECOND) * U256::from(10u64).pow(U256::from(18))
+}
+
+fn a(x: Address) -> String {
+    format!("{x:#x}")
+}
+
+/// Sessions 1–5 of the scenario, on two UTC days: a student stop after a mid-session
+/// withdrawal, a relayer's stop 20 s after the silent peer's last heartbeat, a payout
+/// the token refuses (credited, claimable), a cancel, a session that ran dry; then
+/// credentials, badges and ratings.
+#[allow(clippy::too_many_lines)]
+async fn history_earnings_progress_profile_and_stats_match_the_chain(postgres: bool) {
+    let test = "history_earnings_progress_profile_and_stats_match_the_chain";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, s2, t, relayer) = (
+        w.party().await,
+        w.party().await,
+        w.party().await,
+        w.party().await,
+    );
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    send!(ledger(&w.admin).setRelayer(relayer.address, true));
+    let ix = w.indexer(&db.url()).await;
+
+    // Day 0 starts at a UTC midnight two days ahead of the node's clock.
+    let now = w
+        .admin
+        .get_block(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    let t0 = (now / 86_400 + 2) * 86_400 + 3_600;
+    let t1 = t0 + 86_400;
+
+    // 1: opened, started, withdrawn from, stopped by the student.
+    w.at(t0).await;
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(100_000_000u64),
+        key,
+        0
+    ));
+    w.at(t0 + 10).await;
+    send!(ledger(&t.p).start(U256::from(1), key));
+    w.at(t0 + 1_010).await;
+    send!(ledger(&t.p).withdraw(U256::from(1)));
+    w.at(t0 + 1_810).await;
+    send!(ledger(&s.p).stop(U256::from(1)));
+    // 2: stopped by the relayer at the silent peer's last heartbeat, 20 s before mining.
+    w.at(t1).await;
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(40_000_000u64),
+        key,
+        0
+    ));
+    w.at(t1 + 1).await;
+    send!(ledger(&s.p).topUp(U256::from(2), U256::from(10_000_000u64)));
+    w.at(t1 + 5).await;
+    send!(ledger(&t.p).start(U256::from(2), key));
+    w.at(t1 + 625).await;
+    send!(ledger(&relayer.p).stopAt(U256::from(2), t1 + 605));
+    // 3: token B, credential kind 7; the token refuses the tutor's payout.
+    send!(IToken::new(w.token_b, &w.admin).setBlocked(t.address, true));
+    w.at(t1 + 1_000).await;
+    send!(ledger(&s2.p).open(
+        t.address,
+        w.token_b,
+        rate(),
+        U256::from(30_000_000u64),
+        key,
+        7
+    ));
+    w.at(t1 + 1_010).await;
+    send!(ledger(&t.p).start(U256::from(3), key));
+    w.at(t1 + 2_210).await;
+    send!(ledger(&t.p).stop(U256::from(3)));
+    // 4: cancelled before it started.
+    w.at(t1 + 3_000).await;
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(10_000_000u64),
+        key,
+        0
+    ));
+    w.at(t1 + 3_010).await;
+    send!(ledger(&s.p).cancel(U256::from(4)));
+    // 5: runs dry after 100 s; someone else stops it later.
+    w.at(t1 + 4_000).await;
+    send!(ledger(&s2.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(1_000_000u64),
+        key,
+        0
+    ));
+    w.at(t1 + 4_010).await;
+    send!(ledger(&t.p).start(U256::from(5), key));
+    w.at(t1 + 4_300).await;
+    send!(ledger(&w.admin).stop(U256::from(5)));
+    // Credentials (kind 7 valid; 8 revoked; 9 expired), badges, ratings.
+    let creds = IReputation::new(w.credentials, &w.admin);
+    send!(creds.issue(t.address, 7, 0, "ipfs://kind7".into()));
+    send!(creds.issue(t.address, 8, 0, "ipfs://kind8".into()));
+    send!(creds.revoke(U256::from(2), t.address, 8));
+    send!(creds.issue(t.address, 9, 1_000, "ipfs://kind9".into()));
+    send!(IReputation::new(w.badges, &s.p).claimBadge(U256::from(1), 1));
+    send!(IReputation::new(w.badges, &t.p).claimBadge(U256::from(1), 2));
+    send!(IReputation::new(w.ratings, &s.p).rate(U256::from(1), t.address, 1, 5, "cid-1".into()));
+    send!(IReputation::new(w.ratings, &s2.p).rate(U256::from(3), t.address, 1, 4, "cid-3".into()));
+    send!(IReputation::new(w.ratings, &t.p).rate(U256::from(1), s.address, 2, 3, "cid-t".into()));
+    w.synced(&ix).await;
+
+    // History of the student, two per page, newest first.
+    let page = w
+        .ok(
+            &ix,
+            &format!("/v1/accounts/{}/sessions?limit=2", a(s.address)),
+        )
+        .await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["4", "2"]);
+    assert_eq!(page["next"], "2");
+    let cancelled = &page["items"][0];
+    assert_eq!(cancelled["state"], "cancelled");
+    assert_eq!(cancelled["reason"], "cancelled");
+    assert_eq!(cancelled["refund"], "10000000");
+    assert_eq!(cancelled["settledAt"], t1 + 3_010);
+    let relayed = &page["items"][1];
+    assert_eq!(relayed["deposited"], "50000000");
+    assert_eq!(relayed["billed"], "6000000");
+    assert_eq!(relayed["durationSeconds"], 600);
+    assert_eq!(relayed["stoppedBy"], json!(relayer.address));
+    assert_eq!(relayed["stoppedByRole"], "relayer");
+    assert_eq!(relayed["reason"], "relayer_detected_disconnect");
+    assert_eq!(relayed["detectionSeconds"], 20);
+    assert_eq!(relayed["endedAt"], t1 + 605);
+    assert_eq!(relayed["settledAt"], t1 + 625);
+    let page2 = w
+        .ok(
+            &ix,
+            &format!("/v1/accounts/{}/sessions?limit=2&cursor=2", a(s.address)),
+        )
+        .await;
+    assert_eq!(page2["next"], Value::Null);
+    let first = &page2["items"][0];
+    assert_eq!(
+        first,
+        &json!({
+            "id": "1", "student": s.address, "tutor": t.address, "token": w.token_a,
+            "rate": rate().to_string(), "deposited": "100000000", "credentialKind": 0,
+            "feeBps": 250, "state": "ended", "openedAt": t0, "startedAt": t0 + 10,
+            "endedAt": t0 + 1_810, "settledAt": t0 + 1_810, "durationSeconds": 1_800,
+            "billed": "18000000", "fee": "450000", "tutorPaid": "8385000",
+            "withdrawn": "9165000", "refund": "82000000", "stoppedBy": s.address,
+            "stoppedByRole": "student", "reason": "student_stopped", "detectionSeconds": null
+        })
+    );
+    let dry = w.ok(&ix, "/v1/sessions/5").await;
+    assert_eq!(dry["reason"], "funds_exhausted");
+    assert_eq!(dry["stoppedByRole"], "other");
+    assert_eq!(dry["endedAt"], t1 + 4_110);
+    assert_eq!(dry["refund"], "0");
+    let tutor_view = w
+        .ok(
+            &ix,
+            &format!("/v1/accounts/{}/sessions?role=tutor", a(t.address)),
+        )
+        .await;
+    assert_eq!(tutor_view["items"].as_array().unwrap().len(), 5);
+
+    // Earnings of the tutor, against the chain.
+    let e = w
+        .ok(
+            &ix,
+            &format!("/v1/tutors/{}/earnings?period=day", a(t.address)),
+        )
+        .await;
+    let day =
+        |ts: u64| minuto_indexer::query::bucket(ts as i64, minuto_indexer::query::Period::Day);
+    assert_eq!(
+        e["buckets"],
+        json!([
+            {"period": day(t1), "token": w.token_a, "sessions": 2, "gross": "7000000",
+             "fee": "175000", "net": "6825000", "withdrawn": "0"},
+            {"period": day(t1), "token": w.token_b, "sessions": 1, "gross": "12000000",
+             "fee": "300000", "net": "11700000", "withdrawn": "0"},
+            {"period": day(t0), "token": w.token_a, "sessions": 1, "gross": "18000000",
+             "fee": "450000", "net": "17550000", "withdrawn": "9165000"},
+        ])
+    );
+    let totals = &e["totals"];
+    let (net_a, net_b) = (
+        totals[0]["net"].as_str().unwrap().parse::<u64>().unwrap(),
+        totals[1]["net"].as_str().unwrap().parse::<u64>().unwrap(),
+    );
+    assert_eq!(net_a, 24_375_000);
+    assert_eq!(w.balance(w.token_a, t.address).await, MINTED + net_a);
+    assert_eq!(totals[0]["claimable"], "0");
+    let claimable_b = ILedger::new(w.escrow, &w.admin)
+        .claimable(w.token_b, t.address)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(totals[1]["claimable"], claimable_b.to_string());
+    assert_eq!(claimable_b, U256::from(net_b));
+    assert_eq!(w.balance(w.token_b, t.address).await, MINTED);
+    let weekly = w
+        .ok(
+            &ix,
+            &format!("/v1/tutors/{}/earnings?period=month&limit=1", a(t.address)),
+        )
+        .await;
+    assert_eq!(weekly["period"], "month");
+
+    // The student's progress, against the chain.
+    let p = w
+        .ok(&ix, &format!("/v1/students/{}/progress", a(s.address)))
+        .await;
+    assert_eq!(
+        p["total"],
+        json!({"sessions": 2, "seconds": 2_400, "hours": 2_400.0 / 3_600.0})
+    );
+    assert_eq!(p["byTutor"][a(t.address)]["seconds"], 2_400);
+    let spent = MINTED - w.balance(w.token_a, s.address).await;
+    assert_eq!(
+        p["spend"],
+        json!([{"token": w.token_a, "billed": spent.to_string()}])
+    );
+    assert_eq!(spent, 24_000_000);
+    assert_eq!(p["streaks"]["longest"], 2);
+    assert_eq!(p["streaks"]["activeDays"], 2);
+    let p2 = w
+        .ok(&ix, &format!("/v1/students/{}/progress", a(s2.address)))
+        .await;
+    assert_eq!(p2["byCredentialKind"]["7"]["seconds"], 1_200);
+    assert_eq!(p2["byCredentialKind"]["0"]["seconds"], 100);
+
+    // Profiles.
+    let tp = w
+        .ok(&ix, &format!("/v1/accounts/{}/profile", a(t.address)))
+        .await;
+    assert_eq!(
+        tp["ratingsAsTutor"],
+        json!({"count": 2, "sum": 9, "average": 4.5})
+    );
+    assert_eq!(
+        tp["ratingsAsStudent"],
+        json!({"count": 0, "sum": 0, "average": null})
+    );
+    assert_eq!(tp["badges"][0]["role"], "tutor");
+    assert_eq!(tp["badges"][0]["sessionId"], "1");
+    let kinds: Vec<u64> = tp["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_u64().unwrap())
+        .collect();
+    assert_eq!(kinds, [7]);
+    assert_eq!(
+        tp["sessions"],
+        json!({"asTutor": 4, "asStudent": 0, "secondsAsTutor": 3_700, "secondsAsStudent": 0})
+    );
+    let sp = w
+        .ok(&ix, &format!("/v1/accounts/{}/profile", a(s.address)))
+        .await;
+    assert_eq!(
+        sp["ratingsAsStudent"],
+        json!({"count": 1, "sum": 3, "average": 3.0})
+    );
+    assert_eq!(sp["badges"][0]["role"], "student");
+
+    // Protocol stats, against the treasury's balances.
+    let st = w.ok(&ix, "/v1/stats").await;
+    let fees_a = w.balance(w.token_a, w.treasury).await;
+    let fees_b = w.balance(w.token_b, w.treasury).await;
+    assert_eq!((fees_a, fees_b), (625_000, 300_000));
+    assert_eq!(
+        st["volume"],
+        json!([
+            {"token": w.token_a, "sessions": 3, "billed": "25000000", "fees": fees_a.to_string()},
+            {"token": w.token_b, "sessions": 1, "billed": "12000000", "fees": fees_b.to_string()},
+        ])
+    );
+    assert_eq!(st["sessionsOpened"], 5);
+    assert_eq!(st["sessionsEnded"], 4);
+    assert_eq!(st["sessionsCancelled"], 1);
+    assert_eq!(
+        st["sessionsPerDay"],
+        json!([{"day": day(t1), "sessions": 3}, {"day": day(t0), "sessions": 1}])
+    );
+    assert_eq!(st["medianSeconds"], 600);
+    assert_eq!(st["endedByRelayer"], 0.25);
+    assert_eq!(st["averageDetectionSeconds"], 20.0);
+
+    // The tutor claims the credited payout: claimable falls to 0, the balance rises.
+    send!(IToken::new(w.token_b, &w.admin).setBlocked(t.address, false));
+    send!(ledger(&t.p).claim(w.token_b, t.address));
+    w.synced(&ix).await;
+    let e = w
+        .ok(&ix, &format!("/v1/tutors/{}/earnings", a(t.address)))
+        .await;
+    assert_eq!(e["totals"][1]["claimable"], "0");
+    assert_eq!(w.balance(w.token_b, t.address).await, MINTED + net_b);
+    assert_eq!(w.balance(w.token_b, w.escrow).await, 0);
+    assert_eq!(w.balance(w.token_a, w.escrow).await, 0);
+
+    // A restart resumes from the stored cursor: nothing read twice.
+    let events = ix.store.event_count().await.unwrap();
+    let before = w.ok(&ix, "/v1/stats").await;
+    ix.shutdown().await.unwrap();
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+    assert_eq!(ix.store.event_count().await.unwrap(), events);
+    assert_eq!(w.ok(&ix, "/v1/stats").await, before);
+
+    // Refused requests: typed errors, nothing served.
+    for (path, status, code) in [
+        ("/v1/accounts/0x1234/sessions", 400, "invalid_address"),
+        (
+            "/v1/accounts/0x0000000000000000000000000000000000000001/sessions?limit=0",
+            400,
+            "invalid_limit",
+        ),
+        (
+            "/v1/accounts/0x0000000000000000000000000000000000000001/sessions?cursor=abc",
+            400,
+            "invalid_cursor",
+        ),
+        (
+            "/v1/accounts/0x0000000000000000000000000000000000000001/sessions?role=admin",
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/v1/tutors/0x0000000000000000000000000000000000000001/earnings?period=year",
+            400,
+            "invalid_parameter",
+        ),
+        ("/v1/stats?days=0", 400, "invalid_parameter"),
+        ("/v1/sessions/999", 404, "session_not_found"),
+    ] {
+        let (got, body) = w.get(&ix, path).await;
+        assert_eq!(
+            (got, body["error"].as_str().unwrap()),
+            (status, code),
+            "{path}: {body}"
+        );
+    }
+    ix.shutdown().await.unwrap();
+}
+
+/// A reorganisation replaces blocks already stored, first while the indexer runs (the
+/// follower's checkpoints), then while it is stopped (the stored hashes at start-up):
+/// both times the replaced blocks' rows are deleted and the new blocks' stored.
+async fn reorgs_rewind_what_the_replaced_blocks_wrote(postgres: bool) {
+    let test = "reorgs_rewind_what_the_replaced_blocks_wrote";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    let ledger = ILedger::new(w.escrow, s.p.clone());
+    let key = Address::repeat_byte(0x0c);
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+    let deposit = |id: &Value| id["deposited"].as_str().unwrap().to_owned();
+
+    // While running: session 1 opened with 5,000,000, stored, then replaced by a fork
+    // where it was opened with 7,000,000 (one block longer).
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    send!(ledger.open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(5_000_000u64),
+        key,
+        0
+    ));
+    w.synced(&ix).await;
+    assert_eq!(deposit(&w.ok(&ix, "/v1/sessions/1").await), "5000000");
+    let events = ix.store.event_count().await.unwrap();
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    send!(ledger.open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(7_000_000u64),
+        key,
+        0
+    ));
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [2]).await.unwrap();
+    w.synced(&ix).await;
+    assert_eq!(deposit(&w.ok(&ix, "/v1/sessions/1").await), "7000000");
+    assert_eq!(ix.store.event_count().await.unwrap(), events);
+    assert!(ix.status.borrow().progress.reorgs >= 1);
+
+    // While stopped: session 2 stored, the indexer stopped, session 2's block replaced by
+    // a fork where it never happened.
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    send!(ledger.open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(1_000_000u64),
+        key,
+        0
+    ));
+    w.synced(&ix).await;
+    assert_eq!(w.get(&ix, "/v1/sessions/2").await.0, 200);
+    ix.shutdown().await.unwrap();
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [3]).await.unwrap();
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+    assert_eq!(w.get(&ix, "/v1/sessions/2").await.0, 404);
+    assert_eq!(ix.store.event_count().await.unwrap(), events);
+    let st = w.ok(&ix, "/v1/stats").await;
+    assert_eq!(st["sessionsOpened"], 1);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_earnings_progress_profile_and_stats_match_the_chain_on_sqlite() {
+    history_earnings_progress_profile_and_stats_match_the_chain(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_earnings_progress_profile_and_stats_match_the_chain_on_postgres() {
+    history_earnings_progress_profile_and_stats_match_the_chain(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorgs_rewind_what_the_replaced_blocks_wrote_on_sqlite() {
+    reorgs_rewind_what_the_replaced_blocks_wrote(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reorgs_rewind_what_the_replaced_blocks_wrote_on_postgres() {
+    reorgs_rewind_what_the_replaced_blocks_wrote(true).await;
+}
