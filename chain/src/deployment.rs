@@ -62,8 +62,9 @@ impl Contract {
     }
 }
 
-/// One deployed contract.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One deployed contract. Every field after `block` is optional on read, so records
+/// written by earlier versions (and hand-written ones) still load.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployed {
     /// Where it lives.
@@ -77,6 +78,41 @@ pub struct Deployed {
     /// keccak256 of the code at `address` when deployed: a re-run compares it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_hash: Option<B256>,
+    /// The CREATE2 salt given to the StylusDeployer (which hashes it with the constructor's
+    /// init data): with the code and the arguments, it fixes the address on every chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<B256>,
+    /// The StylusDeployer contract that created, activated and constructed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stylus_deployer: Option<Address>,
+    /// What built and deployed it (absent for a contract found on chain, not deployed by
+    /// this run, and in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Provenance>,
+}
+
+/// How a deployed contract was built and deployed: enough to rebuild the same code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provenance {
+    /// The toolchain that built the module (`rustc --version` in the repository, which
+    /// `rust-toolchain.toml` pins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rustc: Option<String>,
+    /// The deploy tool and its version (`minuto-deploy 0.1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// cargo-stylus's version, when it built or deployed the contract (`minuto-deploy`
+    /// does not use it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cargo_stylus: Option<String>,
+    /// The git commit the sources were at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_revision: Option<String>,
+    /// Whether tracked files differed from that commit (the code is then not exactly
+    /// the commit's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_dirty: Option<bool>,
 }
 
 /// The whole file. Unknown fields are ignored; a file with only `chainId` reads as a
@@ -235,9 +271,52 @@ mod tests {
                 block: 17,
                 tx: B256::repeat_byte(4),
                 code_hash: None,
+                ..Deployed::default()
             },
         );
         r
+    }
+
+    #[test]
+    fn provenance_round_trips_and_older_records_still_load() {
+        let mut r = sample();
+        let mut d = r.get(Contract::Escrow).unwrap().clone();
+        d.code_hash = Some(B256::repeat_byte(5));
+        d.salt = Some(B256::repeat_byte(6));
+        d.stylus_deployer = Some(Address::repeat_byte(7));
+        d.build = Some(Provenance {
+            rustc: Some("rustc 1.95.0 (abc 2026-04-01)".into()),
+            tool: Some("minuto-deploy 0.1.0".into()),
+            cargo_stylus: None,
+            git_revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            git_dirty: Some(true),
+        });
+        r.set(Contract::Escrow, d.clone());
+        let json = serde_json::to_value(&r).unwrap();
+        let e = &json["contracts"]["escrow"];
+        assert_eq!(e["salt"], format!("{}", B256::repeat_byte(6)));
+        assert_eq!(
+            e["stylusDeployer"],
+            "0x0707070707070707070707070707070707070707"
+        );
+        assert_eq!(e["build"]["rustc"], "rustc 1.95.0 (abc 2026-04-01)");
+        assert_eq!(e["build"]["tool"], "minuto-deploy 0.1.0");
+        assert_eq!(
+            e["build"]["gitRevision"],
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+        assert_eq!(e["build"]["gitDirty"], true);
+        assert!(e["build"].get("cargoStylus").is_none(), "absent, not null");
+        let back: Record = serde_json::from_value(json).unwrap();
+        assert_eq!(back.get(Contract::Escrow), Some(&d));
+        // A record from before these fields: they read as absent.
+        let old = r#"{"chainId": 1, "contracts": {"escrow": {"address": "0x0303030303030303030303030303030303030303", "block": 17}}}"#;
+        let old: Record = serde_json::from_str(old).unwrap();
+        let e = old.get(Contract::Escrow).unwrap();
+        assert_eq!(
+            (e.block, e.salt, e.stylus_deployer, &e.build),
+            (17, None, None, &None)
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod follower;
 pub mod network;
 
 pub use alloy;
-pub use deployment::{Contract, Deployed, Record, RecordError};
+pub use deployment::{Contract, Deployed, Provenance, Record, RecordError};
 
 use std::time::Duration;
 

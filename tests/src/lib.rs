@@ -283,6 +283,7 @@ mod tests {
                     block: 100 + i as u64,
                     tx: B256::repeat_byte(i as u8),
                     code_hash: None,
+                    ..Deployed::default()
                 },
             );
         }

@@ -1,7 +1,8 @@
 //! What of the deploy tool and the e2e harness a plain EVM node can check: anvil (from
 //! `npm ci`) cannot run Stylus WASM, so nothing here deploys a contract of ours; it runs
-//! the tool's dry run and its record checks against a real node, and the harness's
-//! funding, test token and gas ledger.
+//! the tool's record checks against a real node, and the harness's funding, test token
+//! and gas ledger. The deploy tool's runs against anvil with stand-ins of ArbWasm and the
+//! StylusDeployer are in `scripts/minuto-deploy/tests/anvil.rs`.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
-use minuto_deploy::{Cli, Config, DeployError, Record};
+use minuto_deploy::{Cli, Config, DeployError};
 use minuto_e2e::{ITestToken, Node};
 
 // anvil's second development account (0x7099…79C8), funded with 10,000 ETH.
@@ -38,138 +39,6 @@ async fn nonce(url: &url::Url) -> u64 {
     let p = alloy::providers::ProviderBuilder::new().connect_http(url.clone());
     let signer: PrivateKeySigner = KEY.parse().unwrap();
     p.get_transaction_count(signer.address()).await.unwrap()
-}
-
-#[tokio::test]
-async fn dry_run_on_a_real_node_plans_every_step_and_sends_nothing() {
-    let Some(bin) =
-        minuto_anvil::or_skip("dry_run_on_a_real_node_plans_every_step_and_sends_nothing")
-    else {
-        return;
-    };
-    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("31337.json");
-    let admin = "0x5555555555555555555555555555555555555555";
-    let cfg = config(
-        &anvil.url,
-        &out,
-        &[
-            "--dry-run",
-            "--admin",
-            admin,
-            "--relayer",
-            "0x1111111111111111111111111111111111111111",
-            "--token",
-            "0x2222222222222222222222222222222222222222",
-        ],
-    );
-    let deployer = cfg.deployer();
-    let report = minuto_deploy::run(&cfg).await.unwrap();
-    let steps: Vec<&str> = report.steps.iter().map(String::as_str).collect();
-    assert_eq!(
-        steps[1],
-        "note: --fee-bps 0: no session pays a protocol fee, so none earns a badge or a \
-         rating (both require one; see the README's threat model)"
-    );
-    assert_eq!(
-        steps[2..],
-        [
-            format!("credentials: would deploy minuto-credentials with constructor({deployer})").as_str(),
-            format!("escrow: would deploy minuto-escrow with constructor({deployer}, {admin}, <credentials>, 0, 900, 60)").as_str(),
-            format!("badges: would deploy minuto-badges with constructor({admin}, <escrow>, 300, \"\")").as_str(),
-            format!("ratings: would deploy minuto-ratings with constructor({admin}, <escrow>, 300, 1209600)").as_str(),
-            format!("would send: credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})").as_str(),
-            "would send: escrow.setRelayer(0x1111111111111111111111111111111111111111, true)",
-            "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
-            format!("would send: escrow.transferAdmin({admin})").as_str(),
-            "admin must send: escrow.acceptAdmin() (to <escrow>, data 0x0e18b681)",
-            // The floor on billed value for badges and ratings (--min-billed, 1,000,000).
-            "admin must send: badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
-             (to <badges>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
-            "admin must send: ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
-             (to <ratings>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
-            "the deployer keeps the credentials admin role until the admin accepts the escrow \
-             (acceptAdmin); run scripts/deploy again afterwards to renounce it",
-        ]
-    );
-    assert!(
-        steps[0].starts_with("chain 31337, deployer "),
-        "{}",
-        steps[0]
-    );
-    assert!(report.gas.is_empty());
-    // Not finished until the admin acts and a second run renounces the deployer's role:
-    // a real run would exit 3 and record these.
-    assert_eq!(
-        report.pending,
-        [
-            format!("the admin ({admin}) must send escrow.acceptAdmin()"),
-            format!("the admin ({admin}) must send badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)"),
-            format!("the admin ({admin}) must send ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)"),
-            "the deployer keeps the credentials admin role until the admin accepts the escrow \
-             (acceptAdmin); run scripts/deploy again afterwards to renounce it"
-                .to_string(),
-        ]
-    );
-    assert_eq!(nonce(&anvil.url).await, 0, "a dry run sent a transaction");
-    assert!(!out.exists(), "a dry run wrote the record");
-}
-
-#[tokio::test]
-async fn record_naming_an_address_without_code_stops_the_run() {
-    let Some(bin) = minuto_anvil::or_skip("record_naming_an_address_without_code_stops_the_run")
-    else {
-        return;
-    };
-    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("31337.json");
-    let cfg = config(&anvil.url, &out, &[]);
-    let mut record = Record::new(CHAIN_ID, cfg.deployer(), cfg.admin);
-    let nowhere = Address::repeat_byte(0x77);
-    record.set(
-        minuto_deploy::Contract::Credentials,
-        minuto_deploy::Deployed {
-            address: nowhere,
-            block: 1,
-            tx: Default::default(),
-            code_hash: None,
-        },
-    );
-    record.save(&out).unwrap();
-    let err = minuto_deploy::run(&cfg).await.unwrap_err();
-    assert!(
-        matches!(err, DeployError::NoCode { contract: "credentials", address, .. } if address == nowhere),
-        "{err:?}"
-    );
-    assert_eq!(nonce(&anvil.url).await, 0);
-}
-
-#[tokio::test]
-async fn missing_cargo_stylus_fails_before_anything_is_sent_with_an_install_hint() {
-    let Some(bin) = minuto_anvil::or_skip(
-        "missing_cargo_stylus_fails_before_anything_is_sent_with_an_install_hint",
-    ) else {
-        return;
-    };
-    let anvil = minuto_anvil::Anvil::start(&bin, CHAIN_ID, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("31337.json");
-    let cfg = config(
-        &anvil.url,
-        &out,
-        &["--cargo-stylus", "/nonexistent/cargo-stylus-for-test"],
-    );
-    let err = minuto_deploy::run(&cfg).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("cannot run `/nonexistent/cargo-stylus-for-test`")
-            && msg.contains("cargo install cargo-stylus --version 0.10.10 --locked"),
-        "{msg}"
-    );
-    assert_eq!(nonce(&anvil.url).await, 0);
-    assert!(!out.exists());
 }
 
 #[tokio::test]
@@ -232,47 +101,6 @@ async fn harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger() {
         rows,
         ["operation", "fund", "deploy", "token.mint", "fund"],
         "{table}"
-    );
-}
-
-#[tokio::test]
-async fn a_production_chain_needs_an_explicit_admin_and_treasury() {
-    let Some(bin) =
-        minuto_anvil::or_skip("a_production_chain_needs_an_explicit_admin_and_treasury")
-    else {
-        return;
-    };
-    // anvil answering as Arbitrum One.
-    let anvil = minuto_anvil::Anvil::start(&bin, 42_161, 0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("42161.json");
-    let admin = "0x5555555555555555555555555555555555555555";
-    for extra in [
-        vec!["--dry-run"],
-        vec!["--dry-run", "--admin", admin],
-        vec!["--dry-run", "--treasury", admin],
-    ] {
-        let err = minuto_deploy::run(&config(&anvil.url, &out, &extra))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, DeployError::AdminRequired(42_161)),
-            "{extra:?}: {err}"
-        );
-        assert!(!out.exists(), "nothing recorded");
-    }
-    assert_eq!(nonce(&anvil.url).await, 0);
-    // With both, the dry run plans as on any chain.
-    let cfg = config(
-        &anvil.url,
-        &out,
-        &["--dry-run", "--admin", admin, "--treasury", admin],
-    );
-    let report = minuto_deploy::run(&cfg).await.unwrap();
-    assert!(
-        report.steps[0].starts_with("chain 42161,"),
-        "{:?}",
-        report.steps
     );
 }
 
@@ -341,6 +169,7 @@ async fn a_rerun_checks_the_recorded_code_and_repairs_a_missing_block() {
         block: 0,
         tx,
         code_hash: None,
+        ..Default::default()
     };
     let notes = minuto_deploy::verify::recorded(&p, path, "escrow", &mut d)
         .await

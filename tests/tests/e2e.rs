@@ -159,12 +159,15 @@ fn deploy_config(
         "--root".into(),
         root.display().to_string(),
     ];
-    if let Ok(cmd) = std::env::var("CARGO_STYLUS") {
-        args.extend(["--cargo-stylus".into(), cmd]);
-    }
     if let Ok(a) = std::env::var("MINUTO_STYLUS_DEPLOYER") {
-        args.extend(["--deployer-address".into(), a]);
+        args.extend(["--stylus-deployer".into(), a]);
     }
+    // A fresh salt per run: CREATE2 addresses would otherwise find the contracts (and
+    // their state) of an earlier run on the same node with the same deployer.
+    args.extend([
+        "--salt".into(),
+        alloy::primitives::keccak256(format!("{:?}", std::time::SystemTime::now())).to_string(),
+    ]);
     use clap::Parser;
     Ok(minuto_deploy::Config::from_cli(
         minuto_deploy::Cli::try_parse_from(args)?,

@@ -1,5 +1,14 @@
-//! `minuto-deploy`: deploys the Minuto contracts with `cargo stylus deploy`, in dependency
-//! order, wires them, and records every address in `deployments/<chain-id>.json`.
+//! `minuto-deploy`: deploys the Minuto contracts through the StylusDeployer contract, in
+//! dependency order, wires them, and records every address in
+//! `deployments/<chain-id>.json`.
+//!
+//! Each contract's code is the `.code` file `cargo xtask wasm` writes and measures (built
+//! by the tool, or read from `--wasm-dir`); it is deployed with CREATE2 under `--salt`,
+//! so its address is known before anything is sent and is the same on every chain for
+//! the same code, salt and constructor arguments (see [`stylus`]). A run first checks
+//! the chain (pre-flight: ArbWasm, the StylusDeployer, the balance the plan needs), then
+//! looks for each contract in the record or at its CREATE2 address, and deploys only what
+//! is in neither.
 //!
 //! Order and wiring:
 //! 1. **credentials** `constructor(deployer)`; then `grantRole(ISSUER_ROLE, issuer)` for
@@ -16,13 +25,16 @@
 //!    for both, `setMinDuration`/`setConfig` when the chain differs and the deployer is
 //!    their admin.
 //!
-//! Re-running with the same output file deploys only what the file lacks (after checking
-//! that every recorded address holds code) and sends only the wiring calls whose effect is
-//! not already on chain: the wiring is read back from the contracts' views, so a re-run
-//! converges and a second re-run sends nothing. `--dry-run` prints the plan without
-//! sending; `--estimate-gas` prices it without sending.
+//! Re-running deploys only what is neither recorded nor at its CREATE2 address (after
+//! checking that every recorded address holds this build's code, activated) and sends
+//! only the wiring calls whose effect is not already on chain: the wiring is read back
+//! from the contracts' views, so a re-run converges and a second re-run sends nothing.
+//! `--dry-run` prints the plan without sending; `--estimate-gas` prices it without
+//! sending.
 
+pub mod key;
 pub mod plan;
+pub mod preflight;
 pub mod stylus;
 pub mod verify;
 
@@ -32,23 +44,24 @@ pub use minuto_chain::bindings;
 use std::path::{Path, PathBuf};
 
 use alloy::network::{ReceiptResponse, TransactionBuilder};
-use alloy::primitives::{Address, Bytes, B256};
+use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use clap::Parser;
 use url::Url;
 
+pub use crate::key::{KeyError, KeySource};
 pub use crate::plan::{Action, Sender};
-pub use crate::stylus::{CargoStylus, StylusError};
-pub use minuto_chain::deployment::{Contract, Deployed, Record, RecordError};
+pub use crate::stylus::{Module, StylusError};
+pub use minuto_chain::deployment::{Contract, Deployed, Provenance, Record, RecordError};
 
 /// What the run does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Deploy and wire.
     Apply,
-    /// Print the plan; send nothing, run no cargo-stylus.
+    /// Print the plan; send nothing.
     DryRun,
     /// Price the plan; send nothing.
     EstimateGas,
@@ -60,15 +73,31 @@ pub enum Mode {
 #[command(
     name = "minuto-deploy",
     version,
-    about = "Deploy and wire the Minuto contracts with cargo stylus"
+    about = "Deploy and wire the Minuto contracts through the StylusDeployer (CREATE2)"
 )]
 pub struct Cli {
     /// Node JSON-RPC URL.
     #[arg(long, env = "MINUTO_RPC_URL")]
     pub rpc_url: Url,
-    /// Deployer private key (hex). Prefer the environment variable to the flag.
+    /// Deployer key file: an encrypted JSON keystore. Its password comes from
+    /// MINUTO_DEPLOYER_KEYSTORE_PASSWORD, else --keystore-password-file, else the first
+    /// line of stdin.
+    #[arg(long, env = "MINUTO_DEPLOYER_KEYSTORE", conflicts_with_all = ["private_key", "private_key_stdin"])]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore's password.
+    #[arg(
+        long,
+        env = "MINUTO_DEPLOYER_KEYSTORE_PASSWORD_FILE",
+        requires = "keystore"
+    )]
+    pub keystore_password_file: Option<PathBuf>,
+    /// Read the deployer's private key (hex) from the first line of stdin.
+    #[arg(long, conflicts_with = "private_key")]
+    pub private_key_stdin: bool,
+    /// Deployer private key (hex) in plain text: dev nodes and testnets only (a
+    /// production chain needs --keystore or --private-key-stdin). Prefer the variable.
     #[arg(long, env = "MINUTO_DEPLOYER_KEY", hide_env_values = true)]
-    pub private_key: String,
+    pub private_key: Option<String>,
     /// Final admin of every contract (a multisig in production). Default: the deployer,
     /// on dev nodes and testnets only; required (with --treasury) on any other chain.
     #[arg(long, env = "MINUTO_ADMIN")]
@@ -116,15 +145,20 @@ pub struct Cli {
     /// Repository root (holds `Stylus.toml`). Default: found from the working directory.
     #[arg(long, env = "MINUTO_ROOT")]
     pub root: Option<PathBuf>,
-    /// The cargo-stylus command up to and including `stylus`, split on spaces: `cargo
-    /// stylus`, or `/path/to/cargo-stylus stylus` (the binary expects the word cargo
-    /// inserts).
-    #[arg(long, env = "CARGO_STYLUS", default_value = "cargo stylus")]
-    pub cargo_stylus: String,
-    /// StylusDeployer contract, if not cargo-stylus's default.
-    #[arg(long, env = "MINUTO_STYLUS_DEPLOYER")]
-    pub deployer_address: Option<Address>,
-    /// Fee cap per gas in gwei passed to cargo-stylus (default: the node's price).
+    /// Directory holding the contracts' `.code` files, built from this checkout by
+    /// `cargo xtask wasm --out-dir DIR`. Default: the tool runs that build itself into
+    /// `<root>/target/minuto-deploy`.
+    #[arg(long, env = "MINUTO_WASM_DIR")]
+    pub wasm_dir: Option<PathBuf>,
+    /// CREATE2 salt (32 bytes hex, not zero). Default: keccak256("minuto"). With the code
+    /// and the constructor's arguments it fixes every address.
+    #[arg(long, env = "MINUTO_SALT")]
+    pub salt: Option<B256>,
+    /// StylusDeployer contract. Default: its address on Arbitrum chains,
+    /// 0x6ac4839Bfe169CadBBFbDE3f29bd8459037Bf64e.
+    #[arg(long, alias = "deployer-address", env = "MINUTO_STYLUS_DEPLOYER")]
+    pub stylus_deployer: Option<Address>,
+    /// Fee cap per gas in gwei for every transaction (default: the node's price).
     #[arg(long, env = "MINUTO_MAX_FEE_GWEI")]
     pub max_fee_per_gas_gwei: Option<String>,
     /// Print what would be done; send nothing.
@@ -142,6 +176,8 @@ pub struct Config {
     pub rpc_url: Url,
     /// Deployer.
     pub signer: PrivateKeySigner,
+    /// Where the key came from.
+    pub key_source: KeySource,
     /// Final admin.
     pub admin: Address,
     /// Fee recipient.
@@ -175,13 +211,13 @@ pub struct Config {
     pub out: Option<PathBuf>,
     /// Repository root.
     pub root: PathBuf,
-    /// cargo-stylus command.
-    pub cargo_stylus: Vec<String>,
-    /// StylusDeployer override.
-    pub deployer_address: Option<Address>,
-    /// Fee cap, gwei (as given, for cargo-stylus).
-    pub max_fee_per_gas_gwei: Option<String>,
-    /// The same cap in wei, for the wiring transactions.
+    /// Prebuilt `.code` files (`None`: build them).
+    pub wasm_dir: Option<PathBuf>,
+    /// CREATE2 salt.
+    pub salt: B256,
+    /// StylusDeployer contract.
+    pub stylus_deployer: Address,
+    /// Fee cap per gas in wei, for every transaction.
     pub max_fee_per_gas: Option<u128>,
     /// What to do.
     pub mode: Mode,
@@ -200,9 +236,9 @@ impl std::fmt::Debug for Config {
 /// A flag or variable with a value the contracts would reject.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    /// The key is not a secp256k1 private key (the key itself is never printed).
-    #[error("invalid --private-key / MINUTO_DEPLOYER_KEY: not a 32-byte hex secp256k1 key")]
-    Key,
+    /// The key could not be had.
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// A zero address where an account is needed.
     #[error("invalid --{0}: the zero address")]
     ZeroAddress(&'static str),
@@ -219,15 +255,41 @@ pub enum ConfigError {
     /// No `Stylus.toml` found from the working directory up.
     #[error("no Stylus.toml in {0} or above: run from the repository or pass --root")]
     NoRoot(PathBuf),
-    /// Empty cargo-stylus command.
-    #[error("invalid --cargo-stylus: empty command")]
-    EmptyCommand,
+    /// A zero salt (the StylusDeployer would use CREATE: no fixed address).
+    #[error("invalid --salt: zero (the StylusDeployer then uses CREATE, whose addresses depend on its nonce)")]
+    ZeroSalt,
 }
 
 fn dedup(mut v: Vec<Address>) -> Vec<Address> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|a| seen.insert(*a));
     v
+}
+
+/// The salt used without `--salt`: keccak256("minuto").
+pub fn default_salt() -> B256 {
+    alloy::primitives::keccak256("minuto")
+}
+
+/// Whether an environment variable's name says it holds a secret (keys, passwords,
+/// mnemonics, tokens): such variables are not passed on to child processes.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["KEY", "PASSWORD", "SECRET", "MNEMONIC", "TOKEN"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// Removes from `cmd`'s environment every variable whose name says it holds a secret,
+/// and the RPC URL: the builds and `git` this tool runs need neither (every `build.rs`
+/// the contracts' build runs would otherwise see them).
+pub fn child_env(cmd: &mut tokio::process::Command) {
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if is_secret_name(&n) || n == "MINUTO_RPC_URL" {
+            cmd.env_remove(&name);
+        }
+    }
 }
 
 /// Finds the repository root: the nearest directory at or above `start` holding
@@ -240,16 +302,30 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 }
 
 impl Config {
-    /// Validates the command line against the contracts' own rules.
+    /// Validates the command line against the contracts' own rules; a key or password
+    /// asked on stdin is read from this process's stdin.
     ///
     /// # Errors
     /// [`ConfigError`] naming the first bad flag.
     pub fn from_cli(cli: Cli) -> Result<Self, ConfigError> {
-        let signer: PrivateKeySigner = cli
-            .private_key
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError::Key)?;
+        Self::from_cli_with_stdin(cli, &mut std::io::stdin().lock())
+    }
+
+    /// [`Config::from_cli`], reading what stdin would give from `stdin`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad flag.
+    pub fn from_cli_with_stdin(
+        cli: Cli,
+        stdin: &mut dyn std::io::BufRead,
+    ) -> Result<Self, ConfigError> {
+        let (signer, key_source) = key::load(
+            cli.private_key.as_deref(),
+            cli.keystore.as_deref(),
+            cli.keystore_password_file.as_deref(),
+            cli.private_key_stdin,
+            stdin,
+        )?;
         let admin_and_treasury_given = cli.admin.is_some() && cli.treasury.is_some();
         let admin = cli.admin.unwrap_or(signer.address());
         let treasury = cli.treasury.unwrap_or(admin);
@@ -334,17 +410,14 @@ impl Config {
                 find_root(&cwd).ok_or(ConfigError::NoRoot(cwd))?
             }
         };
-        let cargo_stylus: Vec<String> = cli
-            .cargo_stylus
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        if cargo_stylus.is_empty() {
-            return Err(ConfigError::EmptyCommand);
+        let salt = cli.salt.unwrap_or_else(default_salt);
+        if salt.is_zero() {
+            return Err(ConfigError::ZeroSalt);
         }
         Ok(Self {
             rpc_url: cli.rpc_url,
             signer,
+            key_source,
             admin,
             treasury,
             admin_and_treasury_given,
@@ -361,8 +434,9 @@ impl Config {
             min_billed: cli.min_billed,
             out: cli.out,
             root,
-            cargo_stylus,
-            deployer_address: cli.deployer_address,
+            wasm_dir: cli.wasm_dir,
+            salt,
+            stylus_deployer: cli.stylus_deployer.unwrap_or(stylus::STYLUS_DEPLOYER),
             max_fee_per_gas: match &cli.max_fee_per_gas_gwei {
                 None => None,
                 Some(g) => Some(gwei_to_wei(g).ok_or_else(|| ConfigError::OutOfRange {
@@ -371,7 +445,6 @@ impl Config {
                     rule: "a decimal number of gwei, at most 9 decimals",
                 })?),
             },
-            max_fee_per_gas_gwei: cli.max_fee_per_gas_gwei,
             mode: if cli.dry_run {
                 Mode::DryRun
             } else if cli.estimate_gas {
@@ -397,9 +470,64 @@ pub enum DeployError {
     /// Deployment record trouble.
     #[error(transparent)]
     Record(#[from] RecordError),
-    /// cargo-stylus failed.
+    /// Building or reading a contract's code failed.
     #[error(transparent)]
     Stylus(#[from] StylusError),
+    /// The node is not a Stylus chain (no ArbWasm precompile answering).
+    #[error("chain {chain_id} is not a Stylus chain: {reason}")]
+    NotStylusChain {
+        /// Chain.
+        chain_id: u64,
+        /// What was found.
+        reason: String,
+    },
+    /// No StylusDeployer contract at the address used.
+    #[error("chain {chain_id} has no code at {address}, where the StylusDeployer should be: pass --stylus-deployer with its address on this chain")]
+    NoStylusDeployer {
+        /// Chain.
+        chain_id: u64,
+        /// Address looked at.
+        address: Address,
+    },
+    /// The deployer cannot pay for the plan.
+    #[error("the deployer holds {have} wei, but the plan needs about {need} wei ({detail}): fund it and run again")]
+    InsufficientFunds {
+        /// Balance.
+        have: U256,
+        /// Estimated need.
+        need: U256,
+        /// How the need was counted.
+        detail: String,
+    },
+    /// The recorded contract runs other code than this build's.
+    #[error("{contract} at {address} runs code {deployed}, but this build's ({path}) is {built}: the recorded contract is not this build. To keep using it, build the revision in the record's `build.gitRevision`; to deploy this build (at new addresses), use another --out or --salt")]
+    ModuleChanged {
+        /// Contract name.
+        contract: &'static str,
+        /// Recorded address.
+        address: Address,
+        /// Hash of the code there.
+        deployed: B256,
+        /// Hash of this build's code.
+        built: B256,
+        /// The `.code` file built.
+        path: PathBuf,
+    },
+    /// The StylusDeployer reported another address than the CREATE2 prediction.
+    #[error("deploy {contract}: transaction {tx} created {got:?}, not the predicted {expected}: is --stylus-deployer a StylusDeployer?")]
+    WrongAddress {
+        /// Contract name.
+        contract: &'static str,
+        /// Predicted.
+        expected: Address,
+        /// From the `ContractDeployed` log.
+        got: Option<Address>,
+        /// Transaction.
+        tx: B256,
+    },
+    /// A plain-text key (flag or variable) on a production chain.
+    #[error("chain {0} is not a dev node or a known testnet: give the deployer key with --keystore or --private-key-stdin, not --private-key / MINUTO_DEPLOYER_KEY")]
+    PlainKey(u64),
     /// A node call failed.
     #[error("node: {0}")]
     Rpc(String),
@@ -475,8 +603,8 @@ fn rpc_err(e: impl std::fmt::Display) -> DeployError {
 }
 
 /// A provider that signs with `signer` and asks the node for the nonce before every
-/// transaction: cargo-stylus sends from the same key in between, so a locally counted
-/// nonce would go stale.
+/// transaction: another program (a developer's `cargo stylus`, a wallet) may send from
+/// the same key in between, so a locally counted nonce could go stale.
 pub fn signing_provider(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
     minuto_chain::signing_provider(url, signer)
 }
@@ -503,6 +631,8 @@ pub struct Report {
     /// calls still to send; the deployer still credentials admin). Also written to the
     /// record; `minuto-deploy` exits 3 while it is not empty.
     pub pending: Vec<String>,
+    /// The deployments the run sent (or, in a dry run or estimate, would send).
+    pub planned: Vec<Planned>,
 }
 
 fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Vec<String> {
@@ -521,8 +651,7 @@ fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Ve
             cfg.admin.to_string(),
             addr(Contract::Escrow),
             cfg.badge_min_duration.to_string(),
-            // Quoted, so that an empty URI is still one argument cargo-stylus parses.
-            format!("\"{}\"", cfg.badge_base_uri),
+            cfg.badge_base_uri.clone(),
         ],
         Contract::Ratings => vec![
             cfg.admin.to_string(),
@@ -532,11 +661,6 @@ fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Ve
         ],
     }
 }
-
-fn key_hex(cfg: &Config) -> String {
-    format!("0x{}", alloy::hex::encode(cfg.signer.to_bytes()))
-}
-
 /// Parses a gas price in gwei (`0.1`, `2`, at most 9 decimals) into wei.
 fn gwei_to_wei(s: &str) -> Option<u128> {
     let (int, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
@@ -551,27 +675,40 @@ fn gwei_to_wei(s: &str) -> Option<u128> {
     int.checked_mul(1_000_000_000)?.checked_add(frac)
 }
 
-/// How long a wiring transaction may take to be mined before the run stops.
+/// How long a transaction may take to be mined before the run stops.
 const RECEIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(180);
 
-async fn send(
+/// Gas allowed for a Stylus constructor on top of the estimate of a deployment without
+/// it (the constructor's calls to other contracts cannot be estimated before those exist).
+pub const CONSTRUCTOR_GAS: u64 = 1_000_000;
+/// Gas allowed per wiring call in the balance check.
+pub const WIRING_GAS: u64 = 300_000;
+
+fn with_fee_cap(tx: TransactionRequest, max_fee_per_gas: Option<u128>) -> TransactionRequest {
+    match max_fee_per_gas {
+        // Arbitrum ignores the priority fee; the cap is the whole price.
+        Some(cap) => tx
+            .with_max_fee_per_gas(cap)
+            .with_max_priority_fee_per_gas(0),
+        None => tx,
+    }
+}
+
+/// Sends `tx`; `sent` is told its hash before the receipt is awaited (so the record can
+/// hold it if the wait is cut short). Returns the receipt of a successful transaction.
+async fn send_tx(
     p: &DynProvider,
-    to: Address,
-    data: Bytes,
+    tx: TransactionRequest,
     what: &str,
     max_fee_per_gas: Option<u128>,
-) -> Result<(B256, u64), DeployError> {
-    let mut tx = TransactionRequest::default().with_to(to).with_input(data);
-    if let Some(cap) = max_fee_per_gas {
-        // Arbitrum ignores the priority fee; the cap is the whole price.
-        tx = tx
-            .with_max_fee_per_gas(cap)
-            .with_max_priority_fee_per_gas(0);
-    }
-    let receipt = p
-        .send_transaction(tx)
+    sent: impl FnOnce(B256) -> Result<(), DeployError>,
+) -> Result<alloy::rpc::types::TransactionReceipt, DeployError> {
+    let pending = p
+        .send_transaction(with_fee_cap(tx, max_fee_per_gas))
         .await
-        .map_err(|e| DeployError::Rpc(format!("{what}: {e}")))?
+        .map_err(|e| DeployError::Rpc(format!("{what}: {e}")))?;
+    sent(*pending.tx_hash())?;
+    let receipt = pending
         .with_required_confirmations(1)
         .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
@@ -583,42 +720,33 @@ async fn send(
             tx: receipt.transaction_hash(),
         });
     }
-    Ok((receipt.transaction_hash(), receipt.gas_used()))
+    Ok(receipt)
 }
 
-/// The receipt of `tx`, waiting up to 30 s for a node behind a load balancer to see it.
-async fn receipt_of(
+async fn send(
     p: &DynProvider,
-    tx: B256,
-) -> Result<alloy::rpc::types::TransactionReceipt, DeployError> {
-    for _ in 0..30 {
-        if let Some(r) = p.get_transaction_receipt(tx).await.map_err(rpc_err)? {
-            return Ok(r);
-        }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-    }
-    Err(DeployError::Rpc(format!(
-        "no receipt for deployment {tx} after 30 s"
-    )))
+    to: Address,
+    data: Bytes,
+    what: &str,
+    max_fee_per_gas: Option<u128>,
+) -> Result<(B256, u64), DeployError> {
+    let tx = TransactionRequest::default().with_to(to).with_input(data);
+    let receipt = send_tx(p, tx, what, max_fee_per_gas, |_| Ok(())).await?;
+    Ok((receipt.transaction_hash(), receipt.gas_used()))
 }
 
 impl DeployError {
     /// The same error with the RPC URL's secrets (path, query, user info) replaced in every
-    /// message that can carry them: the node's errors and cargo-stylus's output.
+    /// message that can carry them: the node's errors.
     #[must_use]
     pub fn redacted(self, url: &Url) -> Self {
         use minuto_chain::network::redact;
         match self {
             Self::Rpc(m) => Self::Rpc(redact(&m, url)),
-            Self::Stylus(StylusError::Failed {
-                package,
-                status,
-                output,
-            }) => Self::Stylus(StylusError::Failed {
-                package,
-                status,
-                output: redact(&output, url),
-            }),
+            Self::NotStylusChain { chain_id, reason } => Self::NotStylusChain {
+                chain_id,
+                reason: redact(&reason, url),
+            },
             other => other,
         }
     }
@@ -635,13 +763,118 @@ pub async fn run(cfg: &Config) -> Result<Report, DeployError> {
         .map_err(|e| e.redacted(&cfg.rpc_url))
 }
 
+/// A deployment the run will send (or, in a dry run, would).
+#[derive(Clone, Debug)]
+pub struct Planned {
+    /// The contract.
+    pub contract: Contract,
+    /// Its CREATE2 address.
+    pub address: Address,
+    /// Constructor arguments, as text.
+    pub args: Vec<String>,
+    /// `stylus_constructor` calldata.
+    pub init_data: Bytes,
+    /// The init code (constructor prelude + the `.code` file).
+    pub init_code: Bytes,
+    /// The code the chain will store.
+    pub code_hash: B256,
+    /// Activation data fee to send (bumped; the deployer refunds what is not used).
+    pub data_fee: U256,
+}
+
+/// The modules: built now (unless `--wasm-dir`), then read.
+async fn modules(cfg: &Config) -> Result<Vec<Module>, DeployError> {
+    let dir = match &cfg.wasm_dir {
+        Some(d) => d.clone(),
+        None => {
+            let dir = cfg.root.join("target").join("minuto-deploy");
+            eprintln!(
+                "minuto-deploy: building the contracts (cargo xtask wasm --out-dir {})",
+                dir.display()
+            );
+            stylus::build(&cfg.root, &dir).await?;
+            dir
+        }
+    };
+    Contract::ALL
+        .into_iter()
+        .map(|c| Module::load(&dir, c).map_err(DeployError::from))
+        .collect()
+}
+
+/// The first block whose state holds code at `address`, by bisection over historical
+/// `eth_getCode` (`None` when the node keeps no such history).
+async fn first_block_with_code(p: &DynProvider, address: Address) -> Option<u64> {
+    let latest = p.get_block_number().await.ok()?;
+    let has_code = |n: u64| async move {
+        p.get_code_at(address)
+            .block_id(n.into())
+            .await
+            .map(|c| !c.is_empty())
+    };
+    let (mut lo, mut hi) = (0u64, latest);
+    if !has_code(hi).await.ok()? {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if has_code(mid).await.ok()? {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
+
+/// Collects what built and deploys: the toolchain `rust-toolchain.toml` pins, this tool's
+/// version, the checkout's commit and whether tracked files differ from it. A part that
+/// cannot be had (no git, say) is left out.
+pub async fn provenance(root: &Path) -> Provenance {
+    async fn out(root: &Path, program: &str, args: &[&str]) -> Option<String> {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(root)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        child_env(&mut cmd);
+        let o = cmd.output().await.ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    }
+    let git_revision = out(root, "git", &["rev-parse", "HEAD"]).await;
+    let git_dirty = match git_revision {
+        Some(_) => out(
+            root,
+            "git",
+            &["status", "--porcelain", "--untracked-files=no"],
+        )
+        .await
+        .map(|s| !s.is_empty()),
+        None => None,
+    };
+    Provenance {
+        rustc: out(root, "rustc", &["--version"]).await,
+        tool: Some(format!("minuto-deploy {}", env!("CARGO_PKG_VERSION"))),
+        cargo_stylus: None,
+        git_revision,
+        git_dirty,
+    }
+}
+
 async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
+    use minuto_chain::network::{kind, ChainKind};
     let p = provider(cfg);
     let chain_id = p.get_chain_id().await.map_err(rpc_err)?;
-    if minuto_chain::network::kind(chain_id) == minuto_chain::network::ChainKind::Production
-        && !cfg.admin_and_treasury_given
-    {
-        return Err(DeployError::AdminRequired(chain_id));
+    if kind(chain_id) == ChainKind::Production {
+        if !cfg.admin_and_treasury_given {
+            return Err(DeployError::AdminRequired(chain_id));
+        }
+        if cfg.key_source == KeySource::Plain {
+            return Err(DeployError::PlainKey(chain_id));
+        }
     }
     let path = cfg.out.clone().unwrap_or_else(|| {
         cfg.root
@@ -689,18 +922,36 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         );
     }
 
-    let stylus = CargoStylus {
-        command: cfg.cargo_stylus.clone(),
-        root: cfg.root.clone(),
-        endpoint: cfg.rpc_url.to_string(),
-        deployer_address: cfg.deployer_address,
-        max_fee_per_gas_gwei: cfg.max_fee_per_gas_gwei.clone(),
-    };
+    // Pre-flight, part 1: a Stylus chain with the StylusDeployer.
+    let stylus_version = preflight::chain(&p, chain_id, cfg.stylus_deployer).await?;
+    say(
+        format!(
+            "pre-flight: ArbWasm answers (Stylus v{stylus_version}); StylusDeployer at {} holds code",
+            cfg.stylus_deployer
+        ),
+        &mut report,
+    );
 
+    let modules = modules(cfg).await?;
+    let build = provenance(&cfg.root).await;
+    let module = |c: Contract| &modules[Contract::ALL.iter().position(|x| *x == c).unwrap()];
+
+    // Each contract: in the record (checked), at its CREATE2 address (adopted), or planned.
+    let mut planned: Vec<Planned> = Vec::new();
     for c in Contract::ALL {
+        let m = module(c);
         if let Some(d) = record.get(c) {
             let mut d = d.clone();
             let notes = verify::recorded(&p, &path, c.key(), &mut d).await?;
+            if d.code_hash != Some(m.code_hash()) {
+                return Err(DeployError::ModuleChanged {
+                    contract: c.key(),
+                    address: d.address,
+                    deployed: d.code_hash.unwrap_or_default(),
+                    built: m.code_hash(),
+                    path: m.path.clone(),
+                });
+            }
             say(
                 format!("{}: already at {} (block {})", c.key(), d.address, d.block),
                 &mut report,
@@ -711,77 +962,230 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             record.set(c, d);
             continue;
         }
-        let placeholder = |x: Contract| match record.get(x) {
-            Some(d) => d.address.to_string(),
-            // Estimates need a well-formed address; the deployer stands in.
-            None if cfg.mode == Mode::EstimateGas => cfg.deployer().to_string(),
-            None => format!("<{}>", x.key()),
+        let addr_of = |x: Contract| {
+            record
+                .get(x)
+                .map(|d| d.address)
+                .or_else(|| planned.iter().find(|p| p.contract == x).map(|p| p.address))
+                .expect("deployed in dependency order")
         };
-        let args = ctor_args(cfg, c, placeholder);
+        let args = ctor_args(cfg, c, |x| addr_of(x).to_string());
+        let init_data = stylus::init_data(c, &args)?;
+        let init_code = stylus::init_code(&m.code);
+        let address =
+            stylus::create2_address(cfg.stylus_deployer, cfg.salt, &init_data, &init_code);
+        let code = p.get_code_at(address).await.map_err(rpc_err)?;
+        if !code.is_empty() {
+            let found = alloy::primitives::keccak256(&code);
+            if found != m.code_hash() {
+                return Err(DeployError::CodeChanged {
+                    contract: c.key(),
+                    address,
+                    recorded: m.code_hash(),
+                    found,
+                });
+            }
+            match verify::activation(&p, found).await? {
+                verify::Activation::Active(_) => {}
+                other => {
+                    return Err(DeployError::NotActivated {
+                        contract: c.key(),
+                        address,
+                        state: format!("{other:?}"),
+                    })
+                }
+            }
+            let block = first_block_with_code(&p, address).await;
+            record.set(
+                c,
+                Deployed {
+                    address,
+                    block: block.unwrap_or_default(),
+                    code_hash: Some(found),
+                    salt: Some(cfg.salt),
+                    stylus_deployer: Some(cfg.stylus_deployer),
+                    ..Deployed::default()
+                },
+            );
+            say(
+                format!(
+                    "{}: already at {address}, its CREATE2 address for this code, salt and \
+                     configuration ({}); added to the record",
+                    c.key(),
+                    match block {
+                        Some(b) => format!("code since block {b}"),
+                        None => "block unknown: the node keeps no history; set `block` in the \
+                                 record by hand, or the relayer starts from block 0"
+                            .into(),
+                    }
+                ),
+                &mut report,
+            );
+            if cfg.mode == Mode::Apply {
+                record.save(&path)?;
+            }
+            continue;
+        }
+        let data_fee = stylus::data_fee(&p, address, &m.code)
+            .await
+            .map_err(DeployError::Rpc)?;
+        planned.push(Planned {
+            contract: c,
+            address,
+            args,
+            init_data,
+            init_code,
+            code_hash: m.code_hash(),
+            data_fee,
+        });
+    }
+
+    // Pre-flight, part 2: the balance the plan needs.
+    let state = plan::read_state(&p, cfg, &record).await?;
+    let wiring = plan::actions(cfg, &record, &state)
+        .iter()
+        .filter(|a| a.sender == Sender::Deployer)
+        .count();
+    let gas_price = match cfg.max_fee_per_gas {
+        Some(cap) => cap,
+        None => p.get_gas_price().await.map_err(rpc_err)?,
+    };
+    let balance = p.get_balance(cfg.deployer()).await.map_err(rpc_err)?;
+    let fees: U256 = planned.iter().map(|d| d.data_fee).sum();
+    if balance < fees {
+        return Err(DeployError::InsufficientFunds {
+            have: balance,
+            need: fees,
+            detail: "the activation data fees alone".into(),
+        });
+    }
+    let mut deploy_gas = Vec::with_capacity(planned.len());
+    for d in &planned {
+        // Without the constructor (whose calls to contracts not deployed yet would fail);
+        // CONSTRUCTOR_GAS stands in for it.
+        let tx = stylus::deploy_tx(
+            cfg.deployer(),
+            cfg.stylus_deployer,
+            d.init_code.clone(),
+            Bytes::new(),
+            cfg.salt,
+            d.data_fee,
+        );
+        let gas = p.estimate_gas(tx).await.map_err(|e| {
+            DeployError::Rpc(format!("estimating deploy {}: {e}", d.contract.key()))
+        })?;
+        deploy_gas.push(gas);
+    }
+    let gas: u64 = deploy_gas.iter().sum::<u64>()
+        + CONSTRUCTOR_GAS * planned.len() as u64
+        + WIRING_GAS * wiring as u64;
+    let need = fees + U256::from(gas) * U256::from(gas_price);
+    say(
+        format!(
+            "pre-flight: {} deployment(s) and {wiring} wiring call(s) need about {need} wei \
+             ({gas} gas at {gas_price} wei, data fees {fees} wei); the deployer holds {balance} wei",
+            planned.len()
+        ),
+        &mut report,
+    );
+    if balance < need {
+        return Err(DeployError::InsufficientFunds {
+            have: balance,
+            need,
+            detail: format!("{gas} gas at {gas_price} wei and data fees of {fees} wei"),
+        });
+    }
+
+    for (d, gas) in planned.iter().zip(&deploy_gas) {
+        let c = d.contract;
         match cfg.mode {
             Mode::DryRun => say(
                 format!(
-                    "{}: would deploy {} with constructor({})",
+                    "{}: would deploy {} to {} with constructor({}) ({} bytes of code, hash {}, \
+                     activation fee up to {} wei)",
                     c.key(),
                     c.package(),
-                    args.join(", ")
+                    d.address,
+                    d.args.join(", "),
+                    module(c).code.len(),
+                    d.code_hash,
+                    d.data_fee
                 ),
                 &mut report,
             ),
             Mode::EstimateGas => {
-                let gas = stylus.estimate(c, &key_hex(cfg), &args).await?;
-                // cargo-stylus 0.10's figure: the deployment without the constructor, plus
-                // the activation data fee counted as gas. A rough guide only.
                 say(
                     format!(
-                        "{}: cargo-stylus estimates {gas} (deploy + activation fee; excludes the constructor)",
-                        c.key()
+                        "{}: about {gas} gas to deploy and activate, plus the constructor \
+                         (allowed {CONSTRUCTOR_GAS}), and up to {} wei of data fee",
+                        c.key(),
+                        d.data_fee
                     ),
                     &mut report,
                 );
                 report
                     .gas
-                    .push((format!("deploy {} (cargo-stylus estimate)", c.key()), gas));
+                    .push((format!("deploy {} (without constructor)", c.key()), *gas));
             }
             Mode::Apply => {
                 say(
-                    format!("{}: deploying {} …", c.key(), c.package()),
+                    format!("{}: deploying {} to {} …", c.key(), c.package(), d.address),
                     &mut report,
                 );
-                let out = stylus.deploy(c, &key_hex(cfg), &args).await?;
-                // Recorded at once, so that a failure below never leads a re-run to deploy
-                // a second copy; the block follows from the receipt.
-                record.set(
-                    c,
-                    Deployed {
-                        address: out.address,
-                        block: 0,
-                        tx: out.tx,
-                        code_hash: None,
-                    },
+                let tx = stylus::deploy_tx(
+                    cfg.deployer(),
+                    cfg.stylus_deployer,
+                    d.init_code.clone(),
+                    d.init_data.clone(),
+                    cfg.salt,
+                    d.data_fee,
                 );
-                record.save(&path)?;
-                let receipt = receipt_of(&p, out.tx).await?;
+                let entry = |tx: B256, block: u64, code_hash: Option<B256>| Deployed {
+                    address: d.address,
+                    block,
+                    tx,
+                    code_hash,
+                    salt: Some(cfg.salt),
+                    stylus_deployer: Some(cfg.stylus_deployer),
+                    build: Some(build.clone()),
+                };
+                let what = format!("deploy {}", c.key());
+                let receipt = send_tx(&p, tx, &what, cfg.max_fee_per_gas, |tx| {
+                    // Recorded at once: a re-run then finds the transaction (or the code at
+                    // the address) instead of sending another.
+                    record.set(c, entry(tx, 0, None));
+                    record.save(&path).map_err(DeployError::from)
+                })
+                .await?;
+                let tx = receipt.transaction_hash();
+                let got = stylus::deployed_address(cfg.stylus_deployer, receipt.logs());
+                if got != Some(d.address) {
+                    return Err(DeployError::WrongAddress {
+                        contract: c.key(),
+                        expected: d.address,
+                        got,
+                        tx,
+                    });
+                }
+                let code = p.get_code_at(d.address).await.map_err(rpc_err)?;
+                let found = alloy::primitives::keccak256(&code);
+                if found != d.code_hash {
+                    return Err(DeployError::CodeChanged {
+                        contract: c.key(),
+                        address: d.address,
+                        recorded: d.code_hash,
+                        found,
+                    });
+                }
                 let block = receipt.block_number().unwrap_or_default();
-                let code = p.get_code_at(out.address).await.map_err(rpc_err)?;
-                record.set(
-                    c,
-                    Deployed {
-                        address: out.address,
-                        block,
-                        tx: out.tx,
-                        code_hash: Some(alloy::primitives::keccak256(&code)),
-                    },
-                );
+                record.set(c, entry(tx, block, Some(found)));
                 record.save(&path)?;
-                report
-                    .gas
-                    .push((format!("deploy {}", c.key()), receipt.gas_used()));
+                report.gas.push((what, receipt.gas_used()));
                 say(
                     format!(
-                        "{}: deployed at {} (block {block}, gas {})",
+                        "{}: deployed at {} (block {block}, gas {}, tx {tx})",
                         c.key(),
-                        out.address,
+                        d.address,
                         receipt.gas_used()
                     ),
                     &mut report,
@@ -866,6 +1270,7 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         record.save(&path)?;
         say(format!("wrote {}", path.display()), &mut report);
     }
+    report.planned = planned;
     report.record = Some(record);
     Ok(report)
 }

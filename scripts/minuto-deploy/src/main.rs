@@ -12,8 +12,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    // Ctrl-C drops the run: cargo-stylus is killed and the temporary key file removed
-    // (both on drop); the record already holds every step that completed.
+    // Ctrl-C drops the run (a build in progress is killed on drop); the record already
+    // holds every step that completed, a sent deployment's transaction included.
     let outcome = tokio::select! {
         r = run(&cfg) => r,
         _ = tokio::signal::ctrl_c() => {

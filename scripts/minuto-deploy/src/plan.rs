@@ -544,6 +544,7 @@ mod tests {
                     block: 1,
                     tx: B256::ZERO,
                     code_hash: None,
+                    ..Deployed::default()
                 },
             );
         }
@@ -787,12 +788,14 @@ mod tests {
         let key_err = cli_err(&["--private-key", "0x1234"]);
         assert_eq!(
             key_err,
-            "invalid --private-key / MINUTO_DEPLOYER_KEY: not a 32-byte hex secp256k1 key"
+            "invalid deployer key from --private-key / MINUTO_DEPLOYER_KEY: not a 32-byte hex \
+             secp256k1 key"
         );
         assert!(!key_err.contains("1234"));
         assert_eq!(
-            cli_err(&["--cargo-stylus", "  "]),
-            "invalid --cargo-stylus: empty command"
+            cli_err(&["--salt", &format!("{}", B256::ZERO)]),
+            "invalid --salt: zero (the StylusDeployer then uses CREATE, whose addresses depend \
+             on its nonce)"
         );
     }
 

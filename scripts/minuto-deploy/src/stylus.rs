@@ -1,415 +1,530 @@
-//! Running `cargo stylus deploy` (cargo-stylus 0.10) for one contract and reading what it
-//! printed.
+//! Deploying a Stylus program through the StylusDeployer contract, with alloy only.
 //!
-//! The command is run in the contract's own directory (`contracts/<name>`) with
-//! `--contract <package>`: cargo-stylus builds with `cargo build --lib --release` in the
-//! current directory, and at the workspace root that builds every member at once, whose
-//! unified features add 1.2 KB to the escrow and push it over 24 KiB into fragments that
-//! a node rejects (seen with cargo-stylus 0.10.10: 25,244 B from the root, 24,154 B from
-//! `contracts/escrow`, as `cargo xtask wasm` measures). It then rewrites the module for
-//! the Stylus VM and deploys, activates and runs the constructor in one transaction
-//! through the StylusDeployer contract. The key goes in a file readable only
-//! by the owner (`--private-key-path`), never on a command line.
+//! The code deployed is the `.code` file `cargo xtask wasm` writes and measures against
+//! the size budget (the `EFF00000` prefix and the brotli-compressed module): the tool
+//! reads it, wraps it in a 12-byte EVM constructor that returns it ([`init_code`]), and
+//! calls `StylusDeployer.deploy(initCode, initData, 0, salt)` with the activation data fee
+//! as value. The deployer creates the program with CREATE2 under
+//! `keccak256(salt ++ initData)`, activates it through ArbWasm when its code hash is not
+//! active yet, runs the Stylus constructor (`initData`: the `stylus_constructor()`
+//! selector and the ABI-encoded arguments) and refunds what the activation did not use.
+//! So the address follows from the deployer's address, the salt, the constructor's
+//! arguments and the code ([`create2_address`]): the same on every chain, and known
+//! before anything is sent.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use alloy::primitives::{Address, B256};
+use alloy::dyn_abi::{DynSolType, DynSolValue, JsonAbiExt, Specifier};
+use alloy::json_abi::Constructor;
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{address, keccak256, Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::state::{AccountOverride, StateOverride};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolError};
 
+use crate::verify::ArbWasm;
 use crate::Contract;
 
-/// What one `cargo stylus deploy` printed, parsed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeployOutput {
-    /// The new contract.
-    pub address: Address,
-    /// The transaction that deployed, activated and constructed it.
-    pub tx: B256,
+/// The StylusDeployer contract's address on Arbitrum chains and the nitro dev node (the
+/// default of cargo-stylus's `--deployer-address`).
+pub const STYLUS_DEPLOYER: Address = address!("6ac4839Bfe169CadBBFbDE3f29bd8459037Bf64e");
+
+/// The first three bytes of every Stylus program's code; a fourth names the dictionary
+/// (0: none).
+pub const STYLUS_PREFIX: [u8; 3] = [0xEF, 0xF0, 0x00];
+
+/// Largest code a Stylus program may have (24 KiB, prefix included).
+pub const MAX_CODE_BYTES: usize = 24_576;
+
+/// Share added to the data fee ArbWasm quotes (it moves with demand between the quote and
+/// the deployment); the deployer refunds what is not used.
+pub const DATA_FEE_BUMP_PERCENT: u64 = 20;
+
+alloy::sol! {
+    /// The StylusDeployer contract (OffchainLabs' `StylusDeployer.sol`): the parts used here.
+    #[sol(rpc)]
+    interface StylusDeployer {
+        event ContractDeployed(address deployedContract);
+        function deploy(bytes calldata bytecode, bytes calldata initData, uint256 initValue, bytes32 salt) external payable returns (address);
+        error ContractDeploymentError(bytes bytecode);
+        error ContractInitializationError(address newContract, bytes data);
+        error RefundExcessValueError(uint256 excessValue);
+        error EmptyBytecode();
+        error InitValueButNotInitData();
+    }
+
+    /// The selector stylus-sdk 0.9 routes to a contract's `#[constructor]`.
+    function stylus_constructor();
 }
 
-/// Running cargo-stylus failed.
+/// The checked-in interfaces (generated and checked by `cargo xtask abi`), each naming its
+/// contract's constructor on a `// Deploy with: constructor(...)` line.
+const INTERFACES: [(Contract, &str); 4] = [
+    (
+        Contract::Credentials,
+        include_str!("../../../abi/ICredentials.sol"),
+    ),
+    (
+        Contract::Escrow,
+        include_str!("../../../abi/ISessionEscrow.sol"),
+    ),
+    (Contract::Badges, include_str!("../../../abi/IBadges.sol")),
+    (Contract::Ratings, include_str!("../../../abi/IRatings.sol")),
+];
+
+/// Building, reading or deploying a program failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StylusError {
-    /// The program could not be started.
-    #[error("cannot run `{program}`: {source} (install it with `cargo install cargo-stylus --version 0.10.10 --locked`, or pass --cargo-stylus)")]
-    Spawn {
-        /// Program.
-        program: String,
+    /// `cargo xtask wasm` could not be started or failed (its output went to the terminal).
+    #[error("building the contracts (`cargo xtask wasm --out-dir {dir}`) failed: {reason}")]
+    Build {
+        /// Where the modules were to go.
+        dir: PathBuf,
+        /// Exit status or start error.
+        reason: String,
+    },
+    /// A `.code` file is missing or unreadable.
+    #[error(
+        "cannot read {path}: {source} (build it with `cargo xtask wasm`, or leave out --wasm-dir)"
+    )]
+    Read {
+        /// File.
+        path: PathBuf,
         /// Cause.
         source: std::io::Error,
     },
-    /// It exited with an error.
-    #[error("`cargo stylus deploy --contract {package}` failed ({status}):\n{output}")]
-    Failed {
-        /// Contract package.
-        package: String,
-        /// Exit status.
-        status: String,
-        /// What it printed (stdout then stderr, colours removed).
-        output: String,
+    /// A `.code` file is not a Stylus program.
+    #[error("{path} is not Stylus code: it does not start with EFF000")]
+    NotStylus {
+        /// File.
+        path: PathBuf,
     },
-    /// It succeeded but printed no address or transaction hash.
-    #[error("`cargo stylus deploy --contract {package}` printed no {missing}:\n{output}")]
-    Unparsed {
-        /// Contract package.
-        package: String,
-        /// What was missing.
-        missing: &'static str,
-        /// What it printed.
-        output: String,
+    /// A `.code` file is larger than the chain accepts.
+    #[error("{path} holds {len} bytes; a Stylus program may hold at most 24,576")]
+    TooLarge {
+        /// File.
+        path: PathBuf,
+        /// Its length.
+        len: usize,
     },
-    /// The temporary key file could not be written.
-    #[error("cannot write the temporary key file: {0}")]
-    KeyFile(std::io::Error),
+    /// A constructor argument does not fit the constructor in `abi/`.
+    #[error("constructor of {contract}: {reason}")]
+    Constructor {
+        /// Contract.
+        contract: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
-/// How to call cargo-stylus.
-#[derive(Clone, Debug)]
-pub struct CargoStylus {
-    /// Program and leading arguments, e.g. `["cargo", "stylus"]`.
-    pub command: Vec<String>,
-    /// Repository root (holds the workspace `Stylus.toml`; contracts are under it).
-    pub root: PathBuf,
-    /// Node URL.
-    pub endpoint: String,
-    /// StylusDeployer contract, if not cargo-stylus's default.
-    pub deployer_address: Option<Address>,
-    /// Fee cap in gwei, if not the node's suggestion.
-    pub max_fee_per_gas_gwei: Option<String>,
+/// One contract's deployable code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    /// The contract.
+    pub contract: Contract,
+    /// The code the chain stores: prefix and brotli stream, as measured by the size gate.
+    pub code: Bytes,
+    /// The file it came from.
+    pub path: PathBuf,
 }
 
-/// Removes ANSI colour sequences (cargo-stylus colours its output even into a pipe).
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            // Parameters and intermediates, then one final byte in '@'..='~'.
-            for c in chars.by_ref() {
-                if ('@'..='~').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
-    text.lines().find_map(|line| {
-        line.split_once(marker)
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-    })
-}
-
-/// Reads the address and transaction hash out of `cargo stylus deploy`'s output.
-/// Returns the name of what is missing on failure.
-pub fn parse_deploy_output(text: &str) -> Result<DeployOutput, &'static str> {
-    let text = strip_ansi(text);
-    let address = after(&text, "deployed code at address: ")
-        .and_then(|s| s.parse().ok())
-        .ok_or("contract address")?;
-    let tx = after(&text, "deployment tx hash: ")
-        .and_then(|s| s.parse().ok())
-        .ok_or("transaction hash")?;
-    Ok(DeployOutput { address, tx })
-}
-
-/// What of a failed run's output is worth showing: without cargo-stylus's list of the
-/// files it hashed (one line per file of the repository), at most the last 40 lines.
-pub fn failure_output(text: &str) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with("File used for deployment hash:"))
-        .collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// Reads the gas figure out of `cargo stylus deploy --estimate-gas`'s output.
-pub fn parse_gas_estimate(text: &str) -> Option<u64> {
-    strip_ansi(text).lines().find_map(|line| {
-        let (_, rest) = line.split_once(" tx gas: ")?;
-        rest.split_whitespace()
-            .next()?
-            .trim_matches('"')
-            .parse()
-            .ok()
-    })
-}
-
-/// Whether an environment variable's name says it holds a secret (keys, passwords,
-/// mnemonics, tokens): such variables are not passed on to cargo-stylus.
-pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    ["KEY", "PASSWORD", "SECRET", "MNEMONIC", "TOKEN"]
-        .iter()
-        .any(|w| n.contains(w))
-}
-
-/// A private key in a file only its owner can read, removed on drop.
-struct KeyFile(tempfile::NamedTempFile);
-
-impl KeyFile {
-    fn new(key_hex: &str) -> Result<Self, StylusError> {
-        // NamedTempFile is created with mode 0600 on Unix.
-        let mut f = tempfile::NamedTempFile::new().map_err(StylusError::KeyFile)?;
-        f.write_all(key_hex.as_bytes())
-            .map_err(StylusError::KeyFile)?;
-        f.flush().map_err(StylusError::KeyFile)?;
-        Ok(Self(f))
+impl Module {
+    /// The `.code` file of `contract` in `dir`: `<dir>/<package>.code`.
+    pub fn path_in(dir: &Path, contract: Contract) -> PathBuf {
+        dir.join(format!("{}.code", contract.package()))
     }
 
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl CargoStylus {
-    fn args(
-        &self,
-        package: &str,
-        key_path: &Path,
-        estimate: bool,
-        ctor_args: &[String],
-    ) -> Vec<String> {
-        let mut args: Vec<String> = self.command[1..].to_vec();
-        args.extend(
-            [
-                "deploy",
-                "--contract",
-                package,
-                "--no-verify",
-                "--endpoint",
-                &self.endpoint,
-            ]
-            .map(String::from),
-        );
-        args.push("--private-key-path".into());
-        args.push(key_path.display().to_string());
-        if estimate {
-            args.push("--estimate-gas".into());
+    /// Reads and checks `contract`'s code from `dir`.
+    ///
+    /// # Errors
+    /// [`StylusError::Read`], [`StylusError::NotStylus`], [`StylusError::TooLarge`].
+    pub fn load(dir: &Path, contract: Contract) -> Result<Self, StylusError> {
+        let path = Self::path_in(dir, contract);
+        let code = std::fs::read(&path).map_err(|source| StylusError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if code.len() < 4 || code[..3] != STYLUS_PREFIX {
+            return Err(StylusError::NotStylus { path });
         }
-        if let Some(a) = self.deployer_address {
-            args.push("--deployer-address".into());
-            args.push(a.to_string());
-        }
-        if let Some(g) = &self.max_fee_per_gas_gwei {
-            args.push("--max-fee-per-gas-gwei".into());
-            args.push(g.clone());
-        }
-        // Must be last: it takes every following argument.
-        args.push("--constructor-args".into());
-        args.extend(ctor_args.iter().cloned());
-        args
-    }
-
-    async fn run(
-        &self,
-        contract: Contract,
-        key_hex: &str,
-        estimate: bool,
-        ctor_args: &[String],
-    ) -> Result<String, StylusError> {
-        let package = contract.package();
-        let key = KeyFile::new(key_hex)?;
-        let program = self.command[0].clone();
-        let mut cmd = tokio::process::Command::new(&program);
-        // cargo-stylus builds the contract: every build script it runs would inherit our
-        // environment, key variables included. It gets the key from the file only.
-        for (name, _) in std::env::vars_os() {
-            if is_secret_name(&name.to_string_lossy()) {
-                cmd.env_remove(&name);
-            }
-        }
-        let output = cmd
-            .args(self.args(package, key.path(), estimate, ctor_args))
-            .current_dir(self.root.join(contract.dir()))
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|source| StylusError::Spawn {
-                program: self.command.join(" "),
-                source,
-            })?;
-        let text = strip_ansi(&format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ));
-        if !output.status.success() {
-            return Err(StylusError::Failed {
-                package: package.into(),
-                status: output.status.to_string(),
-                output: failure_output(&text),
+        if code.len() > MAX_CODE_BYTES {
+            return Err(StylusError::TooLarge {
+                path,
+                len: code.len(),
             });
         }
-        Ok(text)
-    }
-
-    /// Deploys, activates and constructs `package` with `ctor_args`.
-    ///
-    /// # Errors
-    /// [`StylusError`] if cargo-stylus fails or its output lacks the address or hash.
-    pub async fn deploy(
-        &self,
-        contract: Contract,
-        key_hex: &str,
-        ctor_args: &[String],
-    ) -> Result<DeployOutput, StylusError> {
-        let text = self.run(contract, key_hex, false, ctor_args).await?;
-        parse_deploy_output(&text).map_err(|missing| StylusError::Unparsed {
-            package: contract.package().into(),
-            missing,
-            output: text,
+        Ok(Self {
+            contract,
+            code: code.into(),
+            path,
         })
     }
 
-    /// Asks cargo-stylus for the gas of deploying `package` without sending anything.
-    ///
-    /// # Errors
-    /// [`StylusError`] if cargo-stylus fails or prints no estimate.
-    pub async fn estimate(
-        &self,
-        contract: Contract,
-        key_hex: &str,
-        ctor_args: &[String],
-    ) -> Result<u64, StylusError> {
-        let text = self.run(contract, key_hex, true, ctor_args).await?;
-        parse_gas_estimate(&text).ok_or_else(|| StylusError::Unparsed {
-            package: contract.package().into(),
-            missing: "gas estimate",
-            output: text,
-        })
+    /// keccak256 of the code: what `eth_getCode` hashes to once deployed.
+    pub fn code_hash(&self) -> B256 {
+        keccak256(&self.code)
     }
+}
+
+/// Builds every contract with `cargo xtask wasm --out-dir dir` in `root` (the size gate
+/// runs there and fails the build over budget). The child gets no variable whose name
+/// says it holds a secret, and no stdin; its output goes to this process's stderr.
+///
+/// # Errors
+/// [`StylusError::Build`].
+pub async fn build(root: &Path, dir: &Path) -> Result<(), StylusError> {
+    let fail = |reason: String| StylusError::Build {
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    use std::os::fd::AsFd;
+    // The build's output goes to stderr: stdout carries the run's report.
+    let stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut cmd = tokio::process::Command::new(std::env::var_os("CARGO").unwrap_or("cargo".into()));
+    cmd.args(["xtask", "wasm", "--out-dir"])
+        .arg(dir)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(stderr))
+        .kill_on_drop(true);
+    crate::child_env(&mut cmd);
+    let status = cmd.status().await.map_err(|e| fail(e.to_string()))?;
+    if !status.success() {
+        return Err(fail(status.to_string()));
+    }
+    Ok(())
+}
+
+/// The EVM init code that deploys `code`: a 12-byte constructor that copies the bytes
+/// after it to memory and returns them, followed by `code`.
+///
+/// ```text
+/// 61 LLLL  PUSH2 len        80  DUP1
+/// 60 0c    PUSH1 12         60 00  PUSH1 0
+/// 39       CODECOPY(0, 12, len)
+/// 60 00    PUSH1 0          f3  RETURN(0, len)
+/// ```
+///
+/// # Panics
+/// If `code` is longer than 65,535 bytes ([`Module::load`] refuses anything over 24,576).
+pub fn init_code(code: &[u8]) -> Bytes {
+    let len = u16::try_from(code.len()).expect("Stylus code fits in 64 KiB");
+    let [hi, lo] = len.to_be_bytes();
+    let mut out = vec![
+        0x61, hi, lo, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3,
+    ];
+    out.extend_from_slice(code);
+    out.into()
+}
+
+/// `contract`'s constructor as declared in `abi/`.
+///
+/// # Panics
+/// If the checked-in interface lacks its `// Deploy with:` line (a test checks all four).
+pub fn constructor(contract: Contract) -> Constructor {
+    let text = INTERFACES
+        .iter()
+        .find(|(c, _)| *c == contract)
+        .map(|(_, t)| *t)
+        .expect("every contract has an interface");
+    let sig = text
+        .lines()
+        .find_map(|l| l.strip_prefix("// Deploy with: "))
+        .expect("abi/ names the constructor");
+    Constructor::parse(sig.trim()).expect("abi/ constructor parses")
+}
+
+/// The init data for `contract`: the `stylus_constructor()` selector and `args` (as text,
+/// one per parameter) encoded for the constructor declared in `abi/`.
+///
+/// # Errors
+/// [`StylusError::Constructor`] if the count or a value does not fit.
+pub fn init_data(contract: Contract, args: &[String]) -> Result<Bytes, StylusError> {
+    let ctor = constructor(contract);
+    let err = |reason: String| StylusError::Constructor {
+        contract: contract.key(),
+        reason,
+    };
+    if ctor.inputs.len() != args.len() {
+        return Err(err(format!(
+            "{} arguments for {} parameters",
+            args.len(),
+            ctor.inputs.len()
+        )));
+    }
+    let mut values = Vec::with_capacity(args.len());
+    for (param, arg) in ctor.inputs.iter().zip(args) {
+        let ty: DynSolType = param.resolve().map_err(|e| err(e.to_string()))?;
+        values.push(match ty {
+            // As given: text coercion would take quotes off.
+            DynSolType::String => DynSolValue::String(arg.clone()),
+            ty => ty
+                .coerce_str(arg)
+                .map_err(|e| err(format!("{} = {arg:?}: {e}", param.name)))?,
+        });
+    }
+    let mut data = stylus_constructorCall::SELECTOR.to_vec();
+    data.extend(
+        ctor.abi_encode_input(&values)
+            .map_err(|e| err(e.to_string()))?,
+    );
+    Ok(data.into())
+}
+
+/// Where `StylusDeployer` at `deployer` puts the program deployed with `init_code`,
+/// `init_data` and a non-zero `salt`: CREATE2 from the deployer with the salt
+/// `keccak256(salt ++ initData)`.
+pub fn create2_address(
+    deployer: Address,
+    salt: B256,
+    init_data: &[u8],
+    init_code: &[u8],
+) -> Address {
+    let full_salt = keccak256([salt.as_slice(), init_data].concat());
+    deployer.create2(full_salt, keccak256(init_code))
+}
+
+/// The activation data fee ArbWasm quotes for a program with `code` at `program`, plus
+/// [`DATA_FEE_BUMP_PERCENT`]; zero when a program with that code is already active at the
+/// chain's Stylus version. Asked with `eth_call` and the code put at `program` by a state
+/// override: nothing is sent.
+///
+/// # Errors
+/// The node's error, when it is not ArbWasm's `ProgramUpToDate`.
+pub async fn data_fee(p: &DynProvider, program: Address, code: &Bytes) -> Result<U256, String> {
+    // An account with no history and a large balance, so the quote never fails for funds.
+    let quoter = address!("00000000000000000000000000000000000d47a5");
+    let overrides: StateOverride = [
+        (program, AccountOverride::default().with_code(code.clone())),
+        (
+            quoter,
+            AccountOverride::default().with_balance(U256::MAX >> 1),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let call = TransactionRequest::default()
+        .with_from(quoter)
+        .with_to(crate::verify::ARB_WASM)
+        .with_value(U256::from(10u64).pow(U256::from(18u64)))
+        .with_input(ArbWasm::activateProgramCall { program }.abi_encode());
+    match p.call(call).overrides(overrides).await {
+        Ok(out) => {
+            let r = ArbWasm::activateProgramCall::abi_decode_returns(&out)
+                .map_err(|e| format!("ArbWasm.activateProgram: {e}"))?;
+            Ok(r.dataFee * U256::from(100 + DATA_FEE_BUMP_PERCENT) / U256::from(100u64))
+        }
+        Err(e) => {
+            let data = e
+                .as_error_resp()
+                .and_then(|r| r.as_revert_data())
+                .unwrap_or_default();
+            if ArbWasm::ProgramUpToDate::abi_decode(&data).is_ok() {
+                Ok(U256::ZERO)
+            } else {
+                Err(format!("ArbWasm.activateProgram (quote): {e}"))
+            }
+        }
+    }
+}
+
+/// The transaction that deploys, activates and constructs one program.
+pub fn deploy_tx(
+    from: Address,
+    deployer: Address,
+    init_code: Bytes,
+    init_data: Bytes,
+    salt: B256,
+    value: U256,
+) -> TransactionRequest {
+    TransactionRequest::default()
+        .with_from(from)
+        .with_to(deployer)
+        .with_value(value)
+        .with_input(
+            StylusDeployer::deployCall {
+                bytecode: init_code,
+                initData: init_data,
+                initValue: U256::ZERO,
+                salt,
+            }
+            .abi_encode(),
+        )
+}
+
+/// The address a `ContractDeployed` log of `deployer` in `logs` names.
+pub fn deployed_address(deployer: Address, logs: &[alloy::rpc::types::Log]) -> Option<Address> {
+    logs.iter()
+        .filter(|l| l.address() == deployer)
+        .find_map(|l| {
+            l.log_decode::<StylusDeployer::ContractDeployed>()
+                .ok()
+                .map(|d| d.inner.data.deployedContract)
+        })
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn key_variables_are_not_passed_to_cargo_stylus() {
-        for name in [
-            "MINUTO_DEPLOYER_KEY",
-            "STYLUS_PRIVATE_KEY",
-            "MINUTO_RELAYER_KEYSTORE_PASSWORD",
-            "MINUTO_MATCHMAKER_ROOM_SECRET",
-            "CARGO_REGISTRY_TOKEN",
-            "eth_mnemonic",
-        ] {
-            assert!(super::is_secret_name(name), "{name}");
-        }
-        for name in [
-            "PATH",
-            "HOME",
-            "CARGO_HOME",
-            "RUSTUP_TOOLCHAIN",
-            "MINUTO_RPC_URL",
-        ] {
-            assert!(!super::is_secret_name(name), "{name}");
-        }
-    }
-
     use super::*;
 
-    // As cargo-stylus 0.10 prints it into a pipe: a log prefix and colour codes.
-    const DEPLOYED: &str = "\u{1b}[0;0m\u{1b}[90mBuilding project\u{1b}[0;0m\n\
-        2026-12-02T10:00:00Z INFO  [stylus_tools] \u{1b}[90mdeployed code at address: \u{1b}[38;5;183;1m0x5fbdb2315678afecb367f032d93f642f64180aa3\u{1b}[0;0m\n\
-        2026-12-02T10:00:00Z INFO  [stylus_tools] \u{1b}[90mdeployment tx hash: \u{1b}[38;5;183;1m0x0b0d6a2c31c9ad8a8a12a3e0e4b7e9f45d5e1a4c3cb0c3ea3df2c1b7f0a1c2d3\u{1b}[0;0m\n\
-        NOTE: We recommend running cargo stylus cache bid 5fbdb2315678afecb367f032d93f642f64180aa3 0\n";
-
     #[test]
-    fn deploy_output_gives_address_and_hash() {
-        let out = parse_deploy_output(DEPLOYED).unwrap();
+    fn init_code_is_a_12_byte_constructor_returning_the_code() {
+        let code = [0xEF, 0xF0, 0x00, 0x00, 0xAB];
         assert_eq!(
-            out.address,
-            "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-                .parse::<Address>()
-                .unwrap()
+            init_code(&code).to_vec(),
+            [
+                0x61, 0x00, 0x05, 0x80, 0x60, 0x0c, 0x60, 0x00, 0x39, 0x60, 0x00, 0xf3, 0xEF, 0xF0,
+                0x00, 0x00, 0xAB
+            ]
         );
+        let big = vec![0u8; MAX_CODE_BYTES];
+        assert_eq!(&init_code(&big)[..3], &[0x61, 0x60, 0x00]);
+    }
+
+    #[test]
+    fn every_constructor_in_abi_parses_and_encodes() {
+        let a = Address::repeat_byte(0x11).to_string();
+        let b = Address::repeat_byte(0x22).to_string();
+        let sel = keccak256("stylus_constructor()");
+        for (c, args) in [
+            (Contract::Credentials, vec![a.clone()]),
+            (
+                Contract::Escrow,
+                vec![
+                    a.clone(),
+                    b.clone(),
+                    a.clone(),
+                    "250".into(),
+                    "900".into(),
+                    "60".into(),
+                ],
+            ),
+            (
+                Contract::Badges,
+                vec![a.clone(), b.clone(), "300".into(), "ipfs://x/".into()],
+            ),
+            (
+                Contract::Ratings,
+                vec![a.clone(), b.clone(), "300".into(), "1209600".into()],
+            ),
+        ] {
+            let data = init_data(c, &args).unwrap();
+            assert_eq!(data[..4], sel[..4], "{c:?}");
+        }
+        // credentials(address admin): the selector, then one word.
+        let data = init_data(Contract::Credentials, std::slice::from_ref(&a)).unwrap();
+        assert_eq!(data.len(), 4 + 32);
+        assert_eq!(data[4 + 12..], Address::repeat_byte(0x11)[..]);
+        // ratings: (address, address, uint64, uint64), exact words.
+        let data = init_data(
+            Contract::Ratings,
+            &[a.clone(), b.clone(), "300".into(), "1209600".into()],
+        )
+        .unwrap();
         assert_eq!(
-            out.tx,
-            "0x0b0d6a2c31c9ad8a8a12a3e0e4b7e9f45d5e1a4c3cb0c3ea3df2c1b7f0a1c2d3"
-                .parse::<B256>()
-                .unwrap()
-        );
-    }
-
-    #[test]
-    fn verbose_address_line_with_gas_suffix_still_parses() {
-        let text = "deployed code at address: 0x5fbdb2315678afecb367f032d93f642f64180aa3 with 123 gas\n\
-                    deployment tx hash: 0x0b0d6a2c31c9ad8a8a12a3e0e4b7e9f45d5e1a4c3cb0c3ea3df2c1b7f0a1c2d3\n";
-        assert!(parse_deploy_output(text).is_ok());
-    }
-
-    #[test]
-    fn output_without_hash_names_what_is_missing() {
-        let text = "deployed code at address: 0x5fbdb2315678afecb367f032d93f642f64180aa3\n";
-        assert_eq!(parse_deploy_output(text), Err("transaction hash"));
-        assert_eq!(parse_deploy_output("error: boom"), Err("contract address"));
-    }
-
-    #[test]
-    fn gas_estimate_is_read_from_either_label() {
-        let text = "\u{1b}[90mestimates\u{1b}[0;0m\n\
-            \u{1b}[90mdeployer deploy, activate, and init tx gas: \u{1b}[38;5;183;1m3456789\u{1b}[0;0m\n\
-            gas price: \"0.100000000\" gwei\n";
-        assert_eq!(parse_gas_estimate(text), Some(3_456_789));
-        assert_eq!(parse_gas_estimate("deployment tx gas: \"42\"\n"), Some(42));
-        assert_eq!(parse_gas_estimate("estimates\n"), None);
-    }
-
-    #[test]
-    fn failure_output_drops_the_hashed_file_list_and_keeps_the_error() {
-        let text = "File used for deployment hash: /r/a.rs\n\
-                    File used for deployment hash: /r/b.rs\n\
-                    contract size: 20.5 KB\n\
-                    error: failed to send tx: ZeroData(\"codehashVersion\")\n";
-        assert_eq!(
-            failure_output(text),
-            "contract size: 20.5 KB\nerror: failed to send tx: ZeroData(\"codehashVersion\")"
-        );
-        let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let out = failure_output(&long);
-        assert_eq!(out.lines().count(), 40);
-        assert!(out.starts_with("line 60\n") && out.ends_with("line 99"));
-    }
-
-    #[test]
-    fn command_line_keeps_constructor_args_last_and_the_key_off_it() {
-        let cs = CargoStylus {
-            command: vec!["cargo".into(), "stylus".into()],
-            root: PathBuf::from("/repo"),
-            endpoint: "http://localhost:8547".into(),
-            deployer_address: None,
-            max_fee_per_gas_gwei: Some("0.2".into()),
-        };
-        let args = cs.args(
-            "minuto-ratings",
-            Path::new("/tmp/k"),
-            true,
-            &["0x01".into(), "300".into()],
+            U256::from_be_slice(&data[4 + 64..4 + 96]),
+            U256::from(300u64)
         );
         assert_eq!(
-            args.join(" "),
-            "stylus deploy --contract minuto-ratings --no-verify --endpoint http://localhost:8547 \
-             --private-key-path /tmp/k --estimate-gas --max-fee-per-gas-gwei 0.2 \
-             --constructor-args 0x01 300"
+            U256::from_be_slice(&data[4 + 96..4 + 128]),
+            U256::from(1_209_600u64)
         );
     }
 
     #[test]
-    fn key_file_holds_the_key_for_its_owner_only_and_is_removed() {
-        use std::os::unix::fs::PermissionsExt;
-        let key = KeyFile::new("0xabc").unwrap();
-        let path = key.path().to_path_buf();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "0xabc");
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
-        drop(key);
-        assert!(!path.exists());
+    fn strings_are_encoded_as_given_empty_included() {
+        let a = Address::repeat_byte(0x11).to_string();
+        for uri in ["", "ipfs://bafy x, y/", "'quoted'", "(a, b)"] {
+            let data = init_data(
+                Contract::Badges,
+                &[a.clone(), a.clone(), "300".into(), uri.into()],
+            )
+            .unwrap();
+            let decoded = constructor(Contract::Badges)
+                .abi_decode_input(&data[4..])
+                .unwrap();
+            assert_eq!(decoded[3].as_str(), Some(uri), "{uri:?}");
+        }
+    }
+
+    #[test]
+    fn constructor_arguments_that_do_not_fit_are_refused() {
+        let err = init_data(Contract::Credentials, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "constructor of credentials: 0 arguments for 1 parameters"
+        );
+        let a = Address::repeat_byte(0x11).to_string();
+        let err = init_data(
+            Contract::Escrow,
+            &[
+                a.clone(),
+                a.clone(),
+                a.clone(),
+                "70000".into(),
+                "900".into(),
+                "60".into(),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("constructor of escrow: fee_bps = \"70000\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn create2_address_hashes_the_salt_with_the_init_data() {
+        // Same inputs, same address; any change of salt, init data or code moves it.
+        let d = STYLUS_DEPLOYER;
+        let salt = B256::repeat_byte(1);
+        let base = create2_address(d, salt, b"init", b"code");
+        assert_eq!(base, create2_address(d, salt, b"init", b"code"));
+        assert_ne!(
+            base,
+            create2_address(d, B256::repeat_byte(2), b"init", b"code")
+        );
+        assert_ne!(base, create2_address(d, salt, b"init2", b"code"));
+        assert_ne!(base, create2_address(d, salt, b"init", b"code2"));
+        // EIP-1014 by hand.
+        let full = keccak256([salt.as_slice(), b"init"].concat());
+        let mut pre = vec![0xff];
+        pre.extend_from_slice(d.as_slice());
+        pre.extend_from_slice(full.as_slice());
+        pre.extend_from_slice(keccak256(b"code").as_slice());
+        assert_eq!(base, Address::from_slice(&keccak256(pre)[12..]));
+    }
+
+    #[test]
+    fn code_files_are_checked_for_the_prefix_and_the_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Module::path_in(dir.path(), Contract::Escrow);
+        assert!(matches!(
+            Module::load(dir.path(), Contract::Escrow),
+            Err(StylusError::Read { .. })
+        ));
+        std::fs::write(&path, [0x60, 0x00, 0x00, 0x00]).unwrap();
+        assert!(matches!(
+            Module::load(dir.path(), Contract::Escrow),
+            Err(StylusError::NotStylus { .. })
+        ));
+        let mut big = vec![0xEF, 0xF0, 0x00, 0x00];
+        big.resize(MAX_CODE_BYTES + 1, 7);
+        std::fs::write(&path, &big).unwrap();
+        assert!(matches!(
+            Module::load(dir.path(), Contract::Escrow),
+            Err(StylusError::TooLarge { len: 24_577, .. })
+        ));
+        big.truncate(MAX_CODE_BYTES);
+        std::fs::write(&path, &big).unwrap();
+        let m = Module::load(dir.path(), Contract::Escrow).unwrap();
+        assert_eq!(m.code.len(), MAX_CODE_BYTES);
+        assert_eq!(m.code_hash(), keccak256(&big));
     }
 }

@@ -16,12 +16,22 @@ use crate::DeployError;
 pub const ARB_WASM: Address = address!("0000000000000000000000000000000000000071");
 
 alloy::sol! {
-    /// The part of ArbWasm read here.
-    function codehashVersion(bytes32 codehash) external view returns (uint16 version);
-    error ProgramNotActivated();
-    error ProgramNeedsUpgrade(uint16 version, uint16 stylusVersion);
-    error ProgramExpired(uint64 ageInSeconds);
+    /// The part of Arbitrum's ArbWasm precompile (`ArbWasm.sol` in nitro-contracts) used
+    /// here.
+    interface ArbWasm {
+        function stylusVersion() external view returns (uint16 version);
+        function codehashVersion(bytes32 codehash) external view returns (uint16 version);
+        function activateProgram(address program) external payable returns (uint16 version, uint256 dataFee);
+        error ProgramNotWasm();
+        error ProgramNotActivated();
+        error ProgramNeedsUpgrade(uint16 version, uint16 stylusVersion);
+        error ProgramExpired(uint64 ageInSeconds);
+        error ProgramUpToDate();
+        error ProgramInsufficientValue(uint256 have, uint256 want);
+    }
 }
+
+use ArbWasm::{codehashVersionCall, ProgramExpired, ProgramNeedsUpgrade, ProgramNotActivated};
 
 /// A program's activation, as ArbWasm answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

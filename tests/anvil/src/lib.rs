@@ -90,6 +90,14 @@ impl Anvil {
     /// # Panics
     /// If anvil cannot be started or does not answer within 10 s.
     pub async fn start(bin: &Path, chain_id: u64, block_time: u64) -> Self {
+        Self::start_with(bin, chain_id, block_time, &[]).await
+    }
+
+    /// [`Anvil::start`] with `extra` arguments (e.g. `--hardfork berlin`).
+    ///
+    /// # Panics
+    /// If anvil cannot be started or does not answer within 10 s.
+    pub async fn start_with(bin: &Path, chain_id: u64, block_time: u64, extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -104,6 +112,7 @@ impl Anvil {
         if block_time > 0 {
             args.extend(["--block-time".into(), block_time.to_string()]);
         }
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let child = Command::new(bin)
             .args(&args)
             .stdout(Stdio::null())

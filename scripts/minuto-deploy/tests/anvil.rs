@@ -1,0 +1,550 @@
+//! The deploy tool against a real node: anvil (from `npm ci`) under Berlin rules (the
+//! last fork before EIP-3541 refused new code starting with 0xEF, which Arbitrum allows
+//! for Stylus programs), with Solidity stand-ins of ArbWasm and the StylusDeployer put at
+//! their canonical addresses (`tests/fixtures`, built by `build.sh`). The `.code` files
+//! are made up here (the Stylus prefix and a few bytes): anvil cannot run them, so a run
+//! that deploys stops at the wiring's first view call, after every deployment is sent,
+//! checked and recorded — which is what these tests look at.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{keccak256, Address, Bytes, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::Filter;
+use clap::Parser;
+use minuto_deploy::stylus::{self, STYLUS_DEPLOYER};
+use minuto_deploy::verify::ARB_WASM;
+use minuto_deploy::{Cli, Config, Contract, DeployError, Record};
+
+// anvil's second development account (0x7099…79C8), funded with 10,000 ETH.
+const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const CHAIN_ID: u64 = 31_337;
+
+alloy::sol! {
+    /// What the StylusDeployer stand-in emits in place of the init call it cannot make.
+    event InitRecorded(address program, bytes32 salt, bytes initData, uint256 initValue, uint256 value, uint256 dataFee);
+    function expire(bytes32 codehash) external;
+}
+
+/// Data fee the ArbWasm stand-in charges per byte of code.
+const FEE_PER_BYTE: u64 = 1_000_000_000;
+
+async fn set_code(p: &DynProvider, at: Address, hex: &str) {
+    let code: Bytes = hex.trim().parse().unwrap();
+    let _: () = p
+        .raw_request("anvil_setCode".into(), (at, code))
+        .await
+        .unwrap();
+}
+
+/// anvil with Berlin rules; with `stand_ins`, ArbWasm and the StylusDeployer in place.
+async fn node(
+    test: &str,
+    chain_id: u64,
+    arb_wasm: bool,
+    deployer: bool,
+) -> Option<(minuto_anvil::Anvil, DynProvider)> {
+    let bin = minuto_anvil::or_skip(test)?;
+    let anvil = minuto_anvil::Anvil::start_with(&bin, chain_id, 0, &["--hardfork", "berlin"]).await;
+    let p = minuto_chain::http_provider(&anvil.url, std::time::Duration::from_secs(10)).unwrap();
+    if arb_wasm {
+        set_code(
+            &p,
+            ARB_WASM,
+            include_str!("fixtures/ArbWasmStandIn.runtime.hex"),
+        )
+        .await;
+    }
+    if deployer {
+        set_code(
+            &p,
+            STYLUS_DEPLOYER,
+            include_str!("fixtures/StylusDeployerStandIn.runtime.hex"),
+        )
+        .await;
+    }
+    Some((anvil, p))
+}
+
+/// Made-up `.code` files: the Stylus prefix, then the package name and `tag`.
+fn write_modules(dir: &Path, tag: &str) {
+    for c in Contract::ALL {
+        let mut code = vec![0xEF, 0xF0, 0x00, 0x00];
+        code.extend(format!("{} {tag}", c.package()).bytes());
+        std::fs::write(stylus::Module::path_in(dir, c), code).unwrap();
+    }
+}
+
+fn module(dir: &Path, c: Contract) -> Bytes {
+    std::fs::read(stylus::Module::path_in(dir, c))
+        .unwrap()
+        .into()
+}
+
+fn config(url: &url::Url, out: &Path, wasm: &Path, extra: &[&str]) -> Config {
+    let mut args = vec![
+        "minuto-deploy".to_string(),
+        "--rpc-url".into(),
+        url.to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--root".into(),
+        minuto_anvil::repo_root().display().to_string(),
+        "--wasm-dir".into(),
+        wasm.display().to_string(),
+    ];
+    if !extra.contains(&"--private-key-stdin") {
+        args.extend(["--private-key".into(), KEY.into()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Config::from_cli_with_stdin(
+        Cli::try_parse_from(args).unwrap(),
+        &mut format!("{KEY}\n").as_bytes(),
+    )
+    .unwrap()
+}
+
+async fn nonce(p: &DynProvider, cfg: &Config) -> u64 {
+    p.get_transaction_count(cfg.deployer()).await.unwrap()
+}
+
+/// The addresses and init data a fresh run with `cfg` must use, computed here from the
+/// definitions (EIP-1014, the StylusDeployer's salt rule, the constructors in `abi/`).
+fn predicted(cfg: &Config, wasm: &Path) -> Vec<(Contract, Address, Bytes)> {
+    let d = cfg.deployer().to_string();
+    let mut out: Vec<(Contract, Address, Bytes)> = Vec::new();
+    for c in Contract::ALL {
+        let addr = |x: Contract| out.iter().find(|(y, ..)| *y == x).unwrap().1.to_string();
+        let args: Vec<String> = match c {
+            Contract::Credentials => vec![d.clone()],
+            Contract::Escrow => vec![
+                d.clone(),
+                cfg.treasury.to_string(),
+                addr(Contract::Credentials),
+                cfg.fee_bps.to_string(),
+                "900".into(),
+                "60".into(),
+            ],
+            Contract::Badges => vec![
+                cfg.admin.to_string(),
+                addr(Contract::Escrow),
+                "300".into(),
+                String::new(),
+            ],
+            Contract::Ratings => vec![
+                cfg.admin.to_string(),
+                addr(Contract::Escrow),
+                "300".into(),
+                "1209600".into(),
+            ],
+        };
+        let init_data = stylus::init_data(c, &args).unwrap();
+        let init_code = stylus::init_code(&module(wasm, c));
+        let a = stylus::create2_address(STYLUS_DEPLOYER, cfg.salt, &init_data, &init_code);
+        out.push((c, a, init_data));
+    }
+    out
+}
+
+fn wiring_stop(err: &DeployError) -> bool {
+    matches!(err, DeployError::Rpc(m) if m.starts_with("reading hasRole"))
+}
+
+#[tokio::test]
+async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_nothing() {
+    let test = "deploys_each_contract_at_its_create2_address_and_a_second_run_sends_nothing";
+    let Some((anvil, p)) = node(test, CHAIN_ID, true, true).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("wasm");
+    std::fs::create_dir(&wasm).unwrap();
+    write_modules(&wasm, "v1");
+    let out = dir.path().join("31337.json");
+    let cfg = config(&anvil.url, &out, &wasm, &[]);
+    let expected = predicted(&cfg, &wasm);
+    let balance_before = p.get_balance(cfg.deployer()).await.unwrap();
+
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 4, "one transaction per contract");
+
+    let record = Record::read(&out).unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(minuto_anvil::repo_root())
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_owned();
+    let logs = p
+        .get_logs(&Filter::new().address(STYLUS_DEPLOYER).from_block(0))
+        .await
+        .unwrap();
+    let inits: Vec<InitRecorded> = logs
+        .iter()
+        .filter_map(|l| l.log_decode::<InitRecorded>().ok().map(|d| d.inner.data))
+        .collect();
+    assert_eq!(inits.len(), 4);
+    let mut fees = U256::ZERO;
+    let mut gas_cost = U256::ZERO;
+    for (i, (c, address, init_data)) in expected.iter().enumerate() {
+        let code = module(&wasm, *c);
+        // The init code returned exactly the measured bytes.
+        assert_eq!(p.get_code_at(*address).await.unwrap(), code, "{c:?}");
+        let d = record.get(*c).unwrap();
+        assert_eq!(d.address, *address, "{c:?}: the CREATE2 prediction");
+        assert_eq!(d.code_hash, Some(keccak256(&code)));
+        assert_eq!(d.salt, Some(minuto_deploy::default_salt()));
+        assert_eq!(d.stylus_deployer, Some(STYLUS_DEPLOYER));
+        let receipt = p.get_transaction_receipt(d.tx).await.unwrap().unwrap();
+        assert_eq!(d.block, receipt.block_number.unwrap());
+        gas_cost += U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price);
+        let build = d.build.as_ref().unwrap();
+        assert_eq!(build.tool.as_deref(), Some("minuto-deploy 0.1.0"));
+        assert!(
+            build.rustc.as_deref().unwrap().starts_with("rustc 1.95"),
+            "{build:?}"
+        );
+        assert_eq!(build.git_revision.as_deref(), Some(head.as_str()));
+        assert!(build.git_dirty.is_some());
+        assert_eq!(build.cargo_stylus, None);
+        // Salt and init data reached the deployer; the value was the quoted fee + 20 %.
+        let fee = U256::from(code.len() as u64 * FEE_PER_BYTE);
+        let init = &inits[i];
+        assert_eq!(
+            (
+                init.program,
+                init.salt,
+                &init.initData,
+                init.initValue,
+                init.value,
+                init.dataFee
+            ),
+            (
+                *address,
+                minuto_deploy::default_salt(),
+                init_data,
+                U256::ZERO,
+                fee * U256::from(120u64) / U256::from(100u64),
+                fee
+            ),
+            "{c:?}"
+        );
+        fees += fee;
+    }
+    // Only the data fee was kept; the bump came back.
+    assert_eq!(
+        p.get_balance(cfg.deployer()).await.unwrap(),
+        balance_before - fees - gas_cost
+    );
+
+    // A second run finds everything where the record says and sends nothing.
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 4);
+    assert_eq!(Record::read(&out).unwrap(), record);
+
+    // Without the record, the CREATE2 addresses are found again, blocks included.
+    std::fs::remove_file(&out).unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 4);
+    let found = Record::read(&out).unwrap();
+    for c in Contract::ALL {
+        let (a, b) = (record.get(c).unwrap(), found.get(c).unwrap());
+        assert_eq!(
+            (b.address, b.block, b.code_hash),
+            (a.address, a.block, a.code_hash),
+            "{c:?}"
+        );
+        assert_eq!(
+            (b.tx, &b.build),
+            (B256::ZERO, &None),
+            "not deployed by this run"
+        );
+    }
+
+    // A changed module is reported, nothing sent.
+    std::fs::write(
+        stylus::Module::path_in(&wasm, Contract::Escrow),
+        [0xEF, 0xF0, 0x00, 0x00, 0x01, 0x02],
+    )
+    .unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    let escrow = record.get(Contract::Escrow).unwrap();
+    assert!(
+        matches!(&err, DeployError::ModuleChanged { contract: "escrow", address, deployed, built, .. }
+            if *address == escrow.address && Some(*deployed) == escrow.code_hash
+               && *built == keccak256([0xEF, 0xF0, 0x00, 0x00, 0x01, 0x02])),
+        "{err}"
+    );
+    assert_eq!(nonce(&p, &cfg).await, 4);
+
+    // An expired activation is reported with what to do.
+    write_modules(&wasm, "v1");
+    let credentials = record.get(Contract::Credentials).unwrap();
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .from(cfg.deployer())
+        .to(ARB_WASM)
+        .input(
+            alloy::sol_types::SolCall::abi_encode(&expireCall {
+                codehash: credentials.code_hash.unwrap(),
+            })
+            .into(),
+        );
+    let signer = minuto_deploy::provider(&cfg);
+    signer
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "credentials at {} is not usable: Expired {{ age_seconds: 31536000 }}; activate it again with \
+             `cargo stylus activate --address {}` (from contracts/credentials)",
+            credentials.address, credentials.address
+        )
+    );
+}
+
+#[tokio::test]
+async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
+    let test = "dry_run_plans_create2_deployments_and_every_step_and_sends_nothing";
+    let Some((anvil, p)) = node(test, CHAIN_ID, true, true).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out = dir.path().join("31337.json");
+    let admin = "0x5555555555555555555555555555555555555555";
+    let salt = format!("{}", B256::repeat_byte(0x5a));
+    let cfg = config(
+        &anvil.url,
+        &out,
+        dir.path(),
+        &[
+            "--dry-run",
+            "--admin",
+            admin,
+            "--relayer",
+            "0x1111111111111111111111111111111111111111",
+            "--token",
+            "0x2222222222222222222222222222222222222222",
+            "--salt",
+            &salt,
+        ],
+    );
+    let deployer = cfg.deployer();
+    let report = minuto_deploy::run(&cfg).await.unwrap();
+    let expected = predicted(&cfg, dir.path());
+    let at = |c: Contract| expected.iter().find(|(x, ..)| *x == c).unwrap().1;
+    let line = |c: Contract, args: String| {
+        let code = module(dir.path(), c);
+        format!(
+            "{}: would deploy {} to {} with constructor({args}) ({} bytes of code, hash {}, activation fee up to {} wei)",
+            c.key(),
+            c.package(),
+            at(c),
+            code.len(),
+            keccak256(&code),
+            code.len() as u64 * FEE_PER_BYTE * 12 / 10
+        )
+    };
+    let steps: Vec<&str> = report.steps.iter().map(String::as_str).collect();
+    assert_eq!(
+        steps[1],
+        "note: --fee-bps 0: no session pays a protocol fee, so none earns a badge or a \
+         rating (both require one; see the README's threat model)"
+    );
+    assert_eq!(
+        steps[2],
+        format!("pre-flight: ArbWasm answers (Stylus v2); StylusDeployer at {STYLUS_DEPLOYER} holds code")
+    );
+    assert!(
+        steps[3].starts_with("pre-flight: 4 deployment(s) and 4 wiring call(s) need about "),
+        "{}",
+        steps[3]
+    );
+    assert_eq!(
+        steps[4..],
+        [
+            line(Contract::Credentials, format!("{deployer}")).as_str(),
+            line(Contract::Escrow, format!("{deployer}, {admin}, {}, 0, 900, 60", at(Contract::Credentials))).as_str(),
+            line(Contract::Badges, format!("{admin}, {}, 300, ", at(Contract::Escrow))).as_str(),
+            line(Contract::Ratings, format!("{admin}, {}, 300, 1209600", at(Contract::Escrow))).as_str(),
+            format!("would send: credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})").as_str(),
+            "would send: escrow.setRelayer(0x1111111111111111111111111111111111111111, true)",
+            "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
+            format!("would send: escrow.transferAdmin({admin})").as_str(),
+            "admin must send: escrow.acceptAdmin() (to <escrow>, data 0x0e18b681)",
+            "admin must send: badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
+             (to <badges>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
+            "admin must send: ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
+             (to <ratings>, data 0x10904ac8000000000000000000000000222222222222222222222222222222222222222200000000000000000000000000000000000000000000000000000000000f4240)",
+            "the deployer keeps the credentials admin role until the admin accepts the escrow \
+             (acceptAdmin); run scripts/deploy again afterwards to renounce it",
+        ]
+    );
+    assert!(
+        steps[0].starts_with("chain 31337, deployer "),
+        "{}",
+        steps[0]
+    );
+    assert!(report.gas.is_empty());
+    assert_eq!(
+        report
+            .planned
+            .iter()
+            .map(|d| (d.contract, d.address))
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|(c, a, _)| (*c, *a))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(report.pending.len(), 4);
+    assert_eq!(nonce(&p, &cfg).await, 0, "a dry run sent a transaction");
+    assert!(!out.exists(), "a dry run wrote the record");
+}
+
+#[tokio::test]
+async fn pre_flight_refuses_a_chain_without_stylus_or_the_deployer_or_funds() {
+    let test = "pre_flight_refuses_a_chain_without_stylus_or_the_deployer_or_funds";
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out = dir.path().join("x.json");
+    // Plain anvil: no ArbWasm.
+    let Some((anvil, p)) = node(test, CHAIN_ID, false, false).await else {
+        return;
+    };
+    for mode in [&[][..], &["--dry-run"][..]] {
+        let cfg = config(&anvil.url, &out, dir.path(), mode);
+        let err = minuto_deploy::run(&cfg).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chain 31337 is not a Stylus chain: no code at ArbWasm \
+             (0x0000000000000000000000000000000000000071); a plain EVM node cannot run Stylus programs"
+        );
+        assert_eq!(nonce(&p, &cfg).await, 0);
+    }
+    // ArbWasm, no StylusDeployer.
+    set_code(
+        &p,
+        ARB_WASM,
+        include_str!("fixtures/ArbWasmStandIn.runtime.hex"),
+    )
+    .await;
+    let cfg = config(&anvil.url, &out, dir.path(), &["--dry-run"]);
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(
+        matches!(err, DeployError::NoStylusDeployer { chain_id: 31_337, address } if address == STYLUS_DEPLOYER),
+        "{err}"
+    );
+    // Both, but a deployer with 1,000 wei: less than the data fees alone.
+    set_code(
+        &p,
+        STYLUS_DEPLOYER,
+        include_str!("fixtures/StylusDeployerStandIn.runtime.hex"),
+    )
+    .await;
+    let _: () = p
+        .raw_request(
+            "anvil_setBalance".into(),
+            (cfg.deployer(), U256::from(1_000u64)),
+        )
+        .await
+        .unwrap();
+    let fees: u64 = Contract::ALL
+        .iter()
+        .map(|c| module(dir.path(), *c).len() as u64 * FEE_PER_BYTE * 12 / 10)
+        .sum();
+    for mode in [&[][..], &["--dry-run"][..]] {
+        let cfg = config(&anvil.url, &out, dir.path(), mode);
+        let err = minuto_deploy::run(&cfg).await.unwrap_err();
+        assert!(
+            matches!(&err, DeployError::InsufficientFunds { have, need, .. }
+                if *have == U256::from(1_000u64) && *need == U256::from(fees)),
+            "{err}"
+        );
+        assert_eq!(nonce(&p, &cfg).await, 0);
+        assert!(!out.exists());
+    }
+}
+
+#[tokio::test]
+async fn a_production_chain_needs_an_admin_a_treasury_and_a_key_not_in_plain_text() {
+    let test = "a_production_chain_needs_an_admin_a_treasury_and_a_key_not_in_plain_text";
+    // anvil answering as Arbitrum One.
+    let Some((anvil, p)) = node(test, 42_161, true, true).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out = dir.path().join("42161.json");
+    let admin = "0x5555555555555555555555555555555555555555";
+    for extra in [
+        vec!["--dry-run"],
+        vec!["--dry-run", "--admin", admin],
+        vec!["--dry-run", "--treasury", admin],
+    ] {
+        let err = minuto_deploy::run(&config(&anvil.url, &out, dir.path(), &extra))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DeployError::AdminRequired(42_161)),
+            "{extra:?}: {err}"
+        );
+    }
+    let both = ["--dry-run", "--admin", admin, "--treasury", admin];
+    let err = minuto_deploy::run(&config(&anvil.url, &out, dir.path(), &both))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeployError::PlainKey(42_161)), "{err}");
+    // With the key on stdin, the dry run plans as on any chain.
+    let mut extra = both.to_vec();
+    extra.push("--private-key-stdin");
+    let cfg = config(&anvil.url, &out, dir.path(), &extra);
+    assert_eq!(cfg.key_source, minuto_deploy::KeySource::Stdin);
+    let report = minuto_deploy::run(&cfg).await.unwrap();
+    assert!(
+        report.steps[0].starts_with("chain 42161,"),
+        "{:?}",
+        report.steps
+    );
+    assert_eq!(report.planned.len(), 4);
+    assert_eq!(nonce(&p, &cfg).await, 0);
+    assert!(!out.exists());
+}
+
+#[tokio::test]
+async fn record_naming_an_address_without_code_stops_the_run() {
+    let test = "record_naming_an_address_without_code_stops_the_run";
+    let Some((anvil, p)) = node(test, CHAIN_ID, true, true).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out: PathBuf = dir.path().join("31337.json");
+    let cfg = config(&anvil.url, &out, dir.path(), &[]);
+    let mut record = Record::new(CHAIN_ID, cfg.deployer(), cfg.admin);
+    let nowhere = Address::repeat_byte(0x77);
+    record.set(
+        Contract::Credentials,
+        minuto_deploy::Deployed {
+            address: nowhere,
+            block: 1,
+            ..Default::default()
+        },
+    );
+    record.save(&out).unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(
+        matches!(err, DeployError::NoCode { contract: "credentials", address, .. } if address == nowhere),
+        "{err:?}"
+    );
+    assert_eq!(nonce(&p, &cfg).await, 0);
+}
