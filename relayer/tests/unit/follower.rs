@@ -167,7 +167,12 @@ async fn poll_reads_confirmed_blocks_in_bounded_chunks_and_saves_cursor() {
     // Nothing new: no request at all.
     assert!(f.poll().await.unwrap());
     assert_eq!(chain.ranges.lock().unwrap().len(), 4);
-    assert!(!path.with_extension("json.tmp").exists());
+    // The atomic save leaves nothing beside the cursor (no temporary file of any name).
+    let files: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, vec![std::ffi::OsString::from("cursor.json")]);
 }
 
 #[tokio::test]
