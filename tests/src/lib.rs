@@ -2,14 +2,14 @@
 //!
 //! Run with `STYLUS_RPC_URL` (a nitro dev node, Arbitrum Sepolia, …) and
 //! `STYLUS_PRIVATE_KEY` (a funded account) set; `cargo test -p minuto-e2e` then deploys
-//! the suite with the deploy tool's own logic ([`minuto_deploy::run`], which runs
-//! `cargo stylus deploy`), a test ERC-20 (EVM code from `fixtures/TestToken.sol`), and
+//! the suite with the deploy tool's own logic ([`minuto_deploy::run`]: the contracts built
+//! by `cargo xtask wasm`, deployed through the StylusDeployer), a test ERC-20 (EVM code from `fixtures/TestToken.sol`), and
 //! runs every scenario in `tests/e2e.rs` on chain, printing a gas table at the end.
 //! Without those variables every scenario prints that it was skipped and why, and the
 //! run passes.
 //!
-//! Optional variables: `CARGO_STYLUS` (the cargo-stylus command, default `cargo stylus`),
-//! `MINUTO_STYLUS_DEPLOYER` (StylusDeployer address if not cargo-stylus's default),
+//! Optional variables: `MINUTO_STYLUS_DEPLOYER` (StylusDeployer address if not the
+//! canonical one),
 //! `MINUTO_E2E_RECORD` (a deployment record to reuse across runs instead of a fresh
 //! temporary one), `MINUTO_E2E_FUND_WEI` (ETH given to each test account, default
 //! 10^16 wei).
@@ -99,8 +99,7 @@ pub struct Node {
 }
 
 fn connect(url: &Url, signer: &PrivateKeySigner) -> DynProvider {
-    // Nonces from the node each time: the deploy tool and cargo-stylus send from the
-    // deployer key too.
+    // Nonces from the node each time: the deploy tool sends from the deployer key too.
     minuto_deploy::signing_provider(url, signer)
 }
 

@@ -155,7 +155,7 @@ pub struct Cli {
     #[arg(long, env = "MINUTO_SALT")]
     pub salt: Option<B256>,
     /// StylusDeployer contract. Default: its address on Arbitrum chains,
-    /// 0x6ac4839Bfe169CadBBFbDE3f29bd8459037Bf64e.
+    /// 0xcEcba2F1DC234f70Dd89F2041029807F8D03A990.
     #[arg(long, alias = "deployer-address", env = "MINUTO_STYLUS_DEPLOYER")]
     pub stylus_deployer: Option<Address>,
     /// Fee cap per gas in gwei for every transaction (default: the node's price).
@@ -566,6 +566,14 @@ pub enum DeployError {
         address: Address,
         /// What ArbWasm said.
         state: String,
+    },
+    /// The recorded deployment transaction has no receipt yet and its address no code.
+    #[error("{contract}: deployment transaction {tx} is not mined yet: wait and run again (if the node dropped it, remove `{contract}` from the record)")]
+    DeploymentPending {
+        /// Contract name.
+        contract: &'static str,
+        /// The transaction.
+        tx: B256,
     },
     /// The record was made for another admin.
     #[error("{path} was deployed for admin {recorded}, not {requested}: use another --out")]

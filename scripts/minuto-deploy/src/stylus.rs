@@ -27,9 +27,10 @@ use alloy::sol_types::{SolCall, SolError};
 use crate::verify::ArbWasm;
 use crate::Contract;
 
-/// The StylusDeployer contract's address on Arbitrum chains and the nitro dev node (the
-/// default of cargo-stylus's `--deployer-address`).
-pub const STYLUS_DEPLOYER: Address = address!("6ac4839Bfe169CadBBFbDE3f29bd8459037Bf64e");
+/// The StylusDeployer contract's address: OffchainLabs deployed it with CREATE2, so it is
+/// the same on every Arbitrum chain that has it (and the nitro dev node); cargo-stylus
+/// 0.10 uses it by default.
+pub const STYLUS_DEPLOYER: Address = address!("cEcba2F1DC234f70Dd89F2041029807F8D03A990");
 
 /// The first three bytes of every Stylus program's code; a fourth names the dictionary
 /// (0: none).

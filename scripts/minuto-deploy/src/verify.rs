@@ -115,6 +115,17 @@ pub async fn recorded(
         .get_code_at(d.address)
         .await
         .map_err(|e| DeployError::Rpc(e.to_string()))?;
+    if code.is_empty() && d.block == 0 && !d.tx.is_zero() {
+        // Recorded when sent, before its receipt: still pending, or dropped.
+        let mined = p
+            .get_transaction_receipt(d.tx)
+            .await
+            .map_err(|e| DeployError::Rpc(e.to_string()))?
+            .is_some();
+        if !mined {
+            return Err(DeployError::DeploymentPending { contract, tx: d.tx });
+        }
+    }
     if code.is_empty() {
         return Err(DeployError::NoCode {
             path: path.to_path_buf(),

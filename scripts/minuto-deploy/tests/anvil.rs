@@ -546,5 +546,25 @@ async fn record_naming_an_address_without_code_stops_the_run() {
         matches!(err, DeployError::NoCode { contract: "credentials", address, .. } if address == nowhere),
         "{err:?}"
     );
+    // Recorded when sent (block 0, its transaction), no receipt yet: wait, not "no code".
+    let tx = B256::repeat_byte(0x99);
+    record.set(
+        Contract::Credentials,
+        minuto_deploy::Deployed {
+            address: nowhere,
+            block: 0,
+            tx,
+            ..Default::default()
+        },
+    );
+    record.save(&out).unwrap();
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "credentials: deployment transaction {tx} is not mined yet: wait and run again (if \
+             the node dropped it, remove `credentials` from the record)"
+        )
+    );
     assert_eq!(nonce(&p, &cfg).await, 0);
 }
