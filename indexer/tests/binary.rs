@@ -1,0 +1,130 @@
+//! The `minuto-indexer` binary as an operator runs it: configured by a TOML file and
+//! flags, ready once it has read the chain, stopped by SIGTERM with exit code 0; a
+//! configuration that cannot work stops it with exit code 2 and a message naming the
+//! setting.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use minuto_anvil::Anvil;
+use serde_json::Value;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_minuto-indexer");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
+    let Some(anvil_bin) =
+        minuto_anvil::or_skip("the_binary_serves_until_sigterm_and_exits_cleanly")
+    else {
+        return;
+    };
+    let anvil = Anvil::start(&anvil_bin, 31_337, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("31337.json");
+    std::fs::write(
+        &record,
+        r#"{"chainId": 31337, "contracts": {"escrow": {"address": "0xe5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5", "block": 0}}}"#,
+    )
+    .unwrap();
+    let port = free_port();
+    let config = dir.path().join("indexer.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "deployment = {:?}\nrpc_url = \"{}\"\nlisten = \"127.0.0.1:{port}\"\n\
+             poll_interval = \"100ms\"\nconfirmations = 0\n",
+            record.display().to_string(),
+            anvil.url
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("index.sqlite");
+    let mut child = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .arg("--database-url")
+        .arg(&db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    minuto_chain::install_tls();
+    let http = reqwest::Client::new();
+    let mut ready = None;
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            if r.status() == 200 {
+                ready = Some(r.json::<Value>().await.unwrap());
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = ready.expect("the indexer never became ready");
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["undecodable"], 0);
+    assert!(db.is_file(), "the SQLite file was not created");
+    let stats: Value = http
+        .get(format!("http://127.0.0.1:{port}/v1/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["sessionsOpened"], 0);
+
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .expect("the indexer did not stop within 15 s of SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn a_configuration_that_cannot_work_exits_with_2_naming_the_setting() {
+    let out = Command::new(BIN)
+        .args(["--deployment", "/nonexistent.json"])
+        .env_remove("MINUTO_INDEXER_RPC_URL")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "minuto-indexer: rpc_url is required (flag --rpc-url, variable MINUTO_INDEXER_RPC_URL, \
+         or `rpc_url` in the config file)"
+    );
+    let out = Command::new(BIN)
+        .args(["--deployment", "x.json", "--rpc-url", "http://127.0.0.1:1"])
+        .args(["--chunk-blocks", "0"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "minuto-indexer: chunk_blocks must be between 1 and 100000"
+    );
+}
