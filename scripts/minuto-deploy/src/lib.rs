@@ -284,12 +284,19 @@ pub fn is_secret_name(name: &str) -> bool {
 /// and the RPC URL: the builds and `git` this tool runs need neither (every `build.rs`
 /// the contracts' build runs would otherwise see them).
 pub fn child_env(cmd: &mut tokio::process::Command) {
-    for (name, _) in std::env::vars_os() {
-        let n = name.to_string_lossy();
-        if is_secret_name(&n) || n == "MINUTO_RPC_URL" {
-            cmd.env_remove(&name);
-        }
-    }
+    cmd.env_clear().envs(child_vars(std::env::vars_os()));
+}
+
+/// The variables of `vars` a child process may see: all but secrets and the RPC URL.
+pub fn child_vars(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    vars.into_iter()
+        .filter(|(name, _)| {
+            let n = name.to_string_lossy();
+            !is_secret_name(&n) && n != "MINUTO_RPC_URL"
+        })
+        .collect()
 }
 
 /// Finds the repository root: the nearest directory at or above `start` holding
@@ -1158,13 +1165,23 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
                     build: Some(build.clone()),
                 };
                 let what = format!("deploy {}", c.key());
-                let receipt = send_tx(&p, tx, &what, cfg.max_fee_per_gas, |tx| {
+                let sent = send_tx(&p, tx, &what, cfg.max_fee_per_gas, |tx| {
                     // Recorded at once: a re-run then finds the transaction (or the code at
                     // the address) instead of sending another.
                     record.set(c, entry(tx, 0, None));
                     record.save(&path).map_err(DeployError::from)
                 })
-                .await?;
+                .await;
+                let receipt = match sent {
+                    Ok(r) => r,
+                    Err(e @ DeployError::Reverted { .. }) => {
+                        // Mined, nothing deployed: the entry would only mislead a re-run.
+                        record.contracts.remove(c.key());
+                        record.save(&path)?;
+                        return Err(e);
+                    }
+                    Err(e) => return Err(e),
+                };
                 let tx = receipt.transaction_hash();
                 let got = stylus::deployed_address(cfg.stylus_deployer, receipt.logs());
                 if got != Some(d.address) {
@@ -1297,6 +1314,29 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn children_see_no_key_password_token_or_rpc_url() {
+        let vars = [
+            ("MINUTO_DEPLOYER_KEY", "0xkey"),
+            ("MINUTO_DEPLOYER_KEYSTORE_PASSWORD", "pw"),
+            ("STYLUS_PRIVATE_KEY", "0xkey"),
+            ("MINUTO_MATCHMAKER_ROOM_SECRET", "s"),
+            ("CARGO_REGISTRY_TOKEN", "t"),
+            ("eth_mnemonic", "words"),
+            ("MINUTO_RPC_URL", "https://rpc.example/v2/APIKEY"),
+            ("PATH", "/usr/bin"),
+            ("HOME", "/root"),
+            ("CARGO_HOME", "/root/.cargo"),
+            ("RUSTUP_TOOLCHAIN", "1.95.0"),
+        ]
+        .map(|(k, v)| (k.into(), v.into()));
+        let kept: Vec<String> = child_vars(vars)
+            .into_iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kept, ["PATH", "HOME", "CARGO_HOME", "RUSTUP_TOOLCHAIN"]);
+    }
 
     #[test]
     fn every_contract_directory_holds_its_package_and_a_stylus_toml() {

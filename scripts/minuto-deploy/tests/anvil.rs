@@ -521,6 +521,46 @@ async fn a_production_chain_needs_an_admin_a_treasury_and_a_key_not_in_plain_tex
 }
 
 #[tokio::test]
+async fn a_deployment_the_node_refuses_leaves_no_entry_in_the_record() {
+    let test = "a_deployment_the_node_refuses_leaves_no_entry_in_the_record";
+    let Some((anvil, p)) = node(test, CHAIN_ID, true, false).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out = dir.path().join("31337.json");
+    let cfg = config(&anvil.url, &out, dir.path(), &[]);
+    // A "deployer" that passes the estimate (no init data) and reverts the real call (the
+    // constructor's init data makes the calldata longer): CALLDATASIZE > limit → REVERT.
+    let estimate_len = stylus::deploy_tx(
+        cfg.deployer(),
+        STYLUS_DEPLOYER,
+        stylus::init_code(&module(dir.path(), Contract::Credentials)),
+        Bytes::new(),
+        cfg.salt,
+        U256::ZERO,
+    )
+    .input
+    .input()
+    .unwrap()
+    .len();
+    let limit = u16::try_from(estimate_len).unwrap().to_be_bytes();
+    let code = format!(
+        "0x3661{:02x}{:02x}10600957005b60006000fd",
+        limit[0], limit[1]
+    );
+    set_code(&p, STYLUS_DEPLOYER, &code).await;
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    // The send's own gas estimate meets the revert: nothing is sent, nothing recorded.
+    assert!(
+        matches!(&err, DeployError::Rpc(m) if m.starts_with("deploy credentials: ") && m.contains("execution reverted")),
+        "{err}"
+    );
+    assert_eq!(nonce(&p, &cfg).await, 0);
+    assert!(!out.exists());
+}
+
+#[tokio::test]
 async fn record_naming_an_address_without_code_stops_the_run() {
     let test = "record_naming_an_address_without_code_stops_the_run";
     let Some((anvil, p)) = node(test, CHAIN_ID, true, true).await else {
