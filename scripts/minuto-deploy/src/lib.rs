@@ -564,8 +564,8 @@ pub enum DeployError {
         /// Hash of the code found.
         found: B256,
     },
-    /// The recorded program is not (or no longer) activated.
-    #[error("{contract} at {address} is not usable: {state}; activate it again with `cargo stylus activate --address {address}` (from contracts/{contract})")]
+    /// The program is still not activated after the run activated it.
+    #[error("{contract} at {address} is not usable: {state}; activate it again with `cargo stylus activate --address {address}` (from contracts/{contract}), or run again")]
     NotActivated {
         /// Contract name.
         contract: &'static str,
@@ -797,6 +797,37 @@ pub struct Planned {
     pub data_fee: U256,
 }
 
+/// A recorded (or found) program whose activation expired or is outdated: the run sends
+/// `ArbWasm.activateProgram` for it again.
+#[derive(Clone, Debug)]
+pub struct Reactivation {
+    /// The contract.
+    pub contract: Contract,
+    /// Its address.
+    pub address: Address,
+    /// What ArbWasm said of it.
+    pub state: String,
+    /// Data fee to send (bumped; ArbWasm refunds the rest).
+    pub data_fee: U256,
+}
+
+impl Reactivation {
+    /// The activation transaction.
+    pub fn tx(&self, from: Address) -> TransactionRequest {
+        use alloy::sol_types::SolCall;
+        TransactionRequest::default()
+            .with_from(from)
+            .with_to(verify::ARB_WASM)
+            .with_value(self.data_fee)
+            .with_input(
+                verify::ArbWasm::activateProgramCall {
+                    program: self.address,
+                }
+                .abi_encode(),
+            )
+    }
+}
+
 /// The modules: built now (unless `--wasm-dir`), then read.
 async fn modules(cfg: &Config) -> Result<Vec<Module>, DeployError> {
     let dir = match &cfg.wasm_dir {
@@ -953,11 +984,16 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
 
     // Each contract: in the record (checked), at its CREATE2 address (adopted), or planned.
     let mut planned: Vec<Planned> = Vec::new();
+    let mut reactivate: Vec<Reactivation> = Vec::new();
     for c in Contract::ALL {
         let m = module(c);
         if let Some(d) = record.get(c) {
             let mut d = d.clone();
-            let notes = verify::recorded(&p, &path, c.key(), &mut d).await?;
+            let (notes, inactive) = match verify::recorded(&p, &path, c.key(), &mut d).await {
+                Ok(notes) => (notes, None),
+                Err(DeployError::NotActivated { state, .. }) => (Vec::new(), Some(state)),
+                Err(e) => return Err(e),
+            };
             if d.code_hash != Some(m.code_hash()) {
                 return Err(DeployError::ModuleChanged {
                     contract: c.key(),
@@ -973,6 +1009,16 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             );
             for n in notes {
                 say(n, &mut report);
+            }
+            if let Some(state) = inactive {
+                reactivate.push(Reactivation {
+                    contract: c,
+                    address: d.address,
+                    state,
+                    data_fee: stylus::data_fee(&p, d.address, &m.code)
+                        .await
+                        .map_err(DeployError::Rpc)?,
+                });
             }
             record.set(c, d);
             continue;
@@ -1002,13 +1048,14 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             }
             match verify::activation(&p, found).await? {
                 verify::Activation::Active(_) => {}
-                other => {
-                    return Err(DeployError::NotActivated {
-                        contract: c.key(),
-                        address,
-                        state: format!("{other:?}"),
-                    })
-                }
+                other => reactivate.push(Reactivation {
+                    contract: c,
+                    address,
+                    state: format!("{other:?}"),
+                    data_fee: stylus::data_fee(&p, address, &m.code)
+                        .await
+                        .map_err(DeployError::Rpc)?,
+                }),
             }
             let block = first_block_with_code(&p, address).await;
             record.set(
@@ -1056,8 +1103,9 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
     }
 
     // Pre-flight, part 2: the balance the plan needs.
-    let state = plan::read_state(&p, cfg, &record).await?;
-    let wiring = plan::actions(cfg, &record, &state)
+    // At most the calls a fresh deployment needs (read before anything is sent, without
+    // asking contracts that may need activating first).
+    let wiring = plan::actions(cfg, &record, &plan::State::fresh(cfg, Address::ZERO))
         .iter()
         .filter(|a| a.sender == Sender::Deployer)
         .count();
@@ -1066,7 +1114,15 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         None => p.get_gas_price().await.map_err(rpc_err)?,
     };
     let balance = p.get_balance(cfg.deployer()).await.map_err(rpc_err)?;
-    let fees: U256 = planned.iter().map(|d| d.data_fee).sum();
+    let fees: U256 = planned.iter().map(|d| d.data_fee).sum::<U256>()
+        + reactivate.iter().map(|r| r.data_fee).sum::<U256>();
+    let mut activation_gas = Vec::with_capacity(reactivate.len());
+    for r in &reactivate {
+        let gas = p.estimate_gas(r.tx(cfg.deployer())).await.map_err(|e| {
+            DeployError::Rpc(format!("estimating activate {}: {e}", r.contract.key()))
+        })?;
+        activation_gas.push(gas);
+    }
     if balance < fees {
         return Err(DeployError::InsufficientFunds {
             have: balance,
@@ -1092,14 +1148,19 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         deploy_gas.push(gas);
     }
     let gas: u64 = deploy_gas.iter().sum::<u64>()
+        + activation_gas.iter().sum::<u64>()
         + CONSTRUCTOR_GAS * planned.len() as u64
         + WIRING_GAS * wiring as u64;
     let need = fees + U256::from(gas) * U256::from(gas_price);
     say(
         format!(
-            "pre-flight: {} deployment(s) and {wiring} wiring call(s) need about {need} wei \
+            "pre-flight: {} deployment(s){} and up to {wiring} wiring call(s) need about {need} wei \
              ({gas} gas at {gas_price} wei, data fees {fees} wei); the deployer holds {balance} wei",
-            planned.len()
+            planned.len(),
+            match reactivate.len() {
+                0 => String::new(),
+                n => format!(", {n} activation(s)"),
+            }
         ),
         &mut report,
     );
@@ -1109,6 +1170,62 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             need,
             detail: format!("{gas} gas at {gas_price} wei and data fees of {fees} wei"),
         });
+    }
+
+    for (r, gas) in reactivate.iter().zip(&activation_gas) {
+        let c = r.contract;
+        match cfg.mode {
+            Mode::DryRun => say(
+                format!(
+                    "{}: would activate {} again (it is {}; activation fee up to {} wei)",
+                    c.key(),
+                    r.address,
+                    r.state,
+                    r.data_fee
+                ),
+                &mut report,
+            ),
+            Mode::EstimateGas => {
+                say(
+                    format!(
+                        "{}: about {gas} gas to activate again, and up to {} wei of data fee",
+                        c.key(),
+                        r.data_fee
+                    ),
+                    &mut report,
+                );
+                report.gas.push((format!("activate {}", c.key()), *gas));
+            }
+            Mode::Apply => {
+                let what = format!("activate {}", c.key());
+                let receipt = send_tx(&p, r.tx(cfg.deployer()), &what, cfg.max_fee_per_gas, |_| {
+                    Ok(())
+                })
+                .await?;
+                let code = p.get_code_at(r.address).await.map_err(rpc_err)?;
+                match verify::activation(&p, alloy::primitives::keccak256(&code)).await? {
+                    verify::Activation::Active(v) => say(
+                        format!(
+                            "{}: activated again at {} (was {}; Stylus v{v}, tx {}, gas {})",
+                            c.key(),
+                            r.address,
+                            r.state,
+                            receipt.transaction_hash(),
+                            receipt.gas_used()
+                        ),
+                        &mut report,
+                    ),
+                    other => {
+                        return Err(DeployError::NotActivated {
+                            contract: c.key(),
+                            address: r.address,
+                            state: format!("{other:?}"),
+                        })
+                    }
+                }
+                report.gas.push((what, receipt.gas_used()));
+            }
+        }
     }
 
     for (d, gas) in planned.iter().zip(&deploy_gas) {

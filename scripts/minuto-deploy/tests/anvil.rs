@@ -280,18 +280,14 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
     );
     assert_eq!(nonce(&p, &cfg).await, 4);
 
-    // An expired activation is reported with what to do.
+    // An expired activation is renewed: one activateProgram, then nothing more to send.
     write_modules(&wasm, "v1");
     let credentials = record.get(Contract::Credentials).unwrap();
+    let hash = credentials.code_hash.unwrap();
     let tx = alloy::rpc::types::TransactionRequest::default()
         .from(cfg.deployer())
         .to(ARB_WASM)
-        .input(
-            alloy::sol_types::SolCall::abi_encode(&expireCall {
-                codehash: credentials.code_hash.unwrap(),
-            })
-            .into(),
-        );
+        .input(alloy::sol_types::SolCall::abi_encode(&expireCall { codehash: hash }).into());
     let signer = minuto_deploy::provider(&cfg);
     signer
         .send_transaction(tx)
@@ -300,15 +296,26 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
         .get_receipt()
         .await
         .unwrap();
-    let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert_eq!(
-        err.to_string(),
-        format!(
-            "credentials at {} is not usable: Expired {{ age_seconds: 31536000 }}; activate it again with \
-             `cargo stylus activate --address {}` (from contracts/credentials)",
-            credentials.address, credentials.address
-        )
+        minuto_deploy::verify::activation(&p, hash).await.unwrap(),
+        minuto_deploy::verify::Activation::Expired {
+            age_seconds: 31_536_000
+        }
     );
+    let dry = config(&anvil.url, &out, &wasm, &["--dry-run"]);
+    let err = minuto_deploy::run(&dry).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 5, "the dry run sent nothing");
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 6, "one activation");
+    assert_eq!(
+        minuto_deploy::verify::activation(&p, hash).await.unwrap(),
+        minuto_deploy::verify::Activation::Active(2)
+    );
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(wiring_stop(&err), "{err}");
+    assert_eq!(nonce(&p, &cfg).await, 6, "nothing more");
 }
 
 #[tokio::test]
@@ -365,7 +372,7 @@ async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
         format!("pre-flight: ArbWasm answers (Stylus v2); StylusDeployer at {STYLUS_DEPLOYER} holds code")
     );
     assert!(
-        steps[3].starts_with("pre-flight: 4 deployment(s) and 4 wiring call(s) need about "),
+        steps[3].starts_with("pre-flight: 4 deployment(s) and up to 4 wiring call(s) need about "),
         "{}",
         steps[3]
     );
