@@ -311,8 +311,19 @@ impl Store {
                     .await?;
             }
         }
+        // Grouped by table, in the order of `EVENT_TABLES` (`events` first).
+        let mut by_table: Vec<Vec<NewRow>> = EVENT_TABLES.iter().map(|_| Vec::new()).collect();
         for log in &batch.events {
-            insert(&mut tx, log).await?;
+            for row in rows(log) {
+                let at = EVENT_TABLES
+                    .iter()
+                    .position(|t| *t == row.table)
+                    .expect("every row's table is an event table");
+                by_table[at].push(row);
+            }
+        }
+        for rows in &by_table {
+            insert_rows(&mut tx, rows).await?;
         }
         if let Some(c) = batch.cursor {
             sqlx::query("UPDATE cursor SET next_block = $1, last_hash = $2 WHERE id = 1")
@@ -326,35 +337,98 @@ impl Store {
     }
 }
 
-async fn insert(
+/// A value bound to a statement.
+#[derive(Clone, Debug)]
+enum V {
+    I(i64),
+    T(String),
+}
+
+/// One row for `table`.
+struct NewRow {
+    table: &'static str,
+    columns: &'static [&'static str],
+    values: Vec<V>,
+}
+
+/// Rows per `INSERT` (at most 13 columns: 1,300 parameters, far below either database's
+/// limit). Measured with the backfill example: one row per statement is ~4,000 events/s
+/// on PostgreSQL (a round trip each); 64–256 rows are 3–4× that on both; thousands of rows
+/// made SQLite several times slower (not investigated further).
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Inserts `rows` (all of one table) with multi-row `INSERT … ON CONFLICT DO NOTHING`
+/// statements: one round trip per few thousand values instead of one per row.
+async fn insert_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    log: &Located<Indexed>,
+    rows: &[NewRow],
 ) -> Result<(), StoreError> {
-    let e = &log.event;
-    let (block, index, ts) = (log.block as i64, log.log_index as i64, e.ts as i64);
-    let done = sqlx::query(
-        "INSERT INTO events (block, log_index, block_hash, tx_hash, ts, contract, name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-    )
-    .bind(block)
-    .bind(index)
-    .bind(hex_hash(&e.block_hash))
-    .bind(hex_hash(&e.tx_hash))
-    .bind(ts)
-    .bind(e.source.key())
-    .bind(e.name)
-    .execute(&mut **tx)
-    .await?;
-    // Already stored (a range read again): its typed row is too.
-    if done.rows_affected() == 0 {
-        return Ok(());
-    }
-    let Some(fact) = &e.fact else {
+    let Some(first) = rows.first() else {
         return Ok(());
     };
-    let a = hex_addr;
-    let n = |v: &U256| v.to_string();
-    let q = match fact {
+    let width = first.columns.len();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            first.table,
+            first.columns.join(", ")
+        );
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for c in 0..width {
+                n += 1;
+                sql.push_str(&format!("{}${n}", if c == 0 { "" } else { ", " }));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING");
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in &row.values {
+                q = match v {
+                    V::I(i) => q.bind(*i),
+                    V::T(t) => q.bind(t.clone()),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The rows `log` writes: one in `events`, and one in its fact's table.
+fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
+    use V::{I, T};
+    let e = &log.event;
+    let (block, index, ts) = (log.block as i64, log.log_index as i64, e.ts as i64);
+    let mut out = vec![NewRow {
+        table: "events",
+        columns: &[
+            "block",
+            "log_index",
+            "block_hash",
+            "tx_hash",
+            "ts",
+            "contract",
+            "name",
+        ],
+        values: vec![
+            I(block),
+            I(index),
+            T(hex_hash(&e.block_hash)),
+            T(hex_hash(&e.tx_hash)),
+            I(ts),
+            T(e.source.key().into()),
+            T(e.name.into()),
+        ],
+    }];
+    let Some(fact) = &e.fact else {
+        return out;
+    };
+    let a = |x: &Address| T(hex_addr(x));
+    let n = |v: &U256| T(v.to_string());
+    let (table, columns, values): (&'static str, &'static [&'static str], Vec<V>) = match fact {
         Fact::Opened {
             id,
             student,
@@ -365,61 +439,57 @@ async fn insert(
             student_key,
             credential_kind,
             fee_bps,
-        } => sqlx::query(
-            "INSERT INTO session_opened (block, log_index, ts, id, student, tutor, token, rate, \
-             deposit, student_key, credential_kind, fee_bps) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(a(student))
-        .bind(a(tutor))
-        .bind(a(token))
-        .bind(n(rate))
-        .bind(n(deposit))
-        .bind(a(student_key))
-        .bind(i64::from(*credential_kind))
-        .bind(i64::from(*fee_bps)),
+        } => (
+            "session_opened",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "student",
+                "tutor",
+                "token",
+                "rate",
+                "deposit",
+                "student_key",
+                "credential_kind",
+                "fee_bps",
+            ],
+            vec![
+                I(*id),
+                a(student),
+                a(tutor),
+                a(token),
+                n(rate),
+                n(deposit),
+                a(student_key),
+                I(i64::from(*credential_kind)),
+                I(i64::from(*fee_bps)),
+            ],
+        ),
         Fact::Started {
             id,
             tutor_key,
             start,
-        } => sqlx::query(
-            "INSERT INTO session_started (block, log_index, ts, id, tutor_key, start_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(a(tutor_key))
-        .bind(*start as i64),
+        } => (
+            "session_started",
+            &["block", "log_index", "ts", "id", "tutor_key", "start_at"],
+            vec![I(*id), a(tutor_key), I(*start as i64)],
+        ),
         Fact::ToppedUp {
             id,
             amount,
             deposited,
-        } => sqlx::query(
-            "INSERT INTO session_topped_up (block, log_index, ts, id, amount, deposited) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(n(amount))
-        .bind(n(deposited)),
-        Fact::Withdrawn { id, tutor, amount } => sqlx::query(
-            "INSERT INTO withdrawn (block, log_index, ts, id, tutor, amount) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(a(tutor))
-        .bind(n(amount)),
+        } => (
+            "session_topped_up",
+            &["block", "log_index", "ts", "id", "amount", "deposited"],
+            vec![I(*id), n(amount), n(deposited)],
+        ),
+        Fact::Withdrawn { id, tutor, amount } => (
+            "withdrawn",
+            &["block", "log_index", "ts", "id", "tutor", "amount"],
+            vec![I(*id), a(tutor), n(amount)],
+        ),
         Fact::Ended {
             id,
             by,
@@ -428,70 +498,67 @@ async fn insert(
             tutor_paid,
             fee,
             refund,
-        } => sqlx::query(
-            "INSERT INTO session_ended (block, log_index, ts, id, ended_by, end_at, billed, \
-             tutor_paid, fee, refund) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(a(by))
-        .bind(*end as i64)
-        .bind(n(billed))
-        .bind(n(tutor_paid))
-        .bind(n(fee))
-        .bind(n(refund)),
-        Fact::Cancelled { id, by, refund } => sqlx::query(
-            "INSERT INTO session_cancelled (block, log_index, ts, id, cancelled_by, refund) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*id)
-        .bind(a(by))
-        .bind(n(refund)),
+        } => (
+            "session_ended",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "ended_by",
+                "end_at",
+                "billed",
+                "tutor_paid",
+                "fee",
+                "refund",
+            ],
+            vec![
+                I(*id),
+                a(by),
+                I(*end as i64),
+                n(billed),
+                n(tutor_paid),
+                n(fee),
+                n(refund),
+            ],
+        ),
+        Fact::Cancelled { id, by, refund } => (
+            "session_cancelled",
+            &["block", "log_index", "ts", "id", "cancelled_by", "refund"],
+            vec![I(*id), a(by), n(refund)],
+        ),
         Fact::PayoutCredited {
             token,
             account,
             amount,
-        } => sqlx::query(
-            "INSERT INTO payout_credited (block, log_index, ts, token, account, amount) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(a(token))
-        .bind(a(account))
-        .bind(n(amount)),
+        } => (
+            "payout_credited",
+            &["block", "log_index", "ts", "token", "account", "amount"],
+            vec![a(token), a(account), n(amount)],
+        ),
         Fact::Claimed {
             token,
             account,
             to,
             amount,
-        } => sqlx::query(
-            "INSERT INTO claimed (block, log_index, ts, token, account, recipient, amount) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(a(token))
-        .bind(a(account))
-        .bind(a(to))
-        .bind(n(amount)),
-        Fact::RelayerUpdated { relayer, allowed } => sqlx::query(
-            "INSERT INTO relayer_updated (block, log_index, ts, relayer, allowed) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(a(relayer))
-        .bind(i64::from(*allowed)),
+        } => (
+            "claimed",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "token",
+                "account",
+                "recipient",
+                "amount",
+            ],
+            vec![a(token), a(account), a(to), n(amount)],
+        ),
+        Fact::RelayerUpdated { relayer, allowed } => (
+            "relayer_updated",
+            &["block", "log_index", "ts", "relayer", "allowed"],
+            vec![a(relayer), I(i64::from(*allowed))],
+        ),
         Fact::CredentialIssued {
             token_id,
             holder,
@@ -499,51 +566,69 @@ async fn insert(
             expiry,
             uri,
             issuer,
-        } => sqlx::query(
-            "INSERT INTO credential_issued (block, log_index, ts, token_id, holder, kind, expiry, \
-             uri, issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(n(token_id))
-        .bind(a(holder))
-        .bind(i64::from(*kind))
-        .bind(i64::try_from(*expiry).unwrap_or(i64::MAX))
-        .bind(uri.clone())
-        .bind(a(issuer)),
+        } => (
+            "credential_issued",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "token_id",
+                "holder",
+                "kind",
+                "expiry",
+                "uri",
+                "issuer",
+            ],
+            vec![
+                n(token_id),
+                a(holder),
+                I(i64::from(*kind)),
+                I(i64::try_from(*expiry).unwrap_or(i64::MAX)),
+                T(uri.clone()),
+                a(issuer),
+            ],
+        ),
         Fact::CredentialEnded {
             token_id,
             holder,
             kind,
             revoked,
-        } => sqlx::query(
-            "INSERT INTO credential_ended (block, log_index, ts, token_id, holder, kind, how) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(n(token_id))
-        .bind(a(holder))
-        .bind(i64::from(*kind))
-        .bind(if *revoked { "revoked" } else { "burned" }),
+        } => (
+            "credential_ended",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "token_id",
+                "holder",
+                "kind",
+                "how",
+            ],
+            vec![
+                n(token_id),
+                a(holder),
+                I(i64::from(*kind)),
+                T(if *revoked { "revoked" } else { "burned" }.into()),
+            ],
+        ),
         Fact::BadgeClaimed {
             token_id,
             session_id,
             holder,
             role,
-        } => sqlx::query(
-            "INSERT INTO badge_claimed (block, log_index, ts, token_id, session_id, holder, role) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(n(token_id))
-        .bind(*session_id)
-        .bind(a(holder))
-        .bind(i64::from(*role)),
+        } => (
+            "badge_claimed",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "token_id",
+                "session_id",
+                "holder",
+                "role",
+            ],
+            vec![n(token_id), I(*session_id), a(holder), I(i64::from(*role))],
+        ),
         Fact::Rated {
             session_id,
             rater,
@@ -552,22 +637,38 @@ async fn insert(
             score,
             content_hash,
             cid,
-        } => sqlx::query(
-            "INSERT INTO rated (block, log_index, ts, session_id, rater, ratee, rater_role, \
-             score, content_hash, cid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(block)
-        .bind(index)
-        .bind(ts)
-        .bind(*session_id)
-        .bind(a(rater))
-        .bind(a(ratee))
-        .bind(i64::from(*rater_role))
-        .bind(i64::from(*score))
-        .bind(hex_hash(content_hash))
-        .bind(cid.clone()),
+        } => (
+            "rated",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "session_id",
+                "rater",
+                "ratee",
+                "rater_role",
+                "score",
+                "content_hash",
+                "cid",
+            ],
+            vec![
+                I(*session_id),
+                a(rater),
+                a(ratee),
+                I(i64::from(*rater_role)),
+                I(i64::from(*score)),
+                T(hex_hash(content_hash)),
+                T(cid.clone()),
+            ],
+        ),
     };
-    q.execute(&mut **tx).await?;
-    Ok(())
+    // Every event table starts with the log's place and its block's time.
+    let mut all = vec![I(block), I(index), I(ts)];
+    all.extend(values);
+    out.push(NewRow {
+        table,
+        columns,
+        values: all,
+    });
+    out
 }

@@ -186,6 +186,64 @@ async fn a_database_of_another_deployment_is_refused(postgres: bool) {
     store.close().await;
 }
 
+/// 250 sessions in one batch: more rows per table than one `INSERT` takes.
+async fn a_batch_larger_than_one_statement_is_stored_whole(postgres: bool) {
+    let Some((store, _guard)) = database(
+        postgres,
+        "a_batch_larger_than_one_statement_is_stored_whole",
+    )
+    .await
+    else {
+        return;
+    };
+    store.bind(31_337, ESCROW).await.unwrap();
+    let mut events = Vec::new();
+    for i in 0..250u64 {
+        for (k, mut log) in session_logs().into_iter().enumerate() {
+            log.block = 100 + i;
+            log.log_index = k as u64;
+            match &mut log.event.fact {
+                Some(
+                    Fact::Opened { id, .. } | Fact::Started { id, .. } | Fact::Ended { id, .. },
+                ) => {
+                    *id = i as i64 + 1;
+                }
+                _ => unreachable!(),
+            }
+            events.push(log);
+        }
+    }
+    let batch = Batch {
+        rewind_from: None,
+        events,
+        cursor: None,
+    };
+    store.write(&batch).await.unwrap();
+    store.write(&batch).await.unwrap();
+    assert_eq!(store.event_count().await.unwrap(), 750);
+    let stats = query::stats(&store, 30).await.unwrap();
+    assert_eq!(stats.sessions_opened, 250);
+    assert_eq!(stats.sessions_ended, 250);
+    assert_eq!(stats.volume[0].billed, (250u64 * 1_000_000).to_string());
+    let page = query::sessions(&store, STUDENT, Role::Any, Some(101), 200)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 100);
+    assert_eq!(page.items[0].id, "100");
+    assert_eq!(page.next, None);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_is_stored_whole_on_sqlite() {
+    a_batch_larger_than_one_statement_is_stored_whole(false).await;
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_is_stored_whole_on_postgres() {
+    a_batch_larger_than_one_statement_is_stored_whole(true).await;
+}
+
 #[tokio::test]
 async fn a_range_written_twice_counts_once_on_sqlite() {
     a_range_written_twice_counts_once(false).await;
