@@ -255,7 +255,7 @@ impl Node {
         };
         self.provider
             .estimate_gas(tx)
-            .block(BlockId::Number(latest.number.into()))
+            .block(BlockId::latest())
             .with_block_overrides(block)
             .await
             .map_err(|e| RpcError::new("eth_estimateGas", &e, &self.url))

@@ -889,3 +889,89 @@ async fn a_stop_dropped_by_the_node_is_sent_again_and_mined() {
         "{counts:?}"
     );
 }
+
+/// A JSON-RPC proxy to `upstream` that refuses `eth_estimateGas` with block overrides
+/// (a fourth parameter) as nodes without them do (`-32602`, no revert data), counting
+/// the refusals, and passes everything else on.
+async fn refusing_block_overrides(
+    upstream: url::Url,
+) -> (url::Url, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let refused = Arc::new(AtomicU32::new(0));
+    let count = refused.clone();
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let (http, upstream, count) = (http.clone(), upstream.clone(), count.clone());
+            async move {
+                if body["method"] == "eth_estimateGas"
+                    && body["params"].as_array().is_some_and(|p| p.len() == 4)
+                {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    return axum::Json(json!({
+                        "jsonrpc": "2.0",
+                        "id": body["id"],
+                        "error": {"code": -32602, "message": "Invalid params: expected 3, actual 4"},
+                    }));
+                }
+                let answer: Value = http
+                    .post(upstream)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
+    let Some(bin) =
+        anvil_or_skip("a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block")
+    else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let start = session(&node, d.escrow, 1).await.start;
+    let (proxy, refused) = refusing_block_overrides(node.url.clone()).await;
+    let submit = config(&node, d.escrow, Path::new("unused")).tx.submit;
+    let chain = minuto_relayer::evm::EvmChain::connect(
+        &proxy,
+        Duration::from_secs(5),
+        d.escrow,
+        CHAIN_ID,
+        parse_private_key(RELAYER_KEY).unwrap(),
+        submit,
+    )
+    .await
+    .unwrap();
+    let at = start.max(Clock::system().now_unix() - 1);
+    let StopOutcome::Stopped { at: landed, .. } = chain.stop_at(U256::from(1), at).await.unwrap()
+    else {
+        panic!("not stopped")
+    };
+    assert_eq!(landed, at);
+    assert_eq!(session(&node, d.escrow, 1).await.end, at);
+    // Asked once with overrides; from then on straight to the pending block, which
+    // still tells an ended session apart.
+    assert_eq!(
+        chain.stop_at(U256::from(1), at).await.unwrap(),
+        StopOutcome::AlreadyEnded
+    );
+    assert_eq!(refused.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(relayer_nonce(&node).await, 1);
+}
