@@ -29,6 +29,7 @@ const CONTRACTS: &[&str] = &[
     "minuto-credentials",
     "minuto-badges",
     "minuto-ratings",
+    "minuto-vetting",
 ];
 
 /// Largest deployable program: 24 KiB of brotli-compressed WASM (EIP-170 size), counted
@@ -50,6 +51,7 @@ const BUDGETS: &[(&str, usize)] = &[
     ("minuto-credentials", 20_480),
     ("minuto-badges", 20_480),
     ("minuto-ratings", 20_480),
+    ("minuto-vetting", 20_480),
 ];
 
 /// The stored-size budget of `name`: its entry in [`BUDGETS`], or the chain's limit.
