@@ -781,6 +781,17 @@ async fn bench_mass_drop(n: u64) {
             rpc_batch(&http, &url, &[base, json!(["evm_mine", []])]).await;
         }
     }
+    // Anvil's blocks hold 30,000,000 gas: ~675 `stopAt`s. `BENCH_BLOCK_GAS` raises it, to
+    // see what bounds the stops once block space does not.
+    if let Ok(gas) = std::env::var("BENCH_BLOCK_GAS") {
+        let gas: u64 = gas.parse().expect("BENCH_BLOCK_GAS: a number");
+        rpc_batch(
+            &http,
+            &url,
+            &[json!(["evm_setBlockGasLimit", [format!("{gas:#x}")]])],
+        )
+        .await;
+    }
     rpc_batch(&http, &url, &[json!(["evm_setIntervalMining", [1]])]).await;
     println!(
         "mass drop: {n} sessions opened and started on anvil in {:.1} s (JSON-RPC batches of 500)",
