@@ -20,6 +20,9 @@ const CREDENTIAL_OF: [u8; 4] = function_selector!("credentialOf", Address, u32);
 const CREDENTIAL: [u8; 4] = function_selector!("credential", U256);
 /// `issue(address,uint32,uint64,string)`.
 const ISSUE: [u8; 4] = function_selector!("issue", Address, u32, u64, alloc::string::String);
+/// The credentials contract's revert for a token never issued:
+/// `ERC721NonexistentToken(uint256)` (an error selector hashes like a function's).
+const NONEXISTENT: [u8; 4] = function_selector!("ERC721NonexistentToken", U256);
 /// `revoke(uint256)`.
 const REVOKE: [u8; 4] = function_selector!("revoke", U256);
 
@@ -58,9 +61,9 @@ pub(crate) fn credential_of(credentials: Address, holder: Address, kind: u32) ->
 pub(crate) enum Lookup {
     /// `(holder, kind, status)`.
     Found((Address, u32, u8)),
-    /// It reverted: never issued (`ERC721NonexistentToken`).
+    /// It reverted with `ERC721NonexistentToken`: never issued.
     Missing,
-    /// Anything else: an answer of the wrong length.
+    /// Anything else: another revert, or an answer of the wrong length.
     Failed,
 }
 
@@ -75,8 +78,8 @@ pub(crate) fn credential(credentials: Address, token_id: U256) -> Lookup {
             u64_at(&out, 1) as u32,
             u64_at(&out, 4) as u8,
         )),
-        Ok(_) => Lookup::Failed,
-        Err(_) => Lookup::Missing,
+        Err(revert) if revert.starts_with(&NONEXISTENT) => Lookup::Missing,
+        _ => Lookup::Failed,
     }
 }
 
@@ -89,8 +92,15 @@ pub(crate) fn issue(
     expiry: u64,
     uri: &str,
 ) -> Option<U256> {
-    // Head: three static words and the string's offset (four words); then its length
-    // and its bytes, zero-padded.
+    word_at(&call(
+        credentials,
+        &issue_calldata(holder, kind, expiry, uri),
+    )?)
+}
+
+/// The call data of `issue(holder, kind, expiry, uri)`: three static words and the
+/// string's offset (the head, four words), then its length and its bytes, zero-padded.
+fn issue_calldata(holder: Address, kind: u32, expiry: u64, uri: &str) -> Vec<u8> {
     let mut data = calldata(
         ISSUE,
         &[
@@ -103,7 +113,7 @@ pub(crate) fn issue(
     );
     data.extend_from_slice(uri.as_bytes());
     data.resize(4 + (data.len() - 4).div_ceil(32) * 32, 0);
-    word_at(&call(credentials, &data)?)
+    data
 }
 
 /// `credentials.revoke(tokenId)`; `None` if it reverted.
@@ -123,4 +133,45 @@ fn call(to: Address, data: &[u8]) -> Option<Vec<u8>> {
 fn word_at(out: &[u8]) -> Option<U256> {
     let word: [u8; 32] = out.try_into().ok()?;
     Some(U256::from_be_bytes(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::keccak256;
+    use alloy_sol_types::SolError;
+
+    #[test]
+    fn issue_calldata_encodes_as_alloy_does() {
+        alloy_sol_types::sol! {
+            function issue(address holder, uint32 kind, uint64 expiry, string uri);
+        }
+        let holder = Address::repeat_byte(7);
+        for uri in ["", "a", &"x".repeat(32), &"y".repeat(33), &"z".repeat(512)] {
+            let expected = alloy_sol_types::SolCall::abi_encode(&issueCall {
+                holder,
+                kind: u32::MAX,
+                expiry: u64::MAX,
+                uri: uri.into(),
+            });
+            assert_eq!(issue_calldata(holder, u32::MAX, u64::MAX, uri), expected);
+        }
+    }
+
+    #[test]
+    fn selectors_match_their_signatures() {
+        assert_eq!(keccak256("aggregates(address)")[..4], AGGREGATES);
+        assert_eq!(keccak256("hasValid(address,uint32)")[..4], HAS_VALID);
+        assert_eq!(
+            keccak256("credentialOf(address,uint32)")[..4],
+            CREDENTIAL_OF
+        );
+        assert_eq!(keccak256("credential(uint256)")[..4], CREDENTIAL);
+        assert_eq!(keccak256("issue(address,uint32,uint64,string)")[..4], ISSUE);
+        assert_eq!(keccak256("revoke(uint256)")[..4], REVOKE);
+        assert_eq!(
+            openzeppelin_stylus::token::erc721::ERC721NonexistentToken::SELECTOR,
+            NONEXISTENT
+        );
+    }
 }

@@ -348,3 +348,94 @@ fn an_approved_credential_lets_gated_sessions_start(
         .start(gated, Address::repeat_byte(0x4b))
         .motsu_unwrap();
 }
+
+#[motsu::test]
+fn apply_fails_typed_when_the_ratings_do_not_answer(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    ratings: Contract<Ratings>,
+    credentials: Contract<Credentials>,
+    vetting: Contract<Vetting>,
+    miswired: Contract<Vetting>,
+) {
+    let w = World::new(&escrow, &token, &ratings, &credentials, &vetting);
+    w.eligible();
+    // A contract, but not a rating registry: the token has no `aggregates`.
+    miswired
+        .sender(w.admin)
+        .constructor(
+            w.admin,
+            credentials.address(),
+            token.address(),
+            PERIOD,
+            COOLDOWN,
+        )
+        .motsu_unwrap();
+    miswired
+        .sender(w.admin)
+        .add_reviewer(w.reviewers[0])
+        .motsu_unwrap();
+    miswired.sender(w.admin).set_quorum(1).motsu_unwrap();
+    miswired
+        .sender(w.admin)
+        .set_kind(KIND, MIN_RATED, MIN_AVERAGE, TERM, URI.into())
+        .motsu_unwrap();
+    assert_reverts(
+        &miswired,
+        VettingRatingsUnavailable {
+            ratings: token.address(),
+        },
+        || miswired.sender(w.tutor).apply_for(KIND, CID.into()),
+    );
+}
+
+#[motsu::test]
+fn apply_fails_typed_when_the_credentials_do_not_answer(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    ratings: Contract<Ratings>,
+    credentials: Contract<Credentials>,
+    vetting: Contract<Vetting>,
+    miswired: Contract<Vetting>,
+) {
+    let w = World::new(&escrow, &token, &ratings, &credentials, &vetting);
+    w.eligible();
+    miswired
+        .sender(w.admin)
+        .constructor(
+            w.admin,
+            token.address(),
+            ratings.address(),
+            PERIOD,
+            COOLDOWN,
+        )
+        .motsu_unwrap();
+    miswired
+        .sender(w.admin)
+        .add_reviewer(w.reviewers[0])
+        .motsu_unwrap();
+    miswired.sender(w.admin).set_quorum(1).motsu_unwrap();
+    miswired
+        .sender(w.admin)
+        .set_kind(KIND, MIN_RATED, MIN_AVERAGE, TERM, URI.into())
+        .motsu_unwrap();
+    assert_reverts(
+        &miswired,
+        VettingCredentialsUnavailable {
+            credentials: token.address(),
+        },
+        || miswired.sender(w.tutor).apply_for(KIND, CID.into()),
+    );
+    // A revocation proposal reads the credentials too.
+    assert_reverts(
+        &miswired,
+        VettingCredentialsUnavailable {
+            credentials: token.address(),
+        },
+        || {
+            miswired
+                .sender(w.reviewers[0])
+                .propose_revocation(id(1), CID.into())
+        },
+    );
+}
