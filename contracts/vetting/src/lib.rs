@@ -845,8 +845,9 @@ impl Vetting {
     /// Sets the rule of `kind`: applicants need `min_rated_sessions` ratings received as
     /// a tutor averaging `min_average` hundredths (0 to 500); credentials are issued for
     /// `term` seconds (0: no expiry) with metadata `uri`. Applications are checked
-    /// against the rule when they open; the term and URI apply when one is approved. To
-    /// close a kind to new applications, set `min_rated_sessions` to `2^64 − 1`.
+    /// against the rule when they open; the term and URI apply when one is approved (an
+    /// expiry past `2^64 − 1` saturates there). To close a kind to new applications, set
+    /// `min_rated_sessions` to `2^64 − 1`.
     ///
     /// # Errors
     ///

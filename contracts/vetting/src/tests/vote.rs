@@ -398,3 +398,66 @@ fn a_decision_that_cannot_issue_reverts_the_vote(
     w.vote(1, app, true).motsu_unwrap();
     assert!(credentials.sender(w.stranger).has_valid(w.tutor, KIND));
 }
+
+#[motsu::test]
+fn an_approval_replaces_a_credential_issued_meanwhile_by_another_issuer(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    ratings: Contract<Ratings>,
+    credentials: Contract<Credentials>,
+    vetting: Contract<Vetting>,
+) {
+    let w = World::new(&escrow, &token, &ratings, &credentials, &vetting);
+    let app = w.applied();
+    // The credentials admin issues one by hand while the application is open.
+    let role = alloy_primitives::B256::from(minuto_credentials::ISSUER_ROLE);
+    credentials
+        .sender(w.admin)
+        .grant_role(role, w.admin)
+        .motsu_unwrap();
+    let manual = credentials
+        .sender(w.admin)
+        .issue(w.tutor, KIND, 0, "ipfs://manual".into())
+        .motsu_unwrap();
+    w.vote(0, app, true).motsu_unwrap();
+    let ((), v, c) = with_both(&vetting, &credentials, || {
+        w.vote(1, app, true).motsu_unwrap()
+    });
+    // The credentials contract holds one current credential per (holder, kind): the
+    // manual one is revoked, the voted one issued with the kind's term and URI.
+    let voted_id = manual + U256::from(1);
+    assert_eq!(
+        c[0],
+        minuto_credentials::CredentialRevoked {
+            tokenId: manual,
+            holder: w.tutor,
+            kind: KIND,
+            issuer: vetting.address(),
+        }
+        .encode_log_data()
+    );
+    assert_eq!(
+        v.last().unwrap(),
+        &VettingDecided {
+            applicationId: app,
+            tutor: w.tutor,
+            kind: KIND,
+            action: Action::Issue as u8,
+            approved: true,
+            tokenId: voted_id,
+        }
+        .encode_log_data()
+    );
+    assert_eq!(
+        credentials.sender(w.stranger).credential_of(w.tutor, KIND),
+        voted_id
+    );
+    assert_eq!(
+        credentials
+            .sender(w.stranger)
+            .credential(voted_id)
+            .unwrap()
+            .3,
+        w.now() + TERM
+    );
+}
