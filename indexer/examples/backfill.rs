@@ -92,6 +92,7 @@ async fn run(name: &str, url: &str, anvil: &Anvil, escrow: Address, head: u64) {
             chunk_blocks: 2_000,
             poll_interval: Duration::from_millis(20),
         },
+        allowed_origins: vec![],
     })
     .await
     .unwrap();

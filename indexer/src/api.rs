@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use alloy_primitives::Address;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::ingest::Status;
 use crate::query::{self, Period, Role};
@@ -277,8 +278,18 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
     (code, Json(body))
 }
 
-/// The routes.
-pub fn router(app: App) -> Router {
+/// The routes, answering browsers from `origins` (empty: any origin; the API is public
+/// and read-only).
+pub fn router(app: App, origins: &[HeaderValue]) -> Router {
+    let allow = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().cloned())
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET])
+        .allow_headers([header::CONTENT_TYPE]);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -288,5 +299,6 @@ pub fn router(app: App) -> Router {
         .route("/v1/students/{address}/progress", get(progress))
         .route("/v1/sessions/{id}", get(session))
         .route("/v1/stats", get(stats))
+        .layer(cors)
         .with_state(app)
 }

@@ -51,6 +51,10 @@ pub struct Cli {
     /// Log format: text or json.
     #[arg(long, env = "MINUTO_INDEXER_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Browser origins allowed to call the API (repeat or comma-separate, e.g.
+    /// https://app.minuto.example); none: any origin.
+    #[arg(long, env = "MINUTO_INDEXER_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 /// The file's content (every key optional).
@@ -74,6 +78,8 @@ pub struct File {
     pub poll_interval: Option<Duration>,
     /// See [`Cli::log_format`].
     pub log_format: Option<String>,
+    /// See [`Cli::allowed_origins`].
+    pub allowed_origins: Option<Vec<String>>,
 }
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -97,6 +103,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// `text` or `json`.
     pub log_format: String,
+    /// Browser origins the API answers (empty: any).
+    pub allowed_origins: Vec<axum::http::HeaderValue>,
 }
 
 /// A configuration that cannot work.
@@ -178,7 +186,29 @@ impl Cli {
                 "log_format must be text or json".into(),
             ));
         }
+        let origins = if self.allowed_origins.is_empty() {
+            file.allowed_origins.unwrap_or_default()
+        } else {
+            self.allowed_origins
+        };
+        let allowed_origins = origins
+            .iter()
+            .map(|o| {
+                let url_like = (o.starts_with("https://") || o.starts_with("http://"))
+                    && !o.trim_end_matches('/').contains(['?', '#'])
+                    && o.matches('/').count() == 2;
+                url_like
+                    .then(|| axum::http::HeaderValue::from_str(o).ok())
+                    .flatten()
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "allowed_origins: {o:?} is not an origin (scheme://host[:port], e.g. https://app.minuto.example)"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
+            allowed_origins,
             deployment: self
                 .deployment
                 .or(file.deployment)

@@ -42,6 +42,8 @@ pub struct Settings {
     pub contracts: Contracts,
     /// Confirmations, range size, poll interval.
     pub ingest: IngestConfig,
+    /// Browser origins the API answers (empty: any).
+    pub allowed_origins: Vec<axum::http::HeaderValue>,
 }
 
 /// Why [`spawn`] failed.
@@ -139,8 +141,8 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     };
     let stop = cancel.clone();
     let server = tokio::spawn(async move {
-        let serve =
-            axum::serve(listener, api::router(app)).with_graceful_shutdown(stop.cancelled_owned());
+        let serve = axum::serve(listener, api::router(app, &settings.allowed_origins))
+            .with_graceful_shutdown(stop.cancelled_owned());
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "API listener failed");
         }

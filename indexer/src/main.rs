@@ -45,6 +45,7 @@ async fn run(cfg: minuto_indexer::config::Config) -> anyhow::Result<()> {
         store,
         contracts: contracts.clone(),
         ingest: cfg.ingest.clone(),
+        allowed_origins: cfg.allowed_origins.clone(),
     })
     .await?;
     info!(

@@ -53,6 +53,10 @@ async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
         .arg(&config)
         .arg("--database-url")
         .arg(&db)
+        .args([
+            "--allowed-origins",
+            "https://app.minuto.example,http://localhost:5173",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -87,6 +91,23 @@ async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
         .await
         .unwrap();
     assert_eq!(stats["sessionsOpened"], 0);
+    // Browsers: an allowed origin is named back, another gets no CORS header.
+    for (origin, allowed) in [
+        (
+            "https://app.minuto.example",
+            Some("https://app.minuto.example"),
+        ),
+        ("https://evil.example", None),
+    ] {
+        let r = http
+            .get(format!("http://127.0.0.1:{port}/v1/stats"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        let got = r.headers().get("access-control-allow-origin");
+        assert_eq!(got.map(|v| v.to_str().unwrap()), allowed, "{origin}");
+    }
 
     let pid = child.id().unwrap().to_string();
     let killed = Command::new("kill")
@@ -126,5 +147,17 @@ async fn a_configuration_that_cannot_work_exits_with_2_naming_the_setting() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim(),
         "minuto-indexer: chunk_blocks must be between 1 and 100000"
+    );
+    let out = Command::new(BIN)
+        .args(["--deployment", "x.json", "--rpc-url", "http://127.0.0.1:1"])
+        .args(["--allowed-origins", "https://app.minuto.example/path"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "minuto-indexer: allowed_origins: \"https://app.minuto.example/path\" is not an origin \
+         (scheme://host[:port], e.g. https://app.minuto.example)"
     );
 }

@@ -234,6 +234,7 @@ impl World {
                 chunk_blocks: 7,
                 poll_interval: Duration::from_millis(50),
             },
+            allowed_origins: vec![],
         })
         .await
         .unwrap()
@@ -500,13 +501,34 @@ async fn history_earnings_progress_profile_and_stats_match_the_chain(postgres: b
     assert_eq!(totals[1]["claimable"], claimable_b.to_string());
     assert_eq!(claimable_b, U256::from(net_b));
     assert_eq!(w.balance(w.token_b, t.address).await, MINTED);
-    let weekly = w
+    // One period a page: the newest day, then the one before, then nothing.
+    let path = |q: &str| format!("/v1/tutors/{}/earnings?period=day&limit=1{q}", a(t.address));
+    let first = w.ok(&ix, &path("")).await;
+    assert_eq!(first["buckets"].as_array().unwrap().len(), 2);
+    assert_eq!(first["buckets"][0]["period"], day(t1));
+    assert_eq!(first["next"], day(t1));
+    let second = w.ok(&ix, &path(&format!("&cursor={}", day(t1)))).await;
+    assert_eq!(
+        second["buckets"].as_array().unwrap()[..],
+        e["buckets"].as_array().unwrap()[2..]
+    );
+    assert_eq!(second["next"], Value::Null);
+    // By month (the two days may fall in two months): token A's buckets add up.
+    let monthly = w
         .ok(
             &ix,
-            &format!("/v1/tutors/{}/earnings?period=month&limit=1", a(t.address)),
+            &format!("/v1/tutors/{}/earnings?period=month", a(t.address)),
         )
         .await;
-    assert_eq!(weekly["period"], "month");
+    let gross_a: u64 = monthly["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["token"] == json!(w.token_a))
+        .map(|b| b["gross"].as_str().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(gross_a, 25_000_000);
+    assert_eq!(monthly["period"], "month");
 
     // The student's progress, against the chain.
     let p = w
