@@ -90,6 +90,8 @@ pub struct Logs {
     pending: Arc<Mutex<Pending>>,
     undecodable: std::sync::atomic::AtomicU64,
     status: watch::Sender<Status>,
+    /// The cursor last written (`None`: not known, write the next one).
+    flushed: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Logs {
@@ -116,6 +118,11 @@ impl Logs {
                 std::mem::take(&mut p.rewound),
             )
         };
+        // Caught up on a quiet chain: nothing new to write (and no block hash to ask for).
+        if events.is_empty() && !rewound && *self.flushed.lock().unwrap() == Some(next_block) {
+            return Ok(());
+        }
+        *self.flushed.lock().unwrap() = None;
         let last_hash = match next_block.checked_sub(1) {
             Some(b) => self.hash(b).await?,
             None => B256::ZERO,
@@ -134,6 +141,7 @@ impl Logs {
             }),
         };
         self.store.write(&batch).await?;
+        *self.flushed.lock().unwrap() = Some(next_block);
         self.status.send_modify(|s| s.stored = next_block);
         Ok(())
     }
@@ -336,6 +344,7 @@ pub async fn run(
         pending: Arc::clone(&pending),
         undecodable: std::sync::atomic::AtomicU64::new(0),
         status: status.clone(),
+        flushed: Mutex::new(None),
     });
     let follower_cfg = FollowerConfig {
         confirmations: cfg.confirmations,
@@ -350,6 +359,7 @@ pub async fn run(
     };
     'restart: loop {
         *pending.lock().unwrap() = Pending::default();
+        *logs.flushed.lock().unwrap() = None;
         let next = loop {
             match resume(&logs, &contracts).await {
                 Ok(n) => break n,
