@@ -241,7 +241,7 @@ impl Cli {
 
 impl Config {
     /// The followed contracts from the deployment record: the escrow (required) and
-    /// whichever of credentials, badges and ratings it lists; ingestion starts at the
+    /// whichever of credentials, badges, ratings and vetting it lists; ingestion starts at the
     /// earliest deployment block among them.
     ///
     /// # Errors
@@ -273,6 +273,7 @@ pub fn contracts(
         (Contract::Credentials, Source::Credentials),
         (Contract::Badges, Source::Badges),
         (Contract::Ratings, Source::Ratings),
+        (Contract::Vetting, Source::Vetting),
     ] {
         if let Some(d) = record.get(contract) {
             addresses.push((source, d.address));

@@ -7,6 +7,7 @@ use minuto_chain::bindings::IBadges::IBadgesEvents;
 use minuto_chain::bindings::ICredentials::ICredentialsEvents;
 use minuto_chain::bindings::IRatings::IRatingsEvents;
 use minuto_chain::bindings::ISessionEscrow::ISessionEscrowEvents;
+use minuto_chain::bindings::IVetting::IVettingEvents;
 
 /// Which followed contract a log came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,6 +20,8 @@ pub enum Source {
     Badges,
     /// `minuto-ratings`.
     Ratings,
+    /// `minuto-vetting` (its events are stored in `events`; no endpoint reads them yet).
+    Vetting,
 }
 
 impl Source {
@@ -29,6 +32,7 @@ impl Source {
             Source::Credentials => "credentials",
             Source::Badges => "badges",
             Source::Ratings => "ratings",
+            Source::Vetting => "vetting",
         }
     }
 }
@@ -163,6 +167,7 @@ fn name(source: Source, topic: B256) -> Option<&'static str> {
         Source::Credentials => ICredentialsEvents::name_by_selector(topic.0),
         Source::Badges => IBadgesEvents::name_by_selector(topic.0),
         Source::Ratings => IRatingsEvents::name_by_selector(topic.0),
+        Source::Vetting => IVettingEvents::name_by_selector(topic.0),
     }
 }
 
@@ -173,6 +178,7 @@ pub fn topics(source: Source) -> Vec<B256> {
         Source::Credentials => ICredentialsEvents::SELECTORS,
         Source::Badges => IBadgesEvents::SELECTORS,
         Source::Ratings => IRatingsEvents::SELECTORS,
+        Source::Vetting => IVettingEvents::SELECTORS,
     };
     s.iter().map(|t| B256::from(*t)).collect()
 }
@@ -207,6 +213,10 @@ pub fn decode(source: Source, log: &LogData) -> Result<(&'static str, Option<Fac
             }),
             _ => None,
         },
+        Source::Vetting => {
+            IVettingEvents::decode_raw_log(topics, &log.data)?;
+            None
+        }
     };
     // A decoded log has a known topic 0, so it has a name.
     let name = topics
@@ -303,4 +313,74 @@ fn credentials(e: ICredentialsEvents) -> Option<Fact> {
         },
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use minuto_chain::alloy::sol_types::SolEvent;
+    use minuto_chain::bindings::{ISessionEscrow, IVetting};
+
+    use super::*;
+
+    #[test]
+    fn logs_decode_to_their_abi_name_and_fact() {
+        let ended = ISessionEscrow::SessionEnded {
+            id: U256::from(9),
+            by: Address::repeat_byte(1),
+            end: 1_000,
+            billed: U256::from(100),
+            tutorPaid: U256::from(97),
+            fee: U256::from(3),
+            refund: U256::from(5),
+        }
+        .encode_log_data();
+        let (name, fact) = decode(Source::Escrow, &ended).unwrap();
+        assert_eq!(name, "SessionEnded");
+        assert_eq!(
+            fact,
+            Some(Fact::Ended {
+                id: 9,
+                by: Address::repeat_byte(1),
+                end: 1_000,
+                billed: U256::from(100),
+                tutor_paid: U256::from(97),
+                fee: U256::from(3),
+                refund: U256::from(5),
+            })
+        );
+        // Vetting's events are kept by name only.
+        let voted = IVetting::VettingVoted {
+            applicationId: U256::from(1),
+            reviewer: Address::repeat_byte(2),
+            approve: true,
+            approvals: 1,
+            rejections: 0,
+            reasonCid: "cid".into(),
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Vetting, &voted).unwrap(),
+            ("VettingVoted", None)
+        );
+        // Another contract's event under this source's address, and a session id past
+        // i64: refused with a typed error (the log is skipped and counted).
+        assert!(matches!(
+            decode(Source::Ratings, &ended),
+            Err(DecodeError::Abi(_))
+        ));
+        let huge = ISessionEscrow::SessionStarted {
+            id: U256::MAX,
+            tutorKey: Address::ZERO,
+            start: 1,
+        }
+        .encode_log_data();
+        assert!(matches!(
+            decode(Source::Escrow, &huge),
+            Err(DecodeError::SessionId(id)) if id == U256::MAX
+        ));
+        assert_eq!(
+            topics(Source::Vetting).len(),
+            IVettingEvents::SELECTORS.len()
+        );
+    }
 }
