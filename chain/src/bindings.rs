@@ -20,3 +20,7 @@ alloy::sol!(
     #[sol(rpc, all_derives)]
     "../abi/IRatings.sol"
 );
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    "../abi/IVetting.sol"
+);

@@ -20,15 +20,19 @@ pub enum Contract {
     Badges,
     /// `minuto-ratings`.
     Ratings,
+    /// `minuto-vetting` (holds the credentials contract's issuer role). Records written
+    /// before it existed have no `vetting` entry and still load.
+    Vetting,
 }
 
 impl Contract {
     /// Every contract, in the order they are deployed.
-    pub const ALL: [Contract; 4] = [
+    pub const ALL: [Contract; 5] = [
         Contract::Credentials,
         Contract::Escrow,
         Contract::Badges,
         Contract::Ratings,
+        Contract::Vetting,
     ];
 
     /// Name in the deployment record.
@@ -38,6 +42,7 @@ impl Contract {
             Contract::Escrow => "escrow",
             Contract::Badges => "badges",
             Contract::Ratings => "ratings",
+            Contract::Vetting => "vetting",
         }
     }
 
@@ -48,6 +53,7 @@ impl Contract {
             Contract::Escrow => "contracts/escrow",
             Contract::Badges => "contracts/badges",
             Contract::Ratings => "contracts/ratings",
+            Contract::Vetting => "contracts/vetting",
         }
     }
 
@@ -58,6 +64,7 @@ impl Contract {
             Contract::Escrow => "minuto-escrow",
             Contract::Badges => "minuto-badges",
             Contract::Ratings => "minuto-ratings",
+            Contract::Vetting => "minuto-vetting",
         }
     }
 }
@@ -128,7 +135,8 @@ pub struct Record {
     /// Final admin of every contract (the escrow's may still be pending acceptance).
     #[serde(default)]
     pub admin: Address,
-    /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`).
+    /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`,
+    /// `vetting`).
     #[serde(default)]
     pub contracts: BTreeMap<String, Deployed>,
     /// Steps not done yet that leave a key more power than planned (written by the
@@ -316,6 +324,43 @@ mod tests {
         assert_eq!(
             (e.block, e.salt, e.stylus_deployer, &e.build),
             (17, None, None, &None)
+        );
+    }
+
+    #[test]
+    fn a_record_from_before_vetting_loads_without_it_and_one_with_it_round_trips() {
+        // Written before `minuto-vetting` existed: four contracts.
+        let old = r#"{"chainId": 412346, "contracts": {
+            "credentials": {"address": "0x1010101010101010101010101010101010101010", "block": 3},
+            "escrow": {"address": "0x1111111111111111111111111111111111111111", "block": 4},
+            "badges": {"address": "0x1212121212121212121212121212121212121212", "block": 5},
+            "ratings": {"address": "0x1313131313131313131313131313131313131313", "block": 6}}}"#;
+        let mut r: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(r.get(Contract::Vetting), None);
+        assert_eq!(r.get(Contract::Ratings).unwrap().block, 6);
+        r.set(
+            Contract::Vetting,
+            Deployed {
+                address: Address::repeat_byte(0x14),
+                block: 9,
+                ..Deployed::default()
+            },
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["contracts"]["vetting"]["address"],
+            "0x1414141414141414141414141414141414141414"
+        );
+        assert_eq!(json["contracts"]["vetting"]["block"], 9);
+        let back: Record = serde_json::from_value(json).unwrap();
+        assert_eq!(back.get(Contract::Vetting).unwrap().block, 9);
+        assert_eq!(
+            Contract::ALL.map(Contract::key),
+            ["credentials", "escrow", "badges", "ratings", "vetting"]
+        );
+        assert_eq!(
+            (Contract::Vetting.dir(), Contract::Vetting.package()),
+            ("contracts/vetting", "minuto-vetting")
         );
     }
 

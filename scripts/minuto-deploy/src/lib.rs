@@ -24,6 +24,12 @@
 //! 4. **ratings** `constructor(admin, escrow, rating_min_duration, rating_window)`;
 //!    for both, `setMinDuration`/`setConfig` when the chain differs and the deployer is
 //!    their admin.
+//! 5. **vetting** `constructor(admin, credentials, ratings, vetting_voting_period,
+//!    vetting_cooldown)`; then `credentials.grantRole(ISSUER_ROLE, vetting)`, sent with
+//!    the credentials wiring of step 1 (before the deployer hands that admin role over,
+//!    or printed for the admin once it has), and `vetting.setConfig(…)` when the chain
+//!    differs from the flags. Reviewers, quorum and credential kinds are the vetting
+//!    admin's (the DAO's) to set.
 //!
 //! Re-running deploys only what is neither recorded nor at its CREATE2 address (after
 //! checking that every recorded address holds this build's code, activated) and sends
@@ -135,6 +141,14 @@ pub struct Cli {
     /// Seconds after a session ends during which its parties may rate.
     #[arg(long, env = "MINUTO_RATING_WINDOW", default_value_t = 14 * 24 * 60 * 60)]
     pub rating_window: u64,
+    /// Seconds a vetting application takes reviewers' votes before it expires (default 7
+    /// days). Must be positive.
+    #[arg(long, env = "MINUTO_VETTING_VOTING_PERIOD", default_value_t = 7 * 24 * 60 * 60)]
+    pub vetting_voting_period: u64,
+    /// Seconds a tutor rejected for a credential kind waits before applying for it again
+    /// (default 30 days; 0: no wait).
+    #[arg(long, env = "MINUTO_VETTING_COOLDOWN", default_value_t = 30 * 24 * 60 * 60)]
+    pub vetting_cooldown: u64,
     /// Least a session must bill, in base units of its token, for badges and ratings; set
     /// for every `--token` (default 1,000,000: 1 USDC). Must be positive.
     #[arg(long, env = "MINUTO_MIN_BILLED", default_value_t = 1_000_000)]
@@ -205,6 +219,10 @@ pub struct Config {
     pub rating_min_duration: u64,
     /// Rating window.
     pub rating_window: u64,
+    /// Vetting voting period, seconds.
+    pub vetting_voting_period: u64,
+    /// Vetting cooldown after a rejection, seconds.
+    pub vetting_cooldown: u64,
     /// Minimum billed value per token for badges and ratings, base units.
     pub min_billed: u128,
     /// Record path (`None`: `<root>/deployments/<chain-id>.json`).
@@ -403,6 +421,13 @@ impl Config {
                 "must be positive",
             ));
         }
+        if cli.vetting_voting_period == 0 {
+            return Err(range(
+                "vetting-voting-period",
+                &cli.vetting_voting_period,
+                "must be positive",
+            ));
+        }
         if cli.min_billed == 0 {
             return Err(range(
                 "min-billed",
@@ -438,6 +463,8 @@ impl Config {
             badge_base_uri: cli.badge_base_uri,
             rating_min_duration: cli.rating_min_duration,
             rating_window: cli.rating_window,
+            vetting_voting_period: cli.vetting_voting_period,
+            vetting_cooldown: cli.vetting_cooldown,
             min_billed: cli.min_billed,
             out: cli.out,
             root,
@@ -603,6 +630,17 @@ pub enum DeployError {
         /// The recorded escrow.
         recorded: Address,
     },
+    /// Vetting reads another credentials contract or rating registry than the recorded
+    /// one (it cannot be re-pointed: redeploy it by removing its entry from the record).
+    #[error("vetting reads {what} {reads}, but the record's {what} is {recorded}: remove `vetting` from the record to redeploy it")]
+    StaleVetting {
+        /// `credentials` or `ratings`.
+        what: &'static str,
+        /// The address it reads.
+        reads: Address,
+        /// The recorded one.
+        recorded: Address,
+    },
     /// A wiring transaction was mined but reverted.
     #[error("{what}: transaction {tx} reverted")]
     Reverted {
@@ -673,6 +711,13 @@ fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Ve
             addr(Contract::Escrow),
             cfg.rating_min_duration.to_string(),
             cfg.rating_window.to_string(),
+        ],
+        Contract::Vetting => vec![
+            cfg.admin.to_string(),
+            addr(Contract::Credentials),
+            addr(Contract::Ratings),
+            cfg.vetting_voting_period.to_string(),
+            cfg.vetting_cooldown.to_string(),
         ],
     }
 }
@@ -1105,7 +1150,8 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
     // Pre-flight, part 2: the balance the plan needs.
     // At most the calls a fresh deployment needs (read before anything is sent, without
     // asking contracts that may need activating first).
-    let wiring = plan::actions(cfg, &record, &plan::State::fresh(cfg, Address::ZERO))
+    let fresh = plan::State::fresh(cfg, Address::ZERO, Address::ZERO);
+    let wiring = plan::actions(cfg, &record, &fresh)
         .iter()
         .filter(|a| a.sender == Sender::Deployer)
         .count();
@@ -1338,7 +1384,10 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
 
     // Wiring: read what is on chain (or, for contracts not deployed yet in a dry run or
     // estimate, what their constructors will leave) and act on the difference.
-    let state = plan::read_state(&p, cfg, &record).await?;
+    // A dry run or estimate knows the planned contracts' addresses only from the plan.
+    let planned_at: Vec<(Contract, Address)> =
+        planned.iter().map(|d| (d.contract, d.address)).collect();
+    let state = plan::read_state(&p, cfg, &record, &planned_at).await?;
     let actions = plan::actions(cfg, &record, &state);
     for action in actions {
         match (&action.sender, cfg.mode) {

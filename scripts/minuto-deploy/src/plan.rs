@@ -8,7 +8,7 @@ use alloy::primitives::{keccak256, Address, Bytes, B256};
 use alloy::providers::DynProvider;
 use alloy::sol_types::SolCall;
 
-use crate::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow};
+use crate::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow, IVetting};
 use crate::{Config, Contract, DeployError, Record};
 
 /// Who must send a call.
@@ -79,6 +79,19 @@ pub struct CredentialsState {
     /// The record's deployer, when it is neither this run's deployer nor the admin and
     /// still holds the default admin role (a rotated deploy key).
     pub former_deployer_admin: Option<Address>,
+    /// The vetting contract (recorded or planned), when it lacks the issuer role.
+    pub vetting_issuer_missing: Option<Address>,
+}
+
+/// The vetting contract's settings as the chain has them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VettingState {
+    /// Admin.
+    pub admin: Address,
+    /// Seconds an application takes votes.
+    pub voting_period: u64,
+    /// Seconds a rejected tutor waits.
+    pub cooldown: u64,
 }
 
 /// Badges or ratings settings as the chain has them.
@@ -105,6 +118,8 @@ pub struct State {
     pub badges: ReputationState,
     /// Ratings.
     pub ratings: ReputationState,
+    /// Vetting.
+    pub vetting: VettingState,
 }
 
 /// `keccak256("ISSUER_ROLE")`, the credentials contract's issuer role.
@@ -113,8 +128,9 @@ pub fn issuer_role() -> B256 {
 }
 
 impl State {
-    /// What the constructors leave: the state of a fresh deployment.
-    pub fn fresh(cfg: &Config, credentials: Address) -> Self {
+    /// What the constructors leave: the state of a fresh deployment whose credentials
+    /// contract is at `credentials` and vetting contract at `vetting`.
+    pub fn fresh(cfg: &Config, credentials: Address, vetting: Address) -> Self {
         let deployer = cfg.deployer();
         Self {
             credentials: CredentialsState {
@@ -122,6 +138,7 @@ impl State {
                 admin_is_admin: cfg.admin == deployer,
                 issuers_missing: cfg.issuers.clone(),
                 former_deployer_admin: None,
+                vetting_issuer_missing: Some(vetting),
             },
             escrow: EscrowState {
                 admin: deployer,
@@ -146,6 +163,11 @@ impl State {
                 window: cfg.rating_window,
                 floors_missing: cfg.tokens.clone(),
             },
+            vetting: VettingState {
+                admin: cfg.admin,
+                voting_period: cfg.vetting_voting_period,
+                cooldown: cfg.vetting_cooldown,
+            },
         }
     }
 }
@@ -155,17 +177,32 @@ fn node(what: &str) -> impl Fn(alloy::contract::Error) -> DeployError + '_ {
 }
 
 /// Reads the wiring of every deployed contract in `record`; contracts not deployed yet
-/// get their fresh state.
+/// get their fresh state. `planned` gives the addresses of contracts the run deploys but
+/// has not yet (a dry run or estimate), so calls naming them can be planned.
 ///
 /// # Errors
-/// [`DeployError::Rpc`] if a view call fails.
+/// [`DeployError::Rpc`] if a view call fails; [`DeployError::StaleEscrow`] or
+/// [`DeployError::StaleVetting`] if a contract reads another one than the recorded.
 pub async fn read_state(
     p: &DynProvider,
     cfg: &Config,
     record: &Record,
+    planned: &[(Contract, Address)],
 ) -> Result<State, DeployError> {
     let addr = |c| record.get(c).map(|d| d.address);
-    let mut state = State::fresh(cfg, addr(Contract::Credentials).unwrap_or_default());
+    let vetting = addr(Contract::Vetting)
+        .or_else(|| {
+            planned
+                .iter()
+                .find(|(c, _)| *c == Contract::Vetting)
+                .map(|(_, a)| *a)
+        })
+        .unwrap_or_default();
+    let mut state = State::fresh(
+        cfg,
+        addr(Contract::Credentials).unwrap_or_default(),
+        vetting,
+    );
     if let Some(a) = addr(Contract::Credentials) {
         let c = ICredentials::new(a, p);
         let admin_role = B256::ZERO;
@@ -193,6 +230,13 @@ pub async fn read_state(
                 .map_err(node("hasRole"))?,
             issuers_missing: missing,
             former_deployer_admin: None,
+            // The role check of every re-run: granted once, nothing more is sent.
+            vetting_issuer_missing: (!c
+                .hasRole(issuer_role(), vetting)
+                .call()
+                .await
+                .map_err(node("hasRole"))?)
+            .then_some(vetting),
         };
         let former = record.deployer;
         if !former.is_zero()
@@ -284,6 +328,31 @@ pub async fn read_state(
             floors_missing,
         };
     }
+    if let Some(a) = addr(Contract::Vetting) {
+        let c = IVetting::new(a, p)
+            .config()
+            .call()
+            .await
+            .map_err(node("vetting config"))?;
+        for (what, reads, contract) in [
+            ("credentials", c._1, Contract::Credentials),
+            ("ratings", c._2, Contract::Ratings),
+        ] {
+            let recorded = addr(contract).unwrap_or_default();
+            if reads != recorded {
+                return Err(DeployError::StaleVetting {
+                    what,
+                    reads,
+                    recorded,
+                });
+            }
+        }
+        state.vetting = VettingState {
+            admin: c._0,
+            voting_period: c._3,
+            cooldown: c._4,
+        };
+    }
     Ok(state)
 }
 
@@ -316,6 +385,23 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
             ICredentials::grantRoleCall {
                 role: issuer_role(),
                 account: i,
+            }
+            .abi_encode(),
+            by,
+        );
+    }
+    // The vetting contract issues what its reviewers approve: it needs the issuer role,
+    // granted while the deployer still holds the admin role (before the handover below).
+    if let Some(v) = cred
+        .vetting_issuer_missing
+        .filter(|v| !cred.issuers_missing.contains(v))
+    {
+        push(
+            Contract::Credentials,
+            format!("credentials.grantRole(ISSUER_ROLE, {v}) (vetting)"),
+            ICredentials::grantRoleCall {
+                role: issuer_role(),
+                account: v,
             }
             .abi_encode(),
             by,
@@ -509,6 +595,22 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
             by(state.ratings.admin),
         );
     }
+    let vet = &state.vetting;
+    if (vet.voting_period, vet.cooldown) != (cfg.vetting_voting_period, cfg.vetting_cooldown) {
+        push(
+            Contract::Vetting,
+            format!(
+                "vetting.setConfig({}, {})",
+                cfg.vetting_voting_period, cfg.vetting_cooldown
+            ),
+            IVetting::setConfigCall {
+                voting_period: cfg.vetting_voting_period,
+                cooldown: cfg.vetting_cooldown,
+            }
+            .abi_encode(),
+            by(vet.admin),
+        );
+    }
     out
 }
 
@@ -551,6 +653,9 @@ mod tests {
         r
     }
 
+    /// Where [`deployed`] puts the vetting contract (the fifth).
+    const VETTING: Address = Address::repeat_byte(0xc4);
+
     fn whats(actions: &[Action]) -> Vec<(String, Sender)> {
         actions.iter().map(|a| (a.what.clone(), a.sender)).collect()
     }
@@ -566,13 +671,14 @@ mod tests {
             "0x4444444444444444444444444444444444444444",
         ]);
         let record = deployed(&c);
-        let state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         let got = whats(&actions(&c, &record, &state));
         let d = Sender::Deployer;
         assert_eq!(
             got,
             vec![
                 ("credentials.grantRole(ISSUER_ROLE, 0x4444444444444444444444444444444444444444)".into(), d),
+                (format!("credentials.grantRole(ISSUER_ROLE, {VETTING}) (vetting)"), d),
                 ("escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(), d),
                 ("escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)".into(), d),
                 ("escrow.setTokenAllowed(0x3333333333333333333333333333333333333333, true)".into(), d),
@@ -583,7 +689,19 @@ mod tests {
             ]
         );
         // Calldata is the ABI encoding of the named call, sent to the recorded address.
-        let a = &actions(&c, &record, &state)[1];
+        let all = actions(&c, &record, &state);
+        assert_eq!(all[1].to, Some(Address::repeat_byte(0xc0)));
+        assert_eq!(
+            all[1].data,
+            Bytes::from(
+                ICredentials::grantRoleCall {
+                    role: keccak256("ISSUER_ROLE"),
+                    account: VETTING
+                }
+                .abi_encode()
+            )
+        );
+        let a = &all[2];
         assert_eq!(a.to, Some(Address::repeat_byte(0xc1)));
         assert_eq!(
             a.data,
@@ -602,11 +720,16 @@ mod tests {
         let admin = "0x5555555555555555555555555555555555555555";
         let c = cfg(&["--admin", admin]);
         let record = deployed(&c);
-        let state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         let deployer = c.deployer();
         assert_eq!(
             whats(&actions(&c, &record, &state)),
             vec![
+                // Vetting gets the issuer role before the admin role changes hands.
+                (
+                    format!("credentials.grantRole(ISSUER_ROLE, {VETTING}) (vetting)"),
+                    Sender::Deployer
+                ),
                 (
                     format!("credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})"),
                     Sender::Deployer
@@ -618,6 +741,7 @@ mod tests {
         // Once the admin has accepted the escrow, the next run renounces the deployer's
         // credentials role, and nothing else.
         let mut accepted = state.clone();
+        accepted.credentials.vetting_issuer_missing = None;
         accepted.credentials.admin_is_admin = true;
         accepted.escrow.admin = c.admin;
         assert_eq!(
@@ -635,8 +759,9 @@ mod tests {
     fn a_former_deploy_key_still_admin_is_revoked() {
         let c = cfg(&[]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         state.credentials.issuers_missing.clear();
+        state.credentials.vetting_issuer_missing = None;
         state.escrow.relayers_missing.clear();
         let former = Address::repeat_byte(0x0f);
         state.credentials.former_deployer_admin = Some(former);
@@ -673,10 +798,96 @@ mod tests {
             "0x4444444444444444444444444444444444444444",
         ]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         state.credentials.issuers_missing.clear();
+        state.credentials.vetting_issuer_missing = None;
         state.escrow.relayers_missing.clear();
         assert_eq!(actions(&c, &record, &state), vec![]);
+    }
+
+    #[test]
+    fn vetting_added_to_a_deployment_the_admin_already_took_over() {
+        // An older deployment (no vetting in the record) whose credentials admin role the
+        // multisig holds alone: the vetting contract's role is the admin's call to make,
+        // and a re-run that finds it granted sends nothing.
+        let admin = "0x5555555555555555555555555555555555555555";
+        let c = cfg(&["--admin", admin]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        state.credentials.deployer_is_admin = false;
+        state.credentials.admin_is_admin = true;
+        state.escrow.admin = c.admin;
+        let a = actions(&c, &record, &state);
+        assert_eq!(
+            whats(&a),
+            vec![(
+                format!("credentials.grantRole(ISSUER_ROLE, {VETTING}) (vetting)"),
+                Sender::Admin
+            )]
+        );
+        assert_eq!(a[0].to, Some(Address::repeat_byte(0xc0)));
+        state.credentials.vetting_issuer_missing = None;
+        assert_eq!(actions(&c, &record, &state), vec![]);
+    }
+
+    #[test]
+    fn vetting_named_as_an_issuer_too_is_granted_once() {
+        let c = cfg(&["--issuer", &VETTING.to_string()]);
+        let record = deployed(&c);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![(
+                format!("credentials.grantRole(ISSUER_ROLE, {VETTING})"),
+                Sender::Deployer
+            )]
+        );
+    }
+
+    #[test]
+    fn vetting_settings_come_from_the_flags_and_drift_is_reset_by_its_admin() {
+        let c = cfg(&[
+            "--vetting-voting-period",
+            "86400",
+            "--vetting-cooldown",
+            "0",
+        ]);
+        assert_eq!((c.vetting_voting_period, c.vetting_cooldown), (86_400, 0));
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        state.credentials.vetting_issuer_missing = None;
+        // As constructed: nothing to do.
+        assert_eq!(actions(&c, &record, &state), vec![]);
+        // The DAO changed them; a run with these flags sets them back.
+        state.vetting.cooldown = 3_600;
+        let a = actions(&c, &record, &state);
+        assert_eq!(
+            whats(&a),
+            vec![("vetting.setConfig(86400, 0)".into(), Sender::Deployer)]
+        );
+        assert_eq!(a[0].to, Some(VETTING));
+        assert_eq!(
+            a[0].data,
+            Bytes::from(
+                IVetting::setConfigCall {
+                    voting_period: 86_400,
+                    cooldown: 0
+                }
+                .abi_encode()
+            )
+        );
+        // Once the DAO holds vetting's admin role, it is the admin's call.
+        state.vetting.admin = Address::repeat_byte(0x55);
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![("vetting.setConfig(86400, 0)".into(), Sender::Admin)]
+        );
+        // Defaults: a week to vote, thirty days after a rejection.
+        let d = cfg(&[]);
+        assert_eq!(
+            (d.vetting_voting_period, d.vetting_cooldown),
+            (604_800, 2_592_000)
+        );
     }
 
     #[test]
@@ -686,9 +897,10 @@ mod tests {
             .unwrap();
         let c = cfg(&["--admin", &admin.to_string()]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         state.credentials.deployer_is_admin = false;
         state.credentials.admin_is_admin = true;
+        state.credentials.vetting_issuer_missing = None;
         state.escrow.pending_admin = admin;
         assert_eq!(
             whats(&actions(&c, &record, &state)),
@@ -701,10 +913,11 @@ mod tests {
         let admin = "0x5555555555555555555555555555555555555555";
         let c = cfg(&["--admin", admin, "--fee-bps", "250"]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0));
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
         // Handover done; then someone changed the fee and the badge minimum.
         state.credentials.deployer_is_admin = false;
         state.credentials.admin_is_admin = true;
+        state.credentials.vetting_issuer_missing = None;
         state.escrow.admin = c.admin;
         state.escrow.fee_bps = 0;
         state.badges.min_duration = 60;
@@ -728,11 +941,24 @@ mod tests {
     fn dry_run_actions_before_deployment_have_no_target_yet() {
         let c = cfg(&["--relayer", "0x1111111111111111111111111111111111111111"]);
         let record = Record::new(1, c.deployer(), c.admin);
-        let state = State::fresh(&c, Address::ZERO);
+        // The vetting contract's planned (CREATE2) address is known; none is deployed.
+        let state = State::fresh(&c, Address::ZERO, VETTING);
         let a = actions(&c, &record, &state);
-        assert_eq!(a.len(), 1);
-        assert_eq!(a[0].to, None);
-        assert_eq!(a[0].to_label(), "<escrow>");
+        assert_eq!(
+            whats(&a),
+            vec![
+                (
+                    format!("credentials.grantRole(ISSUER_ROLE, {VETTING}) (vetting)"),
+                    Sender::Deployer
+                ),
+                (
+                    "escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(),
+                    Sender::Deployer
+                ),
+            ]
+        );
+        assert_eq!((a[0].to, a[0].to_label()), (None, "<credentials>".into()));
+        assert_eq!((a[1].to, a[1].to_label()), (None, "<escrow>".into()));
     }
 
     fn cli_err(extra: &[&str]) -> String {
@@ -767,6 +993,10 @@ mod tests {
         assert_eq!(
             cli_err(&["--rating-window", "0"]),
             "invalid --rating-window: 0 (must be positive)"
+        );
+        assert_eq!(
+            cli_err(&["--vetting-voting-period", "0"]),
+            "invalid --vetting-voting-period: 0 (must be positive)"
         );
         let long = "x".repeat(257);
         assert_eq!(

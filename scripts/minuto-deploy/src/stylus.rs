@@ -62,7 +62,7 @@ alloy::sol! {
 
 /// The checked-in interfaces (generated and checked by `cargo xtask abi`), each naming its
 /// contract's constructor on a `// Deploy with: constructor(...)` line.
-const INTERFACES: [(Contract, &str); 4] = [
+const INTERFACES: [(Contract, &str); 5] = [
     (
         Contract::Credentials,
         include_str!("../../../abi/ICredentials.sol"),
@@ -73,6 +73,7 @@ const INTERFACES: [(Contract, &str); 4] = [
     ),
     (Contract::Badges, include_str!("../../../abi/IBadges.sol")),
     (Contract::Ratings, include_str!("../../../abi/IRatings.sol")),
+    (Contract::Vetting, include_str!("../../../abi/IVetting.sol")),
 ];
 
 /// Building, reading or deploying a program failed.
@@ -226,7 +227,7 @@ pub fn init_code(code: &[u8]) -> Bytes {
 /// `contract`'s constructor as declared in `abi/`.
 ///
 /// # Panics
-/// If the checked-in interface lacks its `// Deploy with:` line (a test checks all four).
+/// If the checked-in interface lacks its `// Deploy with:` line (a test checks them all).
 pub fn constructor(contract: Contract) -> Constructor {
     let text = INTERFACES
         .iter()
@@ -413,6 +414,16 @@ mod tests {
                 Contract::Ratings,
                 vec![a.clone(), b.clone(), "300".into(), "1209600".into()],
             ),
+            (
+                Contract::Vetting,
+                vec![
+                    a.clone(),
+                    b.clone(),
+                    a.clone(),
+                    "604800".into(),
+                    "2592000".into(),
+                ],
+            ),
         ] {
             let data = init_data(c, &args).unwrap();
             assert_eq!(data[..4], sel[..4], "{c:?}");
@@ -434,6 +445,28 @@ mod tests {
         assert_eq!(
             U256::from_be_slice(&data[4 + 96..4 + 128]),
             U256::from(1_209_600u64)
+        );
+        // vetting: (admin, credentials, ratings, voting_period, cooldown), five words.
+        let data = init_data(
+            Contract::Vetting,
+            &[
+                a.clone(),
+                b.clone(),
+                a.clone(),
+                "604800".into(),
+                "2592000".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(data.len(), 4 + 5 * 32);
+        assert_eq!(data[4 + 32 + 12..4 + 64], Address::repeat_byte(0x22)[..]);
+        assert_eq!(
+            U256::from_be_slice(&data[4 + 96..4 + 128]),
+            U256::from(604_800u64)
+        );
+        assert_eq!(
+            U256::from_be_slice(&data[4 + 128..]),
+            U256::from(2_592_000u64)
         );
     }
 

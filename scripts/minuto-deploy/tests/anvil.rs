@@ -137,6 +137,14 @@ fn predicted(cfg: &Config, wasm: &Path) -> Vec<(Contract, Address, Bytes)> {
                 "300".into(),
                 "1209600".into(),
             ],
+            // The defaults: a week to vote, thirty days after a rejection.
+            Contract::Vetting => vec![
+                cfg.admin.to_string(),
+                addr(Contract::Credentials),
+                addr(Contract::Ratings),
+                "604800".into(),
+                "2592000".into(),
+            ],
         };
         let init_data = stylus::init_data(c, &args).unwrap();
         let init_code = stylus::init_code(&module(wasm, c));
@@ -167,7 +175,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
 
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 4, "one transaction per contract");
+    assert_eq!(nonce(&p, &cfg).await, 5, "one transaction per contract");
 
     let record = Record::read(&out).unwrap();
     let head = std::process::Command::new("git")
@@ -184,7 +192,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
         .iter()
         .filter_map(|l| l.log_decode::<InitRecorded>().ok().map(|d| d.inner.data))
         .collect();
-    assert_eq!(inits.len(), 4);
+    assert_eq!(inits.len(), 5);
     let mut fees = U256::ZERO;
     let mut gas_cost = U256::ZERO;
     for (i, (c, address, init_data)) in expected.iter().enumerate() {
@@ -241,14 +249,14 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
     // A second run finds everything where the record says and sends nothing.
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 4);
+    assert_eq!(nonce(&p, &cfg).await, 5);
     assert_eq!(Record::read(&out).unwrap(), record);
 
     // Without the record, the CREATE2 addresses are found again, blocks included.
     std::fs::remove_file(&out).unwrap();
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 4);
+    assert_eq!(nonce(&p, &cfg).await, 5);
     let found = Record::read(&out).unwrap();
     for c in Contract::ALL {
         let (a, b) = (record.get(c).unwrap(), found.get(c).unwrap());
@@ -278,7 +286,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
                && *built == keccak256([0xEF, 0xF0, 0x00, 0x00, 0x01, 0x02])),
         "{err}"
     );
-    assert_eq!(nonce(&p, &cfg).await, 4);
+    assert_eq!(nonce(&p, &cfg).await, 5);
 
     // An expired activation is renewed: one activateProgram, then nothing more to send.
     write_modules(&wasm, "v1");
@@ -305,17 +313,17 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
     let dry = config(&anvil.url, &out, &wasm, &["--dry-run"]);
     let err = minuto_deploy::run(&dry).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 5, "the dry run sent nothing");
+    assert_eq!(nonce(&p, &cfg).await, 6, "the dry run sent nothing");
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 6, "one activation");
+    assert_eq!(nonce(&p, &cfg).await, 7, "one activation");
     assert_eq!(
         minuto_deploy::verify::activation(&p, hash).await.unwrap(),
         minuto_deploy::verify::Activation::Active(2)
     );
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 6, "nothing more");
+    assert_eq!(nonce(&p, &cfg).await, 7, "nothing more");
 }
 
 #[tokio::test]
@@ -372,7 +380,7 @@ async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
         format!("pre-flight: ArbWasm answers (Stylus v2); StylusDeployer at {STYLUS_DEPLOYER} holds code")
     );
     assert!(
-        steps[3].starts_with("pre-flight: 4 deployment(s) and up to 4 wiring call(s) need about "),
+        steps[3].starts_with("pre-flight: 5 deployment(s) and up to 5 wiring call(s) need about "),
         "{}",
         steps[3]
     );
@@ -383,6 +391,13 @@ async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
             line(Contract::Escrow, format!("{deployer}, {admin}, {}, 0, 900, 60", at(Contract::Credentials))).as_str(),
             line(Contract::Badges, format!("{admin}, {}, 300, ", at(Contract::Escrow))).as_str(),
             line(Contract::Ratings, format!("{admin}, {}, 300, 1209600", at(Contract::Escrow))).as_str(),
+            line(
+                Contract::Vetting,
+                format!("{admin}, {}, {}, 604800, 2592000", at(Contract::Credentials), at(Contract::Ratings)),
+            )
+            .as_str(),
+            // The vetting contract's issuer role, while the deployer is credentials admin.
+            format!("would send: credentials.grantRole(ISSUER_ROLE, {}) (vetting)", at(Contract::Vetting)).as_str(),
             format!("would send: credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})").as_str(),
             "would send: escrow.setRelayer(0x1111111111111111111111111111111111111111, true)",
             "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
@@ -522,7 +537,7 @@ async fn a_production_chain_needs_an_admin_a_treasury_and_a_key_not_in_plain_tex
         "{:?}",
         report.steps
     );
-    assert_eq!(report.planned.len(), 4);
+    assert_eq!(report.planned.len(), 5);
     assert_eq!(nonce(&p, &cfg).await, 0);
     assert!(!out.exists());
 }
