@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::config::{AdminToken, ApiLimits, CorsOrigins, HttpSettings};
 use crate::follower::SyncStatus;
-use crate::heartbeat::{HeartbeatDomain, Role};
+use crate::heartbeat::{recover_key, verify_key, HeartbeatDomain, Role};
 use crate::metrics::Metrics;
 use crate::ratelimit::IpLimiter;
 use crate::sessions::{Phase, Refusal, Registry, Standing};
@@ -44,14 +44,7 @@ pub enum ApiError {
     RateLimitedSession,
     /// `sent_at` too far from the relayer's clock.
     #[error("sent_at {sent_at} is {skew}s away from the relayer's clock (max {max}s)")]
-    ClockSkew {
-        /// Client's timestamp.
-        sent_at: u64,
-        /// Difference.
-        skew: u64,
-        /// Bound.
-        max: u64,
-    },
+    ClockSkew { sent_at: u64, skew: u64, max: u64 },
     /// No such session.
     #[error("unknown session")]
     UnknownSession,
@@ -66,22 +59,13 @@ pub enum ApiError {
     BadSignature,
     /// Signed by another key than the one registered on chain for this role.
     #[error("signed by {signer}, not by the {role} key registered on chain")]
-    WrongKey {
-        /// Recovered signer.
-        signer: Address,
-        /// Role claimed.
-        role: Role,
-    },
+    WrongKey { signer: Address, role: Role },
     /// `(sent_at, seq)` not above the last accepted pair.
     #[error("(sent_at {sent_at}, seq {seq}) is not after the last accepted (sent_at {last_sent_at}, seq {last_seq})")]
     Replay {
-        /// Offered.
         seq: u64,
-        /// Offered.
         sent_at: u64,
-        /// Last accepted.
         last_seq: u64,
-        /// Last accepted.
         last_sent_at: u64,
     },
 }
@@ -189,13 +173,9 @@ struct HeartbeatRequest {
 /// A verified heartbeat, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParsedHeartbeat {
-    /// Session.
     pub session: U256,
-    /// Role.
     pub role: Role,
-    /// Sequence number.
     pub seq: u64,
-    /// Client clock.
     pub sent_at: u64,
     /// 65-byte signature.
     pub signature: [u8; 65],
@@ -237,9 +217,7 @@ pub fn low_funds(runway_seconds: u64) -> &'static str {
 pub struct HeartbeatReply {
     /// Session id (decimal).
     pub session: String,
-    /// Role.
     pub role: Role,
-    /// Accepted seq.
     pub seq: u64,
     /// Billed so far (decimal base units).
     pub billed: String,
@@ -258,19 +236,13 @@ pub struct HeartbeatReply {
 /// Shared state of the HTTP handlers.
 #[derive(Debug)]
 pub struct ApiState {
-    /// Sessions.
     pub registry: Arc<Registry>,
-    /// EIP-712 domain.
     pub domain: HeartbeatDomain,
-    /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Limits.
     pub limits: ApiLimits,
     /// Per-IP flood control.
     pub ip_limiter: IpLimiter,
-    /// Follower progress.
     pub sync: watch::Receiver<SyncStatus>,
-    /// Time.
     pub clock: Clock,
     /// Proxies, CORS, timeouts, admin token.
     pub http: HttpSettings,
@@ -301,17 +273,22 @@ impl ApiState {
                 max,
             });
         }
-        let key = self.registry.heartbeat_key(hb.session, hb.role)?;
-        let signer = self
+        let (key, known) = self.registry.heartbeat_key(hb.session, hb.role)?;
+        let hash = self
             .domain
-            .recover(&hb.signature, hb.session, hb.role, hb.seq, hb.sent_at)
-            .map_err(|_| ApiError::BadSignature)?;
+            .signing_hash(hb.session, hb.role, hb.seq, hb.sent_at);
+        if known.is_some_and(|public| verify_key(&hb.signature, hash, &public)) {
+            return Ok(());
+        }
+        let (signer, public) =
+            recover_key(&hb.signature, hash).map_err(|_| ApiError::BadSignature)?;
         if signer != key {
             return Err(ApiError::WrongKey {
                 signer,
                 role: hb.role,
             });
         }
+        self.registry.remember_key(hb.session, hb.role, key, public);
         Ok(())
     }
 

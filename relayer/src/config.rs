@@ -322,11 +322,8 @@ pub struct TxSettings {
 /// carry an API key) and the relayer's address, never its key.
 #[derive(Clone)]
 pub struct Config {
-    /// JSON-RPC endpoint.
     pub rpc_url: Url,
-    /// Escrow address.
     pub escrow: Address,
-    /// Chain id.
     pub chain_id: u64,
     /// Relayer account (Debug prints the address only).
     pub key: RelayerKey,
@@ -334,33 +331,23 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Expected ping cadence of clients.
     pub ping_interval: Duration,
-    /// Silence timeout.
     pub silence_timeout: Duration,
     /// Grace period after start-up and after a session starts.
     pub grace_period: Duration,
     /// Operator's bound on backdating (the escrow's own bound always applies).
     pub max_backdate: Option<Duration>,
-    /// Confirmations.
     pub confirmations: u64,
-    /// First block without a cursor.
     pub start_block: u64,
-    /// Cursor file.
     pub cursor_file: PathBuf,
-    /// Largest `eth_getLogs` range.
     pub log_chunk_blocks: u64,
-    /// Follower poll interval.
     pub poll_interval: Duration,
     /// Timeout of one JSON-RPC request.
     pub rpc_timeout: Duration,
     /// Time shutdown gives in-flight stops.
     pub shutdown_drain: Duration,
-    /// API limits.
     pub api: ApiLimits,
-    /// Transaction settings.
     pub tx: TxSettings,
-    /// Log format.
     pub log_format: LogFormat,
-    /// HTTP front.
     pub http: HttpSettings,
     /// Shared liveness store (`None`: in memory, one instance).
     pub redis_url: Option<Url>,
@@ -409,7 +396,6 @@ pub enum ConfigError {
     /// A value is present but wrong.
     #[error("invalid `{field}`: {reason}")]
     Invalid {
-        /// Field name.
         field: &'static str,
         /// What is wrong.
         reason: String,
@@ -417,17 +403,13 @@ pub enum ConfigError {
     /// The config file cannot be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
-        /// File.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// The config file is not valid TOML for this schema.
     #[error("config file {path}: {source}")]
     Parse {
-        /// File.
         path: PathBuf,
-        /// Cause.
         source: toml::de::Error,
     },
     /// No key, or two keys.
@@ -436,29 +418,21 @@ pub enum ConfigError {
     /// The deployment file cannot be read.
     #[error("cannot read deployment file {path}: {source}")]
     DeploymentRead {
-        /// File.
         path: PathBuf,
-        /// Cause.
         source: std::io::Error,
     },
     /// The deployment file is not JSON of the deploy tool's shape.
     #[error("deployment file {path}: {source}")]
     DeploymentParse {
-        /// File.
         path: PathBuf,
-        /// Cause.
         source: serde_json::Error,
     },
     /// The deployment file records no escrow.
     #[error("deployment file {path} has no `contracts.escrow` entry")]
-    DeploymentNoEscrow {
-        /// File.
-        path: PathBuf,
-    },
+    DeploymentNoEscrow { path: PathBuf },
     /// A value in the deployment file is present but wrong.
     #[error("deployment file {path}: invalid `{field}`: {reason}")]
     DeploymentInvalid {
-        /// File.
         path: PathBuf,
         /// Field in the file (JSON path).
         field: &'static str,
@@ -475,7 +449,6 @@ pub enum ConfigError {
         configured: String,
         /// Value from the deployment file.
         deployed: String,
-        /// File.
         path: PathBuf,
     },
 }

@@ -135,12 +135,12 @@ impl HeartbeatDomain {
 #[error("invalid signature")]
 pub struct InvalidSignature;
 
-/// Recovers the signer of a 32-byte prehash from a 65-byte `r ‖ s ‖ v` signature
-/// (v = 0, 1, 27 or 28).
-///
-/// # Errors
-/// [`InvalidSignature`] for a wrong length, a bad `v`, or an `r`/`s` with no key.
-pub fn recover_address(signature: &[u8], hash: B256) -> Result<Address, InvalidSignature> {
+/// A signer's public key (libsecp256k1's).
+pub type PublicKey = secp256k1::PublicKey;
+
+fn recoverable(
+    signature: &[u8],
+) -> Result<secp256k1::ecdsa::RecoverableSignature, InvalidSignature> {
     use secp256k1::ecdsa::{RecoverableSignature, RecoveryId};
     if signature.len() != 65 {
         return Err(InvalidSignature);
@@ -151,14 +151,48 @@ pub fn recover_address(signature: &[u8], hash: B256) -> Result<Address, InvalidS
         _ => return Err(InvalidSignature),
     };
     let id = RecoveryId::from_i32(parity).map_err(|_| InvalidSignature)?;
-    let sig =
-        RecoverableSignature::from_compact(&signature[..64], id).map_err(|_| InvalidSignature)?;
+    RecoverableSignature::from_compact(&signature[..64], id).map_err(|_| InvalidSignature)
+}
+
+/// Recovers the signer of a 32-byte prehash from a 65-byte `r ‖ s ‖ v` signature
+/// (v = 0, 1, 27 or 28): its address and public key.
+///
+/// # Errors
+/// [`InvalidSignature`] for a wrong length, a bad `v`, or an `r`/`s` with no key.
+pub fn recover_key(signature: &[u8], hash: B256) -> Result<(Address, PublicKey), InvalidSignature> {
     let message = secp256k1::Message::from_digest(hash.0);
     let key = secp256k1::SECP256K1
-        .recover_ecdsa(&message, &sig)
+        .recover_ecdsa(&message, &recoverable(signature)?)
         .map_err(|_| InvalidSignature)?;
     let uncompressed = key.serialize_uncompressed();
-    Ok(Address::from_slice(&keccak256(&uncompressed[1..])[12..]))
+    Ok((
+        Address::from_slice(&keccak256(&uncompressed[1..])[12..]),
+        key,
+    ))
+}
+
+/// As [`recover_key`], the address only.
+///
+/// # Errors
+/// As [`recover_key`].
+pub fn recover_address(signature: &[u8], hash: B256) -> Result<Address, InvalidSignature> {
+    recover_key(signature, hash).map(|(address, _)| address)
+}
+
+/// Whether a well-formed 65-byte signature of `hash` was made by `key`: ECDSA
+/// verification, ~10 % cheaper here than recovery (no square root, no hashing of the
+/// key). Either `s` is accepted, as recovery does; `v` is not consulted, `(r, s)` alone
+/// prove the signer.
+pub fn verify_key(signature: &[u8], hash: B256, key: &PublicKey) -> bool {
+    let Ok(sig) = recoverable(signature) else {
+        return false;
+    };
+    let mut sig = sig.to_standard();
+    sig.normalize_s();
+    let message = secp256k1::Message::from_digest(hash.0);
+    secp256k1::SECP256K1
+        .verify_ecdsa(&message, &sig, key)
+        .is_ok()
 }
 
 /// Signs a 32-byte prehash with secp256k1 (recoverable).

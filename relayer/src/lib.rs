@@ -72,9 +72,7 @@ pub enum Error {
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
-        /// Address.
         addr: SocketAddr,
-        /// Cause.
         source: std::io::Error,
     },
     /// The shared liveness store is unreachable at start-up.
@@ -103,7 +101,6 @@ pub struct Handle {
     pub admin_addr: SocketAddr,
     /// Watched sessions (for tests and embedding).
     pub registry: Arc<Registry>,
-    /// Metrics.
     pub metrics: Arc<Metrics>,
     sync: watch::Receiver<SyncStatus>,
     cancel: CancellationToken,

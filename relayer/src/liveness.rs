@@ -31,7 +31,6 @@ use crate::heartbeat::Role;
 /// The last accepted heartbeat of one party.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen {
-    /// Its sequence number.
     pub seq: u64,
     /// The client's `sent_at` (Unix seconds): replay order is `(sent_at, seq)`.
     pub sent_at: u64,
@@ -88,7 +87,6 @@ impl StopReason {
 /// A decided stop, before clamping to the chain's bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StopRequest {
-    /// Session id.
     pub id: U256,
     /// The time the session should end at (Unix seconds).
     pub target_at: u64,

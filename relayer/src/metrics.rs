@@ -1,5 +1,6 @@
 //! Prometheus metrics, one registry per relayer instance (tests run several).
 
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -43,118 +44,80 @@ pub struct Metrics {
     pub liveness_store_up: IntGauge,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let c = IntCounter::new(name, help).expect("valid metric name");
+/// Registers a freshly made metric and returns it.
+fn register<M: Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    // The names and options below are fixed: an error is a programming error.
+    let metric = metric.expect("valid metric");
     registry
-        .register(Box::new(c.clone()))
+        .register(Box::new(metric.clone()))
         .expect("unique metric");
-    c
-}
-
-fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
-    let g = IntGauge::new(name, help).expect("valid metric name");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("unique metric");
-    g
+    metric
 }
 
 impl Metrics {
     /// Registers every metric in a fresh registry.
-    ///
-    /// # Panics
-    /// Never with the fixed names below (the `expect`s guard programming errors).
     pub fn new() -> Self {
-        let registry = Registry::new();
-        let heartbeats_rejected = IntCounterVec::new(
-            Opts::new(
-                "minuto_heartbeats_rejected_total",
-                "Heartbeats refused, by error code",
-            ),
-            &["reason"],
+        let r = Registry::new();
+        let counter = |name: &str, help: &str| register(&r, IntCounter::new(name, help));
+        let gauge = |name: &str, help: &str| register(&r, IntGauge::new(name, help));
+        let latency = HistogramOpts::new(
+            "minuto_detection_latency_seconds",
+            "Time from a silent party's last heartbeat to the stop's submission",
         )
-        .expect("valid metric");
-        registry
-            .register(Box::new(heartbeats_rejected.clone()))
-            .expect("unique metric");
-        let detection_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "minuto_detection_latency_seconds",
-                "Time from a silent party's last heartbeat to the stop's submission",
-            )
-            .buckets(vec![
-                1.0, 2.0, 5.0, 8.0, 10.0, 11.0, 12.0, 15.0, 20.0, 30.0, 60.0, 120.0,
-            ]),
-        )
-        .expect("valid metric");
-        registry
-            .register(Box::new(detection_latency.clone()))
-            .expect("unique metric");
+        .buckets(vec![
+            1.0, 2.0, 5.0, 8.0, 10.0, 11.0, 12.0, 15.0, 20.0, 30.0, 60.0, 120.0,
+        ]);
+        let rejected = Opts::new(
+            "minuto_heartbeats_rejected_total",
+            "Heartbeats refused, by error code",
+        );
         Self {
-            heartbeats_accepted: counter(
-                &registry,
-                "minuto_heartbeats_accepted_total",
-                "Heartbeats accepted",
-            ),
-            heartbeats_rejected,
-            sessions_watched: gauge(
-                &registry,
-                "minuto_sessions_watched",
-                "Active sessions watched",
-            ),
-            stops_submitted: counter(
-                &registry,
-                "minuto_stops_submitted_total",
-                "stopAt submissions",
-            ),
+            heartbeats_accepted: counter("minuto_heartbeats_accepted_total", "Heartbeats accepted"),
+            heartbeats_rejected: register(&r, IntCounterVec::new(rejected, &["reason"])),
+            sessions_watched: gauge("minuto_sessions_watched", "Active sessions watched"),
+            stops_submitted: counter("minuto_stops_submitted_total", "stopAt submissions"),
             stops_confirmed: counter(
-                &registry,
                 "minuto_stops_confirmed_total",
                 "stopAt transactions mined successfully",
             ),
             stops_already_ended: counter(
-                &registry,
                 "minuto_stops_already_ended_total",
                 "Stops found unnecessary: the session had already ended",
             ),
             stops_failed: counter(
-                &registry,
                 "minuto_stops_failed_total",
                 "Stops that failed (retried later)",
             ),
-            detection_latency,
+            detection_latency: register(&r, Histogram::with_opts(latency)),
             follower_next_block: gauge(
-                &registry,
                 "minuto_follower_next_block",
                 "First block the follower has not read yet",
             ),
-            chain_head_block: gauge(&registry, "minuto_chain_head_block", "Latest block seen"),
+            chain_head_block: gauge("minuto_chain_head_block", "Latest block seen"),
             follower_undecodable_logs: counter(
-                &registry,
                 "minuto_follower_undecodable_logs_total",
                 "Escrow logs skipped because they could not be decoded",
             ),
             follower_reorgs: counter(
-                &registry,
                 "minuto_follower_reorgs_total",
                 "Reorganisations of blocks already read, rewound",
             ),
             stops_averted_by_store: counter(
-                &registry,
                 "minuto_stops_averted_by_store_total",
                 "Stops not sent because another relayer instance heard the party",
             ),
             stops_deferred: counter(
-                &registry,
                 "minuto_stops_deferred_total",
                 "Stops put off because the shared liveness store could not vouch for the silence",
             ),
             liveness_store_up: gauge(
-                &registry,
                 "minuto_liveness_store_up",
                 "1 while the shared liveness store answers",
             ),
-            registry,
+            registry: r,
         }
     }
 

@@ -12,7 +12,6 @@ use tokio::time::Instant;
 pub struct Rate {
     /// Tokens added per second.
     pub per_second: f64,
-    /// Bucket size.
     pub burst: f64,
 }
 

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::escrow::EscrowEvent;
-use crate::heartbeat::Role;
+use crate::heartbeat::{PublicKey, Role};
 pub use crate::liveness::Seen;
 use crate::liveness::{judge, LivenessConfig, StopRequest, Verdict, Watched};
 use crate::ratelimit::{Bucket, Rate};
@@ -46,7 +46,6 @@ pub struct Session {
     pub fee_bps: u16,
     /// What the tutor has withdrawn so far.
     pub withdrawn: u128,
-    /// Lifecycle phase.
     pub phase: Phase,
     /// When the relayer began judging this session's silence (start-up or activation,
     /// whichever is later): the grace period runs from here.
@@ -62,6 +61,9 @@ pub struct Session {
     pub buckets: [Bucket; 2],
     /// Whether an entry for this session is in the deadline queue.
     pub queued: bool,
+    /// Per role, the public key behind the registered key once a heartbeat recovered
+    /// it: later heartbeats are verified against it instead of recovered.
+    pub public_keys: [Option<(Address, PublicKey)>; 2],
 }
 
 impl Session {
@@ -87,7 +89,6 @@ impl Session {
 /// The chain-derived part of a session, as saved with the follower's cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
-    /// Session id.
     pub id: U256,
     /// Student heartbeat key.
     pub student_key: Address,
@@ -154,14 +155,12 @@ pub struct Standing {
     pub withdrawable: u128,
     /// Seconds until the deposit runs out (`u64::MAX` for never).
     pub runway_seconds: u64,
-    /// The deposit.
     pub deposited: u128,
 }
 
 /// A read-only view of one session.
 #[derive(Clone, Debug)]
 pub struct SessionStatus {
-    /// The record.
     pub session: Session,
     /// Its money figures now.
     pub standing: Standing,
@@ -497,6 +496,7 @@ impl Registry {
             seen: [None, None],
             buckets: [Bucket::full(self.session_rate, now); 2],
             queued: false,
+            public_keys: [None, None],
         }
     }
 
@@ -571,20 +571,38 @@ impl Registry {
         }
     }
 
-    /// The key that must sign `role`'s heartbeat for session `id`.
+    /// The key that must sign `role`'s heartbeat for session `id`, and its public key if
+    /// a heartbeat already showed it ([`Registry::remember_key`]).
     ///
     /// # Errors
     /// [`Refusal`] when the session is unknown, ended or not yet active.
-    pub fn heartbeat_key(&self, id: U256, role: Role) -> Result<Address, Refusal> {
+    pub fn heartbeat_key(
+        &self,
+        id: U256,
+        role: Role,
+    ) -> Result<(Address, Option<PublicKey>), Refusal> {
         let inner = self.lock();
         match inner.sessions.get(&id) {
             Some(s) => match s.phase {
-                Phase::Active => Ok(s.key(role)),
+                Phase::Active => {
+                    let key = s.key(role);
+                    let known = s.public_keys[role.index()]
+                        .filter(|(address, _)| *address == key)
+                        .map(|(_, public)| public);
+                    Ok((key, known))
+                }
                 Phase::Open => Err(Refusal::SessionNotActive),
                 Phase::Stopping => Err(Refusal::SessionEnded),
             },
             None if inner.ended.set.contains(&id) => Err(Refusal::SessionEnded),
             None => Err(Refusal::UnknownSession),
+        }
+    }
+
+    /// Keeps the public key a heartbeat recovered for `key`, `role`'s registered key.
+    pub fn remember_key(&self, id: U256, role: Role, key: Address, public: PublicKey) {
+        if let Some(s) = self.lock().sessions.get_mut(&id) {
+            s.public_keys[role.index()] = Some((key, public));
         }
     }
 

@@ -410,6 +410,47 @@ async fn heartbeat_rejects_wrong_key_and_invalid_signature() {
 }
 
 #[tokio::test]
+async fn heartbeat_after_the_key_is_known_is_still_checked_against_it() {
+    // The first accepted heartbeat of a role keeps its public key; later ones are
+    // verified against it, and anything else gets the same answers as before.
+    let rig = rig(|_| {}).await;
+    let t = now();
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 1, t))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 2, t))
+        .await;
+    assert_eq!((s, v["seq"].clone()), (200, json!(2)), "{v}");
+    // The tutor's key signing as the student: refused, naming the tutor's address.
+    let (s, v) = rig
+        .post(&rig.body(&rig.tutor, 1, Role::Student, 3, t))
+        .await;
+    assert_eq!((s, v["error"].clone()), (401, json!("wrong_key")), "{v}");
+    let tutor = address_of(&rig.tutor);
+    assert_eq!(
+        v["message"],
+        json!(format!(
+            "signed by {tutor}, not by the student key registered on chain"
+        ))
+    );
+    // Signed for seq 3, sent as seq 4.
+    let mut b = rig.body(&rig.student, 1, Role::Student, 3, t);
+    b["seq"] = json!(4);
+    rig.expect_refusal(b.to_string(), 401, "wrong_key").await;
+    let mut b = rig.body(&rig.student, 1, Role::Student, 3, t);
+    b["signature"] = json!(format!("0x{}1b", "00".repeat(64)));
+    rig.expect_refusal(b.to_string(), 401, "bad_signature")
+        .await;
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 3, t))
+        .await;
+    assert_eq!((s, v["seq"].clone()), (200, json!(3)), "{v}");
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn heartbeat_rejects_replayed_and_stale_seq() {
     let rig = rig(|_| {}).await;
     let t = now();

@@ -81,3 +81,34 @@ fn signing_hash_matches_generic_eip712() {
         "Heartbeat(uint256 session,uint8 role,uint64 seq,uint64 sentAt)"
     );
 }
+
+#[test]
+fn verify_key_accepts_the_recovered_key_only() {
+    let (k, other) = (key(3), key(4));
+    let hash = keccak256(b"heartbeat");
+    let bytes = sign_hash(&k, hash).as_bytes();
+    let (address, public) = recover_key(&bytes, hash).unwrap();
+    assert_eq!(address, address_of(&k));
+    assert!(verify_key(&bytes, hash, &public));
+    // The other `s` of the same signature (n − s, parity flipped) recovers the same key,
+    // and verifies too.
+    let n = U256::from_str_radix(
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        16,
+    )
+    .unwrap();
+    let s = U256::from_be_slice(&bytes[32..64]);
+    let mut high = bytes;
+    high[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
+    high[64] = if bytes[64] == 27 { 28 } else { 27 };
+    assert_eq!(recover_key(&high, hash).unwrap().0, address);
+    assert!(verify_key(&high, hash, &public));
+    // Another message, another signer's signature, malformed bytes: no.
+    assert!(!verify_key(&bytes, keccak256(b"other"), &public));
+    let theirs = sign_hash(&other, hash).as_bytes();
+    assert!(!verify_key(&theirs, hash, &public));
+    let mut bad_v = bytes;
+    bad_v[64] = 29;
+    assert!(!verify_key(&bad_v, hash, &public));
+    assert!(!verify_key(&bytes[..64], hash, &public));
+}
