@@ -344,14 +344,15 @@ impl<S: EventSource, K: EventSink<S::Event>> Follower<S, K> {
         };
         self.check_reorg().await?;
         let read_from = self.next_block;
-        // Whether events were applied since the last save.
-        let mut changed = false;
+        // Whether events were applied since the last save, and since this poll began (the
+        // checkpoint's state must hold them even when a periodic save came in between).
+        let (mut unsaved, mut applied) = (false, false);
         while self.next_block <= safe {
             let to = safe.min(self.next_block.saturating_add(self.cfg.chunk_blocks - 1));
             let logs = match self.source.logs(self.next_block, to).await {
                 Ok(logs) => logs,
                 Err(e) => {
-                    if changed {
+                    if unsaved {
                         self.save()?;
                     }
                     return Err(FollowError::Source(e));
@@ -361,19 +362,20 @@ impl<S: EventSource, K: EventSink<S::Event>> Follower<S, K> {
                 debug!(block = log.block, event = ?log.event, "event");
                 self.sink.apply(log);
             }
-            changed |= !logs.is_empty();
+            unsaved |= !logs.is_empty();
+            applied |= !logs.is_empty();
             self.next_block = to + 1;
             if self.last_save.elapsed() >= SAVE_EVERY {
                 self.save()?;
-                changed = false;
+                unsaved = false;
             }
             self.progress(head, self.next_block > safe);
         }
-        if changed {
+        if unsaved {
             self.save()?;
         }
         if self.next_block > read_from {
-            self.checkpoint(changed).await?;
+            self.checkpoint(applied).await?;
         }
         self.progress(head, true);
         Ok(true)
@@ -665,6 +667,33 @@ mod tests {
         f.poll().await.unwrap();
         assert_eq!(*chain.ranges.lock().unwrap(), vec![(36, 45)]);
         assert_eq!(f.sink().snapshot(), vec![3, 12, 31]);
+    }
+
+    /// A periodic save in the middle of a poll does not make the poll's checkpoint forget
+    /// the events applied before it: a later rewind to that checkpoint keeps them.
+    #[tokio::test]
+    async fn a_checkpoint_after_a_periodic_save_holds_the_polls_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Arc::new(Chain::default());
+        *chain.head.lock().unwrap() = 20;
+        *chain.events.lock().unwrap() = vec![3];
+        let mut f = follower(&chain, &dir.path().join("cursor.json"), 0);
+        f.poll().await.unwrap(); // blocks 0..=15; checkpoint at 15 holds [3]
+                                 // Events at 17 and 22; the next poll saves in its first chunk (the save is due).
+        *chain.head.lock().unwrap() = 40;
+        *chain.events.lock().unwrap() = vec![3, 17, 22];
+        f.last_save = Instant::now().checked_sub(SAVE_EVERY).unwrap();
+        f.poll().await.unwrap(); // blocks 16..=35; checkpoint at 35
+        assert_eq!(f.checkpoints.back().unwrap().block, 35);
+        assert_eq!(*f.checkpoints.back().unwrap().state, vec![3, 17, 22]);
+        // One more poll (checkpoint at 45), then blocks from 40 on are replaced: the
+        // rewind goes back to the checkpoint at 35, whose state keeps 17 and 22.
+        *chain.head.lock().unwrap() = 50;
+        f.poll().await.unwrap();
+        *chain.fork.lock().unwrap() = (40, 1);
+        f.poll().await.unwrap();
+        assert_eq!(f.sink().snapshot(), vec![3, 17, 22]);
+        assert_eq!(f.next_block(), 46);
     }
 
     #[test]
