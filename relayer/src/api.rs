@@ -73,33 +73,27 @@ pub enum ApiError {
 impl ApiError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::Malformed(_) => "malformed",
-            ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::RateLimitedIp => "rate_limited_ip",
-            ApiError::RateLimitedSession => "rate_limited_session",
-            ApiError::ClockSkew { .. } => "clock_skew",
-            ApiError::UnknownSession => "unknown_session",
-            ApiError::SessionEnded => "session_ended",
-            ApiError::SessionNotActive => "session_not_active",
-            ApiError::BadSignature => "bad_signature",
-            ApiError::WrongKey { .. } => "wrong_key",
-            ApiError::Replay { .. } => "replay",
-        }
+        self.kind().0
     }
 
     /// HTTP status.
     pub fn status(&self) -> StatusCode {
+        self.kind().1
+    }
+
+    fn kind(&self) -> (&'static str, StatusCode) {
         match self {
-            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimitedIp | ApiError::RateLimitedSession => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ClockSkew { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::UnknownSession => StatusCode::NOT_FOUND,
-            ApiError::SessionEnded | ApiError::SessionNotActive | ApiError::Replay { .. } => {
-                StatusCode::CONFLICT
-            }
-            ApiError::BadSignature | ApiError::WrongKey { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Malformed(_) => ("malformed", StatusCode::BAD_REQUEST),
+            ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::RateLimitedIp => ("rate_limited_ip", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::RateLimitedSession => ("rate_limited_session", StatusCode::TOO_MANY_REQUESTS),
+            ApiError::ClockSkew { .. } => ("clock_skew", StatusCode::UNPROCESSABLE_ENTITY),
+            ApiError::UnknownSession => ("unknown_session", StatusCode::NOT_FOUND),
+            ApiError::SessionEnded => ("session_ended", StatusCode::CONFLICT),
+            ApiError::SessionNotActive => ("session_not_active", StatusCode::CONFLICT),
+            ApiError::BadSignature => ("bad_signature", StatusCode::UNAUTHORIZED),
+            ApiError::WrongKey { .. } => ("wrong_key", StatusCode::UNAUTHORIZED),
+            ApiError::Replay { .. } => ("replay", StatusCode::CONFLICT),
         }
     }
 }

@@ -166,50 +166,69 @@ pub struct SessionStatus {
     pub standing: Standing,
 }
 
-/// Bounded memory of recently ended sessions, so late heartbeats get "ended" rather
-/// than "unknown".
-#[derive(Debug, Default)]
-struct RecentlyEnded {
+/// A map of session ids that forgets its oldest entries past its capacity.
+#[derive(Debug)]
+struct Bounded<V> {
     order: VecDeque<U256>,
-    set: HashSet<U256>,
+    map: HashMap<U256, V>,
+    capacity: usize,
 }
 
-const ENDED_REMEMBERED: usize = 65_536;
-
-impl RecentlyEnded {
-    fn forget(&mut self, id: U256) {
-        if self.set.remove(&id) {
-            self.order.retain(|x| *x != id);
+impl<V> Bounded<V> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            order: VecDeque::new(),
+            map: HashMap::new(),
+            capacity,
         }
     }
 
-    fn insert(&mut self, id: U256) {
-        if self.set.insert(id) {
+    fn insert(&mut self, id: U256, value: V) {
+        if self.map.insert(id, value).is_none() {
             self.order.push_back(id);
-            if self.order.len() > ENDED_REMEMBERED {
+            if self.order.len() > self.capacity {
                 if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
+                    self.map.remove(&old);
                 }
             }
         }
     }
+
+    fn remove(&mut self, id: U256) {
+        if self.map.remove(&id).is_some() {
+            self.order.retain(|x| *x != id);
+        }
+    }
+
+    fn contains(&self, id: &U256) -> bool {
+        self.map.contains_key(id)
+    }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     sessions: HashMap<U256, Session>,
     queue: BTreeSet<(Instant, U256)>,
-    ended: RecentlyEnded,
+    /// Recently ended sessions, so late heartbeats get "ended" rather than "unknown".
+    ended: Bounded<()>,
     active: usize,
-    /// What was heard of the parties of sessions this relayer stopped (bounded): if a
+    /// What was heard of the parties of sessions this relayer stopped: if a
     /// reorganisation undoes the stop, the session is judged again from it and the new
     /// stop carries the same `at`.
-    stopped_seen: HashMap<U256, [Option<Seen>; 2]>,
-    stopped_order: VecDeque<U256>,
+    stopped_seen: Bounded<[Option<Seen>; 2]>,
 }
 
-/// Stopped sessions whose heartbeats are remembered for a reorganisation.
-const STOPPED_REMEMBERED: usize = 4_096;
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            sessions: HashMap::new(),
+            queue: BTreeSet::new(),
+            ended: Bounded::new(65_536),
+            active: 0,
+            stopped_seen: Bounded::new(4_096),
+        }
+    }
+}
 
 impl Inner {
     fn schedule(&mut self, id: U256, at: Instant) {
@@ -237,7 +256,7 @@ impl Inner {
     fn remove(&mut self, id: U256) {
         self.set_phase(id, Phase::Open);
         self.sessions.remove(&id);
-        self.ended.insert(id);
+        self.ended.insert(id, ());
     }
 }
 
@@ -524,7 +543,7 @@ impl Registry {
                 deposit,
                 fee_bps,
             } => {
-                if inner.ended.set.contains(&id) || inner.sessions.contains_key(&id) {
+                if inner.ended.contains(&id) || inner.sessions.contains_key(&id) {
                     return false;
                 }
                 let terms = Accrual {
@@ -594,7 +613,7 @@ impl Registry {
                 Phase::Open => Err(Refusal::SessionNotActive),
                 Phase::Stopping => Err(Refusal::SessionEnded),
             },
-            None if inner.ended.set.contains(&id) => Err(Refusal::SessionEnded),
+            None if inner.ended.contains(&id) => Err(Refusal::SessionEnded),
             None => Err(Refusal::UnknownSession),
         }
     }
@@ -627,7 +646,7 @@ impl Registry {
         let now_unix = self.clock.unix_of(now);
         let rate = self.session_rate;
         let mut inner = self.lock();
-        let ended = inner.ended.set.contains(&id);
+        let ended = inner.ended.contains(&id);
         let s = match inner.sessions.get_mut(&id) {
             Some(s) => s,
             None if ended => return Err(Refusal::SessionEnded),
@@ -671,7 +690,7 @@ impl Registry {
 
     /// Whether `id` ended (recently enough to be remembered).
     pub fn is_ended(&self, id: U256) -> bool {
-        self.lock().ended.set.contains(&id)
+        self.lock().ended.contains(&id)
     }
 
     /// Pops every queue entry due at `now`, applies the liveness rule to each, and
@@ -716,14 +735,7 @@ impl Registry {
     pub fn stopped(&self, id: U256) {
         let mut inner = self.lock();
         if let Some(seen) = inner.sessions.get(&id).map(|s| s.seen) {
-            if inner.stopped_seen.insert(id, seen).is_none() {
-                inner.stopped_order.push_back(id);
-                if inner.stopped_order.len() > STOPPED_REMEMBERED {
-                    if let Some(old) = inner.stopped_order.pop_front() {
-                        inner.stopped_seen.remove(&old);
-                    }
-                }
-            }
+            inner.stopped_seen.insert(id, seen);
         }
         inner.remove(id);
     }
@@ -783,7 +795,7 @@ impl Registry {
             inner.sessions.remove(&id);
         }
         for r in records {
-            inner.ended.forget(r.id);
+            inner.ended.remove(r.id);
             let terms = Accrual {
                 start: r.start,
                 rate: r.rate,
@@ -804,7 +816,7 @@ impl Registry {
                     s.withdrawn = r.withdrawn;
                     // A stop of ours that the reorganisation undid: judge it again from
                     // the same heartbeats, so it is re-sent with the same `at`.
-                    if let Some(seen) = inner.stopped_seen.get(&r.id) {
+                    if let Some(seen) = inner.stopped_seen.map.get(&r.id) {
                         s.seen = *seen;
                     }
                     inner.sessions.insert(r.id, s);
