@@ -14,6 +14,7 @@ use minuto_accrual::{settle, withdrawable, Accrual, RATE_SCALE};
 use minuto_deploy::bindings::{
     IBadges, ICredentials, IRatings,
     ISessionEscrow::{self, ISessionEscrowErrors},
+    IVetting::{self, IVettingErrors},
 };
 use minuto_e2e::{skip_reason, unix_now, Account, ITestToken, Node};
 
@@ -25,6 +26,18 @@ const RATE: u128 = 1_000 * RATE_SCALE;
 const GATED_KIND: u32 = 7;
 /// The floor on billed value for badges and ratings: one second at [`RATE`].
 const MIN_BILLED: u128 = 1_000;
+/// Vetting: seconds an application takes votes (`--vetting-voting-period`).
+const VOTING_PERIOD: u64 = 600;
+/// Vetting: seconds a rejected tutor waits (`--vetting-cooldown`): long enough for the
+/// refused re-application to be sent well inside it, short enough to wait out.
+const COOLDOWN: u64 = 15;
+/// The credential kind the vetting scenario's reviewers approve (the gated scenario's
+/// kind 7 is issued by hand).
+const VETTED_KIND: u32 = 8;
+/// The kind the reviewers reject.
+const REJECTED_KIND: u32 = 9;
+/// Term of a vetted credential: it expires this long after the deciding vote.
+const TERM: u64 = 86_400;
 
 struct Suite {
     node: Node,
@@ -32,6 +45,7 @@ struct Suite {
     credentials: Address,
     badges: Address,
     ratings: Address,
+    vetting: Address,
     token: Address,
     deploy_block: u64,
     student: Account,
@@ -39,6 +53,7 @@ struct Suite {
     relayer: Account,
     treasury: Account,
     stranger: Account,
+    reviewers: [Account; 3],
     _dir: tempfile::TempDir,
 }
 
@@ -111,6 +126,14 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("escrow_admin_handover_takes_two_steps_and_back", |s, _| {
         Box::pin(handover(s))
     }),
+    (
+        "vetting_apply_votes_issue_the_credential_and_a_gated_session_starts",
+        |s, _| Box::pin(vetting_approval(s)),
+    ),
+    (
+        "vetting_rejection_bars_the_tutor_until_the_cooldown_ends",
+        |s, _| Box::pin(vetting_rejection(s)),
+    ),
 ];
 
 fn deploy_config(
@@ -154,6 +177,10 @@ fn deploy_config(
         MIN_DURATION.to_string(),
         "--min-billed".into(),
         MIN_BILLED.to_string(),
+        "--vetting-voting-period".into(),
+        VOTING_PERIOD.to_string(),
+        "--vetting-cooldown".into(),
+        COOLDOWN.to_string(),
         "--out".into(),
         out.display().to_string(),
         "--root".into(),
@@ -192,6 +219,11 @@ async fn setup() -> Result<Suite> {
     let relayer = node.account("relayer").await?;
     let treasury = node.account("treasury").await?;
     let stranger = node.account("stranger").await?;
+    let reviewers = [
+        node.account("reviewer 1").await?,
+        node.account("reviewer 2").await?,
+        node.account("reviewer 3").await?,
+    ];
     let dir = tempfile::tempdir()?;
     let out = std::env::var("MINUTO_E2E_RECORD")
         .map(PathBuf::from)
@@ -228,6 +260,7 @@ async fn setup() -> Result<Suite> {
         credentials: at("credentials")?,
         badges: at("badges")?,
         ratings: at("ratings")?,
+        vetting: at("vetting")?,
         deploy_block: record.contracts["escrow"].block,
         token,
         node,
@@ -236,6 +269,7 @@ async fn setup() -> Result<Suite> {
         relayer,
         treasury,
         stranger,
+        reviewers,
         _dir: dir,
     };
     // The student's tokens and allowance.
@@ -1545,6 +1579,448 @@ async fn handover(s: &Suite) -> Result<()> {
     );
     mined!(s, "escrow.acceptAdmin (back)", by_deployer.acceptAdmin());
     ensure!(by_deployer.config().call().await?._0 == d);
+    Ok(())
+}
+
+fn vetting(s: &Suite, who: &Account) -> IVetting::IVettingInstance<alloy::providers::DynProvider> {
+    IVetting::new(s.vetting, who.p.clone())
+}
+
+fn vetting_error<T>(r: std::result::Result<T, alloy::contract::Error>) -> Result<IVettingErrors> {
+    revert(r)
+}
+
+/// The DAO's board as the vetting scenarios need it: the three reviewers, two of them
+/// decide. Sent once (the first scenario to run), with its exact events.
+async fn vetting_board(s: &Suite) -> Result<()> {
+    let admin = vetting(s, &s.node.deployer);
+    for (i, r) in s.reviewers.iter().enumerate() {
+        if admin.isReviewer(r.address()).call().await? {
+            continue;
+        }
+        let receipt = mined!(s, "vetting.addReviewer", admin.addReviewer(r.address()));
+        let e = receipt
+            .decoded_log::<IVetting::VettingReviewerAdded>()
+            .context("no VettingReviewerAdded")?;
+        ensure!(
+            (e.reviewer, e.reviewers) == (r.address(), i as u32 + 1),
+            "{e:?}"
+        );
+    }
+    if admin.config().call().await?._5 != 2 {
+        let receipt = mined!(s, "vetting.setQuorum", admin.setQuorum(2));
+        let e = receipt
+            .decoded_log::<IVetting::VettingQuorumSet>()
+            .context("no VettingQuorumSet")?;
+        ensure!((e.quorum, e.reviewers) == (2, 3), "{e:?}");
+    }
+    Ok(())
+}
+
+/// The tutor applies for `kind`; returns the application id and the block time.
+async fn apply(s: &Suite, kind: u32, cid: &str) -> Result<(U256, u64)> {
+    let r = mined!(
+        s,
+        "vetting.applyFor",
+        vetting(s, &s.tutor).applyFor(kind, cid.into())
+    );
+    let t = s.node.block_time(&r).await?;
+    let e = r
+        .decoded_log::<IVetting::VettingApplicationOpened>()
+        .context("no VettingApplicationOpened")?;
+    ensure!(
+        (
+            e.tutor,
+            e.kind,
+            e.action,
+            e.tokenId,
+            e.openedBy,
+            e.deadline,
+            e.cid.as_str()
+        ) == (
+            s.tutor.address(),
+            kind,
+            1,
+            U256::ZERO,
+            s.tutor.address(),
+            t + VOTING_PERIOD,
+            cid
+        ),
+        "{e:?}"
+    );
+    Ok((e.applicationId, t))
+}
+
+/// A reviewer's vote; checks its `VettingVoted` (tallies after it) and returns the receipt.
+async fn vote(
+    s: &Suite,
+    reviewer: &Account,
+    id: U256,
+    approve: bool,
+    reason: &str,
+    tallies: (u32, u32),
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    let op = format!(
+        "vetting.vote ({})",
+        if approve { "approve" } else { "reject" }
+    );
+    let r = mined!(
+        s,
+        &op,
+        vetting(s, reviewer).vote(id, approve, reason.into())
+    );
+    let e = r
+        .decoded_log::<IVetting::VettingVoted>()
+        .context("no VettingVoted")?;
+    ensure!(
+        (
+            e.applicationId,
+            e.reviewer,
+            e.approve,
+            e.approvals,
+            e.rejections,
+            e.reasonCid.as_str()
+        ) == (
+            id,
+            reviewer.address(),
+            approve,
+            tallies.0,
+            tallies.1,
+            reason
+        ),
+        "{e:?}"
+    );
+    Ok(r)
+}
+
+/// Deployed by the tool with the issuer role; the tutor is refused until rated enough,
+/// applies, two of three reviewers approve, the second vote issues the credential (the
+/// kind's term from that block), and the session requiring it, refused before, starts.
+async fn vetting_approval(s: &Suite) -> Result<()> {
+    let creds = ICredentials::new(s.credentials, s.stranger.p.clone());
+    let d = s.node.deployer.address();
+    // What the deploy tool left: the role, and the constructor's settings from its flags.
+    ensure!(
+        creds
+            .hasRole(keccak256("ISSUER_ROLE"), s.vetting)
+            .call()
+            .await?,
+        "vetting lacks ISSUER_ROLE"
+    );
+    let c = vetting(s, &s.stranger).config().call().await?;
+    ensure!(
+        (c._0, c._1, c._2, c._3, c._4) == (d, s.credentials, s.ratings, VOTING_PERIOD, COOLDOWN),
+        "{c:?}"
+    );
+    let err = vetting_error(
+        vetting(s, &s.stranger)
+            .addReviewer(s.stranger.address())
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IVettingErrors::VettingNotAdmin(IVetting::VettingNotAdmin {
+            caller: s.stranger.address()
+        }),
+        "{err:?}"
+    );
+    vetting_board(s).await?;
+
+    // The kind's rule: one more rating than the tutor has now, averaging 4.50.
+    let ratings = IRatings::new(s.ratings, s.stranger.p.clone());
+    let before = ratings.aggregates(s.tutor.address()).call().await?;
+    let min_rated = before._0 + 1;
+    let uri = "ipfs://minuto-e2e/kinds/8.json";
+    let r = mined!(
+        s,
+        "vetting.setKind",
+        vetting(s, &s.node.deployer).setKind(VETTED_KIND, min_rated, 450, TERM, uri.into())
+    );
+    let e = r
+        .decoded_log::<IVetting::VettingKindSet>()
+        .context("no VettingKindSet")?;
+    ensure!(
+        (
+            e.kind,
+            e.minRatedSessions,
+            e.minAverage,
+            e.term,
+            e.uri.as_str()
+        ) == (VETTED_KIND, min_rated, 450, TERM, uri),
+        "{e:?}"
+    );
+
+    // A session requiring the kind cannot start yet.
+    let gated = open(s, 30_000, Address::repeat_byte(0x81), VETTED_KIND).await?;
+    let err = escrow_error(
+        escrow(s, &s.tutor)
+            .start(gated, Address::repeat_byte(0x82))
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowCredentialRequired(
+            ISessionEscrow::EscrowCredentialRequired {
+                id: gated,
+                tutor: s.tutor.address(),
+                kind: VETTED_KIND
+            }
+        ),
+        "{err:?}"
+    );
+    let evidence = "bafkreievidenceofteachingminutoe2etutorvetting0000000000000000";
+    let err = vetting_error(
+        vetting(s, &s.tutor)
+            .applyFor(VETTED_KIND, evidence.into())
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IVettingErrors::VettingTooFewRatings(IVetting::VettingTooFewRatings {
+            tutor: s.tutor.address(),
+            kind: VETTED_KIND,
+            rated: before._0,
+            minRated: min_rated
+        }),
+        "{err:?}"
+    );
+
+    // One more paid session, rated 5 by the student.
+    let lesson = open(s, 100_000, Address::repeat_byte(0x83), 0).await?;
+    start(s, lesson, Address::repeat_byte(0x84)).await?;
+    tokio::time::sleep(Duration::from_secs(MIN_DURATION + 1)).await;
+    mined!(s, "escrow.stop", escrow(s, &s.student).stop(lesson));
+    let cid = "bafkreiratingofthevettedtutorminutoe2e00000000000000000000000";
+    mined!(
+        s,
+        "ratings.rate (student)",
+        IRatings::new(s.ratings, s.student.p.clone()).rate(lesson, 5, keccak256(cid), cid.into())
+    );
+    let after = ratings.aggregates(s.tutor.address()).call().await?;
+    ensure!(
+        (after._0, after._1) == (min_rated, before._1 + 5),
+        "aggregates {after:?} after {before:?}"
+    );
+    ensure!(
+        after._1 * 100 >= 450 * after._0,
+        "the tutor's average is under 4.50 ({} over {}): another scenario rated it low",
+        after._1,
+        after._0
+    );
+
+    // Apply; a second application for the kind is refused while it is open.
+    let (id, _) = apply(s, VETTED_KIND, evidence).await?;
+    let err = vetting_error(
+        vetting(s, &s.tutor)
+            .applyFor(VETTED_KIND, evidence.into())
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IVettingErrors::VettingApplicationPending(IVetting::VettingApplicationPending {
+            tutor: s.tutor.address(),
+            kind: VETTED_KIND,
+            applicationId: id
+        }),
+        "{err:?}"
+    );
+    let err = vetting_error(
+        vetting(s, &s.stranger)
+            .vote(id, true, String::new())
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IVettingErrors::VettingNotReviewer(IVetting::VettingNotReviewer {
+            account: s.stranger.address()
+        }),
+        "{err:?}"
+    );
+
+    // First approval: counted, nothing decided.
+    let [r1, r2, r3] = &s.reviewers;
+    let reason = "bafkreireviewer1readtheevidenceminutoe2e000000000000000000000";
+    let receipt = vote(s, r1, id, true, reason, (1, 0)).await?;
+    ensure!(receipt.decoded_log::<IVetting::VettingDecided>().is_none());
+    ensure!(
+        !creds
+            .hasValid(s.tutor.address(), VETTED_KIND)
+            .call()
+            .await?
+    );
+    ensure!(
+        vetting(s, &s.stranger)
+            .voteOf(id, r1.address())
+            .call()
+            .await?
+            == 1
+    );
+    let err = vetting_error(vetting(s, r1).vote(id, true, String::new()).call().await)?;
+    ensure!(
+        err == IVettingErrors::VettingAlreadyVoted(IVetting::VettingAlreadyVoted {
+            applicationId: id,
+            reviewer: r1.address()
+        }),
+        "{err:?}"
+    );
+
+    // The second approval reaches the quorum: decided and issued in that transaction.
+    let receipt = vote(s, r2, id, true, "", (2, 0)).await?;
+    let decided_at = s.node.block_time(&receipt).await?;
+    let decided = receipt
+        .decoded_log::<IVetting::VettingDecided>()
+        .context("no VettingDecided")?;
+    let token = decided.tokenId;
+    ensure!(
+        (
+            decided.applicationId,
+            decided.tutor,
+            decided.kind,
+            decided.action,
+            decided.approved
+        ) == (id, s.tutor.address(), VETTED_KIND, 1, true)
+            && !token.is_zero(),
+        "{decided:?}"
+    );
+    let issued = receipt
+        .decoded_log::<ICredentials::CredentialIssued>()
+        .context("no CredentialIssued")?;
+    ensure!(
+        issued.address == s.credentials,
+        "issued by {}",
+        issued.address
+    );
+    ensure!(
+        (
+            issued.tokenId,
+            issued.holder,
+            issued.kind,
+            issued.expiry,
+            issued.uri.as_str(),
+            issued.issuer
+        ) == (
+            token,
+            s.tutor.address(),
+            VETTED_KIND,
+            decided_at + TERM,
+            uri,
+            s.vetting
+        ),
+        "{issued:?}"
+    );
+    ensure!(
+        creds
+            .hasValid(s.tutor.address(), VETTED_KIND)
+            .call()
+            .await?
+    );
+    ensure!(
+        creds
+            .credentialOf(s.tutor.address(), VETTED_KIND)
+            .call()
+            .await?
+            == token
+    );
+    let a = vetting(s, &s.stranger).application(id).call().await?;
+    ensure!(
+        (a._0, a._1, a._2, a._3, a._4, a._5, a._6, a._8)
+            == (s.tutor.address(), VETTED_KIND, 1, 2, 2, 2, 0, token),
+        "{a:?}"
+    );
+    // Decided: a third vote is refused.
+    let err = vetting_error(vetting(s, r3).vote(id, false, String::new()).call().await)?;
+    ensure!(
+        err == IVettingErrors::VettingNotOpen(IVetting::VettingNotOpen {
+            applicationId: id,
+            status: 2
+        }),
+        "{err:?}"
+    );
+
+    // The session that required the kind now starts.
+    start(s, gated, Address::repeat_byte(0x82)).await?;
+    mined!(s, "escrow.stop (vetted)", escrow(s, &s.student).stop(gated));
+    Ok(())
+}
+
+/// Two reviewers reject: decided in the second vote, no credential, the tutor barred from
+/// the kind until `COOLDOWN` seconds after that block, then free to apply again.
+async fn vetting_rejection(s: &Suite) -> Result<()> {
+    vetting_board(s).await?;
+    let uri = "ipfs://minuto-e2e/kinds/9.json";
+    mined!(
+        s,
+        "vetting.setKind",
+        vetting(s, &s.node.deployer).setKind(REJECTED_KIND, 1, 100, 0, uri.into())
+    );
+    let evidence = "bafkreievidencethereviewerswillrejectminutoe2e0000000000000000";
+    let (id, _) = apply(s, REJECTED_KIND, evidence).await?;
+    let [r1, r2, r3] = &s.reviewers;
+    let reason = "bafkreireviewer1foundtheevidencelackingminutoe2e0000000000000";
+    vote(s, r1, id, false, reason, (0, 1)).await?;
+    let receipt = vote(s, r3, id, false, "", (0, 2)).await?;
+    let decided_at = s.node.block_time(&receipt).await?;
+    let decided = receipt
+        .decoded_log::<IVetting::VettingDecided>()
+        .context("no VettingDecided")?;
+    ensure!(
+        (
+            decided.applicationId,
+            decided.tutor,
+            decided.kind,
+            decided.action,
+            decided.approved,
+            decided.tokenId
+        ) == (id, s.tutor.address(), REJECTED_KIND, 1, false, U256::ZERO),
+        "{decided:?}"
+    );
+    ensure!(receipt
+        .decoded_log::<ICredentials::CredentialIssued>()
+        .is_none());
+    let until = decided_at + COOLDOWN;
+    let v = vetting(s, &s.stranger);
+    let standing = v.standing(s.tutor.address(), REJECTED_KIND).call().await?;
+    ensure!(
+        (standing._0, standing._1) == (U256::ZERO, until),
+        "{standing:?}"
+    );
+    ensure!(v.application(id).call().await?._3 == 3);
+    ensure!(
+        !ICredentials::new(s.credentials, s.stranger.p.clone())
+            .hasValid(s.tutor.address(), REJECTED_KIND)
+            .call()
+            .await?
+    );
+    let err = vetting_error(vetting(s, r2).vote(id, true, String::new()).call().await)?;
+    ensure!(
+        err == IVettingErrors::VettingNotOpen(IVetting::VettingNotOpen {
+            applicationId: id,
+            status: 3
+        }),
+        "{err:?}"
+    );
+    let err = vetting_error(
+        vetting(s, &s.tutor)
+            .applyFor(REJECTED_KIND, evidence.into())
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IVettingErrors::VettingCooldown(IVetting::VettingCooldown {
+            tutor: s.tutor.address(),
+            kind: REJECTED_KIND,
+            until
+        }),
+        "{err:?}"
+    );
+    // Once the cooldown is over (by this machine's clock, plus a block's slack), the
+    // tutor may apply again: a new application.
+    let wait = (until + 2).saturating_sub(unix_now());
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let (again, at) = apply(s, REJECTED_KIND, evidence).await?;
+    ensure!(at >= until && again != id, "applied at {at}, id {again}");
+    let standing = v.standing(s.tutor.address(), REJECTED_KIND).call().await?;
+    ensure!(standing._0 == again, "{standing:?}");
     Ok(())
 }
 
