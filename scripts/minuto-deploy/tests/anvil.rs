@@ -4,7 +4,9 @@
 //! their canonical addresses (`tests/fixtures`, built by `build.sh`). The `.code` files
 //! are made up here (the Stylus prefix and a few bytes): anvil cannot run them, so a run
 //! that deploys stops at the wiring's first view call, after every deployment is sent,
-//! checked and recorded — which is what these tests look at.
+//! checked and recorded — which is what these tests look at. The wiring's reads are
+//! tested apart (`plan::read_state` against `RolesStandIn` and `ViewStandIn` put where a
+//! record says the contracts are): the plan from chain state, and the re-run's check.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,10 @@ alloy::sol! {
     /// What the StylusDeployer stand-in emits in place of the init call it cannot make.
     event InitRecorded(address program, bytes32 salt, bytes initData, uint256 initValue, uint256 value, uint256 dataFee);
     function expire(bytes32 codehash) external;
+    /// `fixtures/RolesStandIn.sol`: names the first credentials admin.
+    function seed(address admin) external;
+    /// `fixtures/ViewStandIn.sol`: what a view with `selector` answers.
+    function answer(bytes4 selector, bytes data) external;
 }
 
 /// Data fee the ArbWasm stand-in charges per byte of code.
@@ -629,4 +635,176 @@ async fn record_naming_an_address_without_code_stops_the_run() {
         )
     );
     assert_eq!(nonce(&p, &cfg).await, 0);
+}
+
+/// Sends `data` to `to` from the deployer and returns the receipt (which must succeed).
+async fn send_as(
+    cfg: &Config,
+    to: Address,
+    data: Vec<u8>,
+) -> alloy::rpc::types::TransactionReceipt {
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .from(cfg.deployer())
+        .to(to)
+        .input(Bytes::from(data).into());
+    let r = minuto_deploy::provider(cfg)
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(r.status(), "{to}: reverted");
+    r
+}
+
+/// The wiring's reads on a real node: Stylus programs cannot run on anvil, so the recorded
+/// contracts are Solidity stand-ins answering what the deployed ones would (the roles of
+/// credentials for real, the others' `config()` as constructed). The plan grants vetting
+/// the issuer role from what `hasRole` says; once granted, the re-run's read finds it and
+/// plans nothing; vetting reading another credentials contract stops the run.
+#[tokio::test]
+async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() {
+    use alloy::sol_types::{SolCall, SolValue};
+    use minuto_deploy::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow, IVetting};
+    use minuto_deploy::plan::{self, Sender};
+    let test = "the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once";
+    let Some((anvil, p)) = node(test, CHAIN_ID, false, false).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&anvil.url, &dir.path().join("31337.json"), dir.path(), &[]);
+    let d = cfg.deployer();
+    let at = |i: u8| Address::repeat_byte(0xc0 + i);
+    let (credentials, escrow, ratings, vetting) = (at(0), at(1), at(3), at(4));
+    let mut record = Record::new(CHAIN_ID, d, cfg.admin);
+    for (i, c) in Contract::ALL.into_iter().enumerate() {
+        record.set(
+            c,
+            minuto_deploy::Deployed {
+                address: at(i as u8),
+                block: 1,
+                ..Default::default()
+            },
+        );
+    }
+    set_code(
+        &p,
+        credentials,
+        include_str!("fixtures/RolesStandIn.runtime.hex"),
+    )
+    .await;
+    send_as(&cfg, credentials, seedCall { admin: d }.abi_encode()).await;
+    let answers: [(Address, [u8; 4], Vec<u8>); 4] = [
+        (
+            escrow,
+            ISessionEscrow::configCall::SELECTOR,
+            (
+                d,
+                Address::ZERO,
+                cfg.treasury,
+                credentials,
+                0u16,
+                900u32,
+                60u32,
+                false,
+                0u64,
+            )
+                .abi_encode_params(),
+        ),
+        (
+            at(2),
+            IBadges::configCall::SELECTOR,
+            (d, escrow, 300u64).abi_encode_params(),
+        ),
+        (
+            ratings,
+            IRatings::configCall::SELECTOR,
+            (d, escrow, 300u64, 1_209_600u64).abi_encode_params(),
+        ),
+        (
+            vetting,
+            IVetting::configCall::SELECTOR,
+            (
+                d,
+                credentials,
+                ratings,
+                604_800u64,
+                2_592_000u64,
+                0u32,
+                0u32,
+            )
+                .abi_encode_params(),
+        ),
+    ];
+    for (to, selector, data) in &answers {
+        set_code(&p, *to, include_str!("fixtures/ViewStandIn.runtime.hex")).await;
+        let call = answerCall {
+            selector: (*selector).into(),
+            data: data.clone().into(),
+        };
+        send_as(&cfg, *to, call.abi_encode()).await;
+    }
+
+    // Read from the chain: vetting lacks the role, and the deployer, credentials admin,
+    // is to grant it — the only call missing.
+    let state = plan::read_state(&p, &cfg, &record, &[]).await.unwrap();
+    assert_eq!(state.credentials.vetting_issuer_missing, Some(vetting));
+    assert_eq!(
+        (
+            state.vetting.admin,
+            state.vetting.voting_period,
+            state.vetting.cooldown
+        ),
+        (d, 604_800, 2_592_000)
+    );
+    let actions = plan::actions(&cfg, &record, &state);
+    let grant = ICredentials::grantRoleCall {
+        role: keccak256("ISSUER_ROLE"),
+        account: vetting,
+    }
+    .abi_encode();
+    assert_eq!(
+        actions
+            .iter()
+            .map(|a| (a.what.as_str(), a.to, &a.data[..], a.sender))
+            .collect::<Vec<_>>(),
+        vec![(
+            format!("credentials.grantRole(ISSUER_ROLE, {vetting}) (vetting)").as_str(),
+            Some(credentials),
+            &grant[..],
+            Sender::Deployer
+        )]
+    );
+    let r = send_as(&cfg, credentials, actions[0].data.to_vec()).await;
+    let granted = r
+        .decoded_log::<ICredentials::RoleGranted>()
+        .expect("RoleGranted");
+    assert_eq!(
+        (granted.role, granted.account, granted.sender),
+        (keccak256("ISSUER_ROLE"), vetting, d)
+    );
+
+    // The re-run reads the role back: nothing left to send.
+    let state = plan::read_state(&p, &cfg, &record, &[]).await.unwrap();
+    assert_eq!(state.credentials.vetting_issuer_missing, None);
+    assert_eq!(plan::actions(&cfg, &record, &state), vec![]);
+
+    // Vetting reading another credentials contract than the recorded one stops the run.
+    let elsewhere = Address::repeat_byte(0x0e);
+    let call = answerCall {
+        selector: IVetting::configCall::SELECTOR.into(),
+        data: (d, elsewhere, ratings, 604_800u64, 2_592_000u64, 0u32, 0u32)
+            .abi_encode_params()
+            .into(),
+    };
+    send_as(&cfg, vetting, call.abi_encode()).await;
+    let err = plan::read_state(&p, &cfg, &record, &[]).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "vetting reads credentials {elsewhere}, but the record's credentials is \
+             {credentials}: remove `vetting` from the record to redeploy it"
+        )
+    );
 }
