@@ -93,6 +93,7 @@ async fn run(name: &str, url: &str, anvil: &Anvil, escrow: Address, head: u64) {
             poll_interval: Duration::from_millis(20),
         },
         allowed_origins: vec![],
+        notify: minuto_indexer::NotifyConfig::default(),
     })
     .await
     .unwrap();

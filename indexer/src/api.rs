@@ -2,11 +2,12 @@
 //! (`{"error": "invalid_address", "message": "…"}` with a 4xx status; internal failures
 //! are logged and answered `{"error": "internal", …}` with 500, never with their text).
 
-use std::sync::Arc;
+use std::convert::Infallible;
 
 use alloy_primitives::Address;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::ingest::Status;
+use crate::notify::{self, NotifyConfig};
 use crate::query::{self, Period, Role};
 use crate::store::{Store, StoreError};
 
@@ -30,8 +32,8 @@ pub struct App {
     pub store: Store,
     /// Ingestion's progress.
     pub status: watch::Receiver<Status>,
-    /// The clock (unix seconds) for expiries and streaks.
-    pub now: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// The clock (unix seconds) for expiries, streaks and runways; notification settings.
+    pub notify: NotifyConfig,
 }
 
 /// A request the API refuses, or a failure behind it.
@@ -54,6 +56,9 @@ pub enum ApiError {
         /// Allowed values.
         allowed: &'static str,
     },
+    /// `Last-Event-ID` is not an id the notification stream sent.
+    #[error("Last-Event-ID {0:?} is not an id this stream sent (block:log_index…)")]
+    InvalidEventId(String),
     /// No such session.
     #[error("no session {0}")]
     SessionNotFound(String),
@@ -75,6 +80,7 @@ impl IntoResponse for ApiError {
             ApiError::InvalidLimit => (StatusCode::BAD_REQUEST, "invalid_limit"),
             ApiError::InvalidCursor(_) => (StatusCode::BAD_REQUEST, "invalid_cursor"),
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::InvalidEventId(_) => (StatusCode::BAD_REQUEST, "invalid_event_id"),
             ApiError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "query failed");
@@ -213,7 +219,9 @@ async fn progress(
     Path(who): Path<String>,
 ) -> Result<Json<query::Progress>, ApiError> {
     let who = account(&who)?;
-    Ok(Json(query::progress(&app.store, who, (app.now)()).await?))
+    Ok(Json(
+        query::progress(&app.store, who, (app.notify.clock)()).await?,
+    ))
 }
 
 async fn profile(
@@ -221,7 +229,9 @@ async fn profile(
     Path(who): Path<String>,
 ) -> Result<Json<query::Profile>, ApiError> {
     let who = account(&who)?;
-    Ok(Json(query::profile(&app.store, who, (app.now)()).await?))
+    Ok(Json(
+        query::profile(&app.store, who, (app.notify.clock)()).await?,
+    ))
 }
 
 /// Query of the stats.
@@ -246,6 +256,28 @@ async fn stats(
         }
     };
     Ok(Json(query::stats(&app.store, days).await?))
+}
+
+async fn notifications(
+    State(app): State<App>,
+    Path(who): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let who = account(&who)?;
+    let after = match headers.get("last-event-id") {
+        // From the blocks stored when the client connected.
+        None => {
+            let stored = i64::try_from(app.status.borrow().stored).unwrap_or(i64::MAX);
+            (stored - 1, i64::MAX)
+        }
+        Some(v) => {
+            let s = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            notify::parse_event_id(&s).ok_or(ApiError::InvalidEventId(s))?
+        }
+    };
+    let keep_alive = app.notify.keep_alive;
+    let conn = notify::Conn::new(app.store, who, after, app.status, app.notify);
+    Ok(Sse::new(conn.stream()).keep_alive(KeepAlive::new().interval(keep_alive)))
 }
 
 /// `/readyz`'s body.
@@ -299,6 +331,7 @@ pub fn router(app: App, origins: &[HeaderValue]) -> Router {
         .route("/v1/students/{address}/progress", get(progress))
         .route("/v1/sessions/{id}", get(session))
         .route("/v1/stats", get(stats))
+        .route("/v1/notifications/{address}", get(notifications))
         .layer(cors)
         .with_state(app)
 }

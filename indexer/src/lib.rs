@@ -6,6 +6,7 @@
 //!   store;
 //! - [`store`]: the database (one schema, embedded migrations, both backends);
 //! - [`query`]: session history, earnings, progress, profiles, protocol stats;
+//! - [`notify`]: the per-address server-sent-events stream;
 //! - [`api`]: the HTTP front; [`config`]: the binary's configuration.
 //!
 //! [`spawn`] starts ingestion and the API and returns a [`Handle`].
@@ -14,11 +15,11 @@ pub mod api;
 pub mod config;
 pub mod events;
 pub mod ingest;
+pub mod notify;
 pub mod query;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use minuto_chain::alloy::providers::DynProvider;
@@ -28,6 +29,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use ingest::{Contracts, IngestConfig, IngestError, Status};
+pub use notify::NotifyConfig;
 pub use store::{Store, StoreError};
 
 /// What [`spawn`] needs.
@@ -44,6 +46,8 @@ pub struct Settings {
     pub ingest: IngestConfig,
     /// Browser origins the API answers (empty: any).
     pub allowed_origins: Vec<axum::http::HeaderValue>,
+    /// The clock and the notification streams' tick and keep-alive.
+    pub notify: NotifyConfig,
 }
 
 /// Why [`spawn`] failed.
@@ -110,7 +114,7 @@ impl Handle {
     }
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -137,7 +141,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     let app = api::App {
         store: settings.store.clone(),
         status: status.clone(),
-        now: Arc::new(unix_now),
+        notify: settings.notify,
     };
     let stop = cancel.clone();
     let server = tokio::spawn(async move {

@@ -46,6 +46,7 @@ async fn run(cfg: minuto_indexer::config::Config) -> anyhow::Result<()> {
         contracts: contracts.clone(),
         ingest: cfg.ingest.clone(),
         allowed_origins: cfg.allowed_origins.clone(),
+        notify: minuto_indexer::NotifyConfig::default(),
     })
     .await?;
     info!(

@@ -219,6 +219,11 @@ impl World {
     }
 
     async fn indexer(&self, db: &str) -> Handle {
+        self.indexer_with(db, minuto_indexer::NotifyConfig::default())
+            .await
+    }
+
+    async fn indexer_with(&self, db: &str, notify: minuto_indexer::NotifyConfig) -> Handle {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("31337.json");
         self.record.save(&path).unwrap();
@@ -235,6 +240,7 @@ impl World {
                 poll_interval: Duration::from_millis(50),
             },
             allowed_origins: vec![],
+            notify,
         })
         .await
         .unwrap()
@@ -773,4 +779,296 @@ async fn reorgs_rewind_what_the_replaced_blocks_wrote_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reorgs_rewind_what_the_replaced_blocks_wrote_on_postgres() {
     reorgs_rewind_what_the_replaced_blocks_wrote(true).await;
+}
+
+/// A server-sent-events client over a real HTTP response.
+struct SseClient {
+    resp: reqwest::Response,
+    buf: String,
+    comments: usize,
+}
+
+/// One event: (event, id, data).
+type Sent = (String, String, Value);
+
+impl SseClient {
+    async fn connect(w: &World, ix: &Handle, who: Address, last_id: Option<&str>) -> Self {
+        let mut req = w.http.get(format!(
+            "http://{}/v1/notifications/{}",
+            ix.local_addr,
+            a(who)
+        ));
+        if let Some(id) = last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Self {
+            resp,
+            buf: String::new(),
+            comments: 0,
+        }
+    }
+
+    /// The next frame's lines (a comment frame counts in `comments` and yields `None`).
+    async fn frame(&mut self) -> Option<Vec<String>> {
+        loop {
+            if let Some(i) = self.buf.find("\n\n") {
+                let frame: String = self.buf.drain(..i + 2).collect();
+                let lines: Vec<String> = frame.lines().map(str::to_owned).collect();
+                if lines.iter().all(|l| l.is_empty() || l.starts_with(':')) {
+                    self.comments += 1;
+                    return None;
+                }
+                return Some(lines);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.resp.chunk())
+                .await
+                .expect("no event within 30 s")
+                .unwrap()
+                .expect("stream ended");
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next event (keep-alive comments skipped).
+    async fn next(&mut self) -> Sent {
+        loop {
+            let Some(lines) = self.frame().await else {
+                continue;
+            };
+            let field = |name: &str| {
+                lines
+                    .iter()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                    .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+                    .to_owned()
+            };
+            return (
+                field("event"),
+                field("id"),
+                serde_json::from_str(&field("data")).unwrap(),
+            );
+        }
+    }
+}
+
+/// A session whose runway crosses 10 and then 3 minutes by the indexer's clock (a test
+/// clock the test moves, so nothing depends on timing): both parties' streams carry
+/// exactly session_started, low_funds 10, (top-up) low_funds 10 again, low_funds 3,
+/// session_ended with each party's amounts, and the tutor's the student's rating; a
+/// reconnect with Last-Event-ID gets what followed from the store.
+#[allow(clippy::too_many_lines)]
+async fn notifications_stream_each_partys_events_in_order_and_resume(postgres: bool) {
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    let test = "notifications_stream_each_partys_events_in_order_and_resume";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    let clock = std::sync::Arc::new(AtomicI64::new(0));
+    let c = clock.clone();
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(move || c.load(SeqCst)),
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+            },
+        )
+        .await;
+    w.synced(&ix).await;
+    let mut ss = SseClient::connect(&w, &ix, s.address, None).await;
+    let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
+
+    let now = w
+        .admin
+        .get_block(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    let start = now + 1_000;
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    // 630 s of runway at 10,000 base units a second.
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(6_300_000u64),
+        key,
+        0
+    ));
+    w.at(start).await;
+    let r = send!(ledger(&t.p).start(U256::from(1), key));
+    let log = &r.inner.logs()[0];
+    let started_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
+    let started = |role: &str| {
+        (
+            "session_started".to_owned(),
+            started_id.clone(),
+            json!({"session": "1", "role": role, "student": a(s.address), "tutor": a(t.address),
+                   "token": a(w.token_a), "rate": rate().to_string(), "deposit": "6300000",
+                   "startedAt": start}),
+        )
+    };
+    assert_eq!(ss.next().await, started("student"));
+    assert_eq!(ts.next().await, started("tutor"));
+
+    let low = |role: &str, minutes: u64, runway: u64, deposited: u64, billed: u64, at: u64| {
+        (
+            "low_funds".to_owned(),
+            format!("{started_id}:low:1:{minutes}"),
+            json!({"session": "1", "role": role, "token": a(w.token_a), "minutes": minutes,
+                   "runwaySeconds": runway, "deposited": deposited.to_string(),
+                   "billed": billed.to_string(), "at": at}),
+        )
+    };
+    // 601 s left: nothing; 600 s left: the 10-minute warning, once.
+    clock.store(start as i64 + 29, SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    clock.store(start as i64 + 30, SeqCst);
+    assert_eq!(
+        ss.next().await,
+        low("student", 10, 600, 6_300_000, 300_000, start + 30)
+    );
+    assert_eq!(
+        ts.next().await,
+        low("tutor", 10, 600, 6_300_000, 300_000, start + 30)
+    );
+
+    // A top-up of 300 s re-arms it: 900 s left now, 600 s at start + 330.
+    send!(ledger(&s.p).topUp(U256::from(1), U256::from(3_000_000u64)));
+    w.synced(&ix).await;
+    clock.store(start as i64 + 330, SeqCst);
+    assert_eq!(
+        ss.next().await,
+        low("student", 10, 600, 9_300_000, 3_300_000, start + 330)
+    );
+    assert_eq!(
+        ts.next().await,
+        low("tutor", 10, 600, 9_300_000, 3_300_000, start + 330)
+    );
+    clock.store(start as i64 + 750, SeqCst);
+    assert_eq!(
+        ss.next().await,
+        low("student", 3, 180, 9_300_000, 7_500_000, start + 750)
+    );
+    assert_eq!(
+        ts.next().await,
+        low("tutor", 3, 180, 9_300_000, 7_500_000, start + 750)
+    );
+
+    // The student stops at start + 760: 7,600,000 billed, 2.5 % fee, the rest refunded.
+    w.at(start + 760).await;
+    let r = send!(ledger(&s.p).stop(U256::from(1)));
+    let log = r
+        .inner
+        .logs()
+        .iter()
+        .find(|l| l.address() == w.escrow)
+        .unwrap();
+    let ended_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
+    let hint =
+        "a badge may be claimable: the badges contract's minimum duration and billed amount decide";
+    let ended_student = (
+        "session_ended".to_owned(),
+        ended_id.clone(),
+        json!({"session": "1", "role": "student", "token": a(w.token_a), "endedAt": start + 760,
+               "durationSeconds": 760, "endedBy": a(s.address), "billed": "7600000",
+               "badgeHint": hint, "refund": "1700000"}),
+    );
+    assert_eq!(ss.next().await, ended_student);
+    // Sent once stored: the API already agrees.
+    assert_eq!(w.ok(&ix, "/v1/sessions/1").await["state"], "ended");
+    let ended_tutor = (
+        "session_ended".to_owned(),
+        ended_id.clone(),
+        json!({"session": "1", "role": "tutor", "token": a(w.token_a), "endedAt": start + 760,
+               "durationSeconds": 760, "endedBy": a(s.address), "billed": "7600000",
+               "badgeHint": hint, "fee": "190000", "tutorPaid": "7410000"}),
+    );
+    assert_eq!(ts.next().await, ended_tutor);
+    assert_eq!(
+        w.balance(w.token_a, t.address).await,
+        MINTED + 7_410_000,
+        "the tutor's payout on chain"
+    );
+
+    // The student rates the tutor (rater role 1).
+    let r = send!(IReputation::new(w.ratings, &s.p).rate(
+        U256::from(1),
+        t.address,
+        1,
+        5,
+        "bafy-note".into()
+    ));
+    let log = &r.inner.logs()[0];
+    let rated_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
+    let rated = (
+        "rating_received".to_owned(),
+        rated_id.clone(),
+        json!({"session": "1", "rater": a(s.address), "raterRole": "student", "score": 5,
+               "cid": "bafy-note"}),
+    );
+    assert_eq!(ts.next().await, rated);
+
+    // Keep-alive comments while idle.
+    while ts.comments == 0 {
+        if let Some(f) = ts.frame().await {
+            panic!("only comments while idle, not {f:?}");
+        }
+    }
+
+    // Resume: what followed the given id, from the store (low funds are over: the
+    // session ended), then live.
+    let mut again = SseClient::connect(&w, &ix, t.address, Some(&started_id)).await;
+    assert_eq!(again.next().await, ended_tutor);
+    assert_eq!(again.next().await, rated);
+    let low_id = format!("{started_id}:low:1:3");
+    let mut again = SseClient::connect(&w, &ix, s.address, Some(&low_id)).await;
+    assert_eq!(again.next().await, ended_student);
+    let mut again = SseClient::connect(&w, &ix, t.address, Some(&ended_id)).await;
+    assert_eq!(again.next().await, rated);
+
+    // Refusals.
+    let r = w
+        .http
+        .get(format!(
+            "http://{}/v1/notifications/{}",
+            ix.local_addr,
+            a(t.address)
+        ))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_event_id");
+    let (status, body) = w.get(&ix, "/v1/notifications/0x1234").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_address"))
+    );
+
+    drop((ss, ts, again));
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_stream_each_partys_events_in_order_and_resume_on_sqlite() {
+    notifications_stream_each_partys_events_in_order_and_resume(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_stream_each_partys_events_in_order_and_resume_on_postgres() {
+    notifications_stream_each_partys_events_in_order_and_resume(true).await;
 }

@@ -1,0 +1,334 @@
+//! Live notifications: `GET /v1/notifications/{address}`, a server-sent-events stream of
+//! what concerns one address.
+//!
+//! Chain events (`session_started`, `session_ended`, `rating_received`) are read from the
+//! store, never from the follower's buffer: an event is sent once the rows it comes from
+//! are committed and served by the API (only blocks below [`Status::stored`]). Their id is
+//! the log's place, `block:log_index`; a client reconnecting with `Last-Event-ID` gets
+//! every later one from the store (at-least-once).
+//!
+//! `low_funds` is computed, not stored: each active session of the address is checked
+//! every [`NotifyConfig::tick`] against the clock, and each threshold
+//! ([`LOW_FUNDS_MINUTES`]) fires once per session and deposit (a top-up re-arms it). Its
+//! id starts with the position of the last chain event sent before it, so a resume from
+//! it misses no chain event; it is recomputed on every connection.
+
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy_primitives::{Address, U256};
+use axum::response::sse::Event;
+use futures_core::Stream;
+use serde_json::{json, Value};
+use sqlx::Row;
+use tokio::sync::watch;
+
+use crate::ingest::Status;
+use crate::store::{address, amount, hex_addr, Store, StoreError};
+
+/// Unix seconds now.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Runway thresholds, in minutes, at which `low_funds` fires.
+pub const LOW_FUNDS_MINUTES: [u64; 2] = [10, 3];
+
+/// Rows per query per wake-up.
+const PAGE: i64 = 200;
+
+/// The notification streams' settings.
+#[derive(Clone)]
+pub struct NotifyConfig {
+    /// The clock runways are computed at (and the API's "now").
+    pub clock: Clock,
+    /// How often active sessions' runways are checked (and the store, besides every
+    /// stored batch).
+    pub tick: Duration,
+    /// Interval of keep-alive comments.
+    pub keep_alive: Duration,
+}
+
+impl std::fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotifyConfig")
+            .field("tick", &self.tick)
+            .field("keep_alive", &self.keep_alive)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(crate::unix_now),
+            tick: Duration::from_secs(1),
+            keep_alive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A place in the chain: (block, log index).
+pub type Position = (i64, i64);
+
+/// Parses a `Last-Event-ID`: `block:log_index`, optionally followed by `:…` (a
+/// `low_funds` id).
+pub fn parse_event_id(s: &str) -> Option<Position> {
+    let mut parts = s.split(':');
+    let block = parts.next()?.parse::<i64>().ok().filter(|b| *b >= 0)?;
+    let log = parts.next()?.parse::<i64>().ok().filter(|l| *l >= 0)?;
+    Some((block, log))
+}
+
+/// One address's stream state.
+pub struct Conn {
+    store: Store,
+    who: Address,
+    after: Position,
+    status: watch::Receiver<Status>,
+    cfg: NotifyConfig,
+    queue: VecDeque<Event>,
+    /// (session, minutes, deposited) already sent on this connection.
+    fired: HashSet<(i64, u64, U256)>,
+}
+
+fn role_of(who: Address, student: Address) -> &'static str {
+    if who == student {
+        "student"
+    } else {
+        "tutor"
+    }
+}
+
+fn event(name: &str, id: String, data: &Value) -> Event {
+    Event::default().event(name).id(id).data(data.to_string())
+}
+
+impl Conn {
+    /// A stream for `who`, after `after`.
+    pub fn new(
+        store: Store,
+        who: Address,
+        after: Position,
+        status: watch::Receiver<Status>,
+        cfg: NotifyConfig,
+    ) -> Self {
+        Self {
+            store,
+            who,
+            after,
+            status,
+            cfg,
+            queue: VecDeque::new(),
+            fired: HashSet::new(),
+        }
+    }
+
+    /// Queues what is new; returns whether anything is.
+    async fn fill(&mut self) -> Result<bool, StoreError> {
+        let stored = i64::try_from(self.status.borrow_and_update().stored).unwrap_or(i64::MAX);
+        for (pos, e) in chain_events(&self.store, self.who, self.after, stored).await? {
+            self.after = pos;
+            self.queue.push_back(e);
+        }
+        self.low_funds().await?;
+        Ok(!self.queue.is_empty())
+    }
+
+    async fn low_funds(&mut self) -> Result<(), StoreError> {
+        let who = hex_addr(&self.who);
+        let rows = sqlx::query(
+            "SELECT o.id, o.student, o.token, o.rate, o.deposit, s.start_at, \
+               (SELECT u.deposited FROM session_topped_up u WHERE u.id = o.id \
+                ORDER BY u.block DESC, u.log_index DESC LIMIT 1) AS topped \
+             FROM session_opened o JOIN session_started s ON s.id = o.id \
+             WHERE (o.student = $1 OR o.tutor = $1) \
+               AND NOT EXISTS (SELECT 1 FROM session_ended e WHERE e.id = o.id) \
+               AND NOT EXISTS (SELECT 1 FROM session_cancelled c WHERE c.id = o.id) \
+             ORDER BY o.id",
+        )
+        .bind(&who)
+        .fetch_all(self.store.pool())
+        .await?;
+        let now = (self.cfg.clock)();
+        let scale = U256::from(10u64).pow(U256::from(18));
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            let rate = amount(&row, "rate")?;
+            if rate.is_zero() {
+                continue;
+            }
+            let deposited = match crate::store::amount_opt(&row, "topped")? {
+                Some(d) => d,
+                None => amount(&row, "deposit")?,
+            };
+            let start: i64 = row.try_get("start_at")?;
+            let elapsed = U256::from(u64::try_from(now - start).unwrap_or(0));
+            let billed = (elapsed * rate / scale).min(deposited);
+            let runway = (deposited - billed) * scale / rate;
+            let role = role_of(self.who, address(&row, "student")?);
+            for minutes in LOW_FUNDS_MINUTES {
+                if runway > U256::from(minutes * 60) || !self.fired.insert((id, minutes, deposited))
+                {
+                    continue;
+                }
+                let data = json!({
+                    "session": id.to_string(),
+                    "role": role,
+                    "token": hex_addr(&address(&row, "token")?),
+                    "minutes": minutes,
+                    "runwaySeconds": runway.to::<u64>(),
+                    "deposited": deposited.to_string(),
+                    "billed": billed.to_string(),
+                    "at": now,
+                });
+                let (b, l) = self.after;
+                self.queue.push_back(event(
+                    "low_funds",
+                    format!("{b}:{l}:low:{id}:{minutes}"),
+                    &data,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The stream: queued events first, then waits for a stored batch or a tick.
+    pub fn stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send {
+        futures_util::stream::unfold(self, |mut c| async move {
+            loop {
+                if let Some(e) = c.queue.pop_front() {
+                    return Some((Ok(e), c));
+                }
+                match c.fill().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "notifications: store read failed"),
+                }
+                let tick = c.cfg.tick;
+                tokio::select! {
+                    r = c.status.changed() => {
+                        // Ingestion stopped: the service is shutting down.
+                        if r.is_err() {
+                            return None;
+                        }
+                    }
+                    () = tokio::time::sleep(tick) => {}
+                }
+            }
+        })
+    }
+}
+
+/// Chain events for `who` after `after` in blocks below `stored`, in chain order.
+async fn chain_events(
+    store: &Store,
+    who: Address,
+    after: Position,
+    stored: i64,
+) -> Result<Vec<(Position, Event)>, StoreError> {
+    let w = hex_addr(&who);
+    let range = "(x.block > $2 OR (x.block = $2 AND x.log_index > $3)) AND x.block < $4";
+    let run = |sql: String| {
+        let w = w.clone();
+        async move {
+            sqlx::query(&sql)
+                .bind(w)
+                .bind(after.0)
+                .bind(after.1)
+                .bind(stored)
+                .bind(PAGE)
+                .fetch_all(store.pool())
+                .await
+        }
+    };
+    let started = run(format!(
+        "SELECT x.block, x.log_index, x.id, x.start_at, o.student, o.tutor, o.token, o.rate, \
+           o.deposit FROM session_started x JOIN session_opened o ON o.id = x.id \
+         WHERE (o.student = $1 OR o.tutor = $1) AND {range} \
+         ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    let ended = run(format!(
+        "SELECT x.block, x.log_index, x.id, x.end_at, x.billed, x.fee, x.tutor_paid, x.refund, \
+           x.ended_by, s.start_at, o.student, o.tutor, o.token \
+         FROM session_ended x JOIN session_opened o ON o.id = x.id \
+           LEFT JOIN session_started s ON s.id = x.id \
+         WHERE (o.student = $1 OR o.tutor = $1) AND {range} \
+         ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    let rated = run(format!(
+        "SELECT x.block, x.log_index, x.session_id, x.rater, x.rater_role, x.score, x.cid \
+         FROM rated x WHERE x.ratee = $1 AND {range} ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    // A query that filled its page may have more after its last row: nothing past the
+    // earliest such row is sent this round (the next round continues from there).
+    let mut until: Option<Position> = None;
+    for rows in [&started, &ended, &rated] {
+        if rows.len() as i64 == PAGE {
+            let last = rows.last().expect("a full page");
+            let p = (last.try_get("block")?, last.try_get("log_index")?);
+            until = Some(until.map_or(p, |u: Position| u.min(p)));
+        }
+    }
+    let mut out = Vec::new();
+    let pos = |r: &sqlx::any::AnyRow| -> Result<Position, StoreError> {
+        Ok((r.try_get("block")?, r.try_get("log_index")?))
+    };
+    for r in &started {
+        let student = address(r, "student")?;
+        let data = json!({
+            "session": r.try_get::<i64, _>("id")?.to_string(),
+            "role": role_of(who, student),
+            "student": hex_addr(&student),
+            "tutor": hex_addr(&address(r, "tutor")?),
+            "token": hex_addr(&address(r, "token")?),
+            "rate": amount(r, "rate")?.to_string(),
+            "deposit": amount(r, "deposit")?.to_string(),
+            "startedAt": r.try_get::<i64, _>("start_at")?,
+        });
+        out.push((pos(r)?, "session_started", data));
+    }
+    for r in &ended {
+        let student = address(r, "student")?;
+        let role = role_of(who, student);
+        let end: i64 = r.try_get("end_at")?;
+        let start: Option<i64> = r.try_get("start_at")?;
+        let mut data = json!({
+            "session": r.try_get::<i64, _>("id")?.to_string(),
+            "role": role,
+            "token": hex_addr(&address(r, "token")?),
+            "endedAt": end,
+            "durationSeconds": start.map(|s| (end - s).max(0)),
+            "endedBy": hex_addr(&address(r, "ended_by")?),
+            "billed": amount(r, "billed")?.to_string(),
+            "badgeHint": "a badge may be claimable: the badges contract's minimum duration and billed amount decide",
+        });
+        if role == "student" {
+            data["refund"] = amount(r, "refund")?.to_string().into();
+        } else {
+            data["fee"] = amount(r, "fee")?.to_string().into();
+            data["tutorPaid"] = amount(r, "tutor_paid")?.to_string().into();
+        }
+        out.push((pos(r)?, "session_ended", data));
+    }
+    for r in &rated {
+        let role: i64 = r.try_get("rater_role")?;
+        let data = json!({
+            "session": r.try_get::<i64, _>("session_id")?.to_string(),
+            "rater": hex_addr(&address(r, "rater")?),
+            "raterRole": match role { 1 => "student", 2 => "tutor", _ => "other" },
+            "score": r.try_get::<i64, _>("score")?,
+            "cid": r.try_get::<String, _>("cid")?,
+        });
+        out.push((pos(r)?, "rating_received", data));
+    }
+    out.sort_by_key(|(p, _, _)| *p);
+    Ok(out
+        .into_iter()
+        .filter(|(p, _, _)| until.is_none_or(|u| *p <= u))
+        .map(|(p, name, data)| (p, event(name, format!("{}:{}", p.0, p.1), &data)))
+        .collect())
+}
