@@ -584,7 +584,10 @@ impl Registry {
             },
             EscrowEvent::Ended { id, .. } | EscrowEvent::Cancelled { id } => {
                 let known = inner.sessions.contains_key(&id);
-                inner.remove(id);
+                drop(inner);
+                // As for a stop of ours (the follower may see it before the stopper does):
+                // what was heard is kept, should a reorganisation undo the end.
+                self.stopped(id);
                 known
             }
         }

@@ -261,7 +261,7 @@ impl<R: TxRpc> Submitter<R> {
         let PendingStop {
             id,
             at,
-            nonce,
+            mut nonce,
             gas,
             mut fees,
             mut sent,
@@ -276,6 +276,18 @@ impl<R: TxRpc> Submitter<R> {
             }
             attempts += 1;
             fees = fees.bumped(self.cfg.fee_bump_percent, self.cfg.max_fee_per_gas);
+            // Transactions of ours below this nonce vanished (a reorganisation, or a
+            // node that dropped them): nothing under this nonce can be mined until the
+            // gap is filled, so this stop fills it.
+            match self.rpc.pending_nonce().await {
+                Ok(next) if next < nonce => {
+                    warn!(session = %id, nonce, node_nonce = next, "nonce gap: sending again under the node's nonce");
+                    self.forget_nonce().await;
+                    nonce = self.next_nonce().await?;
+                }
+                Ok(_) => {}
+                Err(e) => debug!(session = %id, error = %e, "cannot read the pending nonce"),
+            }
             debug!(session = %id, nonce, ?fees, "bumping fees");
             match self.rpc.send(id, at, nonce, gas, fees).await {
                 Ok(hash) => sent.push(hash),

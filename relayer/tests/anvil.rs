@@ -975,3 +975,89 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
     assert_eq!(refused.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(relayer_nonce(&node).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at() {
+    let Some(bin) = anvil_or_skip("a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let dir = temp_dir("reorg");
+    let mut cfg = config(&node, d.escrow, &dir.join("cursor.json"));
+    cfg.tx.submit.receipt_timeout = Duration::from_secs(2);
+    let mut handle = minuto_relayer::spawn(cfg).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
+        .await
+        .unwrap();
+    let client = Client {
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
+    };
+    for seq in 1..=3 {
+        round(&client, &d, &[&handle, &handle], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let tutor_last = last_seen(&handle, "tutor").await.unwrap();
+    student_pings_until_ended(&client, &handle, &d, 4).await;
+    assert_eq!(ended_on_chain(&node, d.escrow).await.end, tutor_last);
+    // The block that ended it (the session can read Ended a moment before the block is
+    // sealed), once the stop is confirmed and the follower has read that block.
+    let mut ended_in = None;
+    for _ in 0..50 {
+        let filter = alloy::rpc::types::Filter::new()
+            .address(d.escrow)
+            .event_signature(
+                <minuto_chain::bindings::ISessionEscrow::SessionEnded as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+            )
+            .from_block(0)
+            .to_block(node.p.get_block_number().await.unwrap());
+        ended_in = node
+            .p
+            .get_logs(&filter)
+            .await
+            .unwrap()
+            .first()
+            .and_then(|l| l.block_number);
+        if ended_in.is_some() && handle.metrics.stops_confirmed.get() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ended_in = ended_in.expect("no SessionEnded log");
+    assert_eq!(handle.metrics.stops_confirmed.get(), 1);
+    for _ in 0..50 {
+        if handle.sync_status().next_block > ended_in {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(handle.sync_status().next_block > ended_in);
+    // Those blocks are replaced by others without the stop: the session is Active
+    // again on chain, and the relayer's account nonce is back where it was.
+    let head = node.p.get_block_number().await.unwrap();
+    let () = node
+        .p
+        .raw_request("anvil_rollback".into(), [head - ended_in + 1])
+        .await
+        .unwrap();
+    assert_eq!(session(&node, d.escrow, 1).await.state, 2);
+    let undone = std::time::Instant::now();
+    let mut on_chain = session(&node, d.escrow, 1).await;
+    while on_chain.state != 3 && undone.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        on_chain = session(&node, d.escrow, 1).await;
+    }
+    assert_eq!(on_chain.state, 3, "the undone stop was not sent again");
+    assert_eq!(on_chain.end, tutor_last);
+    // Grace period (4 s), one receipt timeout (2 s) for the stop sent above the nonce
+    // the reorganisation gave back, and a block; not five timeouts and a retry.
+    assert!(
+        undone.elapsed() < Duration::from_secs(15),
+        "re-stopped {:.1} s after the reorg",
+        undone.elapsed().as_secs_f64()
+    );
+    assert!(handle.metrics.follower_reorgs.get() >= 1);
+    handle.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -96,6 +96,31 @@ async fn stop_undone_by_a_reorg_is_judged_again_from_the_same_heartbeats() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_end_the_follower_saw_first_keeps_the_heartbeats_for_a_reorg() {
+    let r = registry();
+    open(&r, 1);
+    start(&r, 1, T0);
+    r.record_heartbeat(U256::from(1), Role::Student, 4, T0)
+        .unwrap();
+    r.record_heartbeat(U256::from(1), Role::Tutor, 9, T0)
+        .unwrap();
+    let before = r.snapshot();
+    // The follower reads our stop's SessionEnded before the stopper has its receipt.
+    assert!(r.apply(&EscrowEvent::Ended {
+        id: U256::from(1),
+        end: T0,
+    }));
+    r.stopped(U256::from(1));
+    // Reorganised away: judged again from the same heartbeats, not from its start.
+    r.rewind(&before);
+    let s = r.status(U256::from(1)).unwrap().session;
+    assert_eq!(s.phase, Phase::Active);
+    assert_eq!(s.seen[Role::Student.index()].map(|x| x.seq), Some(4));
+    assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.seq), Some(9));
+    assert_eq!(s.seen[Role::Tutor.index()].map(|x| x.unix), Some(T0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn withdrawable_is_zero_inside_the_backdate_window_and_saturates() {
     let r = registry();
     open(&r, 1);

@@ -410,3 +410,41 @@ async fn a_dropped_stop_is_sent_again_under_its_nonce_and_found_in_a_block() {
     assert_eq!(s.receipt_calls, vec![B256::repeat_byte(1)]);
     assert_eq!(sub.receipt_counts().found_in_blocks, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_above_a_nonce_gap_is_sent_again_under_the_nodes_nonce() {
+    let rpc = FakeRpc::default();
+    {
+        let mut s = rpc.0.lock().unwrap();
+        s.pending_nonce = 7;
+        // Only the stop sent again is ever mined.
+        s.mined_after.insert(2, (0, true));
+    }
+    let sub = Submitter::new(rpc, cfg());
+    let SentStop::Pending(p) = sub.send(U256::from(1), 100).await.unwrap() else {
+        panic!("expected a pending stop")
+    };
+    assert_eq!(p.nonce, 7);
+    // A reorganisation took our transactions under nonces 5 and 6 away: the node's next
+    // nonce is 5 again, and nonce 7 can never be mined.
+    sub.rpc().0.lock().unwrap().pending_nonce = 5;
+    let out = sub.confirm(p).await.unwrap();
+    assert_eq!(
+        out,
+        StopOutcome::Stopped {
+            tx: B256::repeat_byte(2),
+            at: 100
+        }
+    );
+    {
+        let s = sub.rpc().0.lock().unwrap();
+        assert_eq!(s.sends.iter().map(|x| x.0).collect::<Vec<_>>(), vec![7, 5]);
+        // Raised fees, as for any replacement.
+        assert_eq!(s.sends[1].2.max_fee_per_gas, 1_250);
+    }
+    // The counter follows the node from there.
+    match sub.send(U256::from(2), 100).await.unwrap() {
+        SentStop::Pending(p) => assert_eq!(p.nonce, 6),
+        other => panic!("{other:?}"),
+    }
+}
