@@ -72,6 +72,10 @@ pub struct Status {
     /// First block whose rows are not in the database yet (everything before it is
     /// stored and served).
     pub stored: u64,
+    /// Rewinds written (rows of replaced blocks deleted) since start.
+    pub rewinds: u64,
+    /// The first block the latest rewind deleted rows from.
+    pub rewound_from: u64,
 }
 
 /// What the sink applied and not yet written.
@@ -142,7 +146,13 @@ impl Logs {
         };
         self.store.write(&batch).await?;
         *self.flushed.lock().unwrap() = Some(next_block);
-        self.status.send_modify(|s| s.stored = next_block);
+        self.status.send_modify(|s| {
+            s.stored = next_block;
+            if rewound {
+                s.rewinds += 1;
+                s.rewound_from = next_block;
+            }
+        });
         Ok(())
     }
 
@@ -309,6 +319,10 @@ async fn resume(source: &Logs, contracts: &Contracts) -> Result<u64, IngestError
             }),
         })
         .await?;
+    source.status.send_modify(|s| {
+        s.rewinds += 1;
+        s.rewound_from = from;
+    });
     Ok(from)
 }
 

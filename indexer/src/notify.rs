@@ -12,6 +12,10 @@
 //! ([`LOW_FUNDS_MINUTES`]) fires once per session and deposit (a top-up re-arms it). Its
 //! id starts with the position of the last chain event sent before it, so a resume from
 //! it misses no chain event; it is recomputed on every connection.
+//!
+//! When ingestion rewinds (a reorganisation replaced stored blocks), a stream that had
+//! sent events from the replaced blocks sends the new blocks' events from there on
+//! (possibly with ids it used before: the ids name places in the chain).
 
 use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
@@ -90,6 +94,8 @@ pub struct Conn {
     queue: VecDeque<Event>,
     /// (session, minutes, deposited) already sent on this connection.
     fired: HashSet<(i64, u64, U256)>,
+    /// Ingestion's rewinds seen.
+    rewinds: u64,
 }
 
 fn role_of(who: Address, student: Address) -> &'static str {
@@ -113,12 +119,14 @@ impl Conn {
         status: watch::Receiver<Status>,
         cfg: NotifyConfig,
     ) -> Self {
+        let rewinds = status.borrow().rewinds;
         Self {
             store,
             who,
             after,
-            status,
             cfg,
+            rewinds,
+            status,
             queue: VecDeque::new(),
             fired: HashSet::new(),
         }
@@ -126,28 +134,40 @@ impl Conn {
 
     /// Queues what is new; returns whether anything is.
     async fn fill(&mut self) -> Result<bool, StoreError> {
-        let stored = i64::try_from(self.status.borrow_and_update().stored).unwrap_or(i64::MAX);
+        let status = *self.status.borrow_and_update();
+        if status.rewinds != self.rewinds {
+            // Blocks were replaced: what was sent from them on is sent again as the new
+            // blocks have it.
+            self.rewinds = status.rewinds;
+            let from = i64::try_from(status.rewound_from).unwrap_or(i64::MAX);
+            if self.after.0 >= from {
+                self.after = (from - 1, i64::MAX);
+            }
+        }
+        let stored = i64::try_from(status.stored).unwrap_or(i64::MAX);
         for (pos, e) in chain_events(&self.store, self.who, self.after, stored).await? {
             self.after = pos;
             self.queue.push_back(e);
         }
-        self.low_funds().await?;
+        self.low_funds(stored).await?;
         Ok(!self.queue.is_empty())
     }
 
-    async fn low_funds(&mut self) -> Result<(), StoreError> {
+    /// Sessions started in blocks below `stored` (their start already sent).
+    async fn low_funds(&mut self, stored: i64) -> Result<(), StoreError> {
         let who = hex_addr(&self.who);
         let rows = sqlx::query(
             "SELECT o.id, o.student, o.token, o.rate, o.deposit, s.start_at, \
                (SELECT u.deposited FROM session_topped_up u WHERE u.id = o.id \
                 ORDER BY u.block DESC, u.log_index DESC LIMIT 1) AS topped \
              FROM session_opened o JOIN session_started s ON s.id = o.id \
-             WHERE (o.student = $1 OR o.tutor = $1) \
+             WHERE (o.student = $1 OR o.tutor = $1) AND s.block < $2 \
                AND NOT EXISTS (SELECT 1 FROM session_ended e WHERE e.id = o.id) \
                AND NOT EXISTS (SELECT 1 FROM session_cancelled c WHERE c.id = o.id) \
              ORDER BY o.id",
         )
         .bind(&who)
+        .bind(stored)
         .fetch_all(self.store.pool())
         .await?;
         let now = (self.cfg.clock)();

@@ -832,8 +832,14 @@ impl SseClient {
         }
     }
 
-    /// The next event (keep-alive comments skipped).
+    /// The next event (keep-alive comments skipped), within 30 s.
     async fn next(&mut self) -> Sent {
+        tokio::time::timeout(Duration::from_secs(30), self.next_event())
+            .await
+            .expect("no event within 30 s")
+    }
+
+    async fn next_event(&mut self) -> Sent {
         loop {
             let Some(lines) = self.frame().await else {
                 continue;
@@ -1061,6 +1067,71 @@ async fn notifications_stream_each_partys_events_in_order_and_resume(postgres: b
 
     drop((ss, ts, again));
     ix.shutdown().await.unwrap();
+}
+
+/// A session start already sent is replaced by a reorganisation: the stream sends the
+/// new blocks' start (same place in the chain, other facts).
+async fn notifications_after_a_reorganisation_send_the_new_blocks_events(postgres: bool) {
+    let test = "notifications_after_a_reorganisation_send_the_new_blocks_events";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    let key = Address::repeat_byte(0x0c);
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+    let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    let session = |deposit: u64| {
+        let (s, t, tutor) = (s.p.clone(), t.p.clone(), t.address);
+        let (escrow, token) = (w.escrow, w.token_a);
+        async move {
+            send!(ILedger::new(escrow, s).open(tutor, token, rate(), U256::from(deposit), key, 0));
+            let r = send!(ILedger::new(escrow, t).start(U256::from(1), key));
+            let log = &r.inner.logs()[0];
+            format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap())
+        }
+    };
+    let first = session(50_000_000).await;
+    let (name, id, data) = ts.next().await;
+    assert_eq!(
+        (name.as_str(), id.as_str()),
+        ("session_started", first.as_str())
+    );
+    assert_eq!(data["deposit"], "50000000");
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    let second = session(70_000_000).await;
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [2]).await.unwrap();
+    let (name, id, data) = ts.next().await;
+    assert_eq!(
+        (name.as_str(), id.as_str()),
+        ("session_started", second.as_str())
+    );
+    assert_eq!(data["deposit"], "70000000");
+    assert!(ix.status.borrow().rewinds >= 1);
+    drop(ts);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_after_a_reorganisation_send_the_new_blocks_events_on_sqlite() {
+    notifications_after_a_reorganisation_send_the_new_blocks_events(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_after_a_reorganisation_send_the_new_blocks_events_on_postgres() {
+    notifications_after_a_reorganisation_send_the_new_blocks_events(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
