@@ -267,8 +267,8 @@ async fn notifications(
     let after = match headers.get("last-event-id") {
         // From the blocks stored when the client connected.
         None => {
-            let stored = i64::try_from(app.status.borrow().stored).unwrap_or(i64::MAX);
-            (stored - 1, i64::MAX)
+            let stored = app.status.borrow().stored;
+            notify::start_position(&app.store, stored).await?
         }
         Some(v) => {
             let s = String::from_utf8_lossy(v.as_bytes()).into_owned();

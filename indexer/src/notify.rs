@@ -84,6 +84,22 @@ pub fn parse_event_id(s: &str) -> Option<Position> {
     Some((block, log))
 }
 
+/// Where a stream without `Last-Event-ID` starts: after the blocks stored when it
+/// connects (before ingestion has resumed, after the newest stored event).
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn start_position(store: &Store, stored: u64) -> Result<Position, StoreError> {
+    if stored > 0 {
+        return Ok((i64::try_from(stored).unwrap_or(i64::MAX) - 1, i64::MAX));
+    }
+    let newest: Option<i64> = sqlx::query("SELECT MAX(block) AS b FROM events")
+        .fetch_one(store.pool())
+        .await?
+        .try_get("b")?;
+    Ok((newest.unwrap_or(-1), i64::MAX))
+}
+
 /// One address's stream state.
 pub struct Conn {
     store: Store,

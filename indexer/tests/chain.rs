@@ -1120,8 +1120,13 @@ async fn notifications_after_a_reorganisation_send_the_new_blocks_events(postgre
     );
     assert_eq!(data["deposit"], "70000000");
     assert!(ix.status.borrow().rewinds >= 1);
-    drop(ts);
+    // Shutting down ends open streams (the server would otherwise wait for them).
     ix.shutdown().await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(_)) = ts.resp.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream outlived the indexer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
