@@ -200,8 +200,8 @@ impl Conn {
             };
             let start: i64 = row.try_get("start_at")?;
             let elapsed = U256::from(u64::try_from(now - start).unwrap_or(0));
-            let billed = (elapsed * rate / scale).min(deposited);
-            let runway = (deposited - billed) * scale / rate;
+            let billed = (elapsed.saturating_mul(rate) / scale).min(deposited);
+            let runway = (deposited - billed).saturating_mul(scale) / rate;
             let role = role_of(self.who, address(&row, "student")?);
             for minutes in LOW_FUNDS_MINUTES {
                 if runway > U256::from(minutes * 60) || !self.fired.insert((id, minutes, deposited))
@@ -367,4 +367,20 @@ async fn chain_events(
         .filter(|(p, _, _)| until.is_none_or(|u| *p <= u))
         .map(|(p, name, data)| (p, event(name, format!("{}:{}", p.0, p.1), &data)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_event_id;
+
+    #[test]
+    fn event_ids_parse_to_their_place_in_the_chain() {
+        assert_eq!(parse_event_id("1041:0"), Some((1041, 0)));
+        assert_eq!(parse_event_id("1041:0:low:1:10"), Some((1041, 0)));
+        assert_eq!(parse_event_id("12:-1"), None);
+        assert_eq!(parse_event_id("-1:3"), None);
+        assert_eq!(parse_event_id("1041"), None);
+        assert_eq!(parse_event_id("yesterday"), None);
+        assert_eq!(parse_event_id(""), None);
+    }
 }
