@@ -393,7 +393,7 @@ async fn session(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> 
     let phase = match s.phase {
         Phase::Open => "open",
         Phase::Active => "active",
-        Phase::Stopping => "stopping",
+        Phase::Stopping | Phase::Sending => "stopping",
     };
     Json(json!({
         "session": id.to_string(),

@@ -28,8 +28,11 @@ pub enum Phase {
     Open,
     /// Accruing: heartbeats expected.
     Active,
-    /// A stop was decided and is being submitted.
+    /// A stop was decided and is being checked (the shared store, a last look before
+    /// sending): heartbeats still count, and one heard now calls the stop off.
     Stopping,
+    /// The stop was handed to the chain: heartbeats are refused as `session_ended`.
+    Sending,
 }
 
 /// One watched session.
@@ -436,7 +439,6 @@ impl Registry {
         if s.phase != Phase::Stopping {
             return None;
         }
-        let mut newer = false;
         for role in Role::ALL {
             let Some(ms) = shared[role.index()] else {
                 continue;
@@ -445,7 +447,6 @@ impl Registry {
             if local.is_some_and(|l| self.clock.unix_ms_of(l.at) >= ms) {
                 continue;
             }
-            newer = true;
             // Replay order stays this instance's own (it only saw its own heartbeats).
             let (seq, sent_at) = local.map_or((0, 0), |l| (l.seq, l.sent_at));
             s.seen[role.index()] = Some(Seen {
@@ -455,9 +456,8 @@ impl Registry {
                 unix: ms / 1000,
             });
         }
-        if !newer {
-            return Some(request);
-        }
+        // Judged again whatever the store said: a heartbeat may also have come in here
+        // since the decision (they count while the stop is only being checked).
         match judge(id, s.watched(), now, &self.clock, &self.liveness) {
             Verdict::Stop(request) => Some(request),
             Verdict::Wait(next) => {
@@ -606,7 +606,7 @@ impl Registry {
         let inner = self.lock();
         match inner.sessions.get(&id) {
             Some(s) => match s.phase {
-                Phase::Active => {
+                Phase::Active | Phase::Stopping => {
                     let key = s.key(role);
                     let known = s.public_keys[role.index()]
                         .filter(|(address, _)| *address == key)
@@ -614,7 +614,7 @@ impl Registry {
                     Ok((key, known))
                 }
                 Phase::Open => Err(Refusal::SessionNotActive),
-                Phase::Stopping => Err(Refusal::SessionEnded),
+                Phase::Sending => Err(Refusal::SessionEnded),
             },
             None if inner.ended.contains(&id) => Err(Refusal::SessionEnded),
             None => Err(Refusal::UnknownSession),
@@ -656,9 +656,9 @@ impl Registry {
             None => return Err(Refusal::UnknownSession),
         };
         match s.phase {
-            Phase::Active => {}
+            Phase::Active | Phase::Stopping => {}
             Phase::Open => return Err(Refusal::SessionNotActive),
-            Phase::Stopping => return Err(Refusal::SessionEnded),
+            Phase::Sending => return Err(Refusal::SessionEnded),
         }
         if let Some(last) = s.seen[role.index()] {
             if (sent_at, seq) <= (last.sent_at, last.seq) {
@@ -743,13 +743,42 @@ impl Registry {
         inner.remove(id);
     }
 
+    /// The last look before a decided stop is sent: `Some(request)` (and heartbeats are
+    /// refused from now on) when the session is still silent, `None` when a heartbeat
+    /// came in since the decision (the session is active again, judged at its new
+    /// deadline) or the session is no longer being stopped.
+    pub fn begin_send(&self, request: StopRequest) -> Option<StopRequest> {
+        let now = self.clock.now();
+        let mut inner = self.lock();
+        let s = inner.sessions.get_mut(&request.id)?;
+        if s.phase != Phase::Stopping {
+            return None;
+        }
+        let id = request.id;
+        // Silence only grows: with nothing heard since the decision this is that stop.
+        match judge(id, s.watched(), now, &self.clock, &self.liveness) {
+            Verdict::Stop(request) => {
+                // Neither phase is Active: the active count is unchanged.
+                s.phase = Phase::Sending;
+                Some(request)
+            }
+            Verdict::Wait(next) => {
+                inner.set_phase(id, Phase::Active);
+                inner.schedule(id, next);
+                drop(inner);
+                self.wake.notify_one();
+                None
+            }
+        }
+    }
+
     /// A stop failed: judge the session again at `retry_at`.
     pub fn stop_failed(&self, id: U256, retry_at: Instant) {
         let mut inner = self.lock();
         if inner
             .sessions
             .get(&id)
-            .is_some_and(|s| s.phase == Phase::Stopping)
+            .is_some_and(|s| matches!(s.phase, Phase::Stopping | Phase::Sending))
         {
             inner.set_phase(id, Phase::Active);
             inner.schedule(id, retry_at);
@@ -828,7 +857,7 @@ impl Registry {
             };
             match (r.active, phase) {
                 (true, None | Some(Phase::Open)) => self.activate(&mut inner, r.id),
-                (false, Some(Phase::Active | Phase::Stopping)) => {
+                (false, Some(Phase::Active | Phase::Stopping | Phase::Sending)) => {
                     inner.set_phase(r.id, Phase::Open);
                 }
                 _ => {}

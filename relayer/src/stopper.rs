@@ -161,6 +161,12 @@ pub async fn stop_one<C: Chain>(
         registry.stopped(id);
         return;
     }
+    // A heartbeat heard while the stop was checked or waited for a slot calls it off;
+    // from here on heartbeats are refused.
+    let Some(request) = registry.begin_send(request) else {
+        info!(session = %id, "heard from since the stop was decided; not sent");
+        return;
+    };
     let at = clamp_at(
         request.target_at,
         request.start,

@@ -139,3 +139,52 @@ async fn withdrawable_is_zero_inside_the_backdate_window_and_saturates() {
     }));
     assert_eq!(standing(&r, 1).withdrawable, 0);
 }
+
+/// A heartbeat that arrives while a decided stop is still being checked (shared store,
+/// waiting for a send slot) counts: it is accepted and calls the stop off. Once the stop
+/// is handed to the chain, heartbeats are refused as ended.
+#[tokio::test(start_paused = true)]
+async fn a_heartbeat_before_the_stop_is_sent_calls_it_off() {
+    let r = registry();
+    let id = U256::from(1);
+    open(&r, 1);
+    start(&r, 1, T0);
+    r.record_heartbeat(id, Role::Student, 1, T0).unwrap();
+    r.record_heartbeat(id, Role::Tutor, 1, T0).unwrap();
+    for k in 1..=5u64 {
+        tokio::time::advance(Duration::from_secs(5)).await;
+        r.record_heartbeat(id, Role::Student, 1 + k, T0 + 5 * k)
+            .unwrap();
+    }
+    // 25 s in: the tutor has been silent past the 10 s timeout and the 20 s grace.
+    let (due, _) = r.take_due(tokio::time::Instant::now());
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].target_at, T0);
+    assert_eq!(r.status(id).unwrap().session.phase, Phase::Stopping);
+    // The tutor's heartbeat comes in before the stop is sent: accepted, stop called off.
+    r.record_heartbeat(id, Role::Tutor, 2, T0 + 25).unwrap();
+    assert!(r.begin_send(due[0]).is_none());
+    assert_eq!(r.status(id).unwrap().session.phase, Phase::Active);
+    assert_eq!(r.watched(), 1);
+
+    // Silent again until due: this time nothing comes in before the send.
+    let mut due = Vec::new();
+    for k in 6..=20u64 {
+        tokio::time::advance(Duration::from_secs(5)).await;
+        r.record_heartbeat(id, Role::Student, 1 + k, T0 + 5 * k)
+            .unwrap();
+        due = r.take_due(tokio::time::Instant::now()).0;
+        if !due.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(due.len(), 1, "the tutor's second silence was never judged");
+    assert_eq!(due[0].target_at, T0 + 25);
+    let sent = r.begin_send(due[0]).expect("still silent: sent");
+    assert_eq!(sent.target_at, T0 + 25);
+    assert_eq!(
+        r.record_heartbeat(id, Role::Tutor, 3, T0 + 100),
+        Err(Refusal::SessionEnded)
+    );
+    assert_eq!(r.watched(), 0);
+}
