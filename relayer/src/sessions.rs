@@ -32,6 +32,10 @@ pub enum Phase {
     /// sending): heartbeats still count, and one heard now calls the stop off.
     Stopping,
     /// The stop was handed to the chain: heartbeats are refused as `session_ended`.
+    /// The session stays in this phase after the stop's receipt (or a dry run that
+    /// found it already ended) until the follower reads its end from a confirmed block
+    /// ([`Session::end_unconfirmed`]): a reorganisation can still undo an end that only
+    /// the stopper has seen.
     Sending,
 }
 
@@ -67,6 +71,11 @@ pub struct Session {
     /// Per role, the public key behind the registered key once a heartbeat recovered
     /// it: later heartbeats are verified against it instead of recovered.
     pub public_keys: [Option<(Address, PublicKey)>; 2],
+    /// In [`Phase::Sending`]: the chain said the session ended (our stop's receipt, or a
+    /// dry run answering already ended) but the follower has not read the end from a
+    /// confirmed block yet. The session is kept, and looked at again periodically
+    /// ([`Registry::await_end`]); it leaves when the follower applies the end.
+    pub end_unconfirmed: bool,
 }
 
 impl Session {
@@ -248,6 +257,7 @@ impl Inner {
             let was = s.phase == Phase::Active;
             s.phase = phase;
             let is = phase == Phase::Active;
+            s.end_unconfirmed &= phase == Phase::Sending;
             match (was, is) {
                 (false, true) => self.active += 1,
                 (true, false) => self.active -= 1,
@@ -371,6 +381,11 @@ impl Registry {
     /// re-queued at its new deadline) or the store cannot vouch for the silence now
     /// (judged again later). A store that fails never causes a stop.
     pub async fn confirm(&self, request: StopRequest) -> Confirmation {
+        if self.end_unconfirmed(request.id) {
+            // A stop already sent, looked at again: heartbeats have been refused since,
+            // so there is nothing new to hear; it goes with the same `at`.
+            return Confirmation::Stop(request);
+        }
         let now = self.clock.now();
         let timeout = self.liveness.silence_timeout;
         match self.store.health() {
@@ -486,6 +501,15 @@ impl Registry {
         &self.liveness
     }
 
+    /// Whether `id` is kept after the chain said it ended, waiting for the follower to
+    /// read the end from a confirmed block ([`Registry::await_end`]).
+    pub fn end_unconfirmed(&self, id: U256) -> bool {
+        self.lock()
+            .sessions
+            .get(&id)
+            .is_some_and(|s| s.phase == Phase::Sending && s.end_unconfirmed)
+    }
+
     /// Number of Active sessions being watched.
     pub fn watched(&self) -> usize {
         self.lock().active
@@ -516,6 +540,7 @@ impl Registry {
             buckets: [Bucket::full(self.session_rate, now); 2],
             queued: false,
             public_keys: [None, None],
+            end_unconfirmed: false,
         }
     }
 
@@ -712,18 +737,32 @@ impl Registry {
             let verdict = match inner.sessions.get_mut(&id) {
                 Some(s) => {
                     s.queued = false;
-                    if s.phase != Phase::Active {
+                    let resend = s.phase == Phase::Sending && s.end_unconfirmed;
+                    if s.phase != Phase::Active && !resend {
                         continue;
                     }
-                    judge(id, s.watched(), now, &self.clock, &self.liveness)
+                    (
+                        resend,
+                        judge(id, s.watched(), now, &self.clock, &self.liveness),
+                    )
                 }
                 None => continue,
             };
             match verdict {
-                Verdict::Wait(next) => requeue.push((id, next)),
-                Verdict::Stop(request) => {
+                (false, Verdict::Wait(next)) => requeue.push((id, next)),
+                (false, Verdict::Stop(request)) => {
                     inner.set_phase(id, Phase::Stopping);
                     stops.push(request);
+                }
+                // Our stop was mined (or the chain said ended) and the follower has not
+                // read the end since: looked at again with the same heartbeats, so the
+                // same `at`. Still Sending: heartbeats stay refused, and the dry run
+                // tells an end that stands from one a reorganisation undid.
+                (true, Verdict::Stop(request)) => stops.push(request),
+                // Only if a rewind changed the terms: judged as any Active session.
+                (true, Verdict::Wait(next)) => {
+                    inner.set_phase(id, Phase::Active);
+                    requeue.push((id, next));
                 }
             }
         }
@@ -733,14 +772,38 @@ impl Registry {
         (stops, inner.queue.first().map(|&(at, _)| at))
     }
 
-    /// A stop landed or was found unnecessary: forget the session (keeping what was
-    /// heard of its parties for a while, see [`Registry::rewind`]).
+    /// The follower read the session's end (or the stopper found it ended before
+    /// sending): forget the session (keeping what was heard of its parties for a while,
+    /// see [`Registry::rewind`]).
     pub fn stopped(&self, id: U256) {
         let mut inner = self.lock();
         if let Some(seen) = inner.sessions.get(&id).map(|s| s.seen) {
             inner.stopped_seen.insert(id, seen);
         }
         inner.remove(id);
+    }
+
+    /// The chain said session `id` ended — our stop's receipt, or a dry run answering
+    /// already ended — but the follower has not read the end yet. The session is kept
+    /// in [`Phase::Sending`] (heartbeats refused, not counted as watched) and judged
+    /// again at `check_at`: if the follower has applied the end by then it is gone;
+    /// otherwise its stop is sent again with the same heartbeats, hence the same `at`,
+    /// and the dry run answers already ended unless a reorganisation undid the end.
+    /// Returns whether the session was kept (it is not if the follower already applied
+    /// the end, or a rewind took it out of Sending).
+    pub fn await_end(&self, id: U256, check_at: Instant) -> bool {
+        let mut inner = self.lock();
+        let Some(s) = inner.sessions.get_mut(&id) else {
+            return false;
+        };
+        if s.phase != Phase::Sending {
+            return false;
+        }
+        s.end_unconfirmed = true;
+        inner.schedule(id, check_at);
+        drop(inner);
+        self.wake.notify_one();
+        true
     }
 
     /// The last look before a decided stop is sent: `Some(request)` (and heartbeats are
@@ -751,7 +814,10 @@ impl Registry {
         let now = self.clock.now();
         let mut inner = self.lock();
         let s = inner.sessions.get_mut(&request.id)?;
-        if s.phase != Phase::Stopping {
+        // Stopping: a first send. Sending with an unconfirmed end: sent again, from the
+        // same heartbeats (refused since the first send).
+        let resend = s.phase == Phase::Sending && s.end_unconfirmed;
+        if s.phase != Phase::Stopping && !resend {
             return None;
         }
         let id = request.id;
@@ -772,14 +838,19 @@ impl Registry {
         }
     }
 
-    /// A stop failed: judge the session again at `retry_at`.
+    /// A stop failed: judge the session again at `retry_at`. A stop sent again while
+    /// its end is unconfirmed stays Sending (heartbeats refused, the same `at` next
+    /// time); a first stop goes back to Active.
     pub fn stop_failed(&self, id: U256, retry_at: Instant) {
         let mut inner = self.lock();
-        if inner
-            .sessions
-            .get(&id)
-            .is_some_and(|s| matches!(s.phase, Phase::Stopping | Phase::Sending))
-        {
+        let Some(s) = inner.sessions.get(&id) else {
+            return;
+        };
+        if s.phase == Phase::Sending && s.end_unconfirmed {
+            inner.schedule(id, retry_at);
+            drop(inner);
+            self.wake.notify_one();
+        } else if matches!(s.phase, Phase::Stopping | Phase::Sending) {
             inner.set_phase(id, Phase::Active);
             inner.schedule(id, retry_at);
             drop(inner);

@@ -71,6 +71,24 @@ pub struct StopperConfig {
     pub drain: Duration,
 }
 
+impl StopperConfig {
+    /// How long after our stop's receipt (or a dry run answering already ended) the
+    /// session is looked at again if the follower has not read its end by then:
+    /// four `retry_after`s (20 s by default), at least a second, at most a quarter of
+    /// `max_backdate` so a stop sent again still carries its `at`.
+    ///
+    /// Looking again costs one dry run (`eth_estimateGas`) and answers from the chain's
+    /// head whether the end still stands, so it need not wait for the follower's
+    /// confirmation depth: the follower's reading of the end is what releases the
+    /// session, the check only catches an end a reorganisation undid before then.
+    pub fn end_check_after(&self) -> Duration {
+        let quarter = Duration::from_secs(self.max_backdate / 4);
+        (self.retry_after * 4)
+            .min(quarter)
+            .max(Duration::from_secs(1))
+    }
+}
+
 /// Submits decided stops, at most `concurrency` being *sent* at a time: a slot is
 /// freed as soon as the node has the transaction, and mining is watched separately, so a
 /// mass drop is never queued behind slow blocks. Runs until cancelled, then waits up to
@@ -113,7 +131,10 @@ pub async fn run_stopper<C: Chain>(
 }
 
 /// Submits one stop and records the outcome. `slot` is held while the stop is being
-/// sent and released before its mining is awaited.
+/// sent and released before its mining is awaited. A mined stop (or a session found
+/// already ended) is kept by the registry until the follower reads the end
+/// ([`Registry::await_end`]); if it has not after [`StopperConfig::end_check_after`],
+/// the stop comes back here and is sent again at the same `at`.
 pub async fn stop_one<C: Chain>(
     chain: &C,
     registry: &Registry,
@@ -163,6 +184,7 @@ pub async fn stop_one<C: Chain>(
     }
     // A heartbeat heard while the stop was checked or waited for a slot calls it off;
     // from here on heartbeats are refused.
+    let resend = registry.end_unconfirmed(id);
     let Some(request) = registry.begin_send(request) else {
         info!(session = %id, "heard from since the stop was decided; not sent");
         return;
@@ -175,7 +197,7 @@ pub async fn stop_one<C: Chain>(
         cfg.max_backdate,
     );
     metrics.stops_submitted.inc();
-    if let Some(last_seen) = request.last_seen {
+    if let Some(last_seen) = request.last_seen.filter(|_| !resend) {
         metrics.detection_latency.observe(
             Instant::now()
                 .saturating_duration_since(last_seen)
@@ -189,6 +211,7 @@ pub async fn stop_one<C: Chain>(
         at,
         head_timestamp = head.timestamp,
         wall_now,
+        resend,
         "submitting stopAt"
     );
     let outcome = match chain.send_stop(id, at).await {
@@ -199,16 +222,20 @@ pub async fn stop_one<C: Chain>(
         }
         Err(e) => Err(e),
     };
+    // An end the chain reports is kept until the follower reads it from a confirmed
+    // block: the stop's block (or the other party's) may still be reorganised away
+    // before then, and the follower would never see an end to rewind.
+    let check_at = Instant::now() + cfg.end_check_after();
     match outcome {
         Ok(StopOutcome::Stopped { tx, at }) => {
             metrics.stops_confirmed.inc();
             info!(session = %id, %tx, at, "stopAt confirmed");
-            registry.stopped(id);
+            registry.await_end(id, check_at);
         }
         Ok(StopOutcome::AlreadyEnded) => {
             metrics.stops_already_ended.inc();
             info!(session = %id, "session already ended; nothing to do");
-            registry.stopped(id);
+            registry.await_end(id, check_at);
         }
         Err(e) => {
             metrics.stops_failed.inc();

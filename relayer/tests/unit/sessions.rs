@@ -188,3 +188,132 @@ async fn a_heartbeat_before_the_stop_is_sent_calls_it_off() {
     );
     assert_eq!(r.watched(), 0);
 }
+
+/// Tutor silent, student pinging every 5 s from `T0`: the tutor's stop is decided at
+/// `T0 + 20` (silent for 10 s, due when the 20 s grace ends) and handed to the chain.
+async fn stop_sent(r: &Registry, id: U256) -> minuto_relayer::liveness::StopRequest {
+    open(r, 1);
+    start(r, 1, T0);
+    r.record_heartbeat(id, Role::Student, 1, T0).unwrap();
+    r.record_heartbeat(id, Role::Tutor, 1, T0).unwrap();
+    let mut due = Vec::new();
+    for k in 1..=4u64 {
+        assert!(due.is_empty());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        r.record_heartbeat(id, Role::Student, 1 + k, T0 + 5 * k)
+            .unwrap();
+        due = r.take_due(tokio::time::Instant::now()).0;
+    }
+    // Due when the grace period ends, T0 + 20.
+    assert_eq!(due.len(), 1);
+    assert_eq!(r.clock().now_unix(), T0 + 20);
+    let sent = r.begin_send(due[0]).expect("silent: sent");
+    assert_eq!(sent.target_at, T0);
+    sent
+}
+
+/// Our stop is mined but the follower (which reads only confirmed blocks) has not read
+/// its SessionEnded: the session is kept, not watched, heartbeats refused, and when the
+/// bound passes its stop comes due again with the same `at` — the end may have been
+/// reorganised away before the follower could see it. Today's registry forgot the
+/// session at the receipt and never stopped it again.
+#[tokio::test(start_paused = true)]
+async fn a_mined_stop_whose_end_the_follower_has_not_read_is_judged_again_at_the_same_at() {
+    let r = registry();
+    let id = U256::from(1);
+    stop_sent(&r, id).await;
+    let check_at = tokio::time::Instant::now() + Duration::from_secs(20);
+    assert!(r.await_end(id, check_at));
+    let s = r.status(id).unwrap().session;
+    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(r.watched(), 0);
+    assert_eq!(r.len(), 1);
+    assert!(!r.is_ended(id));
+    assert_eq!(
+        r.record_heartbeat(id, Role::Tutor, 2, T0 + 30),
+        Err(Refusal::SessionEnded)
+    );
+    // Not before the bound.
+    tokio::time::advance(Duration::from_secs(19)).await;
+    assert_eq!(r.take_due(tokio::time::Instant::now()).0, vec![]);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let (due, _) = r.take_due(tokio::time::Instant::now());
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].target_at, T0);
+    assert_eq!(
+        due[0].reason,
+        minuto_relayer::liveness::StopReason::Silence(Role::Tutor)
+    );
+    // No store check can call it off (heartbeats were refused since the first send):
+    // it goes out again, still Sending.
+    assert_eq!(r.confirm(due[0]).await, Confirmation::Stop(due[0]));
+    let again = r.begin_send(due[0]).expect("sent again");
+    assert_eq!(again.target_at, T0);
+    let s = r.status(id).unwrap().session;
+    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(r.watched(), 0);
+    // A failed re-send stays Sending and comes due again at the retry.
+    r.stop_failed(id, tokio::time::Instant::now() + Duration::from_secs(5));
+    assert_eq!(r.status(id).unwrap().session.phase, Phase::Sending);
+    assert_eq!(
+        r.record_heartbeat(id, Role::Tutor, 3, T0 + 60),
+        Err(Refusal::SessionEnded)
+    );
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let (due, _) = r.take_due(tokio::time::Instant::now());
+    assert_eq!(
+        due.iter().map(|d| d.target_at).collect::<Vec<_>>(),
+        vec![T0]
+    );
+}
+
+/// The follower reads the SessionEnded: the kept session leaves, and nothing comes due.
+#[tokio::test(start_paused = true)]
+async fn a_kept_session_leaves_when_the_follower_reads_its_end() {
+    let r = registry();
+    let id = U256::from(1);
+    stop_sent(&r, id).await;
+    assert!(r.await_end(id, tokio::time::Instant::now() + Duration::from_secs(20)));
+    assert!(r.apply(&EscrowEvent::Ended { id, end: T0 }));
+    assert!(r.status(id).is_none());
+    assert!(r.is_ended(id));
+    assert_eq!((r.len(), r.watched()), (0, 0));
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(r.take_due(tokio::time::Instant::now()), (vec![], None));
+    // A receipt that comes after the follower's end keeps nothing.
+    assert!(!r.await_end(id, tokio::time::Instant::now()));
+    assert!(r.status(id).is_none());
+}
+
+/// A rewind to a block where the session was Active leaves a kept session kept (its
+/// check still comes due); the snapshot saves it as active, as the chain had it at the
+/// follower's cursor, and a rewind to before its start takes it out of Sending.
+#[tokio::test(start_paused = true)]
+async fn a_kept_session_survives_a_rewind_and_is_saved_as_active() {
+    let r = registry();
+    let id = U256::from(1);
+    stop_sent(&r, id).await;
+    assert!(r.await_end(id, tokio::time::Instant::now() + Duration::from_secs(20)));
+    let records = r.snapshot();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].active);
+    r.rewind(&records);
+    let s = r.status(id).unwrap().session;
+    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(r.watched(), 0);
+    tokio::time::advance(Duration::from_secs(20)).await;
+    let (due, _) = r.take_due(tokio::time::Instant::now());
+    assert_eq!(
+        due.iter().map(|d| d.target_at).collect::<Vec<_>>(),
+        vec![T0]
+    );
+
+    // Rewound to before the start: Open, no longer kept, nothing due.
+    let mut opened = records.clone();
+    opened[0].active = false;
+    opened[0].start = 0;
+    r.rewind(&opened);
+    let s = r.status(id).unwrap().session;
+    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Open, false));
+    assert!(!r.await_end(id, tokio::time::Instant::now()));
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use minuto_relayer::chain::{Chain, StopOutcome};
 use minuto_relayer::liveness::clamp_at;
 use minuto_relayer::metrics::Metrics;
-use minuto_relayer::sessions::Registry;
+use minuto_relayer::sessions::{Phase, Registry};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -188,12 +188,20 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     assert_eq!(detected, (tutor_last + 10) * 1000);
     assert_eq!(rig.metrics.stops_confirmed.get(), 1);
     assert_eq!(rig.metrics.detection_latency.get_sample_count(), 1);
-    assert!(rig.registry.status(U256::from(1)).is_none());
+    // Kept, not watched, until the follower reads the end from a confirmed block.
+    let kept = rig.registry.status(U256::from(1)).unwrap().session;
+    assert_eq!((kept.phase, kept.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(rig.registry.watched(), 0);
     assert_eq!(
         rig.registry
             .record_heartbeat(U256::from(1), Role::Student, 99, T0 + 50),
         Err(minuto_relayer::sessions::Refusal::SessionEnded)
     );
+    assert!(rig.registry.apply(&EscrowEvent::Ended {
+        id: U256::from(1),
+        end: tutor_last,
+    }));
+    assert!(rig.registry.status(U256::from(1)).is_none());
     rig.cancel.cancel();
 }
 
@@ -320,6 +328,17 @@ async fn already_ended_on_chain_counts_as_done() {
     assert!(rig.chain.stops().is_empty());
     assert_eq!(rig.metrics.stops_already_ended.get(), 1);
     assert_eq!(rig.metrics.stops_failed.get(), 0);
+    // The end the dry run saw is not confirmed yet: kept, not watched, until the
+    // follower reads it.
+    assert_eq!(
+        rig.registry.status(U256::from(4)).unwrap().session.phase,
+        Phase::Sending
+    );
+    assert_eq!(rig.registry.watched(), 0);
+    assert!(rig.registry.apply(&EscrowEvent::Ended {
+        id: U256::from(4),
+        end: T0,
+    }));
     assert!(rig.registry.is_ended(U256::from(4)));
     rig.cancel.cancel();
 }
@@ -624,4 +643,119 @@ async fn a_stop_for_a_session_that_ended_while_it_waited_for_a_slot_is_not_sent(
     assert_eq!(metrics.stops_already_ended.get(), 1);
     assert_eq!(metrics.stops_failed.get(), 0);
     cancel.cancel();
+}
+
+/// With `retry_after` 5 s (the rig's), a stop's end is looked at again 20 s after its
+/// receipt; a quarter of `max_backdate` bounds it, a second floors it.
+#[test]
+fn end_check_after_is_four_retries_within_a_quarter_of_max_backdate() {
+    let cfg = |retry_s, backdate| StopperConfig {
+        max_backdate: backdate,
+        concurrency: 1,
+        retry_after: Duration::from_secs(retry_s),
+        drain: Duration::from_secs(1),
+    };
+    assert_eq!(cfg(5, 3600).end_check_after(), Duration::from_secs(20));
+    assert_eq!(cfg(5, 40).end_check_after(), Duration::from_secs(10));
+    assert_eq!(cfg(0, 3600).end_check_after(), Duration::from_secs(1));
+}
+
+/// Tutor silent from `T0 + 5` while the student pings on: stopped at `T0 + 5` when the
+/// grace period ends (T0 + 20), then `extra` more seconds of student pings.
+async fn tutor_stopped(rig: &Rig) {
+    open_and_start(&rig.registry, 1, T0, 1_000_000);
+    ping(&rig.registry, 1, Role::Student, 1);
+    ping(&rig.registry, 1, Role::Tutor, 1);
+    sleep_s(5).await;
+    ping(&rig.registry, 1, Role::Tutor, 2);
+    for seq in 2..=5 {
+        ping(&rig.registry, 1, Role::Student, seq);
+        sleep_s(5).await;
+    }
+    // T0 + 25: the tutor's stop was sent and mined at T0 + 20.
+    let stops = rig.chain.stops();
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    assert_eq!(stops[0].1, T0 + 5);
+    assert_eq!(
+        rig.registry.clock().unix_ms_of(stops[0].2),
+        (T0 + 20) * 1000
+    );
+    assert_eq!(rig.metrics.stops_confirmed.get(), 1);
+}
+
+/// The stop is mined, then its block is reorganised away before the follower (which
+/// reads only confirmed blocks) reads it: no SessionEnded ever reaches the registry.
+/// 20 s after the receipt the session is judged again and its stop sent again at the
+/// same `at`, the tutor's last heartbeat. Today the session was forgotten at the
+/// receipt: never stopped again, the student billed until the deposit ran out.
+#[tokio::test(start_paused = true)]
+async fn a_mined_stop_undone_before_the_follower_read_it_is_sent_again_at_the_same_at() {
+    let rig = rig();
+    tutor_stopped(&rig).await;
+    // The reorganisation: Active again on chain.
+    rig.chain.ended.lock().unwrap().clear();
+    // Heartbeats stay refused meanwhile (the parties were told it ended).
+    assert_eq!(
+        rig.registry
+            .record_heartbeat(U256::from(1), Role::Tutor, 3, T0 + 30),
+        Err(minuto_relayer::sessions::Refusal::SessionEnded)
+    );
+    sleep_s(14).await; // T0 + 39: not yet.
+    assert_eq!(rig.chain.stops().len(), 1);
+    sleep_s(2).await; // T0 + 41: looked at again at T0 + 40.
+    let stops = rig.chain.stops();
+    assert_eq!(stops.len(), 2, "{stops:?}");
+    assert_eq!(stops[1].1, T0 + 5, "sent again with another at");
+    assert_eq!(
+        rig.registry.clock().unix_ms_of(stops[1].2),
+        (T0 + 40) * 1000
+    );
+    assert_eq!(rig.metrics.stops_confirmed.get(), 2);
+    assert_eq!(rig.metrics.stops_submitted.get(), 2);
+    // Detection latency is the first send's only.
+    assert_eq!(rig.metrics.detection_latency.get_sample_count(), 1);
+    assert_eq!(rig.registry.watched(), 0);
+    // Still unconfirmed: the next look (T0 + 60) finds it ended on chain (the dry run's
+    // already-ended answer), sends nothing and keeps waiting for the follower.
+    sleep_s(20).await;
+    assert_eq!(rig.chain.stops().len(), 2);
+    assert_eq!(rig.metrics.stops_already_ended.get(), 1);
+    assert_eq!(
+        rig.registry.status(U256::from(1)).unwrap().session.phase,
+        Phase::Sending
+    );
+    // The follower reads the new stop's end: gone, and never looked at again.
+    assert!(rig.registry.apply(&EscrowEvent::Ended {
+        id: U256::from(1),
+        end: T0 + 5,
+    }));
+    assert!(rig.registry.status(U256::from(1)).is_none());
+    sleep_s(120).await;
+    assert_eq!(rig.chain.stops().len(), 2);
+    assert_eq!(rig.metrics.stops_submitted.get(), 3);
+    assert_eq!(rig.metrics.stops_already_ended.get(), 1);
+    assert_eq!(rig.metrics.stops_failed.get(), 0);
+    rig.cancel.cancel();
+}
+
+/// The follower reads the stop's SessionEnded before the bound: the session leaves and
+/// nothing is sent again, even though the chain would take a second stop.
+#[tokio::test(start_paused = true)]
+async fn a_mined_stop_the_follower_read_is_not_sent_again() {
+    let rig = rig();
+    tutor_stopped(&rig).await;
+    assert!(rig.registry.apply(&EscrowEvent::Ended {
+        id: U256::from(1),
+        end: T0 + 5,
+    }));
+    assert!(rig.registry.status(U256::from(1)).is_none());
+    assert!(rig.registry.is_ended(U256::from(1)));
+    // Even if the chain would now take another stop, none is sent.
+    rig.chain.ended.lock().unwrap().clear();
+    sleep_s(120).await;
+    assert_eq!(rig.chain.stops().len(), 1);
+    assert_eq!(rig.metrics.stops_submitted.get(), 1);
+    assert_eq!(rig.metrics.stops_already_ended.get(), 0);
+    assert_eq!(rig.registry.len(), 0);
+    rig.cancel.cancel();
 }
