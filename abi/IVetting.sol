@@ -49,6 +49,8 @@ interface IVetting {
     event VettingDecided(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind, uint8 action, bool approved, uint256 tokenId);
     /// `applicationId` passed its deadline undecided; it is closed.
     event VettingExpired(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind);
+    /// Issue or renewal `applicationId` of `tutor` for `kind` was closed undecided (status 5, no cooldown): revocation `revocationId` of the tutor's credential of `kind` was proposed, and takes the (tutor, kind) slot.
+    event VettingSuperseded(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind, uint256 revocationId);
     /// `reviewer` joined; there are now `reviewers`.
     event VettingReviewerAdded(address indexed reviewer, uint32 reviewers);
     /// `reviewer` left (votes already cast stay); there are now `reviewers`.
@@ -57,7 +59,7 @@ interface IVetting {
     event VettingQuorumSet(uint32 quorum, uint32 reviewers);
     /// The rule of `kind`: at least `minRatedSessions` ratings received as a tutor, averaging at least `minAverage` hundredths; credentials issued for `term` seconds (0: no expiry), with metadata at `uri`.
     event VettingKindSet(uint32 indexed kind, uint64 minRatedSessions, uint16 minAverage, uint64 term, string uri);
-    /// Applications opened from now on take votes for `votingPeriod` seconds; a rejection bars the tutor from the kind for `cooldown` seconds.
+    /// Applications opened from now on take votes for `votingPeriod` seconds; a rejection (or an approved revocation) bars the tutor from the kind for `cooldown` seconds.
     event VettingConfigUpdated(uint64 votingPeriod, uint64 cooldown);
     /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
     event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
@@ -88,9 +90,9 @@ interface IVetting {
     error VettingUnknownKind(uint32 kind);
     /// An evidence CID must be 1 to 256 bytes long, a reason CID 0 to 256; this one is `length` bytes.
     error VettingInvalidCid(uint256 length);
-    /// `tutor` already has application `applicationId` open for `kind`.
+    /// `tutor` already has application `applicationId` open for `kind` (for a revocation proposal: an open revocation; an open issue or renewal is superseded instead).
     error VettingApplicationPending(address tutor, uint32 kind, uint256 applicationId);
-    /// `tutor` was rejected for `kind` and may apply again from `until`.
+    /// `tutor` was rejected for `kind` (or had a credential of `kind` revoked by vote) and may apply again from `until`.
     error VettingCooldown(address tutor, uint32 kind, uint64 until);
     /// `tutor` has `rated` ratings as a tutor; `kind` needs `minRated`.
     error VettingTooFewRatings(address tutor, uint32 kind, uint64 rated, uint64 minRated);
@@ -104,9 +106,11 @@ interface IVetting {
     error VettingUnknownCredential(uint256 tokenId);
     /// Credential `tokenId` is not in force (`status` 2 revoked, 3 burned): nothing to revoke.
     error VettingCredentialNotActive(uint256 tokenId, uint8 status);
+    /// Credential `tokenId` is not `holder`'s current valid credential of `kind`: it has expired (`current` is `tokenId` itself) or was replaced by `current` (0: none).
+    error VettingCredentialNotCurrent(uint256 tokenId, address holder, uint32 kind, uint256 current);
     /// No application `applicationId`.
     error VettingUnknownApplication(uint256 applicationId);
-    /// Application `applicationId` is closed: `status` 2 approved, 3 rejected, 4 expired.
+    /// Application `applicationId` is closed: `status` 2 approved, 3 rejected, 4 expired, 5 superseded by a revocation.
     error VettingNotOpen(uint256 applicationId, uint8 status);
     /// Application `applicationId` stopped taking votes at `deadline`; `expire` closes it.
     error VettingVotingClosed(uint256 applicationId, uint64 deadline);

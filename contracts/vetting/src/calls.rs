@@ -59,8 +59,8 @@ pub(crate) fn credential_of(credentials: Address, holder: Address, kind: u32) ->
 
 /// What `credentials.credential(tokenId)` said.
 pub(crate) enum Lookup {
-    /// `(holder, kind, status)`.
-    Found((Address, u32, u8)),
+    /// `(holder, kind, status, valid)`.
+    Found((Address, u32, u8, bool)),
     /// It reverted with `ERC721NonexistentToken`: never issued.
     Missing,
     /// Anything else: another revert, or an answer of the wrong length.
@@ -77,6 +77,7 @@ pub(crate) fn credential(credentials: Address, token_id: U256) -> Lookup {
             address_at(&out, 0),
             u64_at(&out, 1) as u32,
             u64_at(&out, 4) as u8,
+            u64_at(&out, 5) != 0,
         )),
         Err(revert) if revert.starts_with(&NONEXISTENT) => Lookup::Missing,
         _ => Lookup::Failed,

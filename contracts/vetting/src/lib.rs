@@ -15,8 +15,12 @@
 //!   An applicant who already holds a valid credential of the kind applies for a
 //!   **renewal**; otherwise for an **issue**.
 //! - **One open case per (tutor, kind)**: an application or a revocation; a second one
-//!   fails with `VettingApplicationPending` until the first is decided or expired. After a
-//!   rejection the tutor waits `cooldown` seconds before applying for that kind again.
+//!   fails with `VettingApplicationPending` until the first is decided or expired — except
+//!   that a revocation proposal always proceeds: it closes the holder's open issue or
+//!   renewal as superseded (`VettingSuperseded`, status 5, no cooldown), so a holder
+//!   cannot shield their credential by keeping an application open. After a rejection, or
+//!   an approved revocation, the tutor waits `cooldown` seconds before applying for that
+//!   kind again.
 //! - **Vote**: each reviewer votes once per application, approve or reject, with a reason
 //!   CID (may be empty). Nobody votes on their own case. The first side to reach the
 //!   application's quorum decides, in that same transaction: an approved issue or renewal
@@ -34,13 +38,16 @@
 //!   `votingPeriod`) inclusive; after it, anyone may [`expire`](Vetting::expire) it.
 //!   Expiry imposes no cooldown.
 //! - **Revocation**: a reviewer proposes one with
-//!   [`propose_revocation`](Vetting::propose_revocation)`(tokenId, reasonCid)`; it is
-//!   voted like an application (the proposer votes separately).
+//!   [`propose_revocation`](Vetting::propose_revocation)`(tokenId, reasonCid)` of the
+//!   holder's current valid credential of its kind (an expired or replaced one fails with
+//!   `VettingCredentialNotCurrent`); it is voted like an application (the proposer votes
+//!   separately). Approved, it starts the holder's cooldown for the kind, whether or not
+//!   the holder burned the credential meanwhile.
 //! - **Renounce**: a holder burns their own credential with the credentials contract's
 //!   `burn(tokenId)`; vetting has nothing to add.
 //!
 //! Every step emits an event carrying its CID for indexers: `VettingApplicationOpened`,
-//! `VettingVoted`, `VettingDecided`, `VettingExpired`.
+//! `VettingVoted`, `VettingDecided`, `VettingExpired`, `VettingSuperseded`.
 //!
 //! The deployed program routes calls by hand ([`router`]); `#[public]` serves the ABI
 //! export and the host tests' VM. Errors and events are ABI-encoded by hand
@@ -125,6 +132,9 @@ pub enum Status {
     Rejected = 3,
     /// Not decided by its deadline.
     Expired = 4,
+    /// An issue or renewal closed undecided when a revocation of the same (tutor, kind)
+    /// was proposed.
+    Superseded = 5,
 }
 
 impl Status {
@@ -134,6 +144,7 @@ impl Status {
             2 => Status::Approved,
             3 => Status::Rejected,
             4 => Status::Expired,
+            5 => Status::Superseded,
             _ => Status::None,
         }
     }
@@ -159,6 +170,8 @@ mod sol {
         event VettingDecided(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind, uint8 action, bool approved, uint256 tokenId);
         /// `applicationId` passed its deadline undecided; it is closed.
         event VettingExpired(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind);
+        /// Issue or renewal `applicationId` of `tutor` for `kind` was closed undecided (status 5, no cooldown): revocation `revocationId` of the tutor's credential of `kind` was proposed, and takes the (tutor, kind) slot.
+        event VettingSuperseded(uint256 indexed applicationId, address indexed tutor, uint32 indexed kind, uint256 revocationId);
         /// `reviewer` joined; there are now `reviewers`.
         event VettingReviewerAdded(address indexed reviewer, uint32 reviewers);
         /// `reviewer` left (votes already cast stay); there are now `reviewers`.
@@ -167,7 +180,7 @@ mod sol {
         event VettingQuorumSet(uint32 quorum, uint32 reviewers);
         /// The rule of `kind`: at least `minRatedSessions` ratings received as a tutor, averaging at least `minAverage` hundredths; credentials issued for `term` seconds (0: no expiry), with metadata at `uri`.
         event VettingKindSet(uint32 indexed kind, uint64 minRatedSessions, uint16 minAverage, uint64 term, string uri);
-        /// Applications opened from now on take votes for `votingPeriod` seconds; a rejection bars the tutor from the kind for `cooldown` seconds.
+        /// Applications opened from now on take votes for `votingPeriod` seconds; a rejection (or an approved revocation) bars the tutor from the kind for `cooldown` seconds.
         event VettingConfigUpdated(uint64 votingPeriod, uint64 cooldown);
         /// `admin` named `pendingAdmin` as its successor (zero: the hand-over was cancelled).
         event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
@@ -198,9 +211,9 @@ mod sol {
         error VettingUnknownKind(uint32 kind);
         /// An evidence CID must be 1 to 256 bytes long, a reason CID 0 to 256; this one is `length` bytes.
         error VettingInvalidCid(uint256 length);
-        /// `tutor` already has application `applicationId` open for `kind`.
+        /// `tutor` already has application `applicationId` open for `kind` (for a revocation proposal: an open revocation; an open issue or renewal is superseded instead).
         error VettingApplicationPending(address tutor, uint32 kind, uint256 applicationId);
-        /// `tutor` was rejected for `kind` and may apply again from `until`.
+        /// `tutor` was rejected for `kind` (or had a credential of `kind` revoked by vote) and may apply again from `until`.
         error VettingCooldown(address tutor, uint32 kind, uint64 until);
         /// `tutor` has `rated` ratings as a tutor; `kind` needs `minRated`.
         error VettingTooFewRatings(address tutor, uint32 kind, uint64 rated, uint64 minRated);
@@ -214,9 +227,11 @@ mod sol {
         error VettingUnknownCredential(uint256 tokenId);
         /// Credential `tokenId` is not in force (`status` 2 revoked, 3 burned): nothing to revoke.
         error VettingCredentialNotActive(uint256 tokenId, uint8 status);
+        /// Credential `tokenId` is not `holder`'s current valid credential of `kind`: it has expired (`current` is `tokenId` itself) or was replaced by `current` (0: none).
+        error VettingCredentialNotCurrent(uint256 tokenId, address holder, uint32 kind, uint256 current);
         /// No application `applicationId`.
         error VettingUnknownApplication(uint256 applicationId);
-        /// Application `applicationId` is closed: `status` 2 approved, 3 rejected, 4 expired.
+        /// Application `applicationId` is closed: `status` 2 approved, 3 rejected, 4 expired, 5 superseded by a revocation.
         error VettingNotOpen(uint256 applicationId, uint8 status);
         /// Application `applicationId` stopped taking votes at `deadline`; `expire` closes it.
         error VettingVotingClosed(uint256 applicationId, uint64 deadline);
@@ -256,6 +271,7 @@ minuto_wire::errors! {
     CredentialsUnavailable(VettingCredentialsUnavailable { credentials }),
     UnknownCredential(VettingUnknownCredential { tokenId }),
     CredentialNotActive(VettingCredentialNotActive { tokenId, status }),
+    CredentialNotCurrent(VettingCredentialNotCurrent { tokenId, holder, kind, current }),
     UnknownApplication(VettingUnknownApplication { applicationId }),
     NotOpen(VettingNotOpen { applicationId, status }),
     VotingClosed(VettingVotingClosed { applicationId, deadline }),
@@ -300,7 +316,8 @@ pub struct Application {
 pub struct Standing {
     /// The open application (0: none).
     open: StorageU256,
-    /// After a rejection: the first moment the tutor may apply again.
+    /// After a rejection or an approved revocation: the first moment the tutor may apply
+    /// again.
     cooldown_until: StorageU64,
 }
 
@@ -445,24 +462,29 @@ impl Vetting {
         self.open(tutor, kind, action, U256::ZERO, tutor, now, &evidence_cid)
     }
 
-    /// A reviewer proposes revoking credential `token_id`, for the reason at IPFS
-    /// `reason_cid`; reviewers then vote on it as on an application (the proposer too).
-    /// Returns the application id.
+    /// A reviewer proposes revoking credential `token_id`, its holder's current valid
+    /// credential of its kind, for the reason at IPFS `reason_cid`; reviewers then vote
+    /// on it as on an application (the proposer too). An issue or renewal its holder has
+    /// open for the kind is closed as superseded (status 5, no cooldown): a holder cannot
+    /// block a revocation by keeping an application open. Returns the application id.
     ///
     /// # Errors
     ///
     /// * [`VettingInvalidCid`] - `reason_cid` is empty or longer than [`MAX_CID_LEN`].
     /// * [`VettingNotReviewer`] - the caller is not a reviewer.
-    /// * [`VettingNoQuorum`] - no quorum is set.
     /// * [`VettingCredentialsUnavailable`] - the credentials contract did not answer.
     /// * [`VettingUnknownCredential`] - no credential `token_id` was ever issued.
     /// * [`VettingCredentialNotActive`] - it is revoked or burned already.
-    /// * [`VettingApplicationPending`] - its holder has a case open for its kind.
+    /// * [`VettingCredentialNotCurrent`] - it has expired, or is no longer its holder's
+    ///   current credential of its kind.
+    /// * [`VettingApplicationPending`] - a revocation is open for its holder and kind.
+    /// * [`VettingNoQuorum`] - no quorum is set.
     /// * [`VettingIdUnavailable`] - no application id is left (unreachable).
     ///
     /// # Events
     ///
-    /// * [`VettingApplicationOpened`] (action 3, `cid` the reason).
+    /// * [`VettingSuperseded`] (if the holder had an issue or renewal open for the kind),
+    ///   then [`VettingApplicationOpened`] (action 3, `cid` the reason).
     pub fn propose_revocation(
         &mut self,
         token_id: U256,
@@ -471,7 +493,7 @@ impl Vetting {
         check_cid(&reason_cid, 1)?;
         let proposer = self.only_reviewer()?;
         let credentials = self.credentials.get();
-        let (holder, kind, status) = match calls::credential(credentials, token_id) {
+        let (holder, kind, status, valid) = match calls::credential(credentials, token_id) {
             calls::Lookup::Found(c) => c,
             calls::Lookup::Missing => {
                 return Err(VettingUnknownCredential { tokenId: token_id }.into())
@@ -487,7 +509,45 @@ impl Vetting {
             }
             .into());
         }
-        self.check_free(holder, kind)?;
+        let current = calls::credential_of(credentials, holder, kind)
+            .ok_or(VettingCredentialsUnavailable { credentials })?;
+        if !valid || current != token_id {
+            return Err(VettingCredentialNotCurrent {
+                tokenId: token_id,
+                holder,
+                kind,
+                current,
+            }
+            .into());
+        }
+        let open = self.standing.getter(holder).getter(kind).open.get();
+        if !open.is_zero() {
+            if small(self.applications.getter(open).action.get()) == Action::Revoke as u64 {
+                return Err(VettingApplicationPending {
+                    tutor: holder,
+                    kind,
+                    applicationId: open,
+                }
+                .into());
+            }
+            // An issue or renewal gives way; the revocation takes the next id.
+            let next = self
+                .last_id
+                .get()
+                .checked_add(U256::from_limbs([1, 0, 0, 0]))
+                .ok_or(VettingIdUnavailable {})?;
+            self.close(open, holder, kind, Status::Superseded);
+            host::log(
+                &[
+                    VettingSuperseded::SIGNATURE_HASH,
+                    open.word(),
+                    holder.word(),
+                    kind.word(),
+                ],
+                &[next.word()],
+                &[],
+            );
+        }
         self.open(
             holder,
             kind,
@@ -503,7 +563,8 @@ impl Vetting {
     /// reject, with the reason at IPFS `reason_cid` (may be empty). When one side reaches
     /// the application's quorum, the application is decided in this call: approved, the
     /// credential is issued (after revoking the applicant's still-valid one, for a
-    /// renewal) or revoked; rejected, an issue or renewal starts the tutor's cooldown.
+    /// renewal) or revoked (starting the holder's cooldown for the kind); rejected, an
+    /// issue or renewal starts the tutor's cooldown.
     ///
     /// # Errors
     ///
@@ -628,7 +689,7 @@ impl Vetting {
     /// Application `application_id` as `(tutor, kind, action, status, quorum, approvals,
     /// rejections, deadline, tokenId)`: action 1 issue, 2 renew, 3 revoke; status 0 none,
     /// 1 open, 2 approved, 3 rejected, 4 expired (an open one past its deadline stays 1
-    /// until `expire`); `tokenId` as in [`VettingDecided`] (the credential to revoke, for
+    /// until `expire`), 5 superseded by a revocation; `tokenId` as in [`VettingDecided`] (the credential to revoke, for
     /// an open revocation).
     ///
     /// # Errors
@@ -671,7 +732,8 @@ impl Vetting {
     }
 
     /// `tutor`'s standing for `kind` as `(openApplication, cooldownUntil)`: the open
-    /// case (0: none) and, after a rejection, when they may apply again.
+    /// case (0: none) and, after a rejection or an approved revocation, when they may
+    /// apply again.
     ///
     /// # Errors
     ///
@@ -1100,7 +1162,8 @@ impl Vetting {
             .set(U256::ZERO);
     }
 
-    /// The quorum approved `id`: closes it, then (state first) issues or revokes.
+    /// The quorum approved `id`: closes it, then (state first) issues, or starts the
+    /// holder's cooldown and revokes.
     fn approve(&mut self, id: U256, tutor: Address, kind: u32, now: u64) -> Result<(), Error> {
         self.close(id, tutor, kind, Status::Approved);
         let (action, target) = {
@@ -1110,9 +1173,17 @@ impl Vetting {
         let credentials = self.credentials.get();
         let failed = || Error::from(VettingCredentialCallFailed { applicationId: id });
         let token_id = if action == Action::Revoke as u8 {
+            // The cooldown starts even if the holder burned the credential meanwhile: a
+            // burn must not dodge it.
+            let until = now.saturating_add(small(self.cooldown.get()));
+            self.standing
+                .setter(tutor)
+                .setter(kind)
+                .cooldown_until
+                .set(uint::<64>(until));
             // The holder may have burned it, or another issuer revoked it, meanwhile.
             match calls::credential(credentials, target) {
-                calls::Lookup::Found((_, _, calls::ISSUED)) => {
+                calls::Lookup::Found((_, _, calls::ISSUED, _)) => {
                     calls::revoke(credentials, target).ok_or_else(failed)?;
                     target
                 }

@@ -68,6 +68,12 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             tokenId: n,
             status: u8::MAX
         },
+        VettingCredentialNotCurrent {
+            tokenId: n,
+            holder: a,
+            kind: u32::MAX,
+            current: U256::MAX
+        },
         VettingUnknownApplication { applicationId: n },
         VettingNotOpen {
             applicationId: n,
@@ -114,6 +120,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::CredentialsUnavailable(_)
             | Error::UnknownCredential(_)
             | Error::CredentialNotActive(_)
+            | Error::CredentialNotCurrent(_)
             | Error::UnknownApplication(_)
             | Error::NotOpen(_)
             | Error::VotingClosed(_)
@@ -175,6 +182,15 @@ fn events_are_all_declared_in_the_abi(
         .motsu_unwrap();
     clock::advance(PERIOD + 1);
     vetting.sender(w.stranger).expire(case).motsu_unwrap();
+    // A renewal superseded by a revocation.
+    vetting
+        .sender(w.tutor)
+        .apply_for(KIND, CID.into())
+        .motsu_unwrap();
+    vetting
+        .sender(w.reviewers[0])
+        .propose_revocation(token_id, CID.into())
+        .motsu_unwrap();
     vetting.sender(w.admin).set_config(60, 60).motsu_unwrap();
     vetting.sender(w.admin).set_quorum(3).motsu_unwrap();
     vetting.sender(w.admin).set_quorum(1).motsu_unwrap();
@@ -196,6 +212,10 @@ fn events_are_all_declared_in_the_abi(
         (VettingVoted::SIGNATURE_HASH, VettingVoted::SIGNATURE),
         (VettingDecided::SIGNATURE_HASH, VettingDecided::SIGNATURE),
         (VettingExpired::SIGNATURE_HASH, VettingExpired::SIGNATURE),
+        (
+            VettingSuperseded::SIGNATURE_HASH,
+            VettingSuperseded::SIGNATURE,
+        ),
         (
             VettingReviewerAdded::SIGNATURE_HASH,
             VettingReviewerAdded::SIGNATURE,
