@@ -879,7 +879,10 @@ impl Vetting {
     }
 
     /// Sets the quorum (M of the N reviewers) for applications opened from now on; open
-    /// applications keep the one they opened with.
+    /// applications keep the one they opened with. The first side to reach M decides, so
+    /// with M ≤ N/2 a minority can decide before the others vote: choose a majority
+    /// (2M > N), and raise M before adding reviewers. Not enforced: checked in
+    /// `addReviewer`, it would make going from one reviewer to two impossible.
     ///
     /// # Errors
     ///
