@@ -3,10 +3,11 @@
 
 use std::future::Future;
 
-use alloy_primitives::{B256, U256};
+use alloy::transports::TransportError;
+use alloy_primitives::{Bytes, B256, U256};
+use url::Url;
 
 use crate::escrow::EscrowLog;
-use crate::evm::RpcError;
 
 /// The newest block the node knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,8 +79,78 @@ pub struct PendingStop {
 pub enum SentStop {
     /// Nothing more to do (already ended, or the stop was carried out in full).
     Done(StopOutcome),
-    /// In the mempool: watch it with [`crate::submit::Submitter::confirm`].
+    /// In the mempool: the submitter watches it until mined or replaced.
     Pending(PendingStop),
+}
+
+/// A JSON-RPC failure. Its text never holds the node URL's path or query (hosted RPC
+/// URLs carry API keys there, and errors are logged).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("rpc {method}: {message}")]
+pub struct RpcError {
+    /// What was asked.
+    pub method: &'static str,
+    message: String,
+    /// The node's own error (JSON-RPC error object), if it answered one.
+    node: Option<NodeError>,
+}
+
+#[derive(Clone, Debug)]
+struct NodeError {
+    message: String,
+    revert: Option<Bytes>,
+}
+
+impl RpcError {
+    /// The error of `method`, with `url`'s credentials cut out of the text.
+    pub(crate) fn new(method: &'static str, e: &TransportError, url: &Url) -> Self {
+        let node = e.as_error_resp().map(|p| NodeError {
+            message: p.message.to_string(),
+            revert: p.as_revert_data(),
+        });
+        // Only the scheme, host and port are shown: the user, password, path and query
+        // are where hosted endpoints put credentials.
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let host = url.host_str().unwrap_or_default();
+        let shown = format!("{}://{host}{port}/<redacted>", url.scheme());
+        let mut message = e.to_string().replace(url.as_str(), &shown);
+        let secret = &url[url::Position::BeforePath..];
+        if secret.len() > 1 {
+            message = message.replace(secret, "/<redacted>");
+        }
+        if let Some(password) = url.password() {
+            message = message.replace(password, "<redacted>");
+        }
+        Self {
+            method,
+            message,
+            node,
+        }
+    }
+
+    /// A failure that carries no node error object; `message` must hold no secret.
+    pub(crate) fn local(method: &'static str, message: String) -> Self {
+        Self {
+            method,
+            message,
+            node: None,
+        }
+    }
+
+    /// Revert data carried by a node error (`eth_call`, `eth_estimateGas`).
+    pub fn revert_data(&self) -> Option<&Bytes> {
+        self.node.as_ref().and_then(|n| n.revert.as_ref())
+    }
+
+    /// Whether the node answered with an error object (else the transport failed).
+    pub fn answered_by_node(&self) -> bool {
+        self.node.is_some()
+    }
+
+    /// The node's error message, lower-cased, for classifying pool errors.
+    pub fn node_message(&self) -> Option<String> {
+        self.node.as_ref().map(|n| n.message.to_ascii_lowercase())
+    }
 }
 
 /// Chain access failures.

@@ -24,6 +24,7 @@ use minuto_chain::follower::ContractLogs;
 use tracing::{debug, warn};
 use url::Url;
 
+pub use crate::chain::RpcError;
 use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
 use crate::escrow::{self, state, DecodeError, EscrowEvent, EscrowLog};
 use crate::submit::{Fees, Precheck, ReceiptCounts, SubmitConfig, Submitter, TxRpc};
@@ -65,61 +66,6 @@ impl std::fmt::Debug for RelayerKey {
             .field("address", &self.address())
             .field("key", &"<redacted>")
             .finish()
-    }
-}
-
-/// A JSON-RPC failure. Its text never holds the node URL's path or query (hosted RPC
-/// URLs carry API keys there, and errors are logged).
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("rpc {method}: {message}")]
-pub struct RpcError {
-    /// What was asked.
-    pub method: &'static str,
-    message: String,
-    /// The node's own error (JSON-RPC error object), if it answered one.
-    node: Option<NodeError>,
-}
-
-#[derive(Clone, Debug)]
-struct NodeError {
-    message: String,
-    revert: Option<Bytes>,
-}
-
-impl RpcError {
-    fn new(method: &'static str, e: &TransportError, url: &Url) -> Self {
-        let node = e.as_error_resp().map(|p| NodeError {
-            message: p.message.to_string(),
-            revert: p.as_revert_data(),
-        });
-        // Only the scheme, host and port are shown: the user, password, path and query
-        // are where hosted endpoints put credentials.
-        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let host = url.host_str().unwrap_or_default();
-        let shown = format!("{}://{host}{port}/<redacted>", url.scheme());
-        let mut message = e.to_string().replace(url.as_str(), &shown);
-        let secret = &url[url::Position::BeforePath..];
-        if secret.len() > 1 {
-            message = message.replace(secret, "/<redacted>");
-        }
-        if let Some(password) = url.password() {
-            message = message.replace(password, "<redacted>");
-        }
-        Self {
-            method,
-            message,
-            node,
-        }
-    }
-
-    /// Revert data carried by a node error (`eth_call`, `eth_estimateGas`).
-    pub fn revert_data(&self) -> Option<&Bytes> {
-        self.node.as_ref().and_then(|n| n.revert.as_ref())
-    }
-
-    /// The node's error message, lower-cased, for classifying pool errors.
-    pub fn node_message(&self) -> Option<String> {
-        self.node.as_ref().map(|n| n.message.to_ascii_lowercase())
     }
 }
 
@@ -241,11 +187,10 @@ impl Node {
     /// not the `pending` block, which a node such as anvil builds by executing every
     /// transaction in its pool, each time.
     async fn estimate_stop(&self, tx: TransactionRequest) -> Result<u64, RpcError> {
-        let latest = self.latest_block().await.map_err(|e| RpcError {
-            method: "eth_getBlockByNumber",
-            message: e.to_string(),
-            node: None,
-        })?;
+        let latest = self
+            .latest_block()
+            .await
+            .map_err(|e| RpcError::local("eth_getBlockByNumber", e.to_string()))?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -263,9 +208,10 @@ impl Node {
 }
 
 fn dry_run(e: RpcError) -> Result<Precheck, ChainError> {
-    match e.node {
-        Some(_) => Ok(classify_revert(e.revert_data(), &e.to_string())),
-        None => Err(e.into()),
+    if e.answered_by_node() {
+        Ok(classify_revert(e.revert_data(), &e.to_string()))
+    } else {
+        Err(e.into())
     }
 }
 
@@ -279,7 +225,7 @@ impl TxRpc for Node {
         if overrides {
             match self.estimate_stop(tx.clone()).await {
                 Ok(gas) => return Ok(Precheck::Ok { gas }),
-                Err(e) if e.node.is_none() || e.revert_data().is_some() => return dry_run(e),
+                Err(e) if !e.answered_by_node() || e.revert_data().is_some() => return dry_run(e),
                 // A node error without revert data: perhaps it does not take block
                 // overrides. The pending block answers the same question, slowly.
                 Err(e) => debug!(error = %e, "estimate with block overrides refused"),
@@ -457,11 +403,8 @@ impl EvmChain {
         key: RelayerKey,
         submit: SubmitConfig,
     ) -> Result<Self, ConnectError> {
-        let provider = minuto_chain::http_provider(url, timeout).map_err(|e| RpcError {
-            method: "connect",
-            message: e.without_url().to_string(),
-            node: None,
-        })?;
+        let provider = minuto_chain::http_provider(url, timeout)
+            .map_err(|e| RpcError::local("connect", e.without_url().to_string()))?;
         let node = Node {
             provider,
             url: url.clone(),
