@@ -519,11 +519,12 @@ fn common_layers(router: Router<Arc<ApiState>>, state: &ApiState) -> Router<Arc<
     router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_body_bytes))
-        .layer(axum::middleware::map_response(timeout_body))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             state.http.request_timeout,
         ))
+        // Outside the timeout layer, so that it sees the timeout's own 408.
+        .layer(axum::middleware::map_response(timeout_body))
 }
 
 /// The public router: heartbeats, health and readiness, with CORS.

@@ -25,6 +25,13 @@ use crate::evm::RelayerKey;
 use crate::ratelimit::Rate;
 use crate::submit::SubmitConfig;
 
+/// Default `http.max_connections` per listener. 10,000 live sessions whose two parties
+/// each keep a keep-alive connection open (their pings come more often than the header
+/// timeout closes idle ones) hold 20,000 connections; this leaves room for reconnects
+/// and the clients of sessions starting. Each connection is one file descriptor (the
+/// process needs `ulimit -n` above it) and, idle, hyper's read buffer (8 KiB).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 32_768;
+
 /// Environment variable holding the relayer's hex private key.
 pub const ENV_PRIVATE_KEY: &str = "MINUTO_RELAYER_PRIVATE_KEY";
 /// Environment variable holding the keystore's password.
@@ -568,9 +575,11 @@ pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
 /// # Errors
 /// [`ConfigError::Key`] when the file is unreadable or the password wrong.
 pub fn load_keystore(path: &Path, password: &str) -> Result<RelayerKey, ConfigError> {
-    let bytes = eth_keystore::decrypt_key(path, password).map_err(|e| {
-        ConfigError::Key(format!("cannot decrypt keystore {}: {e}", path.display()))
-    })?;
+    // The decrypted secret is wiped when this returns, whichever way.
+    let bytes =
+        zeroize::Zeroizing::new(eth_keystore::decrypt_key(path, password).map_err(|e| {
+            ConfigError::Key(format!("cannot decrypt keystore {}: {e}", path.display()))
+        })?);
     let key = SigningKey::from_slice(&bytes)
         .map_err(|_| ConfigError::Key(format!("keystore {} holds no valid key", path.display())))?;
     Ok(RelayerKey::new(key))
@@ -850,7 +859,7 @@ impl Config {
             cors_allowed_origins,
             header_read_timeout: h.header_read_timeout.unwrap_or(Duration::from_secs(15)),
             request_timeout: h.request_timeout.unwrap_or(Duration::from_secs(10)),
-            max_connections: h.max_connections.unwrap_or(10_000),
+            max_connections: h.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
             admin_listen: s
                 .admin_listen
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090))),

@@ -3,9 +3,12 @@
 //!
 //! `axum::serve` offers none of the first two, so connections are accepted here and
 //! handed to hyper's HTTP/1 server (hyper-util's timer, graceful-shutdown watcher and
-//! tower adapter). Each connection holds one permit of a semaphore: once
-//! `max_connections` are open the listener is not polled, and new connections wait in
-//! the kernel's backlog instead of eating memory.
+//! tower adapter). Each connection holds one permit of a semaphore. Once
+//! `max_connections` are open, a new connection is answered at once with 503
+//! `too_many_connections` and closed: a client left waiting in the kernel's backlog
+//! would go silent unawares and its session be stopped, while a refused one can retry
+//! or try another instance. The limit bounds memory and file descriptors (one per
+//! connection; see the README for sizing it against `ulimit -n`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -48,19 +51,15 @@ pub async fn serve(
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // Refusals being written at once; past this (a flood), excess connections are
+    // dropped without an answer.
+    let refusals = Arc::new(Semaphore::new(REFUSALS_IN_FLIGHT));
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
     loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = stop.cancelled() => break,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -72,6 +71,16 @@ pub async fn serve(
                 }
             },
             () = stop.cancelled() => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            debug!(%peer, "connection limit reached: refused");
+            if let Ok(slot) = refusals.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    refuse(stream).await;
+                    drop(slot);
+                });
+            }
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let svc = app.clone().map_request(move |mut req: Request<Incoming>| {
@@ -95,6 +104,49 @@ pub async fn serve(
         warn!("http: connections still open after the drain bound");
     }
     Ok(())
+}
+
+/// Refusals written concurrently at most (each holds a socket for up to twice
+/// [`REFUSAL_WAIT`]).
+const REFUSALS_IN_FLIGHT: usize = 1024;
+/// How long a refused connection's request head is awaited before the answer (HTTP
+/// clients drop an answer that comes before their request), and how long it is read
+/// from after the answer (so that unread bytes do not turn the close into a reset that
+/// hides the answer).
+const REFUSAL_WAIT: Duration = Duration::from_millis(500);
+/// The answer to a connection over the limit, in the API's error shape.
+const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: application/json\r\n\
+retry-after: 1\r\n\
+connection: close\r\n\
+content-length: 84\r\n\r\n\
+{\"error\":\"too_many_connections\",\"message\":\"connection limit reached; retry shortly\"}";
+
+/// Answers 503 `too_many_connections` and closes, reading no more than the request's
+/// head (or what arrives within [`REFUSAL_WAIT`]).
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(REFUSAL_WAIT, async {
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let answered = tokio::time::timeout(REFUSAL_WAIT, async {
+        stream.write_all(REFUSAL).await?;
+        stream.shutdown().await?;
+        while stream.read(&mut buf).await? > 0 {}
+        Ok::<(), std::io::Error>(())
+    })
+    .await;
+    if let Ok(Err(e)) = answered {
+        debug!(error = %e, "refusal not delivered");
+    }
 }
 
 /// The address a request comes from.

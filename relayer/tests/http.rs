@@ -744,8 +744,99 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout() {
     rig.handle.shutdown().await.unwrap();
 }
 
+/// Reads one HTTP/1.1 response (status line, headers, `Content-Length` body) from `conn`.
+async fn read_response(
+    conn: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> (String, Vec<String>, String) {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8(raw[..end].to_vec()).unwrap();
+            let mut lines = head.split("\r\n").map(str::to_owned);
+            let status = lines.next().unwrap();
+            let headers: Vec<String> = lines.map(|l| l.to_ascii_lowercase()).collect();
+            let len: usize = headers
+                .iter()
+                .find_map(|h| h.strip_prefix("content-length: "))
+                .map_or(0, |v| v.parse().unwrap());
+            if raw.len() >= end + 4 + len {
+                let body = String::from_utf8(raw[end + 4..end + 4 + len].to_vec()).unwrap();
+                return (status, headers, body);
+            }
+        }
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(
+            n > 0,
+            "closed mid-response: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.extend_from_slice(&buf[..n]);
+    }
+}
+
 #[tokio::test]
-async fn connections_above_the_limit_wait_for_a_free_slot() {
+async fn a_body_trickled_past_the_request_timeout_gets_408_request_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let rig = rig(|c| {
+        c.http.request_timeout = Duration::from_millis(500);
+    })
+    .await;
+    // A heartbeat sent whole is served well within the bound.
+    let t = now();
+    let (status, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 1, t))
+        .await;
+    assert_eq!(status, 200, "{v}");
+
+    // The headers at once, then the body one byte every 100 ms: 3 s for 30 bytes.
+    let mut conn = tokio::net::TcpStream::connect(rig.handle.local_addr)
+        .await
+        .unwrap();
+    conn.write_all(
+        b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let (mut read, mut write) = conn.into_split();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..30 {
+            if write.write_all(b" ").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let started = std::time::Instant::now();
+    let (status, headers, body) =
+        tokio::time::timeout(Duration::from_secs(5), read_response(&mut read))
+            .await
+            .expect("no answer while the body trickles");
+    let waited = started.elapsed();
+    assert_eq!(status, "HTTP/1.1 408 Request Timeout");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h == "content-type: application/json"),
+        "{headers:?}"
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v,
+        json!({ "error": "request_timeout", "message": "request not completed in time" })
+    );
+    // Answered at the bound, long before the body could have been complete.
+    assert!(
+        waited >= Duration::from_millis(350) && waited < Duration::from_millis(2_000),
+        "answered after {waited:?}"
+    );
+    trickle.abort();
+    rig.handle.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_above_the_limit_are_refused_at_once_with_503() {
     use tokio::io::AsyncWriteExt;
     let rig = rig(|c| {
         c.http.max_connections = 2;
@@ -762,18 +853,43 @@ async fn connections_above_the_limit_wait_for_a_free_slot() {
         idle.push(c);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let fresh = reqwest::Client::new();
-    let blocked = fresh
+    // A third is answered, not left waiting: through a client library...
+    let started = std::time::Instant::now();
+    let refused = reqwest::Client::new()
         .get(format!("{}/healthz", rig.base))
-        .timeout(Duration::from_millis(700))
+        .timeout(Duration::from_secs(5))
         .send()
-        .await;
+        .await
+        .unwrap();
     assert!(
-        blocked.is_err(),
-        "a third connection was served: {blocked:?}"
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.headers()["content-type"], "application/json");
+    let expected = json!({ "error": "too_many_connections", "message": "connection limit reached; retry shortly" });
+    assert_eq!(refused.json::<Value>().await.unwrap(), expected);
+    // ...on a raw socket, after its request; then the connection is closed.
+    let mut raw = tokio::net::TcpStream::connect(rig.handle.local_addr)
+        .await
+        .unwrap();
+    raw.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(1), read_response(&mut raw))
+        .await
+        .expect("no answer within 1 s");
+    assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), expected);
+    assert!(
+        closed_after_answer(&mut raw).await,
+        "refused connection left open"
     );
     // One slot frees: the next client is served.
     drop(idle.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let r = reqwest::Client::new()
         .get(format!("{}/healthz", rig.base))
         .timeout(Duration::from_secs(10))
@@ -783,6 +899,22 @@ async fn connections_above_the_limit_wait_for_a_free_slot() {
     assert_eq!(r.status().as_u16(), 200);
     drop(idle);
     rig.handle.shutdown().await.unwrap();
+}
+
+/// Whether the peer closes `conn` within 2 s (EOF or reset), discarding what it sends.
+async fn closed_after_answer(conn: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 256];
+    tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
 }
 
 #[tokio::test]

@@ -302,6 +302,57 @@ fn keystore_decrypts_with_password_from_env() {
         .starts_with("relayer key: cannot decrypt keystore"));
 }
 
+#[test]
+fn keystore_password_file_is_read_and_a_keystore_without_a_valid_key_is_refused() {
+    let dir = tmpdir("keystore-file");
+    let secret = [9u8; 32];
+    let mut rng = rand::thread_rng();
+    eth_keystore::encrypt_key(&dir, &mut rng, secret, "hunter2", Some("k.json")).unwrap();
+    // The zero scalar is no secp256k1 key.
+    eth_keystore::encrypt_key(&dir, &mut rng, [0u8; 32], "hunter2", Some("zero.json")).unwrap();
+    std::fs::write(dir.join("password"), "hunter2\r\n").unwrap();
+    let cli = |keystore: &str| Cli {
+        rpc_url: Some("http://x".parse().unwrap()),
+        escrow: Some(Address::repeat_byte(1)),
+        chain_id: Some(1),
+        keystore: Some(dir.join(keystore)),
+        keystore_password_file: Some(dir.join("password")),
+        ..Cli::default()
+    };
+    // The file's line ending is not part of the password.
+    let c = Config::load_with_env(&cli("k.json"), |_| None).unwrap();
+    let expected = Address::from_private_key(&SigningKey::from_slice(&secret).unwrap());
+    assert_eq!(c.key.address(), expected);
+    // The environment's password wins over the file.
+    let wrong = Config::load_with_env(&cli("k.json"), |n| {
+        (n == ENV_KEYSTORE_PASSWORD).then(|| "nope".to_owned())
+    })
+    .unwrap_err();
+    assert!(wrong
+        .to_string()
+        .starts_with("relayer key: cannot decrypt keystore"));
+    let zero = Config::load_with_env(&cli("zero.json"), |_| None).unwrap_err();
+    assert_eq!(
+        zero.to_string(),
+        format!(
+            "relayer key: keystore {} holds no valid key",
+            dir.join("zero.json").display()
+        )
+    );
+    let missing = Cli {
+        keystore_password_file: Some(dir.join("absent")),
+        ..cli("k.json")
+    };
+    let e = Config::load_with_env(&missing, |_| None).unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!(
+            "relayer key: cannot read {}: ",
+            dir.join("absent").display()
+        )),
+        "{e}"
+    );
+}
+
 const ESCROW: &str = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
 const OTHER: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
@@ -618,4 +669,17 @@ fn missing_deployment_file_is_rejected_with_its_path() {
             .starts_with(&format!("cannot read deployment file {}: ", path.display())),
         "{e}"
     );
+}
+
+#[test]
+fn default_connection_limit_holds_both_parties_of_ten_thousand_sessions() {
+    let c = Config::with_defaults(
+        "http://x".parse().unwrap(),
+        Address::repeat_byte(1),
+        1,
+        minuto_relayer::config::parse_private_key(&"11".repeat(32)).unwrap(),
+    );
+    // 10,000 sessions, a keep-alive connection per party, and room for reconnects.
+    assert_eq!(c.http.max_connections, 32_768);
+    assert!(c.http.max_connections > 2 * 10_000);
 }
