@@ -1061,3 +1061,112 @@ async fn a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at() {
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The follower reads only blocks buried under `confirmations` (8 here). The stop is
+/// mined and its receipt read, and its block is reorganised away before the follower
+/// has read it: the follower never sees a SessionEnded (nor a reorganisation) to react
+/// to. The relayer kept the session since the receipt, looks at it again
+/// (`end_check_after`: 4 × `retry_after` = 4 s), finds it Active on chain and stops it
+/// again at the tutor's last heartbeat; the session leaves once the follower reads the
+/// new end. Before, it was forgotten at the receipt and never stopped again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_same_at() {
+    let test = "a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_same_at";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let dir = temp_dir("unconfirmed-reorg");
+    let mut cfg = config(&node, d.escrow, &dir.join("cursor.json"));
+    cfg.confirmations = 8;
+    cfg.tx.submit.receipt_timeout = Duration::from_secs(2);
+    cfg.tx.retry_after = Duration::from_secs(1);
+    let mut handle = minuto_relayer::spawn(cfg).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), handle.wait_synced())
+        .await
+        .unwrap();
+    // The session's start is read once buried 8 blocks deep (a block a second).
+    for _ in 0..150 {
+        if handle.registry.watched() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        handle.registry.watched(),
+        1,
+        "the follower never read the start"
+    );
+    let client = Client {
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
+    };
+    for seq in 1..=3 {
+        round(&client, &d, &[&handle, &handle], seq).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let tutor_last = last_seen(&handle, "tutor").await.unwrap();
+    student_pings_until_ended(&client, &handle, &d, 4).await;
+    // The receipt is in: the stop's block is known, the follower is below it.
+    for _ in 0..100 {
+        if handle.metrics.stops_confirmed.get() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(handle.metrics.stops_confirmed.get(), 1);
+    let filter = alloy::rpc::types::Filter::new()
+        .address(d.escrow)
+        .event_signature(
+            <minuto_chain::bindings::ISessionEscrow::SessionEnded as alloy_sol_types::SolEvent>::SIGNATURE_HASH,
+        )
+        .from_block(0)
+        .to_block(node.p.get_block_number().await.unwrap());
+    let ended_in = node.p.get_logs(&filter).await.unwrap()[0]
+        .block_number
+        .unwrap();
+    let head = node.p.get_block_number().await.unwrap();
+    let () = node
+        .p
+        .raw_request("anvil_rollback".into(), [head - ended_in + 1])
+        .await
+        .unwrap();
+    assert!(
+        handle.sync_status().next_block <= ended_in,
+        "the follower read the stop's block before the rollback: not the case under test"
+    );
+    assert_eq!(session(&node, d.escrow, 1).await.state, 2);
+    let kept = handle.registry.status(U256::from(1)).expect("forgotten");
+    assert_eq!(kept.session.phase, minuto_relayer::sessions::Phase::Sending);
+    assert_eq!(handle.registry.watched(), 0);
+    let undone = std::time::Instant::now();
+    let mut on_chain = session(&node, d.escrow, 1).await;
+    while on_chain.state != 3 && undone.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        on_chain = session(&node, d.escrow, 1).await;
+    }
+    assert_eq!(on_chain.state, 3, "the undone stop was not sent again");
+    assert_eq!(on_chain.end, tutor_last);
+    // The end check (4 s after the receipt), a receipt timeout (2 s) for the stop sent
+    // above the nonce the reorganisation gave back, and a block.
+    assert!(
+        undone.elapsed() < Duration::from_secs(15),
+        "re-stopped {:.1} s after the reorg",
+        undone.elapsed().as_secs_f64()
+    );
+    // The follower reads the new end (8 blocks later): the session leaves.
+    for _ in 0..200 {
+        if handle.registry.is_ended(U256::from(1)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(handle.registry.is_ended(U256::from(1)));
+    assert_eq!(handle.registry.len(), 0);
+    // The follower never read the undone block: no rewind was involved.
+    assert_eq!(handle.metrics.follower_reorgs.get(), 0);
+    assert_eq!(handle.metrics.stops_failed.get(), 0);
+    handle.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
