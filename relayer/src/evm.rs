@@ -567,6 +567,10 @@ mod tests {
         );
     }
 
+    fn key() -> RelayerKey {
+        RelayerKey::new(SigningKey::from_slice(&[0x11; 32]).unwrap())
+    }
+
     #[tokio::test]
     async fn transport_errors_and_debug_never_show_the_url_path() {
         // Port 1 refuses connections.
@@ -578,15 +582,15 @@ mod tests {
             Duration::from_secs(2),
             Address::repeat_byte(0xe5),
             31337,
-            crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
-            crate::config::Config::with_defaults(
-                url.clone(),
-                Address::repeat_byte(0xe5),
-                31337,
-                crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
-            )
-            .tx
-            .submit,
+            key(),
+            SubmitConfig {
+                receipt_timeout: Duration::from_secs(30),
+                poll_interval: Duration::from_secs(1),
+                max_attempts: 3,
+                fee_bump_percent: 25,
+                max_fee_per_gas: None,
+                gas_margin_percent: 20,
+            },
         )
         .await
         .unwrap_err();
@@ -604,7 +608,7 @@ mod tests {
             url: url.clone(),
             escrow: Address::ZERO,
             chain_id: 1,
-            key: crate::config::parse_private_key(&"11".repeat(32)).unwrap(),
+            key: key(),
             shared: Arc::default(),
         };
         assert!(!format!("{node:?}").contains("SECRETAPIKEY"));
