@@ -94,6 +94,7 @@ async fn run(name: &str, url: &str, anvil: &Anvil, escrow: Address, head: u64) {
         },
         allowed_origins: vec![],
         notify: minuto_indexer::NotifyConfig::default(),
+        webhooks: vec![],
     })
     .await
     .unwrap();

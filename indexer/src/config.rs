@@ -80,6 +80,73 @@ pub struct File {
     pub log_format: Option<String>,
     /// See [`Cli::allowed_origins`].
     pub allowed_origins: Option<Vec<String>>,
+    /// Webhook endpoints (`[[webhooks]]` tables; only in the file, to keep secrets out
+    /// of process listings).
+    #[serde(default)]
+    pub webhooks: Vec<WebhookFile>,
+}
+
+/// One `[[webhooks]]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    /// Names its delivery cursors in the database.
+    pub name: String,
+    /// `http://` or `https://` URL the notifications are POSTed to.
+    pub url: Url,
+    /// The HMAC-SHA256 key (at least 16 bytes).
+    pub secret: crate::webhook::Secret,
+    /// The addresses whose notifications it receives.
+    pub addresses: Vec<alloy_primitives::Address>,
+    /// Per request (default `"10s"`).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub timeout: Option<Duration>,
+    /// First pause after a failed attempt (default `"1s"`), doubled after each.
+    #[serde(default, deserialize_with = "de_duration")]
+    pub retry_initial: Option<Duration>,
+    /// The longest pause (default `"5m"`).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub retry_max: Option<Duration>,
+}
+
+impl WebhookFile {
+    /// Checks the values.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the endpoint and the setting.
+    pub fn resolve(self) -> Result<crate::Webhook, ConfigError> {
+        let bad = |what: &str| ConfigError::Invalid(format!("webhooks: {:?}: {what}", self.name));
+        if self.name.trim().is_empty() {
+            return Err(ConfigError::Invalid("webhooks: a name is required".into()));
+        }
+        if !matches!(self.url.scheme(), "http" | "https") {
+            return Err(bad("url must be http:// or https://"));
+        }
+        if self.secret.len() < 16 {
+            return Err(bad("secret must be at least 16 bytes"));
+        }
+        if self.addresses.is_empty() {
+            return Err(bad("addresses must list at least one address"));
+        }
+        let timeout = self.timeout.unwrap_or(Duration::from_secs(10));
+        let retry_initial = self.retry_initial.unwrap_or(Duration::from_secs(1));
+        let retry_max = self.retry_max.unwrap_or(Duration::from_secs(300));
+        if timeout.is_zero() || retry_initial.is_zero() {
+            return Err(bad("timeout and retry_initial must be positive"));
+        }
+        if retry_max < retry_initial {
+            return Err(bad("retry_max must not be below retry_initial"));
+        }
+        Ok(crate::Webhook {
+            name: self.name,
+            url: self.url,
+            secret: self.secret,
+            addresses: self.addresses,
+            timeout,
+            retry_initial,
+            retry_max,
+        })
+    }
 }
 
 fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -105,6 +172,8 @@ pub struct Config {
     pub log_format: String,
     /// Browser origins the API answers (empty: any).
     pub allowed_origins: Vec<axum::http::HeaderValue>,
+    /// Webhook endpoints.
+    pub webhooks: Vec<crate::Webhook>,
 }
 
 /// A configuration that cannot work.
@@ -151,11 +220,15 @@ impl Cli {
         let file = match &self.config {
             None => File::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                // Holds webhook secrets: zeroized once parsed.
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+                        ConfigError::Read {
+                            path: path.clone(),
+                            source,
+                        }
+                    })?);
+                toml::from_str(text.as_str()).map_err(|source| ConfigError::Parse {
                     path: path.clone(),
                     source,
                 })?
@@ -207,7 +280,20 @@ impl Cli {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let webhooks = file
+            .webhooks
+            .into_iter()
+            .map(WebhookFile::resolve)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names = std::collections::HashSet::new();
+        if let Some(w) = webhooks.iter().find(|w| !names.insert(w.name.as_str())) {
+            return Err(ConfigError::Invalid(format!(
+                "webhooks: the name {:?} is used twice",
+                w.name
+            )));
+        }
         Ok(Config {
+            webhooks,
             allowed_origins,
             deployment: self
                 .deployment

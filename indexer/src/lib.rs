@@ -7,6 +7,7 @@
 //! - [`store`]: the database (one schema, embedded migrations, both backends);
 //! - [`query`]: session history, earnings, progress, profiles, protocol stats;
 //! - [`notify`]: the per-address server-sent-events stream;
+//! - [`webhook`]: the same notifications POSTed, signed, to configured endpoints;
 //! - [`api`]: the HTTP front; [`config`]: the binary's configuration.
 //!
 //! [`spawn`] starts ingestion and the API and returns a [`Handle`].
@@ -18,6 +19,7 @@ pub mod ingest;
 pub mod notify;
 pub mod query;
 pub mod store;
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -31,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 pub use ingest::{Contracts, IngestConfig, IngestError, Status};
 pub use notify::NotifyConfig;
 pub use store::{Store, StoreError};
+pub use webhook::Webhook;
 
 /// What [`spawn`] needs.
 pub struct Settings {
@@ -48,6 +51,8 @@ pub struct Settings {
     pub allowed_origins: Vec<axum::http::HeaderValue>,
     /// The clock and the notification streams' tick and keep-alive.
     pub notify: NotifyConfig,
+    /// Endpoints the notifications are POSTed to.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// Why [`spawn`] failed.
@@ -69,6 +74,7 @@ pub struct Handle {
     cancel: CancellationToken,
     ingest: JoinHandle<Result<(), IngestError>>,
     server: JoinHandle<()>,
+    webhooks: Vec<JoinHandle<()>>,
 }
 
 impl Handle {
@@ -100,6 +106,10 @@ impl Handle {
             }
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
+        // Cancelled: a delivery in flight is dropped (its cursor not advanced).
+        for w in self.webhooks {
+            let _ = w.await;
+        }
         self.store.close().await;
         ingested
     }
@@ -138,6 +148,25 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
         status_tx,
         cancel.clone(),
     ));
+    let shared = webhook::Shared {
+        store: settings.store.clone(),
+        status: status.clone(),
+        notify: settings.notify.clone(),
+        client: webhook::client(),
+        cancel: cancel.clone(),
+    };
+    let webhooks = settings
+        .webhooks
+        .into_iter()
+        .flat_map(|hook| {
+            let hook = std::sync::Arc::new(hook);
+            hook.addresses
+                .clone()
+                .into_iter()
+                .map(move |who| (hook.clone(), who))
+        })
+        .map(|(hook, who)| tokio::spawn(webhook::run(hook, who, shared.clone())))
+        .collect();
     let app = api::App {
         store: settings.store.clone(),
         status: status.clone(),
@@ -158,5 +187,6 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
         cancel,
         ingest,
         server,
+        webhooks,
     })
 }

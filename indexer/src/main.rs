@@ -47,6 +47,7 @@ async fn run(cfg: minuto_indexer::config::Config) -> anyhow::Result<()> {
         ingest: cfg.ingest.clone(),
         allowed_origins: cfg.allowed_origins.clone(),
         notify: minuto_indexer::NotifyConfig::default(),
+        webhooks: cfg.webhooks.clone(),
     })
     .await?;
     info!(
@@ -54,6 +55,7 @@ async fn run(cfg: minuto_indexer::config::Config) -> anyhow::Result<()> {
         chain_id = contracts.chain_id,
         rpc = %minuto_chain::network::shown(&cfg.rpc_url),
         backend = ?handle.store.backend(),
+        webhooks = cfg.webhooks.len(),
         "indexer running"
     );
     tokio::select! {

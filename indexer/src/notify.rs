@@ -107,7 +107,7 @@ pub struct Conn {
     after: Position,
     status: watch::Receiver<Status>,
     cfg: NotifyConfig,
-    queue: VecDeque<Event>,
+    queue: VecDeque<Notification>,
     /// (session, minutes, deposited) already sent on this connection.
     fired: HashSet<(i64, u64, U256)>,
     /// Ingestion's rewinds seen.
@@ -122,8 +122,37 @@ fn role_of(who: Address, student: Address) -> &'static str {
     }
 }
 
-fn event(name: &str, id: String, data: &Value) -> Event {
-    Event::default().event(name).id(id).data(data.to_string())
+/// One notification: what the stream sends as an SSE event and a webhook POSTs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    /// `session_started`, `session_ended`, `rating_received` or `low_funds`.
+    pub name: &'static str,
+    /// `block:log_index` (`…:low:session:minutes` for `low_funds`).
+    pub id: String,
+    /// The place in the chain it comes from (for `low_funds`, of the last chain event
+    /// before it): a consumer resuming after it misses nothing.
+    pub position: Position,
+    /// The payload.
+    pub data: Value,
+}
+
+impl Notification {
+    /// The server-sent event.
+    pub fn sse(&self) -> Event {
+        Event::default()
+            .event(self.name)
+            .id(self.id.clone())
+            .data(self.data.to_string())
+    }
+}
+
+fn event(name: &'static str, id: String, position: Position, data: Value) -> Notification {
+    Notification {
+        name,
+        id,
+        position,
+        data,
+    }
 }
 
 impl Conn {
@@ -222,36 +251,43 @@ impl Conn {
                 self.queue.push_back(event(
                     "low_funds",
                     format!("{b}:{l}:low:{id}:{minutes}"),
-                    &data,
+                    (b, l),
+                    data,
                 ));
             }
         }
         Ok(())
     }
 
-    /// The stream: queued events first, then waits for a stored batch or a tick.
+    /// The next notification: queued ones first, then waits for a stored batch or a
+    /// tick. `None` once ingestion stopped (the service is shutting down).
+    pub async fn next(&mut self) -> Option<Notification> {
+        loop {
+            if let Some(e) = self.queue.pop_front() {
+                return Some(e);
+            }
+            match self.fill().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "notifications: store read failed"),
+            }
+            let tick = self.cfg.tick;
+            tokio::select! {
+                r = self.status.changed() => {
+                    if r.is_err() {
+                        return None;
+                    }
+                }
+                () = tokio::time::sleep(tick) => {}
+            }
+        }
+    }
+
+    /// The SSE stream of [`Conn::next`].
     pub fn stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send {
         futures_util::stream::unfold(self, |mut c| async move {
-            loop {
-                if let Some(e) = c.queue.pop_front() {
-                    return Some((Ok(e), c));
-                }
-                match c.fill().await {
-                    Ok(true) => continue,
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "notifications: store read failed"),
-                }
-                let tick = c.cfg.tick;
-                tokio::select! {
-                    r = c.status.changed() => {
-                        // Ingestion stopped: the service is shutting down.
-                        if r.is_err() {
-                            return None;
-                        }
-                    }
-                    () = tokio::time::sleep(tick) => {}
-                }
-            }
+            let n = c.next().await?;
+            Some((Ok(n.sse()), c))
         })
     }
 }
@@ -262,7 +298,7 @@ async fn chain_events(
     who: Address,
     after: Position,
     stored: i64,
-) -> Result<Vec<(Position, Event)>, StoreError> {
+) -> Result<Vec<(Position, Notification)>, StoreError> {
     let w = hex_addr(&who);
     let range = "(x.block > $2 OR (x.block = $2 AND x.log_index > $3)) AND x.block < $4";
     let run = |sql: String| {
@@ -365,7 +401,7 @@ async fn chain_events(
     Ok(out
         .into_iter()
         .filter(|(p, _, _)| until.is_none_or(|u| *p <= u))
-        .map(|(p, name, data)| (p, event(name, format!("{}:{}", p.0, p.1), &data)))
+        .map(|(p, name, data)| (p, event(name, format!("{}:{}", p.0, p.1), p, data)))
         .collect())
 }
 

@@ -19,8 +19,14 @@ use sqlx::{AnyPool, Executor, Row};
 use crate::events::{Fact, Indexed};
 
 /// The schema's migrations, in order. The same SQL runs on both databases.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "events", include_str!("../migrations/0001_events.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "events", include_str!("../migrations/0001_events.sql")),
+    (
+        2,
+        "webhook cursors",
+        include_str!("../migrations/0002_webhooks.sql"),
+    ),
+];
 
 /// Tables whose rows a rewind deletes (every one keyed by `block`).
 const EVENT_TABLES: &[&str] = &[

@@ -224,6 +224,15 @@ impl World {
     }
 
     async fn indexer_with(&self, db: &str, notify: minuto_indexer::NotifyConfig) -> Handle {
+        self.indexer_hooks(db, notify, vec![]).await
+    }
+
+    async fn indexer_hooks(
+        &self,
+        db: &str,
+        notify: minuto_indexer::NotifyConfig,
+        webhooks: Vec<minuto_indexer::Webhook>,
+    ) -> Handle {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("31337.json");
         self.record.save(&path).unwrap();
@@ -241,6 +250,7 @@ impl World {
             },
             allowed_origins: vec![],
             notify,
+            webhooks,
         })
         .await
         .unwrap()
@@ -1147,4 +1157,320 @@ async fn notifications_stream_each_partys_events_in_order_and_resume_on_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_stream_each_partys_events_in_order_and_resume_on_postgres() {
     notifications_stream_each_partys_events_in_order_and_resume(true).await;
+}
+
+/// One request the test's webhook receiver got.
+#[derive(Clone, Debug)]
+struct Attempt {
+    endpoint: String,
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+    /// Whether the signature verified with the receiver's secret.
+    verified: bool,
+    /// What the receiver answered (0: it never answered).
+    answered: u16,
+}
+
+/// A webhook receiver over real HTTP: verifies each request's signature with `secret`
+/// (401 if it does not verify), answers 500 to the first `fail` verified requests, never
+/// answers a `session_ended` while `hang` is set, 200 otherwise; records every request.
+struct Receiver {
+    secret: &'static str,
+    fail: std::sync::atomic::AtomicUsize,
+    hang: std::sync::atomic::AtomicBool,
+    log: tokio::sync::watch::Sender<Vec<Attempt>>,
+}
+
+/// HMAC-SHA256 of `{timestamp}.{body}` checked against `sha256=<hex>`, as a receiver
+/// would (independently of the indexer's code).
+fn verifies(secret: &str, timestamp: &str, body: &str, signature: &str) -> bool {
+    use hmac::Mac;
+    let Some(sig) = signature
+        .strip_prefix("sha256=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.verify_slice(&sig).is_ok()
+}
+
+async fn receive(
+    axum::extract::State(r): axum::extract::State<std::sync::Arc<Receiver>>,
+    axum::extract::Path(endpoint): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> axum::http::StatusCode {
+    use std::sync::atomic::Ordering::SeqCst;
+    let h = |n: &str| headers[n].to_str().unwrap().to_owned();
+    let (id, timestamp, signature) = (
+        h("minuto-webhook-id"),
+        h("minuto-webhook-timestamp"),
+        h("minuto-webhook-signature"),
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    let verified = verifies(r.secret, &timestamp, &body, &signature);
+    let event: Value = serde_json::from_str(&body).unwrap();
+    let answered = if !verified {
+        401
+    } else if r.hang.load(SeqCst) && event["event"] == "session_ended" {
+        0
+    } else if r
+        .fail
+        .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        500
+    } else {
+        200
+    };
+    r.log.send_modify(|l| {
+        l.push(Attempt {
+            endpoint,
+            id,
+            timestamp,
+            signature,
+            body,
+            verified,
+            answered,
+        });
+    });
+    if answered == 0 {
+        std::future::pending::<()>().await;
+    }
+    axum::http::StatusCode::from_u16(answered).unwrap()
+}
+
+impl Receiver {
+    async fn start(secret: &'static str, fail: usize) -> (std::sync::Arc<Self>, url::Url) {
+        let r = std::sync::Arc::new(Self {
+            secret,
+            fail: fail.into(),
+            hang: true.into(),
+            log: tokio::sync::watch::channel(vec![]).0,
+        });
+        let app = axum::Router::new()
+            .route("/hook/{endpoint}", axum::routing::post(receive))
+            .with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/hook/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, base.parse().unwrap())
+    }
+
+    /// Waits (at most 30 s) until the log satisfies `f`.
+    async fn until(&self, what: &str, f: impl Fn(&[Attempt]) -> bool) {
+        let mut rx = self.log.subscribe();
+        let got = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|l| f(l))).await;
+        assert!(got.is_ok(), "{what}: {:#?}", *self.log.borrow());
+    }
+
+    /// (id, answer) of every request to `endpoint`, in arrival order.
+    fn seen(&self, endpoint: &str) -> Vec<(String, u16)> {
+        self.log
+            .borrow()
+            .iter()
+            .filter(|a| a.endpoint == endpoint)
+            .map(|a| (a.id.clone(), a.answered))
+            .collect()
+    }
+}
+
+/// Signed webhooks over real HTTP. The tutor's endpoint fails twice (500): the session
+/// start arrives on the third attempt with the same idempotency key, then the rest in
+/// order. The session's end is in flight (never answered) when the indexer shuts down; a
+/// rating and a second session happen while it is down; restarted on the same database,
+/// delivery resumes from the stored cursor: the end again (the one in flight), then the
+/// rating and the second start, nothing else. What was delivered is exactly what the SSE
+/// stream sends. An endpoint configured with another secret sends signatures that fail
+/// the receiver's check and verify with that other secret.
+#[allow(clippy::too_many_lines)]
+async fn webhooks_deliver_signed_in_order_with_retries_and_resume(postgres: bool) {
+    let test = "webhooks_deliver_signed_in_order_with_retries_and_resume";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    const SECRET: &str = "whsec-the-receivers-secret";
+    const OTHER: &str = "whsec-not-the-receivers-secret";
+    let (rx, base) = Receiver::start(SECRET, 2).await;
+    let hook = |name: &str, secret: &str| minuto_indexer::Webhook {
+        name: name.into(),
+        url: base.join(name).unwrap(),
+        secret: minuto_indexer::webhook::Secret::new(secret.into()),
+        addresses: vec![t.address],
+        // Never reached: the hung request is ended by the shutdown.
+        timeout: Duration::from_secs(60),
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(80),
+    };
+    let ix = w
+        .indexer_hooks(
+            &db.url(),
+            minuto_indexer::NotifyConfig::default(),
+            vec![hook("good", SECRET), hook("bad", OTHER)],
+        )
+        .await;
+    w.synced(&ix).await;
+    // Both endpoints have their starting cursor before anything happens.
+    let cursor = |ix: &Handle, name: &'static str| {
+        let store = ix.store.clone();
+        let who = t.address;
+        async move {
+            minuto_indexer::webhook::cursor(&store, name, who)
+                .await
+                .unwrap()
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while cursor(&ix, "good").await.is_none() || cursor(&ix, "bad").await.is_none() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no starting cursors");
+    let bad_start = cursor(&ix, "bad").await;
+
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    // 5,000 s of runway: no low_funds during the test.
+    let deposit = U256::from(50_000_000u64);
+    send!(ledger(&s.p).open(t.address, w.token_a, rate(), deposit, key, 0));
+    send!(ledger(&t.p).start(U256::from(1), key));
+    rx.until("the start after two failures", |l| {
+        l.iter().any(|a| a.endpoint == "good" && a.answered == 200)
+    })
+    .await;
+    send!(ledger(&s.p).stop(U256::from(1)));
+    rx.until("the end in flight", |l| {
+        l.iter().any(|a| a.endpoint == "good" && a.answered == 0)
+    })
+    .await;
+    rx.until("the other secret's retries", |l| {
+        l.iter().filter(|a| a.endpoint == "bad").count() >= 2
+    })
+    .await;
+    ix.shutdown().await.unwrap();
+
+    // While it is down: a rating of the tutor and a second session.
+    send!(IReputation::new(w.ratings, &s.p).rate(
+        U256::from(1),
+        t.address,
+        1,
+        5,
+        "bafy-rating".into()
+    ));
+    send!(ledger(&s.p).open(t.address, w.token_a, rate(), deposit, key, 0));
+    send!(ledger(&t.p).start(U256::from(2), key));
+    rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let bad_before = rx.seen("bad").len();
+    let ix = w
+        .indexer_hooks(
+            &db.url(),
+            minuto_indexer::NotifyConfig::default(),
+            vec![hook("good", SECRET)],
+        )
+        .await;
+    w.synced(&ix).await;
+    let mut sse = SseClient::connect(&w, &ix, t.address, Some("0:0")).await;
+    let mut sent = vec![];
+    for _ in 0..4 {
+        sent.push(sse.next().await);
+    }
+    let names: Vec<&str> = sent.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "session_started",
+            "session_ended",
+            "rating_received",
+            "session_started"
+        ]
+    );
+    let last = sent[3].1.clone();
+    rx.until("the second start", |l| {
+        l.iter().any(|a| a.id == last && a.answered == 200)
+    })
+    .await;
+    let id = |i: usize| sent[i].1.clone();
+    assert_eq!(
+        rx.seen("good"),
+        [
+            (id(0), 500),
+            (id(0), 500),
+            (id(0), 200),
+            (id(1), 0),
+            (id(1), 200),
+            (id(2), 200),
+            (id(3), 200),
+        ]
+    );
+    // Each body is the SSE event with its address.
+    let delivered: Vec<Attempt> = rx
+        .log
+        .borrow()
+        .iter()
+        .filter(|a| a.endpoint == "good" && a.answered == 200)
+        .cloned()
+        .collect();
+    assert_eq!(delivered.len(), 4);
+    for (got, (name, id, data)) in delivered.iter().zip(&sent) {
+        assert!(got.verified);
+        assert_eq!(
+            serde_json::from_str::<Value>(&got.body).unwrap(),
+            json!({"id": id, "event": name, "address": a(t.address), "data": data})
+        );
+    }
+    assert_eq!(sent[2].2["score"], 5);
+    // The cursor reaches the last delivered event (written after its 200 arrived).
+    let (b, l) = last.split_once(':').unwrap();
+    let want = Some((b.parse().unwrap(), l.parse().unwrap()));
+    let reached = tokio::time::timeout(Duration::from_secs(30), async {
+        while cursor(&ix, "good").await != want {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "cursor {:?}", cursor(&ix, "good").await);
+
+    // The other secret: every request failed the receiver's check, each signature is
+    // real (it verifies with the secret it was made with), retried with the same key.
+    let bad: Vec<Attempt> = rx
+        .log
+        .borrow()
+        .iter()
+        .filter(|a| a.endpoint == "bad")
+        .cloned()
+        .collect();
+    assert_eq!(bad.len(), bad_before, "the removed endpoint got requests");
+    assert!(bad.len() >= 2);
+    for a in &bad {
+        assert_eq!(
+            (a.verified, a.answered, a.id.as_str()),
+            (false, 401, id(0).as_str())
+        );
+        assert!(verifies(OTHER, &a.timestamp, &a.body, &a.signature));
+        assert!(!verifies(SECRET, &a.timestamp, &a.body, &a.signature));
+    }
+    // Never advanced past its start (the blocks stored before the first session).
+    assert_eq!(cursor(&ix, "bad").await, bad_start);
+    let first_block: i64 = id(0).split_once(':').unwrap().0.parse().unwrap();
+    assert!(bad_start.unwrap().0 < first_block);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_sqlite() {
+    webhooks_deliver_signed_in_order_with_retries_and_resume(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_postgres() {
+    webhooks_deliver_signed_in_order_with_retries_and_resume(true).await;
 }
