@@ -373,3 +373,93 @@ pub fn contracts(
         start_block,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::{Cli, Config, ConfigError};
+
+    fn resolve(file: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("indexer.toml");
+        std::fs::write(&path, file).unwrap();
+        Cli::try_parse_from([
+            "minuto-indexer",
+            "--config",
+            path.to_str().unwrap(),
+            "--deployment",
+            "x.json",
+            "--rpc-url",
+            "http://127.0.0.1:1",
+        ])
+        .unwrap()
+        .resolve()
+    }
+
+    const HOOK: &str = r#"
+        [[webhooks]]
+        name = "mailer"
+        url = "https://mailer.internal/minuto"
+        secret = "whsec-0123456789abcdef"
+        addresses = ["0x00000000000000000000000000000000000000aa"]
+    "#;
+
+    #[test]
+    fn webhooks_come_from_the_file_with_defaults_and_a_redacted_secret() {
+        let cfg = resolve(&format!("{HOOK}retry_max = \"30s\"\n")).unwrap();
+        let [w] = cfg.webhooks.as_slice() else {
+            panic!("{:?}", cfg.webhooks)
+        };
+        assert_eq!(w.name, "mailer");
+        assert_eq!(w.url.as_str(), "https://mailer.internal/minuto");
+        assert_eq!(
+            w.addresses,
+            [alloy_primitives::Address::with_last_byte(0xaa)]
+        );
+        assert_eq!(
+            (w.timeout, w.retry_initial, w.retry_max),
+            (
+                Duration::from_secs(10),
+                Duration::from_secs(1),
+                Duration::from_secs(30)
+            )
+        );
+        let shown = format!("{cfg:?}");
+        assert!(shown.contains("Secret(redacted)"), "{shown}");
+        assert!(!shown.contains("whsec-0123456789abcdef"), "{shown}");
+    }
+
+    #[test]
+    fn webhooks_that_cannot_work_are_refused_by_name() {
+        let err = |file: &str| resolve(file).unwrap_err().to_string();
+        assert_eq!(
+            err(&HOOK.replace("whsec-0123456789abcdef", "short")),
+            "webhooks: \"mailer\": secret must be at least 16 bytes"
+        );
+        assert_eq!(
+            err(&HOOK.replace("https://", "ftp://")),
+            "webhooks: \"mailer\": url must be http:// or https://"
+        );
+        assert_eq!(
+            err(&HOOK.replace(r#"["0x00000000000000000000000000000000000000aa"]"#, "[]")),
+            "webhooks: \"mailer\": addresses must list at least one address"
+        );
+        assert_eq!(
+            err(&format!(
+                "{HOOK}retry_initial = \"1m\"\nretry_max = \"30s\"\n"
+            )),
+            "webhooks: \"mailer\": retry_max must not be below retry_initial"
+        );
+        assert_eq!(
+            err(&format!("{HOOK}{HOOK}")),
+            "webhooks: the name \"mailer\" is used twice"
+        );
+        assert!(matches!(
+            resolve(&format!("{HOOK}retries = 3\n")),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+}
