@@ -9,13 +9,13 @@
 //! 2. Stop latency after the last ping, with 10,000 live sessions on a fake chain, real
 //!    time, the default 10 s silence timeout: p50 / p99 / max.
 //! 3. Memory per watched session (resident set growth over 100,000 sessions).
-//! 4. Verified heartbeats per second through real HTTP: the relayer's own `spawn_with`
-//!    on loopback, 10,000 live sessions, 64 keep-alive client connections in the same
-//!    process (`cargo run --release --example bench -- http` runs only this one).
-//! 5. Mass drop on a real node (`-- drop [sessions]`, only run when asked; default
+//! 4. Mass drop on a real node (`-- drop [sessions]`, only run when asked; default
 //!    10,000): anvil running the escrow double, the real relayer (`spawn`), every
 //!    session's heartbeats stopping at once; last heartbeat → `stopAt` mined, how many
 //!    within `maxBackdate`, stops/s, and any `at` other than the last heartbeat.
+//!
+//! Heartbeats through real HTTP, with the load generator in its own process: the
+//! `http_load` example.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -412,10 +412,6 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if only.as_deref() == Some("http") {
-        rt.block_on(bench_http());
-        return;
-    }
     if only.as_deref() == Some("drop") {
         let n = std::env::args()
             .nth(2)
@@ -431,162 +427,6 @@ fn main() {
     bench_memory();
     bench_verify();
     rt.block_on(bench_stop_latency());
-    rt.block_on(bench_http());
-}
-
-/// Serves 10,000 Active sessions (one `Opened` + `Started` each, block 1).
-struct SessionsChain {
-    events: Vec<EscrowLog>,
-}
-
-impl Chain for SessionsChain {
-    async fn head(&self) -> Result<Head, ChainError> {
-        Ok(Head {
-            number: 1,
-            timestamp: Clock::system().now_unix(),
-        })
-    }
-    async fn logs(&self, from: u64, to: u64) -> Result<Vec<EscrowLog>, ChainError> {
-        Ok(if (from..=to).contains(&1) {
-            self.events.clone()
-        } else {
-            Vec::new()
-        })
-    }
-    async fn max_backdate(&self) -> Result<u64, ChainError> {
-        Ok(BACKDATE)
-    }
-    async fn stop_at(&self, _: U256, at: u64) -> Result<StopOutcome, ChainError> {
-        Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
-    }
-}
-
-async fn bench_http() {
-    const CLIENTS: u64 = 64;
-    const ROUNDS: u64 = 3;
-    let chain_id = 42161;
-    let escrow = Address::repeat_byte(0xe5);
-    let domain = HeartbeatDomain::new(chain_id, escrow);
-    let now = Clock::system().now_unix();
-    let keys = session_keys();
-    let mut events = Vec::new();
-    for (i, (s, t)) in keys.iter().enumerate() {
-        let id = U256::from(i);
-        events.push(EscrowEvent::Opened {
-            id,
-            student_key: address_of(s),
-            rate: minuto_accrual::rate_per_second(36_000_000, 3600).unwrap(),
-            deposit: 1_000_000_000,
-            fee_bps: 500,
-        });
-        events.push(EscrowEvent::Started {
-            id,
-            tutor_key: address_of(t),
-            start: now,
-        });
-    }
-    let events = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, event)| EscrowLog {
-            block: 1,
-            log_index: i as u64,
-            event,
-        })
-        .collect();
-    let dir = std::env::temp_dir().join(format!("minuto-bench-http-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut config = minuto_relayer::config::Config::with_defaults(
-        "http://127.0.0.1:1".parse().unwrap(),
-        escrow,
-        chain_id,
-        minuto_relayer::evm::RelayerKey::new(SigningKey::from_slice(&[7u8; 32]).unwrap()),
-    );
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.cursor_file = dir.join("cursor.json");
-    config.confirmations = 0;
-    config.silence_timeout = Duration::from_secs(600);
-    config.grace_period = Duration::from_secs(600);
-    config.api.ip_rate = GENEROUS;
-    config.api.session_rate = GENEROUS;
-    let mut handle =
-        minuto_relayer::spawn_with(config, Arc::new(SessionsChain { events }), Clock::system())
-            .await
-            .unwrap();
-    handle.wait_synced().await;
-    // Pre-signed bodies, per client: the sessions it owns, round by round, so each
-    // party's heartbeats arrive in order on one keep-alive connection.
-    let bodies: Vec<Vec<Vec<u8>>> = (0..CLIENTS)
-        .map(|c| {
-            let mut out = Vec::new();
-            for seq in 1..=ROUNDS {
-                for i in (c..SESSIONS).step_by(CLIENTS as usize) {
-                    let (s, t) = &keys[i as usize];
-                    for (role, key) in [(Role::Student, s), (Role::Tutor, t)] {
-                        let sig = domain.sign(key, U256::from(i), role, seq, now);
-                        out.push(
-                            json!({
-                                "session": i.to_string(),
-                                "role": role.as_str(),
-                                "seq": seq,
-                                "sent_at": now,
-                                "signature": format!("0x{}", alloy_primitives::hex::encode(sig)),
-                            })
-                            .to_string()
-                            .into_bytes(),
-                        );
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let total: usize = bodies.iter().map(Vec::len).sum();
-    let url = format!("http://{}/v1/heartbeat", handle.local_addr);
-    let started = StdInstant::now();
-    let cpu_before = cpu_seconds();
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|mine| {
-            let url = url.clone();
-            tokio::spawn(async move {
-                // One client per task: one keep-alive connection each.
-                let http = reqwest::Client::builder()
-                    .pool_max_idle_per_host(1)
-                    .build()
-                    .unwrap();
-                let mut ok = 0usize;
-                for body in mine {
-                    let r = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    ok += usize::from(r.status().is_success());
-                    let _ = r.bytes().await;
-                }
-                ok
-            })
-        })
-        .collect();
-    let mut accepted = 0;
-    for t in tasks {
-        accepted += t.await.unwrap();
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
-    assert_eq!(accepted, total, "every heartbeat accepted");
-    println!(
-        "http: {accepted} verified heartbeats over {CLIENTS} keep-alive connections, {SESSIONS} \
-         live sessions, in {secs:.2} s wall = {:.0} heartbeats/s; {:.1} µs CPU per request \
-         (relayer and its clients together, in one process)",
-        accepted as f64 / secs,
-        cpu * 1e6 / accepted as f64,
-    );
-    handle.shutdown().await.unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 alloy_sol_types::sol! {
