@@ -62,6 +62,9 @@ pub enum ApiError {
     /// No such session.
     #[error("no session {0}")]
     SessionNotFound(String),
+    /// No such vetting application.
+    #[error("no vetting application {0}")]
+    ApplicationNotFound(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -82,6 +85,7 @@ impl IntoResponse for ApiError {
             ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             ApiError::InvalidEventId(_) => (StatusCode::BAD_REQUEST, "invalid_event_id"),
             ApiError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
+            ApiError::ApplicationNotFound(_) => (StatusCode::NOT_FOUND, "application_not_found"),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "query failed");
                 let body = ErrorBody {
@@ -142,16 +146,7 @@ async fn sessions(
             })
         }
     };
-    let before = match q.cursor {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ApiError::InvalidCursor(c))?,
-        ),
-    };
-    let page = query::sessions(&app.store, who, role, before, limit(q.limit)?).await?;
+    let page = query::sessions(&app.store, who, role, before(q.cursor)?, limit(q.limit)?).await?;
     Ok(Json(page))
 }
 
@@ -166,6 +161,83 @@ async fn session(
         .await?
         .map(Json)
         .ok_or(ApiError::SessionNotFound(id))
+}
+
+/// A list's cursor: the last id of the previous page.
+fn before(cursor: Option<String>) -> Result<Option<i64>, ApiError> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ApiError::InvalidCursor(c))
+        })
+        .transpose()
+}
+
+/// Query of the vetting applications.
+#[derive(Debug, Deserialize)]
+pub struct ApplicationsQuery {
+    /// `open`, `approved`, `rejected`, `expired` or `superseded` (default: any).
+    pub status: Option<String>,
+    /// Only this tutor's.
+    pub tutor: Option<String>,
+    /// Only of this credential kind.
+    pub kind: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The previous page's `next`.
+    pub cursor: Option<String>,
+}
+
+async fn applications(
+    State(app): State<App>,
+    Query(q): Query<ApplicationsQuery>,
+) -> Result<Json<query::Page<query::Application>>, ApiError> {
+    use crate::events::Outcome;
+    use query::VettingStatus as S;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some("open") => Some(S::Open),
+        Some("approved") => Some(S::Closed(Outcome::Approved)),
+        Some("rejected") => Some(S::Closed(Outcome::Rejected)),
+        Some("expired") => Some(S::Closed(Outcome::Expired)),
+        Some("superseded") => Some(S::Closed(Outcome::Superseded)),
+        Some(_) => {
+            return Err(ApiError::InvalidParameter {
+                name: "status",
+                allowed: "open, approved, rejected, expired, superseded",
+            })
+        }
+    };
+    let tutor = q.tutor.as_deref().map(account).transpose()?;
+    let kind = match q.kind {
+        None => None,
+        Some(k) => Some(k.parse::<u32>().map_err(|_| ApiError::InvalidParameter {
+            name: "kind",
+            allowed: "0 to 4294967295",
+        })?),
+    };
+    let filter = query::VettingFilter {
+        status,
+        tutor,
+        kind,
+    };
+    let page = query::applications(&app.store, filter, before(q.cursor)?, limit(q.limit)?).await?;
+    Ok(Json(page))
+}
+
+async fn application(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<Json<query::ApplicationDetail>, ApiError> {
+    let n = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::ApplicationNotFound(id.clone()))?;
+    query::application_by_id(&app.store, n)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::ApplicationNotFound(id))
 }
 
 /// Query of the earnings.
@@ -331,6 +403,8 @@ pub fn router(app: App, origins: &[HeaderValue]) -> Router {
         .route("/v1/students/{address}/progress", get(progress))
         .route("/v1/sessions/{id}", get(session))
         .route("/v1/stats", get(stats))
+        .route("/v1/vetting/applications", get(applications))
+        .route("/v1/vetting/applications/{id}", get(application))
         .route("/v1/notifications/{address}", get(notifications))
         .layer(cors)
         .with_state(app)

@@ -20,7 +20,7 @@ pub enum Source {
     Badges,
     /// `minuto-ratings`.
     Ratings,
-    /// `minuto-vetting` (its events are stored in `events`; no endpoint reads them yet).
+    /// `minuto-vetting`.
     Vetting,
 }
 
@@ -143,6 +143,56 @@ pub enum Fact {
         content_hash: B256,
         cid: String,
     },
+    VettingOpened {
+        application_id: i64,
+        tutor: Address,
+        kind: u32,
+        action: u8,
+        token_id: U256,
+        opened_by: Address,
+        deadline: u64,
+        cid: String,
+    },
+    VettingVoted {
+        application_id: i64,
+        reviewer: Address,
+        approve: bool,
+        approvals: u32,
+        rejections: u32,
+        reason_cid: String,
+    },
+    /// Decided, expired or superseded.
+    VettingClosed {
+        application_id: i64,
+        outcome: Outcome,
+        token_id: U256,
+        revocation_id: U256,
+    },
+}
+
+/// How a vetting application was closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The quorum approved it.
+    Approved,
+    /// The quorum rejected it.
+    Rejected,
+    /// Its deadline passed undecided.
+    Expired,
+    /// A revocation of the tutor's credential of its kind took its place.
+    Superseded,
+}
+
+impl Outcome {
+    /// Stored in `vetting_closed.outcome`, served as the application's `status`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Approved => "approved",
+            Outcome::Rejected => "rejected",
+            Outcome::Expired => "expired",
+            Outcome::Superseded => "superseded",
+        }
+    }
 }
 
 /// Why a log was not stored.
@@ -154,6 +204,13 @@ pub enum DecodeError {
     /// A session id past `i64::MAX` (the escrow counts from 1; no real one gets there).
     #[error("session id {0} does not fit the index")]
     SessionId(U256),
+    /// A vetting application id past `i64::MAX` (the contract counts from 1).
+    #[error("vetting application id {0} does not fit the index")]
+    ApplicationId(U256),
+}
+
+fn application(id: U256) -> Result<i64, DecodeError> {
+    i64::try_from(id).map_err(|_| DecodeError::ApplicationId(id))
 }
 
 fn session(id: U256) -> Result<i64, DecodeError> {
@@ -213,10 +270,7 @@ pub fn decode(source: Source, log: &LogData) -> Result<(&'static str, Option<Fac
             }),
             _ => None,
         },
-        Source::Vetting => {
-            IVettingEvents::decode_raw_log(topics, &log.data)?;
-            None
-        }
+        Source::Vetting => vetting(IVettingEvents::decode_raw_log(topics, &log.data)?)?,
     };
     // A decoded log has a known topic 0, so it has a name.
     let name = topics
@@ -288,6 +342,54 @@ fn escrow(e: ISessionEscrowEvents) -> Result<Option<Fact>, DecodeError> {
     }))
 }
 
+fn vetting(e: IVettingEvents) -> Result<Option<Fact>, DecodeError> {
+    use IVettingEvents as E;
+    let closed = |id: U256, outcome, token_id, revocation_id| {
+        Ok(Some(Fact::VettingClosed {
+            application_id: application(id)?,
+            outcome,
+            token_id,
+            revocation_id,
+        }))
+    };
+    match e {
+        E::VettingApplicationOpened(e) => Ok(Some(Fact::VettingOpened {
+            application_id: application(e.applicationId)?,
+            tutor: e.tutor,
+            kind: e.kind,
+            action: e.action,
+            token_id: e.tokenId,
+            opened_by: e.openedBy,
+            deadline: e.deadline,
+            cid: e.cid,
+        })),
+        E::VettingVoted(e) => Ok(Some(Fact::VettingVoted {
+            application_id: application(e.applicationId)?,
+            reviewer: e.reviewer,
+            approve: e.approve,
+            approvals: e.approvals,
+            rejections: e.rejections,
+            reason_cid: e.reasonCid,
+        })),
+        E::VettingDecided(e) => {
+            let outcome = if e.approved {
+                Outcome::Approved
+            } else {
+                Outcome::Rejected
+            };
+            closed(e.applicationId, outcome, e.tokenId, U256::ZERO)
+        }
+        E::VettingExpired(e) => closed(e.applicationId, Outcome::Expired, U256::ZERO, U256::ZERO),
+        E::VettingSuperseded(e) => closed(
+            e.applicationId,
+            Outcome::Superseded,
+            U256::ZERO,
+            e.revocationId,
+        ),
+        _ => Ok(None),
+    }
+}
+
 fn credentials(e: ICredentialsEvents) -> Option<Fact> {
     use ICredentialsEvents as E;
     Some(match e {
@@ -348,7 +450,7 @@ mod tests {
                 refund: U256::from(5),
             })
         );
-        // Vetting's events are kept by name only.
+        // A vote: its fact; a quorum change: by name only.
         let voted = IVetting::VettingVoted {
             applicationId: U256::from(1),
             reviewer: Address::repeat_byte(2),
@@ -360,8 +462,56 @@ mod tests {
         .encode_log_data();
         assert_eq!(
             decode(Source::Vetting, &voted).unwrap(),
-            ("VettingVoted", None)
+            (
+                "VettingVoted",
+                Some(Fact::VettingVoted {
+                    application_id: 1,
+                    reviewer: Address::repeat_byte(2),
+                    approve: true,
+                    approvals: 1,
+                    rejections: 0,
+                    reason_cid: "cid".into(),
+                })
+            )
         );
+        let quorum = IVetting::VettingQuorumSet {
+            quorum: 2,
+            reviewers: 3,
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Vetting, &quorum).unwrap(),
+            ("VettingQuorumSet", None)
+        );
+        let superseded = IVetting::VettingSuperseded {
+            applicationId: U256::from(4),
+            tutor: Address::repeat_byte(3),
+            kind: 1,
+            revocationId: U256::from(5),
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Vetting, &superseded).unwrap(),
+            (
+                "VettingSuperseded",
+                Some(Fact::VettingClosed {
+                    application_id: 4,
+                    outcome: Outcome::Superseded,
+                    token_id: U256::ZERO,
+                    revocation_id: U256::from(5),
+                })
+            )
+        );
+        let expired_huge = IVetting::VettingExpired {
+            applicationId: U256::MAX,
+            tutor: Address::ZERO,
+            kind: 1,
+        }
+        .encode_log_data();
+        assert!(matches!(
+            decode(Source::Vetting, &expired_huge),
+            Err(DecodeError::ApplicationId(id)) if id == U256::MAX
+        ));
         // Another contract's event under this source's address, and a session id past
         // i64: refused with a typed error (the log is skipped and counted).
         assert!(matches!(

@@ -991,3 +991,250 @@ mod tests {
         assert_eq!(streaks(&BTreeSet::new(), 5), Streaks::default());
     }
 }
+
+/// A vetting application's status filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VettingStatus {
+    /// Not closed yet (taking votes, or past its deadline until someone calls `expire`).
+    Open,
+    /// Closed as `outcome`.
+    Closed(crate::events::Outcome),
+}
+
+/// What to list of the vetting applications.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VettingFilter {
+    /// Only with this status.
+    pub status: Option<VettingStatus>,
+    /// Only this tutor's.
+    pub tutor: Option<Address>,
+    /// Only of this credential kind.
+    pub kind: Option<u32>,
+}
+
+/// One vetting application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// Application id.
+    pub id: String,
+    /// The tutor it is about.
+    pub tutor: Address,
+    /// Credential kind.
+    pub kind: u32,
+    /// `issue`, `renew` or `revoke`.
+    pub action: &'static str,
+    /// The credential a revocation is about (`None` for an issue or renewal).
+    pub revokes: Option<String>,
+    /// Who opened it: the tutor, or the reviewer proposing a revocation.
+    pub opened_by: Address,
+    /// When it was opened (block time).
+    pub opened_at: i64,
+    /// Votes are taken until then (unix seconds).
+    pub deadline: i64,
+    /// The evidence (issue, renew) or the reason (revoke).
+    pub cid: String,
+    /// `open`, `approved`, `rejected`, `expired` or `superseded`.
+    pub status: &'static str,
+    /// Approving votes cast.
+    pub approvals: i64,
+    /// Rejecting votes cast.
+    pub rejections: i64,
+    /// How it was closed (`None` while open).
+    pub closed: Option<Closed>,
+}
+
+/// How and when a vetting application was closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Closed {
+    /// Block time of the decision, expiry or supersession.
+    pub at: i64,
+    /// Approved: the credential issued (issue, renew) or revoked (`None`: a revocation
+    /// whose credential was already gone).
+    pub credential: Option<String>,
+    /// Superseded: the revocation that took the application's place.
+    pub superseded_by: Option<String>,
+}
+
+/// One reviewer's vote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vote {
+    /// The reviewer.
+    pub reviewer: Address,
+    /// Approve (`true`) or reject.
+    pub approve: bool,
+    /// The reason's CID (may be empty).
+    pub reason_cid: String,
+    /// Block time of the vote.
+    pub at: i64,
+}
+
+/// A vetting application with its votes, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApplicationDetail {
+    /// The application.
+    #[serde(flatten)]
+    pub application: Application,
+    /// Its votes.
+    pub votes: Vec<Vote>,
+}
+
+const APPLICATION_SELECT: &str = "SELECT o.application_id, o.tutor, o.kind, o.action, \
+     o.token_id, o.opened_by, o.ts AS opened_at, o.deadline, o.cid, c.outcome, \
+     c.ts AS closed_at, c.token_id AS closed_token, c.revocation_id, \
+     (SELECT COUNT(*) FROM vetting_voted v WHERE v.application_id = o.application_id \
+      AND v.approve = 1) AS approvals, \
+     (SELECT COUNT(*) FROM vetting_voted v WHERE v.application_id = o.application_id \
+      AND v.approve = 0) AS rejections \
+     FROM vetting_opened o LEFT JOIN vetting_closed c ON c.application_id = o.application_id";
+
+/// A uint256 stored as decimal text, `None` when zero.
+fn nonzero(row: &AnyRow, column: &'static str) -> Result<Option<String>, StoreError> {
+    Ok(amount_opt(row, column)?
+        .filter(|v| !v.is_zero())
+        .map(|v| v.to_string()))
+}
+
+fn application_row(row: &AnyRow) -> Result<Application, StoreError> {
+    let id: i64 = row.try_get("application_id")?;
+    let kind: i64 = row.try_get("kind")?;
+    let action: i64 = row.try_get("action")?;
+    let outcome: Option<String> = row.try_get("outcome")?;
+    let status = match outcome.as_deref() {
+        None => "open",
+        Some("approved") => "approved",
+        Some("rejected") => "rejected",
+        Some("expired") => "expired",
+        Some("superseded") => "superseded",
+        Some(other) => {
+            return Err(StoreError::Corrupt {
+                column: "outcome",
+                value: other.into(),
+            })
+        }
+    };
+    let closed = match row.try_get::<Option<i64>, _>("closed_at")? {
+        None => None,
+        Some(at) => Some(Closed {
+            at,
+            credential: nonzero(row, "closed_token")?,
+            superseded_by: nonzero(row, "revocation_id")?,
+        }),
+    };
+    Ok(Application {
+        id: id.to_string(),
+        tutor: address(row, "tutor")?,
+        kind: kind as u32,
+        action: match action {
+            1 => "issue",
+            2 => "renew",
+            3 => "revoke",
+            _ => "unknown",
+        },
+        revokes: nonzero(row, "token_id")?,
+        opened_by: address(row, "opened_by")?,
+        opened_at: row.try_get("opened_at")?,
+        deadline: row.try_get("deadline")?,
+        cid: row.try_get("cid")?,
+        status,
+        approvals: row.try_get("approvals")?,
+        rejections: row.try_get("rejections")?,
+        closed,
+    })
+}
+
+/// Vetting applications matching `filter` with ids below `before`, newest first, at most
+/// `limit`.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn applications(
+    store: &Store,
+    filter: VettingFilter,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Page<Application>, StoreError> {
+    enum P {
+        I(i64),
+        T(String),
+    }
+    let mut sql = format!("{APPLICATION_SELECT} WHERE o.application_id < $1");
+    let mut params = vec![P::I(before.unwrap_or(i64::MAX))];
+    let mut and = |sql: &mut String, column: &str, p: P| {
+        params.push(p);
+        sql.push_str(&format!(" AND {column} = ${}", params.len()));
+    };
+    match filter.status {
+        None => {}
+        Some(VettingStatus::Open) => sql.push_str(" AND c.outcome IS NULL"),
+        Some(VettingStatus::Closed(outcome)) => {
+            and(&mut sql, "c.outcome", P::T(outcome.key().into()));
+        }
+    }
+    if let Some(tutor) = filter.tutor {
+        and(&mut sql, "o.tutor", P::T(hex_addr(&tutor)));
+    }
+    if let Some(kind) = filter.kind {
+        and(&mut sql, "o.kind", P::I(i64::from(kind)));
+    }
+    params.push(P::I(i64::from(limit) + 1));
+    sql.push_str(&format!(
+        " ORDER BY o.application_id DESC LIMIT ${}",
+        params.len()
+    ));
+    let mut q = sqlx::query(&sql);
+    for p in params {
+        q = match p {
+            P::I(i) => q.bind(i),
+            P::T(t) => q.bind(t),
+        };
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    let more = rows.len() > limit as usize;
+    let items = rows[..rows.len().min(limit as usize)]
+        .iter()
+        .map(application_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = more.then(|| items.last().map(|a| a.id.clone())).flatten();
+    Ok(Page { items, next })
+}
+
+/// One vetting application with its votes.
+///
+/// # Errors
+/// [`StoreError`].
+pub async fn application_by_id(
+    store: &Store,
+    id: i64,
+) -> Result<Option<ApplicationDetail>, StoreError> {
+    let sql = format!("{APPLICATION_SELECT} WHERE o.application_id = $1");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let application = application_row(&row)?;
+    let votes = sqlx::query(
+        "SELECT reviewer, approve, reason_cid, ts FROM vetting_voted \
+         WHERE application_id = $1 ORDER BY block, log_index",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|v| {
+        let approve: i64 = v.try_get("approve")?;
+        Ok(Vote {
+            reviewer: address(v, "reviewer")?,
+            approve: approve == 1,
+            reason_cid: v.try_get("reason_cid")?,
+            at: v.try_get("ts")?,
+        })
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Some(ApplicationDetail { application, votes }))
+}

@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhook cursors",
         include_str!("../migrations/0002_webhooks.sql"),
     ),
+    (3, "vetting", include_str!("../migrations/0003_vetting.sql")),
 ];
 
 /// Tables whose rows a rewind deletes (every one keyed by `block`).
@@ -44,6 +45,9 @@ const EVENT_TABLES: &[&str] = &[
     "credential_ended",
     "badge_claimed",
     "rated",
+    "vetting_opened",
+    "vetting_voted",
+    "vetting_closed",
 ];
 
 #[derive(Debug)]
@@ -665,6 +669,93 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 I(i64::from(*score)),
                 T(hex_hash(content_hash)),
                 T(cid.clone()),
+            ],
+        ),
+        Fact::VettingOpened {
+            application_id,
+            tutor,
+            kind,
+            action,
+            token_id,
+            opened_by,
+            deadline,
+            cid,
+        } => (
+            "vetting_opened",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "application_id",
+                "tutor",
+                "kind",
+                "action",
+                "token_id",
+                "opened_by",
+                "deadline",
+                "cid",
+            ],
+            vec![
+                I(*application_id),
+                a(tutor),
+                I(i64::from(*kind)),
+                I(i64::from(*action)),
+                n(token_id),
+                a(opened_by),
+                I(i64::try_from(*deadline).unwrap_or(i64::MAX)),
+                T(cid.clone()),
+            ],
+        ),
+        Fact::VettingVoted {
+            application_id,
+            reviewer,
+            approve,
+            approvals,
+            rejections,
+            reason_cid,
+        } => (
+            "vetting_voted",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "application_id",
+                "reviewer",
+                "approve",
+                "approvals",
+                "rejections",
+                "reason_cid",
+            ],
+            vec![
+                I(*application_id),
+                a(reviewer),
+                I(i64::from(*approve)),
+                I(i64::from(*approvals)),
+                I(i64::from(*rejections)),
+                T(reason_cid.clone()),
+            ],
+        ),
+        Fact::VettingClosed {
+            application_id,
+            outcome,
+            token_id,
+            revocation_id,
+        } => (
+            "vetting_closed",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "application_id",
+                "outcome",
+                "token_id",
+                "revocation_id",
+            ],
+            vec![
+                I(*application_id),
+                T(outcome.key().into()),
+                n(token_id),
+                n(revocation_id),
             ],
         ),
     };

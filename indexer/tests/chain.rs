@@ -54,6 +54,23 @@ minuto_chain::alloy::sol! {
     }
 }
 
+/// The `VettingDouble` stand-in's calls (its `open` mirrors the event's eight fields).
+#[allow(clippy::too_many_arguments)]
+mod vetting_double {
+    minuto_chain::alloy::sol! {
+        #[sol(rpc)]
+        interface IVettingDouble {
+            function open(uint256 id, address tutor, uint32 kind, uint8 action, uint256 tokenId, uint64 deadline, string calldata cid) external;
+            function vote(uint256 id, bool approve, uint32 approvals, uint32 rejections, string calldata reasonCid) external;
+            function decide(uint256 id, address tutor, uint32 kind, uint8 action, bool approved, uint256 tokenId) external;
+            function expire(uint256 id, address tutor, uint32 kind) external;
+            function supersede(uint256 id, address tutor, uint32 kind, uint256 revocationId) external;
+            function setQuorum(uint32 quorum, uint32 reviewers) external;
+        }
+    }
+}
+use vetting_double::IVettingDouble;
+
 /// Which database a scenario runs on.
 enum Db {
     Sqlite(tempfile::TempDir),
@@ -92,6 +109,8 @@ struct World {
     credentials: Address,
     badges: Address,
     ratings: Address,
+    /// The `VettingDouble` stand-in (deployed by [`World::with_vetting`] only).
+    vetting: Address,
     token_a: Address,
     token_b: Address,
     treasury: Address,
@@ -117,6 +136,16 @@ fn word(a: Address) -> String {
 
 impl World {
     async fn new(test: &str) -> Option<Self> {
+        Self::build(test, false).await
+    }
+
+    /// [`World::new`] with a `VettingDouble` deployed last and listed as `vetting` (the
+    /// other scenarios keep their block numbers).
+    async fn with_vetting(test: &str) -> Option<Self> {
+        Self::build(test, true).await
+    }
+
+    async fn build(test: &str, vetting: bool) -> Option<Self> {
         let bin = minuto_anvil::or_skip(test)?;
         let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
         let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
@@ -142,14 +171,22 @@ impl World {
         // Through the file format, as the deploy tool writes it (fields it may gain
         // later are optional).
         let entry = |address: Address, block: u64| json!({"address": address, "block": block});
+        let mut contracts = json!({
+            "escrow": entry(escrow, escrow_block),
+            "credentials": entry(credentials, cb),
+            "badges": entry(badges, bb),
+            "ratings": entry(ratings, rb),
+        });
+        let mut vetting_address = Address::ZERO;
+        if vetting {
+            let code = include_str!("fixtures/VettingDouble.bin");
+            let (v, vb) = deploy(&admin, code.into()).await;
+            contracts["vetting"] = entry(v, vb);
+            vetting_address = v;
+        }
         let record: Record = serde_json::from_value(json!({
             "chainId": CHAIN_ID,
-            "contracts": {
-                "escrow": entry(escrow, escrow_block),
-                "credentials": entry(credentials, cb),
-                "badges": entry(badges, bb),
-                "ratings": entry(ratings, rb),
-            }
+            "contracts": contracts,
         }))
         .unwrap();
         Some(Self {
@@ -160,6 +197,7 @@ impl World {
             credentials,
             badges,
             ratings,
+            vetting: vetting_address,
             token_a,
             token_b,
             treasury,
@@ -1471,4 +1509,290 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_postgres() {
     webhooks_deliver_signed_in_order_with_retries_and_resume(true).await;
+}
+
+/// Vetting on the `VettingDouble` stand-in: application 1 approved by two votes, 2
+/// rejected, 3 expired with one vote, 4 (a renewal) superseded by revocation 5, which
+/// stays open. Both endpoints answer exactly that; the filters, pages and refusals; then
+/// a reorganisation replaces the block of an application 6, and it is gone.
+async fn vetting_applications_votes_and_decisions(postgres: bool) {
+    let test = "vetting_applications_votes_and_decisions";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::with_vetting(test).await else {
+        return;
+    };
+    let (t1, t2, t3) = (w.party().await, w.party().await, w.party().await);
+    let (r1, r2) = (w.party().await, w.party().await);
+    let on = |p: &Party| IVettingDouble::new(w.vetting, p.p.clone());
+    let admin = IVettingDouble::new(w.vetting, w.admin.clone());
+    let t0: u64 = 2_000_000_000;
+    let u = U256::from;
+
+    w.at(t0 + 10).await;
+    send!(on(&t1).open(
+        u(1),
+        t1.address,
+        1,
+        1,
+        u(0),
+        t0 + 1_000,
+        "bafy-evidence-1".into()
+    ));
+    w.at(t0 + 20).await;
+    send!(on(&r1).vote(u(1), true, 1, 0, "bafy-reason-1".into()));
+    w.at(t0 + 30).await;
+    send!(on(&r2).vote(u(1), true, 2, 0, String::new()));
+    w.at(t0 + 31).await;
+    send!(admin.decide(u(1), t1.address, 1, 1, true, u(7)));
+    w.at(t0 + 40).await;
+    send!(on(&t2).open(
+        u(2),
+        t2.address,
+        2,
+        1,
+        u(0),
+        t0 + 1_040,
+        "bafy-evidence-2".into()
+    ));
+    w.at(t0 + 50).await;
+    send!(on(&r1).vote(u(2), false, 0, 1, "bafy-no-1".into()));
+    w.at(t0 + 60).await;
+    send!(on(&r2).vote(u(2), false, 0, 2, "bafy-no-2".into()));
+    w.at(t0 + 61).await;
+    send!(admin.decide(u(2), t2.address, 2, 1, false, u(0)));
+    w.at(t0 + 70).await;
+    send!(on(&t3).open(
+        u(3),
+        t3.address,
+        1,
+        1,
+        u(0),
+        t0 + 1_070,
+        "bafy-evidence-3".into()
+    ));
+    w.at(t0 + 80).await;
+    send!(on(&r1).vote(u(3), true, 1, 0, String::new()));
+    w.at(t0 + 1_100).await;
+    send!(admin.expire(u(3), t3.address, 1));
+    w.at(t0 + 1_110).await;
+    send!(on(&t1).open(
+        u(4),
+        t1.address,
+        1,
+        2,
+        u(0),
+        t0 + 2_110,
+        "bafy-renewal".into()
+    ));
+    w.at(t0 + 1_120).await;
+    send!(on(&r1).open(
+        u(5),
+        t1.address,
+        1,
+        3,
+        u(7),
+        t0 + 2_120,
+        "bafy-revoke-why".into()
+    ));
+    w.at(t0 + 1_121).await;
+    send!(admin.supersede(u(4), t1.address, 1, u(5)));
+    w.at(t0 + 1_130).await;
+    send!(admin.setQuorum(2, 3));
+
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+
+    let closed = |at: u64, credential: Value, superseded_by: Value| json!({"at": at, "credential": credential, "supersededBy": superseded_by});
+    let app1 = json!({
+        "id": "1", "tutor": t1.address, "kind": 1, "action": "issue", "revokes": null,
+        "openedBy": t1.address, "openedAt": t0 + 10, "deadline": t0 + 1_000,
+        "cid": "bafy-evidence-1", "status": "approved", "approvals": 2, "rejections": 0,
+        "closed": closed(t0 + 31, json!("7"), Value::Null),
+    });
+    let app2 = json!({
+        "id": "2", "tutor": t2.address, "kind": 2, "action": "issue", "revokes": null,
+        "openedBy": t2.address, "openedAt": t0 + 40, "deadline": t0 + 1_040,
+        "cid": "bafy-evidence-2", "status": "rejected", "approvals": 0, "rejections": 2,
+        "closed": closed(t0 + 61, Value::Null, Value::Null),
+    });
+    let app3 = json!({
+        "id": "3", "tutor": t3.address, "kind": 1, "action": "issue", "revokes": null,
+        "openedBy": t3.address, "openedAt": t0 + 70, "deadline": t0 + 1_070,
+        "cid": "bafy-evidence-3", "status": "expired", "approvals": 1, "rejections": 0,
+        "closed": closed(t0 + 1_100, Value::Null, Value::Null),
+    });
+    let app4 = json!({
+        "id": "4", "tutor": t1.address, "kind": 1, "action": "renew", "revokes": null,
+        "openedBy": t1.address, "openedAt": t0 + 1_110, "deadline": t0 + 2_110,
+        "cid": "bafy-renewal", "status": "superseded", "approvals": 0, "rejections": 0,
+        "closed": closed(t0 + 1_121, Value::Null, json!("5")),
+    });
+    let app5 = json!({
+        "id": "5", "tutor": t1.address, "kind": 1, "action": "revoke", "revokes": "7",
+        "openedBy": r1.address, "openedAt": t0 + 1_120, "deadline": t0 + 2_120,
+        "cid": "bafy-revoke-why", "status": "open", "approvals": 0, "rejections": 0,
+        "closed": null,
+    });
+    let with_votes = |app: &Value, votes: Value| {
+        let mut d = app.clone();
+        d["votes"] = votes;
+        d
+    };
+    let vote = |r: &Party, approve: bool, cid: &str, at: u64| json!({"reviewer": r.address, "approve": approve, "reasonCid": cid, "at": at});
+    assert_eq!(
+        w.ok(&ix, "/v1/vetting/applications/1").await,
+        with_votes(
+            &app1,
+            json!([
+                vote(&r1, true, "bafy-reason-1", t0 + 20),
+                vote(&r2, true, "", t0 + 30)
+            ])
+        )
+    );
+    assert_eq!(
+        w.ok(&ix, "/v1/vetting/applications/2").await,
+        with_votes(
+            &app2,
+            json!([
+                vote(&r1, false, "bafy-no-1", t0 + 50),
+                vote(&r2, false, "bafy-no-2", t0 + 60)
+            ])
+        )
+    );
+    assert_eq!(
+        w.ok(&ix, "/v1/vetting/applications/3").await,
+        with_votes(&app3, json!([vote(&r1, true, "", t0 + 80)]))
+    );
+    assert_eq!(
+        w.ok(&ix, "/v1/vetting/applications/4").await,
+        with_votes(&app4, json!([]))
+    );
+    assert_eq!(
+        w.ok(&ix, "/v1/vetting/applications/5").await,
+        with_votes(&app5, json!([]))
+    );
+
+    let list = |items: Vec<&Value>, next: Value| json!({"items": items, "next": next});
+    let all = "/v1/vetting/applications";
+    assert_eq!(
+        w.ok(&ix, all).await,
+        list(vec![&app5, &app4, &app3, &app2, &app1], Value::Null)
+    );
+    for (status, app) in [
+        ("open", &app5),
+        ("approved", &app1),
+        ("rejected", &app2),
+        ("expired", &app3),
+        ("superseded", &app4),
+    ] {
+        assert_eq!(
+            w.ok(&ix, &format!("{all}?status={status}")).await,
+            list(vec![app], Value::Null),
+            "{status}"
+        );
+    }
+    let t1_lower = a(t1.address);
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?tutor={t1_lower}")).await,
+        list(vec![&app5, &app4, &app1], Value::Null)
+    );
+    assert_eq!(
+        w.ok(
+            &ix,
+            &format!("{all}?tutor={}&kind=1&status=open", t1.address)
+        )
+        .await,
+        list(vec![&app5], Value::Null)
+    );
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?kind=2")).await,
+        list(vec![&app2], Value::Null)
+    );
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?kind=3")).await,
+        list(vec![], Value::Null)
+    );
+    // Pages of two: 5, 4 | 3, 2 | 1.
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?limit=2")).await,
+        list(vec![&app5, &app4], json!("4"))
+    );
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?limit=2&cursor=4")).await,
+        list(vec![&app3, &app2], json!("2"))
+    );
+    assert_eq!(
+        w.ok(&ix, &format!("{all}?limit=2&cursor=2")).await,
+        list(vec![&app1], Value::Null)
+    );
+    // Refusals, typed.
+    for (path, status, code) in [
+        (format!("{all}?status=pending"), 400, "invalid_parameter"),
+        (format!("{all}?kind=-1"), 400, "invalid_parameter"),
+        (format!("{all}?tutor=0x12"), 400, "invalid_address"),
+        (format!("{all}?cursor=x"), 400, "invalid_cursor"),
+        (format!("{all}?limit=0"), 400, "invalid_limit"),
+        (format!("{all}/6"), 404, "application_not_found"),
+        (format!("{all}/one"), 404, "application_not_found"),
+    ] {
+        let (got, body) = w.get(&ix, &path).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(code)),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(
+        w.get(&ix, &format!("{all}?status=pending")).await.1["message"],
+        "status must be one of open, approved, rejected, expired, superseded"
+    );
+
+    // A reorganisation: application 6 and a vote on 5 stored, then replaced by blocks
+    // without them.
+    let events = ix.store.event_count().await.unwrap();
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    send!(on(&t3).open(
+        u(6),
+        t3.address,
+        1,
+        1,
+        u(0),
+        t0 + 3_000,
+        "bafy-again".into()
+    ));
+    send!(on(&r2).vote(u(5), true, 1, 0, "bafy-yes".into()));
+    w.synced(&ix).await;
+    assert_eq!(w.get(&ix, &format!("{all}/6")).await.0, 200);
+    assert_eq!(w.ok(&ix, &format!("{all}/5")).await["approvals"], 1);
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [3]).await.unwrap();
+    w.synced(&ix).await;
+    assert_eq!(w.get(&ix, &format!("{all}/6")).await.0, 404);
+    assert_eq!(
+        w.ok(&ix, &format!("{all}/5")).await,
+        with_votes(&app5, json!([]))
+    );
+    assert_eq!(ix.store.event_count().await.unwrap(), events);
+    assert!(ix.status.borrow().progress.reorgs >= 1);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vetting_applications_votes_and_decisions_on_sqlite() {
+    vetting_applications_votes_and_decisions(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vetting_applications_votes_and_decisions_on_postgres() {
+    vetting_applications_votes_and_decisions(true).await;
 }
