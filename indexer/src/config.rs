@@ -187,13 +187,17 @@ pub enum ConfigError {
         /// Cause.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for these settings.
-    #[error("config file {path}: {source}")]
+    /// The file is not valid TOML for these settings. Only the line and the parser's
+    /// message are kept: the file holds webhook secrets, and the parser's own display
+    /// quotes the offending line.
+    #[error("config file {path}, line {line}: {message}")]
     Parse {
         /// File.
         path: PathBuf,
-        /// Cause.
-        source: toml::de::Error,
+        /// 1-based line of the error (0 when the parser gives no place).
+        line: usize,
+        /// What is wrong.
+        message: String,
     },
     /// A required setting is missing.
     #[error(
@@ -228,9 +232,13 @@ impl Cli {
                             source,
                         }
                     })?);
-                toml::from_str(text.as_str()).map_err(|source| ConfigError::Parse {
+                toml::from_str(text.as_str()).map_err(|e: toml::de::Error| ConfigError::Parse {
                     path: path.clone(),
-                    source,
+                    line: e.span().map_or(0, |r| {
+                        text.get(..r.start)
+                            .map_or(0, |t| t.matches('\n').count() + 1)
+                    }),
+                    message: e.message().to_owned(),
                 })?
             }
         };
@@ -461,5 +469,10 @@ mod tests {
             resolve(&format!("{HOOK}retries = 3\n")),
             Err(ConfigError::Parse { .. })
         ));
+        // A broken line holding a secret is named by number, never quoted.
+        let broken = "[[webhooks]]\nname = \"mailer\"\nsecret = \"hunter2-hunter2-hunter2\nurl = \"http://x\"\n";
+        let e = resolve(broken).unwrap_err().to_string();
+        assert!(e.contains(", line 3: "), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }
