@@ -6,6 +6,8 @@ pragma solidity ^0.8.23;
 interface ISessionEscrow {
     function open(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind) external returns (uint256);
 
+    function openFor(address student, address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind) external returns (uint256);
+
     function openAccepted(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, address tutor_key, uint16 max_fee_bps, uint256 nonce, uint64 expiry, bytes calldata signature) external returns (uint256);
 
     function start(uint256 id, address tutor_key) external;
@@ -43,6 +45,10 @@ interface ISessionEscrow {
     function config() external view returns (address, address, address, address, uint16, uint32, uint32, bool, uint64);
 
     function maxBackdate() external view returns (uint32);
+
+    function booking() external view returns (address);
+
+    function setBooking(address booking) external;
 
     function setTokenAllowed(address token, bool allowed) external;
 
@@ -101,6 +107,8 @@ interface ISessionEscrow {
     event RelayerUpdated(address indexed relayer, bool allowed);
     /// New sessions, starts and top-ups were paused (`true`) or resumed.
     event PauseUpdated(bool paused);
+    /// `booking` may now open sessions for students with `openFor` (zero: no contract may).
+    event BookingUpdated(address booking);
     event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
     event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
@@ -155,4 +163,6 @@ interface ISessionEscrow {
     /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
     /// rebasing tokens are refused, so that every deposit is really held.
     error EscrowFeeOnTransfer(address token, uint256 amount, uint256 received);
+    /// Only the booking contract the admin registered (`setBooking`) may call `openFor`.
+    error EscrowNotBooking(address caller);
 }

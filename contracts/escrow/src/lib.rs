@@ -117,6 +117,8 @@ sol! {
     event RelayerUpdated(address indexed relayer, bool allowed);
     /// New sessions, starts and top-ups were paused (`true`) or resumed.
     event PauseUpdated(bool paused);
+    /// `booking` may now open sessions for students with `openFor` (zero: no contract may).
+    event BookingUpdated(address booking);
     event AdminTransferStarted(address indexed admin, address indexed pendingAdmin);
     event AdminTransferred(address indexed previousAdmin, address indexed admin);
 
@@ -171,6 +173,8 @@ sol! {
     /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
     /// rebasing tokens are refused, so that every deposit is really held.
     error EscrowFeeOnTransfer(address token, uint256 amount, uint256 received);
+    /// Only the booking contract the admin registered (`setBooking`) may call `openFor`.
+    error EscrowNotBooking(address caller);
     // abi:end
 }
 
@@ -201,6 +205,7 @@ minuto_wire::errors! {
     NonceUsed(EscrowNonceUsed { tutor, nonce }),
     Accounting(EscrowAccounting { id }),
     FeeOnTransfer(EscrowFeeOnTransfer { token, amount, received }),
+    NotBooking(EscrowNotBooking { caller }),
 }
 
 /// Events this contract emits. Every field is a static type, so each encodes as its
@@ -236,6 +241,7 @@ events! {
     ConfigUpdated { [] [treasury, credentials, feeBps, startWindow, maxBackdate] },
     RelayerUpdated { [relayer] [allowed] },
     PauseUpdated { [] [paused] },
+    BookingUpdated { [] [booking] },
 }
 
 // `SessionView` reaches `abi/` through the `abi:begin` fragment, with its docs.
@@ -369,6 +375,9 @@ pub struct SessionEscrow {
     claimable: StorageMap<Address, StorageMap<Address, Record<1>>>,
     /// tutor → word index → bitmap of used acceptance nonces.
     nonce_bitmap: StorageMap<Address, StorageMap<U256, Record<1>>>,
+    /// The booking contract allowed to call `openFor` ([`value::ADDRESS`]; zero: none).
+    /// Last, so that every earlier field keeps its slot.
+    booking: Record<1>,
 }
 
 /// The current block time, through one door so that tests can move it.
@@ -431,7 +440,55 @@ impl SessionEscrow {
         student_key: Address,
         credential_kind: u32,
     ) -> Result<U256, Error> {
+        let student = msg::sender();
         let id = self.create(
+            student,
+            student,
+            tutor,
+            token,
+            rate,
+            deposit,
+            student_key,
+            credential_kind,
+            State::Open,
+        )?;
+        Ok(word(id))
+    }
+
+    /// Opens a session for `student`, as [`open`](Self::open) would for them, with the
+    /// deposit pulled from the caller: only the booking contract the admin registered with
+    /// [`set_booking`](Self::set_booking), when a booked lesson's student joins. The
+    /// session is the student's in every other respect (they top up, stop or cancel it;
+    /// refunds go to them). Returns the new session id.
+    ///
+    /// # Errors
+    /// `EscrowNotBooking` unless the caller is the registered booking contract;
+    /// `EscrowInvalidAddress` for a zero student; otherwise as [`open`](Self::open), the
+    /// caller's allowance and balance paying the deposit.
+    ///
+    /// # Events
+    /// `SessionOpened`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_for(
+        &mut self,
+        student: Address,
+        tutor: Address,
+        token: Address,
+        rate: U256,
+        deposit: U256,
+        student_key: Address,
+        credential_kind: u32,
+    ) -> Result<U256, Error> {
+        let caller = msg::sender();
+        if caller != self.booking.address(value::ADDRESS) {
+            return Err(EscrowNotBooking { caller }.into());
+        }
+        if student.is_zero() {
+            return Err(EscrowInvalidAddress { account: student }.into());
+        }
+        let id = self.create(
+            student,
+            caller,
             tutor,
             token,
             rate,
@@ -495,6 +552,8 @@ impl SessionEscrow {
         }
         self.use_nonce(tutor, nonce)?;
         let id = self.create(
+            student,
+            student,
             tutor,
             token,
             rate,
@@ -949,7 +1008,34 @@ impl SessionEscrow {
         self.settings.uint(settings::MAX_BACKDATE) as u32
     }
 
+    /// The booking contract allowed to call [`open_for`](Self::open_for) (zero: none).
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn booking(&self) -> Address {
+        self.booking.address(value::ADDRESS)
+    }
+
     // ---- admin --------------------------------------------------------------------
+
+    /// Registers the booking contract that may open sessions for its students with
+    /// [`open_for`](Self::open_for); zero allows none. Sessions already open are not
+    /// affected.
+    ///
+    /// # Errors
+    /// `EscrowNotAdmin`.
+    ///
+    /// # Events
+    /// `BookingUpdated`.
+    pub fn set_booking(&mut self, booking: Address) -> Result<(), Error> {
+        self.only_admin()?;
+        self.booking.set_address(value::ADDRESS, booking);
+        Emit::emit(BookingUpdated { booking });
+        Ok(())
+    }
 
     /// Adds `token` to, or removes it from, the allowlist for new sessions. Sessions
     /// already open keep their token either way. Only standard ERC-20s belong here (those
@@ -1230,10 +1316,13 @@ impl SessionEscrow {
         Ok(())
     }
 
-    /// Checks and records a new session, then pulls its deposit.
+    /// Checks and records a new session of `student`, then pulls its deposit from `payer`
+    /// (the student, or the booking contract for [`open_for`](Self::open_for)).
     #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
+        student: Address,
+        payer: Address,
         tutor: Address,
         token: Address,
         rate: U256,
@@ -1243,7 +1332,6 @@ impl SessionEscrow {
         state: State,
     ) -> Result<u64, Error> {
         self.when_not_paused()?;
-        let student = msg::sender();
         if tutor.is_zero() || tutor == student {
             return Err(EscrowInvalidAddress { account: tutor }.into());
         }
@@ -1289,7 +1377,7 @@ impl SessionEscrow {
         s.set_wide(session::RATE, rate_u128);
         s.set_wide(session::DEPOSITED, deposit_u128);
 
-        self.pull(token, student, deposit)?;
+        self.pull(token, payer, deposit)?;
         Emit::emit(SessionOpened {
             id: id_word,
             student,

@@ -39,6 +39,7 @@ const OPEN_ACCEPTED: u32 = selector!(
     u64,
     stylus_sdk::abi::Bytes
 );
+const OPEN_FOR: u32 = selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
 const START: u32 = selector!("start", U256, Address);
 const TOP_UP: u32 = selector!("topUp", U256, U256);
 const WITHDRAW: u32 = selector!("withdraw", U256);
@@ -57,6 +58,8 @@ const TOKEN_ALLOWED: u32 = selector!("tokenAllowed", Address);
 const IS_RELAYER: u32 = selector!("isRelayer", Address);
 const CONFIG: u32 = selector!("config");
 const MAX_BACKDATE: u32 = selector!("maxBackdate");
+const BOOKING: u32 = selector!("booking");
+const SET_BOOKING: u32 = selector!("setBooking", Address);
 const SET_TOKEN_ALLOWED: u32 = selector!("setTokenAllowed", Address, bool);
 const SET_CONFIG: u32 = selector!("setConfig", Address, Address, u16, u32, u32);
 const SET_RELAYER: u32 = selector!("setRelayer", Address, bool);
@@ -113,6 +116,15 @@ impl SessionEscrow {
                 a.uint(9, 8)?,
                 a.bytes(10)?.into(),
             )),
+            OPEN_FOR => one(self.open_for(
+                a.address(0)?,
+                a.address(1)?,
+                a.address(2)?,
+                a.u256(3)?,
+                a.u256(4)?,
+                a.address(5)?,
+                a.uint(6, 4)? as u32,
+            )),
             START => empty(self.start(a.u256(0)?, a.address(1)?)),
             TOP_UP => empty(self.top_up(a.u256(0)?, a.u256(1)?)),
             WITHDRAW => one(self.withdraw(a.u256(0)?)),
@@ -158,6 +170,8 @@ impl SessionEscrow {
                 ]))
             }
             MAX_BACKDATE => Ok(out(&[self.max_backdate().word()])),
+            BOOKING => Ok(out(&[self.booking().word()])),
+            SET_BOOKING => empty(self.set_booking(a.address(0)?)),
             SET_TOKEN_ALLOWED => empty(self.set_token_allowed(a.address(0)?, a.bool(1)?)),
             SET_CONFIG => empty(self.set_config(
                 a.address(0)?,

@@ -4,6 +4,7 @@
 //! in test builds adds this thread's offset).
 
 mod admin;
+mod booked;
 mod gated;
 mod layout;
 mod lifecycle;
@@ -248,5 +249,6 @@ fn errors_encode_like_alloy() {
             amount: U256::MAX,
             received: id
         }),
+        NotBooking(EscrowNotBooking { caller: a }),
     );
 }

@@ -185,6 +185,45 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         (at - 90, at, FEE_BPS, 0, State::Ended as u8)
     );
 
+    // The booking contract's path: registered by the admin, it opens a session for the
+    // student and pays the deposit.
+    let booking = Address::repeat_byte(0xb0);
+    let open_for = I::openForCall {
+        student: p.student,
+        tutor: p.tutor,
+        token: token.address(),
+        rate: u(RATE),
+        deposit: u(DEPOSIT),
+        student_key: p.student_key,
+        credential_kind: 0,
+    };
+    assert_eq!(
+        reverted(call(&escrow, booking, open_for.clone())),
+        Vec::<u8>::from(Error::from(EscrowNotBooking { caller: booking }))
+    );
+    call(&escrow, p.admin, I::setBookingCall { booking }).unwrap();
+    assert_eq!(
+        call(&escrow, p.student, I::bookingCall {}).unwrap()._0,
+        booking
+    );
+    token
+        .sender(p.admin)
+        .mint(booking, u(DEPOSIT))
+        .motsu_unwrap();
+    token
+        .sender(booking)
+        .approve(escrow.address(), U256::MAX)
+        .motsu_unwrap();
+    let booked = call(&escrow, booking, open_for).unwrap()._0;
+    let view = call(&escrow, p.tutor, I::sessionCall { id: booked })
+        .unwrap()
+        ._0;
+    assert_eq!(
+        (booked, view.student, view.deposited, view.state),
+        (id + u(1), p.student, u(DEPOSIT), State::Open as u8)
+    );
+    assert_eq!(balance(&token, booking), 0);
+
     // A typed error comes back as its ABI encoding.
     let id2 = call(&escrow, p.student, open).unwrap()._0;
     let err = reverted(call(&escrow, p.relayer, I::stopCall { id: id2 }));

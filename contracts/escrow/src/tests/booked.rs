@@ -1,0 +1,237 @@
+//! `openFor`: the registered booking contract opens a session for its student, paying the
+//! deposit itself (issue #15). The session is then the student's like any other.
+
+use super::*;
+use alloy_sol_types::SolEvent;
+use minuto_test_support::{assert_reverts, with_events};
+
+const FUNDS: u128 = 100_000_000;
+
+/// Registers `booking` and gives it [`FUNDS`] approved to the escrow, as the booking
+/// contract holds a booked lesson's deposit before the student joins.
+fn register(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    p: &Parties,
+    booking: Address,
+) {
+    escrow.sender(p.admin).set_booking(booking).motsu_unwrap();
+    token.sender(p.admin).mint(booking, u(FUNDS)).motsu_unwrap();
+    token
+        .sender(booking)
+        .approve(escrow.address(), U256::MAX)
+        .motsu_unwrap();
+}
+
+fn open_for(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    p: &Parties,
+    caller: Address,
+) -> Result<U256, Error> {
+    escrow.sender(caller).open_for(
+        p.student,
+        p.tutor,
+        token.address(),
+        u(RATE),
+        u(DEPOSIT),
+        p.student_key,
+        0,
+    )
+}
+
+#[motsu::test]
+fn open_for_opens_a_session_of_the_student_paid_by_the_booking_contract(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+
+    let (id, events) = with_events(&escrow, || {
+        open_for(&escrow, &token, &p, booking).motsu_unwrap()
+    });
+    assert_eq!(id, U256::from(1));
+    assert_eq!(
+        events,
+        [SessionOpened {
+            id,
+            student: p.student,
+            tutor: p.tutor,
+            token: token.address(),
+            rate: u(RATE),
+            deposit: u(DEPOSIT),
+            studentKey: p.student_key,
+            credentialKind: 0,
+            feeBps: FEE_BPS,
+        }
+        .encode_log_data()]
+    );
+    // The booking contract paid; the student paid nothing here.
+    assert_eq!(balance(&token, booking), FUNDS - DEPOSIT);
+    assert_eq!(balance(&token, escrow.address()), DEPOSIT);
+    assert_eq!(balance(&token, p.student), 0);
+    let s = escrow.sender(p.tutor).session(id).motsu_unwrap();
+    assert_eq!(
+        (s.student, s.tutor, s.token, s.rate, s.deposited),
+        (p.student, p.tutor, token.address(), u(RATE), u(DEPOSIT))
+    );
+    assert_eq!((s.start, s.end, s.feeBps, s.state), (now(), 0, FEE_BPS, 1));
+
+    // The session is the student's: the tutor starts it, the student stops it and gets
+    // the refund; the booking contract is no party (no cancel inside the window).
+    let deadline = now() + u64::from(START_WINDOW);
+    assert_reverts(&escrow, EscrowStartWindowOpen { id, deadline }, || {
+        escrow.sender(booking).cancel(id)
+    });
+    escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
+    clock::advance(100);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    // 100 s at 10,000 a second: 1,000,000 billed, 2.5 % fee.
+    assert_eq!(balance(&token, p.student), DEPOSIT - 1_000_000);
+    assert_eq!(balance(&token, p.tutor), 975_000);
+    assert_eq!(balance(&token, p.treasury), 25_000);
+    assert_eq!(balance(&token, booking), FUNDS - DEPOSIT);
+    assert_eq!(balance(&token, escrow.address()), 0);
+}
+
+#[motsu::test]
+fn open_for_refunds_a_cancelled_session_to_the_student(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+    let id = open_for(&escrow, &token, &p, booking).motsu_unwrap();
+    // After the start window anyone (the booking contract too) may cancel; the refund
+    // goes to the student, never back to the payer.
+    clock::advance(u64::from(START_WINDOW) + 1);
+    escrow.sender(booking).cancel(id).motsu_unwrap();
+    escrow.assert_emitted(&SessionCancelled {
+        id,
+        by: booking,
+        refund: u(DEPOSIT),
+    });
+    assert_eq!(balance(&token, p.student), DEPOSIT);
+    assert_eq!(balance(&token, booking), FUNDS - DEPOSIT);
+    assert_eq!(state_of(&escrow, id), State::Cancelled as u8);
+}
+
+#[motsu::test]
+fn open_for_rejects_everyone_but_the_registered_booking_contract(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
+    let booking = Address::random();
+    // None registered: nobody may, the student included.
+    for caller in [booking, p.student, p.admin] {
+        assert_reverts(&escrow, EscrowNotBooking { caller }, || {
+            open_for(&escrow, &token, &p, caller)
+        });
+    }
+    register(&escrow, &token, &p, booking);
+    assert_eq!(escrow.sender(p.stranger()).booking(), booking);
+    for caller in [p.student, p.tutor, p.admin, p.relayer] {
+        assert_reverts(&escrow, EscrowNotBooking { caller }, || {
+            open_for(&escrow, &token, &p, caller)
+        });
+    }
+    // Unregistered again: refused again.
+    escrow
+        .sender(p.admin)
+        .set_booking(Address::ZERO)
+        .motsu_unwrap();
+    assert_reverts(&escrow, EscrowNotBooking { caller: booking }, || {
+        open_for(&escrow, &token, &p, booking)
+    });
+    assert_eq!(escrow.sender(p.stranger()).config().8, 0);
+    assert_eq!(balance(&token, booking), FUNDS);
+    assert_eq!(balance(&token, escrow.address()), 0);
+}
+
+#[motsu::test]
+fn open_for_keeps_every_check_of_open(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+    let f = |student: Address, tutor: Address, tok: Address, rate: u128, deposit: u128| {
+        escrow
+            .sender(booking)
+            .open_for(student, tutor, tok, u(rate), u(deposit), p.student_key, 0)
+    };
+    let t = token.address();
+    assert_reverts(
+        &escrow,
+        EscrowInvalidAddress {
+            account: Address::ZERO,
+        },
+        || f(Address::ZERO, p.tutor, t, RATE, DEPOSIT),
+    );
+    assert_reverts(&escrow, EscrowInvalidAddress { account: p.tutor }, || {
+        f(p.tutor, p.tutor, t, RATE, DEPOSIT)
+    });
+    let other = Address::random();
+    assert_reverts(&escrow, EscrowTokenNotAllowed { token: other }, || {
+        f(p.student, p.tutor, other, RATE, DEPOSIT)
+    });
+    assert_reverts(&escrow, EscrowInvalidRate { rate: U256::ZERO }, || {
+        f(p.student, p.tutor, t, 0, DEPOSIT)
+    });
+    assert_reverts(&escrow, EscrowInvalidAmount { amount: U256::ZERO }, || {
+        f(p.student, p.tutor, t, RATE, 0)
+    });
+    // More than the booking contract holds: the token refuses the pull.
+    let err = f(p.student, p.tutor, t, RATE, FUNDS + 1).motsu_unwrap_err();
+    assert_eq!(
+        err,
+        EscrowTransferFailed {
+            token: t,
+            to: escrow.address(),
+            amount: u(FUNDS + 1)
+        }
+        .into()
+    );
+    // Pause stops it like any new money.
+    escrow.sender(p.admin).set_paused(true).motsu_unwrap();
+    assert_reverts(&escrow, EscrowPaused {}, || {
+        f(p.student, p.tutor, t, RATE, DEPOSIT)
+    });
+    assert_eq!(escrow.sender(p.stranger()).config().8, 0);
+    assert_eq!(balance(&token, booking), FUNDS);
+}
+
+#[motsu::test]
+fn set_booking_is_admin_only_and_emits_booking_updated(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    for caller in [p.student, p.tutor, p.relayer, booking] {
+        assert_reverts(&escrow, EscrowNotAdmin { caller }, || {
+            escrow.sender(caller).set_booking(booking)
+        });
+    }
+    assert_eq!(escrow.sender(p.stranger()).booking(), Address::ZERO);
+    let ((), events) = with_events(&escrow, || {
+        escrow.sender(p.admin).set_booking(booking).motsu_unwrap()
+    });
+    assert_eq!(events, [BookingUpdated { booking }.encode_log_data()]);
+    assert_eq!(escrow.sender(p.stranger()).booking(), booking);
+}
