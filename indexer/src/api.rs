@@ -406,6 +406,7 @@ pub fn router(app: App, origins: &[HeaderValue]) -> Router {
         .route("/v1/vetting/applications", get(applications))
         .route("/v1/vetting/applications/{id}", get(application))
         .route("/v1/notifications/{address}", get(notifications))
+        .merge(crate::dashboard::router())
         .layer(cors)
         .with_state(app)
 }

@@ -8,12 +8,14 @@
 //! - [`query`]: session history, earnings, progress, profiles, protocol stats;
 //! - [`notify`]: the per-address server-sent-events stream;
 //! - [`webhook`]: the same notifications POSTed, signed, to configured endpoints;
-//! - [`api`]: the HTTP front; [`config`]: the binary's configuration.
+//! - [`api`]: the HTTP front; [`dashboard`]: the page it serves at `/dashboard`;
+//!   [`config`]: the binary's configuration.
 //!
 //! [`spawn`] starts ingestion and the API and returns a [`Handle`].
 
 pub mod api;
 pub mod config;
+pub mod dashboard;
 pub mod events;
 pub mod ingest;
 pub mod notify;

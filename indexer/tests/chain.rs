@@ -1796,3 +1796,516 @@ async fn vetting_applications_votes_and_decisions_on_sqlite() {
 async fn vetting_applications_votes_and_decisions_on_postgres() {
     vetting_applications_votes_and_decisions(true).await;
 }
+
+// ---- The dashboard page in a real headless browser ----
+
+/// A headless Chromium: `MINUTO_CHROMIUM`, else Debian's `chromium-headless-shell` or
+/// `chromium` on the `PATH`.
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("MINUTO_CHROMIUM") {
+        return Some(p.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    ["chromium-headless-shell", "chromium"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+}
+
+/// The browser, or `None` (the test is skipped, said on stderr) outside CI.
+fn chromium_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    match chromium() {
+        Some(p) => Some(p),
+        None if std::env::var_os("CI").is_some() => panic!(
+            "no headless Chromium (CI is set): install chromium-headless-shell (listed in \
+             scripts/debian-packages.txt) or set MINUTO_CHROMIUM"
+        ),
+        None => {
+            eprintln!(
+                "SKIPPED {test}: no headless Chromium; apt-get install chromium-headless-shell \
+                 or set MINUTO_CHROMIUM (this would fail under CI=1)"
+            );
+            None
+        }
+    }
+}
+
+/// The DOM a real browser ends with after loading `url` and running its scripts (virtual
+/// time: the dump waits for the page's requests to the indexer).
+async fn browse(browser: &std::path::Path, url: &str) -> Dom {
+    let profile = tempfile::tempdir().unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--window-size=1280,1000",
+                "--virtual-time-budget=15000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--dump-dom", url])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser did not finish within 60 s")
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "browser failed on {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Dom(String::from_utf8(out.stdout).unwrap())
+}
+
+/// A dumped DOM, read by the ids and classes the page's markup sets.
+struct Dom(String);
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{a0}")
+        .replace("&amp;", "&")
+}
+
+/// Text of markup: tags dropped, entities decoded.
+fn text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out)
+}
+
+impl Dom {
+    /// From the start of the element with `marker` (`id="x"`, `data-token="0x…"`) on.
+    fn from(&self, marker: &str) -> &str {
+        let at = self
+            .0
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker} in the page:\n{}", self.0));
+        let open = self.0[..at].rfind('<').unwrap();
+        &self.0[open..]
+    }
+
+    /// The opening tag of the element with `id`.
+    fn tag(&self, id: &str) -> &str {
+        let from = self.from(&format!("id=\"{id}\""));
+        &from[..=from.find('>').unwrap()]
+    }
+
+    fn hidden(&self, id: &str) -> bool {
+        self.tag(id).contains(" hidden")
+    }
+
+    /// Text of the element with `id` (one without children).
+    fn text(&self, id: &str) -> String {
+        let from = self.from(&format!("id=\"{id}\""));
+        let inner = &from[from.find('>').unwrap() + 1..];
+        text(&inner[..inner.find("</").unwrap()])
+    }
+
+    fn state(&self) -> String {
+        let body = &self.0[self.0.find("<body").expect("no body")..];
+        attr(&body[..=body.find('>').unwrap()], "data-state")
+    }
+}
+
+/// An attribute of an opening tag, unescaped.
+fn attr(tag: &str, name: &str) -> String {
+    let key = format!(" {name}=\"");
+    let from = &tag[tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len()..];
+    unescape(&from[..from.find('"').unwrap()])
+}
+
+/// The body rows of the first table in `html`, each cell's text.
+fn rows(html: &str) -> Vec<Vec<String>> {
+    let body = &html[html.find("<tbody>").unwrap() + 7..];
+    let body = &body[..body.find("</tbody>").unwrap()];
+    body.split("<tr>")
+        .skip(1)
+        .map(|r| r.split("<td>").skip(1).map(text).collect())
+        .collect()
+}
+
+/// `rows` written as `|`-separated lines, for readable expectations.
+fn lines(html: &str) -> Vec<String> {
+    rows(html).iter().map(|r| r.join(" | ")).collect()
+}
+
+/// `0xab84…5cb2`, as the page shows an address.
+fn short(x: Address) -> String {
+    let s = a(x);
+    format!("{}…{}", &s[..6], &s[38..])
+}
+
+/// What the chart of `token` drew: its `<figure data-plotted>` (set by uPlot's draw
+/// hook from the plot's own data), the canvas uPlot made, and the figure's data table.
+fn chart(dom: &Dom, token: Address) -> (Value, Vec<String>) {
+    let fig = dom.from(&format!("data-token=\"{}\"", a(token)));
+    let fig = &fig[..fig.find("</figure>").unwrap()];
+    let plotted: Value = serde_json::from_str(&attr(fig, "data-plotted")).unwrap();
+    let canvas = &fig[fig.find("<canvas").expect("uPlot made no canvas")..];
+    let width: u32 = attr(canvas, "width").parse().unwrap();
+    assert!(width >= 320, "canvas {width} px wide");
+    (
+        plotted,
+        lines(&fig[fig.find("class=\"chart-data\"").unwrap()..]),
+    )
+}
+
+/// 2030-01-01T00:00:00Z, a Tuesday: day 0 of the dashboard's scenario.
+const DASH_DAY0: u64 = 1_893_456_000;
+
+/// Six sessions of one tutor over four UTC days (none ended on the third), on two tokens,
+/// ingested into SQLite; then the page loaded in headless Chromium for the tutor, the
+/// student, pages of two sizes, two periods and two refusals, and what it shows checked
+/// cell by cell, with the series the chart drew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)]
+async fn the_dashboard_shows_earnings_history_and_progress_in_a_real_browser() {
+    let test = "the_dashboard_shows_earnings_history_and_progress_in_a_real_browser";
+    let Some(browser) = chromium_or_skip(test) else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let db = tempfile::tempdir().unwrap();
+    let (s, s2, t, relayer) = (
+        w.party().await,
+        w.party().await,
+        w.party().await,
+        w.party().await,
+    );
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    send!(ledger(&w.admin).setRelayer(relayer.address, true));
+    macro_rules! open {
+        ($p:expr, $token:expr, $deposit:expr, $kind:expr) => {
+            send!(ledger($p).open(
+                t.address,
+                $token,
+                rate(),
+                U256::from($deposit as u64),
+                key,
+                $kind
+            ))
+        };
+    }
+    let (d0, d1, d3) = (DASH_DAY0, DASH_DAY0 + 86_400, DASH_DAY0 + 3 * 86_400);
+    // 1 (day 0): 1,800 s, a withdrawal after 600 s (540 s billed through it), the student stops.
+    w.at(d0 + 3_600).await;
+    open!(&s.p, w.token_a, 100_000_000, 0);
+    w.at(d0 + 3_610).await;
+    send!(ledger(&t.p).start(U256::from(1), key));
+    w.at(d0 + 4_210).await;
+    send!(ledger(&t.p).withdraw(U256::from(1)));
+    w.at(d0 + 5_410).await;
+    send!(ledger(&s.p).stop(U256::from(1)));
+    // 2 (day 1): 600 s, stopped by the relayer 20 s after the last heartbeat.
+    w.at(d1 + 3_600).await;
+    open!(&s2.p, w.token_a, 50_000_000, 0);
+    w.at(d1 + 3_605).await;
+    send!(ledger(&t.p).start(U256::from(2), key));
+    w.at(d1 + 4_225).await;
+    send!(ledger(&relayer.p).stopAt(U256::from(2), d1 + 4_205));
+    // 3 (day 1): token B, credential kind 7, 100 s.
+    w.at(d1 + 7_200).await;
+    open!(&s.p, w.token_b, 30_000_000, 7);
+    w.at(d1 + 7_210).await;
+    send!(ledger(&t.p).start(U256::from(3), key));
+    w.at(d1 + 7_310).await;
+    send!(ledger(&s.p).stop(U256::from(3)));
+    // 4 (day 3): 300 s, the tutor stops. 5: still running. 6: cancelled.
+    w.at(d3 + 3_600).await;
+    open!(&s.p, w.token_a, 20_000_000, 0);
+    w.at(d3 + 3_610).await;
+    send!(ledger(&t.p).start(U256::from(4), key));
+    w.at(d3 + 3_910).await;
+    send!(ledger(&t.p).stop(U256::from(4)));
+    w.at(d3 + 7_200).await;
+    open!(&s2.p, w.token_a, 10_000_000, 0);
+    w.at(d3 + 7_210).await;
+    send!(ledger(&t.p).start(U256::from(5), key));
+    w.at(d3 + 8_000).await;
+    open!(&s.p, w.token_a, 5_000_000, 0);
+    w.at(d3 + 8_010).await;
+    send!(ledger(&s.p).cancel(U256::from(6)));
+    // What the page shows as the tutor's totals is what the chain paid.
+    let net_a = 17_550_000 + 5_850_000 + 2_925_000;
+    assert_eq!(w.balance(w.token_a, t.address).await, MINTED + net_a);
+    assert_eq!(w.balance(w.token_b, t.address).await, MINTED + 975_000);
+
+    let ix = w
+        .indexer_with(
+            &db.path().join("index.sqlite").display().to_string(),
+            minuto_indexer::NotifyConfig {
+                // "Today" is day 3 (streaks).
+                clock: std::sync::Arc::new(move || (d3 + 9_000) as i64),
+                ..Default::default()
+            },
+        )
+        .await;
+    w.synced(&ix).await;
+    let base = format!("http://{}", ix.local_addr);
+    let started = std::time::Instant::now();
+
+    // The files, from the binary, with their types and a policy allowing only this origin.
+    let page = w
+        .http
+        .get(format!("{base}/dashboard"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'self';"),
+        "{csp}"
+    );
+    for (path, kind) in [
+        ("dashboard.js", "text/javascript; charset=utf-8"),
+        ("dashboard.css", "text/css; charset=utf-8"),
+        ("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+        ("vendor/uPlot.min.css", "text/css; charset=utf-8"),
+        ("vendor/uPlot-LICENSE.txt", "text/plain; charset=utf-8"),
+    ] {
+        let r = w
+            .http
+            .get(format!("{base}/dashboard/{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                r.status().as_u16(),
+                r.headers()["content-type"].to_str().unwrap()
+            ),
+            (200, kind),
+            "{path}"
+        );
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    }
+    let r = w
+        .http
+        .get(format!("{base}/dashboard/nothing.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // The tutor, by day.
+    let dom = browse(
+        &browser,
+        &format!("{base}/dashboard?address={}", a(t.address)),
+    )
+    .await;
+    assert_eq!(dom.state(), "ready", "{}", dom.0);
+    assert!(dom.hidden("error"));
+    assert_eq!(
+        dom.text("status"),
+        format!("Account {}, earnings by day", a(t.address))
+    );
+    let (ta, tb) = (short(w.token_a), short(w.token_b));
+    let mut totals = vec![
+        (
+            w.token_a,
+            format!("{ta} | 3 | 27,000,000 | 675,000 | 26,325,000 | 5,265,000 | 0"),
+        ),
+        (
+            w.token_b,
+            format!("{tb} | 1 | 1,000,000 | 25,000 | 975,000 | 0 | 0"),
+        ),
+    ];
+    totals.sort();
+    let totals: Vec<String> = totals.into_iter().map(|(_, l)| l).collect();
+    assert_eq!(lines(dom.from("id=\"earnings-totals\"")), totals);
+    // One point per day from the first to the last day with earnings, zero on day 2.
+    let days: Vec<u64> = (0..4).map(|d| d0 + d * 86_400).collect();
+    let (plotted, table) = chart(&dom, w.token_a);
+    assert_eq!(
+        plotted,
+        json!({"x": days, "net": [17_550_000, 5_850_000, 0, 2_925_000]})
+    );
+    assert_eq!(
+        table,
+        [
+            "2030-01-01 | 1 | 18,000,000 | 450,000 | 17,550,000 | 5,265,000",
+            "2030-01-02 | 1 | 6,000,000 | 150,000 | 5,850,000 | 0",
+            "2030-01-03 | 0 | 0 | 0 | 0 | 0",
+            "2030-01-04 | 1 | 3,000,000 | 75,000 | 2,925,000 | 0",
+        ]
+    );
+    let (plotted, table) = chart(&dom, w.token_b);
+    assert_eq!(plotted, json!({"x": days, "net": [0, 975_000, 0, 0]}));
+    assert_eq!(
+        table[1],
+        "2030-01-02 | 1 | 1,000,000 | 25,000 | 975,000 | 0"
+    );
+    assert_eq!(dom.0.matches("<figure class=\"chart\"").count(), 2);
+    let (ss, ss2) = (short(s.address), short(s2.address));
+    let tutor_rows = [
+        format!("6 | {ss} | {ta} | cancelled | — | — | — | — | — | student | cancelled before it started"),
+        format!("5 | {ss2} | {ta} | active | 2030-01-04 02:00:10 | — | — | — | — | — | —"),
+        format!("4 | {ss} | {ta} | ended | 2030-01-04 01:00:10 | 0:05:00 | 3,000,000 | 75,000 | 2,925,000 | tutor | the tutor stopped it"),
+        format!("3 | {ss} | {tb} | ended | 2030-01-02 02:00:10 | 0:01:40 | 1,000,000 | 25,000 | 975,000 | student | the student stopped it"),
+        format!("2 | {ss2} | {ta} | ended | 2030-01-02 01:00:05 | 0:10:00 | 6,000,000 | 150,000 | 5,850,000 | relayer | disconnect detected (stop mined 20 s after)"),
+        format!("1 | {ss} | {ta} | ended | 2030-01-01 01:00:10 | 0:30:00 | 18,000,000 | 450,000 | 17,550,000 | student | the student stopped it"),
+    ];
+    assert_eq!(lines(dom.from("id=\"tutor-sessions\"")), tutor_rows);
+    assert_eq!(dom.text("tutor-pages"), "");
+    assert!(!dom.hidden("tutor-body") && dom.hidden("tutor-empty"));
+    assert!(dom.hidden("student-body") && !dom.hidden("student-empty"));
+
+    // The student (address in upper case), history and progress.
+    let upper = format!("0x{}", &a(s.address)[2..].to_uppercase());
+    let dom = browse(&browser, &format!("{base}/dashboard?address={upper}")).await;
+    assert_eq!(dom.state(), "ready", "{}", dom.0);
+    assert!(dom.hidden("tutor-body") && !dom.hidden("tutor-empty"));
+    assert!(!dom.hidden("student-body"));
+    let st = short(t.address);
+    assert_eq!(
+        lines(dom.from("id=\"student-sessions\"")),
+        [
+            format!("6 | {st} | {ta} | cancelled | — | — | — | 5,000,000 | student | cancelled before it started"),
+            format!("4 | {st} | {ta} | ended | 2030-01-04 01:00:10 | 0:05:00 | 3,000,000 | 17,000,000 | tutor | the tutor stopped it"),
+            format!("3 | {st} | {tb} | ended | 2030-01-02 02:00:10 | 0:01:40 | 1,000,000 | 29,000,000 | student | the student stopped it"),
+            format!("1 | {st} | {ta} | ended | 2030-01-01 01:00:10 | 0:30:00 | 18,000,000 | 82,000,000 | student | the student stopped it"),
+        ]
+    );
+    let progress: Vec<String> = [
+        "progress-sessions",
+        "progress-time",
+        "progress-current",
+        "progress-longest",
+        "progress-days",
+    ]
+    .iter()
+    .map(|id| dom.text(id))
+    .collect();
+    assert_eq!(progress, ["3", "0:36:40", "1 day", "2 days", "3"]);
+    let mut spend = vec![
+        (w.token_a, format!("{ta} | 21,000,000")),
+        (w.token_b, format!("{tb} | 1,000,000")),
+    ];
+    spend.sort();
+    let spend: Vec<String> = spend.into_iter().map(|(_, l)| l).collect();
+    assert_eq!(lines(dom.from("id=\"progress-spend\"")), spend);
+    assert_eq!(
+        lines(dom.from("id=\"progress-tutors\"")),
+        [format!("{st} | 3 | 0:36:40")]
+    );
+    assert_eq!(
+        lines(dom.from("id=\"progress-kinds\"")),
+        ["0 | 2 | 0:35:00", "7 | 1 | 0:01:40"]
+    );
+
+    // By week: one point, the week of Monday 2029-12-31.
+    let dom = browse(
+        &browser,
+        &format!("{base}/dashboard?address={}&period=week", a(t.address)),
+    )
+    .await;
+    assert_eq!(dom.state(), "ready", "{}", dom.0);
+    let (plotted, table) = chart(&dom, w.token_a);
+    assert_eq!(plotted, json!({"x": [d0 - 86_400], "net": [net_a]}));
+    assert_eq!(
+        table,
+        ["2029-12-31 | 3 | 27,000,000 | 675,000 | 26,325,000 | 5,265,000"]
+    );
+
+    // Pages of four: the link to the older sessions carries the API's cursor.
+    let dom = browse(
+        &browser,
+        &format!("{base}/dashboard?address={}&limit=4", a(t.address)),
+    )
+    .await;
+    assert_eq!(lines(dom.from("id=\"tutor-sessions\"")), tutor_rows[..4]);
+    assert_eq!(dom.text("tutor-pages"), "Older sessions");
+    let link = dom.from("id=\"tutor-pages\"");
+    let href = attr(&link[link.find("<a ").unwrap()..], "href");
+    assert_eq!(
+        href,
+        format!("?address={}&limit=4&tutorCursor=3", a(t.address))
+    );
+    let dom = browse(&browser, &format!("{base}/dashboard{href}")).await;
+    assert_eq!(lines(dom.from("id=\"tutor-sessions\"")), tutor_rows[4..]);
+    assert_eq!(dom.text("tutor-pages"), "Newest sessions");
+
+    // Refusals, in the API's words; nothing else shown.
+    for (query, error) in [
+        (
+            "address=0x1234".to_owned(),
+            "The indexer answered 400 invalid_address: \"0x1234\" is not an address (0x followed by 40 hex digits)",
+        ),
+        (
+            format!("address={}&period=year", a(t.address)),
+            "The indexer answered 400 invalid_parameter: period must be one of day, week, month",
+        ),
+    ] {
+        let dom = browse(&browser, &format!("{base}/dashboard?{query}")).await;
+        assert_eq!(dom.state(), "error", "{}", dom.0);
+        assert_eq!(dom.text("error"), error);
+        assert!(!dom.hidden("error") && dom.hidden("results"));
+    }
+    // No address: the form and a hint.
+    let dom = browse(&browser, &format!("{base}/dashboard")).await;
+    assert_eq!(dom.state(), "idle");
+    assert!(dom.hidden("results") && dom.hidden("error"));
+    eprintln!(
+        "dashboard: 7 pages in the browser in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    ix.shutdown().await.unwrap();
+}
+
+/// The vendored uPlot is the npm package pinned in the root package.json, byte for byte
+/// (`npm run vendor:uplot` refreshes it).
+#[test]
+fn the_vendored_chart_library_is_the_pinned_package() {
+    let root = minuto_anvil::repo_root();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("package.json")).unwrap()).unwrap();
+    let pinned = manifest["devDependencies"]["uplot"].as_str().unwrap();
+    let vendor = root.join("indexer/dashboard/vendor/uplot");
+    let script = std::fs::read_to_string(vendor.join("uPlot.iife.min.js")).unwrap();
+    assert!(
+        script.starts_with(&format!(
+            "/*! https://github.com/leeoniya/uPlot (v{pinned}) */"
+        )),
+        "vendored uPlot is not {pinned}"
+    );
+    let installed = root.join("node_modules/uplot");
+    if !installed.exists() {
+        eprintln!("node_modules/uplot missing (npm ci): only the version banner was compared");
+        return;
+    }
+    for (from, to) in [
+        ("dist/uPlot.iife.min.js", "uPlot.iife.min.js"),
+        ("dist/uPlot.min.css", "uPlot.min.css"),
+        ("LICENSE", "LICENSE"),
+    ] {
+        assert!(
+            std::fs::read(installed.join(from)).unwrap() == std::fs::read(vendor.join(to)).unwrap(),
+            "{to} differs from node_modules/uplot/{from}: npm run vendor:uplot"
+        );
+    }
+}
