@@ -8,178 +8,25 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy_primitives::{Address, Bytes, B256, U256};
-use alloy_sol_types::{sol, SolCall, SolValue};
-use k256::ecdsa::SigningKey;
+use alloy_sol_types::SolCall;
 use minuto_relayer::chain::{Chain, SentStop, StopOutcome};
 use minuto_relayer::clock::Clock;
 use minuto_relayer::config::{parse_private_key, Config};
-use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
+use minuto_relayer::heartbeat::{HeartbeatDomain, Role};
 use minuto_relayer::Handle;
 use serde_json::{json, Value};
+use support::chain::*;
 
-sol! {
-    struct SessionView {
-        address student;
-        address tutor;
-        address token;
-        uint256 rate;
-        uint256 deposited;
-        uint256 withdrawn;
-        uint64 start;
-        uint64 end;
-        uint16 feeBps;
-        uint32 credentialKind;
-        uint8 state;
+impl Relayer for Handle {
+    fn api_addr(&self) -> std::net::SocketAddr {
+        self.local_addr
     }
-
-    interface IEscrowDouble {
-        function setRelayer(address account, bool allowed) external;
-        function open(address tutor, address token, uint256 rate, uint256 deposit, address studentKey, uint32 credentialKind) external returns (uint256 id);
-        function start(uint256 id, address tutorKey) external;
-        function stop(uint256 id) external;
-        function session(uint256 id) external view returns (SessionView memory);
-    }
-}
-
-const CHAIN_ID: u64 = 31337;
-// anvil's well-known development accounts (mnemonic "test test … junk").
-const DEPLOYER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const RELAYER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const SECOND_RELAYER_KEY: &str =
-    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
-const STUDENT: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
-const TUTOR: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
-
-struct Node {
-    _anvil: minuto_anvil::Anvil,
-    url: url::Url,
-    p: DynProvider,
-}
-
-async fn start_anvil(bin: &Path) -> Node {
-    start_anvil_with_block_time(bin, 1).await
-}
-
-/// Anvil mining a block every `block_time` seconds, or (0) only when a transaction
-/// arrives: a quiet chain whose latest block can be older than a session's start.
-async fn start_anvil_with_block_time(bin: &Path, block_time: u64) -> Node {
-    let anvil = minuto_anvil::Anvil::start(bin, CHAIN_ID, block_time).await;
-    let url = anvil.url.clone();
-    let p = minuto_chain::http_provider(&url, Duration::from_secs(5)).unwrap();
-    Node {
-        _anvil: anvil,
-        url,
-        p,
-    }
-}
-
-fn anvil_or_skip(test: &str) -> Option<PathBuf> {
-    minuto_anvil::or_skip(test)
-}
-
-/// Sends a transaction from an unlocked anvil account and waits for its receipt.
-async fn send(node: &Node, from: &str, to: Option<Address>, input: Vec<u8>) -> Value {
-    let mut tx = json!({ "from": from, "input": Bytes::from(input), "gas": "0x4c4b40" });
-    if let Some(to) = to {
-        tx["to"] = json!(to);
-    }
-    let hash: String = node
-        .p
-        .raw_request("eth_sendTransaction".into(), [tx])
-        .await
-        .unwrap();
-    for _ in 0..100 {
-        let r: Value = node
-            .p
-            .raw_request("eth_getTransactionReceipt".into(), [&hash])
-            .await
-            .unwrap();
-        if !r.is_null() {
-            assert_eq!(r["status"], "0x1", "transaction failed: {r}");
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("transaction {hash} not mined");
-}
-
-struct Deployment {
-    escrow: Address,
-    student_key: SigningKey,
-    tutor_key: SigningKey,
-}
-
-/// Deploys the double (maxBackdate 3600 s, 5 % fee), authorizes two relayers and opens +
-/// starts session 1 at 100 base units a second with a 1,000,000 deposit.
-async fn deploy(node: &Node) -> Deployment {
-    let bin = std::fs::read_to_string(
-        minuto_anvil::repo_root().join("relayer/tests/fixtures/EscrowDouble.bin"),
-    )
-    .expect("committed bytecode");
-    let mut code = alloy_primitives::hex::decode(bin.trim()).unwrap();
-    code.extend((3600u32, 500u16).abi_encode_params());
-    let r = send(node, DEPLOYER, None, code).await;
-    let escrow: Address = r["contractAddress"].as_str().unwrap().parse().unwrap();
-    for key in [RELAYER_KEY, SECOND_RELAYER_KEY] {
-        send(
-            node,
-            DEPLOYER,
-            Some(escrow),
-            IEscrowDouble::setRelayerCall {
-                account: parse_private_key(key).unwrap().address(),
-                allowed: true,
-            }
-            .abi_encode(),
-        )
-        .await;
-    }
-    let student_key = SigningKey::random(&mut rand::thread_rng());
-    let tutor_key = SigningKey::random(&mut rand::thread_rng());
-    send(
-        node,
-        STUDENT,
-        Some(escrow),
-        IEscrowDouble::openCall {
-            tutor: TUTOR.parse().unwrap(),
-            token: Address::ZERO,
-            rate: U256::from(100u128 * minuto_accrual::RATE_SCALE),
-            deposit: U256::from(1_000_000u64),
-            studentKey: address_of(&student_key),
-            credentialKind: 0,
-        }
-        .abi_encode(),
-    )
-    .await;
-    send(
-        node,
-        TUTOR,
-        Some(escrow),
-        IEscrowDouble::startCall {
-            id: U256::from(1),
-            tutorKey: address_of(&tutor_key),
-        }
-        .abi_encode(),
-    )
-    .await;
-    Deployment {
-        escrow,
-        student_key,
-        tutor_key,
-    }
-}
-
-async fn session(node: &Node, escrow: Address, id: u64) -> SessionView {
-    let call = TransactionRequest::default()
-        .to(escrow)
-        .input(Bytes::from(IEscrowDouble::sessionCall { id: U256::from(id) }.abi_encode()).into());
-    let out = node.p.call(call).await.unwrap();
-    IEscrowDouble::sessionCall::abi_decode_returns(&out).unwrap()
 }
 
 fn config(node: &Node, escrow: Address, cursor: &Path) -> Config {
@@ -200,39 +47,6 @@ fn config(node: &Node, escrow: Address, cursor: &Path) -> Config {
     c
 }
 
-struct Client {
-    http: reqwest::Client,
-    domain: HeartbeatDomain,
-}
-
-impl Client {
-    async fn ping(&self, h: &Handle, key: &SigningKey, role: Role, seq: u64) -> (u16, Value) {
-        let sent_at = Clock::system().now_unix();
-        let sig = self.domain.sign(key, U256::from(1), role, seq, sent_at);
-        let r = self
-            .http
-            .post(format!("http://{}/v1/heartbeat", h.local_addr))
-            .json(&json!({
-                "session": "1",
-                "role": role.as_str(),
-                "seq": seq,
-                "sent_at": sent_at,
-                "signature": format!("0x{}", alloy_primitives::hex::encode(sig)),
-            }))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
-    }
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("minuto-anvil-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// The student keeps pinging `h` (from `seq` on, once a second) until the relayer says
 /// the session ended.
 async fn student_pings_until_ended(client: &Client, h: &Handle, d: &Deployment, seq: u64) {
@@ -246,20 +60,6 @@ async fn student_pings_until_ended(client: &Client, h: &Handle, d: &Deployment, 
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     panic!("relayer never stopped the session");
-}
-
-/// Session 1 once it has Ended on chain (the relayer may answer before it is mined).
-async fn ended_on_chain(node: &Node, escrow: Address) -> SessionView {
-    let mut on_chain = session(node, escrow, 1).await;
-    for _ in 0..50 {
-        if on_chain.state == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        on_chain = session(node, escrow, 1).await;
-    }
-    assert_eq!(on_chain.state, 3, "session not ended on chain");
-    on_chain
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,7 +101,7 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
 
     // The student keeps pinging until the relayer says the session ended.
     student_pings_until_ended(&client, &handle, &d, 4).await;
-    let on_chain = ended_on_chain(&node, d.escrow).await;
+    let on_chain = ended_on_chain(&node, d.escrow, 1).await;
     assert_eq!(
         on_chain.end, tutor_last,
         "stopAt landed with the wrong `at`"
@@ -504,7 +304,7 @@ async fn quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat() {
         "lesson too short: {start}..{tutor_last}"
     );
     student_pings_until_ended(&client, &handle, &d, 7).await;
-    let on_chain = ended_on_chain(&node, d.escrow).await;
+    let on_chain = ended_on_chain(&node, d.escrow, 1).await;
     assert!(
         on_chain.end.abs_diff(tutor_last) <= 1,
         "stopAt dated {} (session start {start}), tutor last seen {tutor_last}",
@@ -604,7 +404,7 @@ async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_la
     let survivor = relayers.remove(0);
     relayers.pop().unwrap().shutdown().await.unwrap();
     student_pings_until_ended(&client, &survivor, &d, seq + 1).await;
-    let on_chain = ended_on_chain(&node, d.escrow).await;
+    let on_chain = ended_on_chain(&node, d.escrow, 1).await;
     assert!(
         on_chain.end.abs_diff(tutor_last) <= 1,
         "stopped at {}, the tutor was last heard at {tutor_last}",
@@ -1000,7 +800,7 @@ async fn a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at() {
     }
     let tutor_last = last_seen(&handle, "tutor").await.unwrap();
     student_pings_until_ended(&client, &handle, &d, 4).await;
-    assert_eq!(ended_on_chain(&node, d.escrow).await.end, tutor_last);
+    assert_eq!(ended_on_chain(&node, d.escrow, 1).await.end, tutor_last);
     // The block that ended it (the session can read Ended a moment before the block is
     // sealed), once the stop is confirmed and the follower has read that block.
     let mut ended_in = None;

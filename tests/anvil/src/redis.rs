@@ -100,9 +100,19 @@ impl Redis {
     /// Kills the server (all its data is lost: no persistence) and starts a new one on
     /// the same port.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.spawn().await;
+    }
+
+    /// Kills the server: an outage, until [`Redis::resume`].
+    pub async fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill().await;
         }
+    }
+
+    /// Starts a new, empty server on the same port after [`Redis::stop`].
+    pub async fn resume(&mut self) {
         self.spawn().await;
     }
 

@@ -1,0 +1,461 @@
+//! Two real `minuto-relayer` processes behind a round-robin balancer, sharing a real
+//! `redis-server`, against anvil running the escrow double: configured as an operator
+//! would (a TOML file; one key from the environment, the other from an encrypted
+//! keystore whose password is in a file), heartbeats signed with EIP-712 by each party's
+//! session key and posted over HTTP. Over a run of about a minute: no false stop through
+//! a Redis restart and a Redis outage longer than the silence timeout (what the admin
+//! `/metrics` reports for it is checked), and after one process is SIGKILLed the other
+//! stops a silent session at the last heartbeat only the dead one heard.
+//!
+//! Without anvil or redis-server the test fails under `CI` and is skipped loudly
+//! otherwise.
+
+mod support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use k256::ecdsa::SigningKey;
+use minuto_relayer::heartbeat::Role;
+use serde_json::Value;
+use support::chain::*;
+use tokio::process::{Child, Command};
+
+/// Silence timeout of both processes (grace 4 s, pings every second).
+const SILENCE: Duration = Duration::from_secs(3);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One relayer process.
+struct Process {
+    name: &'static str,
+    child: Child,
+    api: SocketAddr,
+    admin: SocketAddr,
+    log: std::path::PathBuf,
+}
+
+impl Process {
+    /// Starts the binary with `config.toml` written to `dir` and `env` set (every other
+    /// `MINUTO_RELAYER_*` variable of the test's environment removed), and waits until
+    /// `/readyz` answers 200.
+    async fn start(name: &'static str, dir: &Path, toml: &str, env: &[(&str, &str)]) -> Process {
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let config = dir.join(format!("{name}.toml"));
+        let cursor = dir.join(format!("{name}.cursor.json"));
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"{api}\"\nadmin_listen = \"{admin}\"\ncursor_file = \"{}\"\n{toml}",
+                cursor.display()
+            ),
+        )
+        .unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_minuto-relayer"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MINUTO_RELAYER_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.arg("--config")
+            .arg(&config)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let child = cmd.spawn().expect("start minuto-relayer");
+        let p = Process {
+            name,
+            child,
+            api,
+            admin,
+            log,
+        };
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = http.get(format!("http://{api}/readyz")).send().await {
+                if r.status() == 200 {
+                    return p;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{name} not ready within 30 s; log: {}",
+                p.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `/metrics` of the admin listener, as name (with labels) → value.
+    async fn metrics(&self) -> HashMap<String, f64> {
+        let text = reqwest::get(format!("http://{}/metrics", self.admin))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// What the admin endpoint says this process last heard from `role` of session
+    /// `id` (Unix seconds).
+    async fn last_seen(&self, id: u64, role: &str) -> Option<u64> {
+        let status: Value = reqwest::get(format!("http://{}/v1/sessions/{id}", self.admin))
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        status["last_seen"][role]["at"].as_u64()
+    }
+
+    /// SIGTERM, then the exit status within `bound`.
+    async fn terminate(mut self, bound: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(bound, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{} did not exit within {bound:?}", self.name))
+            .unwrap()
+    }
+}
+
+fn metric(m: &HashMap<String, f64>, name: &str) -> f64 {
+    *m.get(name)
+        .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+}
+
+/// The parties' apps behind a round-robin balancer.
+struct Apps {
+    client: Client,
+    /// Per session: (id, student key, tutor key).
+    sessions: Vec<(u64, SigningKey, SigningKey)>,
+    seq: u64,
+    /// Requests sent so far: request k goes to relayer k mod 2.
+    sent: usize,
+    /// Requests that found their relayer gone and were sent to the other one.
+    failed_over: usize,
+    /// The last accepted heartbeat's `sent_at` per (session, role).
+    last_ok: HashMap<(u64, &'static str), u64>,
+    /// (session, role) whose app has gone silent.
+    silent: Vec<(u64, Role)>,
+}
+
+impl Apps {
+    /// One second of every lesson: each party of each session not silent sends a
+    /// heartbeat; every one must be accepted (a false stop shows as `session_ended`).
+    /// With two parties per session the balancer's order sends every student's
+    /// heartbeats to relayer 0 and every tutor's to relayer 1: alone, each relayer would
+    /// judge the other party of every session silent.
+    async fn round(&mut self, relayers: [SocketAddr; 2], dead: Option<usize>) {
+        self.seq += 1;
+        for (id, student, tutor) in &self.sessions {
+            for (role, key) in [(Role::Student, student), (Role::Tutor, tutor)] {
+                if self.silent.contains(&(*id, role)) {
+                    continue;
+                }
+                let mut to = self.sent % 2;
+                self.sent += 1;
+                if dead == Some(to) {
+                    // The balancer's health check took the dead one out.
+                    to = 1 - to;
+                    self.failed_over += 1;
+                }
+                let sent_at = minuto_relayer::clock::Clock::system().now_unix();
+                let (s, v) = self
+                    .client
+                    .ping_session(relayers[to], *id, key, role, self.seq)
+                    .await
+                    .unwrap_or_else(|e| panic!("relayer {to} unreachable: {e}"));
+                assert_eq!(
+                    s,
+                    200,
+                    "session {id} {} via relayer {to}: {v}",
+                    role.as_str()
+                );
+                self.last_ok.insert((*id, role.as_str()), sent_at);
+            }
+        }
+    }
+
+    /// Rounds, one a second, for `secs` seconds.
+    async fn run(&mut self, relayers: [SocketAddr; 2], dead: Option<usize>, secs: u64) {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < until {
+            self.round(relayers, dead).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_stops_at_the_last_heartbeat(
+) {
+    let test = "two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_stops_at_the_last_heartbeat";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let Some(redis_bin) = support::redis::or_skip(test) else {
+        return;
+    };
+    let began = Instant::now();
+    let mut redis = support::redis::Redis::start(&redis_bin).await;
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let mut sessions = vec![(1, d.student_key.clone(), d.tutor_key.clone())];
+    for _ in 0..3 {
+        sessions.push(open_session(&node, d.escrow).await);
+    }
+    assert_eq!(
+        sessions.iter().map(|s| s.0).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let dir = temp_dir("processes");
+
+    // What an operator writes: one file per instance, the same Redis for both.
+    let shared = format!(
+        r#"rpc_url = "{rpc}"
+escrow = "{escrow}"
+chain_id = {CHAIN_ID}
+redis_url = "{redis}"
+ping_interval = "1s"
+silence_timeout = "{silence}s"
+grace_period = "4s"
+confirmations = 0
+poll_interval = "200ms"
+log_format = "text"
+
+[tx]
+receipt_poll_interval = "200ms"
+"#,
+        rpc = node.url,
+        escrow = d.escrow,
+        redis = redis.url(),
+        silence = SILENCE.as_secs(),
+    );
+    // Instance 0: key from the environment. Instance 1: an encrypted keystore, its
+    // password in a file.
+    let second_key = alloy_primitives::hex::decode(SECOND_RELAYER_KEY).unwrap();
+    eth_keystore::encrypt_key(
+        &dir,
+        &mut rand::thread_rng(),
+        &second_key,
+        "correct horse",
+        Some("relayer-1.json"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("relayer-1.password"), "correct horse").unwrap();
+    let zero = Process::start(
+        "relayer-0",
+        &dir,
+        &shared,
+        &[("MINUTO_RELAYER_PRIVATE_KEY", RELAYER_KEY)],
+    )
+    .await;
+    let one = Process::start(
+        "relayer-1",
+        &dir,
+        &format!(
+            "keystore = \"{}\"\nkeystore_password_file = \"{}\"\n{shared}",
+            dir.join("relayer-1.json").display(),
+            dir.join("relayer-1.password").display()
+        ),
+        &[],
+    )
+    .await;
+    let relayers = [zero.api, one.api];
+    let mut apps = Apps {
+        client: Client::new(d.escrow),
+        sessions,
+        seq: 0,
+        sent: 0,
+        failed_over: 0,
+        last_ok: HashMap::new(),
+        silent: Vec::new(),
+    };
+    let started = Instant::now();
+
+    // Lessons run well past the grace period.
+    apps.run(relayers, None, 20).await;
+    for p in [&zero, &one] {
+        let m = p.metrics().await;
+        assert_eq!(metric(&m, "minuto_sessions_watched"), 4.0, "{}", p.name);
+        assert_eq!(metric(&m, "minuto_liveness_store_up"), 1.0, "{}", p.name);
+        // Each judged the party it never hears silent, and the store said otherwise.
+        assert!(
+            metric(&m, "minuto_stops_averted_by_store_total") > 0.0,
+            "{}",
+            p.name
+        );
+    }
+
+    // Redis dies and comes back empty (no persistence) at once.
+    redis.restart().await;
+    apps.run(relayers, None, 8).await;
+
+    // Redis is down for longer than the silence timeout: heartbeats are still accepted,
+    // each instance hears only one party of every session, and nobody is stopped.
+    let deferred_before: Vec<f64> = [zero.metrics().await, one.metrics().await]
+        .iter()
+        .map(|m| metric(m, "minuto_stops_deferred_total"))
+        .collect();
+    redis.stop().await;
+    let outage = SILENCE * 2 + Duration::from_secs(2);
+    apps.run(relayers, None, outage.as_secs()).await;
+    for p in [&zero, &one] {
+        let m = p.metrics().await;
+        assert_eq!(metric(&m, "minuto_liveness_store_up"), 0.0, "{}", p.name);
+        assert_eq!(
+            metric(&m, "minuto_stops_submitted_total"),
+            0.0,
+            "{}",
+            p.name
+        );
+    }
+    redis.resume().await;
+    apps.run(relayers, None, 8).await;
+    for (p, before) in [&zero, &one].into_iter().zip(deferred_before) {
+        let m = p.metrics().await;
+        assert_eq!(metric(&m, "minuto_liveness_store_up"), 1.0, "{}", p.name);
+        // The stops each judged due during the outage (and for one silence timeout
+        // after it) were put off, not sent.
+        let deferred = metric(&m, "minuto_stops_deferred_total") - before;
+        assert!(
+            deferred >= 4.0,
+            "{}: {deferred} stops deferred across the outage",
+            p.name
+        );
+        assert_eq!(
+            metric(&m, "minuto_stops_submitted_total"),
+            0.0,
+            "{}",
+            p.name
+        );
+        assert_eq!(
+            metric(&m, "minuto_heartbeats_accepted_total"),
+            // One party of each of 4 sessions per round, every round.
+            (apps.seq * 4) as f64,
+            "{}",
+            p.name
+        );
+    }
+
+    // Session 4's tutor drops. Their heartbeats all reached relayer 1, which is then
+    // killed outright (SIGKILL: no shutdown, no last flush); relayer 0 never heard that
+    // tutor itself and must stop the session at that last heartbeat from what relayer 1
+    // had written to Redis.
+    apps.silent.push((4, Role::Tutor));
+    let tutor_last_sent = apps.last_ok[&(4, "tutor")];
+    let tutor_last = one.last_seen(4, "tutor").await.unwrap();
+    assert!(
+        (tutor_last_sent..=tutor_last_sent + 1).contains(&tutor_last),
+        "relayer 1 heard the tutor at {tutor_last}, signed at {tutor_last_sent}"
+    );
+    apps.run(relayers, None, 1).await;
+    let m = one.metrics().await;
+    assert_eq!(metric(&m, "minuto_stops_submitted_total"), 0.0);
+    let mut one = one;
+    one.child.start_kill().unwrap();
+    let status = one.child.wait().await.unwrap();
+    assert!(!status.success(), "relayer 1 was killed: {status}");
+    let killed_at = Instant::now();
+
+    // The session's student goes on pinging (now through relayer 0 alone) until the
+    // relayer answers that it ended; every other party too.
+    let mut ended = false;
+    while !ended {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(20),
+            "session 4 not stopped 20 s after the kill; log of relayer 0: {}",
+            zero.log_text()
+        );
+        // The session's remaining party may learn it ended from the refusal.
+        apps.silent.push((4, Role::Student));
+        apps.round(relayers, Some(1)).await;
+        apps.silent.pop();
+        let (s, v) = apps
+            .client
+            .ping_session(zero.api, 4, &apps.sessions[3].1, Role::Student, apps.seq)
+            .await
+            .unwrap();
+        match s {
+            200 => {}
+            409 => {
+                assert_eq!(v["error"], "session_ended", "{v}");
+                ended = true;
+            }
+            _ => panic!("session 4's student: {s} {v}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let on_chain = ended_on_chain(&node, d.escrow, 4).await;
+    assert_eq!(
+        on_chain.end, tutor_last,
+        "stopped at {}, relayer 1 last heard the tutor at {tutor_last}",
+        on_chain.end
+    );
+    // The others go on for a few more seconds, through relayer 0 only.
+    apps.silent.push((4, Role::Student));
+    apps.run(relayers, Some(1), 5).await;
+    for id in 1..=3 {
+        let s = session(&node, d.escrow, id).await;
+        assert_eq!((s.state, s.end), (2, 0), "session {id} stopped falsely");
+    }
+    assert!(apps.failed_over > 0);
+    // Exactly one stop, sent by relayer 0 and mined; nothing failed.
+    let mut m = zero.metrics().await;
+    for _ in 0..50 {
+        if metric(&m, "minuto_stops_confirmed_total") > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        m = zero.metrics().await;
+    }
+    assert_eq!(metric(&m, "minuto_stops_submitted_total"), 1.0);
+    assert_eq!(metric(&m, "minuto_stops_confirmed_total"), 1.0);
+    assert_eq!(metric(&m, "minuto_stops_failed_total"), 0.0);
+    assert_eq!(metric(&m, "minuto_sessions_watched"), 3.0);
+    let lesson = started.elapsed();
+
+    // An operator's SIGTERM: a clean exit.
+    let status = zero.terminate(Duration::from_secs(15)).await;
+    assert!(status.success(), "relayer 0 exited with {status}");
+    eprintln!(
+        "{test}: {:.0} s of lessons ({:.0} s in all), {} heartbeat rounds, {} requests \
+         failed over after the kill",
+        lesson.as_secs_f64(),
+        began.elapsed().as_secs_f64(),
+        apps.seq,
+        apps.failed_over
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
