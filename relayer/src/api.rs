@@ -30,37 +30,26 @@ use crate::sessions::{Phase, Refusal, Registry, Standing};
 /// Why a request was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ApiError {
-    /// Body is not a valid heartbeat.
     #[error("malformed request: {0}")]
     Malformed(String),
-    /// Body above the size limit.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
-    /// Too many requests from this address.
     #[error("too many requests from this address")]
     RateLimitedIp,
-    /// Too many heartbeats for this session and role.
     #[error("too many heartbeats for this session and role")]
     RateLimitedSession,
-    /// `sent_at` too far from the relayer's clock.
     #[error("sent_at {sent_at} is {skew}s away from the relayer's clock (max {max}s)")]
     ClockSkew { sent_at: u64, skew: u64, max: u64 },
-    /// No such session.
     #[error("unknown session")]
     UnknownSession,
-    /// Session ended or being stopped.
     #[error("session has ended")]
     SessionEnded,
-    /// Session opened but not started.
     #[error("session has not started")]
     SessionNotActive,
-    /// The signature does not recover to a valid key.
     #[error("signature is invalid")]
     BadSignature,
-    /// Signed by another key than the one registered on chain for this role.
     #[error("signed by {signer}, not by the {role} key registered on chain")]
     WrongKey { signer: Address, role: Role },
-    /// `(sent_at, seq)` not above the last accepted pair.
     #[error("(sent_at {sent_at}, seq {seq}) is not after the last accepted (sent_at {last_sent_at}, seq {last_seq})")]
     Replay {
         seq: u64,
@@ -98,8 +87,9 @@ impl ApiError {
     }
 }
 
-impl From<Refusal> for ApiError {
-    fn from(r: Refusal) -> Self {
+impl ApiError {
+    /// The registry's refusal of `hb`.
+    fn refused(r: Refusal, hb: &ParsedHeartbeat) -> Self {
         match r {
             Refusal::UnknownSession => ApiError::UnknownSession,
             Refusal::SessionEnded => ApiError::SessionEnded,
@@ -109,8 +99,8 @@ impl From<Refusal> for ApiError {
                 last_seq,
                 last_sent_at,
             } => ApiError::Replay {
-                seq: 0,
-                sent_at: 0,
+                seq: hb.seq,
+                sent_at: hb.sent_at,
                 last_seq,
                 last_sent_at,
             },
@@ -118,13 +108,14 @@ impl From<Refusal> for ApiError {
     }
 }
 
+/// A refusal in the API's shape: `{"error": code, "message": message}`.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": code, "message": message }))).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status(),
-            Json(json!({ "error": self.code(), "message": self.to_string() })),
-        )
-            .into_response();
+        let mut response = error(self.status(), self.code(), &self.to_string());
         if self.status() == StatusCode::TOO_MANY_REQUESTS {
             response
                 .headers_mut()
@@ -267,7 +258,8 @@ impl ApiState {
                 max,
             });
         }
-        let (key, known) = self.registry.heartbeat_key(hb.session, hb.role)?;
+        let (key, known) = (self.registry.heartbeat_key(hb.session, hb.role))
+            .map_err(|r| ApiError::refused(r, hb))?;
         let hash = self
             .domain
             .signing_hash(hb.session, hb.role, hb.seq, hb.sent_at);
@@ -291,22 +283,11 @@ impl ApiState {
     /// # Errors
     /// [`ApiError`] for each refusal.
     pub fn record(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
-        match self
+        (self
             .registry
-            .record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)
-        {
-            Ok(standing) => Ok((standing, hb.seq)),
-            Err(Refusal::Replay {
-                last_seq,
-                last_sent_at,
-            }) => Err(ApiError::Replay {
-                seq: hb.seq,
-                sent_at: hb.sent_at,
-                last_seq,
-                last_sent_at,
-            }),
-            Err(r) => Err(r.into()),
-        }
+            .record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at))
+        .map(|standing| (standing, hb.seq))
+        .map_err(|r| ApiError::refused(r, hb))
     }
 
     fn reject(&self, e: ApiError) -> Response {
@@ -315,6 +296,42 @@ impl ApiState {
             .with_label_values(&[e.code()])
             .inc();
         e.into_response()
+    }
+
+    /// Checks and records one heartbeat body, after the per-client limit: also
+    /// refused if any instance accepted this heartbeat or a later one.
+    async fn heartbeat(
+        &self,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<HeartbeatReply, ApiError> {
+        let body = body.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(self.limits.max_body_bytes),
+            _ => ApiError::Malformed(rejection.body_text()),
+        })?;
+        let hb = parse_heartbeat(&body)?;
+        self.verify(&hb)?;
+        let claim = (self.registry)
+            .claim_heartbeat(hb.session, hb.role, hb.sent_at, hb.seq)
+            .await;
+        if let Some((last_sent_at, last_seq)) = claim {
+            let replay = Refusal::Replay {
+                last_seq,
+                last_sent_at,
+            };
+            return Err(ApiError::refused(replay, &hb));
+        }
+        let (standing, seq) = self.record(&hb)?;
+        Ok(HeartbeatReply {
+            session: hb.session.to_string(),
+            role: hb.role,
+            seq,
+            billed: standing.billed.to_string(),
+            withdrawable: standing.withdrawable.to_string(),
+            deposited: standing.deposited.to_string(),
+            runway_seconds: standing.runway_seconds,
+            low_funds: low_funds(standing.runway_seconds).to_owned(),
+            silence_timeout_seconds: self.registry.liveness().silence_timeout.as_secs(),
+        })
     }
 }
 
@@ -325,52 +342,14 @@ async fn heartbeat(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let client = crate::server::client_ip(peer, &headers, &state.http.trusted_proxies);
-    if !state.ip_limiter.allow(client, state.clock.now()) {
-        return state.reject(ApiError::RateLimitedIp);
-    }
-    let body = match body {
-        Ok(b) => b,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return state.reject(ApiError::PayloadTooLarge(state.limits.max_body_bytes))
-        }
-        Err(rejection) => return state.reject(ApiError::Malformed(rejection.body_text())),
+    let reply = match state.ip_limiter.allow(client, state.clock.now()) {
+        true => state.heartbeat(body).await,
+        false => Err(ApiError::RateLimitedIp),
     };
-    let parsed = match parse_heartbeat(&body) {
-        Ok(p) => p,
-        Err(e) => return state.reject(e),
-    };
-    let accepted = match state.verify(&parsed) {
-        Err(e) => Err(e),
-        // Several instances: refused if any of them accepted this heartbeat or a later one.
-        Ok(()) => match state
-            .registry
-            .claim_heartbeat(parsed.session, parsed.role, parsed.sent_at, parsed.seq)
-            .await
-        {
-            Some((last_sent_at, last_seq)) => Err(ApiError::Replay {
-                seq: parsed.seq,
-                sent_at: parsed.sent_at,
-                last_seq,
-                last_sent_at,
-            }),
-            None => state.record(&parsed),
-        },
-    };
-    match accepted {
-        Ok((standing, seq)) => {
+    match reply {
+        Ok(reply) => {
             state.metrics.heartbeats_accepted.inc();
-            Json(HeartbeatReply {
-                session: parsed.session.to_string(),
-                role: parsed.role,
-                seq,
-                billed: standing.billed.to_string(),
-                withdrawable: standing.withdrawable.to_string(),
-                deposited: standing.deposited.to_string(),
-                runway_seconds: standing.runway_seconds,
-                low_funds: low_funds(standing.runway_seconds).to_owned(),
-                silence_timeout_seconds: state.registry.liveness().silence_timeout.as_secs(),
-            })
-            .into_response()
+            Json(reply).into_response()
         }
         Err(e) => state.reject(e),
     }
@@ -418,13 +397,10 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     let s = *state.sync.borrow();
-    let ready = s.caught_up && s.chain_ok && s.authorized;
-    let status = if !s.authorized {
-        "not_a_relayer"
-    } else if ready {
-        "ready"
-    } else {
-        "syncing"
+    let (code, status) = match (s.authorized, s.caught_up && s.chain_ok) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "not_a_relayer"),
+        (true, false) => (StatusCode::SERVICE_UNAVAILABLE, "syncing"),
+        (true, true) => (StatusCode::OK, "ready"),
     };
     let body = json!({
         "status": status,
@@ -433,11 +409,6 @@ async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         "next_block": s.next_block,
         "head": s.head,
     });
-    let code = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
     (code, Json(body)).into_response()
 }
 
@@ -458,24 +429,18 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
 }
 
 async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "not_found", "message": "no such endpoint" })),
-    )
-        .into_response()
+    error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
 /// Refusal of an admin request without the configured bearer token.
 fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        Json(json!({
-            "error": "unauthorized",
-            "message": "admin endpoint: send Authorization: Bearer <MINUTO_RELAYER_ADMIN_TOKEN>",
-        })),
-    )
-        .into_response()
+    let message = "admin endpoint: send Authorization: Bearer <MINUTO_RELAYER_ADMIN_TOKEN>";
+    let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    (response.headers_mut()).insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 fn bearer_matches(headers: &HeaderMap, token: &AdminToken) -> bool {
@@ -505,14 +470,14 @@ async fn require_token(
 /// A request that took longer than `http.request_timeout` (tower-http answers 408 with
 /// an empty body; give it the API's error shape).
 async fn timeout_body(response: Response) -> Response {
-    if response.status() == StatusCode::REQUEST_TIMEOUT {
-        return (
+    match response.status() {
+        StatusCode::REQUEST_TIMEOUT => error(
             StatusCode::REQUEST_TIMEOUT,
-            Json(json!({ "error": "request_timeout", "message": "request not completed in time" })),
-        )
-            .into_response();
+            "request_timeout",
+            "request not completed in time",
+        ),
+        _ => response,
     }
-    response
 }
 
 fn common_layers(router: Router<Arc<ApiState>>, state: &ApiState) -> Router<Arc<ApiState>> {

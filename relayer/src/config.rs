@@ -1,25 +1,27 @@
-//! Typed configuration: a TOML file, overridden by command-line flags and environment
-//! variables (`MINUTO_RELAYER_*`), validated once at start-up. One struct, [`Cli`], is
-//! both the clap parser and the file's serde schema; [`Config`] is the validated result.
-//! Bad values are rejected with the field's name; nothing falls back silently.
+//! Typed configuration, validated once at start-up: a TOML file, overridden by flags and
+//! their `MINUTO_RELAYER_*` environment variables. One struct, [`Cli`], is both the clap
+//! parser and the file's serde schema; [`Config`] is the validated result. A bad value
+//! stops start-up naming its key; nothing falls back silently.
 //!
 //! The relayer's key comes only from the environment (`MINUTO_RELAYER_PRIVATE_KEY`) or
 //! from an encrypted keystore (`keystore` + `MINUTO_RELAYER_KEYSTORE_PASSWORD` or
 //! `keystore_password_file`), never from a flag (flags show in `ps`) nor the config file.
-//!
 //! The chain id, escrow address and start block can also come from a deployment file
 //! (`deployment`, the `deployments/<chain-id>.json` written by `scripts/deploy`); an
 //! explicit `escrow` or `chain_id` that disagrees with it is an error.
 
+use std::fmt::Display;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy_primitives::Address;
 use clap::Parser;
 use k256::ecdsa::SigningKey;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::evm::RelayerKey;
 use crate::ratelimit::Rate;
@@ -49,8 +51,27 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{s:?} is not a duration ({e}): write e.g. 10s, 500ms, 2m, 1h"))
 }
 
+/// A duration in the config file, as [`parse_duration`] reads it.
+mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.collect_str(&humantime::format_duration(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        let parsed = text.map(|t| super::parse_duration(&t)).transpose();
+        parsed.map_err(serde::de::Error::custom)
+    }
+}
+
 /// Log output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line.
@@ -61,10 +82,10 @@ pub enum LogFormat {
 
 /// The settings as given, one struct for both sources: flags and their
 /// `MINUTO_RELAYER_<NAME>` environment variables (clap), and the TOML config file
-/// (serde). [`Config::load`] takes each value from the flag or environment if set, else
-/// from the file, else its default, and validates the result. Keys marked file-only
-/// have no flag.
-#[derive(Clone, Debug, Default, Parser, Deserialize)]
+/// (serde). [`Config::load`] lays the flags over the file, then applies defaults and
+/// checks. The `[api]`, `[http]` and `[tx]` tables and the keys marked file-only have
+/// no flag.
+#[derive(Clone, Debug, Default, Parser, Serialize, Deserialize)]
 #[command(
     name = "minuto-relayer",
     version,
@@ -99,19 +120,19 @@ pub struct Cli {
     pub listen: Option<SocketAddr>,
     /// Expected client ping cadence (e.g. 5s).
     #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub ping_interval: Option<Duration>,
     /// Silence after which a party is considered gone (e.g. 10s).
     #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub silence_timeout: Option<Duration>,
     /// No one is judged for this long after start-up or a session's start.
     #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub grace_period: Option<Duration>,
     /// Upper bound on how far back stopAt may date (the escrow's maxBackdate if unset).
     #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub max_backdate: Option<Duration>,
     /// Blocks an event must be buried under before it is read.
     #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS")]
@@ -137,43 +158,32 @@ pub struct Cli {
     pub log_chunk_blocks: Option<u64>,
     /// File-only: pause between follower polls.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub poll_interval: Option<Duration>,
     /// File-only: timeout of one JSON-RPC request.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub rpc_timeout: Option<Duration>,
     /// File-only: time shutdown gives in-flight stops.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     pub shutdown_drain: Option<Duration>,
-    /// File-only `[api]` table.
     #[arg(skip)]
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub api: FileApi,
-    /// File-only `[http]` table.
     #[arg(skip)]
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub http: FileHttp,
-    /// File-only `[tx]` table.
     #[arg(skip)]
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub tx: FileTx,
-}
-
-/// A duration in the config file, as [`parse_duration`] reads it.
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    parse_duration(&s)
-        .map(Some)
-        .map_err(serde::de::Error::custom)
 }
 
 /// `[api]` table of the config file.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileApi {
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     max_clock_skew: Option<Duration>,
     max_body_bytes: Option<usize>,
     ip_rate_per_second: Option<f64>,
@@ -186,11 +196,12 @@ pub struct FileApi {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileHttp {
-    trusted_proxies: Option<Vec<String>>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
     cors_allowed_origins: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     header_read_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     request_timeout: Option<Duration>,
     max_connections: Option<usize>,
 }
@@ -199,54 +210,38 @@ pub struct FileHttp {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileTx {
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     receipt_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     receipt_poll_interval: Option<Duration>,
     max_attempts: Option<u32>,
     fee_bump_percent: Option<u32>,
     max_fee_per_gas_gwei: Option<u64>,
     gas_margin_percent: Option<u32>,
     concurrency: Option<usize>,
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(default, with = "duration")]
     retry_after: Option<Duration>,
 }
 
 impl Cli {
-    /// Every value set here, else the one in `file` (flag and environment beat the file).
-    fn or(mut self, file: Cli) -> Cli {
-        macro_rules! fill {
-            ($($field:ident),*) => { $( if self.$field.is_none() { self.$field = file.$field; } )* };
-        }
-        fill!(
-            rpc_url,
-            escrow,
-            deployment,
-            chain_id,
-            keystore,
-            keystore_password_file,
-            listen,
-            ping_interval,
-            silence_timeout,
-            grace_period,
-            max_backdate,
-            confirmations,
-            start_block,
-            cursor_file,
-            log_format,
-            admin_listen,
-            redis_url,
-            log_chunk_blocks,
-            poll_interval,
-            rpc_timeout,
-            shutdown_drain
-        );
-        Cli {
+    /// Every value set here (flag or environment), else the one in `file`; the
+    /// file-only tables are the file's. Laid over generically, through serde.
+    fn over(self, file: Cli) -> Result<Cli, ConfigError> {
+        let object = |cli: &Cli| match serde_json::to_value(cli) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            // Only a path that is not UTF-8 fails to serialize.
+            _ => Err(invalid("config", "paths must be UTF-8")),
+        };
+        let mut merged = object(&file)?;
+        merged.extend(object(&self)?.into_iter().filter(|(_, v)| !v.is_null()));
+        let merged: Cli = serde_json::from_value(merged.into())
+            .map_err(|e| invalid("config", format!("flags over the file: {e}")))?;
+        Ok(Cli {
             api: file.api,
             http: file.http,
             tx: file.tx,
-            ..self
-        }
+            ..merged
+        })
     }
 }
 
@@ -255,22 +250,21 @@ impl Cli {
 pub struct ApiLimits {
     /// Largest accepted `|sent_at − now|`.
     pub max_clock_skew: Duration,
-    /// Largest request body.
     pub max_body_bytes: usize,
     /// Per client IP.
     pub ip_rate: Rate,
-    /// Per session (accepted heartbeats of both parties).
+    /// Per session and role (accepted heartbeats).
     pub session_rate: Rate,
 }
 
 /// The admin endpoints' bearer token (zeroized on drop; `Debug` never shows it).
 #[derive(Clone, PartialEq, Eq)]
-pub struct AdminToken(zeroize::Zeroizing<String>);
+pub struct AdminToken(Zeroizing<String>);
 
 impl AdminToken {
     /// Wraps a token.
     pub fn new(token: String) -> Self {
-        Self(zeroize::Zeroizing::new(token))
+        Self(Zeroizing::new(token))
     }
 
     /// The token.
@@ -299,7 +293,6 @@ pub enum CorsOrigins {
 pub struct HttpSettings {
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// CORS origins.
     pub cors_allowed_origins: CorsOrigins,
     /// A request's headers must arrive within this.
     pub header_read_timeout: Duration,
@@ -325,21 +318,19 @@ pub struct TxSettings {
     pub retry_after: Duration,
 }
 
-/// The validated configuration. `Debug` shows the RPC host only (hosted RPC URLs often
-/// carry an API key) and the relayer's address, never its key.
+/// The validated configuration; the keys' meanings are on [`Cli`]. `Debug` shows the
+/// RPC and Redis hosts only (hosted URLs often carry an API key or password) and the
+/// relayer's address, never its key.
 #[derive(Clone)]
 pub struct Config {
     pub rpc_url: Url,
     pub escrow: Address,
     pub chain_id: u64,
-    /// Relayer account (Debug prints the address only).
     pub key: RelayerKey,
-    /// HTTP listen address (port 0 picks one; see `Handle::local_addr`).
+    /// Port 0 picks one; see `Handle::local_addr`.
     pub listen: SocketAddr,
-    /// Expected ping cadence of clients.
     pub ping_interval: Duration,
     pub silence_timeout: Duration,
-    /// Grace period after start-up and after a session starts.
     pub grace_period: Duration,
     /// Operator's bound on backdating (the escrow's own bound always applies).
     pub max_backdate: Option<Duration>,
@@ -348,9 +339,7 @@ pub struct Config {
     pub cursor_file: PathBuf,
     pub log_chunk_blocks: u64,
     pub poll_interval: Duration,
-    /// Timeout of one JSON-RPC request.
     pub rpc_timeout: Duration,
-    /// Time shutdown gives in-flight stops.
     pub shutdown_drain: Duration,
     pub api: ApiLimits,
     pub tx: TxSettings,
@@ -362,6 +351,7 @@ pub struct Config {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redis_host = self.redis_url.as_ref().map(|u| u.host_str());
         f.debug_struct("Config")
             .field("rpc_host", &self.rpc_url.host_str())
             .field("escrow", &self.escrow)
@@ -383,31 +373,19 @@ impl std::fmt::Debug for Config {
             .field("tx", &self.tx)
             .field("log_format", &self.log_format)
             .field("http", &self.http)
-            .field(
-                "redis_host",
-                &self
-                    .redis_url
-                    .as_ref()
-                    .map(|u| u.host_str().map(str::to_owned)),
-            )
+            .field("redis_host", &redis_host)
             .finish()
     }
 }
 
-/// Configuration errors, each naming the offending field.
+/// Configuration errors, each naming the offending field (and file).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A required value is missing.
+    /// A required value is missing: its key, flag and environment variable.
     #[error("missing `{0}` (set it in the config file, as --{1}, or in {2})")]
     Missing(&'static str, &'static str, &'static str),
-    /// A value is present but wrong.
     #[error("invalid `{field}`: {reason}")]
-    Invalid {
-        field: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The config file cannot be read.
+    Invalid { field: &'static str, reason: String },
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -419,10 +397,9 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
-    /// No key, or two keys.
+    /// No key, two keys, or an unusable one.
     #[error("relayer key: {0}")]
     Key(String),
-    /// The deployment file cannot be read.
     #[error("cannot read deployment file {path}: {source}")]
     DeploymentRead {
         path: PathBuf,
@@ -434,27 +411,21 @@ pub enum ConfigError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    /// The deployment file records no escrow.
     #[error("deployment file {path} has no `contracts.escrow` entry")]
     DeploymentNoEscrow { path: PathBuf },
-    /// A value in the deployment file is present but wrong.
+    /// A value in the deployment file (`field`: its JSON path) is present but wrong.
     #[error("deployment file {path}: invalid `{field}`: {reason}")]
     DeploymentInvalid {
         path: PathBuf,
-        /// Field in the file (JSON path).
         field: &'static str,
-        /// What is wrong.
         reason: String,
     },
     /// An explicit value (flag, environment or config file) disagrees with the
     /// deployment file: the relayer would watch the wrong contract or chain.
     #[error("`{field}` is {configured} but deployment file {path} says {deployed}; remove one or make them agree")]
     DeploymentMismatch {
-        /// Config field (`escrow` or `chain_id`).
         field: &'static str,
-        /// Value from flag, environment or config file.
         configured: String,
-        /// Value from the deployment file.
         deployed: String,
         path: PathBuf,
     },
@@ -481,20 +452,17 @@ impl Deployment {
     /// [`ConfigError::DeploymentNoEscrow`] or [`ConfigError::DeploymentInvalid`] (zero
     /// escrow address, chain id 0), each naming the file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        use minuto_chain::RecordError;
         let record = minuto_chain::Record::read(path).map_err(|e| match e {
-            minuto_chain::RecordError::Parse { path, source } => {
-                ConfigError::DeploymentParse { path, source }
-            }
-            minuto_chain::RecordError::Read { path, source } => {
-                ConfigError::DeploymentRead { path, source }
-            }
+            RecordError::Parse { path, source } => ConfigError::DeploymentParse { path, source },
+            RecordError::Read { path, source } => ConfigError::DeploymentRead { path, source },
             // `read` neither writes nor compares chains.
             other => ConfigError::DeploymentRead {
                 path: path.to_owned(),
                 source: std::io::Error::other(other.to_string()),
             },
         })?;
-        let bad = |field: &'static str, reason: &str| ConfigError::DeploymentInvalid {
+        let bad = |field, reason: &str| ConfigError::DeploymentInvalid {
             path: path.to_owned(),
             field,
             reason: reason.to_owned(),
@@ -508,10 +476,8 @@ impl Deployment {
             }
         })?;
         if escrow.address == Address::ZERO {
-            return Err(bad(
-                "contracts.escrow.address",
-                "must not be the zero address",
-            ));
+            let reason = "must not be the zero address";
+            return Err(bad("contracts.escrow.address", reason));
         }
         Ok(Deployment {
             chain_id: record.chain_id,
@@ -522,12 +488,12 @@ impl Deployment {
 }
 
 /// The explicit value if any, else the deployment's; both present and different is an
-/// error.
-fn agree<T: PartialEq + std::fmt::Display>(
-    field: &'static str,
+/// error; neither is [`ConfigError::Missing`].
+fn agree<T: PartialEq + Display>(
+    (field, flag, env): (&'static str, &'static str, &'static str),
     configured: Option<T>,
     deployed: Option<(T, &Path)>,
-) -> Result<Option<T>, ConfigError> {
+) -> Result<T, ConfigError> {
     match (configured, deployed) {
         (Some(c), Some((d, path))) if c != d => Err(ConfigError::DeploymentMismatch {
             field,
@@ -535,8 +501,8 @@ fn agree<T: PartialEq + std::fmt::Display>(
             deployed: d.to_string(),
             path: path.to_owned(),
         }),
-        (Some(c), _) => Ok(Some(c)),
-        (None, d) => Ok(d.map(|(d, _)| d)),
+        (Some(c), _) | (None, Some((c, _))) => Ok(c),
+        (None, None) => Err(ConfigError::Missing(field, flag, env)),
     }
 }
 
@@ -544,6 +510,35 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field,
         reason: reason.into(),
+    }
+}
+
+/// `value` if it lies in `range`, else [`ConfigError::Invalid`] naming `field`.
+fn within<T: PartialOrd + Display>(
+    field: &'static str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    if range.contains(&value) {
+        return Ok(value);
+    }
+    let (start, end) = range.into_inner();
+    Err(invalid(field, format!("must be within {start}..={end}")))
+}
+
+/// `value` if above zero, else [`ConfigError::Invalid`] naming `field`.
+fn positive(field: &'static str, value: Duration) -> Result<Duration, ConfigError> {
+    if value.is_zero() {
+        return Err(invalid(field, "must be above zero"));
+    }
+    Ok(value)
+}
+
+/// A rate from the `[api]` table (default `default`), finite and above zero.
+fn rate(field: &'static str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {
+    match value.unwrap_or(default) {
+        v if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(invalid(field, "must be a positive number")),
     }
 }
 
@@ -555,14 +550,14 @@ pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
     let hex = hex.trim();
     let hex = hex.strip_prefix("0x").unwrap_or(hex);
     // The decoded key bytes are wiped when dropped (the `SigningKey` wipes its own).
-    let bytes = zeroize::Zeroizing::new(
+    let bytes = Zeroizing::new(
         alloy_primitives::hex::decode(hex)
             .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not hex")))?,
     );
     if bytes.len() != 32 {
+        let len = bytes.len();
         return Err(ConfigError::Key(format!(
-            "{ENV_PRIVATE_KEY} must be 32 bytes, got {}",
-            bytes.len()
+            "{ENV_PRIVATE_KEY} must be 32 bytes, got {len}"
         )));
     }
     let key = SigningKey::from_slice(&bytes)
@@ -575,14 +570,95 @@ pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
 /// # Errors
 /// [`ConfigError::Key`] when the file is unreadable or the password wrong.
 pub fn load_keystore(path: &Path, password: &str) -> Result<RelayerKey, ConfigError> {
+    let shown = path.display();
     // The decrypted secret is wiped when this returns, whichever way.
-    let bytes =
-        zeroize::Zeroizing::new(eth_keystore::decrypt_key(path, password).map_err(|e| {
-            ConfigError::Key(format!("cannot decrypt keystore {}: {e}", path.display()))
-        })?);
+    let bytes = Zeroizing::new(
+        eth_keystore::decrypt_key(path, password)
+            .map_err(|e| ConfigError::Key(format!("cannot decrypt keystore {shown}: {e}")))?,
+    );
     let key = SigningKey::from_slice(&bytes)
-        .map_err(|_| ConfigError::Key(format!("keystore {} holds no valid key", path.display())))?;
+        .map_err(|_| ConfigError::Key(format!("keystore {shown} holds no valid key")))?;
     Ok(RelayerKey::new(key))
+}
+
+/// The relayer key: from the environment, or a keystore with its password from the
+/// environment or a file. Secrets read as text are wiped once parsed.
+fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<RelayerKey, ConfigError> {
+    let env_key = env(ENV_PRIVATE_KEY)
+        .filter(|k| !k.trim().is_empty())
+        .map(Zeroizing::new);
+    let path = match (env_key, &s.keystore) {
+        (Some(_), Some(_)) => {
+            let both = format!("both {ENV_PRIVATE_KEY} and a keystore are set; choose one");
+            return Err(ConfigError::Key(both));
+        }
+        (Some(hex), None) => return parse_private_key(&hex),
+        (None, None) => {
+            return Err(ConfigError::Key(format!(
+                "set {ENV_PRIVATE_KEY} or a keystore"
+            )))
+        }
+        (None, Some(path)) => path,
+    };
+    let password = match (env(ENV_KEYSTORE_PASSWORD), &s.keystore_password_file) {
+        (Some(p), _) => Zeroizing::new(p),
+        (None, Some(pf)) => {
+            let text = Zeroizing::new(
+                std::fs::read_to_string(pf)
+                    .map_err(|e| ConfigError::Key(format!("cannot read {}: {e}", pf.display())))?,
+            );
+            Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned())
+        }
+        (None, None) => {
+            return Err(ConfigError::Key(format!(
+                "keystore {} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file",
+                path.display()
+            )))
+        }
+    };
+    load_keystore(path, &password)
+}
+
+/// `cors_allowed_origins`: `["*"]` alone, or exact origins such as `https://app.example`.
+fn cors_origins(origins: Option<Vec<String>>) -> Result<CorsOrigins, ConfigError> {
+    const FIELD: &str = "http.cors_allowed_origins";
+    let origins = origins.unwrap_or_else(|| vec!["*".to_owned()]);
+    if origins.iter().any(|o| o == "*") {
+        if origins.len() > 1 {
+            let reason = "\"*\" allows every origin; list no others with it";
+            return Err(invalid(FIELD, reason));
+        }
+        return Ok(CorsOrigins::Any);
+    }
+    let origin = |o: &String| {
+        Url::parse(o)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
+            .filter(|_| !o.ends_with('/'))
+            .and_then(|_| axum::http::HeaderValue::from_str(o).ok())
+            .ok_or_else(|| {
+                invalid(
+                    FIELD,
+                    format!("{o:?} is not an origin like https://app.example"),
+                )
+            })
+    };
+    Ok(CorsOrigins::List(
+        origins.iter().map(origin).collect::<Result<_, _>>()?,
+    ))
+}
+
+/// `trusted_proxies`: CIDRs, a bare address being a /32 (or /128).
+fn proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let net = |s: &String| {
+        s.parse::<ipnet::IpNet>()
+            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                let reason = format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)");
+                invalid("http.trusted_proxies", reason)
+            })
+    };
+    list.iter().map(net).collect()
 }
 
 impl Config {
@@ -603,23 +679,22 @@ impl Config {
         cli: &Cli,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let file = match &cli.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                toml::from_str::<Cli>(&text).map_err(|source| ConfigError::Parse {
-                    path: path.clone(),
-                    source,
-                })?
-            }
-            None => Cli::default(),
+        let Some(path) = &cli.config else {
+            return Self::check(cli.clone(), env);
         };
-        Self::merge(cli.clone().or(file), env)
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let file = toml::from_str::<Cli>(&text).map_err(|source| ConfigError::Parse {
+            path: path.clone(),
+            source,
+        })?;
+        Self::check(cli.clone().over(file)?, env)
     }
 
-    fn merge(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Applies the defaults and checks every value.
+    fn check(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing(
             "rpc_url",
             "rpc-url",
@@ -630,86 +705,31 @@ impl Config {
         }
         // A relative `deployment` path is taken from the working directory, like
         // `keystore` and `cursor_file`.
-        let deployment_path = s.deployment.as_deref();
-        let deployment = deployment_path
+        let deployment = (s.deployment.as_deref())
             .map(|path| Deployment::load(path).map(|d| (d, path)))
             .transpose()?;
         let escrow = agree(
-            "escrow",
+            ("escrow", "escrow", "MINUTO_RELAYER_ESCROW"),
             s.escrow,
             deployment.map(|(d, path)| (d.escrow, path)),
-        )?
-        .ok_or(ConfigError::Missing(
-            "escrow",
-            "escrow",
-            "MINUTO_RELAYER_ESCROW",
-        ))?;
+        )?;
         if escrow == Address::ZERO {
             return Err(invalid("escrow", "must not be the zero address"));
         }
         let chain_id = agree(
-            "chain_id",
+            ("chain_id", "chain-id", "MINUTO_RELAYER_CHAIN_ID"),
             s.chain_id,
             deployment.map(|(d, path)| (d.chain_id, path)),
-        )?
-        .ok_or(ConfigError::Missing(
-            "chain_id",
-            "chain-id",
-            "MINUTO_RELAYER_CHAIN_ID",
-        ))?;
+        )?;
         if chain_id == 0 {
             return Err(invalid("chain_id", "must not be 0"));
         }
+        let key = relayer_key(&s, &env)?;
 
-        let keystore = s.keystore.clone();
-        // Secrets read as text are wiped from memory once parsed.
-        let env_key = env(ENV_PRIVATE_KEY)
-            .filter(|k| !k.trim().is_empty())
-            .map(zeroize::Zeroizing::new);
-        let key = match (env_key, keystore) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Key(format!(
-                    "both {ENV_PRIVATE_KEY} and a keystore are set; choose one"
-                )))
-            }
-            (Some(hex), None) => parse_private_key(&hex)?,
-            (None, Some(path)) => {
-                let password_file = s.keystore_password_file.clone();
-                let password = match (env(ENV_KEYSTORE_PASSWORD), password_file) {
-                    (Some(p), _) => zeroize::Zeroizing::new(p),
-                    (None, Some(pf)) => {
-                        let text =
-                            zeroize::Zeroizing::new(std::fs::read_to_string(&pf).map_err(|e| {
-                                ConfigError::Key(format!("cannot read {}: {e}", pf.display()))
-                            })?);
-                        zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned())
-                    }
-                    (None, None) => {
-                        return Err(ConfigError::Key(format!(
-                            "keystore {} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file",
-                            path.display()
-                        )))
-                    }
-                };
-                load_keystore(&path, &password)?
-            }
-            (None, None) => {
-                return Err(ConfigError::Key(format!(
-                    "set {ENV_PRIVATE_KEY} or a keystore"
-                )))
-            }
-        };
-
-        let listen = s
-            .listen
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let ping_interval = s.ping_interval.unwrap_or(Duration::from_secs(5));
-        let silence_timeout = s.silence_timeout.unwrap_or(Duration::from_secs(10));
-        let grace_period = s.grace_period.unwrap_or(Duration::from_secs(20));
-        let max_backdate = s.max_backdate;
-        if ping_interval.is_zero() {
-            return Err(invalid("ping_interval", "must be above zero"));
-        }
+        let listen = s.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let ping_interval = positive("ping_interval", s.ping_interval.unwrap_or(secs(5)))?;
+        let silence_timeout = s.silence_timeout.unwrap_or(secs(10));
+        let grace_period = s.grace_period.unwrap_or(secs(20));
         if silence_timeout <= ping_interval {
             return Err(invalid(
                 "silence_timeout",
@@ -724,38 +744,21 @@ impl Config {
                 format!("{grace_period:?} must be at least silence_timeout {silence_timeout:?}"),
             ));
         }
-        if max_backdate.is_some_and(|d| d.as_secs() == 0) {
+        if s.max_backdate.is_some_and(|d| d.as_secs() == 0) {
             return Err(invalid("max_backdate", "must be at least 1s"));
         }
-
-        let confirmations = s.confirmations.unwrap_or(1);
-        if confirmations > 10_000 {
+        if s.confirmations.is_some_and(|c| c > 10_000) {
             return Err(invalid("confirmations", "above 10000 blocks"));
-        }
-        let log_chunk_blocks = s.log_chunk_blocks.unwrap_or(2_000);
-        if !(1..=1_000_000).contains(&log_chunk_blocks) {
-            return Err(invalid("log_chunk_blocks", "must be within 1..=1000000"));
-        }
-        let poll_interval = s.poll_interval.unwrap_or(Duration::from_secs(2));
-        let rpc_timeout = s.rpc_timeout.unwrap_or(Duration::from_secs(10));
-        let shutdown_drain = s.shutdown_drain.unwrap_or(Duration::from_secs(10));
-        if poll_interval.is_zero() || rpc_timeout.is_zero() {
-            return Err(invalid("poll_interval/rpc_timeout", "must be above zero"));
         }
 
         let a = &s.api;
-        let rate =
-            |field: &'static str, v: Option<f64>, default: f64| -> Result<f64, ConfigError> {
-                let v = v.unwrap_or(default);
-                if v.is_finite() && v > 0.0 {
-                    Ok(v)
-                } else {
-                    Err(invalid(field, "must be a positive number"))
-                }
-            };
         let api = ApiLimits {
-            max_clock_skew: a.max_clock_skew.unwrap_or(Duration::from_secs(30)),
-            max_body_bytes: a.max_body_bytes.unwrap_or(1024),
+            max_clock_skew: a.max_clock_skew.unwrap_or(secs(30)),
+            max_body_bytes: within(
+                "api.max_body_bytes",
+                a.max_body_bytes.unwrap_or(1024),
+                256..=65_536,
+            )?,
             ip_rate: Rate {
                 per_second: rate("api.ip_rate_per_second", a.ip_rate_per_second, 50.0)?,
                 burst: rate("api.ip_burst", a.ip_burst, 100.0)?,
@@ -769,125 +772,59 @@ impl Config {
                 burst: rate("api.session_burst", a.session_burst, 10.0)?,
             },
         };
-        if !(256..=65_536).contains(&api.max_body_bytes) {
-            return Err(invalid("api.max_body_bytes", "must be within 256..=65536"));
-        }
 
         let t = &s.tx;
-        let submit = SubmitConfig {
-            receipt_timeout: t.receipt_timeout.unwrap_or(Duration::from_secs(15)),
-            poll_interval: t
-                .receipt_poll_interval
-                .unwrap_or(Duration::from_millis(500)),
-            max_attempts: t.max_attempts.unwrap_or(5),
-            fee_bump_percent: t.fee_bump_percent.unwrap_or(25),
-            max_fee_per_gas: t
-                .max_fee_per_gas_gwei
-                .map(|g| u128::from(g) * 1_000_000_000),
-            gas_margin_percent: t.gas_margin_percent.unwrap_or(20),
-        };
-        if submit.max_attempts == 0 || submit.max_attempts > 20 {
-            return Err(invalid("tx.max_attempts", "must be within 1..=20"));
-        }
-        if submit.fee_bump_percent < 10 {
-            return Err(invalid(
-                "tx.fee_bump_percent",
-                "nodes refuse replacements below +10 %",
-            ));
+        if t.fee_bump_percent.is_some_and(|p| p < 10) {
+            let reason = "nodes refuse replacements below +10 %";
+            return Err(invalid("tx.fee_bump_percent", reason));
         }
         let tx = TxSettings {
-            submit,
-            concurrency: t.concurrency.unwrap_or(16),
-            retry_after: t.retry_after.unwrap_or(Duration::from_secs(5)),
+            submit: SubmitConfig {
+                receipt_timeout: t.receipt_timeout.unwrap_or(secs(15)),
+                poll_interval: t
+                    .receipt_poll_interval
+                    .unwrap_or(Duration::from_millis(500)),
+                max_attempts: within("tx.max_attempts", t.max_attempts.unwrap_or(5), 1..=20)?,
+                fee_bump_percent: t.fee_bump_percent.unwrap_or(25),
+                max_fee_per_gas: t
+                    .max_fee_per_gas_gwei
+                    .map(|g| u128::from(g) * 1_000_000_000),
+                gas_margin_percent: t.gas_margin_percent.unwrap_or(20),
+            },
+            concurrency: within("tx.concurrency", t.concurrency.unwrap_or(16), 1..=1024)?,
+            retry_after: t.retry_after.unwrap_or(secs(5)),
         };
-        if !(1..=1024).contains(&tx.concurrency) {
-            return Err(invalid("tx.concurrency", "must be within 1..=1024"));
-        }
 
         let h = &s.http;
-        let trusted_proxies = h
-            .trusted_proxies
-            .iter()
-            .flatten()
-            .map(|s| {
-                // A bare address is a /32 (or /128).
-                s.parse::<ipnet::IpNet>()
-                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        invalid(
-                            "http.trusted_proxies",
-                            format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)"),
-                        )
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let origins = h
-            .cors_allowed_origins
-            .clone()
-            .unwrap_or_else(|| vec!["*".to_owned()]);
-        let cors_allowed_origins = if origins.iter().any(|o| o == "*") {
-            if origins.len() > 1 {
-                return Err(invalid(
-                    "http.cors_allowed_origins",
-                    "\"*\" allows every origin; list no others with it",
-                ));
-            }
-            CorsOrigins::Any
-        } else {
-            CorsOrigins::List(
-                origins
-                    .iter()
-                    .map(|o| {
-                        let url = Url::parse(o).ok().filter(|u| {
-                            matches!(u.scheme(), "http" | "https")
-                                && u.path() == "/"
-                                && !o.ends_with('/')
-                        });
-                        url.and_then(|_| axum::http::HeaderValue::from_str(o).ok())
-                            .ok_or_else(|| {
-                                invalid(
-                                    "http.cors_allowed_origins",
-                                    format!("{o:?} is not an origin like https://app.example"),
-                                )
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
-        };
+        let header_read_timeout = h.header_read_timeout.unwrap_or(secs(15));
         let http = HttpSettings {
-            trusted_proxies,
-            cors_allowed_origins,
-            header_read_timeout: h.header_read_timeout.unwrap_or(Duration::from_secs(15)),
-            request_timeout: h.request_timeout.unwrap_or(Duration::from_secs(10)),
-            max_connections: h.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+            trusted_proxies: proxies(&h.trusted_proxies)?,
+            cors_allowed_origins: cors_origins(h.cors_allowed_origins.clone())?,
+            header_read_timeout: positive("http.header_read_timeout", header_read_timeout)?,
+            request_timeout: positive(
+                "http.request_timeout",
+                h.request_timeout.unwrap_or(secs(10)),
+            )?,
+            max_connections: within(
+                "http.max_connections",
+                h.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+                1..=1_000_000,
+            )?,
             admin_listen: s
                 .admin_listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9090))),
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9090))),
             admin_token: env(ENV_ADMIN_TOKEN)
                 .filter(|t| !t.trim().is_empty())
                 .map(AdminToken::new),
         };
-        if http.header_read_timeout.is_zero() || http.request_timeout.is_zero() {
-            return Err(invalid(
-                "http.header_read_timeout/request_timeout",
-                "must be above zero",
-            ));
-        }
-        if http.header_read_timeout <= ping_interval {
+        if header_read_timeout <= ping_interval {
             // hyper applies it to idle keep-alive connections too: they would be closed
             // between two pings, and a ping racing the close would be lost.
             return Err(invalid(
                 "http.header_read_timeout",
                 format!(
-                    "{:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it",
-                    http.header_read_timeout
+                    "{header_read_timeout:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it"
                 ),
-            ));
-        }
-        if !(1..=1_000_000).contains(&http.max_connections) {
-            return Err(invalid(
-                "http.max_connections",
-                "must be within 1..=1000000",
             ));
         }
         if http.admin_listen == listen && listen.port() != 0 {
@@ -898,20 +835,15 @@ impl Config {
                 ),
             ));
         }
-        if http
-            .admin_token
-            .as_ref()
-            .is_some_and(|t| t.expose().len() < 16)
-        {
+        if (http.admin_token.as_ref()).is_some_and(|t| t.expose().len() < 16) {
             return Err(ConfigError::Key(format!(
                 "{ENV_ADMIN_TOKEN} must be at least 16 characters"
             )));
         }
-        let redis_url = s.redis_url.clone();
-        if let Some(u) = &redis_url {
-            if !matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys") {
-                return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
-            }
+        if (s.redis_url.as_ref())
+            .is_some_and(|u| !matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"))
+        {
+            return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
         }
 
         Ok(Config {
@@ -923,26 +855,27 @@ impl Config {
             ping_interval,
             silence_timeout,
             grace_period,
-            max_backdate,
-            confirmations,
+            max_backdate: s.max_backdate,
+            confirmations: s.confirmations.unwrap_or(1),
             // An explicit start block wins over the deployment's: it only saves reads.
-            start_block: s
-                .start_block
+            start_block: (s.start_block)
                 .or(deployment.map(|(d, _)| d.escrow_block))
                 .unwrap_or(0),
-            cursor_file: s
-                .cursor_file
-                .clone()
+            cursor_file: (s.cursor_file)
                 .unwrap_or_else(|| PathBuf::from("minuto-relayer.cursor.json")),
-            log_chunk_blocks,
-            poll_interval,
-            rpc_timeout,
-            shutdown_drain,
+            log_chunk_blocks: within(
+                "log_chunk_blocks",
+                s.log_chunk_blocks.unwrap_or(2_000),
+                1..=1_000_000,
+            )?,
+            poll_interval: positive("poll_interval", s.poll_interval.unwrap_or(secs(2)))?,
+            rpc_timeout: positive("rpc_timeout", s.rpc_timeout.unwrap_or(secs(10)))?,
+            shutdown_drain: s.shutdown_drain.unwrap_or(secs(10)),
             api,
             tx,
             log_format: s.log_format.unwrap_or(LogFormat::Json),
             http,
-            redis_url,
+            redis_url: s.redis_url,
         })
     }
 
@@ -956,13 +889,14 @@ impl Config {
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..Cli::default()
         };
-        let bytes: zeroize::Zeroizing<[u8; 32]> =
-            zeroize::Zeroizing::new(key.signing_key().to_bytes().into());
-        let hex = zeroize::Zeroizing::new(alloy_primitives::hex::encode(*bytes));
+        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(key.signing_key().to_bytes().into());
+        let hex = Zeroizing::new(alloy_primitives::hex::encode(*bytes));
+        let env = |name: &str| (name == ENV_PRIVATE_KEY).then(|| String::clone(&hex));
         // SAFETY of the expect: every other value is a valid default.
-        Self::merge(cli, |name| {
-            (name == ENV_PRIVATE_KEY).then(|| String::clone(&hex))
-        })
-        .expect("defaults are valid")
+        Self::check(cli, env).expect("defaults are valid")
     }
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
 }

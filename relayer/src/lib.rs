@@ -148,32 +148,28 @@ impl Handle {
     }
 
     async fn finish(self) -> Result<(), Error> {
-        let mut first_error = None;
+        let mut result = Ok(());
+        // The first error is reported; every part is still stopped.
+        let mut keep =
+            |r: Result<(), Error>| result = std::mem::replace(&mut result, Ok(())).and(r);
         for worker in self.workers {
-            if let Err(e) = worker.await {
-                first_error.get_or_insert(Error::Task(e));
-            }
+            keep(worker.await.map_err(Error::Task));
         }
         self.server_stop.cancel();
         for server in self.servers {
-            match server.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(Error::Server(e));
-                }
-                Err(e) => {
-                    first_error.get_or_insert(Error::Task(e));
-                }
-            }
+            keep(
+                server
+                    .await
+                    .map_err(Error::Task)
+                    .and_then(|r| r.map_err(Error::Server)),
+            );
         }
         self.store_stop.cancel();
         if let Some(writer) = self.store_writer {
-            if let Err(e) = writer.await {
-                first_error.get_or_insert(Error::Task(e));
-            }
+            keep(writer.await.map_err(Error::Task));
         }
         info!("relayer stopped");
-        first_error.map_or(Ok(()), Err)
+        result
     }
 }
 
@@ -208,20 +204,15 @@ pub async fn spawn_with<C: Chain>(
     // reqwest (alloy's transport) is built without a TLS crypto provider of its own.
     minuto_chain::install_tls();
     let chain_backdate = chain.max_backdate().await?;
-    let max_backdate = match config.max_backdate {
-        Some(d) if d.as_secs() < chain_backdate => d.as_secs(),
-        Some(d) => {
-            if d.as_secs() > chain_backdate {
-                warn!(
-                    configured = d.as_secs(),
-                    escrow = chain_backdate,
-                    "max_backdate above the escrow's; using the escrow's"
-                );
-            }
-            chain_backdate
-        }
-        None => chain_backdate,
-    };
+    let configured = config.max_backdate.map(|d| d.as_secs());
+    if configured.is_some_and(|d| d > chain_backdate) {
+        warn!(
+            ?configured,
+            escrow = chain_backdate,
+            "max_backdate above the escrow's; using the escrow's"
+        );
+    }
+    let max_backdate = configured.map_or(chain_backdate, |d| d.min(chain_backdate));
     let deployment = Deployment {
         chain_id: config.chain_id,
         escrow: config.escrow,
