@@ -1,0 +1,129 @@
+//! The booking contract's external calls: ERC-20 transfers, approvals and balances, and
+//! the escrow's `tokenAllowed`, `openFor` and `cancel`. Call data is encoded by hand
+//! ([`minuto_wire`]): a few fixed layouts, where a generic codec would be kilobytes.
+
+use alloc::vec::Vec;
+use alloy_primitives::{Address, U256};
+#[allow(deprecated)]
+use stylus_sdk::call::RawCall;
+use stylus_sdk::function_selector;
+
+use minuto_wire::{calldata, returned_true, static_call, Word};
+
+const TRANSFER: [u8; 4] = function_selector!("transfer", Address, U256);
+const TRANSFER_FROM: [u8; 4] = function_selector!("transferFrom", Address, Address, U256);
+const APPROVE: [u8; 4] = function_selector!("approve", Address, U256);
+const BALANCE_OF: [u8; 4] = function_selector!("balanceOf", Address);
+const TOKEN_ALLOWED: [u8; 4] = function_selector!("tokenAllowed", Address);
+const OPEN_FOR: [u8; 4] =
+    function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
+const CANCEL: [u8; 4] = function_selector!("cancel", U256);
+
+/// A state-changing call: its return data, or the callee's revert data.
+#[allow(deprecated)]
+fn call(to: Address, data: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+    // SAFETY: a plain call; the storage cache is flushed first so the callee (and anything
+    // it calls) sees this contract's committed state, which every caller here has already
+    // moved on (state before the external call); Stylus rejects re-entry.
+    unsafe { RawCall::new().flush_storage_cache().call(to, data) }
+}
+
+/// An ERC-20 call with SafeERC20's reading: it must succeed and return nothing (USDT-style
+/// tokens) or `true`.
+fn erc20(token: Address, data: &[u8]) -> bool {
+    matches!(call(token, data), Ok(ref ret) if returned_true(ret, true))
+}
+
+/// `token.transfer(to, amount)`; whether it succeeded.
+pub(crate) fn transfer(token: Address, to: Address, amount: U256) -> bool {
+    erc20(token, &calldata(TRANSFER, &[to.word(), amount.word()]))
+}
+
+/// `token.transferFrom(from, to, amount)`; whether it succeeded.
+pub(crate) fn transfer_from(token: Address, from: Address, to: Address, amount: U256) -> bool {
+    erc20(
+        token,
+        &calldata(TRANSFER_FROM, &[from.word(), to.word(), amount.word()]),
+    )
+}
+
+/// `token.approve(spender, amount)`; whether it succeeded.
+pub(crate) fn approve(token: Address, spender: Address, amount: U256) -> bool {
+    erc20(token, &calldata(APPROVE, &[spender.word(), amount.word()]))
+}
+
+/// `token.balanceOf(account)`; zero if the call fails or answers something else (the
+/// caller then sees a balance that did not grow).
+pub(crate) fn balance_of(token: Address, account: Address) -> U256 {
+    match static_call(token, &calldata(BALANCE_OF, &[account.word()]), 32)
+        .and_then(|out| <[u8; 32]>::try_from(out.as_slice()).ok())
+    {
+        Some(out) => U256::from_be_bytes(out),
+        None => U256::ZERO,
+    }
+}
+
+/// `escrow.tokenAllowed(token)`; a failing or malformed answer counts as `false`.
+pub(crate) fn token_allowed(escrow: Address, token: Address) -> bool {
+    let data = calldata(TOKEN_ALLOWED, &[token.word()]);
+    matches!(static_call(escrow, &data, 32), Some(ref ret) if returned_true(ret, false))
+}
+
+/// `escrow.openFor(...)`: the new session id, or the escrow's revert data.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn open_for(
+    escrow: Address,
+    student: Address,
+    tutor: Address,
+    token: Address,
+    rate: U256,
+    deposit: U256,
+    student_key: Address,
+    credential_kind: u32,
+) -> Result<U256, Vec<u8>> {
+    let data = calldata(
+        OPEN_FOR,
+        &[
+            student.word(),
+            tutor.word(),
+            token.word(),
+            rate.word(),
+            deposit.word(),
+            student_key.word(),
+            credential_kind.word(),
+        ],
+    );
+    let out = call(escrow, &data)?;
+    // The escrow answers one word; anything else is no session this contract can track.
+    let out: [u8; 32] = out.as_slice().try_into().map_err(|_| Vec::new())?;
+    Ok(U256::from_be_bytes(out))
+}
+
+/// `escrow.cancel(id)`: `Err` holds the escrow's revert data.
+pub(crate) fn cancel(escrow: Address, id: U256) -> Result<(), Vec<u8>> {
+    call(escrow, &calldata(CANCEL, &[id.word()])).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::keccak256;
+
+    #[test]
+    fn selectors_match_their_signatures() {
+        for (signature, selector) in [
+            ("transfer(address,uint256)", TRANSFER),
+            ("transferFrom(address,address,uint256)", TRANSFER_FROM),
+            ("approve(address,uint256)", APPROVE),
+            ("balanceOf(address)", BALANCE_OF),
+            ("tokenAllowed(address)", TOKEN_ALLOWED),
+            (
+                "openFor(address,address,address,uint256,uint256,address,uint32)",
+                OPEN_FOR,
+            ),
+            ("cancel(uint256)", CANCEL),
+        ] {
+            assert_eq!(keccak256(signature)[..4], selector, "{signature}");
+        }
+    }
+}

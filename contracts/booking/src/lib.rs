@@ -1,0 +1,1100 @@
+//! # Minuto booking (DESIGN.md §7, issue #15)
+//!
+//! Scheduled lessons, pre-funded, with double opt-in and cancellation and no-show rules
+//! enforced on chain. At its start window a booked lesson becomes an ordinary escrow
+//! session between the same parties at the locked rate.
+//!
+//! ```text
+//! Requested ──accept──▶ Accepted ──join (window)──▶ Joined ──reportTutorNoShow──▶ TutorNoShow
+//!  │  │  │                │  │  └──claimNoShow (window closed)──▶ StudentNoShow
+//!  │  │  │                │  └──cancel (student: free / late fee; tutor: counted)──▶ Cancelled
+//!  │  │  └──cancel (student)──▶ Cancelled
+//!  │  └──decline (tutor)──▶ Declined
+//!  └──expire (anyone, after the answer deadline)──▶ Expired
+//! ```
+//!
+//! - **Terms**: each tutor publishes a rate per token ([`setRate`](Booking::set_rate)) and
+//!   one cancellation policy ([`setPolicy`](Booking::set_policy)): a free-cancellation
+//!   notice, a late-cancellation fee and a no-show fee, in basis points of the booked
+//!   price, capped by [`rules::MAX_LATE_CANCEL_FEE_BPS`] and
+//!   [`rules::MAX_NO_SHOW_FEE_BPS`]. A request snapshots the policy: later changes never
+//!   touch a booking already made.
+//! - **Request**: the student names tutor, token, start, duration, a rate at most the
+//!   tutor's published one, an optional credential kind and an answer deadline; the
+//!   deposit (at least the booked price, `floor(duration × rate / 10^18)`) is pulled now.
+//! - **Money**: every booking's deposit ends up, to the base unit, as refunds to the
+//!   student, a fee to the tutor, and what `join` moves into the escrow.
+//! - **Join** (student, from 5 minutes before to 10 after the start): the price goes into
+//!   a new escrow session (`openFor` on the escrow, which registered this contract), the
+//!   rest of the deposit back to the student. The tutor `start`s it in the escrow as any
+//!   session. Should the tutor never start it, anyone may
+//!   [`reportTutorNoShow`](Booking::report_tutor_no_show) once the escrow's start window
+//!   is over: the escrow refunds the student in full and the tutor's no-show count grows.
+//!
+//! Payouts a token refuses (a blocked address) are credited and [`claim`](Booking::claim)ed
+//! later, so one party's blocked account never traps the other's money. State is written
+//! before every external call; events follow.
+//!
+//! The deployed program routes calls by hand ([`router`]); `#[public]` serves the ABI
+//! export and the host tests' VM. Errors and events are ABI-encoded by hand
+//! ([`minuto_wire`]), as in the other contracts.
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+#[macro_use]
+extern crate alloc;
+
+mod calls;
+mod router;
+pub mod rules;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{Address, U256};
+use minuto_wire::{small, to_u128, u128_slot, uint, wide, word, Word};
+use stylus_sdk::{
+    prelude::*,
+    storage::{
+        StorageAddress, StorageMap, StorageU128, StorageU16, StorageU256, StorageU32, StorageU64,
+        StorageU8,
+    },
+};
+
+use rules::{StudentCancel, MAX_DURATION, MAX_FREE_NOTICE, MAX_LATE_CANCEL_FEE_BPS};
+pub use rules::{JOIN_EARLY, JOIN_LATE, MAX_NO_SHOW_FEE_BPS};
+
+/// The deployed program's entry: every call goes through the hand-written router.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[entrypoint]
+fn booking_entrypoint(input: Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+    // SAFETY: the contract's storage at its root, as the SDK's own router creates it.
+    let mut booking =
+        unsafe { <Booking as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host) };
+    booking.dispatch(&input)
+}
+
+/// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
+/// Where a booking stands, stored as one byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// No such booking.
+    None = 0,
+    /// Funded, waiting for the tutor's answer.
+    Requested = 1,
+    /// The tutor accepted; the lesson is on.
+    Accepted = 2,
+    /// The tutor declined; the deposit went back.
+    Declined = 3,
+    /// Not answered by the deadline; the deposit went back.
+    Expired = 4,
+    /// Cancelled by the student (in time, late, or before an answer) or the tutor.
+    Cancelled = 5,
+    /// The student joined: the lesson is an escrow session (`sessionId`).
+    Joined = 6,
+    /// The student never joined in the window: the no-show fee went to the tutor.
+    StudentNoShow = 7,
+    /// The student joined but the tutor never started the session: refunded in full by
+    /// the escrow, counted against the tutor.
+    TutorNoShow = 8,
+}
+
+impl State {
+    fn from_u64(v: u64) -> Self {
+        match v {
+            1 => Self::Requested,
+            2 => Self::Accepted,
+            3 => Self::Declined,
+            4 => Self::Expired,
+            5 => Self::Cancelled,
+            6 => Self::Joined,
+            7 => Self::StudentNoShow,
+            8 => Self::TutorNoShow,
+            _ => Self::None,
+        }
+    }
+}
+
+pub use sol::*;
+
+mod sol {
+    use alloy_sol_types::sol;
+    use stylus_sdk::prelude::*;
+
+    sol! {
+        #![sol(all_derives)]
+        // abi:begin
+        /// A booking, as `booking(id)` returns it. `rate` is base units a second × 1e18; the policy fields are the tutor's, snapshotted at request; `sessionId` is the escrow session once joined (0 before).
+        #[derive(AbiType)]
+        struct BookingView {
+            address student;
+            address tutor;
+            address token;
+            uint64 start;
+            uint32 duration;
+            uint256 rate;
+            uint256 deposit;
+            uint32 credentialKind;
+            uint64 answerDeadline;
+            uint32 freeNotice;
+            uint16 lateCancelFeeBps;
+            uint16 noShowFeeBps;
+            uint8 state;
+            uint256 sessionId;
+        }
+
+        /// `tutor` takes bookings in `token` at up to `rate` (base units a second × 1e18; 0: none).
+        event RateSet(address indexed tutor, address indexed token, uint256 rate);
+        /// `tutor`'s cancellation policy for bookings requested from now on: cancellations at least `freeNotice` seconds before the start are free; later ones cost `lateCancelFeeBps` of the price; a student no-show costs `noShowFeeBps` of it.
+        event PolicySet(address indexed tutor, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
+        /// A student requested a lesson and `deposit` was pulled in; the tutor's policy at this moment holds for it.
+        event BookingRequested(uint256 indexed id, address indexed student, address indexed tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credentialKind, uint64 answerDeadline, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
+        /// The tutor accepted booking `id`.
+        event BookingAccepted(uint256 indexed id, address indexed tutor);
+        /// The tutor declined booking `id`; `refund` went back to the student.
+        event BookingDeclined(uint256 indexed id, address indexed tutor, uint256 refund);
+        /// Booking `id` was not answered by its deadline; `by` closed it and `refund` went back to the student.
+        event BookingExpired(uint256 indexed id, address indexed by, uint256 refund);
+        /// `by` (the student or the tutor) cancelled booking `id`: `tutorFee` to the tutor (a late cancellation by the student), `refund` to the student.
+        event BookingCancelled(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
+        /// The student joined booking `id`: `escrowed` (the booked price) opened escrow session `sessionId`, `refund` (the rest of the deposit) went back to the student.
+        event BookingJoined(uint256 indexed id, uint256 indexed sessionId, uint256 escrowed, uint256 refund);
+        /// The student never joined booking `id`; `by` settled it: `tutorFee` to the tutor, `refund` to the student.
+        event BookingStudentNoShow(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
+        /// The tutor never started escrow session `sessionId` of booking `id`; `by` had the escrow cancel it (the student's full refund) and the tutor's no-show count grew.
+        event BookingTutorNoShow(uint256 indexed id, uint256 indexed sessionId, address indexed by);
+        /// A payout the token refused was credited to `account`, to claim later.
+        event PayoutCredited(address indexed token, address indexed account, uint256 amount);
+        /// `account` claimed its credited payouts, sent to `to`.
+        event Claimed(address indexed token, address indexed account, address to, uint256 amount);
+
+        /// A zero or unusable address: the constructor's escrow holds no code, a tutor is zero or the student themself, or a claim goes to zero.
+        error BookingInvalidAddress(address account);
+        /// No booking has this id.
+        error BookingUnknown(uint256 id);
+        /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show).
+        error BookingInvalidState(uint256 id, uint8 state);
+        /// `caller` is not the party allowed to do this to the booking.
+        error BookingUnauthorized(uint256 id, address caller);
+        /// A rate above 2^128 − 1 (or zero, in a request).
+        error BookingInvalidRate(uint256 rate);
+        /// A policy over the caps: a notice over 7 days, a late-cancellation fee over 5,000 bps, a no-show fee over 10,000 bps.
+        error BookingInvalidPolicy(uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
+        /// `rate` is above what `tutor` publishes for `token` (`tutorRate`; 0: the tutor takes no bookings in it).
+        error BookingRateAboveTutorRate(address tutor, address token, uint256 rate, uint256 tutorRate);
+        /// A duration of zero or over one day.
+        error BookingInvalidDuration(uint32 duration);
+        /// The times must satisfy `now ≤ answerDeadline ≤ start` and `now < start`.
+        error BookingInvalidTimes(uint64 start, uint64 answerDeadline, uint64 now);
+        /// `duration` seconds at `rate` bill nothing: there is no lesson to pay for.
+        error BookingZeroPrice(uint256 rate, uint32 duration);
+        /// A deposit above 2^128 − 1.
+        error BookingInvalidAmount(uint256 amount);
+        /// The deposit must cover the booked price.
+        error BookingDepositTooLow(uint256 deposit, uint256 price);
+        /// The escrow does not take `token`: a booking in it could never become a session.
+        error BookingTokenNotAllowed(address token);
+        /// The token refused a transfer or approval the call needed.
+        error BookingTransferFailed(address token, address to, uint256 amount);
+        /// A pull of `amount` left this contract only `received` richer (fee-on-transfer and rebasing tokens are refused).
+        error BookingFeeOnTransfer(address token, uint256 amount, uint256 received);
+        /// The tutor's answer deadline passed (anyone may now `expire` the request).
+        error BookingAnswerDeadlinePassed(uint256 id, uint64 answerDeadline);
+        /// The tutor may still answer until `answerDeadline`.
+        error BookingAnswerDeadlineNotPassed(uint256 id, uint64 answerDeadline);
+        /// The lesson starts at `start`: from then on the student joins or is a no-show.
+        error BookingTooLateToCancel(uint256 id, uint64 start);
+        /// Joining is possible only from `opens` to `closes`.
+        error BookingOutsideJoinWindow(uint256 id, uint64 opens, uint64 closes);
+        /// The student may still join until `closes`.
+        error BookingJoinWindowOpen(uint256 id, uint64 closes);
+        /// No credited payout of this token to claim.
+        error BookingNothingToClaim(address token, address account);
+        /// No fresh booking id is left, or a credited total would overflow (unreachable in practice).
+        error BookingAccounting();
+        // abi:end
+    }
+}
+
+/// The escrow's own revert data, passed on unchanged (as a Solidity call without `try`
+/// does) when `join` or `reportTutorNoShow` fails there: its typed errors are in
+/// `abi/ISessionEscrow.sol`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscrowRevert(pub Vec<u8>);
+
+fn escrow_revert(e: EscrowRevert) -> Vec<u8> {
+    e.0
+}
+
+minuto_wire::errors! {
+    #[derive(Debug, PartialEq, Eq)]
+    InvalidAddress(BookingInvalidAddress { account }),
+    Unknown(BookingUnknown { id }),
+    InvalidState(BookingInvalidState { id, state }),
+    Unauthorized(BookingUnauthorized { id, caller }),
+    InvalidRate(BookingInvalidRate { rate }),
+    InvalidPolicy(BookingInvalidPolicy { freeNotice, lateCancelFeeBps, noShowFeeBps }),
+    RateAboveTutorRate(BookingRateAboveTutorRate { tutor, token, rate, tutorRate }),
+    InvalidDuration(BookingInvalidDuration { duration }),
+    InvalidTimes(BookingInvalidTimes { start, answerDeadline, now }),
+    ZeroPrice(BookingZeroPrice { rate, duration }),
+    InvalidAmount(BookingInvalidAmount { amount }),
+    DepositTooLow(BookingDepositTooLow { deposit, price }),
+    TokenNotAllowed(BookingTokenNotAllowed { token }),
+    TransferFailed(BookingTransferFailed { token, to, amount }),
+    FeeOnTransfer(BookingFeeOnTransfer { token, amount, received }),
+    AnswerDeadlinePassed(BookingAnswerDeadlinePassed { id, answerDeadline }),
+    AnswerDeadlineNotPassed(BookingAnswerDeadlineNotPassed { id, answerDeadline }),
+    TooLateToCancel(BookingTooLateToCancel { id, start }),
+    OutsideJoinWindow(BookingOutsideJoinWindow { id, opens, closes }),
+    JoinWindowOpen(BookingJoinWindowOpen { id, closes }),
+    NothingToClaim(BookingNothingToClaim { token, account }),
+    Accounting(BookingAccounting {}),
+    ;
+    Escrow(EscrowRevert) => escrow_revert,
+}
+
+/// Events this contract emits, each as its indexed words and data words (every field is
+/// static), written out instead of the SDK's generic encoder (about 1 KB of WASM per
+/// event); the tests check the bytes against alloy's encoding.
+trait Emit {
+    fn emit(self);
+}
+
+macro_rules! events {
+    ($($ty:ident { [$($i:ident),*] [$($d:ident),*] },)*) => {$(
+        impl Emit for $ty {
+            fn emit(self) {
+                use alloy_sol_types::SolEvent;
+                minuto_wire::log(&[Self::SIGNATURE_HASH, $(self.$i.word()),*], &[$(self.$d.word()),*], &[]);
+            }
+        }
+    )*};
+}
+
+events! {
+    RateSet { [tutor, token] [rate] },
+    PolicySet { [tutor] [freeNotice, lateCancelFeeBps, noShowFeeBps] },
+    BookingRequested { [id, student, tutor] [token, start, duration, rate, deposit, credentialKind, answerDeadline, freeNotice, lateCancelFeeBps, noShowFeeBps] },
+    BookingAccepted { [id, tutor] [] },
+    BookingDeclined { [id, tutor] [refund] },
+    BookingExpired { [id, by] [refund] },
+    BookingCancelled { [id, by] [tutorFee, refund] },
+    BookingJoined { [id, sessionId] [escrowed, refund] },
+    BookingStudentNoShow { [id, by] [tutorFee, refund] },
+    BookingTutorNoShow { [id, sessionId, by] [] },
+    PayoutCredited { [token, account] [amount] },
+    Claimed { [token, account] [to, amount] },
+}
+
+// `BookingView` reaches `abi/` through the `abi:begin` fragment, with its docs.
+#[cfg(feature = "export-abi")]
+impl stylus_sdk::abi::export::internal::InnerTypes for BookingView {}
+
+/// One booking in five slots (four at request, the fifth at join): slot 0 `student |
+/// start | duration`, slot 1 `tutor | answer_deadline | credential_kind`, slot 2 `token |
+/// state | late_cancel_fee_bps | no_show_fee_bps | free_notice`, slot 3 `rate | deposit`,
+/// slot 4 `session_id`.
+#[storage]
+pub struct BookingRecord {
+    student: StorageAddress,
+    start: StorageU64,
+    duration: StorageU32,
+    tutor: StorageAddress,
+    answer_deadline: StorageU64,
+    credential_kind: StorageU32,
+    token: StorageAddress,
+    state: StorageU8,
+    late_cancel_fee_bps: StorageU16,
+    no_show_fee_bps: StorageU16,
+    free_notice: StorageU32,
+    rate: StorageU128,
+    deposit: StorageU128,
+    session_id: StorageU64,
+}
+
+/// A tutor's cancellation policy (one slot).
+#[storage]
+pub struct Policy {
+    free_notice: StorageU32,
+    late_cancel_fee_bps: StorageU16,
+    no_show_fee_bps: StorageU16,
+}
+
+/// What the chain remembers against a tutor (one slot).
+#[storage]
+pub struct TutorRecord {
+    cancellations: StorageU64,
+    no_shows: StorageU64,
+}
+
+/// The booking contract. The deployed program routes calls with
+/// [`dispatch`](Booking::dispatch); host builds (tests, ABI export) with the SDK's router.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(feature = "export-abi"))),
+    entrypoint
+)]
+#[storage]
+pub struct Booking {
+    /// Slot: `escrow | count`.
+    escrow: StorageAddress,
+    /// Bookings made (ids run from 1 to this).
+    count: StorageU64,
+    bookings: StorageMap<U256, BookingRecord>,
+    /// tutor → token → published rate.
+    rates: StorageMap<Address, StorageMap<Address, StorageU128>>,
+    policies: StorageMap<Address, Policy>,
+    tutors: StorageMap<Address, TutorRecord>,
+    /// token → account → credited payouts.
+    claimable: StorageMap<Address, StorageMap<Address, StorageU256>>,
+}
+
+/// What a booking's money calls need: parties, token, amounts, fees.
+struct Terms {
+    state: State,
+    student: Address,
+    tutor: Address,
+    token: Address,
+    start: u64,
+    deposit: u128,
+    price: u128,
+}
+
+#[public]
+impl Booking {
+    /// Sets the escrow whose sessions booked lessons become (it must register this
+    /// contract with `setBooking` before anyone can join). There is no admin: the rules
+    /// are the contract's constants and each tutor's own terms.
+    ///
+    /// # Errors
+    /// `BookingInvalidAddress` when `escrow` holds no code.
+    ///
+    /// # Events
+    /// None.
+    #[constructor]
+    pub fn constructor(&mut self, escrow: Address) -> Result<(), Error> {
+        if !minuto_wire::has_code(escrow) {
+            return Err(BookingInvalidAddress { account: escrow }.into());
+        }
+        self.escrow.set(escrow);
+        Ok(())
+    }
+
+    // ---- tutors' terms ------------------------------------------------------------
+
+    /// The caller, a tutor, takes bookings in `token` at a rate of up to `rate` (base
+    /// units a second × 10^18); 0 takes none. Bookings already requested keep their rate.
+    ///
+    /// # Errors
+    /// `BookingInvalidRate` above 2^128 − 1.
+    ///
+    /// # Events
+    /// `RateSet`.
+    pub fn set_rate(&mut self, token: Address, rate: U256) -> Result<(), Error> {
+        let tutor = host::sender();
+        let value = to_u128(rate).ok_or(BookingInvalidRate { rate })?;
+        self.rates.setter(tutor).setter(token).set(u128_slot(value));
+        Emit::emit(RateSet { tutor, token, rate });
+        Ok(())
+    }
+
+    /// The caller, a tutor, sets the cancellation policy that bookings requested from now
+    /// on take: free cancellation up to `free_notice` seconds before the start (at most 7
+    /// days), `late_cancel_fee_bps` of the booked price after that (at most 5,000), and
+    /// `no_show_fee_bps` of it when the student never joins (at most 10,000).
+    ///
+    /// # Errors
+    /// `BookingInvalidPolicy` over a cap.
+    ///
+    /// # Events
+    /// `PolicySet`.
+    pub fn set_policy(
+        &mut self,
+        free_notice: u32,
+        late_cancel_fee_bps: u16,
+        no_show_fee_bps: u16,
+    ) -> Result<(), Error> {
+        if free_notice > MAX_FREE_NOTICE
+            || late_cancel_fee_bps > MAX_LATE_CANCEL_FEE_BPS
+            || no_show_fee_bps > MAX_NO_SHOW_FEE_BPS
+        {
+            return Err(BookingInvalidPolicy {
+                freeNotice: free_notice,
+                lateCancelFeeBps: late_cancel_fee_bps,
+                noShowFeeBps: no_show_fee_bps,
+            }
+            .into());
+        }
+        let tutor = host::sender();
+        let mut p = self.policies.setter(tutor);
+        p.free_notice.set(uint::<32>(free_notice));
+        p.late_cancel_fee_bps.set(uint::<16>(late_cancel_fee_bps));
+        p.no_show_fee_bps.set(uint::<16>(no_show_fee_bps));
+        Emit::emit(PolicySet {
+            tutor,
+            freeNotice: free_notice,
+            lateCancelFeeBps: late_cancel_fee_bps,
+            noShowFeeBps: no_show_fee_bps,
+        });
+        Ok(())
+    }
+
+    // ---- the booking's life cycle ---------------------------------------------------
+
+    /// The caller, a student, requests a lesson with `tutor` in `token` starting at
+    /// `start` for `duration` seconds at `rate` (at most the tutor's published rate for
+    /// the token), optionally requiring a credential `credential_kind` (0: none; the
+    /// escrow checks it when the tutor starts), to be answered by `answer_deadline`.
+    /// Pulls `deposit` (at least the booked price) now and snapshots the tutor's policy.
+    /// Returns the booking id.
+    ///
+    /// # Errors
+    /// `BookingInvalidAddress` (zero tutor, or the caller); `BookingInvalidDuration`;
+    /// `BookingInvalidTimes`; `BookingInvalidRate` (zero or too large);
+    /// `BookingRateAboveTutorRate`; `BookingZeroPrice`; `BookingInvalidAmount`;
+    /// `BookingDepositTooLow`; `BookingTokenNotAllowed` (by the escrow);
+    /// `BookingTransferFailed`, `BookingFeeOnTransfer` (the pull); `BookingAccounting`.
+    ///
+    /// # Events
+    /// `BookingRequested`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        start: u64,
+        duration: u32,
+        rate: U256,
+        deposit: U256,
+        credential_kind: u32,
+        answer_deadline: u64,
+    ) -> Result<U256, Error> {
+        let student = host::sender();
+        if tutor.is_zero() || tutor == student {
+            return Err(BookingInvalidAddress { account: tutor }.into());
+        }
+        if duration == 0 || duration > MAX_DURATION {
+            return Err(BookingInvalidDuration { duration }.into());
+        }
+        let now = now();
+        if answer_deadline < now || answer_deadline > start || start <= now {
+            return Err(BookingInvalidTimes {
+                start,
+                answerDeadline: answer_deadline,
+                now,
+            }
+            .into());
+        }
+        let rate_u128 = to_u128(rate)
+            .filter(|r| *r > 0)
+            .ok_or(BookingInvalidRate { rate })?;
+        let published = wide(self.rates.getter(tutor).get(token));
+        if rate_u128 > published {
+            return Err(BookingRateAboveTutorRate {
+                tutor,
+                token,
+                rate,
+                tutorRate: word(published),
+            }
+            .into());
+        }
+        let price = rules::price(duration, rate_u128);
+        if price == 0 {
+            return Err(BookingZeroPrice { rate, duration }.into());
+        }
+        let deposit_u128 = to_u128(deposit).ok_or(BookingInvalidAmount { amount: deposit })?;
+        if deposit_u128 < price {
+            return Err(BookingDepositTooLow {
+                deposit,
+                price: word(price),
+            }
+            .into());
+        }
+        if !calls::token_allowed(self.escrow.get(), token) {
+            return Err(BookingTokenNotAllowed { token }.into());
+        }
+        let (free_notice, late_fee, no_show_fee) = {
+            let p = self.policies.getter(tutor);
+            (
+                small(p.free_notice.get()) as u32,
+                small(p.late_cancel_fee_bps.get()) as u16,
+                small(p.no_show_fee_bps.get()) as u16,
+            )
+        };
+        let count = small(self.count.get())
+            .checked_add(1)
+            .ok_or(BookingAccounting {})?;
+        self.count.set(uint::<64>(count));
+        let id = word(count);
+        {
+            let mut b = self.bookings.setter(id);
+            b.student.set(student);
+            b.start.set(uint::<64>(start));
+            b.duration.set(uint::<32>(duration));
+            b.tutor.set(tutor);
+            b.answer_deadline.set(uint::<64>(answer_deadline));
+            b.credential_kind.set(uint::<32>(credential_kind));
+            b.token.set(token);
+            b.state.set(uint::<8>(State::Requested as u8));
+            b.late_cancel_fee_bps.set(uint::<16>(late_fee));
+            b.no_show_fee_bps.set(uint::<16>(no_show_fee));
+            b.free_notice.set(uint::<32>(free_notice));
+            b.rate.set(u128_slot(rate_u128));
+            b.deposit.set(u128_slot(deposit_u128));
+        }
+        self.pull(token, student, deposit)?;
+        Emit::emit(BookingRequested {
+            id,
+            student,
+            tutor,
+            token,
+            start,
+            duration,
+            rate,
+            deposit,
+            credentialKind: credential_kind,
+            answerDeadline: answer_deadline,
+            freeNotice: free_notice,
+            lateCancelFeeBps: late_fee,
+            noShowFeeBps: no_show_fee,
+        });
+        Ok(id)
+    }
+
+    /// The tutor accepts a requested booking, by its answer deadline.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless requested; `BookingUnauthorized`
+    /// unless the caller is the tutor; `BookingAnswerDeadlinePassed`.
+    ///
+    /// # Events
+    /// `BookingAccepted`.
+    pub fn accept(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Requested)?;
+        let caller = only(id, t.tutor)?;
+        let deadline = small(self.bookings.getter(id).answer_deadline.get());
+        if now() > deadline {
+            return Err(BookingAnswerDeadlinePassed {
+                id,
+                answerDeadline: deadline,
+            }
+            .into());
+        }
+        self.set_state(id, State::Accepted);
+        Emit::emit(BookingAccepted { id, tutor: caller });
+        Ok(())
+    }
+
+    /// The tutor declines a requested booking (at any time before it is answered or
+    /// expired); the whole deposit goes back to the student.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless requested; `BookingUnauthorized`
+    /// unless the caller is the tutor; `BookingAccounting`.
+    ///
+    /// # Events
+    /// `PayoutCredited` if the token refuses the refund, then `BookingDeclined`.
+    pub fn decline(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Requested)?;
+        let tutor = only(id, t.tutor)?;
+        self.set_state(id, State::Declined);
+        self.pay(t.token, t.student, t.deposit)?;
+        Emit::emit(BookingDeclined {
+            id,
+            tutor,
+            refund: word(t.deposit),
+        });
+        Ok(())
+    }
+
+    /// Anyone closes a request the tutor did not answer by its deadline; the whole
+    /// deposit goes back to the student.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless requested;
+    /// `BookingAnswerDeadlineNotPassed`; `BookingAccounting`.
+    ///
+    /// # Events
+    /// `PayoutCredited` if the token refuses the refund, then `BookingExpired`.
+    pub fn expire(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Requested)?;
+        let deadline = small(self.bookings.getter(id).answer_deadline.get());
+        if now() <= deadline {
+            return Err(BookingAnswerDeadlineNotPassed {
+                id,
+                answerDeadline: deadline,
+            }
+            .into());
+        }
+        self.set_state(id, State::Expired);
+        self.pay(t.token, t.student, t.deposit)?;
+        Emit::emit(BookingExpired {
+            id,
+            by: host::sender(),
+            refund: word(t.deposit),
+        });
+        Ok(())
+    }
+
+    /// Cancels a booking. The student: a request not yet answered, or an accepted lesson
+    /// at least the snapshotted free notice before its start, for the whole deposit back;
+    /// an accepted lesson later than that but before its start for the deposit minus the
+    /// late-cancellation fee, which goes to the tutor. The tutor: an accepted lesson, at
+    /// any time before the student joins, for the student's whole deposit back; the
+    /// tutor's cancellation count grows. (A tutor answers a request with `decline`.)
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingUnauthorized` for anyone else; `BookingInvalidState`
+    /// (the student: unless requested or accepted; the tutor: unless accepted);
+    /// `BookingTooLateToCancel` (the student, from the start on); `BookingAccounting`.
+    ///
+    /// # Events
+    /// `PayoutCredited` for each refused payout, then `BookingCancelled`.
+    pub fn cancel(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        let caller = host::sender();
+        let fee_bps = if caller == t.student {
+            match t.state {
+                State::Requested => 0,
+                State::Accepted => {
+                    let b = self.bookings.getter(id);
+                    let notice = small(b.free_notice.get()) as u32;
+                    match rules::student_cancel(now(), t.start, notice) {
+                        StudentCancel::Free => 0,
+                        StudentCancel::Late => small(b.late_cancel_fee_bps.get()) as u16,
+                        StudentCancel::TooLate => {
+                            return Err(BookingTooLateToCancel { id, start: t.start }.into())
+                        }
+                    }
+                }
+                state => return Err(invalid_state(id, state)),
+            }
+        } else if caller == t.tutor {
+            require_state(id, t.state, State::Accepted)?;
+            let mut r = self.tutors.setter(t.tutor);
+            // SAFETY (saturating): a count of one transaction each cannot reach 2^64.
+            let n = small(r.cancellations.get()).saturating_add(1);
+            r.cancellations.set(uint::<64>(n));
+            0
+        } else {
+            return Err(BookingUnauthorized { id, caller }.into());
+        };
+        let split = rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
+        self.set_state(id, State::Cancelled);
+        self.pay(t.token, t.tutor, split.tutor)?;
+        self.pay(t.token, t.student, split.student)?;
+        Emit::emit(BookingCancelled {
+            id,
+            by: caller,
+            tutorFee: word(split.tutor),
+            refund: word(split.student),
+        });
+        Ok(())
+    }
+
+    /// The student joins an accepted lesson in its window (from [`JOIN_EARLY`] seconds
+    /// before the start to [`JOIN_LATE`] after): the booked price opens an escrow session
+    /// between the same parties at the locked rate, with `student_key` signing the
+    /// student's heartbeats and the booking's credential kind; the rest of the deposit
+    /// goes back to the student. The tutor then `start`s the session in the escrow, within
+    /// the escrow's start window. Returns the escrow session id.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless accepted; `BookingUnauthorized`
+    /// unless the caller is the student; `BookingOutsideJoinWindow`;
+    /// `BookingTransferFailed` if the token refuses the approval; the escrow's own errors
+    /// from `openFor`, unchanged (`EscrowNotBooking` if it has not registered this
+    /// contract, `EscrowPaused`, `EscrowInvalidAddress` for a zero key, …);
+    /// `BookingAccounting`.
+    ///
+    /// # Events
+    /// The escrow's `SessionOpened`; `PayoutCredited` if the token refuses the refund;
+    /// `BookingJoined`.
+    pub fn join(&mut self, id: U256, student_key: Address) -> Result<U256, Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Accepted)?;
+        only(id, t.student)?;
+        let (opens, closes) = rules::join_window(t.start);
+        let now = now();
+        if now < opens || now > closes {
+            return Err(BookingOutsideJoinWindow { id, opens, closes }.into());
+        }
+        let (rate, kind) = {
+            let b = self.bookings.getter(id);
+            (b.rate.get(), small(b.credential_kind.get()) as u32)
+        };
+        // SAFETY: the request checked price ≤ deposit.
+        let refund = t.deposit - t.price;
+        self.set_state(id, State::Joined);
+        let escrow = self.escrow.get();
+        let escrowed = word(t.price);
+        if !calls::approve(t.token, escrow, escrowed) {
+            return Err(BookingTransferFailed {
+                token: t.token,
+                to: escrow,
+                amount: escrowed,
+            }
+            .into());
+        }
+        let session = calls::open_for(
+            escrow,
+            t.student,
+            t.tutor,
+            t.token,
+            word(wide(rate)),
+            escrowed,
+            student_key,
+            kind,
+        )
+        .map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
+        // The escrow counts its sessions in 64 bits.
+        self.bookings
+            .setter(id)
+            .session_id
+            .set(uint::<64>(session.as_limbs()[0]));
+        self.pay(t.token, t.student, refund)?;
+        Emit::emit(BookingJoined {
+            id,
+            sessionId: session,
+            escrowed,
+            refund: word(refund),
+        });
+        Ok(session)
+    }
+
+    /// Settles an accepted lesson the student never joined, once its join window has
+    /// closed: the snapshotted no-show fee of the booked price to the tutor, the rest of
+    /// the deposit to the student. Anyone may call it (the tutor to be paid, the student
+    /// to get the rest back, a keeper for either).
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless accepted; `BookingJoinWindowOpen`;
+    /// `BookingAccounting`.
+    ///
+    /// # Events
+    /// `PayoutCredited` for each refused payout, then `BookingStudentNoShow`.
+    pub fn claim_no_show(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Accepted)?;
+        let (_, closes) = rules::join_window(t.start);
+        if now() <= closes {
+            return Err(BookingJoinWindowOpen { id, closes }.into());
+        }
+        let fee_bps = small(self.bookings.getter(id).no_show_fee_bps.get()) as u16;
+        let split = rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
+        self.set_state(id, State::StudentNoShow);
+        self.pay(t.token, t.tutor, split.tutor)?;
+        self.pay(t.token, t.student, split.student)?;
+        Emit::emit(BookingStudentNoShow {
+            id,
+            by: host::sender(),
+            tutorFee: word(split.tutor),
+            refund: word(split.student),
+        });
+        Ok(())
+    }
+
+    /// The student joined but the tutor never started the escrow session: once the
+    /// escrow's start window is over, anyone has the escrow cancel the session (the
+    /// escrow refunds the student in full) and the tutor's no-show count grows. The
+    /// escrow decides whether the window is over: this contract is no party of the
+    /// session, so its `cancel` succeeds only for an unstarted session past its start
+    /// window.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless joined; the escrow's errors from
+    /// `cancel`, unchanged (`EscrowStartWindowOpen` while the tutor may still start,
+    /// `EscrowInvalidState` once it started or was cancelled by a party).
+    ///
+    /// # Events
+    /// The escrow's `SessionCancelled` (and `PayoutCredited` if the token refuses the
+    /// refund); `BookingTutorNoShow`.
+    pub fn report_tutor_no_show(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Joined)?;
+        let session = word(small(self.bookings.getter(id).session_id.get()));
+        self.set_state(id, State::TutorNoShow);
+        {
+            let mut r = self.tutors.setter(t.tutor);
+            // SAFETY (saturating): a count of one transaction each cannot reach 2^64.
+            let n = small(r.no_shows.get()).saturating_add(1);
+            r.no_shows.set(uint::<64>(n));
+        }
+        calls::cancel(self.escrow.get(), session)
+            .map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
+        Emit::emit(BookingTutorNoShow {
+            id,
+            sessionId: session,
+            by: host::sender(),
+        });
+        Ok(())
+    }
+
+    /// Sends the caller's credited payouts of `token` (those a transfer refused) to `to`,
+    /// which may differ from the caller when the caller's own address is the one the token
+    /// blocks. Returns the amount.
+    ///
+    /// # Errors
+    /// `BookingInvalidAddress` for a zero `to`; `BookingNothingToClaim`;
+    /// `BookingTransferFailed` (the credit stays).
+    ///
+    /// # Events
+    /// `Claimed`.
+    pub fn claim(&mut self, token: Address, to: Address) -> Result<U256, Error> {
+        if to.is_zero() {
+            return Err(BookingInvalidAddress { account: to }.into());
+        }
+        let account = host::sender();
+        let amount = self.claimable(token, account);
+        if amount.is_zero() {
+            return Err(BookingNothingToClaim { token, account }.into());
+        }
+        self.claimable.setter(token).setter(account).set(U256::ZERO);
+        if !calls::transfer(token, to, amount) {
+            return Err(BookingTransferFailed { token, to, amount }.into());
+        }
+        Emit::emit(Claimed {
+            token,
+            account,
+            to,
+            amount,
+        });
+        Ok(amount)
+    }
+
+    // ---- views --------------------------------------------------------------------
+
+    /// Booking `id` in full.
+    ///
+    /// # Errors
+    /// `BookingUnknown`.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn booking(&self, id: U256) -> Result<BookingView, Error> {
+        let b = self.bookings.getter(id);
+        let state = small(b.state.get()) as u8;
+        if state == State::None as u8 {
+            return Err(BookingUnknown { id }.into());
+        }
+        Ok(BookingView {
+            student: b.student.get(),
+            tutor: b.tutor.get(),
+            token: b.token.get(),
+            start: small(b.start.get()),
+            duration: small(b.duration.get()) as u32,
+            rate: word(wide(b.rate.get())),
+            deposit: word(wide(b.deposit.get())),
+            credentialKind: small(b.credential_kind.get()) as u32,
+            answerDeadline: small(b.answer_deadline.get()),
+            freeNotice: small(b.free_notice.get()) as u32,
+            lateCancelFeeBps: small(b.late_cancel_fee_bps.get()) as u16,
+            noShowFeeBps: small(b.no_show_fee_bps.get()) as u16,
+            state,
+            sessionId: word(small(b.session_id.get())),
+        })
+    }
+
+    /// The rate `tutor` publishes for `token` (0: takes no bookings in it).
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn rate_of(&self, tutor: Address, token: Address) -> U256 {
+        word(wide(self.rates.getter(tutor).get(token)))
+    }
+
+    /// `tutor`'s cancellation policy for new bookings: `(freeNotice, lateCancelFeeBps,
+    /// noShowFeeBps)`.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn policy_of(&self, tutor: Address) -> (u32, u16, u16) {
+        let p = self.policies.getter(tutor);
+        (
+            small(p.free_notice.get()) as u32,
+            small(p.late_cancel_fee_bps.get()) as u16,
+            small(p.no_show_fee_bps.get()) as u16,
+        )
+    }
+
+    /// `tutor`'s record: `(cancellations, noShows)` — accepted lessons the tutor cancelled,
+    /// and joined ones the tutor never started.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn tutor_record(&self, tutor: Address) -> (u64, u64) {
+        let r = self.tutors.getter(tutor);
+        (small(r.cancellations.get()), small(r.no_shows.get()))
+    }
+
+    /// Payouts of `token` credited to `account` after a refused transfer.
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn claimable(&self, token: Address, account: Address) -> U256 {
+        self.claimable.getter(token).get(account)
+    }
+
+    /// `(escrow, bookings)`: the escrow booked lessons become sessions of, and how many
+    /// bookings were ever requested (ids run from 1 to that count).
+    ///
+    /// # Errors
+    /// None.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn config(&self) -> (Address, u64) {
+        (self.escrow.get(), small(self.count.get()))
+    }
+}
+
+// ---- private helpers ------------------------------------------------------------------
+
+fn invalid_state(id: U256, state: State) -> Error {
+    BookingInvalidState {
+        id,
+        state: state as u8,
+    }
+    .into()
+}
+
+fn require_state(id: U256, state: State, want: State) -> Result<(), Error> {
+    if state == want {
+        Ok(())
+    } else {
+        Err(invalid_state(id, state))
+    }
+}
+
+/// The caller, if it is `party`.
+fn only(id: U256, party: Address) -> Result<Address, Error> {
+    let caller = host::sender();
+    if caller != party {
+        return Err(BookingUnauthorized { id, caller }.into());
+    }
+    Ok(caller)
+}
+
+impl Booking {
+    /// Booking `id`'s state, parties, token, start, deposit and price;
+    /// `BookingUnknown` if there is none.
+    fn terms(&self, id: U256) -> Result<Terms, Error> {
+        let b = self.bookings.getter(id);
+        let state = State::from_u64(small(b.state.get()));
+        if state == State::None {
+            return Err(BookingUnknown { id }.into());
+        }
+        Ok(Terms {
+            state,
+            student: b.student.get(),
+            tutor: b.tutor.get(),
+            token: b.token.get(),
+            start: small(b.start.get()),
+            deposit: wide(b.deposit.get()),
+            price: rules::price(small(b.duration.get()) as u32, wide(b.rate.get())),
+        })
+    }
+
+    fn set_state(&mut self, id: U256, state: State) {
+        self.bookings.setter(id).state.set(uint::<8>(state as u8));
+    }
+
+    /// Takes `amount` of `token` from `from`; reverts if the token refuses, or if this
+    /// contract's balance did not grow by exactly `amount` (a fee-on-transfer or rebasing
+    /// token would leave deposits the contract does not hold).
+    fn pull(&mut self, token: Address, from: Address, amount: U256) -> Result<(), Error> {
+        let this = host::this();
+        let before = calls::balance_of(token, this);
+        if !calls::transfer_from(token, from, this, amount) {
+            return Err(BookingTransferFailed {
+                token,
+                to: this,
+                amount,
+            }
+            .into());
+        }
+        let received = calls::balance_of(token, this).saturating_sub(before);
+        if received != amount {
+            return Err(BookingFeeOnTransfer {
+                token,
+                amount,
+                received,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Pays `amount` to `to`, or credits it to `to` if the token refuses, so one party's
+    /// blocked address never holds up another's money.
+    fn pay(&mut self, token: Address, to: Address, amount: u128) -> Result<(), Error> {
+        let amount = word(amount);
+        if amount.is_zero() || calls::transfer(token, to, amount) {
+            return Ok(());
+        }
+        let credited = self
+            .claimable(token, to)
+            .checked_add(amount)
+            .ok_or(BookingAccounting {})?;
+        self.claimable.setter(token).setter(to).set(credited);
+        Emit::emit(PayoutCredited {
+            token,
+            account: to,
+            amount,
+        });
+        Ok(())
+    }
+}
+
+/// The current block time, through one door so that tests can move it together with the
+/// escrow's (motsu fixes `block.timestamp`; see `minuto_escrow::test_clock`).
+fn now() -> u64 {
+    let t = host::timestamp();
+    #[cfg(test)]
+    let t = t + minuto_escrow::test_clock::offset();
+    t
+}
+
+/// Host access through the SDK's free functions (`self.vm()` links every host import).
+#[allow(deprecated)]
+mod host {
+    use alloy_primitives::Address;
+
+    /// `msg.sender`.
+    pub(crate) fn sender() -> Address {
+        stylus_sdk::msg::sender()
+    }
+
+    /// `block.timestamp`.
+    pub(crate) fn timestamp() -> u64 {
+        stylus_sdk::block::timestamp()
+    }
+
+    /// This contract's address.
+    pub(crate) fn this() -> Address {
+        stylus_sdk::contract::address()
+    }
+}
+
+#[cfg(test)]
+mod tests;

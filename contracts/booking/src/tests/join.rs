@@ -1,0 +1,361 @@
+//! The start window: the student `join`s (the price becomes an ordinary escrow session
+//! between the same parties at the locked rate, the rest comes back); a student who never
+//! joins pays the no-show fee (`claimNoShow`); a tutor who never starts the session is
+//! reported (`reportTutorNoShow`): the escrow refunds everything, the tutor is counted.
+
+use super::*;
+use minuto_escrow::{
+    EscrowInvalidAddress, EscrowInvalidState, EscrowNotBooking, EscrowPaused,
+    EscrowStartWindowOpen, SessionCancelled, SessionOpened,
+};
+
+fn escrow_error(e: impl alloy_sol_types::SolError) -> Error {
+    Error::Escrow(EscrowRevert(e.abi_encode()))
+}
+
+#[motsu::test]
+fn join_opens_an_escrow_session_for_the_price_and_refunds_the_rest(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let id = w.request_with(u(RATE), u(DEPOSIT), 0).motsu_unwrap();
+    booking.sender(w.tutor).accept(id).motsu_unwrap();
+    // The window opens five minutes before the start.
+    w.advance_to(w.start() - JOIN_EARLY);
+    let (session, events) = with_events(&booking, || {
+        booking
+            .sender(w.student)
+            .join(id, w.student_key)
+            .motsu_unwrap()
+    });
+    assert_eq!(session, super::id(1));
+    assert_eq!(
+        events,
+        [log(BookingJoined {
+            id,
+            sessionId: session,
+            escrowed: u(PRICE),
+            refund: u(DEPOSIT - PRICE)
+        })]
+    );
+    escrow.assert_emitted(&SessionOpened {
+        id: session,
+        student: w.student,
+        tutor: w.tutor,
+        token: token.address(),
+        rate: u(RATE),
+        deposit: u(PRICE),
+        studentKey: w.student_key,
+        credentialKind: 0,
+        feeBps: FEE_BPS,
+    });
+    assert_eq!(
+        w.balances(),
+        [FUNDS - PRICE, 0, 0, 0, PRICE],
+        "student, tutor, treasury, booking, escrow"
+    );
+    let b = booking.sender(w.stranger).booking(id).motsu_unwrap();
+    assert_eq!((b.state, b.sessionId), (State::Joined as u8, session));
+    let s = escrow.sender(w.stranger).session(session).motsu_unwrap();
+    assert_eq!(
+        (s.student, s.tutor, s.token, s.rate, s.deposited, s.state),
+        (w.student, w.tutor, token.address(), u(RATE), u(PRICE), 1)
+    );
+    // No allowance is left behind.
+    assert_eq!(
+        token
+            .sender(w.stranger)
+            .allowance(booking.address(), escrow.address()),
+        U256::ZERO
+    );
+    // From here it is an ordinary session: the tutor starts, the booked hour runs out,
+    // anyone stops it; the tutor is paid the price less the protocol fee.
+    escrow
+        .sender(w.tutor)
+        .start(session, w.tutor_key)
+        .motsu_unwrap();
+    w.advance_to(w.now() + u64::from(DURATION));
+    assert_eq!(escrow.sender(w.stranger).runway(session).motsu_unwrap(), 0);
+    escrow.sender(w.stranger).stop(session).motsu_unwrap();
+    let fee = PRICE * u128::from(FEE_BPS) / 10_000;
+    assert_eq!(
+        w.balances(),
+        [FUNDS - PRICE, PRICE - fee, fee, 0, 0],
+        "student, tutor, treasury, booking, escrow"
+    );
+    assert_reverts(&booking, BookingInvalidState { id, state: 6 }, || {
+        booking.sender(w.student).join(id, w.student_key)
+    });
+}
+
+#[motsu::test]
+fn join_only_by_the_student_inside_the_window(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let requested = w.request().motsu_unwrap();
+    let id = w.accepted();
+    let start = w.start();
+    let (opens, closes) = (start - JOIN_EARLY, start + JOIN_LATE);
+    assert_eq!((opens, closes), (start - 300, start + 600));
+    w.advance_to(opens - 1);
+    assert_reverts(
+        &booking,
+        BookingOutsideJoinWindow { id, opens, closes },
+        || booking.sender(w.student).join(id, w.student_key),
+    );
+    w.advance_to(opens);
+    for caller in [w.tutor, w.stranger] {
+        assert_reverts(&booking, BookingUnauthorized { id, caller }, || {
+            booking.sender(caller).join(id, w.student_key)
+        });
+    }
+    assert_reverts(
+        &booking,
+        BookingInvalidState {
+            id: requested,
+            state: 1,
+        },
+        || booking.sender(w.student).join(requested, w.student_key),
+    );
+    w.advance_to(closes + 1);
+    assert_reverts(
+        &booking,
+        BookingOutsideJoinWindow { id, opens, closes },
+        || booking.sender(w.student).join(id, w.student_key),
+    );
+    let second = {
+        // The last second of a fresh booking's window is still in.
+        let id = w.accepted();
+        w.advance_to(w.now() + LEAD + JOIN_LATE);
+        booking
+            .sender(w.student)
+            .join(id, w.student_key)
+            .motsu_unwrap()
+    };
+    assert_eq!(second, super::id(1));
+}
+
+#[motsu::test]
+fn join_passes_on_the_escrows_refusals_and_changes_nothing(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let id = w.accepted();
+    w.advance_to(w.start());
+    let before = w.balances();
+    // A zero heartbeat key.
+    let err = booking
+        .sender(w.student)
+        .join(id, Address::ZERO)
+        .motsu_unwrap_err();
+    assert_eq!(
+        err,
+        escrow_error(EscrowInvalidAddress {
+            account: Address::ZERO
+        })
+    );
+    // The escrow paused new money.
+    escrow.sender(w.admin).set_paused(true).motsu_unwrap();
+    let err = booking
+        .sender(w.student)
+        .join(id, w.student_key)
+        .motsu_unwrap_err();
+    assert_eq!(err, escrow_error(EscrowPaused {}));
+    escrow.sender(w.admin).set_paused(false).motsu_unwrap();
+    // The escrow no longer takes this booking contract.
+    escrow
+        .sender(w.admin)
+        .set_booking(Address::ZERO)
+        .motsu_unwrap();
+    let err = booking
+        .sender(w.student)
+        .join(id, w.student_key)
+        .motsu_unwrap_err();
+    assert_eq!(
+        err,
+        escrow_error(EscrowNotBooking {
+            caller: booking.address()
+        })
+    );
+    assert_eq!(w.balances(), before);
+    assert_eq!(w.state(id), State::Accepted as u8);
+    // Registered again, the same join goes through.
+    escrow
+        .sender(w.admin)
+        .set_booking(booking.address())
+        .motsu_unwrap();
+    booking
+        .sender(w.student)
+        .join(id, w.student_key)
+        .motsu_unwrap();
+    assert_eq!(w.state(id), State::Joined as u8);
+}
+
+#[motsu::test]
+fn claim_no_show_after_the_window_pays_the_no_show_fee(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let requested = w.request().motsu_unwrap();
+    let id = w.accepted();
+    let closes = w.start() + JOIN_LATE;
+    w.advance_to(closes);
+    assert_reverts(&booking, BookingJoinWindowOpen { id, closes }, || {
+        booking.sender(w.tutor).claim_no_show(id)
+    });
+    assert_reverts(
+        &booking,
+        BookingInvalidState {
+            id: requested,
+            state: 1,
+        },
+        || booking.sender(w.tutor).claim_no_show(requested),
+    );
+    w.advance_to(closes + 1);
+    let ((), events) = with_events(&booking, || {
+        booking.sender(w.tutor).claim_no_show(id).motsu_unwrap()
+    });
+    let fee = PRICE * u128::from(NO_SHOW_BPS) / 10_000;
+    assert_eq!(fee, 18_000_000);
+    assert_eq!(
+        events,
+        [log(BookingStudentNoShow {
+            id,
+            by: w.tutor,
+            tutorFee: u(fee),
+            refund: u(DEPOSIT - fee)
+        })]
+    );
+    assert_eq!(w.balance(w.tutor), fee);
+    // The unanswered request's deposit is still held; this booking's is paid out.
+    assert_eq!(w.balance(booking.address()), DEPOSIT);
+    assert_eq!(w.balance(w.student), FUNDS - DEPOSIT - fee);
+    assert_eq!(w.state(id), State::StudentNoShow as u8);
+    assert_reverts(&booking, BookingInvalidState { id, state: 7 }, || {
+        booking.sender(w.stranger).claim_no_show(id)
+    });
+    assert_reverts(&booking, BookingInvalidState { id, state: 7 }, || {
+        booking.sender(w.student).join(id, w.student_key)
+    });
+    // A student no-show counts nothing against the tutor.
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+}
+
+#[motsu::test]
+fn claim_no_show_may_be_sent_by_anyone_and_a_zero_fee_refunds_all(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    booking.sender(w.tutor).set_policy(0, 0, 0).motsu_unwrap();
+    let id = w.accepted();
+    w.advance_to(w.start() + JOIN_LATE + 1);
+    booking.sender(w.stranger).claim_no_show(id).motsu_unwrap();
+    booking.assert_emitted(&BookingStudentNoShow {
+        id,
+        by: w.stranger,
+        tutorFee: U256::ZERO,
+        refund: u(DEPOSIT),
+    });
+    assert_eq!(w.balance(w.student), FUNDS);
+}
+
+#[motsu::test]
+fn report_tutor_no_show_has_the_escrow_refund_all_and_counts_the_tutor(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let (id, session) = w.joined();
+    let deadline = w.now() + u64::from(START_WINDOW);
+    // While the tutor may still start, the escrow refuses, and so does this call.
+    w.advance_to(deadline);
+    let err = booking
+        .sender(w.stranger)
+        .report_tutor_no_show(id)
+        .motsu_unwrap_err();
+    assert_eq!(
+        err,
+        escrow_error(EscrowStartWindowOpen {
+            id: session,
+            deadline
+        })
+    );
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(w.state(id), State::Joined as u8);
+    w.advance_to(deadline + 1);
+    let ((), events) = with_events(&booking, || {
+        booking
+            .sender(w.stranger)
+            .report_tutor_no_show(id)
+            .motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [log(BookingTutorNoShow {
+            id,
+            sessionId: session,
+            by: w.stranger
+        })]
+    );
+    escrow.assert_emitted(&SessionCancelled {
+        id: session,
+        by: booking.address(),
+        refund: u(PRICE),
+    });
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(w.state(id), State::TutorNoShow as u8);
+    assert_reverts(&booking, BookingInvalidState { id, state: 8 }, || {
+        booking.sender(w.stranger).report_tutor_no_show(id)
+    });
+}
+
+#[motsu::test]
+fn report_tutor_no_show_is_refused_once_the_tutor_started(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let (id, session) = w.joined();
+    escrow
+        .sender(w.tutor)
+        .start(session, w.tutor_key)
+        .motsu_unwrap();
+    w.advance_to(w.now() + u64::from(START_WINDOW) + 1);
+    let err = booking
+        .sender(w.student)
+        .report_tutor_no_show(id)
+        .motsu_unwrap_err();
+    assert_eq!(
+        err,
+        escrow_error(EscrowInvalidState {
+            id: session,
+            state: 2
+        })
+    );
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(w.state(id), State::Joined as u8);
+    // A booking that was never joined has no session to report.
+    let other = w.accepted();
+    assert_reverts(
+        &booking,
+        BookingInvalidState {
+            id: other,
+            state: 2,
+        },
+        || booking.sender(w.student).report_tutor_no_show(other),
+    );
+}
