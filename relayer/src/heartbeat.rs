@@ -54,11 +54,7 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "student" => Ok(Role::Student),
-            "tutor" => Ok(Role::Tutor),
-            other => Err(format!("unknown role {other:?}")),
-        }
+        (Role::ALL.into_iter().find(|r| r.as_str() == s)).ok_or(format!("unknown role {s:?}"))
     }
 }
 
@@ -99,16 +95,8 @@ impl HeartbeatDomain {
 
     /// Signs a heartbeat with a session key; returns the 65-byte `r ‖ s ‖ v` signature
     /// (v = 27 or 28).
-    pub fn sign(
-        &self,
-        key: &SigningKey,
-        session: U256,
-        role: Role,
-        seq: u64,
-        sent_at: u64,
-    ) -> [u8; 65] {
-        let hash = self.signing_hash(session, role, seq, sent_at);
-        sign_hash(key, hash).as_bytes()
+    pub fn sign(&self, key: &SigningKey, session: U256, role: Role, seq: u64, at: u64) -> [u8; 65] {
+        sign_hash(key, self.signing_hash(session, role, seq, at)).as_bytes()
     }
 
     /// The address that signed the heartbeat, if the signature is well formed.
@@ -123,10 +111,9 @@ impl HeartbeatDomain {
         session: U256,
         role: Role,
         seq: u64,
-        sent_at: u64,
+        at: u64,
     ) -> Result<Address, InvalidSignature> {
-        let hash = self.signing_hash(session, role, seq, sent_at);
-        recover_address(signature, hash)
+        recover_address(signature, self.signing_hash(session, role, seq, at))
     }
 }
 
@@ -184,15 +171,14 @@ pub fn recover_address(signature: &[u8], hash: B256) -> Result<Address, InvalidS
 /// key). Either `s` is accepted, as recovery does; `v` is not consulted, `(r, s)` alone
 /// prove the signer.
 pub fn verify_key(signature: &[u8], hash: B256, key: &PublicKey) -> bool {
-    let Ok(sig) = recoverable(signature) else {
-        return false;
-    };
-    let mut sig = sig.to_standard();
-    sig.normalize_s();
     let message = secp256k1::Message::from_digest(hash.0);
-    secp256k1::SECP256K1
-        .verify_ecdsa(&message, &sig, key)
-        .is_ok()
+    recoverable(signature).is_ok_and(|sig| {
+        let mut sig = sig.to_standard();
+        sig.normalize_s();
+        secp256k1::SECP256K1
+            .verify_ecdsa(&message, &sig, key)
+            .is_ok()
+    })
 }
 
 /// Signs a 32-byte prehash with secp256k1 (recoverable).

@@ -7,15 +7,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let config = Config::load(&cli).context("configuration")?;
+    let config = Config::load(&Cli::parse()).context("configuration")?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init(),
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
     }
     let handle = minuto_relayer::spawn(config).await.context("start-up")?;
     let cancel = handle.cancel_token();
@@ -24,27 +21,23 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("shutdown requested");
         cancel.cancel();
     });
-    handle.wait().await.context("shutdown")?;
-    Ok(())
+    handle.wait().await.context("shutdown")
 }
 
+/// Ctrl-C, or SIGTERM on Unix.
 async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
     #[cfg(unix)]
     let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => drop(term.recv().await),
+            Err(_) => std::future::pending().await,
         }
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {}
+        _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
 }

@@ -158,24 +158,18 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 /// headers itself: entries it wrote are to the left of what the trusted proxies
 /// appended, and only a trusted peer's headers are read at all.
 pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let peer_ip = canonical(peer.ip());
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|net| net.contains(&ip));
-    if !is_trusted(peer_ip) {
-        return peer_ip;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = canonical(peer.ip());
+    if !is_trusted(&client) {
+        return client;
     }
-    let hops = forwarded_hops(headers);
-    let mut client = peer_ip;
-    for hop in hops.iter().rev() {
-        match hop {
-            Some(ip) => {
-                client = *ip;
-                if !is_trusted(*ip) {
-                    return *ip;
-                }
-            }
-            // An obfuscated or unknown hop ("unknown", "_hidden"): nothing to the left
-            // of it can be vouched for; it stands for one client.
-            None => return client,
+    for hop in forwarded_hops(headers).into_iter().rev() {
+        // An obfuscated or unknown hop ("unknown", "_hidden"): nothing to the left of it
+        // can be vouched for; it stands for one client.
+        let Some(ip) = hop else { return client };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
         }
     }
     client
@@ -191,43 +185,30 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// The hops named by `Forwarded` (its `for=` parameters) or else `X-Forwarded-For`, left
 /// to right; `None` for a hop that is not an address.
 fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
+    let elements = |name| {
+        (headers.get_all(name).iter())
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|element| {
-                element.split(';').find_map(|pair| {
-                    let (k, v) = pair.trim().split_once('=')?;
-                    k.trim()
-                        .eq_ignore_ascii_case("for")
-                        .then(|| parse_node(v.trim()))
-                })
-            })
-            .collect();
+    };
+    if elements("forwarded").next().is_none() {
+        return elements("x-forwarded-for").map(parse_node).collect();
     }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| parse_node(s.trim()))
-        .collect()
+    let node = |element: &str| {
+        element.split(';').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("for")
+                .then(|| parse_node(value))
+        })
+    };
+    elements("forwarded").filter_map(node).collect()
 }
 
 /// `1.2.3.4`, `1.2.3.4:80`, `"[2001:db8::1]:443"`, `2001:db8::1`.
 fn parse_node(s: &str) -> Option<IpAddr> {
-    let s = s.trim_matches('"');
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Some(canonical(ip));
-    }
-    if let Ok(sa) = s.parse::<SocketAddr>() {
-        return Some(canonical(sa.ip()));
-    }
-    let inner = s.strip_prefix('[')?.split(']').next()?;
-    inner.parse::<IpAddr>().ok().map(canonical)
+    let s = s.trim().trim_matches('"');
+    let ip = (s.parse::<IpAddr>().ok())
+        .or_else(|| s.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| s.strip_prefix('[')?.split(']').next()?.parse().ok())?;
+    Some(canonical(ip))
 }
