@@ -3,10 +3,13 @@
 //! block addresses, as USDC and PYUSD can. One test per rule and per rejection, with exact
 //! amounts, exact errors and exact events.
 
+mod abi;
 mod answer;
 mod cancel;
 mod join;
+mod properties;
 mod request;
+mod router;
 mod terms;
 
 use alloy_primitives::{Address, U256};

@@ -1,0 +1,181 @@
+//! Money conservation, the core invariant: over random terms (duration, rate with a
+//! sub-unit part, surplus deposit, policy) and every way a booking can end (decline,
+//! expire, cancel unanswered, student cancel at any time before the start, tutor cancel,
+//! student no-show, tutor no-show after the join, a joined lesson run for a random time),
+//! every base unit of the deposit ends with the student, the tutor or the treasury,
+//! exactly as an independent model of the rules says; nothing stays in the booking
+//! contract or the escrow, and each closing event splits the deposit to the base unit.
+
+use proptest::prelude::*;
+
+use super::*;
+
+#[derive(Clone, Copy, Debug)]
+enum Path {
+    /// The tutor declines `at` seconds after the request (within the answer window).
+    Decline(u64),
+    /// Nobody answers; someone expires the request `at` seconds after its deadline.
+    Expire(u64),
+    /// The student withdraws the unanswered request.
+    CancelRequest(u64),
+    /// The student cancels the accepted lesson `at` seconds after the request.
+    StudentCancel(u64),
+    /// The tutor cancels the accepted lesson `at` seconds after the request.
+    TutorCancel(u64),
+    /// The student never joins; settled `at` seconds after the window closed.
+    StudentNoShow(u64),
+    /// The student joins `at` seconds into the window; the tutor never starts.
+    TutorNoShow(u64),
+    /// The student joins `at` seconds into the window; the tutor starts and the session
+    /// is stopped `run` seconds later.
+    Lesson(u64, u64),
+}
+
+fn path() -> impl Strategy<Value = Path> {
+    let window = JOIN_EARLY + JOIN_LATE;
+    prop_oneof![
+        (0..=ANSWER).prop_map(Path::Decline),
+        (1..=LEAD).prop_map(Path::Expire),
+        (0..LEAD).prop_map(Path::CancelRequest),
+        (0..LEAD).prop_map(Path::StudentCancel),
+        (0..=LEAD + JOIN_LATE).prop_map(Path::TutorCancel),
+        (1..=LEAD).prop_map(Path::StudentNoShow),
+        (0..=window).prop_map(Path::TutorNoShow),
+        ((0..=window), (0..=2 * u64::from(rules::MAX_DURATION / 12)))
+            .prop_map(|(a, r)| Path::Lesson(a, r)),
+    ]
+}
+
+/// `floor(a × b / d)` in 256 bits: the model's own arithmetic, not the contract's.
+fn mul_div(a: u128, b: u128, d: u128) -> u128 {
+    (U256::from(a) * U256::from(b) / U256::from(d)).to::<u128>()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn every_ending_splits_the_deposit_to_the_base_unit(
+        duration in 1u32..=7_200,
+        per_second in 0u128..=100_000,
+        sub_unit in 0u128..minuto_accrual::RATE_SCALE,
+        surplus in 0u128..=10_000_000,
+        notice in 0u32..=rules::MAX_FREE_NOTICE,
+        late_bps in 0u16..=5_000,
+        no_show_bps in 0u16..=10_000,
+        path in path(),
+    ) {
+        let rate = per_second * minuto_accrual::RATE_SCALE + sub_unit;
+        let price = mul_div(u128::from(duration), rate, minuto_accrual::RATE_SCALE);
+        prop_assume!(price > 0);
+        let deposit = price + surplus;
+
+        let escrow = Contract::<SessionEscrow>::new();
+        let token = Contract::<TestToken>::new();
+        let booking = Contract::<Booking>::new();
+        let w = World::new(&escrow, &token, &booking);
+        let t = token.address();
+        booking.sender(w.tutor).set_rate(t, u(rate)).motsu_unwrap();
+        booking
+            .sender(w.tutor)
+            .set_policy(notice, late_bps, no_show_bps)
+            .motsu_unwrap();
+        let start = T0 + LEAD;
+        let id = booking
+            .sender(w.student)
+            .request(w.tutor, t, start, duration, u(rate), u(deposit), 0, T0 + ANSWER)
+            .motsu_unwrap();
+        prop_assert_eq!(w.balances(), [FUNDS - deposit, 0, 0, deposit, 0]);
+        let accept = || booking.sender(w.tutor).accept(id).motsu_unwrap();
+        let opens = start - JOIN_EARLY;
+
+        // What the model says each party ends with: (tutor, treasury); the student gets
+        // the rest of FUNDS. And the split the closing event must show.
+        let fee_of = |bps: u16| mul_div(price, u128::from(bps), 10_000);
+        let (tutor, treasury, counts) = match path {
+            Path::Decline(at) => {
+                w.advance_to(T0 + at);
+                booking.sender(w.tutor).decline(id).motsu_unwrap();
+                booking.assert_emitted(&BookingDeclined { id, tutor: w.tutor, refund: u(deposit) });
+                (0, 0, (0, 0))
+            }
+            Path::Expire(at) => {
+                w.advance_to(T0 + ANSWER + at);
+                booking.sender(w.stranger).expire(id).motsu_unwrap();
+                booking.assert_emitted(&BookingExpired { id, by: w.stranger, refund: u(deposit) });
+                (0, 0, (0, 0))
+            }
+            Path::CancelRequest(at) => {
+                w.advance_to(T0 + at);
+                booking.sender(w.student).cancel(id).motsu_unwrap();
+                booking.assert_emitted(&BookingCancelled {
+                    id, by: w.student, tutorFee: U256::ZERO, refund: u(deposit),
+                });
+                (0, 0, (0, 0))
+            }
+            Path::StudentCancel(at) => {
+                accept();
+                w.advance_to(T0 + at);
+                let late = T0 + at + u64::from(notice) > start;
+                let fee = if late { fee_of(late_bps) } else { 0 };
+                booking.sender(w.student).cancel(id).motsu_unwrap();
+                booking.assert_emitted(&BookingCancelled {
+                    id, by: w.student, tutorFee: u(fee), refund: u(deposit - fee),
+                });
+                (fee, 0, (0, 0))
+            }
+            Path::TutorCancel(at) => {
+                accept();
+                w.advance_to(T0 + at);
+                booking.sender(w.tutor).cancel(id).motsu_unwrap();
+                booking.assert_emitted(&BookingCancelled {
+                    id, by: w.tutor, tutorFee: U256::ZERO, refund: u(deposit),
+                });
+                (0, 0, (1, 0))
+            }
+            Path::StudentNoShow(at) => {
+                accept();
+                w.advance_to(start + JOIN_LATE + at);
+                let fee = fee_of(no_show_bps);
+                booking.sender(w.stranger).claim_no_show(id).motsu_unwrap();
+                booking.assert_emitted(&BookingStudentNoShow {
+                    id, by: w.stranger, tutorFee: u(fee), refund: u(deposit - fee),
+                });
+                (fee, 0, (0, 0))
+            }
+            Path::TutorNoShow(at) => {
+                accept();
+                w.advance_to(opens + at);
+                let session = booking.sender(w.student).join(id, w.student_key).motsu_unwrap();
+                booking.assert_emitted(&BookingJoined {
+                    id, sessionId: session, escrowed: u(price), refund: u(surplus),
+                });
+                w.advance_to(w.now() + u64::from(START_WINDOW) + 1);
+                booking.sender(w.stranger).report_tutor_no_show(id).motsu_unwrap();
+                (0, 0, (0, 1))
+            }
+            Path::Lesson(at, run) => {
+                accept();
+                w.advance_to(opens + at);
+                let session = booking.sender(w.student).join(id, w.student_key).motsu_unwrap();
+                booking.assert_emitted(&BookingJoined {
+                    id, sessionId: session, escrowed: u(price), refund: u(surplus),
+                });
+                escrow.sender(w.tutor).start(session, w.tutor_key).motsu_unwrap();
+                w.advance_to(w.now() + run);
+                escrow.sender(w.student).stop(session).motsu_unwrap();
+                // The escrow bills up to the price it holds, never more.
+                let billed = mul_div(u128::from(run), rate, minuto_accrual::RATE_SCALE).min(price);
+                let fee = mul_div(billed, u128::from(FEE_BPS), 10_000);
+                (billed - fee, fee, (0, 0))
+            }
+        };
+        prop_assert_eq!(
+            w.balances(),
+            [FUNDS - tutor - treasury, tutor, treasury, 0, 0],
+            "student, tutor, treasury, booking, escrow after {:?}", path
+        );
+        prop_assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), counts);
+        prop_assert!(w.state(id) >= State::Declined as u8);
+    }
+}
