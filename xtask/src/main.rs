@@ -30,6 +30,7 @@ const CONTRACTS: &[&str] = &[
     "minuto-badges",
     "minuto-ratings",
     "minuto-vetting",
+    "minuto-booking",
 ];
 
 /// Largest deployable program: 24 KiB of brotli-compressed WASM (EIP-170 size), counted
@@ -52,6 +53,7 @@ const BUDGETS: &[(&str, usize)] = &[
     ("minuto-badges", 20_480),
     ("minuto-ratings", 20_480),
     ("minuto-vetting", 20_480),
+    ("minuto-booking", 20_480),
 ];
 
 /// The stored-size budget of `name`: its entry in [`BUDGETS`], or the chain's limit.
