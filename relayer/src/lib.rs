@@ -322,25 +322,18 @@ pub async fn spawn_with<C: Chain>(
         clock,
         http: config.http.clone(),
     });
-    let limits = server::ConnLimits {
-        max_connections: config.http.max_connections,
-        header_read_timeout: config.http.header_read_timeout,
-        drain: config.shutdown_drain,
-    };
-    let servers = vec![
-        tokio::spawn(server::serve(
-            listener,
-            api::router(state.clone()),
-            limits,
-            server_stop.clone(),
-        )),
-        tokio::spawn(server::serve(
-            admin_listener,
-            api::admin_router(state),
-            limits,
-            server_stop.clone(),
-        )),
+    let apps = [
+        (listener, api::router(state.clone())),
+        (admin_listener, api::admin_router(state)),
     ];
+    let servers = Vec::from(apps.map(|(listener, app)| {
+        let (http, drain, stop) = (
+            config.http.clone(),
+            config.shutdown_drain,
+            server_stop.clone(),
+        );
+        tokio::spawn(async move { server::serve(listener, app, &http, drain, stop).await })
+    }));
     info!(%local_addr, %admin_addr, max_backdate, "relayer running");
     Ok(Handle {
         local_addr,

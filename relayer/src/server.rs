@@ -28,26 +28,19 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
-/// Connection limits of one listener.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnLimits {
-    /// Open connections at most.
-    pub max_connections: usize,
-    /// A request's headers must arrive within this (slow-loris defence).
-    pub header_read_timeout: Duration,
-    /// How long shutdown waits for open connections to finish.
-    pub drain: Duration,
-}
+use crate::config::HttpSettings;
 
-/// Serves `app` on `listener` until `stop` is cancelled, then lets open connections
-/// finish their request (up to `limits.drain`).
+/// Serves `app` on `listener` with `limits.max_connections` and
+/// `limits.header_read_timeout` (the slow-loris defence) until `stop` is cancelled, then
+/// lets open connections finish their request (up to `drain`).
 ///
 /// # Errors
 /// Never in practice: accept errors (out of file descriptors) are logged and retried.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    limits: ConnLimits,
+    limits: &HttpSettings,
+    drain: Duration,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -97,7 +90,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.drain, graceful.shutdown())
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
