@@ -55,6 +55,25 @@ impl Fees {
             max_priority_fee_per_gas: up(self.max_priority_fee_per_gas).min(max_fee),
         }
     }
+
+    /// At most `cap` per gas, the tip never above the fee cap.
+    pub fn capped(self, cap: Option<u128>) -> Self {
+        let max_fee = cap.map_or(self.max_fee_per_gas, |c| self.max_fee_per_gas.min(c));
+        Self {
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: self.max_priority_fee_per_gas.min(max_fee),
+        }
+    }
+
+    /// Each fee at least `other`'s.
+    pub fn at_least(self, other: Self) -> Self {
+        Self {
+            max_fee_per_gas: self.max_fee_per_gas.max(other.max_fee_per_gas),
+            max_priority_fee_per_gas: self
+                .max_priority_fee_per_gas
+                .max(other.max_priority_fee_per_gas),
+        }
+    }
 }
 
 /// A `stopAt` sent and not yet known to be mined.

@@ -4,7 +4,7 @@
 //! (`eth_getBlockReceipts`, one request a block for every stop in flight), with a
 //! per-transaction look-up only before a stop is replaced.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -129,6 +129,9 @@ pub struct Submitter<R> {
     cfg: SubmitConfig,
     /// The next nonce to use; `None` = ask the node.
     nonce: Mutex<Option<u64>>,
+    /// Nonces of stops sent and still watched by their [`Submitter::confirm`], which
+    /// replaces its own transaction while it is stuck or after the node dropped it.
+    live: std::sync::Mutex<HashSet<u64>>,
     watch: Watch,
 }
 
@@ -139,6 +142,7 @@ impl<R: TxRpc> Submitter<R> {
             rpc,
             cfg,
             nonce: Mutex::new(None),
+            live: std::sync::Mutex::default(),
             watch: Watch::default(),
         }
     }
@@ -215,16 +219,13 @@ impl<R: TxRpc> Submitter<R> {
         };
         let gas =
             gas.saturating_add(gas.saturating_mul(u64::from(self.cfg.gas_margin_percent)) / 100);
-        let mut fees = self.rpc.fees().await?;
-        if let Some(cap) = self.cfg.max_fee_per_gas {
-            fees.max_fee_per_gas = fees.max_fee_per_gas.min(cap);
-            fees.max_priority_fee_per_gas = fees.max_priority_fee_per_gas.min(fees.max_fee_per_gas);
-        }
+        let fees = self.rpc.fees().await?.capped(self.cfg.max_fee_per_gas);
         let mut nonce = self.next_nonce().await?;
         let mut resynced = false;
         loop {
             match self.rpc.send(id, at, nonce, gas, fees).await {
                 Ok(hash) => {
+                    self.live.lock().unwrap().insert(nonce);
                     return Ok(SentStop::Pending(PendingStop {
                         id,
                         at,
@@ -232,7 +233,7 @@ impl<R: TxRpc> Submitter<R> {
                         gas,
                         fees,
                         sent: vec![hash],
-                    }))
+                    }));
                 }
                 Err(ChainError::NonceTooLow) if !resynced => {
                     // Someone (a restart of ours, another process with this key) used
@@ -251,7 +252,8 @@ impl<R: TxRpc> Submitter<R> {
     }
 
     /// Waits for a sent stop to be mined, replacing it (same nonce, fees raised by
-    /// `fee_bump_percent`) each `receipt_timeout` it stays out, at most `max_attempts`
+    /// `fee_bump_percent`, and at least the going fees) each `receipt_timeout` it stays
+    /// out, at most `max_attempts`
     /// transactions in all. A transaction the node dropped is sent again this way.
     ///
     /// # Errors
@@ -276,14 +278,27 @@ impl<R: TxRpc> Submitter<R> {
             }
             attempts += 1;
             fees = fees.bumped(self.cfg.fee_bump_percent, self.cfg.max_fee_per_gas);
+            // A fixed percentage over the stuck fees never catches up with a base fee
+            // that rose past them: the replacement pays at least the going fees.
+            match self.rpc.fees().await {
+                Ok(going) => fees = fees.at_least(going.capped(self.cfg.max_fee_per_gas)),
+                Err(e) => debug!(session = %id, error = %e, "cannot read the going fees"),
+            }
             // Transactions of ours below this nonce vanished (a reorganisation, or a
             // node that dropped them): nothing under this nonce can be mined until the
-            // gap is filled, so this stop fills it.
+            // gap is filled, so this stop fills it. Not when another stop still watches
+            // the node's next nonce: that one is stuck (a node such as anvil does not
+            // count a transaction below the base fee as pending) or dropped, and its
+            // own replacement fills it; taking it would replace that other stop.
             match self.rpc.pending_nonce().await {
-                Ok(next) if next < nonce => {
+                Ok(next) if next < nonce && !self.live.lock().unwrap().contains(&next) => {
                     warn!(session = %id, nonce, node_nonce = next, "nonce gap: sending again under the node's nonce");
                     self.forget_nonce().await;
-                    nonce = self.next_nonce().await?;
+                    let moved = self.next_nonce().await;
+                    let mut live = self.live.lock().unwrap();
+                    live.remove(&nonce);
+                    nonce = moved?;
+                    live.insert(nonce);
                 }
                 Ok(_) => {}
                 Err(e) => debug!(session = %id, error = %e, "cannot read the pending nonce"),
@@ -298,6 +313,7 @@ impl<R: TxRpc> Submitter<R> {
             }
         };
         self.unwatch(&sent);
+        self.live.lock().unwrap().remove(&nonce);
         match outcome {
             Some((tx, true)) => Ok(StopOutcome::Stopped { tx, at }),
             // Reverted on chain: most likely another relayer got there first.

@@ -970,3 +970,121 @@ async fn a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_sam
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The stop for session 1 goes out at the fees of a quiet chain, and then the base fee
+/// jumps above its fee cap and stays there (every block, as under congestion): it sits
+/// in the pool under the relayer's lowest nonce, and the stop for session 2, sent at the
+/// going fees under the next nonce, can only be mined after it. After one receipt
+/// timeout the stuck stop is replaced under its nonce at no less than the going fees,
+/// both are mined with their `at`, and the second is not held up longer. Before, each
+/// replacement only added `fee_bump_percent` to the stuck fees, which never caught up
+/// with the base fee: both stops gave up unmined.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_later_stops_follow()
+{
+    let test =
+        "a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_later_stops_follow";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let (second, _, _) = open_session(&node, d.escrow).await;
+    assert_eq!(second, 2);
+    let receipt_timeout = Duration::from_secs(2);
+    let chain = evm_chain(&node, d.escrow, |s| s.receipt_timeout = receipt_timeout).await;
+    // No block until the base fee has risen.
+    let () = node
+        .p
+        .raw_request("evm_setIntervalMining".into(), [0])
+        .await
+        .unwrap();
+    let now = Clock::system().now_unix();
+    let at1 = session(&node, d.escrow, 1).await.start.max(now - 1);
+    let at2 = session(&node, d.escrow, 2).await.start.max(now - 1);
+    let SentStop::Pending(stuck) = chain.send_stop(U256::from(1), at1).await.unwrap() else {
+        panic!("expected a pending stop")
+    };
+    let high = stuck.fees.max_fee_per_gas * 10;
+    // Congestion: every block from now on has base fee `high`.
+    let congestion = {
+        let p = node.p.clone();
+        tokio::spawn(async move {
+            loop {
+                let () = p
+                    .raw_request("anvil_setNextBlockBaseFeePerGas".into(), [U256::from(high)])
+                    .await
+                    .unwrap();
+                let _: String = p.raw_request("evm_mine".into(), ()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+    for _ in 0..50 {
+        let latest = node
+            .p
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        if latest.header.base_fee_per_gas == Some(high as u64) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Blocks are mined, the stuck stop is not.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(node
+        .p
+        .get_transaction_receipt(stuck.sent[0])
+        .await
+        .unwrap()
+        .is_none());
+    let SentStop::Pending(later) = chain.send_stop(U256::from(2), at2).await.unwrap() else {
+        panic!("expected a pending stop")
+    };
+    assert_eq!(later.nonce, stuck.nonce + 1);
+    assert!(later.fees.max_fee_per_gas > high, "{:?}", later.fees);
+    let stuck_hash = stuck.sent[0];
+    let began = std::time::Instant::now();
+    let (first, then) = tokio::join!(chain.confirm_stop(stuck), async {
+        let outcome = chain.confirm_stop(later).await;
+        (outcome, began.elapsed())
+    });
+    let first = first.unwrap();
+    let (then, then_took) = (then.0.unwrap(), then.1);
+    congestion.abort();
+    let StopOutcome::Stopped { tx, at } = first else {
+        panic!("not stopped: {first:?}")
+    };
+    assert_eq!(at, at1);
+    assert_ne!(tx, stuck_hash, "the stuck transaction itself was mined");
+    let replacement = node.p.get_transaction_receipt(tx).await.unwrap().unwrap();
+    assert!(replacement.status());
+    assert!(
+        replacement.effective_gas_price >= high,
+        "mined at {} per gas, base fee {high}",
+        replacement.effective_gas_price
+    );
+    assert!(node
+        .p
+        .get_transaction_receipt(stuck_hash)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        matches!(then, StopOutcome::Stopped { at, .. } if at == at2),
+        "{then:?}"
+    );
+    for (id, at) in [(1, at1), (2, at2)] {
+        let s = session(&node, d.escrow, id).await;
+        assert_eq!((s.state, s.end), (3, at), "session {id}");
+    }
+    assert_eq!(relayer_nonce(&node).await, 2);
+    // One receipt timeout for the replacement, then a block or two (every 0.5 s).
+    assert!(
+        then_took < receipt_timeout + Duration::from_secs(3),
+        "the later stop took {:.1} s",
+        then_took.as_secs_f64()
+    );
+}

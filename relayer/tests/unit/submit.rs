@@ -28,6 +28,8 @@ struct FakeState {
     head_calls: u32,
     block_receipt_calls: Vec<u64>,
     receipt_calls: Vec<B256>,
+    /// The going fees, once they differ from 1,000 / 100 per gas.
+    going: Option<Fees>,
 }
 
 impl FakeState {
@@ -56,10 +58,10 @@ impl TxRpc for FakeRpc {
         Ok(self.0.lock().unwrap().pending_nonce)
     }
     async fn fees(&self) -> Result<Fees, ChainError> {
-        Ok(Fees {
+        Ok(self.0.lock().unwrap().going.unwrap_or(Fees {
             max_fee_per_gas: 1_000,
             max_priority_fee_per_gas: 100,
-        })
+        }))
     }
     async fn send(
         &self,
@@ -446,5 +448,71 @@ async fn a_stop_above_a_nonce_gap_is_sent_again_under_the_nodes_nonce() {
     match sub.send(U256::from(2), 100).await.unwrap() {
         SentStop::Pending(p) => assert_eq!(p.nonce, 6),
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replacement_pays_at_least_the_going_fees_within_the_cap() {
+    for (cap, expected) in [(None, (8_000, 300)), (Some(5_000), (5_000, 300))] {
+        let rpc = FakeRpc::default();
+        // Only the replacement is mined.
+        rpc.0.lock().unwrap().mined_after.insert(2, (0, true));
+        let sub = Submitter::new(
+            rpc,
+            SubmitConfig {
+                max_fee_per_gas: cap,
+                ..cfg()
+            },
+        );
+        let SentStop::Pending(p) = sub.send(U256::from(1), 100).await.unwrap() else {
+            panic!("not pending")
+        };
+        // The base fee jumps past the stop's cap: 25 % more would never catch up.
+        sub.rpc().0.lock().unwrap().going = Some(Fees {
+            max_fee_per_gas: 8_000,
+            max_priority_fee_per_gas: 300,
+        });
+        let out = sub.confirm(p).await.unwrap();
+        assert!(
+            matches!(out, StopOutcome::Stopped { at: 100, .. }),
+            "{out:?}"
+        );
+        let s = sub.rpc().0.lock().unwrap();
+        let sent: Vec<(u64, (u128, u128))> = s
+            .sends
+            .iter()
+            .map(|(n, _, f)| (*n, (f.max_fee_per_gas, f.max_priority_fee_per_gas)))
+            .collect();
+        assert_eq!(sent, [(0, (1_000, 100)), (0, expected)], "cap {cap:?}");
+    }
+}
+
+/// A node such as anvil does not count a transaction below the base fee in its
+/// pending nonce: the stop above such a stuck one sees the node's nonce below its own.
+/// That is no gap to fill while the stuck stop is still watched (it replaces itself);
+/// taking its nonce would replace another session's stop.
+#[tokio::test(start_paused = true)]
+async fn a_stop_above_a_stuck_one_never_takes_its_nonce_while_it_is_watched() {
+    // The node's pending nonce stays 0 throughout, and nothing is mined.
+    let sub = Submitter::new(FakeRpc::default(), cfg());
+    let SentStop::Pending(stuck) = sub.send(U256::from(1), 100).await.unwrap() else {
+        panic!("not pending")
+    };
+    let SentStop::Pending(above) = sub.send(U256::from(2), 200).await.unwrap() else {
+        panic!("not pending")
+    };
+    assert_eq!((stuck.nonce, above.nonce), (0, 1));
+    let (first, second) = tokio::join!(sub.confirm(stuck), sub.confirm(above));
+    for out in [first, second] {
+        assert!(
+            matches!(out, Err(ChainError::NotMined { attempts: 3, .. })),
+            "{out:?}"
+        );
+    }
+    // Each replaced only its own transaction, under its own nonce.
+    let s = sub.rpc().0.lock().unwrap();
+    for (at, nonce) in [(100, 0), (200, 1)] {
+        let nonces: Vec<u64> = s.sends.iter().filter(|x| x.1 == at).map(|x| x.0).collect();
+        assert_eq!(nonces, [nonce; 3], "stop at {at}");
     }
 }
