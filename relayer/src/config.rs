@@ -19,7 +19,7 @@ use std::time::Duration;
 use alloy_primitives::Address;
 use clap::Parser;
 use k256::ecdsa::SigningKey;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -52,26 +52,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration in the config file, as [`parse_duration`] reads it.
-mod duration {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.collect_str(&humantime::format_duration(*d)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text = Option::<String>::deserialize(d)?;
-        let parsed = text.map(|t| super::parse_duration(&t)).transpose();
-        parsed.map_err(serde::de::Error::custom)
-    }
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Log output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line.
@@ -85,7 +74,7 @@ pub enum LogFormat {
 /// (serde). [`Config::load`] lays the flags over the file, then applies defaults and
 /// checks. The `[api]`, `[http]` and `[tx]` tables and the keys marked file-only have
 /// no flag.
-#[derive(Clone, Debug, Default, Parser, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Parser, Deserialize)]
 #[command(
     name = "minuto-relayer",
     version,
@@ -120,19 +109,19 @@ pub struct Cli {
     pub listen: Option<SocketAddr>,
     /// Expected client ping cadence (e.g. 5s).
     #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", value_parser = parse_duration)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub ping_interval: Option<Duration>,
     /// Silence after which a party is considered gone (e.g. 10s).
     #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", value_parser = parse_duration)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub silence_timeout: Option<Duration>,
     /// No one is judged for this long after start-up or a session's start.
     #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", value_parser = parse_duration)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub grace_period: Option<Duration>,
     /// Upper bound on how far back stopAt may date (the escrow's maxBackdate if unset).
     #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub max_backdate: Option<Duration>,
     /// Blocks an event must be buried under before it is read.
     #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS")]
@@ -158,24 +147,24 @@ pub struct Cli {
     pub log_chunk_blocks: Option<u64>,
     /// File-only: pause between follower polls.
     #[arg(skip)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub poll_interval: Option<Duration>,
     /// File-only: timeout of one JSON-RPC request.
     #[arg(skip)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub rpc_timeout: Option<Duration>,
     /// File-only: time shutdown gives in-flight stops.
     #[arg(skip)]
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     pub shutdown_drain: Option<Duration>,
     #[arg(skip)]
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub api: FileApi,
     #[arg(skip)]
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub http: FileHttp,
     #[arg(skip)]
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub tx: FileTx,
 }
 
@@ -183,7 +172,7 @@ pub struct Cli {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileApi {
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     max_clock_skew: Option<Duration>,
     max_body_bytes: Option<usize>,
     ip_rate_per_second: Option<f64>,
@@ -199,9 +188,9 @@ pub struct FileHttp {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     cors_allowed_origins: Option<Vec<String>>,
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     header_read_timeout: Option<Duration>,
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     request_timeout: Option<Duration>,
     max_connections: Option<usize>,
 }
@@ -210,38 +199,30 @@ pub struct FileHttp {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileTx {
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     receipt_timeout: Option<Duration>,
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     receipt_poll_interval: Option<Duration>,
     max_attempts: Option<u32>,
     fee_bump_percent: Option<u32>,
     max_fee_per_gas_gwei: Option<u64>,
     gas_margin_percent: Option<u32>,
     concurrency: Option<usize>,
-    #[serde(default, with = "duration")]
+    #[serde(default, deserialize_with = "de_duration")]
     retry_after: Option<Duration>,
 }
 
 impl Cli {
     /// Every value set here (flag or environment), else the one in `file`; the
-    /// file-only tables are the file's. Laid over generically, through serde.
-    fn over(self, file: Cli) -> Result<Cli, ConfigError> {
-        let object = |cli: &Cli| match serde_json::to_value(cli) {
-            Ok(serde_json::Value::Object(map)) => Ok(map),
-            // Only a path that is not UTF-8 fails to serialize.
-            _ => Err(invalid("config", "paths must be UTF-8")),
-        };
-        let mut merged = object(&file)?;
-        merged.extend(object(&self)?.into_iter().filter(|(_, v)| !v.is_null()));
-        let merged: Cli = serde_json::from_value(merged.into())
-            .map_err(|e| invalid("config", format!("flags over the file: {e}")))?;
-        Ok(Cli {
-            api: file.api,
-            http: file.http,
-            tx: file.tx,
-            ..merged
-        })
+    /// file-only tables are the file's. The struct literal names every field, so a key
+    /// added to [`Cli`] and not here does not compile.
+    fn over(self, file: Cli) -> Cli {
+        macro_rules! or {
+            ($($key:ident)*) => { Cli { $($key: self.$key.or(file.$key),)* config: self.config, api: file.api, http: file.http, tx: file.tx } };
+        }
+        or!(rpc_url escrow deployment chain_id keystore keystore_password_file listen ping_interval
+            silence_timeout grace_period max_backdate confirmations start_block cursor_file log_format
+            admin_listen redis_url log_chunk_blocks poll_interval rpc_timeout shutdown_drain)
     }
 }
 
@@ -690,7 +671,7 @@ impl Config {
             path: path.clone(),
             source,
         })?;
-        Self::check(cli.clone().over(file)?, env)
+        Self::check(cli.clone().over(file), env)
     }
 
     /// Applies the defaults and checks every value.

@@ -683,3 +683,99 @@ fn default_connection_limit_holds_both_parties_of_ten_thousand_sessions() {
     assert_eq!(c.http.max_connections, 32_768);
     assert!(c.http.max_connections > 2 * 10_000);
 }
+
+#[test]
+fn every_flag_beats_the_file_and_every_file_key_applies_without_one() {
+    let dir = tmpdir("every-key");
+    let from_file_deployment = write(&dir, "a.json", &deployment_json(412_346, ESCROW, 11));
+    let flag_deployment = write(&dir, "b.json", &deployment_json(42_161, OTHER, 12));
+    let file = write(
+        &dir,
+        "c.toml",
+        &format!(
+            r#"rpc_url = "http://file.example:8545/"
+deployment = '{}'
+listen = "127.0.0.1:7001"
+ping_interval = "4s"
+silence_timeout = "9s"
+grace_period = "19s"
+max_backdate = "50s"
+confirmations = 2
+start_block = 3
+cursor_file = "file.cursor.json"
+log_format = "text"
+admin_listen = "127.0.0.1:7002"
+redis_url = "redis://file.example:6379/"
+"#,
+            from_file_deployment.display()
+        ),
+    );
+    let shown = |c: &Config| {
+        format!(
+            "{} {} {} {} {} {:?} {:?} {:?} {:?} {} {} {} {:?} {} {:?}",
+            c.rpc_url,
+            c.chain_id,
+            c.escrow,
+            c.listen,
+            c.http.admin_listen,
+            c.ping_interval,
+            c.silence_timeout,
+            c.grace_period,
+            c.max_backdate,
+            c.confirmations,
+            c.start_block,
+            c.cursor_file.display(),
+            c.log_format,
+            c.redis_url.as_ref().unwrap(),
+            c.key.address(),
+        )
+    };
+    let only_file = Cli {
+        config: Some(file.clone()),
+        ..Cli::default()
+    };
+    assert_eq!(
+        shown(&Config::load_with_env(&only_file, env_with_key).unwrap()),
+        format!("http://file.example:8545/ 412346 {ESCROW} 127.0.0.1:7001 127.0.0.1:7002 4s 9s 19s Some(50s) 2 3 file.cursor.json Text redis://file.example:6379/ 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266")
+    );
+    let flags = Cli::try_parse_from([
+        "minuto-relayer",
+        "--config",
+        file.to_str().unwrap(),
+        "--rpc-url",
+        "https://flag.example/v1",
+        "--deployment",
+        flag_deployment.to_str().unwrap(),
+        "--escrow",
+        OTHER,
+        "--chain-id",
+        "42161",
+        "--listen",
+        "127.0.0.1:8001",
+        "--admin-listen",
+        "127.0.0.1:8002",
+        "--ping-interval",
+        "3s",
+        "--silence-timeout",
+        "8s",
+        "--grace-period",
+        "1h 30m",
+        "--max-backdate",
+        "40s",
+        "--confirmations",
+        "5",
+        "--start-block",
+        "18446744073709551615",
+        "--cursor-file",
+        "flag.cursor.json",
+        "--log-format",
+        "json",
+        "--redis-url",
+        "rediss://flag.example:6380/",
+    ])
+    .unwrap();
+    assert_eq!(
+        shown(&Config::load_with_env(&flags, env_with_key).unwrap()),
+        format!("https://flag.example/v1 42161 {OTHER} 127.0.0.1:8001 127.0.0.1:8002 3s 8s 5400s Some(40s) 5 18446744073709551615 flag.cursor.json Json rediss://flag.example:6380/ 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266")
+    );
+}
