@@ -18,6 +18,10 @@ const TOKEN_ALLOWED: [u8; 4] = function_selector!("tokenAllowed", Address);
 const OPEN_FOR: [u8; 4] =
     function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
+const SESSION: [u8; 4] = function_selector!("session", U256);
+
+/// The escrow's state of a cancelled session.
+pub(crate) const SESSION_CANCELLED: u8 = 4;
 
 /// A state-changing call: its return data, or the callee's revert data.
 #[allow(deprecated)]
@@ -104,6 +108,13 @@ pub(crate) fn cancel(escrow: Address, id: U256) -> Result<(), Vec<u8>> {
     call(escrow, &calldata(CANCEL, &[id.word()])).map(|_| ())
 }
 
+/// The state of escrow session `id` (the last of the 11 words of `session(id)`); `None`
+/// if the escrow did not answer (an unknown session reverts).
+pub(crate) fn session_state(escrow: Address, id: U256) -> Option<u8> {
+    let out = static_call(escrow, &calldata(SESSION, &[id.word()]), 11 * 32)?;
+    Some(minuto_wire::u64_at(&out, 10) as u8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +133,7 @@ mod tests {
                 OPEN_FOR,
             ),
             ("cancel(uint256)", CANCEL),
+            ("session(uint256)", SESSION),
         ] {
             assert_eq!(keccak256(signature)[..4], selector, "{signature}");
         }

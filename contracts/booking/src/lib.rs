@@ -30,6 +30,9 @@
 //!   session. Should the tutor never start it, anyone may
 //!   [`reportTutorNoShow`](Booking::report_tutor_no_show) once the escrow's start window
 //!   is over: the escrow refunds the student in full and the tutor's no-show count grows.
+//!   Neither party may cancel such a session in the escrow before its start window has
+//!   passed (the escrow's rule for sessions opened with `openFor`): a student cannot join
+//!   and cancel to dodge a late fee, nor a tutor cancel to dodge a no-show.
 //!
 //! Payouts a token refuses (a blocked address) are credited and [`claim`](Booking::claim)ed
 //! later, so one party's blocked account never traps the other's money. State is written
@@ -805,18 +808,20 @@ impl Booking {
     /// The student joined but the tutor never started the escrow session: once the
     /// escrow's start window is over, anyone has the escrow cancel the session (the
     /// escrow refunds the student in full) and the tutor's no-show count grows. The
-    /// escrow decides whether the window is over: this contract is no party of the
-    /// session, so its `cancel` succeeds only for an unstarted session past its start
-    /// window.
+    /// escrow decides whether the window is over: nobody may cancel a session this
+    /// contract opened before its start window has passed, so its `cancel` succeeds only
+    /// for an unstarted session past it, and a session someone already cancelled (the
+    /// student, after the window) was never started either: it is counted the same,
+    /// without a second cancel.
     ///
     /// # Errors
     /// `BookingUnknown`; `BookingInvalidState` unless joined; the escrow's errors from
     /// `cancel`, unchanged (`EscrowStartWindowOpen` while the tutor may still start,
-    /// `EscrowInvalidState` once it started or was cancelled by a party).
+    /// `EscrowInvalidState` once it started).
     ///
     /// # Events
     /// The escrow's `SessionCancelled` (and `PayoutCredited` if the token refuses the
-    /// refund); `BookingTutorNoShow`.
+    /// refund) unless the session was cancelled already; `BookingTutorNoShow`.
     pub fn report_tutor_no_show(&mut self, id: U256) -> Result<(), Error> {
         let t = self.terms(id)?;
         require_state(id, t.state, State::Joined)?;
@@ -828,8 +833,10 @@ impl Booking {
             let n = small(r.no_shows.get()).saturating_add(1);
             r.no_shows.set(uint::<64>(n));
         }
-        calls::cancel(self.escrow.get(), session)
-            .map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
+        let escrow = self.escrow.get();
+        if calls::session_state(escrow, session) != Some(calls::SESSION_CANCELLED) {
+            calls::cancel(escrow, session).map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
+        }
         Emit::emit(BookingTutorNoShow {
             id,
             sessionId: session,

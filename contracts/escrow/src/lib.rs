@@ -298,6 +298,9 @@ pub mod session {
     pub const STATE: Field = Field::new(0, 4, 1);
     /// The fee taken at open, in basis points.
     pub const FEE_BPS: Field = Field::new(0, 2, 2);
+    /// Opened by the booking contract (`openFor`): neither party may cancel it before its
+    /// start window has passed.
+    pub const BOOKED: Field = Field::new(0, 1, 1);
     /// The tutor's address.
     pub const TUTOR: Field = Field::new(1, 12, 20);
     /// When it stopped or was cancelled (40 bits).
@@ -459,7 +462,10 @@ impl SessionEscrow {
     /// deposit pulled from the caller: only the booking contract the admin registered with
     /// [`set_booking`](Self::set_booking), when a booked lesson's student joins. The
     /// session is the student's in every other respect (they top up, stop or cancel it;
-    /// refunds go to them). Returns the new session id.
+    /// refunds go to them), except that neither party may [`cancel`](Self::cancel) it
+    /// before its start window has passed: a booked lesson's fees and counts are the
+    /// booking contract's to settle, so a student cannot join and then cancel to dodge a
+    /// late fee, nor a tutor cancel to dodge a no-show. Returns the new session id.
     ///
     /// # Errors
     /// `EscrowNotBooking` unless the caller is the registered booking contract;
@@ -756,12 +762,13 @@ impl SessionEscrow {
     }
 
     /// Cancels an Open session and refunds the whole deposit to the student. The student
-    /// or the tutor (declining) may cancel at any time; anyone may once the start window
+    /// or the tutor (declining) may cancel at any time, except a session the booking
+    /// contract opened ([`open_for`](Self::open_for)); anyone may once the start window
     /// has passed.
     ///
     /// # Errors
     /// `EscrowUnknownSession`; `EscrowInvalidState` unless Open; `EscrowStartWindowOpen`
-    /// for anyone else before the deadline.
+    /// for anyone else before the deadline, and for everyone on a booked session.
     ///
     /// # Events
     /// `PayoutCredited` if the token refuses the refund, then `SessionCancelled`.
@@ -771,10 +778,12 @@ impl SessionEscrow {
         let caller = msg::sender();
         let now = now();
         let deadline = self.start_deadline(id);
-        if caller != student && caller != tutor && now <= deadline {
+        let s = self.sessions.get(id);
+        let party = (caller == student || caller == tutor) && !s.flag(session::BOOKED);
+        if !party && now <= deadline {
             return Err(EscrowStartWindowOpen { id, deadline }.into());
         }
-        let deposited = self.sessions.get(id).wide(session::DEPOSITED);
+        let deposited = s.wide(session::DEPOSITED);
         let mut s = self.sessions.setter(id);
         s.set_uint(session::STATE, State::Cancelled as u64);
         s.set_uint(session::END, now);
@@ -1371,6 +1380,8 @@ impl SessionEscrow {
         s.set_uint(session::TOKEN_ID, token_id);
         s.set_uint(session::STATE, state as u64);
         s.set_uint(session::FEE_BPS, fee_bps);
+        // Only `openFor` has another payer than the student: the booking contract.
+        s.set_flag(session::BOOKED, payer != student);
         s.set_address(session::TUTOR, tutor);
         s.set_uint(session::CREDENTIAL_KIND, credential_kind.into());
         s.set_uint(session::START_WINDOW, start_window);

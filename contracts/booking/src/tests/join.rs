@@ -3,6 +3,8 @@
 //! joins pays the no-show fee (`claimNoShow`); a tutor who never starts the session is
 //! reported (`reportTutorNoShow`): the escrow refunds everything, the tutor is counted.
 
+use alloy_sol_types::SolError;
+
 use super::*;
 use minuto_escrow::{
     EscrowInvalidAddress, EscrowInvalidState, EscrowNotBooking, EscrowPaused,
@@ -320,6 +322,52 @@ fn report_tutor_no_show_has_the_escrow_refund_all_and_counts_the_tutor(
     assert_reverts(&booking, BookingInvalidState { id, state: 8 }, || {
         booking.sender(w.stranger).report_tutor_no_show(id)
     });
+}
+
+#[motsu::test]
+fn a_joined_lesson_cannot_be_cancelled_in_the_escrow_to_dodge_the_fees(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let (id, session) = w.joined();
+    let deadline = w.now() + u64::from(START_WINDOW);
+    // Neither the student (a late fee or no-show fee dodged) nor the tutor (a no-show
+    // dodged) may cancel the booked session while the tutor may still start it.
+    for who in [w.student, w.tutor] {
+        let err = escrow.sender(who).cancel(session).motsu_unwrap_err();
+        assert_eq!(
+            Vec::<u8>::from(err),
+            EscrowStartWindowOpen {
+                id: session,
+                deadline
+            }
+            .abi_encode()
+        );
+    }
+    // After the window the student may cancel it in the escrow (full refund); the
+    // tutor never started, and is still counted when the booking is reported.
+    w.advance_to(deadline + 1);
+    escrow.sender(w.student).cancel(session).motsu_unwrap();
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    let ((), events) = with_events(&escrow, || {
+        booking
+            .sender(w.stranger)
+            .report_tutor_no_show(id)
+            .motsu_unwrap()
+    });
+    assert!(
+        events.is_empty(),
+        "the escrow was not called again: {events:?}"
+    );
+    booking.assert_emitted(&BookingTutorNoShow {
+        id,
+        sessionId: session,
+        by: w.stranger,
+    });
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
 }
 
 #[motsu::test]

@@ -87,6 +87,22 @@ fn open_for_opens_a_session_of_the_student_paid_by_the_booking_contract(
     assert_reverts(&escrow, EscrowStartWindowOpen { id, deadline }, || {
         escrow.sender(booking).cancel(id)
     });
+    // An ordinary session opened alongside is untouched by the booked flag.
+    token
+        .sender(p.admin)
+        .mint(p.student, u(DEPOSIT))
+        .motsu_unwrap();
+    token
+        .sender(p.student)
+        .approve(escrow.address(), U256::MAX)
+        .motsu_unwrap();
+    let plain = open(&escrow, &token, &p);
+    escrow.sender(p.tutor).cancel(plain).motsu_unwrap();
+    assert_eq!(balance(&token, p.student), DEPOSIT);
+    token
+        .sender(p.student)
+        .transfer(Address::repeat_byte(0xee), u(DEPOSIT))
+        .motsu_unwrap();
     escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
     clock::advance(100);
     escrow.sender(p.student).stop(id).motsu_unwrap();
@@ -121,6 +137,39 @@ fn open_for_refunds_a_cancelled_session_to_the_student(
     assert_eq!(balance(&token, p.student), DEPOSIT);
     assert_eq!(balance(&token, booking), FUNDS - DEPOSIT);
     assert_eq!(state_of(&escrow, id), State::Cancelled as u8);
+}
+
+#[motsu::test]
+fn a_booked_session_cannot_be_cancelled_by_a_party_inside_its_start_window(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    // Its fees and counts are the booking contract's: a student who joined cannot cancel
+    // to dodge a late fee, nor a tutor to dodge a no-show.
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+    let id = open_for(&escrow, &token, &p, booking).motsu_unwrap();
+    let deadline = now() + u64::from(START_WINDOW);
+    clock::advance(u64::from(START_WINDOW));
+    for who in [p.student, p.tutor, booking, p.stranger()] {
+        assert_reverts(&escrow, EscrowStartWindowOpen { id, deadline }, || {
+            escrow.sender(who).cancel(id)
+        });
+    }
+    // The tutor may still start it until the deadline.
+    assert_eq!(state_of(&escrow, id), State::Open as u8);
+    // After it, anyone may, the student included; the refund is the student's.
+    clock::advance(1);
+    escrow.sender(p.student).cancel(id).motsu_unwrap();
+    escrow.assert_emitted(&SessionCancelled {
+        id,
+        by: p.student,
+        refund: u(DEPOSIT),
+    });
+    assert_eq!(balance(&token, p.student), DEPOSIT);
 }
 
 #[motsu::test]

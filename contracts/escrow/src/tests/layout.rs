@@ -27,6 +27,7 @@ struct SessionTwin {
     token_id: StorageU16,
     state: StorageU8,
     fee_bps: StorageU16,
+    booked: StorageBool,
     tutor: StorageAddress,
     end: StorageUint<40, 1>,
     credential_kind: StorageU32,
@@ -95,7 +96,13 @@ fn check<T: StorageType, const SLOTS: usize>(
     } else {
         (U256::from(1) << (8 * field.bytes as usize)) - U256::from(1)
     };
-    let is_flag = [settings::PAUSED, token_entry::ALLOWED, value::FLAG].contains(&field);
+    let is_flag = [
+        settings::PAUSED,
+        token_entry::ALLOWED,
+        value::FLAG,
+        session::BOOKED,
+    ]
+    .contains(&field);
     let mask = if is_flag { U256::from(1) } else { mask };
 
     let twin_vm = fresh();
@@ -126,6 +133,7 @@ fn session_fields_keep_the_sdk_layout() {
     check::<SessionTwin, 4>(session::TOKEN_ID, r, |t| t.token_id.set(max()));
     check::<SessionTwin, 4>(session::STATE, r, |t| t.state.set(max()));
     check::<SessionTwin, 4>(session::FEE_BPS, r, |t| t.fee_bps.set(max()));
+    check::<SessionTwin, 4>(session::BOOKED, r, |t| t.booked.set(true));
     check::<SessionTwin, 4>(session::TUTOR, r, |t| t.tutor.set(a));
     check::<SessionTwin, 4>(session::END, r, |t| t.end.set(max()));
     check::<SessionTwin, 4>(session::CREDENTIAL_KIND, r, |t| {
@@ -183,6 +191,7 @@ fn a_write_keeps_the_other_fields_of_its_slot() {
         TOKEN_ID,
         STATE,
         FEE_BPS,
+        BOOKED,
         TUTOR,
         END,
         CREDENTIAL_KIND,
