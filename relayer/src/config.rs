@@ -1,14 +1,10 @@
 //! Typed configuration, validated once at start-up: a TOML file, overridden by flags and
-//! their `MINUTO_RELAYER_*` environment variables. One struct, [`Cli`], is both the clap
-//! parser and the file's serde schema; [`Config`] is the validated result. A bad value
-//! stops start-up naming its key; nothing falls back silently.
-//!
-//! The relayer's key comes only from the environment (`MINUTO_RELAYER_PRIVATE_KEY`) or
-//! from an encrypted keystore (`keystore` + `MINUTO_RELAYER_KEYSTORE_PASSWORD` or
-//! `keystore_password_file`), never from a flag (flags show in `ps`) nor the config file.
-//! The chain id, escrow address and start block can also come from a deployment file
-//! (`deployment`, the `deployments/<chain-id>.json` written by `scripts/deploy`); an
-//! explicit `escrow` or `chain_id` that disagrees with it is an error.
+//! their `MINUTO_RELAYER_*` environment variables. [`Cli`] is both the clap parser and
+//! the file's serde schema; [`Config`] is the checked result. A bad value stops start-up
+//! naming its key; nothing falls back silently. The relayer's key comes only from the
+//! environment or an encrypted keystore, never from a flag (flags show in `ps`) nor the
+//! file; chain id, escrow and start block may come from a deployment file, which an
+//! explicit `escrow` or `chain_id` must agree with (relayer/README.md, Running).
 
 use std::fmt::Display;
 use std::net::SocketAddr;
@@ -27,11 +23,8 @@ use crate::evm::RelayerKey;
 use crate::ratelimit::Rate;
 use crate::submit::SubmitConfig;
 
-/// Default `http.max_connections` per listener. 10,000 live sessions whose two parties
-/// each keep a keep-alive connection open (their pings come more often than the header
-/// timeout closes idle ones) hold 20,000 connections; this leaves room for reconnects
-/// and the clients of sessions starting. Each connection is one file descriptor (the
-/// process needs `ulimit -n` above it) and, idle, hyper's read buffer (8 KiB).
+/// Default `http.max_connections` per listener: the keep-alive connections of both
+/// parties of 10,000 live sessions, and room for reconnects (sizing: the README).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 32_768;
 
 /// Environment variable holding the relayer's hex private key.

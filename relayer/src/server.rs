@@ -1,14 +1,11 @@
 //! The HTTP front: hyper connections with a header-read timeout, a bound on open
 //! connections, graceful shutdown, and the client's address as the router sees it.
 //!
-//! `axum::serve` offers none of the first two, so connections are accepted here and
-//! handed to hyper's HTTP/1 server (hyper-util's timer, graceful-shutdown watcher and
-//! tower adapter). Each connection holds one permit of a semaphore. Once
-//! `max_connections` are open, a new connection is answered at once with 503
-//! `too_many_connections` and closed: a client left waiting in the kernel's backlog
-//! would go silent unawares and its session be stopped, while a refused one can retry
-//! or try another instance. The limit bounds memory and file descriptors (one per
-//! connection; see the README for sizing it against `ulimit -n`).
+//! `axum::serve` offers neither of the first two, so connections are accepted here and
+//! handed to hyper's HTTP/1 server. Past `max_connections` a new connection is answered
+//! at once with 503 `too_many_connections` and closed: a client left in the kernel's
+//! backlog would go silent unawares and its session be stopped, a refused one can retry
+//! or try another instance.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
