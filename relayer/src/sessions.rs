@@ -386,35 +386,41 @@ impl Registry {
             // so there is nothing new to hear; it goes with the same `at`.
             return Confirmation::Stop(request);
         }
-        let now = self.clock.now();
-        let timeout = self.liveness.silence_timeout;
-        match self.store.health() {
-            Health::Always => {}
-            Health::Since(since) if now.saturating_duration_since(since) >= timeout => {}
-            // Writes other instances made while it was down may be missing: wait until
-            // it has been answering for a whole silence timeout.
-            Health::Since(since) => {
-                self.stop_failed(
-                    request.id,
-                    (since + timeout).max(now + Duration::from_millis(100)),
-                );
-                return Confirmation::Deferred;
-            }
-            Health::Down => {
-                self.stop_failed(request.id, now + Duration::from_secs(1));
-                return Confirmation::Deferred;
-            }
+        if let Some(retry) = self.store_unsure(self.clock.now()) {
+            self.stop_failed(request.id, retry);
+            return Confirmation::Deferred;
         }
-        match self.store.last_seen(request.id).await {
-            Ok(shared) => match self.merge_shared(request, shared) {
+        let shared = self.store.last_seen(request.id).await;
+        // Asked again after the read: a store that came back while it was read (a
+        // restart, its data lost) cannot vouch for the silence either.
+        let now = self.clock.now();
+        match (shared, self.store_unsure(now)) {
+            (Ok(shared), None) => match self.merge_shared(request, shared) {
                 Some(request) => Confirmation::Stop(request),
                 None => Confirmation::Alive,
             },
-            Err(e) => {
+            (Ok(_), Some(retry)) => {
+                self.stop_failed(request.id, retry);
+                Confirmation::Deferred
+            }
+            (Err(e), _) => {
                 tracing::warn!(session = %request.id, error = %e, "liveness store unreadable; not stopping now");
                 self.stop_failed(request.id, now + Duration::from_secs(1));
                 Confirmation::Deferred
             }
+        }
+    }
+
+    /// When to judge again if the store cannot vouch for a silence now (`None`: it
+    /// can): it does not answer, or has not been answering for a whole silence timeout
+    /// (writes other instances made while it was down may be missing).
+    fn store_unsure(&self, now: Instant) -> Option<Instant> {
+        let timeout = self.liveness.silence_timeout;
+        match self.store.health() {
+            Health::Always => None,
+            Health::Since(since) if now.saturating_duration_since(since) >= timeout => None,
+            Health::Since(since) => Some((since + timeout).max(now + Duration::from_millis(100))),
+            Health::Down => Some(now + Duration::from_secs(1)),
         }
     }
 

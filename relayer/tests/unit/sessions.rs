@@ -317,3 +317,71 @@ async fn a_kept_session_survives_a_rewind_and_is_saved_as_active() {
     assert_eq!((s.phase, s.end_unconfirmed), (Phase::Open, false));
     assert!(!r.await_end(id, tokio::time::Instant::now()));
 }
+
+/// A shared store that has answered for long, and comes back (say restarted, its data
+/// lost) while a decided stop's last-seen times are being read from it: the read
+/// answers nothing heard, and the store's health now dates from that moment.
+#[derive(Debug)]
+struct BackDuringTheRead {
+    since: std::sync::Mutex<tokio::time::Instant>,
+    reads: std::sync::atomic::AtomicU32,
+}
+
+impl minuto_relayer::store::LivenessStore for BackDuringTheRead {
+    fn record(&self, _: U256, _: Role, _: u64) {}
+
+    fn claim(
+        &self,
+        _: U256,
+        _: Role,
+        _: u64,
+        _: u64,
+    ) -> minuto_relayer::store::StoreFuture<'_, Option<(u64, u64)>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn last_seen(&self, _: U256) -> minuto_relayer::store::StoreFuture<'_, [Option<u64>; 2]> {
+        Box::pin(async move {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            *self.since.lock().unwrap() = tokio::time::Instant::now();
+            Ok([None, None])
+        })
+    }
+
+    fn health(&self) -> minuto_relayer::store::Health {
+        minuto_relayer::store::Health::Since(*self.since.lock().unwrap())
+    }
+}
+
+/// What a store that came back during the read answers cannot vouch for a silence:
+/// the stop is put off until the store has answered for a whole silence timeout, not
+/// sent on an empty answer. Before, only the health before the read counted.
+#[tokio::test(start_paused = true)]
+async fn a_store_that_came_back_during_the_read_defers_the_stop() {
+    let store = std::sync::Arc::new(BackDuringTheRead {
+        since: std::sync::Mutex::new(tokio::time::Instant::now()),
+        reads: Default::default(),
+    });
+    let r = registry().with_store(store.clone());
+    let id = U256::from(1);
+    open(&r, 1);
+    start(&r, 1, T0);
+    r.record_heartbeat(id, Role::Student, 1, T0).unwrap();
+    let mut due = Vec::new();
+    for k in 1..=4u64 {
+        tokio::time::advance(Duration::from_secs(5)).await;
+        r.record_heartbeat(id, Role::Student, 1 + k, T0 + 5 * k)
+            .unwrap();
+        due = r.take_due(tokio::time::Instant::now()).0;
+    }
+    // 20 s in: the tutor was never heard; the store has answered for 20 s.
+    assert_eq!(due.len(), 1);
+    assert_eq!(r.confirm(due[0]).await, Confirmation::Deferred);
+    assert_eq!(store.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(r.status(id).unwrap().session.phase, Phase::Active);
+    // Judged again once the store has answered for the 10 s silence timeout.
+    tokio::time::advance(Duration::from_secs(9)).await;
+    assert_eq!(r.take_due(tokio::time::Instant::now()).0, vec![]);
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(r.take_due(tokio::time::Instant::now()).0.len(), 1);
+}
