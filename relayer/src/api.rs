@@ -283,11 +283,10 @@ impl ApiState {
     /// # Errors
     /// [`ApiError`] for each refusal.
     pub fn record(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
-        (self
-            .registry
-            .record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at))
-        .map(|standing| (standing, hb.seq))
-        .map_err(|r| ApiError::refused(r, hb))
+        let recorded = (self.registry).record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at);
+        recorded
+            .map(|standing| (standing, hb.seq))
+            .map_err(|r| ApiError::refused(r, hb))
     }
 
     fn reject(&self, e: ApiError) -> Response {
@@ -355,18 +354,18 @@ async fn heartbeat(
     }
 }
 
-async fn session(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> Response {
-    let id = match SessionId::Text(id).parse() {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
-    let Some(status) = state.registry.status(id) else {
-        return if state.registry.is_ended(id) {
-            ApiError::SessionEnded.into_response()
-        } else {
-            ApiError::UnknownSession.into_response()
-        };
-    };
+async fn session(
+    State(state): State<Arc<ApiState>>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let id = SessionId::Text(id).parse()?;
+    let status = state
+        .registry
+        .status(id)
+        .ok_or_else(|| match state.registry.is_ended(id) {
+            true => ApiError::SessionEnded,
+            false => ApiError::UnknownSession,
+        })?;
     let s = &status.session;
     let seen = |role: Role| s.seen[role.index()].map(|x| json!({ "seq": x.seq, "at": x.unix }));
     let phase = match s.phase {
@@ -374,7 +373,7 @@ async fn session(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> 
         Phase::Active => "active",
         Phase::Stopping | Phase::Sending => "stopping",
     };
-    Json(json!({
+    Ok(Json(json!({
         "session": id.to_string(),
         "phase": phase,
         "student_key": s.student_key,
@@ -387,8 +386,7 @@ async fn session(State(state): State<Arc<ApiState>>, Path(id): Path<String>) -> 
         "runway_seconds": status.standing.runway_seconds,
         "low_funds": low_funds(status.standing.runway_seconds),
         "last_seen": { "student": seen(Role::Student), "tutor": seen(Role::Tutor) },
-    }))
-    .into_response()
+    })))
 }
 
 async fn healthz() -> Response {
