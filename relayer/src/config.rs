@@ -355,9 +355,9 @@ impl std::fmt::Debug for Config {
 /// Configuration errors, each naming the offending field (and file).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A required value is missing: its key, flag and environment variable.
-    #[error("missing `{0}` (set it in the config file, as --{1}, or in {2})")]
-    Missing(&'static str, &'static str, &'static str),
+    /// A required key is missing; its flag and environment variable are named after it.
+    #[error("missing `{0}` (set it in the config file, as --{flag}, or in MINUTO_RELAYER_{env})", flag = .0.replace('_', "-"), env = .0.to_uppercase())]
+    Missing(&'static str),
     #[error("invalid `{field}`: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("cannot read config file {path}: {source}")]
@@ -464,7 +464,7 @@ impl Deployment {
 /// The explicit value if any, else the deployment's; both present and different is an
 /// error; neither is [`ConfigError::Missing`].
 fn agree<T: PartialEq + Display>(
-    (field, flag, env): (&'static str, &'static str, &'static str),
+    field: &'static str,
     configured: Option<T>,
     deployed: Option<(T, &Path)>,
 ) -> Result<T, ConfigError> {
@@ -476,7 +476,7 @@ fn agree<T: PartialEq + Display>(
             path: path.to_owned(),
         }),
         (Some(c), _) | (None, Some((c, _))) => Ok(c),
-        (None, None) => Err(ConfigError::Missing(field, flag, env)),
+        (None, None) => Err(ConfigError::Missing(field)),
     }
 }
 
@@ -669,11 +669,7 @@ impl Config {
 
     /// Applies the defaults and checks every value.
     fn check(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing(
-            "rpc_url",
-            "rpc-url",
-            "MINUTO_RELAYER_RPC_URL",
-        ))?;
+        let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing("rpc_url"))?;
         if !matches!(rpc_url.scheme(), "http" | "https") {
             return Err(invalid("rpc_url", "must be an http:// or https:// URL"));
         }
@@ -683,7 +679,7 @@ impl Config {
             .map(|path| Deployment::load(path).map(|d| (d, path)))
             .transpose()?;
         let escrow = agree(
-            ("escrow", "escrow", "MINUTO_RELAYER_ESCROW"),
+            "escrow",
             s.escrow,
             deployment.map(|(d, path)| (d.escrow, path)),
         )?;
@@ -691,7 +687,7 @@ impl Config {
             return Err(invalid("escrow", "must not be the zero address"));
         }
         let chain_id = agree(
-            ("chain_id", "chain-id", "MINUTO_RELAYER_CHAIN_ID"),
+            "chain_id",
             s.chain_id,
             deployment.map(|(d, path)| (d.chain_id, path)),
         )?;

@@ -225,6 +225,26 @@ fn rejections_name_the_field() {
     assert_eq!(
         err(
             Cli {
+                chain_id: None,
+                ..base()
+            },
+            env_with_key
+        ),
+        "missing `chain_id` (set it in the config file, as --chain-id, or in MINUTO_RELAYER_CHAIN_ID)"
+    );
+    assert_eq!(
+        err(
+            Cli {
+                escrow: None,
+                ..base()
+            },
+            env_with_key
+        ),
+        "missing `escrow` (set it in the config file, as --escrow, or in MINUTO_RELAYER_ESCROW)"
+    );
+    assert_eq!(
+        err(
+            Cli {
                 escrow: Some(Address::ZERO),
                 ..base()
             },
