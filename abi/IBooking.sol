@@ -112,6 +112,8 @@ interface IBooking {
     error BookingTransferFailed(address token, address to, uint256 amount);
     /// A pull of `amount` left this contract only `received` richer (fee-on-transfer and rebasing tokens are refused).
     error BookingFeeOnTransfer(address token, uint256 amount, uint256 received);
+    /// The booking requires credential `kind`, which `tutor` does not validly hold in the credentials contract the escrow checks: the tutor could not start the session.
+    error BookingCredentialRequired(uint256 id, address tutor, uint32 kind);
     /// The tutor's answer deadline passed (anyone may now `expire` the request).
     error BookingAnswerDeadlinePassed(uint256 id, uint64 answerDeadline);
     /// The tutor may still answer until `answerDeadline`.

@@ -19,6 +19,8 @@ const OPEN_FOR: [u8; 4] =
     function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
 const SESSION: [u8; 4] = function_selector!("session", U256);
+const CONFIG: [u8; 4] = function_selector!("config");
+const HAS_VALID: [u8; 4] = function_selector!("hasValid", Address, u32);
 
 /// The escrow's state of a cancelled session.
 pub(crate) const SESSION_CANCELLED: u8 = 4;
@@ -115,6 +117,19 @@ pub(crate) fn session_state(escrow: Address, id: U256) -> Option<u8> {
     Some(minuto_wire::u64_at(&out, 10) as u8)
 }
 
+/// The credentials contract the escrow checks gated sessions against (word 3 of the
+/// escrow's nine-word `config()`); `None` if the escrow did not answer.
+pub(crate) fn credentials(escrow: Address) -> Option<Address> {
+    let out = static_call(escrow, &calldata(CONFIG, &[]), 9 * 32)?;
+    Some(minuto_wire::address_at(&out, 3))
+}
+
+/// `credentials.hasValid(holder, kind)`; a failing or malformed answer counts as `false`.
+pub(crate) fn has_valid(credentials: Address, holder: Address, kind: u32) -> bool {
+    let data = calldata(HAS_VALID, &[holder.word(), kind.word()]);
+    matches!(static_call(credentials, &data, 32), Some(ref ret) if returned_true(ret, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +149,8 @@ mod tests {
             ),
             ("cancel(uint256)", CANCEL),
             ("session(uint256)", SESSION),
+            ("config()", CONFIG),
+            ("hasValid(address,uint32)", HAS_VALID),
         ] {
             assert_eq!(keccak256(signature)[..4], selector, "{signature}");
         }

@@ -206,6 +206,8 @@ mod sol {
         error BookingTransferFailed(address token, address to, uint256 amount);
         /// A pull of `amount` left this contract only `received` richer (fee-on-transfer and rebasing tokens are refused).
         error BookingFeeOnTransfer(address token, uint256 amount, uint256 received);
+        /// The booking requires credential `kind`, which `tutor` does not validly hold in the credentials contract the escrow checks: the tutor could not start the session.
+        error BookingCredentialRequired(uint256 id, address tutor, uint32 kind);
         /// The tutor's answer deadline passed (anyone may now `expire` the request).
         error BookingAnswerDeadlinePassed(uint256 id, uint64 answerDeadline);
         /// The tutor may still answer until `answerDeadline`.
@@ -251,6 +253,7 @@ minuto_wire::errors! {
     TokenNotAllowed(BookingTokenNotAllowed { token }),
     TransferFailed(BookingTransferFailed { token, to, amount }),
     FeeOnTransfer(BookingFeeOnTransfer { token, amount, received }),
+    CredentialRequired(BookingCredentialRequired { id, tutor, kind }),
     AnswerDeadlinePassed(BookingAnswerDeadlinePassed { id, answerDeadline }),
     AnswerDeadlineNotPassed(BookingAnswerDeadlineNotPassed { id, answerDeadline }),
     TooLateToCancel(BookingTooLateToCancel { id, start }),
@@ -569,11 +572,15 @@ impl Booking {
         Ok(id)
     }
 
-    /// The tutor accepts a requested booking, by its answer deadline.
+    /// The tutor accepts a requested booking, by its answer deadline. A booking that
+    /// requires a credential kind needs the tutor to hold a valid one now, in the
+    /// credentials contract the escrow checks when the session starts (it is checked
+    /// again there: a credential may lapse in between).
     ///
     /// # Errors
     /// `BookingUnknown`; `BookingInvalidState` unless requested; `BookingUnauthorized`
-    /// unless the caller is the tutor; `BookingAnswerDeadlinePassed`.
+    /// unless the caller is the tutor; `BookingAnswerDeadlinePassed`;
+    /// `BookingCredentialRequired`.
     ///
     /// # Events
     /// `BookingAccepted`.
@@ -581,11 +588,28 @@ impl Booking {
         let t = self.terms(id)?;
         require_state(id, t.state, State::Requested)?;
         let caller = only(id, t.tutor)?;
-        let deadline = small(self.bookings.getter(id).answer_deadline.get());
+        let (deadline, kind) = {
+            let b = self.bookings.getter(id);
+            (
+                small(b.answer_deadline.get()),
+                small(b.credential_kind.get()) as u32,
+            )
+        };
         if now() > deadline {
             return Err(BookingAnswerDeadlinePassed {
                 id,
                 answerDeadline: deadline,
+            }
+            .into());
+        }
+        if kind != 0
+            && !calls::credentials(self.escrow.get())
+                .is_some_and(|c| !c.is_zero() && calls::has_valid(c, caller, kind))
+        {
+            return Err(BookingCredentialRequired {
+                id,
+                tutor: caller,
+                kind,
             }
             .into());
         }

@@ -60,6 +60,11 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             amount: n,
             received: U256::MAX
         },
+        BookingCredentialRequired {
+            id: n,
+            tutor: a,
+            kind: u32::MAX
+        },
         BookingAnswerDeadlinePassed {
             id: n,
             answerDeadline: u64::MAX
@@ -104,6 +109,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::TokenNotAllowed(_)
             | Error::TransferFailed(_)
             | Error::FeeOnTransfer(_)
+            | Error::CredentialRequired(_)
             | Error::AnswerDeadlinePassed(_)
             | Error::AnswerDeadlineNotPassed(_)
             | Error::TooLateToCancel(_)

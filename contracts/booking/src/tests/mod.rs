@@ -6,6 +6,7 @@
 mod abi;
 mod answer;
 mod cancel;
+mod gated;
 mod join;
 mod properties;
 mod request;

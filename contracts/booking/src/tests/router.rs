@@ -106,7 +106,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             duration: DURATION,
             rate: u(RATE),
             deposit: u(deposit),
-            credential_kind: 3,
+            credential_kind: 0,
             answer_deadline: now + ANSWER,
         }
     };
@@ -135,7 +135,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             b.state,
             b.sessionId
         ),
-        (3, T0 + ANSWER, NOTICE, LATE_BPS, NO_SHOW_BPS, 1, U256::ZERO)
+        (0, T0 + ANSWER, NOTICE, LATE_BPS, NO_SHOW_BPS, 1, U256::ZERO)
     );
     assert_eq!(
         reverted(call(&booking, s, I::bookingCall { id: super::id(2) })),
