@@ -98,23 +98,6 @@ impl HeartbeatDomain {
     pub fn sign(&self, key: &SigningKey, session: U256, role: Role, seq: u64, at: u64) -> [u8; 65] {
         sign_hash(key, self.signing_hash(session, role, seq, at)).as_bytes()
     }
-
-    /// The address that signed the heartbeat, if the signature is well formed.
-    ///
-    /// Recovery uses libsecp256k1 (the hot path of the API); signing stays on k256.
-    ///
-    /// # Errors
-    /// [`InvalidSignature`] when the bytes do not encode a recoverable signature.
-    pub fn recover(
-        &self,
-        signature: &[u8],
-        session: U256,
-        role: Role,
-        seq: u64,
-        at: u64,
-    ) -> Result<Address, InvalidSignature> {
-        recover_address(signature, self.signing_hash(session, role, seq, at))
-    }
 }
 
 /// A signature that does not recover to any key.
@@ -142,7 +125,8 @@ fn recoverable(
 }
 
 /// Recovers the signer of a 32-byte prehash from a 65-byte `r ‖ s ‖ v` signature
-/// (v = 0, 1, 27 or 28): its address and public key.
+/// (v = 0, 1, 27 or 28): its address and public key. libsecp256k1 (the API's hot path);
+/// signing stays on k256.
 ///
 /// # Errors
 /// [`InvalidSignature`] for a wrong length, a bad `v`, or an `r`/`s` with no key.
