@@ -1,7 +1,7 @@
 //! The escrow's events as the relayer's Rust values, decoded with the shared bindings of
 //! `abi/ISessionEscrow.sol` (`minuto_chain::bindings`).
 
-use alloy_primitives::{Address, Log as PrimitiveLog, LogData, B256, U256};
+use alloy_primitives::{Address, LogData, B256, U256};
 use alloy_sol_types::SolEvent;
 
 /// The escrow's interface, generated from `abi/ISessionEscrow.sol` by the shared crate.
@@ -168,68 +168,4 @@ pub fn decode(log: &LogData) -> Result<EscrowEvent, DecodeError> {
         }
         other => return Err(DecodeError::UnknownTopic(other)),
     })
-}
-
-/// Encodes an event the way the escrow emits it (tests and fakes).
-pub fn encode(address: Address, event: &EscrowEvent) -> PrimitiveLog {
-    use ISessionEscrow as E;
-    let data = match *event {
-        EscrowEvent::Opened {
-            id,
-            student_key,
-            rate,
-            deposit,
-            fee_bps,
-        } => E::SessionOpened {
-            id,
-            student: Address::ZERO,
-            tutor: Address::ZERO,
-            token: Address::ZERO,
-            rate: U256::from(rate),
-            deposit: U256::from(deposit),
-            studentKey: student_key,
-            credentialKind: 0,
-            feeBps: fee_bps,
-        }
-        .encode_log_data(),
-        EscrowEvent::Started {
-            id,
-            tutor_key,
-            start,
-        } => E::SessionStarted {
-            id,
-            tutorKey: tutor_key,
-            start,
-        }
-        .encode_log_data(),
-        EscrowEvent::ToppedUp { id, deposited } => E::SessionToppedUp {
-            id,
-            amount: U256::ZERO,
-            deposited: U256::from(deposited),
-        }
-        .encode_log_data(),
-        EscrowEvent::Withdrawn { id, amount } => E::Withdrawn {
-            id,
-            tutor: Address::ZERO,
-            amount: U256::from(amount),
-        }
-        .encode_log_data(),
-        EscrowEvent::Ended { id, end } => E::SessionEnded {
-            id,
-            by: Address::ZERO,
-            end,
-            billed: U256::ZERO,
-            tutorPaid: U256::ZERO,
-            fee: U256::ZERO,
-            refund: U256::ZERO,
-        }
-        .encode_log_data(),
-        EscrowEvent::Cancelled { id } => E::SessionCancelled {
-            id,
-            by: Address::ZERO,
-            refund: U256::ZERO,
-        }
-        .encode_log_data(),
-    };
-    PrimitiveLog { address, data }
 }

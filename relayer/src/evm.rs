@@ -515,57 +515,7 @@ impl Chain for EvmChain {
 
 #[cfg(test)]
 mod tests {
-    use alloy::sol_types::SolError;
-
     use super::*;
-
-    #[test]
-    fn classify_revert_maps_escrow_errors() {
-        let ended = ISessionEscrow::EscrowInvalidState {
-            id: U256::from(1),
-            state: state::ENDED,
-        }
-        .abi_encode();
-        assert_eq!(
-            classify_revert(Some(&ended.into()), "x"),
-            Precheck::AlreadyEnded
-        );
-        let range = ISessionEscrow::EscrowStopAtOutOfRange {
-            id: U256::from(1),
-            at: 5,
-            earliest: 10,
-            latest: 20,
-        }
-        .abi_encode();
-        assert_eq!(
-            classify_revert(Some(&range.into()), "x"),
-            Precheck::OutOfRange {
-                earliest: 10,
-                latest: 20
-            }
-        );
-        let open = ISessionEscrow::EscrowInvalidState {
-            id: U256::from(1),
-            state: 1,
-        }
-        .abi_encode();
-        assert_eq!(
-            classify_revert(Some(&open.into()), "x"),
-            Precheck::Reverted("EscrowInvalidState(state = 1)".into())
-        );
-        let removed = ISessionEscrow::EscrowNotRelayer {
-            caller: Address::repeat_byte(7),
-        }
-        .abi_encode();
-        assert!(matches!(
-            classify_revert(Some(&removed.into()), "x"),
-            Precheck::Reverted(m) if m.starts_with("EscrowNotRelayer")
-        ));
-        assert_eq!(
-            classify_revert(None, "boom"),
-            Precheck::Reverted("boom".into())
-        );
-    }
 
     fn key() -> RelayerKey {
         RelayerKey::new(SigningKey::from_slice(&[0x11; 32]).unwrap())

@@ -2,11 +2,13 @@
 //! heard from each party. One mutex guards the map and the deadline queue; heartbeats
 //! only touch their own record and never the queue (see [`crate::liveness`]).
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
+use lru::LruCache;
 use minuto_accrual::Accrual;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -178,56 +180,17 @@ pub struct SessionStatus {
     pub standing: Standing,
 }
 
-/// A map of session ids that forgets its oldest entries past its capacity.
-#[derive(Debug)]
-struct Bounded<V> {
-    order: VecDeque<U256>,
-    map: HashMap<U256, V>,
-    capacity: usize,
-}
-
-impl<V> Bounded<V> {
-    fn new(capacity: usize) -> Self {
-        Self {
-            order: VecDeque::new(),
-            map: HashMap::new(),
-            capacity,
-        }
-    }
-
-    fn insert(&mut self, id: U256, value: V) {
-        if self.map.insert(id, value).is_none() {
-            self.order.push_back(id);
-            if self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-
-    fn remove(&mut self, id: U256) {
-        if self.map.remove(&id).is_some() {
-            self.order.retain(|x| *x != id);
-        }
-    }
-
-    fn contains(&self, id: &U256) -> bool {
-        self.map.contains_key(id)
-    }
-}
-
 #[derive(Debug)]
 struct Inner {
     sessions: HashMap<U256, Session>,
     queue: BTreeSet<(Instant, U256)>,
     /// Recently ended sessions, so late heartbeats get "ended" rather than "unknown".
-    ended: Bounded<()>,
+    ended: LruCache<U256, ()>,
     active: usize,
     /// What was heard of the parties of sessions this relayer stopped: if a
     /// reorganisation undoes the stop, the session is judged again from it and the new
     /// stop carries the same `at`.
-    stopped_seen: Bounded<[Option<Seen>; 2]>,
+    stopped_seen: LruCache<U256, [Option<Seen>; 2]>,
 }
 
 impl Default for Inner {
@@ -235,9 +198,9 @@ impl Default for Inner {
         Self {
             sessions: HashMap::new(),
             queue: BTreeSet::new(),
-            ended: Bounded::new(65_536),
+            ended: LruCache::new(NonZeroUsize::new(65_536).expect("non-zero")),
             active: 0,
-            stopped_seen: Bounded::new(4_096),
+            stopped_seen: LruCache::new(NonZeroUsize::new(4_096).expect("non-zero")),
         }
     }
 }
@@ -269,7 +232,7 @@ impl Inner {
     fn remove(&mut self, id: U256) {
         self.set_phase(id, Phase::Open);
         self.sessions.remove(&id);
-        self.ended.insert(id, ());
+        self.ended.put(id, ());
     }
 }
 
@@ -784,7 +747,7 @@ impl Registry {
     pub fn stopped(&self, id: U256) {
         let mut inner = self.lock();
         if let Some(seen) = inner.sessions.get(&id).map(|s| s.seen) {
-            inner.stopped_seen.insert(id, seen);
+            inner.stopped_seen.put(id, seen);
         }
         inner.remove(id);
     }
@@ -904,7 +867,7 @@ impl Registry {
             inner.sessions.remove(&id);
         }
         for r in records {
-            inner.ended.remove(r.id);
+            inner.ended.pop(&r.id);
             let terms = Accrual {
                 start: r.start,
                 rate: r.rate,
@@ -925,7 +888,7 @@ impl Registry {
                     s.withdrawn = r.withdrawn;
                     // A stop of ours that the reorganisation undid: judge it again from
                     // the same heartbeats, so it is re-sent with the same `at`.
-                    if let Some(seen) = inner.stopped_seen.map.get(&r.id) {
+                    if let Some(seen) = inner.stopped_seen.peek(&r.id) {
                         s.seen = *seen;
                     }
                     inner.sessions.insert(r.id, s);
