@@ -141,9 +141,19 @@ struct Shared {
     healthy_since: Mutex<Option<Instant>>,
 }
 
+/// A lock that a panic elsewhere never poisons for good: the map and the instant it
+/// guards are valid after any update.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Shared {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<(U256, Role), u64>> {
+        lock(&self.pending)
+    }
+
     fn mark(&self, ok: bool) {
-        let mut h = self.healthy_since.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = lock(&self.healthy_since);
         match (ok, *h) {
             (true, None) => {
                 info!("liveness store answering again");
@@ -235,11 +245,7 @@ impl RedisStore {
     /// Writes what is pending; on failure puts it back (keeping the later times).
     async fn flush(&self) -> Result<(), StoreError> {
         let batch: Vec<((U256, Role), u64)> = {
-            let mut p = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut p = self.shared.pending();
             p.drain().collect()
         };
         for (i, chunk) in batch.chunks(BATCH).enumerate() {
@@ -255,11 +261,7 @@ impl RedisStore {
             let written: Result<i64, StoreError> =
                 self.with_timeout(invocation.invoke_async(&mut conn)).await;
             if let Err(e) = written {
-                let mut p = self
-                    .shared
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
+                let mut p = self.shared.pending();
                 for &(k, ms) in &batch[i * BATCH..] {
                     let slot = p.entry(k).or_insert(ms);
                     *slot = (*slot).max(ms);
@@ -279,12 +281,7 @@ impl RedisStore {
             }
             // Let a burst of heartbeats gather into one script call.
             tokio::time::sleep(Duration::from_millis(5)).await;
-            let empty = self
-                .shared
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty();
+            let empty = self.shared.pending().is_empty();
             if empty {
                 continue;
             }
@@ -308,11 +305,7 @@ impl RedisStore {
 
 impl LivenessStore for RedisStore {
     fn record(&self, id: U256, role: Role, unix_ms: u64) {
-        let mut p = self
-            .shared
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut p = self.shared.pending();
         let slot = p.entry((id, role)).or_insert(unix_ms);
         *slot = (*slot).max(unix_ms);
         let first = p.len() == 1;
@@ -368,11 +361,7 @@ impl LivenessStore for RedisStore {
     }
 
     fn health(&self) -> Health {
-        let since = *self
-            .shared
-            .healthy_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let since = *lock(&self.shared.healthy_since);
         since.map_or(Health::Down, Health::Since)
     }
 }
