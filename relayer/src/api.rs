@@ -15,6 +15,7 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::watch;
@@ -450,7 +451,7 @@ fn bearer_matches(headers: &HeaderMap, token: &AdminToken) -> bool {
         return false;
     };
     // Constant time in the token's length: no byte-by-byte timing oracle.
-    let (a, b) = (given.as_bytes(), token.expose().as_bytes());
+    let (a, b) = (given.as_bytes(), token.expose_secret().as_bytes());
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use alloy_primitives::Address;
 use clap::Parser;
 use k256::ecdsa::SigningKey;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
@@ -231,27 +232,8 @@ pub struct ApiLimits {
     pub session_rate: Rate,
 }
 
-/// The admin endpoints' bearer token (zeroized on drop; `Debug` never shows it).
-#[derive(Clone, PartialEq, Eq)]
-pub struct AdminToken(Zeroizing<String>);
-
-impl AdminToken {
-    /// Wraps a token.
-    pub fn new(token: String) -> Self {
-        Self(Zeroizing::new(token))
-    }
-
-    /// The token.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// The admin endpoints' bearer token (wiped on drop; `Debug` never shows it).
+pub type AdminToken = secrecy::SecretString;
 
 /// Which browser origins may call the API (CORS).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -785,7 +767,7 @@ impl Config {
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9090))),
             admin_token: env(ENV_ADMIN_TOKEN)
                 .filter(|t| !t.trim().is_empty())
-                .map(AdminToken::new),
+                .map(AdminToken::from),
         };
         if header_read_timeout <= ping_interval {
             // hyper applies it to idle keep-alive connections too: they would be closed
@@ -805,7 +787,7 @@ impl Config {
                 ),
             ));
         }
-        if (http.admin_token.as_ref()).is_some_and(|t| t.expose().len() < 16) {
+        if (http.admin_token.as_ref()).is_some_and(|t| t.expose_secret().len() < 16) {
             return Err(ConfigError::Key(format!(
                 "{ENV_ADMIN_TOKEN} must be at least 16 characters"
             )));

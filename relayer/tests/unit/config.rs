@@ -192,8 +192,15 @@ fn debug_output_never_contains_the_key() {
         chain_id: Some(1),
         ..Cli::default()
     };
-    let c = Config::load_with_env(&cli, env_with_key).unwrap();
+    let token = "admin-token-0123456789abcdef";
+    let env = |name: &str| match name {
+        ENV_ADMIN_TOKEN => Some(token.to_owned()),
+        other => env_with_key(other),
+    };
+    let c = Config::load_with_env(&cli, env).unwrap();
     let shown = format!("{c:?}");
+    assert!(c.http.admin_token.is_some());
+    assert!(!shown.contains(token), "{shown}");
     assert!(!shown.contains(&KEY[2..]));
     assert!(!shown.contains(&KEY[2..10]));
     assert!(shown.contains("<redacted>"));
