@@ -318,16 +318,31 @@ receipt_poll_interval = "200ms"
         );
     }
 
-    // Redis dies and comes back empty (no persistence) at once.
+    // Redis dies and comes back empty (no persistence) at once. Each instance notices
+    // (a request fails) and, for one silence timeout after, defers the stops it judges
+    // due instead of trusting the emptied store.
+    let deferred = |m: &HashMap<String, f64>| metric(m, "minuto_stops_deferred_total");
+    let before_restart = [
+        deferred(&zero.metrics().await),
+        deferred(&one.metrics().await),
+    ];
+    assert_eq!(before_restart, [0.0, 0.0]);
     redis.restart().await;
     apps.run(relayers, None, 8).await;
 
     // Redis is down for longer than the silence timeout: heartbeats are still accepted,
     // each instance hears only one party of every session, and nobody is stopped.
-    let deferred_before: Vec<f64> = [zero.metrics().await, one.metrics().await]
-        .iter()
-        .map(|m| metric(m, "minuto_stops_deferred_total"))
-        .collect();
+    let deferred_before = [
+        deferred(&zero.metrics().await),
+        deferred(&one.metrics().await),
+    ];
+    for (p, n) in [&zero, &one].into_iter().zip(deferred_before) {
+        assert!(
+            n >= 1.0,
+            "{}: no stop deferred after the Redis restart",
+            p.name
+        );
+    }
     redis.stop().await;
     let outage = SILENCE * 2 + Duration::from_secs(2);
     apps.run(relayers, None, outage.as_secs()).await;
@@ -343,12 +358,14 @@ receipt_poll_interval = "200ms"
     }
     redis.resume().await;
     apps.run(relayers, None, 8).await;
+    let mut outage_deferred = Vec::new();
     for (p, before) in [&zero, &one].into_iter().zip(deferred_before) {
         let m = p.metrics().await;
         assert_eq!(metric(&m, "minuto_liveness_store_up"), 1.0, "{}", p.name);
         // The stops each judged due during the outage (and for one silence timeout
         // after it) were put off, not sent.
         let deferred = metric(&m, "minuto_stops_deferred_total") - before;
+        outage_deferred.push(deferred);
         assert!(
             deferred >= 4.0,
             "{}: {deferred} stops deferred across the outage",
@@ -450,8 +467,9 @@ receipt_poll_interval = "200ms"
     let status = zero.terminate(Duration::from_secs(15)).await;
     assert!(status.success(), "relayer 0 exited with {status}");
     eprintln!(
-        "{test}: {:.0} s of lessons ({:.0} s in all), {} heartbeat rounds, {} requests \
-         failed over after the kill",
+        "{test}: {:.0} s of lessons ({:.0} s in all), {} heartbeat rounds, stops deferred \
+         per instance after the Redis restart {deferred_before:?} and across the outage \
+         {outage_deferred:?}, {} requests failed over after the kill",
         lesson.as_secs_f64(),
         began.elapsed().as_secs_f64(),
         apps.seq,
