@@ -24,3 +24,7 @@ alloy::sol!(
     #[sol(rpc, all_derives)]
     "../abi/IVetting.sol"
 );
+alloy::sol!(
+    #[sol(rpc, all_derives)]
+    "../abi/IBooking.sol"
+);

@@ -23,16 +23,21 @@ pub enum Contract {
     /// `minuto-vetting` (holds the credentials contract's issuer role). Records written
     /// before it existed have no `vetting` entry and still load.
     Vetting,
+    /// `minuto-booking` (registered in the escrow with `setBooking`, so that it may open
+    /// sessions with `openFor`). Records written before it existed have no `booking` entry
+    /// and still load.
+    Booking,
 }
 
 impl Contract {
     /// Every contract, in the order they are deployed.
-    pub const ALL: [Contract; 5] = [
+    pub const ALL: [Contract; 6] = [
         Contract::Credentials,
         Contract::Escrow,
         Contract::Badges,
         Contract::Ratings,
         Contract::Vetting,
+        Contract::Booking,
     ];
 
     /// Name in the deployment record.
@@ -43,6 +48,7 @@ impl Contract {
             Contract::Badges => "badges",
             Contract::Ratings => "ratings",
             Contract::Vetting => "vetting",
+            Contract::Booking => "booking",
         }
     }
 
@@ -54,6 +60,7 @@ impl Contract {
             Contract::Badges => "contracts/badges",
             Contract::Ratings => "contracts/ratings",
             Contract::Vetting => "contracts/vetting",
+            Contract::Booking => "contracts/booking",
         }
     }
 
@@ -65,6 +72,7 @@ impl Contract {
             Contract::Badges => "minuto-badges",
             Contract::Ratings => "minuto-ratings",
             Contract::Vetting => "minuto-vetting",
+            Contract::Booking => "minuto-booking",
         }
     }
 }
@@ -136,7 +144,7 @@ pub struct Record {
     #[serde(default)]
     pub admin: Address,
     /// Deployed contracts by name (`credentials`, `escrow`, `badges`, `ratings`,
-    /// `vetting`).
+    /// `vetting`, `booking`).
     #[serde(default)]
     pub contracts: BTreeMap<String, Deployed>,
     /// Steps not done yet that leave a key more power than planned (written by the
@@ -356,11 +364,53 @@ mod tests {
         assert_eq!(back.get(Contract::Vetting).unwrap().block, 9);
         assert_eq!(
             Contract::ALL.map(Contract::key),
-            ["credentials", "escrow", "badges", "ratings", "vetting"]
+            [
+                "credentials",
+                "escrow",
+                "badges",
+                "ratings",
+                "vetting",
+                "booking"
+            ]
         );
         assert_eq!(
             (Contract::Vetting.dir(), Contract::Vetting.package()),
             ("contracts/vetting", "minuto-vetting")
+        );
+    }
+
+    #[test]
+    fn a_record_from_before_booking_loads_without_it_and_one_with_it_round_trips() {
+        // Written before `minuto-booking` existed: five contracts.
+        let old = r#"{"chainId": 412346, "contracts": {
+            "credentials": {"address": "0x1010101010101010101010101010101010101010", "block": 3},
+            "escrow": {"address": "0x1111111111111111111111111111111111111111", "block": 4},
+            "badges": {"address": "0x1212121212121212121212121212121212121212", "block": 5},
+            "ratings": {"address": "0x1313131313131313131313131313131313131313", "block": 6},
+            "vetting": {"address": "0x1414141414141414141414141414141414141414", "block": 7}}}"#;
+        let mut r: Record = serde_json::from_str(old).unwrap();
+        assert_eq!(r.get(Contract::Booking), None);
+        assert_eq!(r.get(Contract::Vetting).unwrap().block, 7);
+        r.set(
+            Contract::Booking,
+            Deployed {
+                address: Address::repeat_byte(0x15),
+                block: 10,
+                ..Deployed::default()
+            },
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["contracts"]["booking"]["address"],
+            "0x1515151515151515151515151515151515151515"
+        );
+        assert_eq!(json["contracts"]["booking"]["block"], 10);
+        let back: Record = serde_json::from_value(json).unwrap();
+        assert_eq!(back.get(Contract::Booking).unwrap().block, 10);
+        assert_eq!(back.get(Contract::Escrow).unwrap().block, 4);
+        assert_eq!(
+            (Contract::Booking.dir(), Contract::Booking.package()),
+            ("contracts/booking", "minuto-booking")
         );
     }
 

@@ -30,6 +30,11 @@
 //!    or printed for the admin once it has), and `vetting.setConfig(…)` when the chain
 //!    differs from the flags. Reviewers, quorum and credential kinds are the vetting
 //!    admin's (the DAO's) to set.
+//! 6. **booking** `constructor(escrow)` (it has no admin and no settings); then
+//!    `escrow.setBooking(booking)`, sent with the escrow wiring of step 2 (before the
+//!    escrow's admin handover, or printed for the admin once it holds the escrow), so that
+//!    booked lessons can open sessions with `openFor`. Each re-run reads the escrow's
+//!    `booking()` and booking's `config()` (another escrow than recorded stops the run).
 //!
 //! Re-running deploys only what is neither recorded nor at its CREATE2 address (after
 //! checking that every recorded address holds this build's code, activated) and sends
@@ -619,11 +624,11 @@ pub enum DeployError {
         /// Admin requested now.
         requested: Address,
     },
-    /// Badges or ratings read another escrow than the recorded one (they cannot be
-    /// re-pointed: redeploy them by removing their entries from the record).
+    /// Badges, ratings or booking read another escrow than the recorded one (they cannot
+    /// be re-pointed: redeploy them by removing their entries from the record).
     #[error("{contract} reads escrow {reads}, but the record's escrow is {recorded}: remove `{contract}` from the record to redeploy it")]
     StaleEscrow {
-        /// `badges` or `ratings`.
+        /// `badges`, `ratings` or `booking`.
         contract: &'static str,
         /// The escrow it reads.
         reads: Address,
@@ -719,6 +724,7 @@ fn ctor_args(cfg: &Config, c: Contract, addr: impl Fn(Contract) -> String) -> Ve
             cfg.vetting_voting_period.to_string(),
             cfg.vetting_cooldown.to_string(),
         ],
+        Contract::Booking => vec![addr(Contract::Escrow)],
     }
 }
 /// Parses a gas price in gwei (`0.1`, `2`, at most 9 decimals) into wei.
@@ -1150,7 +1156,7 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
     // Pre-flight, part 2: the balance the plan needs.
     // At most the calls a fresh deployment needs (read before anything is sent, without
     // asking contracts that may need activating first).
-    let fresh = plan::State::fresh(cfg, Address::ZERO, Address::ZERO);
+    let fresh = plan::State::fresh(cfg, Address::ZERO, Address::ZERO, Address::ZERO);
     let wiring = plan::actions(cfg, &record, &fresh)
         .iter()
         .filter(|a| a.sender == Sender::Deployer)

@@ -8,7 +8,7 @@ use alloy::primitives::{keccak256, Address, Bytes, B256};
 use alloy::providers::DynProvider;
 use alloy::sol_types::SolCall;
 
-use crate::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow, IVetting};
+use crate::bindings::{IBadges, IBooking, ICredentials, IRatings, ISessionEscrow, IVetting};
 use crate::{Config, Contract, DeployError, Record};
 
 /// Who must send a call.
@@ -65,6 +65,9 @@ pub struct EscrowState {
     pub relayers_missing: Vec<Address>,
     /// Configured tokens not yet allowed.
     pub tokens_missing: Vec<Address>,
+    /// The booking contract (recorded or planned), when the escrow does not register it
+    /// (`booking()` names none, or another).
+    pub booking_missing: Option<Address>,
 }
 
 /// The credentials contract's roles as the chain has them.
@@ -129,8 +132,9 @@ pub fn issuer_role() -> B256 {
 
 impl State {
     /// What the constructors leave: the state of a fresh deployment whose credentials
-    /// contract is at `credentials` and vetting contract at `vetting`.
-    pub fn fresh(cfg: &Config, credentials: Address, vetting: Address) -> Self {
+    /// contract is at `credentials`, vetting contract at `vetting` and booking contract at
+    /// `booking`.
+    pub fn fresh(cfg: &Config, credentials: Address, vetting: Address, booking: Address) -> Self {
         let deployer = cfg.deployer();
         Self {
             credentials: CredentialsState {
@@ -150,6 +154,7 @@ impl State {
                 max_backdate: cfg.max_backdate,
                 relayers_missing: cfg.relayers.clone(),
                 tokens_missing: cfg.tokens.clone(),
+                booking_missing: Some(booking),
             },
             badges: ReputationState {
                 admin: cfg.admin,
@@ -190,19 +195,28 @@ pub async fn read_state(
     planned: &[(Contract, Address)],
 ) -> Result<State, DeployError> {
     let addr = |c| record.get(c).map(|d| d.address);
-    let vetting = addr(Contract::Vetting)
-        .or_else(|| {
-            planned
-                .iter()
-                .find(|(c, _)| *c == Contract::Vetting)
-                .map(|(_, a)| *a)
-        })
-        .unwrap_or_default();
+    let recorded_or_planned = |contract| {
+        addr(contract)
+            .or_else(|| {
+                planned
+                    .iter()
+                    .find(|(c, _)| *c == contract)
+                    .map(|(_, a)| *a)
+            })
+            .unwrap_or_default()
+    };
+    let vetting = recorded_or_planned(Contract::Vetting);
+    let booking = recorded_or_planned(Contract::Booking);
     let mut state = State::fresh(
         cfg,
         addr(Contract::Credentials).unwrap_or_default(),
         vetting,
+        booking,
     );
+    // Nothing to register while the booking contract is neither deployed nor planned.
+    if booking.is_zero() {
+        state.escrow.booking_missing = None;
+    }
     if let Some(a) = addr(Contract::Credentials) {
         let c = ICredentials::new(a, p);
         let admin_role = B256::ZERO;
@@ -270,6 +284,8 @@ pub async fn read_state(
                 tokens_missing.push(t);
             }
         }
+        // The registration check of every re-run: set once, nothing more is sent.
+        let registered = e.booking().call().await.map_err(node("escrow booking"))?;
         state.escrow = EscrowState {
             admin: c._0,
             pending_admin: c._1,
@@ -280,6 +296,7 @@ pub async fn read_state(
             max_backdate: c._6,
             relayers_missing,
             tokens_missing,
+            booking_missing: (!booking.is_zero() && registered != booking).then_some(booking),
         };
     }
     let escrow = addr(Contract::Escrow).unwrap_or_default();
@@ -327,6 +344,14 @@ pub async fn read_state(
             window: c._3,
             floors_missing,
         };
+    }
+    if let Some(a) = addr(Contract::Booking) {
+        let c = IBooking::new(a, p)
+            .config()
+            .call()
+            .await
+            .map_err(node("booking config"))?;
+        stale("booking", c._0)?;
     }
     if let Some(a) = addr(Contract::Vetting) {
         let c = IVetting::new(a, p)
@@ -514,6 +539,17 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
             by,
         );
     }
+    // The booking contract opens its lessons' sessions with `openFor`, which only the
+    // contract the escrow registers may call; set before the admin handover, so the
+    // deployer still sends it on a fresh deployment.
+    if let Some(b) = esc.booking_missing {
+        push(
+            Contract::Escrow,
+            format!("escrow.setBooking({b})"),
+            ISessionEscrow::setBookingCall { booking: b }.abi_encode(),
+            by,
+        );
+    }
     if esc.admin != cfg.admin {
         if esc.pending_admin != cfg.admin {
             push(
@@ -655,6 +691,8 @@ mod tests {
 
     /// Where [`deployed`] puts the vetting contract (the fifth).
     const VETTING: Address = Address::repeat_byte(0xc4);
+    /// Where [`deployed`] puts the booking contract (the sixth).
+    const BOOKING: Address = Address::repeat_byte(0xc5);
 
     fn whats(actions: &[Action]) -> Vec<(String, Sender)> {
         actions.iter().map(|a| (a.what.clone(), a.sender)).collect()
@@ -671,7 +709,7 @@ mod tests {
             "0x4444444444444444444444444444444444444444",
         ]);
         let record = deployed(&c);
-        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         let got = whats(&actions(&c, &record, &state));
         let d = Sender::Deployer;
         assert_eq!(
@@ -682,6 +720,7 @@ mod tests {
                 ("escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(), d),
                 ("escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)".into(), d),
                 ("escrow.setTokenAllowed(0x3333333333333333333333333333333333333333, true)".into(), d),
+                (format!("escrow.setBooking({BOOKING})"), d),
                 ("badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)".into(), d),
                 ("badges.setMinBilled(0x3333333333333333333333333333333333333333, 1000000)".into(), d),
                 ("ratings.setMinBilled(0x2222222222222222222222222222222222222222, 1000000)".into(), d),
@@ -720,7 +759,7 @@ mod tests {
         let admin = "0x5555555555555555555555555555555555555555";
         let c = cfg(&["--admin", admin]);
         let record = deployed(&c);
-        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         let deployer = c.deployer();
         assert_eq!(
             whats(&actions(&c, &record, &state)),
@@ -734,6 +773,8 @@ mod tests {
                     format!("credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})"),
                     Sender::Deployer
                 ),
+                // Booking is registered while the deployer is still the escrow's admin.
+                (format!("escrow.setBooking({BOOKING})"), Sender::Deployer),
                 (format!("escrow.transferAdmin({admin})"), Sender::Deployer),
                 ("escrow.acceptAdmin()".into(), Sender::Admin),
             ]
@@ -743,6 +784,7 @@ mod tests {
         let mut accepted = state.clone();
         accepted.credentials.admin_is_admin = true;
         accepted.escrow.admin = c.admin;
+        accepted.escrow.booking_missing = None;
         // Had the vetting grant not gone through yet, it comes before the renounce, while
         // the deployer can still send it.
         assert_eq!(
@@ -774,10 +816,11 @@ mod tests {
     fn a_former_deploy_key_still_admin_is_revoked() {
         let c = cfg(&[]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         state.credentials.issuers_missing.clear();
         state.credentials.vetting_issuer_missing = None;
         state.escrow.relayers_missing.clear();
+        state.escrow.booking_missing = None;
         let former = Address::repeat_byte(0x0f);
         state.credentials.former_deployer_admin = Some(former);
         let revoke = (
@@ -813,10 +856,11 @@ mod tests {
             "0x4444444444444444444444444444444444444444",
         ]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         state.credentials.issuers_missing.clear();
         state.credentials.vetting_issuer_missing = None;
         state.escrow.relayers_missing.clear();
+        state.escrow.booking_missing = None;
         assert_eq!(actions(&c, &record, &state), vec![]);
     }
 
@@ -828,10 +872,11 @@ mod tests {
         let admin = "0x5555555555555555555555555555555555555555";
         let c = cfg(&["--admin", admin]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         state.credentials.deployer_is_admin = false;
         state.credentials.admin_is_admin = true;
         state.escrow.admin = c.admin;
+        state.escrow.booking_missing = None;
         let a = actions(&c, &record, &state);
         assert_eq!(
             whats(&a),
@@ -849,13 +894,16 @@ mod tests {
     fn vetting_named_as_an_issuer_too_is_granted_once() {
         let c = cfg(&["--issuer", &VETTING.to_string()]);
         let record = deployed(&c);
-        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         assert_eq!(
             whats(&actions(&c, &record, &state)),
-            vec![(
-                format!("credentials.grantRole(ISSUER_ROLE, {VETTING})"),
-                Sender::Deployer
-            )]
+            vec![
+                (
+                    format!("credentials.grantRole(ISSUER_ROLE, {VETTING})"),
+                    Sender::Deployer
+                ),
+                (format!("escrow.setBooking({BOOKING})"), Sender::Deployer),
+            ]
         );
     }
 
@@ -869,8 +917,9 @@ mod tests {
         ]);
         assert_eq!((c.vetting_voting_period, c.vetting_cooldown), (86_400, 0));
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         state.credentials.vetting_issuer_missing = None;
+        state.escrow.booking_missing = None;
         // As constructed: nothing to do.
         assert_eq!(actions(&c, &record, &state), vec![]);
         // The DAO changed them; a run with these flags sets them back.
@@ -906,16 +955,75 @@ mod tests {
     }
 
     #[test]
+    fn booking_is_registered_in_the_escrow_once_and_before_the_admin_handover() {
+        let admin = "0x5555555555555555555555555555555555555555";
+        let c = cfg(&["--admin", admin]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
+        state.credentials.vetting_issuer_missing = None;
+        state.credentials.admin_is_admin = true;
+        let a = actions(&c, &record, &state);
+        assert_eq!(
+            whats(&a),
+            vec![
+                (format!("escrow.setBooking({BOOKING})"), Sender::Deployer),
+                (format!("escrow.transferAdmin({admin})"), Sender::Deployer),
+                ("escrow.acceptAdmin()".into(), Sender::Admin),
+            ]
+        );
+        // To the recorded escrow, the ABI encoding of setBooking(booking).
+        assert_eq!(a[0].to, Some(Address::repeat_byte(0xc1)));
+        assert_eq!(a[0].contract, Contract::Escrow);
+        assert_eq!(
+            a[0].data,
+            Bytes::from(ISessionEscrow::setBookingCall { booking: BOOKING }.abi_encode())
+        );
+        assert_eq!(a[0].data[..4], keccak256("setBooking(address)")[..4]);
+        // The re-run reads `booking()` back: registered, nothing more for it.
+        state.escrow.booking_missing = None;
+        assert_eq!(
+            whats(&actions(&c, &record, &state)),
+            vec![
+                (format!("escrow.transferAdmin({admin})"), Sender::Deployer),
+                ("escrow.acceptAdmin()".into(), Sender::Admin),
+            ]
+        );
+    }
+
+    #[test]
+    fn booking_added_to_a_deployment_the_admin_already_took_over_is_the_admins_call() {
+        // An older deployment (no booking in the record) whose escrow the multisig has
+        // accepted: only it can register the new booking contract.
+        let admin = "0x5555555555555555555555555555555555555555";
+        let c = cfg(&["--admin", admin]);
+        let record = deployed(&c);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
+        state.credentials.deployer_is_admin = false;
+        state.credentials.admin_is_admin = true;
+        state.credentials.vetting_issuer_missing = None;
+        state.escrow.admin = c.admin;
+        let a = actions(&c, &record, &state);
+        assert_eq!(
+            whats(&a),
+            vec![(format!("escrow.setBooking({BOOKING})"), Sender::Admin)]
+        );
+        assert_eq!(a[0].to, Some(Address::repeat_byte(0xc1)));
+        state.escrow.booking_missing = None;
+        assert_eq!(actions(&c, &record, &state), vec![]);
+    }
+
+    #[test]
     fn pending_escrow_admin_only_needs_acceptance() {
         let admin: Address = "0x5555555555555555555555555555555555555555"
             .parse()
             .unwrap();
         let c = cfg(&["--admin", &admin.to_string()]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         state.credentials.deployer_is_admin = false;
         state.credentials.admin_is_admin = true;
         state.credentials.vetting_issuer_missing = None;
+        state.escrow.booking_missing = None;
         state.escrow.pending_admin = admin;
         assert_eq!(
             whats(&actions(&c, &record, &state)),
@@ -928,11 +1036,12 @@ mod tests {
         let admin = "0x5555555555555555555555555555555555555555";
         let c = cfg(&["--admin", admin, "--fee-bps", "250"]);
         let record = deployed(&c);
-        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING);
+        let mut state = State::fresh(&c, Address::repeat_byte(0xc0), VETTING, BOOKING);
         // Handover done; then someone changed the fee and the badge minimum.
         state.credentials.deployer_is_admin = false;
         state.credentials.admin_is_admin = true;
         state.credentials.vetting_issuer_missing = None;
+        state.escrow.booking_missing = None;
         state.escrow.admin = c.admin;
         state.escrow.fee_bps = 0;
         state.badges.min_duration = 60;
@@ -957,7 +1066,7 @@ mod tests {
         let c = cfg(&["--relayer", "0x1111111111111111111111111111111111111111"]);
         let record = Record::new(1, c.deployer(), c.admin);
         // The vetting contract's planned (CREATE2) address is known; none is deployed.
-        let state = State::fresh(&c, Address::ZERO, VETTING);
+        let state = State::fresh(&c, Address::ZERO, VETTING, BOOKING);
         let a = actions(&c, &record, &state);
         assert_eq!(
             whats(&a),
@@ -970,10 +1079,12 @@ mod tests {
                     "escrow.setRelayer(0x1111111111111111111111111111111111111111, true)".into(),
                     Sender::Deployer
                 ),
+                (format!("escrow.setBooking({BOOKING})"), Sender::Deployer),
             ]
         );
         assert_eq!((a[0].to, a[0].to_label()), (None, "<credentials>".into()));
         assert_eq!((a[1].to, a[1].to_label()), (None, "<escrow>".into()));
+        assert_eq!((a[2].to, a[2].to_label()), (None, "<escrow>".into()));
     }
 
     fn cli_err(extra: &[&str]) -> String {

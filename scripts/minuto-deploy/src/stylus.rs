@@ -62,7 +62,7 @@ alloy::sol! {
 
 /// The checked-in interfaces (generated and checked by `cargo xtask abi`), each naming its
 /// contract's constructor on a `// Deploy with: constructor(...)` line.
-const INTERFACES: [(Contract, &str); 5] = [
+const INTERFACES: [(Contract, &str); 6] = [
     (
         Contract::Credentials,
         include_str!("../../../abi/ICredentials.sol"),
@@ -74,6 +74,7 @@ const INTERFACES: [(Contract, &str); 5] = [
     (Contract::Badges, include_str!("../../../abi/IBadges.sol")),
     (Contract::Ratings, include_str!("../../../abi/IRatings.sol")),
     (Contract::Vetting, include_str!("../../../abi/IVetting.sol")),
+    (Contract::Booking, include_str!("../../../abi/IBooking.sol")),
 ];
 
 /// Building, reading or deploying a program failed.
@@ -424,6 +425,7 @@ mod tests {
                     "2592000".into(),
                 ],
             ),
+            (Contract::Booking, vec![b.clone()]),
         ] {
             let data = init_data(c, &args).unwrap();
             assert_eq!(data[..4], sel[..4], "{c:?}");
@@ -468,6 +470,12 @@ mod tests {
             U256::from_be_slice(&data[4 + 128..]),
             U256::from(2_592_000u64)
         );
+        // booking(address escrow): the selector, then one word.
+        let data = init_data(Contract::Booking, std::slice::from_ref(&b)).unwrap();
+        assert_eq!(data[..4], sel[..4]);
+        assert_eq!(data.len(), 4 + 32);
+        assert_eq!(data[4..4 + 12], [0u8; 12]);
+        assert_eq!(data[4 + 12..], Address::repeat_byte(0x22)[..]);
     }
 
     #[test]

@@ -151,6 +151,7 @@ fn predicted(cfg: &Config, wasm: &Path) -> Vec<(Contract, Address, Bytes)> {
                 "604800".into(),
                 "2592000".into(),
             ],
+            Contract::Booking => vec![addr(Contract::Escrow)],
         };
         let init_data = stylus::init_data(c, &args).unwrap();
         let init_code = stylus::init_code(&module(wasm, c));
@@ -181,7 +182,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
 
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 5, "one transaction per contract");
+    assert_eq!(nonce(&p, &cfg).await, 6, "one transaction per contract");
 
     let record = Record::read(&out).unwrap();
     let head = std::process::Command::new("git")
@@ -198,7 +199,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
         .iter()
         .filter_map(|l| l.log_decode::<InitRecorded>().ok().map(|d| d.inner.data))
         .collect();
-    assert_eq!(inits.len(), 5);
+    assert_eq!(inits.len(), 6);
     let mut fees = U256::ZERO;
     let mut gas_cost = U256::ZERO;
     for (i, (c, address, init_data)) in expected.iter().enumerate() {
@@ -255,14 +256,14 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
     // A second run finds everything where the record says and sends nothing.
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 5);
+    assert_eq!(nonce(&p, &cfg).await, 6);
     assert_eq!(Record::read(&out).unwrap(), record);
 
     // Without the record, the CREATE2 addresses are found again, blocks included.
     std::fs::remove_file(&out).unwrap();
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 5);
+    assert_eq!(nonce(&p, &cfg).await, 6);
     let found = Record::read(&out).unwrap();
     for c in Contract::ALL {
         let (a, b) = (record.get(c).unwrap(), found.get(c).unwrap());
@@ -292,7 +293,7 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
                && *built == keccak256([0xEF, 0xF0, 0x00, 0x00, 0x01, 0x02])),
         "{err}"
     );
-    assert_eq!(nonce(&p, &cfg).await, 5);
+    assert_eq!(nonce(&p, &cfg).await, 6);
 
     // An expired activation is renewed: one activateProgram, then nothing more to send.
     write_modules(&wasm, "v1");
@@ -319,17 +320,17 @@ async fn deploys_each_contract_at_its_create2_address_and_a_second_run_sends_not
     let dry = config(&anvil.url, &out, &wasm, &["--dry-run"]);
     let err = minuto_deploy::run(&dry).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 6, "the dry run sent nothing");
+    assert_eq!(nonce(&p, &cfg).await, 7, "the dry run sent nothing");
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 7, "one activation");
+    assert_eq!(nonce(&p, &cfg).await, 8, "one activation");
     assert_eq!(
         minuto_deploy::verify::activation(&p, hash).await.unwrap(),
         minuto_deploy::verify::Activation::Active(2)
     );
     let err = minuto_deploy::run(&cfg).await.unwrap_err();
     assert!(wiring_stop(&err), "{err}");
-    assert_eq!(nonce(&p, &cfg).await, 7, "nothing more");
+    assert_eq!(nonce(&p, &cfg).await, 8, "nothing more");
 }
 
 #[tokio::test]
@@ -386,7 +387,7 @@ async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
         format!("pre-flight: ArbWasm answers (Stylus v2); StylusDeployer at {STYLUS_DEPLOYER} holds code")
     );
     assert!(
-        steps[3].starts_with("pre-flight: 5 deployment(s) and up to 5 wiring call(s) need about "),
+        steps[3].starts_with("pre-flight: 6 deployment(s) and up to 6 wiring call(s) need about "),
         "{}",
         steps[3]
     );
@@ -402,11 +403,14 @@ async fn dry_run_plans_create2_deployments_and_every_step_and_sends_nothing() {
                 format!("{admin}, {}, {}, 604800, 2592000", at(Contract::Credentials), at(Contract::Ratings)),
             )
             .as_str(),
+            line(Contract::Booking, format!("{}", at(Contract::Escrow))).as_str(),
             // The vetting contract's issuer role, while the deployer is credentials admin.
             format!("would send: credentials.grantRole(ISSUER_ROLE, {}) (vetting)", at(Contract::Vetting)).as_str(),
             format!("would send: credentials.grantRole(DEFAULT_ADMIN_ROLE, {admin})").as_str(),
             "would send: escrow.setRelayer(0x1111111111111111111111111111111111111111, true)",
             "would send: escrow.setTokenAllowed(0x2222222222222222222222222222222222222222, true)",
+            // Booking registered while the deployer is still the escrow's admin.
+            format!("would send: escrow.setBooking({})", at(Contract::Booking)).as_str(),
             format!("would send: escrow.transferAdmin({admin})").as_str(),
             "admin must send: escrow.acceptAdmin() (to <escrow>, data 0x0e18b681)",
             "admin must send: badges.setMinBilled(0x2222222222222222222222222222222222222222, 1000000) \
@@ -543,7 +547,7 @@ async fn a_production_chain_needs_an_admin_a_treasury_and_a_key_not_in_plain_tex
         "{:?}",
         report.steps
     );
-    assert_eq!(report.planned.len(), 5);
+    assert_eq!(report.planned.len(), 6);
     assert_eq!(nonce(&p, &cfg).await, 0);
     assert!(!out.exists());
 }
@@ -662,13 +666,19 @@ async fn send_as(
 /// contracts are Solidity stand-ins answering what the deployed ones would (the roles of
 /// credentials for real, the others' `config()` as constructed). The plan grants vetting
 /// the issuer role from what `hasRole` says; once granted, the re-run's read finds it and
-/// plans nothing; vetting reading another credentials contract stops the run.
+/// plans nothing; vetting reading another credentials contract stops the run. Likewise the
+/// escrow's `booking()`: none or another registered plans `setBooking(booking)`, the
+/// recorded one plans nothing; booking reading another escrow stops the run.
 #[tokio::test]
-async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() {
+async fn the_vetting_issuer_role_and_the_escrows_booking_are_planned_from_chain_state_and_set_once()
+{
     use alloy::sol_types::{SolCall, SolValue};
-    use minuto_deploy::bindings::{IBadges, ICredentials, IRatings, ISessionEscrow, IVetting};
+    use minuto_deploy::bindings::{
+        IBadges, IBooking, ICredentials, IRatings, ISessionEscrow, IVetting,
+    };
     use minuto_deploy::plan::{self, Sender};
-    let test = "the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once";
+    let test =
+        "the_vetting_issuer_role_and_the_escrows_booking_are_planned_from_chain_state_and_set_once";
     let Some((anvil, p)) = node(test, CHAIN_ID, false, false).await else {
         return;
     };
@@ -676,7 +686,7 @@ async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() 
     let cfg = config(&anvil.url, &dir.path().join("31337.json"), dir.path(), &[]);
     let d = cfg.deployer();
     let at = |i: u8| Address::repeat_byte(0xc0 + i);
-    let (credentials, escrow, ratings, vetting) = (at(0), at(1), at(3), at(4));
+    let (credentials, escrow, ratings, vetting, booking) = (at(0), at(1), at(3), at(4), at(5));
     let mut record = Record::new(CHAIN_ID, d, cfg.admin);
     for (i, c) in Contract::ALL.into_iter().enumerate() {
         record.set(
@@ -695,7 +705,7 @@ async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() 
     )
     .await;
     send_as(&cfg, credentials, seedCall { admin: d }.abi_encode()).await;
-    let answers: [(Address, [u8; 4], Vec<u8>); 4] = [
+    let answers: [(Address, [u8; 4], Vec<u8>); 6] = [
         (
             escrow,
             ISessionEscrow::configCall::SELECTOR,
@@ -736,9 +746,22 @@ async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() 
             )
                 .abi_encode_params(),
         ),
+        // The escrow registers the recorded booking contract, which reads the escrow.
+        (
+            escrow,
+            ISessionEscrow::bookingCall::SELECTOR,
+            booking.abi_encode(),
+        ),
+        (
+            booking,
+            IBooking::configCall::SELECTOR,
+            (escrow, 0u64).abi_encode_params(),
+        ),
     ];
     for (to, selector, data) in &answers {
-        set_code(&p, *to, include_str!("fixtures/ViewStandIn.runtime.hex")).await;
+        if p.get_code_at(*to).await.unwrap().is_empty() {
+            set_code(&p, *to, include_str!("fixtures/ViewStandIn.runtime.hex")).await;
+        }
         let call = answerCall {
             selector: (*selector).into(),
             data: data.clone().into(),
@@ -750,6 +773,7 @@ async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() 
     // is to grant it — the only call missing.
     let state = plan::read_state(&p, &cfg, &record, &[]).await.unwrap();
     assert_eq!(state.credentials.vetting_issuer_missing, Some(vetting));
+    assert_eq!(state.escrow.booking_missing, None);
     assert_eq!(
         (
             state.vetting.admin,
@@ -805,6 +829,72 @@ async fn the_vetting_issuer_role_is_planned_from_chain_state_and_granted_once() 
         format!(
             "vetting reads credentials {elsewhere}, but the record's credentials is \
              {credentials}: remove `vetting` from the record to redeploy it"
+        )
+    );
+    let call = answerCall {
+        selector: IVetting::configCall::SELECTOR.into(),
+        data: (
+            d,
+            credentials,
+            ratings,
+            604_800u64,
+            2_592_000u64,
+            0u32,
+            0u32,
+        )
+            .abi_encode_params()
+            .into(),
+    };
+    send_as(&cfg, vetting, call.abi_encode()).await;
+
+    // The escrow registers no booking contract (an escrow deployed before booking existed),
+    // then another one: either way the plan is setBooking(the recorded one) to the
+    // escrow, from the deployer, its admin.
+    let set_booking = ISessionEscrow::setBookingCall { booking }.abi_encode();
+    for registered in [Address::ZERO, Address::repeat_byte(0x0b)] {
+        let call = answerCall {
+            selector: ISessionEscrow::bookingCall::SELECTOR.into(),
+            data: registered.abi_encode().into(),
+        };
+        send_as(&cfg, escrow, call.abi_encode()).await;
+        let state = plan::read_state(&p, &cfg, &record, &[]).await.unwrap();
+        assert_eq!(state.escrow.booking_missing, Some(booking), "{registered}");
+        let actions = plan::actions(&cfg, &record, &state);
+        assert_eq!(
+            actions
+                .iter()
+                .map(|a| (a.what.as_str(), a.to, &a.data[..], a.sender))
+                .collect::<Vec<_>>(),
+            vec![(
+                format!("escrow.setBooking({booking})").as_str(),
+                Some(escrow),
+                &set_booking[..],
+                Sender::Deployer
+            )],
+            "{registered}"
+        );
+    }
+    // What the escrow answers once the call went through: nothing left to send.
+    let call = answerCall {
+        selector: ISessionEscrow::bookingCall::SELECTOR.into(),
+        data: booking.abi_encode().into(),
+    };
+    send_as(&cfg, escrow, call.abi_encode()).await;
+    let state = plan::read_state(&p, &cfg, &record, &[]).await.unwrap();
+    assert_eq!(plan::actions(&cfg, &record, &state), vec![]);
+
+    // Booking reading another escrow than the recorded one stops the run.
+    let call = answerCall {
+        selector: IBooking::configCall::SELECTOR.into(),
+        data: (elsewhere, 3u64).abi_encode_params().into(),
+    };
+    send_as(&cfg, booking, call.abi_encode()).await;
+    let err = plan::read_state(&p, &cfg, &record, &[]).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "booking reads escrow {elsewhere}, but the record's escrow is {escrow}: remove \
+             `booking` from the record to redeploy it"
         )
     );
 }
