@@ -905,22 +905,9 @@ impl Registry {
         }
     }
 
-    /// Loads saved sessions (at start-up). Active ones get a full grace period.
+    /// Loads saved sessions (at start-up, into an empty registry: a rewind to them).
+    /// Active ones get a full grace period.
     pub fn restore(&self, records: &[SessionRecord]) {
-        let mut inner = self.lock();
-        for r in records {
-            let terms = Accrual {
-                start: r.start,
-                rate: r.rate,
-                deposited: r.deposited,
-            };
-            let mut s = self.new_session(r.student_key, terms, r.fee_bps);
-            s.tutor_key = r.tutor_key;
-            s.withdrawn = r.withdrawn;
-            inner.sessions.insert(r.id, s);
-            if r.active {
-                self.activate(&mut inner, r.id);
-            }
-        }
+        self.rewind(records);
     }
 }
