@@ -277,8 +277,9 @@ pub struct TxSettings {
 /// The validated configuration; the keys' meanings are on [`Cli`]. `Debug` shows the
 /// RPC and Redis hosts only (hosted URLs often carry an API key or password) and the
 /// relayer's address, never its key.
-#[derive(Clone)]
+#[derive(Clone, derive_more::Debug)]
 pub struct Config {
+    #[debug("{:?}", rpc_url.host_str())]
     pub rpc_url: Url,
     pub escrow: Address,
     pub chain_id: u64,
@@ -302,36 +303,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub http: HttpSettings,
     /// Shared liveness store (`None`: in memory, one instance).
+    #[debug("{:?}", redis_url.as_ref().map(Url::host_str))]
     pub redis_url: Option<Url>,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redis_host = self.redis_url.as_ref().map(|u| u.host_str());
-        f.debug_struct("Config")
-            .field("rpc_host", &self.rpc_url.host_str())
-            .field("escrow", &self.escrow)
-            .field("chain_id", &self.chain_id)
-            .field("key", &self.key)
-            .field("listen", &self.listen)
-            .field("ping_interval", &self.ping_interval)
-            .field("silence_timeout", &self.silence_timeout)
-            .field("grace_period", &self.grace_period)
-            .field("max_backdate", &self.max_backdate)
-            .field("confirmations", &self.confirmations)
-            .field("start_block", &self.start_block)
-            .field("cursor_file", &self.cursor_file)
-            .field("log_chunk_blocks", &self.log_chunk_blocks)
-            .field("poll_interval", &self.poll_interval)
-            .field("rpc_timeout", &self.rpc_timeout)
-            .field("shutdown_drain", &self.shutdown_drain)
-            .field("api", &self.api)
-            .field("tx", &self.tx)
-            .field("log_format", &self.log_format)
-            .field("http", &self.http)
-            .field("redis_host", &redis_host)
-            .finish()
-    }
 }
 
 /// Configuration errors, each naming the offending field (and file).

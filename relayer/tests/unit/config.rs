@@ -188,6 +188,11 @@ max_attempts = 3
 fn debug_output_never_contains_the_key() {
     let cli = Cli {
         rpc_url: Some("https://rpc.example/v2/SECRETAPIKEY".parse().unwrap()),
+        redis_url: Some(
+            "redis://:REDISPASSWORD@redis.example:6379/"
+                .parse()
+                .unwrap(),
+        ),
         escrow: Some(Address::repeat_byte(1)),
         chain_id: Some(1),
         ..Cli::default()
@@ -206,6 +211,8 @@ fn debug_output_never_contains_the_key() {
     assert!(shown.contains("<redacted>"));
     assert!(!shown.contains("SECRETAPIKEY"));
     assert!(shown.contains("rpc.example"));
+    assert!(!shown.contains("REDISPASSWORD"), "{shown}");
+    assert!(shown.contains("redis.example"), "{shown}");
 }
 
 #[test]
