@@ -12,7 +12,9 @@ use alloy::providers::Provider;
 use anyhow::{bail, ensure, Context, Result};
 use minuto_accrual::{settle, withdrawable, Accrual, RATE_SCALE};
 use minuto_deploy::bindings::{
-    IBadges, ICredentials, IRatings,
+    IBadges,
+    IBooking::{self, IBookingErrors},
+    ICredentials, IRatings,
     ISessionEscrow::{self, ISessionEscrowErrors},
     IVetting::{self, IVettingErrors},
 };
@@ -38,6 +40,25 @@ const VETTED_KIND: u32 = 8;
 const REJECTED_KIND: u32 = 9;
 /// Term of a vetted credential: it expires this long after the deciding vote.
 const TERM: u64 = 86_400;
+/// A booked lesson: ten minutes at [`RATE`] (the tutor's published rate)…
+const LESSON: u32 = 600;
+/// …whose price, `floor(LESSON × RATE / 10^18)`, opens the escrow session at join…
+const PRICE: u128 = 600_000;
+/// …and the student's deposit: the price and 50,000 more, back at join.
+const BOOKING_DEPOSIT: u128 = 650_000;
+/// The tutor's policy: free cancellation until an hour before the start…
+const FREE_NOTICE: u32 = 3_600;
+/// …then a quarter of the price to the tutor…
+const LATE_FEE_BPS: u16 = 2_500;
+/// …and half of it when the student never joins.
+const NO_SHOW_FEE_BPS: u16 = 5_000;
+/// The booking contract's join window around the start `T`: from `T − 5 min`…
+const JOIN_EARLY: u64 = 300;
+/// …to `T + 10 min`.
+const JOIN_LATE: u64 = 600;
+/// The escrow's start window while the tutor no-show lesson is joined (then 900 s again):
+/// short enough to wait out.
+const BOOKED_START_WINDOW: u32 = 30;
 
 struct Suite {
     node: Node,
@@ -46,6 +67,7 @@ struct Suite {
     badges: Address,
     ratings: Address,
     vetting: Address,
+    booking: Address,
     token: Address,
     deploy_block: u64,
     student: Account,
@@ -133,6 +155,22 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     (
         "vetting_rejection_bars_the_tutor_until_the_cooldown_ends",
         |s, _| Box::pin(vetting_rejection(s)),
+    ),
+    (
+        "booked_lesson_joined_started_and_stopped_settles_to_the_base_unit",
+        |s, _| Box::pin(booked_lesson(s)),
+    ),
+    (
+        "booked_lesson_cancelled_late_by_the_student_pays_the_late_fee_exactly",
+        |s, _| Box::pin(booked_late_cancel(s)),
+    ),
+    (
+        "booked_lesson_the_student_never_joins_pays_the_no_show_fee_exactly",
+        |s, _| Box::pin(booked_student_no_show(s)),
+    ),
+    (
+        "booked_lesson_the_tutor_never_starts_refunds_in_full_and_counts_a_no_show",
+        |s, _| Box::pin(booked_tutor_no_show(s)),
     ),
 ];
 
@@ -261,6 +299,7 @@ async fn setup() -> Result<Suite> {
         badges: at("badges")?,
         ratings: at("ratings")?,
         vetting: at("vetting")?,
+        booking: at("booking")?,
         deploy_block: record.contracts["escrow"].block,
         token,
         node,
@@ -288,6 +327,14 @@ async fn setup() -> Result<Suite> {
         .get_receipt()
         .await?;
     suite.node.mined("token.approve", &r)?;
+    // And the booking contract's, which pulls a booked lesson's deposit at request.
+    let r = t
+        .approve(suite.booking, U256::MAX)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
+    suite.node.mined("token.approve (booking)", &r)?;
     Ok(suite)
 }
 
@@ -2021,6 +2068,482 @@ async fn vetting_rejection(s: &Suite) -> Result<()> {
     ensure!(at >= until && again != id, "applied at {at}, id {again}");
     let standing = v.standing(s.tutor.address(), REJECTED_KIND).call().await?;
     ensure!(standing._0 == again, "{standing:?}");
+    Ok(())
+}
+
+alloy::sol! {
+    /// The test token's transfers, to see where a booked lesson's money came from.
+    event Transfer(address indexed from, address indexed to, uint256 value);
+}
+
+fn booking(s: &Suite, who: &Account) -> IBooking::IBookingInstance<alloy::providers::DynProvider> {
+    IBooking::new(s.booking, who.p.clone())
+}
+
+fn booking_error<T>(r: std::result::Result<T, alloy::contract::Error>) -> Result<IBookingErrors> {
+    revert(r)
+}
+
+/// The later of the node's latest block time and this machine's clock: a start time
+/// counted from it is in the future when the request is mined.
+async fn chain_now(s: &Suite) -> Result<u64> {
+    let b = s
+        .node
+        .deployer
+        .p
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await?
+        .context("no latest block")?;
+    Ok(b.header.timestamp.max(unix_now()))
+}
+
+/// Sleeps until this machine's clock is past `until` (plus a block's slack), then mines a
+/// block (a transfer of nothing) so that calls and gas estimates run at a time past it.
+async fn wait_past(s: &Suite, until: u64) -> Result<()> {
+    let wait = (until + 2).saturating_sub(unix_now());
+    println!("    waiting {wait} s (until {until} on chain)");
+    tokio::time::sleep(Duration::from_secs(wait)).await;
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .with_to(s.stranger.address())
+        .with_value(U256::ZERO);
+    let r = s
+        .node
+        .deployer
+        .p
+        .send_transaction(tx)
+        .await?
+        .get_receipt()
+        .await?;
+    s.node.mined("block past a deadline", &r)?;
+    let at = s.node.block_time(&r).await?;
+    ensure!(at > until, "mined at {at}, not past {until}");
+    Ok(())
+}
+
+/// Token balances of the student, tutor, treasury, escrow and booking contract.
+async fn booking_balances(s: &Suite) -> Result<[U256; 5]> {
+    Ok([
+        balance(s, s.student.address()).await?,
+        balance(s, s.tutor.address()).await?,
+        balance(s, s.treasury.address()).await?,
+        balance(s, s.escrow).await?,
+        balance(s, s.booking).await?,
+    ])
+}
+
+/// `floor(PRICE × bps / 10,000)`: a fee on the booked price.
+fn fee_on_price(bps: u16) -> u128 {
+    PRICE * u128::from(bps) / 10_000
+}
+
+/// The tutor publishes [`RATE`] for the token and the policy above (once; later calls find
+/// them on chain).
+async fn tutor_terms(s: &Suite) -> Result<()> {
+    let b = booking(s, &s.tutor);
+    let tutor = s.tutor.address();
+    if b.rateOf(tutor, s.token).call().await? != U256::from(RATE) {
+        let r = mined!(s, "booking.setRate", b.setRate(s.token, U256::from(RATE)));
+        let log = r.decoded_log::<IBooking::RateSet>().context("no RateSet")?;
+        ensure!(
+            (log.tutor, log.token, log.rate) == (tutor, s.token, U256::from(RATE)),
+            "{log:?}"
+        );
+    }
+    let policy = (FREE_NOTICE, LATE_FEE_BPS, NO_SHOW_FEE_BPS);
+    let p = b.policyOf(tutor).call().await?;
+    if (p._0, p._1, p._2) != policy {
+        let r = mined!(
+            s,
+            "booking.setPolicy",
+            b.setPolicy(FREE_NOTICE, LATE_FEE_BPS, NO_SHOW_FEE_BPS)
+        );
+        let log = r
+            .decoded_log::<IBooking::PolicySet>()
+            .context("no PolicySet")?;
+        ensure!(
+            (log.freeNotice, log.lateCancelFeeBps, log.noShowFeeBps) == policy,
+            "{log:?}"
+        );
+    }
+    Ok(())
+}
+
+/// The student books a [`LESSON`] starting at `start` (the tutor to answer by then), with
+/// [`BOOKING_DEPOSIT`]; the tutor accepts. Returns the booking id.
+async fn booked(s: &Suite, start: u64) -> Result<U256> {
+    tutor_terms(s).await?;
+    let (student, tutor) = (s.student.address(), s.tutor.address());
+    let r = mined!(
+        s,
+        "booking.request",
+        booking(s, &s.student).request(
+            tutor,
+            s.token,
+            start,
+            LESSON,
+            U256::from(RATE),
+            U256::from(BOOKING_DEPOSIT),
+            0,
+            start
+        )
+    );
+    let req = r
+        .decoded_log::<IBooking::BookingRequested>()
+        .context("no BookingRequested")?;
+    ensure!(
+        (req.student, req.tutor, req.token, req.start, req.duration)
+            == (student, tutor, s.token, start, LESSON),
+        "{req:?}"
+    );
+    ensure!(
+        (req.rate, req.deposit, req.answerDeadline)
+            == (U256::from(RATE), U256::from(BOOKING_DEPOSIT), start),
+        "{req:?}"
+    );
+    // The tutor's policy, snapshotted into the booking.
+    ensure!(
+        (req.freeNotice, req.lateCancelFeeBps, req.noShowFeeBps)
+            == (FREE_NOTICE, LATE_FEE_BPS, NO_SHOW_FEE_BPS),
+        "{req:?}"
+    );
+    let id = req.id;
+    let r = mined!(s, "booking.accept", booking(s, &s.tutor).accept(id));
+    let acc = r
+        .decoded_log::<IBooking::BookingAccepted>()
+        .context("no BookingAccepted")?;
+    ensure!((acc.id, acc.tutor) == (id, tutor), "{acc:?}");
+    let view = booking(s, &s.stranger).booking(id).call().await?;
+    ensure!(view.state == 2, "state {} after accept", view.state);
+    Ok(id)
+}
+
+/// The student joins booking `id` with heartbeat key `key`: the escrow session opened by
+/// the booking contract for the student, paid from the booking contract's balance, the
+/// surplus back. Returns the receipt and the escrow session id.
+async fn join(
+    s: &Suite,
+    id: U256,
+    key: Address,
+) -> Result<(alloy::rpc::types::TransactionReceipt, U256)> {
+    let r = mined!(s, "booking.join", booking(s, &s.student).join(id, key));
+    let joined = r
+        .decoded_log::<IBooking::BookingJoined>()
+        .context("no BookingJoined")?;
+    let surplus = U256::from(BOOKING_DEPOSIT - PRICE);
+    ensure!(
+        (joined.id, joined.escrowed, joined.refund) == (id, U256::from(PRICE), surplus),
+        "{joined:?}"
+    );
+    let session = joined.sessionId;
+    let opened = r
+        .decoded_log::<ISessionEscrow::SessionOpened>()
+        .context("no SessionOpened")?;
+    ensure!(
+        (opened.id, opened.student, opened.tutor, opened.token)
+            == (session, s.student.address(), s.tutor.address(), s.token),
+        "{opened:?}"
+    );
+    ensure!(
+        (
+            opened.rate,
+            opened.deposit,
+            opened.studentKey,
+            opened.credentialKind,
+            opened.feeBps
+        ) == (U256::from(RATE), U256::from(PRICE), key, 0, FEE_BPS),
+        "{opened:?}"
+    );
+    // The price moved from the booking contract to the escrow, the surplus from the
+    // booking contract to the student: nothing from the student's own balance.
+    let moved: Vec<(Address, Address, U256)> = r
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == s.token)
+        .filter_map(|l| l.log_decode::<Transfer>().ok())
+        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
+        .collect();
+    ensure!(
+        moved
+            == [
+                (s.booking, s.escrow, U256::from(PRICE)),
+                (s.booking, s.student.address(), surplus)
+            ],
+        "transfers {moved:?}"
+    );
+    let view = escrow(s, &s.stranger).session(session).call().await?;
+    ensure!(
+        (view.student, view.tutor, view.deposited, view.state)
+            == (s.student.address(), s.tutor.address(), U256::from(PRICE), 1),
+        "{view:?}"
+    );
+    let b = booking(s, &s.stranger).booking(id).call().await?;
+    ensure!((b.state, b.sessionId) == (6, session), "{b:?}");
+    Ok((r, session))
+}
+
+/// Request → accept → join in the window → the tutor starts the escrow session → the
+/// student stops it: the session's student is the student, its deposit came from the
+/// booking contract, and every balance moves to the base unit as `minuto-accrual` says.
+async fn booked_lesson(s: &Suite) -> Result<()> {
+    // The deploy tool registered the booking contract: it alone may open sessions for
+    // students.
+    let e = escrow(s, &s.student);
+    ensure!(
+        e.booking().call().await? == s.booking,
+        "booking not registered"
+    );
+    let err = escrow_error(
+        e.openFor(
+            s.student.address(),
+            s.tutor.address(),
+            s.token,
+            U256::from(RATE),
+            U256::from(PRICE),
+            Address::repeat_byte(0xb0),
+            0,
+        )
+        .call()
+        .await,
+    )?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowNotBooking(ISessionEscrow::EscrowNotBooking {
+            caller: s.student.address()
+        }),
+        "{err:?}"
+    );
+    let before = booking_balances(s).await?;
+    // The window opens at T − 5 min: a lesson starting in a minute can be joined now.
+    let start_at = chain_now(s).await? + 60;
+    let id = booked(s, start_at).await?;
+    let (r, session) = join(s, id, Address::repeat_byte(0xb1)).await?;
+    let joined_at = s.node.block_time(&r).await?;
+    ensure!(
+        joined_at + JOIN_EARLY >= start_at && joined_at <= start_at + JOIN_LATE,
+        "joined at {joined_at}, outside the window of {start_at}"
+    );
+    let started = start(s, session, Address::repeat_byte(0xb2)).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let r = mined!(
+        s,
+        "escrow.stop (booked)",
+        escrow(s, &s.student).stop(session)
+    );
+    let ended = r
+        .decoded_log::<ISessionEscrow::SessionEnded>()
+        .context("no SessionEnded")?;
+    ensure!(ended.end == s.node.block_time(&r).await?, "{ended:?}");
+    let billed = Accrual {
+        start: started,
+        rate: RATE,
+        deposited: PRICE,
+    }
+    .billed_at(ended.end);
+    ensure!(billed > 0, "nothing billed");
+    let split = settle(PRICE, billed, FEE_BPS, 0).unwrap();
+    let u = U256::from;
+    ensure!(
+        (ended.billed, ended.tutorPaid, ended.fee, ended.refund)
+            == (u(billed), u(split.tutor), u(split.fee), u(split.student)),
+        "{ended:?} vs billed {billed}, {split:?}"
+    );
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - u(BOOKING_DEPOSIT) + u(BOOKING_DEPOSIT - PRICE) + u(split.student),
+        before[1] + u(split.tutor),
+        before[2] + u(split.fee),
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances (student, tutor, treasury, escrow, booking) {after:?}, expected {expected:?}"
+    );
+    println!(
+        "    booked {PRICE}, billed {billed} over {} s: tutor {}, fee {}, refund {} + {}",
+        ended.end - started,
+        split.tutor,
+        split.fee,
+        BOOKING_DEPOSIT - PRICE,
+        split.student
+    );
+    Ok(())
+}
+
+/// The student cancels an accepted lesson inside the tutor's free-cancellation notice:
+/// the late fee (a quarter of the price) to the tutor, the rest of the deposit back.
+async fn booked_late_cancel(s: &Suite) -> Result<()> {
+    let before = booking_balances(s).await?;
+    let start_at = chain_now(s).await? + 120;
+    let id = booked(s, start_at).await?;
+    let err = booking_error(booking(s, &s.stranger).cancel(id).call().await)?;
+    ensure!(
+        err == IBookingErrors::BookingUnauthorized(IBooking::BookingUnauthorized {
+            id,
+            caller: s.stranger.address()
+        }),
+        "{err:?}"
+    );
+    let r = mined!(
+        s,
+        "booking.cancel (late)",
+        booking(s, &s.student).cancel(id)
+    );
+    let at = s.node.block_time(&r).await?;
+    ensure!(
+        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
+        "cancelled at {at}: not late for a lesson at {start_at}"
+    );
+    let fee = fee_on_price(LATE_FEE_BPS);
+    ensure!(fee == 150_000);
+    let c = r
+        .decoded_log::<IBooking::BookingCancelled>()
+        .context("no BookingCancelled")?;
+    let u = U256::from;
+    ensure!(
+        (c.id, c.by, c.tutorFee, c.refund)
+            == (id, s.student.address(), u(fee), u(BOOKING_DEPOSIT - fee)),
+        "{c:?}"
+    );
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - u(fee),
+        before[1] + u(fee),
+        before[2],
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances {after:?}, expected {expected:?}"
+    );
+    ensure!(booking(s, &s.stranger).booking(id).call().await?.state == 5);
+    // A student's cancellation is not the tutor's: no cancellation counted.
+    let record = booking(s, &s.stranger)
+        .tutorRecord(s.tutor.address())
+        .call()
+        .await?;
+    ensure!(record._0 == 0, "{record:?}");
+    Ok(())
+}
+
+/// An accepted lesson the student never joins: nobody may claim the no-show fee while
+/// the join window is open; once it closes (T + 10 min, waited out), joining is refused
+/// and anyone's `claimNoShow` pays the tutor half the price and the student the rest.
+async fn booked_student_no_show(s: &Suite) -> Result<()> {
+    let before = booking_balances(s).await?;
+    let start_at = chain_now(s).await? + 20;
+    let id = booked(s, start_at).await?;
+    let (opens, closes) = (start_at - JOIN_EARLY, start_at + JOIN_LATE);
+    let err = booking_error(booking(s, &s.tutor).claimNoShow(id).call().await)?;
+    ensure!(
+        err == IBookingErrors::BookingJoinWindowOpen(IBooking::BookingJoinWindowOpen {
+            id,
+            closes
+        }),
+        "{err:?}"
+    );
+    wait_past(s, closes).await?;
+    let err = booking_error(
+        booking(s, &s.student)
+            .join(id, Address::repeat_byte(0xc1))
+            .call()
+            .await,
+    )?;
+    ensure!(
+        err == IBookingErrors::BookingOutsideJoinWindow(IBooking::BookingOutsideJoinWindow {
+            id,
+            opens,
+            closes
+        }),
+        "{err:?}"
+    );
+    let r = mined!(
+        s,
+        "booking.claimNoShow",
+        booking(s, &s.stranger).claimNoShow(id)
+    );
+    let fee = fee_on_price(NO_SHOW_FEE_BPS);
+    ensure!(fee == 300_000);
+    let u = U256::from;
+    let log = r
+        .decoded_log::<IBooking::BookingStudentNoShow>()
+        .context("no BookingStudentNoShow")?;
+    ensure!(
+        (log.id, log.by, log.tutorFee, log.refund)
+            == (id, s.stranger.address(), u(fee), u(BOOKING_DEPOSIT - fee)),
+        "{log:?}"
+    );
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - u(fee),
+        before[1] + u(fee),
+        before[2],
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances {after:?}, expected {expected:?}"
+    );
+    ensure!(booking(s, &s.stranger).booking(id).call().await?.state == 7);
+    Ok(())
+}
+
+/// The student joins, the tutor never starts: while the escrow's start window is open
+/// the report fails with the escrow's own error; after it, anyone's report has the escrow
+/// cancel the session (the price back to the student, who got the surplus at join: the
+/// whole deposit), and the tutor's no-show count is 1.
+async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
+    let before = booking_balances(s).await?;
+    let start_at = chain_now(s).await? + 60;
+    let id = booked(s, start_at).await?;
+    // The session keeps the start window in force when it is opened.
+    set_terms(s, FEE_BPS, BOOKED_START_WINDOW).await?;
+    let joined = join(s, id, Address::repeat_byte(0xd1)).await;
+    set_terms(s, FEE_BPS, 900).await?;
+    let (r, session) = joined?;
+    let deadline = s.node.block_time(&r).await? + u64::from(BOOKED_START_WINDOW);
+    let err = escrow_error(booking(s, &s.stranger).reportTutorNoShow(id).call().await)?;
+    ensure!(
+        err == ISessionEscrowErrors::EscrowStartWindowOpen(ISessionEscrow::EscrowStartWindowOpen {
+            id: session,
+            deadline
+        }),
+        "{err:?}"
+    );
+    wait_past(s, deadline).await?;
+    let r = mined!(
+        s,
+        "booking.reportTutorNoShow",
+        booking(s, &s.stranger).reportTutorNoShow(id)
+    );
+    let cancelled = r
+        .decoded_log::<ISessionEscrow::SessionCancelled>()
+        .context("no SessionCancelled")?;
+    ensure!(
+        (cancelled.id, cancelled.by, cancelled.refund) == (session, s.booking, U256::from(PRICE)),
+        "{cancelled:?}"
+    );
+    let log = r
+        .decoded_log::<IBooking::BookingTutorNoShow>()
+        .context("no BookingTutorNoShow")?;
+    ensure!(
+        (log.id, log.sessionId, log.by) == (id, session, s.stranger.address()),
+        "{log:?}"
+    );
+    let record = booking(s, &s.stranger)
+        .tutorRecord(s.tutor.address())
+        .call()
+        .await?;
+    ensure!((record._0, record._1) == (0, 1), "{record:?}");
+    ensure!(booking(s, &s.stranger).booking(id).call().await?.state == 8);
+    ensure!(escrow(s, &s.stranger).session(session).call().await?.state == 4);
+    let after = booking_balances(s).await?;
+    ensure!(
+        after == before,
+        "balances {after:?}, expected unchanged {before:?}"
+    );
     Ok(())
 }
 
