@@ -874,6 +874,16 @@ async fn the_vetting_issuer_role_and_the_escrows_booking_are_planned_from_chain_
             "{registered}"
         );
     }
+    // A record from before booking existed: the planned (CREATE2) address is the one to
+    // register (a dry run, before it is deployed); with neither, nothing to register.
+    let mut older = record.clone();
+    older.contracts.remove("booking");
+    let state = plan::read_state(&p, &cfg, &older, &[(Contract::Booking, booking)])
+        .await
+        .unwrap();
+    assert_eq!(state.escrow.booking_missing, Some(booking));
+    let state = plan::read_state(&p, &cfg, &older, &[]).await.unwrap();
+    assert_eq!(state.escrow.booking_missing, None);
     // What the escrow answers once the call went through: nothing left to send.
     let call = answerCall {
         selector: ISessionEscrow::bookingCall::SELECTOR.into(),
