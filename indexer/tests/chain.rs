@@ -1844,6 +1844,8 @@ async fn browse(browser: &std::path::Path, url: &str) -> Dom {
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                // Containers often have a small /dev/shm.
+                "--disable-dev-shm-usage",
                 "--no-first-run",
                 "--window-size=1280,1000",
                 "--virtual-time-budget=15000",
