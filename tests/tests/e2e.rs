@@ -2498,20 +2498,27 @@ async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
     let before = booking_balances(s).await?;
     let start_at = chain_now(s).await? + 60;
     let id = booked(s, start_at).await?;
-    // The session keeps the start window in force when it is opened.
+    // The session keeps the start window in force when it is opened; the window is set
+    // back once the report inside it has been refused (or anything before failed).
     set_terms(s, FEE_BPS, BOOKED_START_WINDOW).await?;
-    let joined = join(s, id, Address::repeat_byte(0xd1)).await;
+    let inside = async {
+        let (r, session) = join(s, id, Address::repeat_byte(0xd1)).await?;
+        let deadline = s.node.block_time(&r).await? + u64::from(BOOKED_START_WINDOW);
+        let err = escrow_error(booking(s, &s.stranger).reportTutorNoShow(id).call().await)?;
+        ensure!(
+            err == ISessionEscrowErrors::EscrowStartWindowOpen(
+                ISessionEscrow::EscrowStartWindowOpen {
+                    id: session,
+                    deadline
+                }
+            ),
+            "{err:?}"
+        );
+        anyhow::Ok((session, deadline))
+    }
+    .await;
     set_terms(s, FEE_BPS, 900).await?;
-    let (r, session) = joined?;
-    let deadline = s.node.block_time(&r).await? + u64::from(BOOKED_START_WINDOW);
-    let err = escrow_error(booking(s, &s.stranger).reportTutorNoShow(id).call().await)?;
-    ensure!(
-        err == ISessionEscrowErrors::EscrowStartWindowOpen(ISessionEscrow::EscrowStartWindowOpen {
-            id: session,
-            deadline
-        }),
-        "{err:?}"
-    );
+    let (session, deadline) = inside?;
     wait_past(s, deadline).await?;
     let r = mined!(
         s,
