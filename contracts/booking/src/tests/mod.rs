@@ -6,6 +6,7 @@
 mod abi;
 mod answer;
 mod cancel;
+mod endings;
 mod gated;
 mod join;
 mod properties;
@@ -208,6 +209,58 @@ impl<'a> World<'a> {
             .booking(id)
             .motsu_unwrap()
             .state
+    }
+
+    /// Every transition the booking contract has, tried on booking `id` (in `state`) by
+    /// each party that could send it, is refused with exactly `BookingInvalidState{id,
+    /// state}`, emitting nothing; no balance, state or tutor count moves. A joined
+    /// booking's one transition left, `reportTutorNoShow`, is not tried for `Joined`.
+    #[track_caller]
+    pub fn assert_every_transition_refused(&self, id: U256, state: State) {
+        let before = (
+            self.balances(),
+            self.booking.sender(self.stranger).tutor_record(self.tutor),
+        );
+        let refused = || BookingInvalidState {
+            id,
+            state: state as u8,
+        };
+        let b = self.booking;
+        assert_reverts(b, refused(), || b.sender(self.tutor).accept(id));
+        assert_reverts(b, refused(), || b.sender(self.tutor).decline(id));
+        assert_reverts(b, refused(), || b.sender(self.stranger).expire(id));
+        assert_reverts(b, refused(), || b.sender(self.student).cancel(id));
+        assert_reverts(b, refused(), || b.sender(self.tutor).cancel(id));
+        assert_reverts(b, refused(), || {
+            b.sender(self.student).join(id, self.student_key)
+        });
+        assert_reverts(b, refused(), || b.sender(self.stranger).claim_no_show(id));
+        assert_reverts(b, refused(), || b.sender(self.tutor).claim_no_show(id));
+        if state != State::Joined {
+            assert_reverts(b, refused(), || {
+                b.sender(self.stranger).report_tutor_no_show(id)
+            });
+        }
+        let after = (
+            self.balances(),
+            self.booking.sender(self.stranger).tutor_record(self.tutor),
+        );
+        assert_eq!(after, before, "balances and the tutor's record");
+        assert_eq!(self.state(id), state as u8);
+    }
+
+    /// [`World::assert_every_transition_refused`] now, inside the join window, and after
+    /// it has closed (so that no guard is met by a time check first).
+    #[track_caller]
+    pub fn assert_final(&self, id: U256, state: State) {
+        self.assert_every_transition_refused(id, state);
+        let (opens, closes) = rules::join_window(self.start());
+        for t in [opens, self.start(), closes + 1] {
+            if t >= self.now() {
+                self.advance_to(t);
+                self.assert_every_transition_refused(id, state);
+            }
+        }
     }
 
     /// Every holder's balance: student, tutor, treasury, booking, escrow.

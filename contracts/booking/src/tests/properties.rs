@@ -5,6 +5,7 @@
 //! every base unit of the deposit ends with the student, the tutor or the treasury,
 //! exactly as an independent model of the rules says; nothing stays in the booking
 //! contract or the escrow, and each closing event splits the deposit to the base unit.
+//! After each ending every other transition is refused and moves nothing.
 
 use proptest::prelude::*;
 
@@ -177,5 +178,7 @@ proptest! {
         );
         prop_assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), counts);
         prop_assert!(w.state(id) >= State::Declined as u8);
+        // The ending is final: every other transition is refused and moves nothing.
+        w.assert_every_transition_refused(id, State::from_u64(w.state(id).into()));
     }
 }
