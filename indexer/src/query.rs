@@ -230,9 +230,22 @@ pub async fn sessions(
     limit: u32,
 ) -> Result<Page<Session>, StoreError> {
     let who = filter(role);
+    // Either role: the page's ids from each role's index, then those sessions. The plain
+    // `(o.student = $1 OR o.tutor = $1)` let PostgreSQL walk the whole id index backwards
+    // for an account with few sessions (240–370 ms with 1,000,000 stored, on the custom
+    // plans of each connection's first five executions).
+    let page_ids = match role {
+        Role::Any => {
+            "o.id IN (SELECT id FROM (SELECT id FROM session_opened WHERE student = $1 \
+             AND id < $2 ORDER BY id DESC LIMIT $3) AS as_student UNION ALL SELECT id FROM \
+             (SELECT id FROM session_opened WHERE tutor = $1 AND id < $2 ORDER BY id DESC \
+             LIMIT $3) AS as_tutor)"
+        }
+        Role::Student | Role::Tutor => who,
+    };
     let sql = format!(
         "SELECT {SESSION_COLUMNS}, {BY_RELAYER} AS by_relayer {SESSION_JOINS} \
-         WHERE {who} AND o.id < $2 ORDER BY o.id DESC LIMIT $3"
+         WHERE {page_ids} AND o.id < $2 ORDER BY o.id DESC LIMIT $3"
     );
     let before = before.unwrap_or(i64::MAX);
     let rows = sqlx::query(&sql)
