@@ -77,6 +77,8 @@ interface IBooking {
     event BookingStudentNoShow(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
     /// The tutor never started escrow session `sessionId` of booking `id`; `by` had the escrow cancel it (the student's full refund) and the tutor's no-show count grew.
     event BookingTutorNoShow(uint256 indexed id, uint256 indexed sessionId, address indexed by);
+    /// The student came to join booking `id` in its window, but the escrow would have refused the session for a reason outside the student's control (`reason`: 1 this contract is not the escrow's registered booking contract, 2 the escrow is paused, 3 the escrow no longer takes the token): `refund`, the whole deposit, went back to the student and the booking ended, with no fee to anyone.
+    event BookingJoinRefused(uint256 indexed id, uint8 reason, uint256 refund);
     /// A payout the token refused was credited to `account`, to claim later.
     event PayoutCredited(address indexed token, address indexed account, uint256 amount);
     /// `account` claimed its credited payouts, sent to `to`.
@@ -86,7 +88,7 @@ interface IBooking {
     error BookingInvalidAddress(address account);
     /// No booking has this id.
     error BookingUnknown(uint256 id);
-    /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show).
+    /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow).
     error BookingInvalidState(uint256 id, uint8 state);
     /// `caller` is not the party allowed to do this to the booking.
     error BookingUnauthorized(uint256 id, address caller);

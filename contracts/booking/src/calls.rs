@@ -1,5 +1,6 @@
 //! The booking contract's external calls: ERC-20 transfers, approvals and balances, and
-//! the escrow's `tokenAllowed`, `openFor` and `cancel`. Call data is encoded by hand
+//! the escrow's `tokenAllowed`, `openFor`, `cancel` and views (`session`, `config`,
+//! `booking`). Call data is encoded by hand
 //! ([`minuto_wire`]): a few fixed layouts, where a generic codec would be kilobytes.
 
 use alloc::vec::Vec;
@@ -20,6 +21,7 @@ const OPEN_FOR: [u8; 4] =
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
 const SESSION: [u8; 4] = function_selector!("session", U256);
 const CONFIG: [u8; 4] = function_selector!("config");
+const BOOKING: [u8; 4] = function_selector!("booking");
 const HAS_VALID: [u8; 4] = function_selector!("hasValid", Address, u32);
 
 /// The escrow's state of a cancelled session.
@@ -110,18 +112,42 @@ pub(crate) fn cancel(escrow: Address, id: U256) -> Result<(), Vec<u8>> {
     call(escrow, &calldata(CANCEL, &[id.word()])).map(|_| ())
 }
 
-/// The state of escrow session `id` (the last of the 11 words of `session(id)`); `None`
-/// if the escrow did not answer (an unknown session reverts).
+/// A view of the escrow: its return data if the call succeeded and answered at least
+/// `words` words. Only the words a caller needs are read, by their offset: a later escrow
+/// that returns more (a field added at the end) is read the same.
+fn escrow_view(escrow: Address, data: &[u8], words: usize) -> Option<Vec<u8>> {
+    // SAFETY: a static call cannot change state, here or anywhere it reaches.
+    #[allow(deprecated)]
+    let out = unsafe { RawCall::new_static().call(escrow, data) }.ok()?;
+    (out.len() >= words * 32).then_some(out)
+}
+
+/// The state of escrow session `id` (word 10 of `session(id)`); `None` if the escrow did
+/// not answer (an unknown session reverts).
 pub(crate) fn session_state(escrow: Address, id: U256) -> Option<u8> {
-    let out = static_call(escrow, &calldata(SESSION, &[id.word()]), 11 * 32)?;
+    let out = escrow_view(escrow, &calldata(SESSION, &[id.word()]), 11)?;
     Some(minuto_wire::u64_at(&out, 10) as u8)
 }
 
 /// The credentials contract the escrow checks gated sessions against (word 3 of the
-/// escrow's nine-word `config()`); `None` if the escrow did not answer.
+/// escrow's `config()`); `None` if the escrow did not answer.
 pub(crate) fn credentials(escrow: Address) -> Option<Address> {
-    let out = static_call(escrow, &calldata(CONFIG, &[]), 9 * 32)?;
+    let out = escrow_view(escrow, &calldata(CONFIG, &[]), 4)?;
     Some(minuto_wire::address_at(&out, 3))
+}
+
+/// Whether the escrow pauses new money (word 7 of its `config()`); `None` if it did not
+/// answer.
+pub(crate) fn paused(escrow: Address) -> Option<bool> {
+    let out = escrow_view(escrow, &calldata(CONFIG, &[]), 8)?;
+    Some(minuto_wire::u64_at(&out, 7) != 0)
+}
+
+/// The booking contract the escrow takes `openFor` from (its `booking()`); `None` if it
+/// did not answer.
+pub(crate) fn registered_booking(escrow: Address) -> Option<Address> {
+    let out = escrow_view(escrow, &calldata(BOOKING, &[]), 1)?;
+    Some(minuto_wire::address_at(&out, 0))
 }
 
 /// `credentials.hasValid(holder, kind)`; a failing or malformed answer counts as `false`.
@@ -150,6 +176,7 @@ mod tests {
             ("cancel(uint256)", CANCEL),
             ("session(uint256)", SESSION),
             ("config()", CONFIG),
+            ("booking()", BOOKING),
             ("hasValid(address,uint32)", HAS_VALID),
         ] {
             assert_eq!(keccak256(signature)[..4], selector, "{signature}");

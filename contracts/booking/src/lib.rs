@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! Requested ──accept──▶ Accepted ──join (window)──▶ Joined ──reportTutorNoShow──▶ TutorNoShow
+//!  │  │  │                │  │  ├──join, the escrow would refuse (paused, …)──▶ JoinRefused
 //!  │  │  │                │  │  └──claimNoShow (window closed)──▶ StudentNoShow
 //!  │  │  │                │  └──cancel (student: free / late fee; tutor: counted)──▶ Cancelled
 //!  │  │  └──cancel (student)──▶ Cancelled
@@ -36,7 +37,8 @@
 //!
 //! Payouts a token refuses (a blocked address) are credited and [`claim`](Booking::claim)ed
 //! later, so one party's blocked account never traps the other's money. State is written
-//! before every external call; events follow.
+//! before every external call (but join's session id, which the escrow's answer gives);
+//! events follow.
 //!
 //! The deployed program routes calls by hand ([`router`]); `#[public]` serves the ABI
 //! export and the host tests' VM. Errors and events are ABI-encoded by hand
@@ -105,6 +107,10 @@ pub enum State {
     /// The student joined but the tutor never started the session: refunded in full by
     /// the escrow, counted against the tutor.
     TutorNoShow = 8,
+    /// The student came to join, but the escrow would have refused the session for a
+    /// reason outside the student's control (paused, the token delisted, this contract
+    /// not its registered booking contract): the whole deposit went back, no fee.
+    JoinRefused = 9,
 }
 
 impl State {
@@ -118,6 +124,7 @@ impl State {
             6 => Self::Joined,
             7 => Self::StudentNoShow,
             8 => Self::TutorNoShow,
+            9 => Self::JoinRefused,
             _ => Self::None,
         }
     }
@@ -171,6 +178,8 @@ mod sol {
         event BookingStudentNoShow(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
         /// The tutor never started escrow session `sessionId` of booking `id`; `by` had the escrow cancel it (the student's full refund) and the tutor's no-show count grew.
         event BookingTutorNoShow(uint256 indexed id, uint256 indexed sessionId, address indexed by);
+        /// The student came to join booking `id` in its window, but the escrow would have refused the session for a reason outside the student's control (`reason`: 1 this contract is not the escrow's registered booking contract, 2 the escrow is paused, 3 the escrow no longer takes the token): `refund`, the whole deposit, went back to the student and the booking ended, with no fee to anyone.
+        event BookingJoinRefused(uint256 indexed id, uint8 reason, uint256 refund);
         /// A payout the token refused was credited to `account`, to claim later.
         event PayoutCredited(address indexed token, address indexed account, uint256 amount);
         /// `account` claimed its credited payouts, sent to `to`.
@@ -180,7 +189,7 @@ mod sol {
         error BookingInvalidAddress(address account);
         /// No booking has this id.
         error BookingUnknown(uint256 id);
-        /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show).
+        /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow).
         error BookingInvalidState(uint256 id, uint8 state);
         /// `caller` is not the party allowed to do this to the booking.
         error BookingUnauthorized(uint256 id, address caller);
@@ -294,6 +303,7 @@ events! {
     BookingJoined { [id, sessionId] [escrowed, refund] },
     BookingStudentNoShow { [id, by] [tutorFee, refund] },
     BookingTutorNoShow { [id, sessionId, by] [] },
+    BookingJoinRefused { [id] [reason, refund] },
     PayoutCredited { [token, account] [amount] },
     Claimed { [token, account] [to, amount] },
 }
@@ -734,17 +744,25 @@ impl Booking {
     /// goes back to the student. The tutor then `start`s the session in the escrow, within
     /// the escrow's start window. Returns the escrow session id.
     ///
+    /// Should the escrow refuse the session for a reason outside the student's control
+    /// (this contract is not its registered booking contract, it is paused, or it no
+    /// longer takes the token; checked through its views first), the booking ends as
+    /// `JoinRefused` instead: the whole deposit goes back, no fee, and the call returns 0.
+    ///
+    /// The booking's state is written before the escrow is called; its session id only
+    /// after, since the escrow's answer gives it (the entrypoint refuses re-entry).
+    ///
     /// # Errors
     /// `BookingUnknown`; `BookingInvalidState` unless accepted; `BookingUnauthorized`
     /// unless the caller is the student; `BookingOutsideJoinWindow`;
     /// `BookingTransferFailed` if the token refuses the approval; the escrow's own errors
-    /// from `openFor`, unchanged (`EscrowNotBooking` if it has not registered this
-    /// contract, `EscrowPaused`, `EscrowInvalidAddress` for a zero key, …);
+    /// from `openFor`, unchanged (`EscrowInvalidAddress` for a zero key, …);
     /// `BookingAccounting`.
     ///
     /// # Events
     /// The escrow's `SessionOpened`; `PayoutCredited` if the token refuses the refund;
-    /// `BookingJoined`.
+    /// `BookingJoined`. Or, when the escrow would refuse: `PayoutCredited` if the token
+    /// refuses the refund, `BookingJoinRefused`.
     pub fn join(&mut self, id: U256, student_key: Address) -> Result<U256, Error> {
         let t = self.terms(id)?;
         require_state(id, t.state, State::Accepted)?;
@@ -754,6 +772,30 @@ impl Booking {
         if now < opens || now > closes {
             return Err(BookingOutsideJoinWindow { id, opens, closes }.into());
         }
+        let escrow = self.escrow.get();
+        // What would make the escrow refuse, and is none of the student's doing, ends the
+        // booking with the whole deposit back instead of a revert (which would leave the
+        // student to pay the no-show fee once the window closes). A view the escrow does
+        // not answer counts as a refusal.
+        let refused = if calls::registered_booking(escrow) != Some(host::this()) {
+            1
+        } else if calls::paused(escrow) != Some(false) {
+            2
+        } else if !calls::token_allowed(escrow, t.token) {
+            3
+        } else {
+            0
+        };
+        if refused != 0 {
+            self.set_state(id, State::JoinRefused);
+            self.pay(t.token, t.student, t.deposit)?;
+            Emit::emit(BookingJoinRefused {
+                id,
+                reason: refused,
+                refund: word(t.deposit),
+            });
+            return Ok(U256::ZERO);
+        }
         let (rate, kind) = {
             let b = self.bookings.getter(id);
             (b.rate.get(), small(b.credential_kind.get()) as u32)
@@ -761,7 +803,6 @@ impl Booking {
         // SAFETY: the request checked price ≤ deposit.
         let refund = t.deposit - t.price;
         self.set_state(id, State::Joined);
-        let escrow = self.escrow.get();
         let escrowed = word(t.price);
         if !calls::approve(t.token, escrow, escrowed) {
             return Err(BookingTransferFailed {
@@ -800,7 +841,9 @@ impl Booking {
     /// Settles an accepted lesson the student never joined, once its join window has
     /// closed: the snapshotted no-show fee of the booked price to the tutor, the rest of
     /// the deposit to the student. Anyone may call it (the tutor to be paid, the student
-    /// to get the rest back, a keeper for either).
+    /// to get the rest back, a keeper for either). While this contract is not the escrow's
+    /// registered booking contract the student could not have joined: no fee, the whole
+    /// deposit back.
     ///
     /// # Errors
     /// `BookingUnknown`; `BookingInvalidState` unless accepted; `BookingJoinWindowOpen`;
@@ -815,7 +858,11 @@ impl Booking {
         if now() <= closes {
             return Err(BookingJoinWindowOpen { id, closes }.into());
         }
-        let fee_bps = small(self.bookings.getter(id).no_show_fee_bps.get()) as u16;
+        let fee_bps = if calls::registered_booking(self.escrow.get()) == Some(host::this()) {
+            small(self.bookings.getter(id).no_show_fee_bps.get()) as u16
+        } else {
+            0
+        };
         let split = rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
         self.set_state(id, State::StudentNoShow);
         self.pay(t.token, t.tutor, split.tutor)?;

@@ -186,6 +186,13 @@ fn events_are_all_declared_in_the_abi_and_emitted(
         .sender(w.stranger)
         .report_tutor_no_show(joined)
         .motsu_unwrap();
+    let refused = w.accepted();
+    escrow.sender(w.admin).set_paused(true).motsu_unwrap();
+    w.advance_to(w.now() + LEAD);
+    booking
+        .sender(w.student)
+        .join(refused, w.student_key)
+        .motsu_unwrap();
     let blocked = w.request().motsu_unwrap();
     token.sender(w.admin).set_blocked(w.student, true);
     booking.sender(w.tutor).decline(blocked).motsu_unwrap();
@@ -216,6 +223,10 @@ fn events_are_all_declared_in_the_abi_and_emitted(
         (
             BookingTutorNoShow::SIGNATURE_HASH,
             BookingTutorNoShow::SIGNATURE,
+        ),
+        (
+            BookingJoinRefused::SIGNATURE_HASH,
+            BookingJoinRefused::SIGNATURE,
         ),
         (PayoutCredited::SIGNATURE_HASH, PayoutCredited::SIGNATURE),
         (Claimed::SIGNATURE_HASH, Claimed::SIGNATURE),

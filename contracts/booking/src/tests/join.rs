@@ -7,8 +7,8 @@ use alloy_sol_types::SolError;
 
 use super::*;
 use minuto_escrow::{
-    EscrowInvalidAddress, EscrowInvalidState, EscrowNotBooking, EscrowPaused,
-    EscrowStartWindowOpen, SessionCancelled, SessionOpened,
+    EscrowInvalidAddress, EscrowInvalidState, EscrowStartWindowOpen, SessionCancelled,
+    SessionOpened,
 };
 
 fn escrow_error(e: impl alloy_sol_types::SolError) -> Error {
@@ -143,7 +143,7 @@ fn join_only_by_the_student_inside_the_window(
 }
 
 #[motsu::test]
-fn join_passes_on_the_escrows_refusals_and_changes_nothing(
+fn join_passes_on_the_escrows_refusal_of_the_students_own_mistake(
     escrow: Contract<SessionEscrow>,
     token: Contract<TestToken>,
     booking: Contract<Booking>,
@@ -152,7 +152,7 @@ fn join_passes_on_the_escrows_refusals_and_changes_nothing(
     let id = w.accepted();
     w.advance_to(w.start());
     let before = w.balances();
-    // A zero heartbeat key.
+    // A zero heartbeat key is the student's to fix: the call reverts, nothing moves.
     let err = booking
         .sender(w.student)
         .join(id, Address::ZERO)
@@ -163,41 +163,176 @@ fn join_passes_on_the_escrows_refusals_and_changes_nothing(
             account: Address::ZERO
         })
     );
-    // The escrow paused new money.
-    escrow.sender(w.admin).set_paused(true).motsu_unwrap();
-    let err = booking
-        .sender(w.student)
-        .join(id, w.student_key)
-        .motsu_unwrap_err();
-    assert_eq!(err, escrow_error(EscrowPaused {}));
-    escrow.sender(w.admin).set_paused(false).motsu_unwrap();
-    // The escrow no longer takes this booking contract.
-    escrow
-        .sender(w.admin)
-        .set_booking(Address::ZERO)
-        .motsu_unwrap();
-    let err = booking
-        .sender(w.student)
-        .join(id, w.student_key)
-        .motsu_unwrap_err();
-    assert_eq!(
-        err,
-        escrow_error(EscrowNotBooking {
-            caller: booking.address()
-        })
-    );
     assert_eq!(w.balances(), before);
     assert_eq!(w.state(id), State::Accepted as u8);
-    // Registered again, the same join goes through.
-    escrow
-        .sender(w.admin)
-        .set_booking(booking.address())
-        .motsu_unwrap();
     booking
         .sender(w.student)
         .join(id, w.student_key)
         .motsu_unwrap();
     assert_eq!(w.state(id), State::Joined as u8);
+}
+
+/// Audit 15, M2: a join the escrow would refuse for a reason outside the student's
+/// control ends the booking with the whole deposit back, no fee, no revert.
+fn join_refused(w: &World<'_>, reason: u8, refuse: impl FnOnce()) {
+    let id = w.accepted();
+    refuse();
+    w.advance_to(w.start() - JOIN_EARLY);
+    let before = w.balances();
+    assert_eq!(before, [FUNDS - DEPOSIT, 0, 0, DEPOSIT, 0]);
+    let (session, events) = with_events(w.booking, || {
+        w.booking
+            .sender(w.student)
+            .join(id, w.student_key)
+            .motsu_unwrap()
+    });
+    assert_eq!(session, U256::ZERO);
+    assert_eq!(
+        events,
+        [log(BookingJoinRefused {
+            id,
+            reason,
+            refund: u(DEPOSIT)
+        })]
+    );
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    let b = w.booking.sender(w.stranger).booking(id).motsu_unwrap();
+    assert_eq!((b.state, b.sessionId), (9, U256::ZERO));
+    assert_eq!(
+        w.escrow.sender(w.stranger).config().8,
+        0,
+        "no escrow session was opened"
+    );
+    // Nothing is owed to anyone: no no-show fee after the window, no second refund.
+    w.assert_final(id, State::JoinRefused);
+    assert_eq!(w.booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+}
+
+#[motsu::test]
+fn a_join_while_this_contract_is_not_the_escrows_booking_refunds_in_full(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    // A migration: the escrow registered another booking contract.
+    join_refused(&w, 1, || {
+        escrow
+            .sender(w.admin)
+            .set_booking(Address::repeat_byte(0xb0))
+            .motsu_unwrap()
+    });
+}
+
+#[motsu::test]
+fn a_join_while_the_escrow_is_paused_refunds_in_full(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    join_refused(&w, 2, || {
+        escrow.sender(w.admin).set_paused(true).motsu_unwrap()
+    });
+}
+
+#[motsu::test]
+fn a_join_in_a_token_the_escrow_no_longer_takes_refunds_in_full(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    join_refused(&w, 3, || {
+        escrow
+            .sender(w.admin)
+            .set_token_allowed(token.address(), false)
+            .motsu_unwrap()
+    });
+}
+
+#[motsu::test]
+fn join_refusals_are_checked_in_order_and_outside_the_window_still_revert(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let id = w.accepted();
+    escrow.sender(w.admin).set_paused(true).motsu_unwrap();
+    escrow
+        .sender(w.admin)
+        .set_token_allowed(token.address(), false)
+        .motsu_unwrap();
+    let (opens, closes) = rules::join_window(w.start());
+    // Before the window the call is refused as ever: nothing ends.
+    assert_reverts(
+        &booking,
+        BookingOutsideJoinWindow { id, opens, closes },
+        || booking.sender(w.student).join(id, w.student_key),
+    );
+    assert_reverts(
+        &booking,
+        BookingUnauthorized {
+            id,
+            caller: w.tutor,
+        },
+        || booking.sender(w.tutor).join(id, w.student_key),
+    );
+    w.advance_to(opens);
+    // Paused and the token delisted: the pause is named.
+    booking
+        .sender(w.student)
+        .join(id, w.student_key)
+        .motsu_unwrap();
+    booking.assert_emitted(&BookingJoinRefused {
+        id,
+        reason: 2,
+        refund: u(DEPOSIT),
+    });
+}
+
+#[motsu::test]
+fn claim_no_show_charges_nothing_while_this_contract_is_not_the_escrows_booking(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let id = w.accepted();
+    let kept = w.accepted();
+    escrow
+        .sender(w.admin)
+        .set_booking(Address::ZERO)
+        .motsu_unwrap();
+    w.advance_to(w.start() + JOIN_LATE + 1);
+    let ((), events) = with_events(&booking, || {
+        booking.sender(w.tutor).claim_no_show(id).motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [log(BookingStudentNoShow {
+            id,
+            by: w.tutor,
+            tutorFee: U256::ZERO,
+            refund: u(DEPOSIT)
+        })]
+    );
+    assert_eq!(w.balances(), [FUNDS - DEPOSIT, 0, 0, DEPOSIT, 0]);
+    // Registered again, the fee is due as ever.
+    escrow
+        .sender(w.admin)
+        .set_booking(booking.address())
+        .motsu_unwrap();
+    booking.sender(w.tutor).claim_no_show(kept).motsu_unwrap();
+    let fee = PRICE * u128::from(NO_SHOW_BPS) / 10_000;
+    booking.assert_emitted(&BookingStudentNoShow {
+        id: kept,
+        by: w.tutor,
+        tutorFee: u(fee),
+        refund: u(DEPOSIT - fee),
+    });
+    assert_eq!(w.balances(), [FUNDS - fee, fee, 0, 0, 0]);
 }
 
 #[motsu::test]

@@ -1,7 +1,8 @@
 //! Money conservation, the core invariant: over random terms (duration, rate with a
 //! sub-unit part, surplus deposit, policy) and every way a booking can end (decline,
 //! expire, cancel unanswered, student cancel at any time before the start, tutor cancel,
-//! student no-show, tutor no-show after the join, a joined lesson run for a random time),
+//! student no-show, tutor no-show after the join, a join the paused escrow would refuse, a
+//! joined lesson run for a random time),
 //! every base unit of the deposit ends with the student, the tutor or the treasury,
 //! exactly as an independent model of the rules says; nothing stays in the booking
 //! contract or the escrow, and each closing event splits the deposit to the base unit.
@@ -27,6 +28,8 @@ enum Path {
     StudentNoShow(u64),
     /// The student joins `at` seconds into the window; the tutor never starts.
     TutorNoShow(u64),
+    /// The escrow is paused; the student comes to join `at` seconds into the window.
+    JoinRefused(u64),
     /// The student joins `at` seconds into the window; the tutor starts and the session
     /// is stopped `run` seconds later.
     Lesson(u64, u64),
@@ -42,6 +45,7 @@ fn path() -> impl Strategy<Value = Path> {
         (0..=LEAD + JOIN_LATE).prop_map(Path::TutorCancel),
         (1..=LEAD).prop_map(Path::StudentNoShow),
         (0..=window).prop_map(Path::TutorNoShow),
+        (0..=window).prop_map(Path::JoinRefused),
         ((0..=window), (0..=2 * u64::from(rules::MAX_DURATION / 12)))
             .prop_map(|(a, r)| Path::Lesson(a, r)),
     ]
@@ -154,6 +158,15 @@ proptest! {
                 w.advance_to(w.now() + u64::from(START_WINDOW) + 1);
                 booking.sender(w.stranger).report_tutor_no_show(id).motsu_unwrap();
                 (0, 0, (0, 1))
+            }
+            Path::JoinRefused(at) => {
+                accept();
+                escrow.sender(w.admin).set_paused(true).motsu_unwrap();
+                w.advance_to(opens + at);
+                let session = booking.sender(w.student).join(id, w.student_key).motsu_unwrap();
+                prop_assert_eq!(session, U256::ZERO);
+                booking.assert_emitted(&BookingJoinRefused { id, reason: 2, refund: u(deposit) });
+                (0, 0, (0, 0))
             }
             Path::Lesson(at, run) => {
                 accept();

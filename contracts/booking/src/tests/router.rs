@@ -213,17 +213,20 @@ fn dispatch_passes_on_the_escrows_revert_data(
     let w = World::new(&escrow, &token, &booking);
     let id = w.accepted();
     w.advance_to(w.start());
-    escrow.sender(w.admin).set_paused(true).motsu_unwrap();
+    // A zero heartbeat key: the escrow's own error, unchanged.
     assert_eq!(
         reverted(call(
             &booking,
             w.student,
             I::joinCall {
                 id,
-                student_key: w.student_key
+                student_key: Address::ZERO
             }
         )),
-        minuto_escrow::EscrowPaused {}.abi_encode()
+        minuto_escrow::EscrowInvalidAddress {
+            account: Address::ZERO
+        }
+        .abi_encode()
     );
 }
 
