@@ -2302,6 +2302,7 @@ async fn booked_lesson(s: &Suite) -> Result<()> {
             U256::from(PRICE),
             Address::repeat_byte(0xb0),
             0,
+            0,
         )
         .call()
         .await,
@@ -2503,7 +2504,10 @@ async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
     set_terms(s, FEE_BPS, BOOKED_START_WINDOW).await?;
     let inside = async {
         let (r, session) = join(s, id, Address::repeat_byte(0xd1)).await?;
-        let deadline = s.node.block_time(&r).await? + u64::from(BOOKED_START_WINDOW);
+        // The tutor may start until the escrow's window or the join window, whichever
+        // ends later, has passed (the booking asks openFor for the longer one).
+        let deadline = (s.node.block_time(&r).await? + u64::from(BOOKED_START_WINDOW))
+            .max(start_at + JOIN_LATE);
         let err = escrow_error(booking(s, &s.stranger).reportTutorNoShow(id).call().await)?;
         ensure!(
             err == ISessionEscrowErrors::EscrowStartWindowOpen(

@@ -17,7 +17,7 @@ const APPROVE: [u8; 4] = function_selector!("approve", Address, U256);
 const BALANCE_OF: [u8; 4] = function_selector!("balanceOf", Address);
 const TOKEN_ALLOWED: [u8; 4] = function_selector!("tokenAllowed", Address);
 const OPEN_FOR: [u8; 4] =
-    function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
+    function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32);
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
 const SESSION: [u8; 4] = function_selector!("session", U256);
 const CONFIG: [u8; 4] = function_selector!("config");
@@ -88,6 +88,7 @@ pub(crate) fn open_for(
     deposit: U256,
     student_key: Address,
     credential_kind: u32,
+    min_start_window: u32,
 ) -> Result<U256, Vec<u8>> {
     let data = calldata(
         OPEN_FOR,
@@ -99,6 +100,7 @@ pub(crate) fn open_for(
             deposit.word(),
             student_key.word(),
             credential_kind.word(),
+            min_start_window.word(),
         ],
     );
     let out = call(escrow, &data)?;
@@ -170,7 +172,7 @@ mod tests {
             ("balanceOf(address)", BALANCE_OF),
             ("tokenAllowed(address)", TOKEN_ALLOWED),
             (
-                "openFor(address,address,address,uint256,uint256,address,uint32)",
+                "openFor(address,address,address,uint256,uint256,address,uint32,uint32)",
                 OPEN_FOR,
             ),
             ("cancel(uint256)", CANCEL),

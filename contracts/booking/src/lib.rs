@@ -742,7 +742,9 @@ impl Booking {
     /// between the same parties at the locked rate, with `student_key` signing the
     /// student's heartbeats and the booking's credential kind; the rest of the deposit
     /// goes back to the student. The tutor then `start`s the session in the escrow, within
-    /// the escrow's start window. Returns the escrow session id.
+    /// its start window: the escrow's configured one, but never ending before the join
+    /// window closes (`openFor`'s `minStartWindow`), so a student joining early does not
+    /// shorten the tutor's time. Returns the escrow session id.
     ///
     /// Should the escrow refuse the session for a reason outside the student's control
     /// (this contract is not its registered booking contract, it is paused, or it no
@@ -821,6 +823,9 @@ impl Booking {
             escrowed,
             student_key,
             kind,
+            // The tutor may start at least until the join window closes, however early
+            // the student joined (≤ JOIN_EARLY + JOIN_LATE: `now` is inside the window).
+            (closes - now) as u32,
         )
         .map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
         // The escrow counts its sessions in 64 bits.

@@ -454,6 +454,7 @@ impl SessionEscrow {
             student_key,
             credential_kind,
             State::Open,
+            0,
         )?;
         Ok(word(id))
     }
@@ -465,7 +466,10 @@ impl SessionEscrow {
     /// refunds go to them), except that neither party may [`cancel`](Self::cancel) it
     /// before its start window has passed: a booked lesson's fees and counts are the
     /// booking contract's to settle, so a student cannot join and then cancel to dodge a
-    /// late fee, nor a tutor cancel to dodge a no-show. Returns the new session id.
+    /// late fee, nor a tutor cancel to dodge a no-show. The session's start window is the
+    /// configured one or `min_start_window` seconds (at most [`MAX_START_WINDOW`]),
+    /// whichever is longer: the booking contract keeps the tutor's deadline from running
+    /// out before the lesson's own join window does. Returns the new session id.
     ///
     /// # Errors
     /// `EscrowNotBooking` unless the caller is the registered booking contract;
@@ -484,6 +488,7 @@ impl SessionEscrow {
         deposit: U256,
         student_key: Address,
         credential_kind: u32,
+        min_start_window: u32,
     ) -> Result<U256, Error> {
         let caller = msg::sender();
         if caller != self.booking.address(value::ADDRESS) {
@@ -502,6 +507,7 @@ impl SessionEscrow {
             student_key,
             credential_kind,
             State::Open,
+            min_start_window,
         )?;
         Ok(word(id))
     }
@@ -567,6 +573,7 @@ impl SessionEscrow {
             student_key,
             credential_kind,
             State::Active,
+            0,
         )?;
         Emit::emit(SessionStarted {
             id: word(id),
@@ -1326,7 +1333,8 @@ impl SessionEscrow {
     }
 
     /// Checks and records a new session of `student`, then pulls its deposit from `payer`
-    /// (the student, or the booking contract for [`open_for`](Self::open_for)).
+    /// (the student, or the booking contract for [`open_for`](Self::open_for)), with a start
+    /// window of at least `min_start_window` seconds (0 for sessions of the student's own).
     #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
@@ -1339,6 +1347,7 @@ impl SessionEscrow {
         student_key: Address,
         credential_kind: u32,
         state: State,
+        min_start_window: u32,
     ) -> Result<u64, Error> {
         self.when_not_paused()?;
         if tutor.is_zero() || tutor == student {
@@ -1371,7 +1380,10 @@ impl SessionEscrow {
             self.require_credential(id_word, tutor, credential_kind)?;
         }
         let fee_bps = self.settings.uint(settings::FEE_BPS);
-        let start_window = self.settings.uint(settings::START_WINDOW);
+        let start_window = self
+            .settings
+            .uint(settings::START_WINDOW)
+            .max(min_start_window.min(MAX_START_WINDOW).into());
         self.settings.set_uint(settings::SESSION_COUNT, id);
 
         let mut s = self.sessions.setter(id_word);

@@ -39,7 +39,8 @@ const OPEN_ACCEPTED: u32 = selector!(
     u64,
     stylus_sdk::abi::Bytes
 );
-const OPEN_FOR: u32 = selector!("openFor", Address, Address, Address, U256, U256, Address, u32);
+const OPEN_FOR: u32 =
+    selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32);
 const START: u32 = selector!("start", U256, Address);
 const TOP_UP: u32 = selector!("topUp", U256, U256);
 const WITHDRAW: u32 = selector!("withdraw", U256);
@@ -124,6 +125,7 @@ impl SessionEscrow {
                 a.u256(4)?,
                 a.address(5)?,
                 a.uint(6, 4)? as u32,
+                a.uint(7, 4)? as u32,
             )),
             START => empty(self.start(a.u256(0)?, a.address(1)?)),
             TOP_UP => empty(self.top_up(a.u256(0)?, a.u256(1)?)),

@@ -542,3 +542,66 @@ fn report_tutor_no_show_is_refused_once_the_tutor_started(
         || booking.sender(w.student).report_tutor_no_show(other),
     );
 }
+
+/// Audit 15, M1: the tutor's start deadline runs to the end of the join window at least,
+/// not from the student's early join, whatever the escrow's configured start window.
+#[motsu::test]
+fn an_early_join_leaves_the_tutor_the_whole_join_window_to_start(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let closes = w.start() + JOIN_LATE;
+    // The admin shortens the escrow's start window to 1 s (instant matching).
+    escrow
+        .sender(w.admin)
+        .set_config(w.treasury, Address::ZERO, FEE_BPS, 1, 60)
+        .motsu_unwrap();
+    let on_time = w.accepted();
+    let absent = w.accepted();
+    w.advance_to(w.start() - JOIN_EARLY);
+    let session = booking
+        .sender(w.student)
+        .join(on_time, w.student_key)
+        .motsu_unwrap();
+    let other = booking
+        .sender(w.student)
+        .join(absent, w.student_key)
+        .motsu_unwrap();
+    // T + 6 min: inside the booking's window; the tutor is not late, nobody may report.
+    w.advance_to(w.start() + 360);
+    assert_eq!(
+        booking
+            .sender(w.stranger)
+            .report_tutor_no_show(on_time)
+            .motsu_unwrap_err(),
+        escrow_error(EscrowStartWindowOpen {
+            id: session,
+            deadline: closes
+        })
+    );
+    escrow
+        .sender(w.tutor)
+        .start(session, w.tutor_key)
+        .motsu_unwrap();
+    // The other lesson's tutor still has until the join window closes, and no longer.
+    w.advance_to(closes);
+    assert_eq!(
+        booking
+            .sender(w.stranger)
+            .report_tutor_no_show(absent)
+            .motsu_unwrap_err(),
+        escrow_error(EscrowStartWindowOpen {
+            id: other,
+            deadline: closes
+        })
+    );
+    w.advance_to(closes + 1);
+    booking
+        .sender(w.stranger)
+        .report_tutor_no_show(absent)
+        .motsu_unwrap();
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(w.state(on_time), State::Joined as u8);
+}

@@ -8,6 +8,7 @@
 //! contract or the escrow, and each closing event splits the deposit to the base unit.
 //! After each ending every other transition is refused and moves nothing.
 
+use alloy_sol_types::SolError;
 use proptest::prelude::*;
 
 use super::*;
@@ -155,7 +156,17 @@ proptest! {
                 booking.assert_emitted(&BookingJoined {
                     id, sessionId: session, escrowed: u(price), refund: u(surplus),
                 });
-                w.advance_to(w.now() + u64::from(START_WINDOW) + 1);
+                // The tutor may start until the escrow's window or the join window,
+                // whichever ends later, has passed; a report before that is refused.
+                let deadline = (w.now() + u64::from(START_WINDOW)).max(start + JOIN_LATE);
+                w.advance_to(deadline);
+                prop_assert_eq!(
+                    booking.sender(w.stranger).report_tutor_no_show(id).motsu_unwrap_err(),
+                    Error::Escrow(EscrowRevert(
+                        minuto_escrow::EscrowStartWindowOpen { id: session, deadline }.abi_encode()
+                    ))
+                );
+                w.advance_to(deadline + 1);
                 booking.sender(w.stranger).report_tutor_no_show(id).motsu_unwrap();
                 (0, 0, (0, 1))
             }

@@ -29,6 +29,17 @@ fn open_for(
     p: &Parties,
     caller: Address,
 ) -> Result<U256, Error> {
+    open_for_within(escrow, token, p, caller, 0)
+}
+
+/// `openFor` asking for a start window of at least `min_start_window` seconds.
+fn open_for_within(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    p: &Parties,
+    caller: Address,
+    min_start_window: u32,
+) -> Result<U256, Error> {
     escrow.sender(caller).open_for(
         p.student,
         p.tutor,
@@ -37,6 +48,7 @@ fn open_for(
         u(DEPOSIT),
         p.student_key,
         0,
+        min_start_window,
     )
 }
 
@@ -172,6 +184,74 @@ fn a_booked_session_cannot_be_cancelled_by_a_party_inside_its_start_window(
     assert_eq!(balance(&token, p.student), DEPOSIT);
 }
 
+/// Audit 15, M1: the booking contract keeps the tutor's start deadline from running out
+/// before the lesson's join window does, whatever the configured window and however early
+/// the student joined.
+#[motsu::test]
+fn open_for_keeps_the_start_window_open_at_least_min_start_window(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+    let opened = now();
+    // Shorter than the configured window: the configured one holds.
+    let short = open_for_within(&escrow, &token, &p, booking, START_WINDOW - 1).motsu_unwrap();
+    // Longer: the asked one.
+    let long = open_for_within(&escrow, &token, &p, booking, 900).motsu_unwrap();
+    let started = open_for_within(&escrow, &token, &p, booking, 900).motsu_unwrap();
+    // Above the largest window a session can keep: capped there.
+    let huge = open_for_within(&escrow, &token, &p, booking, u32::MAX).motsu_unwrap();
+    let deadline = |id| {
+        let err = escrow.sender(p.stranger()).cancel(id).motsu_unwrap_err();
+        let open = <EscrowStartWindowOpen as alloy_sol_types::SolError>::abi_decode(
+            &Vec::<u8>::from(err),
+            true,
+        )
+        .unwrap();
+        assert_eq!(open.id, id);
+        open.deadline
+    };
+    assert_eq!(deadline(short), opened + u64::from(START_WINDOW));
+    assert_eq!(deadline(long), opened + 900);
+    assert_eq!(deadline(huge), opened + u64::from(MAX_START_WINDOW));
+    // The tutor may start until the later deadline, not after it.
+    clock::advance(900);
+    escrow
+        .sender(p.tutor)
+        .start(started, p.tutor_key)
+        .motsu_unwrap();
+    assert_reverts(
+        &escrow,
+        EscrowStartWindowExpired {
+            id: short,
+            deadline: opened + u64::from(START_WINDOW),
+        },
+        || escrow.sender(p.tutor).start(short, p.tutor_key),
+    );
+    assert_reverts(
+        &escrow,
+        EscrowStartWindowOpen {
+            id: long,
+            deadline: opened + 900,
+        },
+        || escrow.sender(p.student).cancel(long),
+    );
+    clock::advance(1);
+    assert_reverts(
+        &escrow,
+        EscrowStartWindowExpired {
+            id: long,
+            deadline: opened + 900,
+        },
+        || escrow.sender(p.tutor).start(long, p.tutor_key),
+    );
+    escrow.sender(p.student).cancel(long).motsu_unwrap();
+}
+
 #[motsu::test]
 fn open_for_rejects_everyone_but_the_registered_booking_contract(
     escrow: Contract<SessionEscrow>,
@@ -218,9 +298,16 @@ fn open_for_keeps_every_check_of_open(
     let booking = Address::random();
     register(&escrow, &token, &p, booking);
     let f = |student: Address, tutor: Address, tok: Address, rate: u128, deposit: u128| {
-        escrow
-            .sender(booking)
-            .open_for(student, tutor, tok, u(rate), u(deposit), p.student_key, 0)
+        escrow.sender(booking).open_for(
+            student,
+            tutor,
+            tok,
+            u(rate),
+            u(deposit),
+            p.student_key,
+            0,
+            0,
+        )
     };
     let t = token.address();
     assert_reverts(

@@ -196,6 +196,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         deposit: u(DEPOSIT),
         student_key: p.student_key,
         credential_kind: 0,
+        min_start_window: 7_200,
     };
     assert_eq!(
         reverted(call(&escrow, booking, open_for.clone())),
@@ -221,6 +222,14 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     assert_eq!(
         (booked, view.student, view.deposited, view.state),
         (id + u(1), p.student, u(DEPOSIT), State::Open as u8)
+    );
+    // The asked start window, longer than the configured one, holds.
+    assert_eq!(
+        reverted(call(&escrow, p.student, I::cancelCall { id: booked })),
+        Vec::<u8>::from(Error::from(EscrowStartWindowOpen {
+            id: booked,
+            deadline: now() + 7_200
+        }))
     );
     assert_eq!(balance(&token, booking), 0);
 
