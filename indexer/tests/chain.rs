@@ -5,6 +5,7 @@
 //! SQLite and on PostgreSQL (a server started by minuto-anvil's harness); the numbers
 //! served are checked to the base unit against token balances read from the chain.
 
+use std::io::Write;
 use std::time::Duration;
 
 use minuto_anvil::postgres::Postgres;
@@ -1824,7 +1825,9 @@ fn chromium_or_skip(test: &str) -> Option<std::path::PathBuf> {
              scripts/debian-packages.txt) or set MINUTO_CHROMIUM"
         ),
         None => {
-            eprintln!(
+            // Straight to stderr: the test harness does not capture it.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no headless Chromium; apt-get install chromium-headless-shell \
                  or set MINUTO_CHROMIUM (this would fail under CI=1)"
             );
