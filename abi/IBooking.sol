@@ -8,7 +8,7 @@ interface IBooking {
 
     function setPolicy(uint32 free_notice, uint16 late_cancel_fee_bps, uint16 no_show_fee_bps) external;
 
-    function request(address tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credential_kind, uint64 answer_deadline) external returns (uint256);
+    function request(address tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credential_kind, uint64 answer_deadline, uint32 max_free_notice, uint16 max_late_cancel_fee_bps, uint16 max_no_show_fee_bps) external returns (uint256);
 
     function accept(uint256 id) external;
 
@@ -100,8 +100,10 @@ interface IBooking {
     error BookingRateAboveTutorRate(address tutor, address token, uint256 rate, uint256 tutorRate);
     /// A duration of zero or over one day.
     error BookingInvalidDuration(uint32 duration);
-    /// The times must satisfy `now ≤ answerDeadline ≤ start` and `now < start`.
+    /// The times must satisfy `now ≤ answerDeadline < start`.
     error BookingInvalidTimes(uint64 start, uint64 answerDeadline, uint64 now);
+    /// `tutor`'s current policy is harsher than the bounds the request named (a longer free-cancellation notice, or a higher fee): the tutor changed it since the student looked.
+    error BookingPolicyAboveBounds(address tutor, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
     /// `duration` seconds at `rate` bill nothing: there is no lesson to pay for.
     error BookingZeroPrice(uint256 rate, uint32 duration);
     /// A deposit above 2^128 − 1.

@@ -2168,7 +2168,7 @@ async fn tutor_terms(s: &Suite) -> Result<()> {
     Ok(())
 }
 
-/// The student books a [`LESSON`] starting at `start` (the tutor to answer by then), with
+/// The student books a [`LESSON`] starting at `start` (the tutor to answer a second before), with
 /// [`BOOKING_DEPOSIT`]; the tutor accepts. Returns the booking id.
 async fn booked(s: &Suite, start: u64) -> Result<U256> {
     tutor_terms(s).await?;
@@ -2184,7 +2184,11 @@ async fn booked(s: &Suite, start: u64) -> Result<U256> {
             U256::from(RATE),
             U256::from(BOOKING_DEPOSIT),
             0,
-            start
+            start - 1,
+            // The student's bounds: exactly the policy the tutor published.
+            FREE_NOTICE,
+            LATE_FEE_BPS,
+            NO_SHOW_FEE_BPS
         )
     );
     let req = r
@@ -2197,7 +2201,7 @@ async fn booked(s: &Suite, start: u64) -> Result<U256> {
     );
     ensure!(
         (req.rate, req.deposit, req.answerDeadline)
-            == (U256::from(RATE), U256::from(BOOKING_DEPOSIT), start),
+            == (U256::from(RATE), U256::from(BOOKING_DEPOSIT), start - 1),
         "{req:?}"
     );
     // The tutor's policy, snapshotted into the booking.

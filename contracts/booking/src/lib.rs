@@ -201,8 +201,10 @@ mod sol {
         error BookingRateAboveTutorRate(address tutor, address token, uint256 rate, uint256 tutorRate);
         /// A duration of zero or over one day.
         error BookingInvalidDuration(uint32 duration);
-        /// The times must satisfy `now ≤ answerDeadline ≤ start` and `now < start`.
+        /// The times must satisfy `now ≤ answerDeadline < start`.
         error BookingInvalidTimes(uint64 start, uint64 answerDeadline, uint64 now);
+        /// `tutor`'s current policy is harsher than the bounds the request named (a longer free-cancellation notice, or a higher fee): the tutor changed it since the student looked.
+        error BookingPolicyAboveBounds(address tutor, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
         /// `duration` seconds at `rate` bill nothing: there is no lesson to pay for.
         error BookingZeroPrice(uint256 rate, uint32 duration);
         /// A deposit above 2^128 − 1.
@@ -256,6 +258,7 @@ minuto_wire::errors! {
     RateAboveTutorRate(BookingRateAboveTutorRate { tutor, token, rate, tutorRate }),
     InvalidDuration(BookingInvalidDuration { duration }),
     InvalidTimes(BookingInvalidTimes { start, answerDeadline, now }),
+    PolicyAboveBounds(BookingPolicyAboveBounds { tutor, freeNotice, lateCancelFeeBps, noShowFeeBps }),
     ZeroPrice(BookingZeroPrice { rate, duration }),
     InvalidAmount(BookingInvalidAmount { amount }),
     DepositTooLow(BookingDepositTooLow { deposit, price }),
@@ -465,13 +468,18 @@ impl Booking {
     /// The caller, a student, requests a lesson with `tutor` in `token` starting at
     /// `start` for `duration` seconds at `rate` (at most the tutor's published rate for
     /// the token), optionally requiring a credential `credential_kind` (0: none; the
-    /// escrow checks it when the tutor starts), to be answered by `answer_deadline`.
-    /// Pulls `deposit` (at least the booked price) now and snapshots the tutor's policy.
-    /// Returns the booking id.
+    /// escrow checks it when the tutor starts), to be answered by `answer_deadline`
+    /// (before the start). Pulls `deposit` (at least the booked price) now and snapshots
+    /// the tutor's policy, which must be no harsher than the student's bounds: a
+    /// free-cancellation notice of at most `max_free_notice`, fees of at most
+    /// `max_late_cancel_fee_bps` and `max_no_show_fee_bps` (a policy the tutor changed
+    /// while the request was on its way does not bind the student). Returns the booking
+    /// id.
     ///
     /// # Errors
     /// `BookingInvalidAddress` (zero tutor, or the caller); `BookingInvalidDuration`;
-    /// `BookingInvalidTimes`; `BookingInvalidRate` (zero or too large);
+    /// `BookingInvalidTimes`; `BookingPolicyAboveBounds`; `BookingInvalidRate` (zero or
+    /// too large);
     /// `BookingRateAboveTutorRate`; `BookingZeroPrice`; `BookingInvalidAmount`;
     /// `BookingDepositTooLow`; `BookingTokenNotAllowed` (by the escrow);
     /// `BookingTransferFailed`, `BookingFeeOnTransfer` (the pull); `BookingAccounting`.
@@ -489,6 +497,9 @@ impl Booking {
         deposit: U256,
         credential_kind: u32,
         answer_deadline: u64,
+        max_free_notice: u32,
+        max_late_cancel_fee_bps: u16,
+        max_no_show_fee_bps: u16,
     ) -> Result<U256, Error> {
         let student = host::sender();
         if tutor.is_zero() || tutor == student {
@@ -498,7 +509,7 @@ impl Booking {
             return Err(BookingInvalidDuration { duration }.into());
         }
         let now = now();
-        if answer_deadline < now || answer_deadline > start || start <= now {
+        if answer_deadline < now || answer_deadline >= start {
             return Err(BookingInvalidTimes {
                 start,
                 answerDeadline: answer_deadline,
@@ -542,6 +553,18 @@ impl Booking {
                 small(p.no_show_fee_bps.get()) as u16,
             )
         };
+        if free_notice > max_free_notice
+            || late_fee > max_late_cancel_fee_bps
+            || no_show_fee > max_no_show_fee_bps
+        {
+            return Err(BookingPolicyAboveBounds {
+                tutor,
+                freeNotice: free_notice,
+                lateCancelFeeBps: late_fee,
+                noShowFeeBps: no_show_fee,
+            }
+            .into());
+        }
         let count = small(self.count.get())
             .checked_add(1)
             .ok_or(BookingAccounting {})?;

@@ -17,7 +17,8 @@ use crate::{Booking, Error};
 const CONSTRUCTOR: u32 = stylus_sdk::abi::CONSTRUCTOR_SELECTOR;
 const SET_RATE: u32 = selector!("setRate", Address, U256);
 const SET_POLICY: u32 = selector!("setPolicy", u32, u16, u16);
-const REQUEST: u32 = selector!("request", Address, Address, u64, u32, U256, U256, u32, u64);
+const REQUEST: u32 =
+    selector!("request", Address, Address, u64, u32, U256, U256, u32, u64, u32, u16, u16);
 const ACCEPT: u32 = selector!("accept", U256);
 const DECLINE: u32 = selector!("decline", U256);
 const EXPIRE: u32 = selector!("expire", U256);
@@ -69,6 +70,9 @@ impl Booking {
                 a.u256(5)?,
                 a.uint(6, 4)? as u32,
                 a.uint(7, 8)?,
+                a.uint(8, 4)? as u32,
+                a.uint(9, 2)? as u16,
+                a.uint(10, 2)? as u16,
             )),
             ACCEPT => empty(self.accept(a.u256(0)?)),
             DECLINE => empty(self.decline(a.u256(0)?)),

@@ -86,6 +86,12 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             id: n,
             closes: u64::MAX
         },
+        BookingPolicyAboveBounds {
+            tutor: a,
+            freeNotice: u32::MAX,
+            lateCancelFeeBps: u16::MAX - 1,
+            noShowFeeBps: u16::MAX
+        },
         BookingNothingToClaim {
             token: a,
             account: Address::repeat_byte(0xb2)
@@ -103,6 +109,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::RateAboveTutorRate(_)
             | Error::InvalidDuration(_)
             | Error::InvalidTimes(_)
+            | Error::PolicyAboveBounds(_)
             | Error::ZeroPrice(_)
             | Error::InvalidAmount(_)
             | Error::DepositTooLow(_)

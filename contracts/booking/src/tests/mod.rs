@@ -40,6 +40,11 @@ pub const ANSWER: u64 = 24 * 60 * 60;
 pub const NOTICE: u32 = 24 * 60 * 60;
 pub const LATE_BPS: u16 = 2_500;
 pub const NO_SHOW_BPS: u16 = 5_000;
+/// The student's bounds on the tutor's policy in most tests: the rules' caps, which any
+/// policy meets.
+pub const ANY_NOTICE: u32 = rules::MAX_FREE_NOTICE;
+pub const ANY_LATE_BPS: u16 = rules::MAX_LATE_CANCEL_FEE_BPS;
+pub const ANY_NO_SHOW_BPS: u16 = rules::MAX_NO_SHOW_FEE_BPS;
 /// The escrow's settings.
 pub const FEE_BPS: u16 = 250;
 pub const START_WINDOW: u32 = 600;
@@ -170,6 +175,9 @@ impl<'a> World<'a> {
             deposit,
             kind,
             now + ANSWER,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
         )
     }
 

@@ -89,7 +89,7 @@ proptest! {
         let start = T0 + LEAD;
         let id = booking
             .sender(w.student)
-            .request(w.tutor, t, start, duration, u(rate), u(deposit), 0, T0 + ANSWER)
+            .request(w.tutor, t, start, duration, u(rate), u(deposit), 0, T0 + ANSWER, ANY_NOTICE, ANY_LATE_BPS, ANY_NO_SHOW_BPS)
             .motsu_unwrap();
         prop_assert_eq!(w.balances(), [FUNDS - deposit, 0, 0, deposit, 0]);
         let accept = || booking.sender(w.tutor).accept(id).motsu_unwrap();

@@ -93,6 +93,9 @@ fn request_rejects_bad_parties_durations_and_times(
             u(DEPOSIT),
             0,
             deadline,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
         )
     };
     for tutor in [Address::ZERO, w.student] {
@@ -105,10 +108,13 @@ fn request_rejects_bad_parties_durations_and_times(
             r(w.tutor, start, duration, deadline)
         });
     }
-    // A deadline in the past, after the start, a start now or in the past.
+    // A deadline in the past, after the start, at the start (audit 15, L1: the tutor
+    // cannot accept when the lesson begins), a start now or in the past.
     for (start, deadline) in [
         (start, now - 1),
         (start, start + 1),
+        (start, start),
+        (now + 1, now + 1),
         (now, now),
         (now - 1, now - 1),
     ] {
@@ -122,7 +128,8 @@ fn request_rejects_bad_parties_durations_and_times(
             || r(w.tutor, start, DURATION, deadline),
         );
     }
-    // The bounds themselves are fine: a deadline now or at the start, a day's lesson.
+    // The bounds themselves are fine: a deadline now or a second before the start, a
+    // day's lesson.
     booking
         .sender(w.student)
         .request(
@@ -134,9 +141,13 @@ fn request_rejects_bad_parties_durations_and_times(
             u(864_000_000),
             0,
             now,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
         )
         .motsu_unwrap();
-    r(w.tutor, now + 1, 1, now + 1).motsu_unwrap();
+    r(w.tutor, now + 2, 1, now + 1).motsu_unwrap();
+    r(w.tutor, start, 1, start - 1).motsu_unwrap();
 }
 
 #[motsu::test]
@@ -227,6 +238,9 @@ fn request_rejects_a_token_the_escrow_does_not_take_and_failed_pulls(
             u(DEPOSIT),
             0,
             now + ANSWER,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
         )
     };
     assert_reverts(&booking, BookingTokenNotAllowed { token: o }, r);
@@ -329,6 +343,9 @@ fn request_refuses_a_fee_on_transfer_token(
             u(DEPOSIT),
             0,
             now + ANSWER,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
         )
         .motsu_unwrap_err();
     assert_eq!(
@@ -340,4 +357,73 @@ fn request_refuses_a_fee_on_transfer_token(
         }
         .into()
     );
+}
+
+/// Audit 15, M4: the student bounds the policy the request snapshots; a tutor who made it
+/// harsher while the request was on its way gets a typed refusal, and nothing moves.
+#[motsu::test]
+fn request_refuses_a_policy_harsher_than_the_students_bounds(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let now = w.now();
+    let r = |notice: u32, late: u16, no_show: u16| {
+        booking.sender(w.student).request(
+            w.tutor,
+            token.address(),
+            now + LEAD,
+            DURATION,
+            u(RATE),
+            u(DEPOSIT),
+            0,
+            now + ANSWER,
+            notice,
+            late,
+            no_show,
+        )
+    };
+    // The dApp showed the tutor's policy (24 h, 25 %, 50 %); the tutor raises it first.
+    booking
+        .sender(w.tutor)
+        .set_policy(7 * 24 * 60 * 60, 5_000, 10_000)
+        .motsu_unwrap();
+    let harsher = BookingPolicyAboveBounds {
+        tutor: w.tutor,
+        freeNotice: 7 * 24 * 60 * 60,
+        lateCancelFeeBps: 5_000,
+        noShowFeeBps: 10_000,
+    };
+    assert_reverts(&booking, harsher, || r(NOTICE, LATE_BPS, NO_SHOW_BPS));
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    assert_eq!(booking.sender(w.stranger).config().1, 0);
+    // Each term on its own is checked: one step over a bound is refused.
+    booking
+        .sender(w.tutor)
+        .set_policy(NOTICE, LATE_BPS, NO_SHOW_BPS)
+        .motsu_unwrap();
+    let policy = BookingPolicyAboveBounds {
+        tutor: w.tutor,
+        freeNotice: NOTICE,
+        lateCancelFeeBps: LATE_BPS,
+        noShowFeeBps: NO_SHOW_BPS,
+    };
+    for (notice, late, no_show) in [
+        (NOTICE - 1, LATE_BPS, NO_SHOW_BPS),
+        (NOTICE, LATE_BPS - 1, NO_SHOW_BPS),
+        (NOTICE, LATE_BPS, NO_SHOW_BPS - 1),
+    ] {
+        assert_reverts(&booking, policy.clone(), || r(notice, late, no_show));
+    }
+    // Exactly the bounds, or a milder policy, is taken and snapshotted.
+    let id = r(NOTICE, LATE_BPS, NO_SHOW_BPS).motsu_unwrap();
+    booking.sender(w.tutor).set_policy(0, 0, 0).motsu_unwrap();
+    let milder = r(NOTICE, LATE_BPS, NO_SHOW_BPS).motsu_unwrap();
+    let terms = |id| {
+        let b = booking.sender(w.stranger).booking(id).motsu_unwrap();
+        (b.freeNotice, b.lateCancelFeeBps, b.noShowFeeBps)
+    };
+    assert_eq!(terms(id), (NOTICE, LATE_BPS, NO_SHOW_BPS));
+    assert_eq!(terms(milder), (0, 0, 0));
 }

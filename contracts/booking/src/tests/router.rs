@@ -108,8 +108,33 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             deposit: u(deposit),
             credential_kind: 0,
             answer_deadline: now + ANSWER,
+            // Exactly the tutor's policy: the bounds are met.
+            max_free_notice: NOTICE,
+            max_late_cancel_fee_bps: LATE_BPS,
+            max_no_show_fee_bps: NO_SHOW_BPS,
         }
     };
+    // Each bound one below the policy is refused, so each argument is routed.
+    for (notice, late, no_show) in [
+        (NOTICE - 1, LATE_BPS, NO_SHOW_BPS),
+        (NOTICE, LATE_BPS - 1, NO_SHOW_BPS),
+        (NOTICE, LATE_BPS, NO_SHOW_BPS - 1),
+    ] {
+        let mut call_data = request(DEPOSIT);
+        call_data.max_free_notice = notice;
+        call_data.max_late_cancel_fee_bps = late;
+        call_data.max_no_show_fee_bps = no_show;
+        assert_eq!(
+            reverted(call(&booking, student, call_data)),
+            BookingPolicyAboveBounds {
+                tutor,
+                freeNotice: NOTICE,
+                lateCancelFeeBps: LATE_BPS,
+                noShowFeeBps: NO_SHOW_BPS
+            }
+            .abi_encode()
+        );
+    }
     assert_eq!(
         reverted(call(&booking, student, request(PRICE - 1))),
         BookingDepositTooLow {
@@ -249,6 +274,9 @@ fn dispatch_rejects_attached_value(
         deposit: u(DEPOSIT),
         credential_kind: 0,
         answer_deadline: now + ANSWER,
+        max_free_notice: ANY_NOTICE,
+        max_late_cancel_fee_bps: ANY_LATE_BPS,
+        max_no_show_fee_bps: ANY_NO_SHOW_BPS,
     };
     assert_eq!(
         call_with_value(&booking, w.student, one, request.clone()),
