@@ -13,6 +13,7 @@ mod properties;
 mod request;
 mod router;
 mod terms;
+mod wide;
 
 use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolEvent;
