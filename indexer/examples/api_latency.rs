@@ -11,8 +11,10 @@
 //!
 //! ```sh
 //! cd relayer && cargo build --release -p minuto-indexer --example api_latency
-//! target/release/examples/api_latency 1000000 [sqlite|postgres|both] [requests]
+//! target/release/examples/api_latency 1000000 [sqlite|postgres|both] [requests] [only]
 //! ```
+//!
+//! `only`: time just the endpoints whose label contains it (`stats`: `GET /v1/stats`).
 
 use std::time::{Duration, Instant};
 
@@ -192,7 +194,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[at].as_secs_f64() * 1e3
 }
 
-async fn measure(name: &str, url: &str, n: u64, requests: u64) {
+async fn measure(name: &str, url: &str, n: u64, requests: u64, only: Option<&str>) {
     let store = Store::open(url).await.unwrap();
     fill(&store, n).await;
     let (_tx, status) = watch::channel(Status::default());
@@ -263,12 +265,15 @@ async fn measure(name: &str, url: &str, n: u64, requests: u64) {
         ),
         (
             "GET /v1/stats",
-            (requests / 50).max(5),
+            requests,
             Box::new(|_| "/v1/stats".to_string()),
         ),
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for (label, count, path) in &endpoints {
+        if only.is_some_and(|o| !label.contains(o)) {
+            continue;
+        }
         let mut took = Vec::with_capacity(*count as usize);
         let mut bytes = 0;
         for _ in 0..*count {
@@ -304,16 +309,24 @@ async fn main() {
         .next()
         .map(|s| s.parse().expect("requests: a number"))
         .unwrap_or(500);
+    let only = args.next();
     if which == "sqlite" || which == "both" {
         let dir = tempfile::tempdir().unwrap();
         let url = dir.path().join("latency.sqlite").display().to_string();
-        measure("sqlite", &url, n, requests).await;
+        measure("sqlite", &url, n, requests, only.as_deref()).await;
     }
     if which == "postgres" || which == "both" {
         match minuto_anvil::postgres::find() {
             Some(bin) => {
                 let pg = Postgres::start(&bin).await;
-                measure("postgres", &pg.url("postgres"), n, requests).await;
+                measure(
+                    "postgres",
+                    &pg.url("postgres"),
+                    n,
+                    requests,
+                    only.as_deref(),
+                )
+                .await;
             }
             None => println!("postgres: skipped (no binaries; set POSTGRES_BIN_DIR)"),
         }

@@ -35,7 +35,8 @@ pub enum Period {
 
 /// Whether the party that ended a session was an allowed relayer just before the
 /// `SessionEnded` log (the latest `RelayerUpdated` for it earlier in the chain).
-const BY_RELAYER: &str = "(SELECT r.allowed FROM relayer_updated r WHERE r.relayer = e.ended_by \
+pub(crate) const BY_RELAYER: &str =
+    "(SELECT r.allowed FROM relayer_updated r WHERE r.relayer = e.ended_by \
      AND (r.block < e.block OR (r.block = e.block AND r.log_index < e.log_index)) \
      ORDER BY r.block DESC, r.log_index DESC LIMIT 1)";
 
@@ -898,57 +899,48 @@ async fn count(store: &Store, sql: &str) -> Result<u64, StoreError> {
 /// # Errors
 /// [`StoreError`].
 pub async fn stats(store: &Store, days: u32) -> Result<Stats, StoreError> {
-    let per_day = sqlx::query(
-        "SELECT end_at / 86400 AS day, COUNT(*) AS n FROM session_ended \
-         GROUP BY end_at / 86400 ORDER BY day DESC LIMIT $1",
-    )
-    .bind(i64::from(days))
-    .fetch_all(store.pool())
-    .await?
-    .iter()
-    .map(|r| {
-        let (day, n): (i64, i64) = (r.try_get("day")?, r.try_get("n")?);
-        Ok(Day {
-            day: bucket(day * 86_400, Period::Day),
-            sessions: n as u64,
-        })
-    })
-    .collect::<Result<Vec<_>, StoreError>>()?;
+    // The totals ingestion keeps per UTC day and token (see migration 4): a few rows per day.
+    let mut per_day: BTreeMap<i64, u64> = BTreeMap::new();
     let mut volume: BTreeMap<Address, (u64, U256, U256)> = BTreeMap::new();
+    let (mut ended, mut n, mut delay) = (0u64, 0u64, 0i64);
     for r in sqlx::query(
-        "SELECT o.token, e.billed, e.fee FROM session_ended e JOIN session_opened o ON o.id = e.id",
+        "SELECT day, token, sessions, billed, fees, relayer_stops, detection_seconds \
+         FROM stats_daily",
     )
     .fetch_all(store.pool())
     .await?
     {
+        let sessions = r.try_get::<i64, _>("sessions")? as u64;
+        *per_day.entry(r.try_get("day")?).or_default() += sessions;
+        ended += sessions;
+        n += r.try_get::<i64, _>("relayer_stops")? as u64;
+        delay += r.try_get::<i64, _>("detection_seconds")?;
+        // '': ended sessions whose SessionOpened is not stored (no token known).
+        if r.try_get::<String, _>("token")?.is_empty() {
+            continue;
+        }
         let v = volume.entry(address(&r, "token")?).or_default();
-        v.0 += 1;
+        v.0 += sessions;
         v.1 += amount(&r, "billed")?;
-        v.2 += amount(&r, "fee")?;
+        v.2 += amount(&r, "fees")?;
     }
-    let ended = count(store, "SELECT COUNT(*) FROM session_ended").await?;
+    let per_day = per_day
+        .into_iter()
+        .rev()
+        .take(days as usize)
+        .map(|(day, sessions)| Day {
+            day: bucket(day * 86_400, Period::Day),
+            sessions,
+        })
+        .collect();
     let median_seconds = if ended == 0 {
         None
     } else {
-        sqlx::query_scalar(
-            "SELECT e.end_at - s.start_at AS len FROM session_ended e \
-             JOIN session_started s ON s.id = e.id ORDER BY len LIMIT 1 OFFSET $1",
-        )
-        .bind(((ended - 1) / 2) as i64)
-        .fetch_optional(store.pool())
-        .await?
+        sqlx::query_scalar("SELECT seconds FROM session_length ORDER BY seconds LIMIT 1 OFFSET $1")
+            .bind(((ended - 1) / 2) as i64)
+            .fetch_optional(store.pool())
+            .await?
     };
-    let relayer_stops = sqlx::query(&format!(
-        "SELECT e.end_at, e.ts FROM session_ended e JOIN session_opened o ON o.id = e.id \
-         WHERE e.ended_by <> o.student AND e.ended_by <> o.tutor AND {BY_RELAYER} = 1"
-    ))
-    .fetch_all(store.pool())
-    .await?;
-    let mut delay = 0i64;
-    for r in &relayer_stops {
-        delay += r.try_get::<i64, _>("ts")? - r.try_get::<i64, _>("end_at")?;
-    }
-    let n = relayer_stops.len();
     Ok(Stats {
         sessions_opened: count(store, "SELECT COUNT(*) FROM session_opened").await?,
         sessions_ended: ended,

@@ -7,6 +7,7 @@
 //! cursor at the last batch written, and the rows agree with it.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -27,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_webhooks.sql"),
     ),
     (3, "vetting", include_str!("../migrations/0003_vetting.sql")),
+    (
+        4,
+        "stats totals",
+        include_str!("../migrations/0004_stats_totals.sql"),
+    ),
 ];
 
 /// Tables whose rows a rewind deletes (every one keyed by `block`).
@@ -216,6 +222,18 @@ impl Store {
         };
         let pool = options.connect(&url).await?;
         Migrator::new(Embedded).await?.run(&pool).await?;
+        // Days left to compute by migration 4 (an upgraded database's sessions).
+        let mut tx = pool.begin().await?;
+        let pending: Vec<i64> = sqlx::query_scalar("SELECT day FROM stats_pending")
+            .fetch_all(&mut *tx)
+            .await?;
+        for day in pending {
+            recompute_day(&mut tx, day).await?;
+        }
+        sqlx::query("DELETE FROM stats_pending")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(Self { pool, backend })
     }
 
@@ -313,7 +331,23 @@ impl Store {
     /// [`StoreError`]; nothing of the batch is written then.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // UTC days (of `end_at`) whose stats totals this batch changes.
+        let mut days = BTreeSet::new();
         if let Some(from) = batch.rewind_from {
+            let rewound: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT end_at / 86400 FROM session_ended WHERE block >= $1",
+            )
+            .bind(from as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+            days.extend(rewound);
+            sqlx::query(
+                "DELETE FROM session_length WHERE id IN \
+                 (SELECT id FROM session_ended WHERE block >= $1)",
+            )
+            .bind(from as i64)
+            .execute(&mut *tx)
+            .await?;
             for table in EVENT_TABLES {
                 sqlx::query(&format!("DELETE FROM {table} WHERE block >= $1"))
                     .bind(from as i64)
@@ -335,6 +369,14 @@ impl Store {
         for rows in &by_table {
             insert_rows(&mut tx, rows).await?;
         }
+        for log in &batch.events {
+            if let Some(Fact::Ended { end, .. }) = &log.event.fact {
+                days.insert(*end as i64 / SECONDS_PER_DAY);
+            }
+        }
+        for day in days {
+            recompute_day(&mut tx, day).await?;
+        }
         if let Some(c) = batch.cursor {
             sqlx::query("UPDATE cursor SET next_block = $1, last_hash = $2 WHERE id = 1")
                 .bind(c.next_block as i64)
@@ -345,6 +387,78 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Recomputes the stats totals of UTC day `day` from the event tables: its `stats_daily`
+/// rows (replaced) and its sessions' lengths (added where missing; a rewind deletes the
+/// lengths of the sessions it deletes). Idempotent.
+async fn recompute_day(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    day: i64,
+) -> Result<(), StoreError> {
+    let (from, to) = (day * SECONDS_PER_DAY, (day + 1) * SECONDS_PER_DAY);
+    sqlx::query("DELETE FROM stats_daily WHERE day = $1")
+        .bind(day)
+        .execute(&mut **tx)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT o.token, o.student, o.tutor, e.ended_by, e.billed, e.fee, e.end_at, e.ts, \
+         {} AS allowed \
+         FROM session_ended e LEFT JOIN session_opened o ON o.id = e.id \
+         WHERE e.end_at >= $1 AND e.end_at < $2",
+        crate::query::BY_RELAYER
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut **tx)
+    .await?;
+    // Per token: sessions, billed, fees, relayer stops, detection seconds.
+    let mut totals: BTreeMap<String, (i64, U256, U256, i64, i64)> = BTreeMap::new();
+    for r in &rows {
+        // The token is '' when the session's SessionOpened is not stored.
+        let token: Option<String> = r.try_get("token")?;
+        let parties: [Option<String>; 2] = [r.try_get("student")?, r.try_get("tutor")?];
+        let by: String = r.try_get("ended_by")?;
+        let allowed: Option<i64> = r.try_get("allowed")?;
+        let t = totals.entry(token.unwrap_or_default()).or_default();
+        t.0 += 1;
+        t.1 += amount(r, "billed")?;
+        t.2 += amount(r, "fee")?;
+        // A stop by an allowed relayer that is neither party (as the history tells it).
+        if parties.iter().all(|p| p.as_ref().is_some_and(|p| *p != by)) && allowed == Some(1) {
+            t.3 += 1;
+            t.4 += r.try_get::<i64, _>("ts")? - r.try_get::<i64, _>("end_at")?;
+        }
+    }
+    for (token, (sessions, billed, fees, stops, delay)) in totals {
+        sqlx::query(
+            "INSERT INTO stats_daily \
+             (day, token, sessions, billed, fees, relayer_stops, detection_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(day)
+        .bind(token)
+        .bind(sessions)
+        .bind(billed.to_string())
+        .bind(fees.to_string())
+        .bind(stops)
+        .bind(delay)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO session_length (id, seconds) \
+         SELECT e.id, e.end_at - s.start_at FROM session_ended e \
+         JOIN session_started s ON s.id = e.id WHERE e.end_at >= $1 AND e.end_at < $2 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// A value bound to a statement.

@@ -234,6 +234,294 @@ async fn a_batch_larger_than_one_statement_is_stored_whole(postgres: bool) {
     store.close().await;
 }
 
+const RELAYER: Address = Address::repeat_byte(0x4e);
+/// A relayer that was allowed and then removed before it stopped anything.
+const REMOVED: Address = Address::repeat_byte(0x4d);
+const OTHER_TOKEN: Address = Address::repeat_byte(0x71);
+
+/// Session `i` (from 1) at block `100 + i`: ten sessions per UTC day (from day 20,000),
+/// two tokens, stopped by the student, the tutor, the allowed relayer (detected `i % 5`
+/// seconds late) or the removed one. Sessions 1–3 have no SessionOpened stored (the index
+/// started later) and 1–2 no SessionStarted either.
+fn numbered_session(i: u64) -> Vec<Located<Indexed>> {
+    let id = i as i64;
+    let block = 100 + i;
+    let start = 20_000 * 86_400 + i * 8_640 + 50;
+    let end = start + 300 + (i * 37) % 900;
+    let by = [STUDENT, TUTOR, RELAYER, REMOVED][(i % 4) as usize];
+    let billed = U256::from(10u64).pow(U256::from(20)) * U256::from(i);
+    let fee = billed / U256::from(40u64);
+    let mut logs = vec![];
+    if i > 3 {
+        logs.push(log(
+            block,
+            0,
+            start - 5,
+            "SessionOpened",
+            Fact::Opened {
+                id,
+                student: STUDENT,
+                tutor: TUTOR,
+                token: if i.is_multiple_of(3) {
+                    OTHER_TOKEN
+                } else {
+                    TOKEN
+                },
+                rate: U256::from(10u64).pow(U256::from(22)),
+                deposit: billed * U256::from(2u64),
+                student_key: STUDENT,
+                credential_kind: 0,
+                fee_bps: 250,
+            },
+        ));
+    }
+    if i > 2 {
+        logs.push(log(
+            block,
+            1,
+            start,
+            "SessionStarted",
+            Fact::Started {
+                id,
+                tutor_key: TUTOR,
+                start,
+            },
+        ));
+    }
+    logs.push(log(
+        block,
+        2,
+        end + if by == RELAYER { i % 5 } else { 0 },
+        "SessionEnded",
+        Fact::Ended {
+            id,
+            by,
+            end,
+            billed,
+            tutor_paid: billed - fee,
+            fee,
+            refund: billed,
+        },
+    ));
+    logs
+}
+
+fn relayer_logs() -> Vec<Located<Indexed>> {
+    let update = |block, relayer, allowed| {
+        log(
+            block,
+            0,
+            1_000 + block,
+            "RelayerUpdated",
+            Fact::RelayerUpdated { relayer, allowed },
+        )
+    };
+    vec![
+        update(50, RELAYER, true),
+        update(51, REMOVED, true),
+        update(52, REMOVED, false),
+    ]
+}
+
+/// /v1/stats computed the way it was before the totals: from every stored session.
+async fn stats_by_scan(store: &Store, days: i64) -> serde_json::Value {
+    use sqlx::Row;
+    let pool = store.pool();
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let per_day: Vec<serde_json::Value> = sqlx::query(
+        "SELECT end_at / 86400 AS day, COUNT(*) AS n FROM session_ended \
+         GROUP BY end_at / 86400 ORDER BY day DESC LIMIT $1",
+    )
+    .bind(days)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        let day: i64 = r.get("day");
+        let date = chrono_day(day);
+        serde_json::json!({"day": date, "sessions": r.get::<i64, _>("n")})
+    })
+    .collect();
+    let mut volume: std::collections::BTreeMap<String, (u64, U256, U256)> = Default::default();
+    for r in sqlx::query(
+        "SELECT o.token, e.billed, e.fee FROM session_ended e JOIN session_opened o ON o.id = e.id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    {
+        let v = volume.entry(r.get("token")).or_default();
+        v.0 += 1;
+        v.1 += r.get::<String, _>("billed").parse::<U256>().unwrap();
+        v.2 += r.get::<String, _>("fee").parse::<U256>().unwrap();
+    }
+    let ended = count("SELECT COUNT(*) FROM session_ended").await;
+    let median: Option<i64> = if ended == 0 {
+        None
+    } else {
+        sqlx::query_scalar(
+            "SELECT e.end_at - s.start_at AS len FROM session_ended e \
+             JOIN session_started s ON s.id = e.id ORDER BY len LIMIT 1 OFFSET $1",
+        )
+        .bind((ended - 1) / 2)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+    };
+    let stops = sqlx::query(
+        "SELECT e.end_at, e.ts FROM session_ended e JOIN session_opened o ON o.id = e.id \
+         WHERE e.ended_by <> o.student AND e.ended_by <> o.tutor AND \
+         (SELECT r.allowed FROM relayer_updated r WHERE r.relayer = e.ended_by \
+          AND (r.block < e.block OR (r.block = e.block AND r.log_index < e.log_index)) \
+          ORDER BY r.block DESC, r.log_index DESC LIMIT 1) = 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let delay: i64 = stops
+        .iter()
+        .map(|r| r.get::<i64, _>("ts") - r.get::<i64, _>("end_at"))
+        .sum();
+    let n = stops.len();
+    serde_json::json!({
+        "sessionsOpened": count("SELECT COUNT(*) FROM session_opened").await,
+        "sessionsEnded": ended,
+        "sessionsCancelled": count("SELECT COUNT(*) FROM session_cancelled").await,
+        "sessionsPerDay": per_day,
+        "volume": volume.into_iter().map(|(token, (sessions, billed, fees))| serde_json::json!({
+            "token": token.parse::<Address>().unwrap(),
+            "sessions": sessions,
+            "billed": billed.to_string(),
+            "fees": fees.to_string(),
+        })).collect::<Vec<_>>(),
+        "medianSeconds": median,
+        "endedByRelayer": (ended > 0).then(|| n as f64 / ended as f64),
+        "averageDetectionSeconds": (n > 0).then(|| delay as f64 / n as f64),
+        "events": count("SELECT COUNT(*) FROM events").await,
+    })
+}
+
+/// `YYYY-MM-DD` of UTC day `day` (days since 1970-01-01; civil-from-days).
+fn chrono_day(day: i64) -> String {
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+async fn assert_stats_exact(store: &Store) {
+    for days in [30, 3] {
+        assert_eq!(
+            serde_json::to_value(query::stats(store, days as u32).await.unwrap()).unwrap(),
+            stats_by_scan(store, days).await,
+            "days={days}"
+        );
+    }
+}
+
+async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades(postgres: bool) {
+    let test = "stats_totals_stay_exact_through_rewinds_replays_and_upgrades";
+    let Some((store, guard)) = database(postgres, test).await else {
+        return;
+    };
+    let sessions = |range: std::ops::RangeInclusive<u64>| -> Vec<Located<Indexed>> {
+        range.flat_map(numbered_session).collect()
+    };
+    let write = |rewind_from, events| {
+        let store = store.clone();
+        async move {
+            store
+                .write(&Batch {
+                    rewind_from,
+                    events,
+                    cursor: None,
+                })
+                .await
+                .unwrap();
+        }
+    };
+    write(None, relayer_logs()).await;
+    // 60 sessions on 6 days, 7 per batch: most days filled by two or three batches.
+    for first in (1..=60).step_by(7) {
+        write(None, sessions(first..=(first + 6).min(60))).await;
+    }
+    let st = query::stats(&store, 30).await.unwrap();
+    assert_eq!(st.sessions_ended, 60);
+    assert_eq!(st.sessions_opened, 57);
+    assert_eq!(st.sessions_per_day.len(), 7);
+    assert_eq!(st.sessions_per_day[0].sessions, 1);
+    // Stops by the allowed relayer among sessions 4–60: i % 4 == 2.
+    assert_eq!(st.ended_by_relayer, Some(14.0 / 60.0));
+    assert_stats_exact(&store).await;
+
+    // A reorganisation from session 35's block (mid-day): 26 sessions gone.
+    write(Some(135), vec![]).await;
+    let st = query::stats(&store, 30).await.unwrap();
+    assert_eq!(st.sessions_ended, 34);
+    assert_eq!(st.sessions_per_day[0].sessions, 5);
+    assert_stats_exact(&store).await;
+
+    // The new branch stores 35–44 again, then a range from 20 on is read twice.
+    write(None, sessions(35..=44)).await;
+    assert_stats_exact(&store).await;
+    write(None, sessions(20..=60)).await;
+    write(None, sessions(20..=60)).await;
+    assert_eq!(query::stats(&store, 30).await.unwrap().sessions_ended, 60);
+    assert_stats_exact(&store).await;
+
+    // A rewind and the replacement in one batch, as ingestion writes it.
+    write(Some(150), sessions(50..=55)).await;
+    assert_eq!(query::stats(&store, 30).await.unwrap().sessions_ended, 55);
+    assert_stats_exact(&store).await;
+
+    // A database upgraded to version 4 with sessions stored: as migration 4 leaves it.
+    let pool = store.pool();
+    for sql in [
+        "DELETE FROM stats_daily",
+        "DELETE FROM session_length",
+        "INSERT INTO stats_pending (day) SELECT DISTINCT end_at / 86400 FROM session_ended",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    assert_eq!(query::stats(&store, 30).await.unwrap().sessions_ended, 0);
+    let url = match &guard {
+        Guard::Sqlite(dir) => format!("sqlite://{}", dir.path().join("i.sqlite").display()),
+        Guard::Postgres(pg) => pg.url("index"),
+    };
+    store.close().await;
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(query::stats(&store, 30).await.unwrap().sessions_ended, 55);
+    assert_stats_exact(&store).await;
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_pending")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades_on_sqlite() {
+    stats_totals_stay_exact_through_rewinds_replays_and_upgrades(false).await;
+}
+
+#[tokio::test]
+async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades_on_postgres() {
+    stats_totals_stay_exact_through_rewinds_replays_and_upgrades(true).await;
+}
+
 #[tokio::test]
 async fn a_batch_larger_than_one_statement_is_stored_whole_on_sqlite() {
     a_batch_larger_than_one_statement_is_stored_whole(false).await;
