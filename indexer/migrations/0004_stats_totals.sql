@@ -30,6 +30,16 @@ CREATE INDEX session_length_seconds ON session_length (seconds);
 -- A day's ended sessions, for its recomputation.
 CREATE INDEX session_ended_end_at ON session_ended (end_at);
 
+-- Rows stored in the event tables /v1/stats counts (`events`, `session_opened`,
+-- `session_cancelled`), kept by every write and rewind with the rows.
+CREATE TABLE row_counts (
+    name TEXT PRIMARY KEY,
+    n BIGINT NOT NULL
+);
+INSERT INTO row_counts (name, n) SELECT 'events', COUNT(*) FROM events;
+INSERT INTO row_counts (name, n) SELECT 'session_opened', COUNT(*) FROM session_opened;
+INSERT INTO row_counts (name, n) SELECT 'session_cancelled', COUNT(*) FROM session_cancelled;
+
 -- Days whose rows are still to be computed: every day of the sessions already stored
 -- (the store fills both tables from them when it opens the database, then empties this).
 CREATE TABLE stats_pending (

@@ -889,11 +889,6 @@ pub struct Stats {
     pub events: u64,
 }
 
-async fn count(store: &Store, sql: &str) -> Result<u64, StoreError> {
-    let n: i64 = sqlx::query_scalar(sql).fetch_one(store.pool()).await?;
-    Ok(n as u64)
-}
-
 /// The protocol's numbers; `days` bounds the per-day list.
 ///
 /// # Errors
@@ -942,9 +937,9 @@ pub async fn stats(store: &Store, days: u32) -> Result<Stats, StoreError> {
             .await?
     };
     Ok(Stats {
-        sessions_opened: count(store, "SELECT COUNT(*) FROM session_opened").await?,
+        sessions_opened: store.row_count("session_opened").await?,
         sessions_ended: ended,
-        sessions_cancelled: count(store, "SELECT COUNT(*) FROM session_cancelled").await?,
+        sessions_cancelled: store.row_count("session_cancelled").await?,
         sessions_per_day: per_day,
         volume: volume
             .into_iter()

@@ -35,6 +35,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// Event tables whose rows are counted in `row_counts`.
+const COUNTED: &[&str] = &["events", "session_opened", "session_cancelled"];
+
 /// Tables whose rows a rewind deletes (every one keyed by `block`).
 const EVENT_TABLES: &[&str] = &[
     "events",
@@ -319,7 +322,17 @@ impl Store {
     /// # Errors
     /// [`StoreError`].
     pub async fn event_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        self.row_count("events").await
+    }
+
+    /// Rows stored in `table`, one of `events`, `session_opened` and `session_cancelled`
+    /// (counted at every write, not by a scan).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn row_count(&self, table: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT n FROM row_counts WHERE name = $1")
+            .bind(table)
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
@@ -333,6 +346,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // UTC days (of `end_at`) whose stats totals this batch changes.
         let mut days = BTreeSet::new();
+        // Rows added (negative: removed) per table of `EVENT_TABLES`.
+        let mut added = [0i64; EVENT_TABLES.len()];
         if let Some(from) = batch.rewind_from {
             let rewound: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT end_at / 86400 FROM session_ended WHERE block >= $1",
@@ -348,11 +363,12 @@ impl Store {
             .bind(from as i64)
             .execute(&mut *tx)
             .await?;
-            for table in EVENT_TABLES {
-                sqlx::query(&format!("DELETE FROM {table} WHERE block >= $1"))
+            for (table, added) in EVENT_TABLES.iter().zip(&mut added) {
+                *added -= sqlx::query(&format!("DELETE FROM {table} WHERE block >= $1"))
                     .bind(from as i64)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected() as i64;
             }
         }
         // Grouped by table, in the order of `EVENT_TABLES` (`events` first).
@@ -366,8 +382,17 @@ impl Store {
                 by_table[at].push(row);
             }
         }
-        for rows in &by_table {
-            insert_rows(&mut tx, rows).await?;
+        for (rows, added) in by_table.iter().zip(&mut added) {
+            *added += insert_rows(&mut tx, rows).await? as i64;
+        }
+        for (table, added) in EVENT_TABLES.iter().zip(added) {
+            if added != 0 && COUNTED.contains(table) {
+                sqlx::query("UPDATE row_counts SET n = n + $1 WHERE name = $2")
+                    .bind(added)
+                    .bind(*table)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         for log in &batch.events {
             if let Some(Fact::Ended { end, .. }) = &log.event.fact {
@@ -482,14 +507,16 @@ struct NewRow {
 const ROWS_PER_STATEMENT: usize = 100;
 
 /// Inserts `rows` (all of one table) with multi-row `INSERT … ON CONFLICT DO NOTHING`
-/// statements: one round trip per few thousand values instead of one per row.
+/// statements: one round trip per few thousand values instead of one per row. Returns the
+/// rows inserted (not those already stored).
 async fn insert_rows(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     rows: &[NewRow],
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let Some(first) = rows.first() else {
-        return Ok(());
+        return Ok(0);
     };
+    let mut inserted = 0;
     let width = first.columns.len();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut sql = format!(
@@ -516,9 +543,9 @@ async fn insert_rows(
                 };
             }
         }
-        q.execute(&mut **tx).await?;
+        inserted += q.execute(&mut **tx).await?.rows_affected();
     }
-    Ok(())
+    Ok(inserted)
 }
 
 /// The rows `log` writes: one in `events`, and one in its fact's table.

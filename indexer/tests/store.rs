@@ -242,7 +242,8 @@ const OTHER_TOKEN: Address = Address::repeat_byte(0x71);
 /// Session `i` (from 1) at block `100 + i`: ten sessions per UTC day (from day 20,000),
 /// two tokens, stopped by the student, the tutor, the allowed relayer (detected `i % 5`
 /// seconds late) or the removed one. Sessions 1–3 have no SessionOpened stored (the index
-/// started later) and 1–2 no SessionStarted either.
+/// started later) and 1–2 no SessionStarted either; at sessions 25 and 50 another session
+/// is cancelled.
 fn numbered_session(i: u64) -> Vec<Located<Indexed>> {
     let id = i as i64;
     let block = 100 + i;
@@ -285,6 +286,20 @@ fn numbered_session(i: u64) -> Vec<Located<Indexed>> {
                 id,
                 tutor_key: TUTOR,
                 start,
+            },
+        ));
+    }
+    if i.is_multiple_of(25) {
+        // Another session, cancelled before it started.
+        logs.push(log(
+            block,
+            5,
+            start,
+            "SessionCancelled",
+            Fact::Cancelled {
+                id: 1_000 + id,
+                by: STUDENT,
+                refund: billed,
             },
         ));
     }
@@ -460,6 +475,8 @@ async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades(postgres: 
     let st = query::stats(&store, 30).await.unwrap();
     assert_eq!(st.sessions_ended, 60);
     assert_eq!(st.sessions_opened, 57);
+    assert_eq!(st.sessions_cancelled, 2);
+    assert_eq!(st.events, 3 + 57 + 58 + 60 + 2);
     assert_eq!(st.sessions_per_day.len(), 7);
     assert_eq!(st.sessions_per_day[0].sessions, 1);
     // Stops by the allowed relayer among sessions 4–60: i % 4 == 2.
@@ -492,6 +509,11 @@ async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades(postgres: 
         "DELETE FROM stats_daily",
         "DELETE FROM session_length",
         "INSERT INTO stats_pending (day) SELECT DISTINCT end_at / 86400 FROM session_ended",
+        "DELETE FROM row_counts",
+        "INSERT INTO row_counts (name, n) SELECT 'events', COUNT(*) FROM events",
+        "INSERT INTO row_counts (name, n) SELECT 'session_opened', COUNT(*) FROM session_opened",
+        "INSERT INTO row_counts (name, n) \
+         SELECT 'session_cancelled', COUNT(*) FROM session_cancelled",
     ] {
         sqlx::query(sql).execute(pool).await.unwrap();
     }
