@@ -134,6 +134,12 @@ pub enum Fact {
         holder: Address,
         role: u8,
     },
+    /// `BadgeMinDurationUpdated` (`token` `None`: `value` seconds) or
+    /// `BadgeMinBilledUpdated` (`value` base units of `token`; 0: it earns no badges).
+    BadgeSetting {
+        token: Option<Address>,
+        value: u128,
+    },
     Rated {
         session_id: i64,
         rater: Address,
@@ -255,6 +261,14 @@ pub fn decode(source: Source, log: &LogData) -> Result<(&'static str, Option<Fac
                 session_id: session(e.sessionId)?,
                 holder: e.holder,
                 role: e.role,
+            }),
+            IBadgesEvents::BadgeMinDurationUpdated(e) => Some(Fact::BadgeSetting {
+                token: None,
+                value: u128::from(e.minDuration),
+            }),
+            IBadgesEvents::BadgeMinBilledUpdated(e) => Some(Fact::BadgeSetting {
+                token: Some(e.token),
+                value: e.minBilled,
             }),
             _ => None,
         },

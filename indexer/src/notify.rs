@@ -1,11 +1,16 @@
 //! Live notifications: `GET /v1/notifications/{address}`, a server-sent-events stream of
 //! what concerns one address.
 //!
-//! Chain events (`session_started`, `session_ended`, `rating_received`) are read from the
-//! store, never from the follower's buffer: an event is sent once the rows it comes from
-//! are committed and served by the API (only blocks below [`Status::stored`]). Their id is
-//! the log's place, `block:log_index`; a client reconnecting with `Last-Event-ID` gets
-//! every later one from the store (at-least-once).
+//! Chain events (`session_started`, `badge_claimable`, `session_ended`, `rating_received`)
+//! are read from the store, never from the follower's buffer: an event is sent once the
+//! rows it comes from are committed and served by the API (only blocks below
+//! [`Status::stored`]). Their id is the log's place, `block:log_index`; a client
+//! reconnecting with `Last-Event-ID` gets every later one from the store (at-least-once).
+//!
+//! `badge_claimable` comes from a `SessionEnded` that meets the badges contract's rules
+//! with its settings (`BadgeMinDurationUpdated`, `BadgeMinBilledUpdated`) as stored before
+//! that log, unless the party had already claimed; it is sent just before that
+//! `session_ended`, with the id `block:log_index:badge`.
 //!
 //! `low_funds` is computed, not stored: each active session of the address is checked
 //! every [`NotifyConfig::tick`] against the clock, and each threshold
@@ -76,13 +81,21 @@ impl Default for NotifyConfig {
 pub type Position = (i64, i64);
 
 /// Parses a `Last-Event-ID`: `block:log_index`, optionally followed by `:…` (a
-/// `low_funds` id).
+/// `low_funds` or `badge_claimable` id).
 pub fn parse_event_id(s: &str) -> Option<Position> {
     let mut parts = s.split(':');
     let block = parts.next()?.parse::<i64>().ok().filter(|b| *b >= 0)?;
     let log = parts.next()?.parse::<i64>().ok().filter(|l| *l >= 0)?;
+    if parts.next() == Some(BADGE) {
+        // Sent before the `session_ended` of the same log: resuming after it sends that
+        // log's events again (it too, at least once).
+        return Some((block, log - 1));
+    }
     Some((block, log))
 }
+
+/// The suffix of a `badge_claimable` id (`block:log_index:badge`).
+const BADGE: &str = "badge";
 
 /// Where a stream without `Last-Event-ID` starts: after the blocks stored when it
 /// connects (before ingestion has resumed, after the newest stored event).
@@ -125,9 +138,11 @@ fn role_of(who: Address, student: Address) -> &'static str {
 /// One notification: what the stream sends as an SSE event and a webhook POSTs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
-    /// `session_started`, `session_ended`, `rating_received` or `low_funds`.
+    /// `session_started`, `badge_claimable`, `session_ended`, `rating_received` or
+    /// `low_funds`.
     pub name: &'static str,
-    /// `block:log_index` (`…:low:session:minutes` for `low_funds`).
+    /// `block:log_index` (`…:low:session:minutes` for `low_funds`, `…:badge` for
+    /// `badge_claimable`).
     pub id: String,
     /// The place in the chain it comes from (for `low_funds`, of the last chain event
     /// before it): a consumer resuming after it misses nothing.
@@ -314,6 +329,23 @@ async fn chain_events(
                 .await
         }
     };
+    // The badges contract's settings in force at the session's end (the latest before
+    // its log), and whether `who` had already claimed its badge then.
+    let before = "(b.block < x.block OR (b.block = x.block AND b.log_index < x.log_index))";
+    let setting = |name: &str, token: &str| {
+        format!(
+            "(SELECT b.value FROM badge_setting b WHERE b.setting = '{name}' AND b.token = {token} \
+               AND {before} ORDER BY b.block DESC, b.log_index DESC LIMIT 1)"
+        )
+    };
+    let (min_duration, min_billed) = (
+        setting("min_duration", "''"),
+        setting("min_billed", "o.token"),
+    );
+    let claimed = format!(
+        "(SELECT COUNT(*) FROM badge_claimed b WHERE b.session_id = x.id AND b.holder = $1 \
+           AND b.role = CASE WHEN o.student = $1 THEN 1 ELSE 2 END AND {before})"
+    );
     let started = run(format!(
         "SELECT x.block, x.log_index, x.id, x.start_at, o.student, o.tutor, o.token, o.rate, \
            o.deposit FROM session_started x JOIN session_opened o ON o.id = x.id \
@@ -323,7 +355,8 @@ async fn chain_events(
     .await?;
     let ended = run(format!(
         "SELECT x.block, x.log_index, x.id, x.end_at, x.billed, x.fee, x.tutor_paid, x.refund, \
-           x.ended_by, s.start_at, o.student, o.tutor, o.token \
+           x.ended_by, s.start_at, o.student, o.tutor, o.token, o.fee_bps, \
+           {min_duration} AS min_duration, {min_billed} AS min_billed, {claimed} AS claimed \
          FROM session_ended x JOIN session_opened o ON o.id = x.id \
            LEFT JOIN session_started s ON s.id = x.id \
          WHERE (o.student = $1 OR o.tutor = $1) AND {range} \
@@ -368,15 +401,31 @@ async fn chain_events(
         let role = role_of(who, student);
         let end: i64 = r.try_get("end_at")?;
         let start: Option<i64> = r.try_get("start_at")?;
+        let duration = start.map(|s| (end - s).max(0));
+        let billed = amount(r, "billed")?;
+        let id = r.try_get::<i64, _>("id")?.to_string();
+        let token = hex_addr(&address(r, "token")?);
+        if let Some(used) = badge_claimable(r, duration, billed)? {
+            let data = json!({
+                "session": id,
+                "role": role,
+                "token": token,
+                "durationSeconds": duration,
+                "billed": billed.to_string(),
+                "minDuration": used.0.to_string(),
+                "minBilled": used.1.to_string(),
+                "feeBps": used.2,
+            });
+            out.push((pos(r)?, "badge_claimable", data));
+        }
         let mut data = json!({
-            "session": r.try_get::<i64, _>("id")?.to_string(),
+            "session": id,
             "role": role,
-            "token": hex_addr(&address(r, "token")?),
+            "token": token,
             "endedAt": end,
-            "durationSeconds": start.map(|s| (end - s).max(0)),
+            "durationSeconds": duration,
             "endedBy": hex_addr(&address(r, "ended_by")?),
-            "billed": amount(r, "billed")?.to_string(),
-            "badgeHint": "a badge may be claimable: the badges contract's minimum duration and billed amount decide",
+            "billed": billed.to_string(),
         });
         if role == "student" {
             data["refund"] = amount(r, "refund")?.to_string().into();
@@ -397,12 +446,64 @@ async fn chain_events(
         });
         out.push((pos(r)?, "rating_received", data));
     }
+    // Stable: a `badge_claimable` stays before the `session_ended` of its log.
     out.sort_by_key(|(p, _, _)| *p);
     Ok(out
         .into_iter()
         .filter(|(p, _, _)| until.is_none_or(|u| *p <= u))
-        .map(|(p, name, data)| (p, event(name, format!("{}:{}", p.0, p.1), p, data)))
+        .map(|(p, name, data)| {
+            if name == "badge_claimable" {
+                // Resuming after it sends its log's `session_ended` (see `parse_event_id`).
+                let at = (p.0, p.1 - 1);
+                (
+                    at,
+                    event(name, format!("{}:{}:{BADGE}", p.0, p.1), at, data),
+                )
+            } else {
+                (p, event(name, format!("{}:{}", p.0, p.1), p, data))
+            }
+        })
         .collect())
+}
+
+/// The badges contract's settings a session's `SessionEnded` row met, as
+/// `(minDuration, minBilled, feeBps)`: the contract's `claim` rules (`Session::check` of
+/// minuto-escrow-view) with the settings in force at its end — billed duration at least
+/// `minDuration`, a minimum set for its token (above 0) and billed at least that, a fee
+/// paid (`feeBps` above 0 at open) — and `who`'s badge not claimed before. `None` when
+/// one fails or a setting is not stored (the indexer started after it was emitted).
+fn badge_claimable(
+    r: &sqlx::any::AnyRow,
+    duration: Option<i64>,
+    billed: U256,
+) -> Result<Option<(u64, u128, i64)>, StoreError> {
+    let setting = |column: &'static str| -> Result<Option<u128>, StoreError> {
+        let v: Option<String> = r.try_get(column)?;
+        v.map(|v| {
+            v.parse::<u128>()
+                .map_err(|_| StoreError::Corrupt { column, value: v })
+        })
+        .transpose()
+    };
+    let (Some(min_duration), Some(min_billed), Some(duration)) =
+        (setting("min_duration")?, setting("min_billed")?, duration)
+    else {
+        return Ok(None);
+    };
+    let fee_bps: i64 = r.try_get("fee_bps")?;
+    let claimed: i64 = r.try_get("claimed")?;
+    let met = u128::try_from(duration).unwrap_or(0) >= min_duration
+        && min_billed > 0
+        && billed >= U256::from(min_billed)
+        && fee_bps > 0
+        && claimed == 0;
+    Ok(met.then(|| {
+        (
+            u64::try_from(min_duration).unwrap_or(u64::MAX),
+            min_billed,
+            fee_bps,
+        )
+    }))
 }
 
 #[cfg(test)]
@@ -413,6 +514,9 @@ mod tests {
     fn event_ids_parse_to_their_place_in_the_chain() {
         assert_eq!(parse_event_id("1041:0"), Some((1041, 0)));
         assert_eq!(parse_event_id("1041:0:low:1:10"), Some((1041, 0)));
+        // Just before its log: its `session_ended` follows it.
+        assert_eq!(parse_event_id("1041:3:badge"), Some((1041, 2)));
+        assert_eq!(parse_event_id("1041:0:badge"), Some((1041, -1)));
         assert_eq!(parse_event_id("12:-1"), None);
         assert_eq!(parse_event_id("-1:3"), None);
         assert_eq!(parse_event_id("1041"), None);

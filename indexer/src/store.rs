@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "stats totals",
         include_str!("../migrations/0004_stats_totals.sql"),
     ),
+    (
+        5,
+        "badge settings",
+        include_str!("../migrations/0005_badge_settings.sql"),
+    ),
 ];
 
 /// Event tables whose rows are counted in `row_counts`.
@@ -53,6 +58,7 @@ const EVENT_TABLES: &[&str] = &[
     "credential_issued",
     "credential_ended",
     "badge_claimed",
+    "badge_setting",
     "rated",
     "vetting_opened",
     "vetting_voted",
@@ -779,6 +785,20 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 "role",
             ],
             vec![n(token_id), I(*session_id), a(holder), I(i64::from(*role))],
+        ),
+        Fact::BadgeSetting { token, value } => (
+            "badge_setting",
+            &["block", "log_index", "ts", "setting", "token", "value"],
+            vec![
+                T(if token.is_some() {
+                    "min_billed"
+                } else {
+                    "min_duration"
+                }
+                .into()),
+                T(token.as_ref().map(hex_addr).unwrap_or_default()),
+                T(value.to_string()),
+            ],
         ),
         Fact::Rated {
             session_id,

@@ -45,6 +45,8 @@ minuto_chain::alloy::sol! {
         function revoke(uint256 tokenId, address holder, uint32 kind) external;
         function claimBadge(uint256 sessionId, uint8 role) external returns (uint256);
         function rate(uint256 sessionId, address ratee, uint8 raterRole, uint8 score, string calldata cid) external;
+        function setMinDuration(uint64 minDuration) external;
+        function setMinBilled(address token, uint128 minBilled) external;
     }
     #[sol(rpc)]
     interface IToken {
@@ -1031,14 +1033,12 @@ async fn notifications_stream_each_partys_events_in_order_and_resume(postgres: b
         .find(|l| l.address() == w.escrow)
         .unwrap();
     let ended_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
-    let hint =
-        "a badge may be claimable: the badges contract's minimum duration and billed amount decide";
     let ended_student = (
         "session_ended".to_owned(),
         ended_id.clone(),
         json!({"session": "1", "role": "student", "token": a(w.token_a), "endedAt": start + 760,
                "durationSeconds": 760, "endedBy": a(s.address), "billed": "7600000",
-               "badgeHint": hint, "refund": "1700000"}),
+               "refund": "1700000"}),
     );
     assert_eq!(ss.next().await, ended_student);
     // Sent once stored: the API already agrees.
@@ -1048,7 +1048,7 @@ async fn notifications_stream_each_partys_events_in_order_and_resume(postgres: b
         ended_id.clone(),
         json!({"session": "1", "role": "tutor", "token": a(w.token_a), "endedAt": start + 760,
                "durationSeconds": 760, "endedBy": a(s.address), "billed": "7600000",
-               "badgeHint": hint, "fee": "190000", "tutorPaid": "7410000"}),
+               "fee": "190000", "tutorPaid": "7410000"}),
     );
     assert_eq!(ts.next().await, ended_tutor);
     assert_eq!(
@@ -1510,6 +1510,283 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_deliver_signed_in_order_with_retries_and_resume_on_postgres() {
     webhooks_deliver_signed_in_order_with_retries_and_resume(true).await;
+}
+
+/// `badge_claimable` from the badges contract's settings as stored at each session's end
+/// (set through the `ReputationDouble` stand-in's `BadgeMinDurationUpdated` and
+/// `BadgeMinBilledUpdated`): minimum 300 s and 3,000,000 of token A. Session 1 (400 s, 4,000,000)
+/// earns both parties one; 2 (200 s) is too short, 3 (400 s at half the rate: 2,000,000)
+/// billed too little, 4 is in token B with no minimum: none. A minimum of 1,000 s is then
+/// stored and dropped by a reorganisation: session 5 (400 s) still earns them under 300 s.
+/// Then 500 s and a minimum of 1 for token B: session 6 (400 s) earns none, session 7
+/// (token B, 600 s) the tutor's only (the student's badge was already claimed). Replayed
+/// from the start after all that, both streams are unchanged (later settings do not
+/// rewrite history), and the tutor's webhook delivered exactly what its stream sends.
+#[allow(clippy::too_many_lines)]
+async fn badge_claimable_follows_the_badges_settings_at_each_end(postgres: bool) {
+    let test = "badge_claimable_follows_the_badges_settings_at_each_end";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    const SECRET: &str = "whsec-badges";
+    let (rx, base) = Receiver::start(SECRET, 0).await;
+    rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let hook = minuto_indexer::Webhook {
+        name: "tutor".into(),
+        url: base.join("tutor").unwrap(),
+        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
+        addresses: vec![t.address],
+        timeout: Duration::from_secs(30),
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(80),
+    };
+    // A clock at 0: no session's runway ever looks short (no low_funds).
+    let ix = w
+        .indexer_hooks(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(|| 0),
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+            },
+            vec![hook],
+        )
+        .await;
+    w.synced(&ix).await;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while minuto_indexer::webhook::cursor(&ix.store, "tutor", t.address)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no starting cursor");
+
+    let badges = IReputation::new(w.badges, &w.admin);
+    send!(badges.setMinDuration(300));
+    send!(badges.setMinBilled(w.token_a, 3_000_000));
+
+    let key = Address::repeat_byte(0x0c);
+    let mut at = w
+        .admin
+        .get_block(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp
+        + 1_000;
+    // Runs session `id` for `seconds` in `token` at `units` a second; its start's and
+    // end's ids.
+    let mut session = |id: u64, token: Address, units: u64, seconds: u64| {
+        let start = at;
+        at += seconds + 100;
+        let (sp, tp, tutor) = (s.p.clone(), t.p.clone(), t.address);
+        let (escrow, admin) = (w.escrow, w.admin.clone());
+        async move {
+            let rate = U256::from(units) * U256::from(10u64).pow(U256::from(18));
+            let deposit = U256::from(50_000_000u64);
+            send!(ILedger::new(escrow, sp.clone()).open(tutor, token, rate, deposit, key, 0));
+            let place = |r: &minuto_chain::alloy::rpc::types::TransactionReceipt| {
+                let log = r
+                    .inner
+                    .logs()
+                    .iter()
+                    .find(|l| l.address() == escrow)
+                    .unwrap();
+                (log.block_number.unwrap(), log.log_index.unwrap())
+            };
+            let set = |ts: u64| {
+                let admin = admin.clone();
+                async move {
+                    admin
+                        .raw_request::<_, Value>("evm_setNextBlockTimestamp".into(), [ts])
+                        .await
+                        .unwrap();
+                }
+            };
+            set(start).await;
+            let started = place(&send!(ILedger::new(escrow, tp).start(U256::from(id), key)));
+            set(start + seconds).await;
+            let ended = place(&send!(ILedger::new(escrow, sp).stop(U256::from(id))));
+            (started, ended)
+        }
+    };
+    let s1 = session(1, w.token_a, UNITS_PER_SECOND, 400).await;
+    let s2 = session(2, w.token_a, UNITS_PER_SECOND, 200).await;
+    let s3 = session(3, w.token_a, UNITS_PER_SECOND / 2, 400).await;
+    let s4 = session(4, w.token_b, UNITS_PER_SECOND, 400).await;
+
+    // A minimum of 1,000 s, stored, then replaced by a fork without it.
+    w.synced(&ix).await;
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    send!(badges.setMinDuration(1_000));
+    w.synced(&ix).await;
+    let rewinds = ix.status.borrow().rewinds;
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [3]).await.unwrap();
+    w.synced(&ix).await;
+    assert!(ix.status.borrow().rewinds > rewinds, "no rewind");
+    let s5 = session(5, w.token_a, UNITS_PER_SECOND, 400).await;
+
+    send!(badges.setMinDuration(500));
+    let s6 = session(6, w.token_a, UNITS_PER_SECOND, 400).await;
+    send!(badges.setMinBilled(w.token_b, 1));
+    send!(IReputation::new(w.badges, &s.p).claimBadge(U256::from(7), 1));
+    let s7 = session(7, w.token_b, UNITS_PER_SECOND, 600).await;
+    w.synced(&ix).await;
+
+    let id = |p: (u64, u64)| format!("{}:{}", p.0, p.1);
+    let badge = |role: &str,
+                 session: u64,
+                 token: Address,
+                 secs: u64,
+                 billed: u64,
+                 min: (u64, u64),
+                 end: (u64, u64)| {
+        (
+            "badge_claimable".to_owned(),
+            format!("{}:badge", id(end)),
+            json!({"session": session.to_string(), "role": role, "token": a(token),
+                   "durationSeconds": secs, "billed": billed.to_string(),
+                   "minDuration": min.0.to_string(), "minBilled": min.1.to_string(),
+                   "feeBps": 250}),
+        )
+    };
+    let expected = |role: &str| {
+        let mut out: Vec<(String, String, Option<Value>)> = vec![];
+        let mut push = |(started, ended): ((u64, u64), (u64, u64)), b: Option<Sent>| {
+            out.push(("session_started".into(), id(started), None));
+            if let Some((n, i, d)) = b {
+                out.push((n, i, Some(d)));
+            }
+            out.push(("session_ended".into(), id(ended), None));
+        };
+        push(
+            s1,
+            Some(badge(
+                role,
+                1,
+                w.token_a,
+                400,
+                4_000_000,
+                (300, 3_000_000),
+                s1.1,
+            )),
+        );
+        push(s2, None);
+        push(s3, None);
+        push(s4, None);
+        push(
+            s5,
+            Some(badge(
+                role,
+                5,
+                w.token_a,
+                400,
+                4_000_000,
+                (300, 3_000_000),
+                s5.1,
+            )),
+        );
+        push(s6, None);
+        let b7 = badge(role, 7, w.token_b, 600, 6_000_000, (500, 1), s7.1);
+        push(s7, (role == "tutor").then_some(b7));
+        out
+    };
+    // What a stream sends from the start: names and ids, `badge_claimable`'s data whole.
+    let replay = |who: Address, n: usize| {
+        let (w, ix) = (&w, &ix);
+        async move {
+            let mut c = SseClient::connect(w, ix, who, Some("0:0")).await;
+            let mut got = vec![];
+            for _ in 0..n {
+                got.push(c.next().await);
+            }
+            got
+        }
+    };
+    let shape = |sent: &[Sent]| -> Vec<(String, String, Option<Value>)> {
+        sent.iter()
+            .map(|(n, i, d)| {
+                (
+                    n.clone(),
+                    i.clone(),
+                    (n == "badge_claimable").then(|| d.clone()),
+                )
+            })
+            .collect()
+    };
+    let student = replay(s.address, 16).await;
+    assert_eq!(shape(&student), expected("student"));
+    let tutor = replay(t.address, 17).await;
+    assert_eq!(shape(&tutor), expected("tutor"));
+    assert_eq!(
+        student[1].2["minDuration"], "300",
+        "the settings in force at the end"
+    );
+
+    // The tutor's webhook: exactly the stream's 17 notifications, in order.
+    let last = tutor[16].1.clone();
+    rx.until("the tutor's last notification", |l| {
+        l.iter().any(|a| a.id == last && a.answered == 200)
+    })
+    .await;
+    let delivered: Vec<Attempt> = rx.log.borrow().clone();
+    assert_eq!(delivered.len(), 17, "{delivered:#?}");
+    for (got, (name, id, data)) in delivered.iter().zip(&tutor) {
+        assert_eq!((got.verified, got.answered), (true, 200));
+        assert_eq!(&got.id, id);
+        assert_eq!(
+            serde_json::from_str::<Value>(&got.body).unwrap(),
+            json!({"id": id, "event": name, "address": a(t.address), "data": data})
+        );
+    }
+
+    // Resuming after a badge_claimable: it again (at least once), then its session_ended.
+    let mut again = SseClient::connect(&w, &ix, t.address, Some(&tutor[1].1)).await;
+    assert_eq!(again.next().await, tutor[1]);
+    assert_eq!(again.next().await, tutor[2]);
+    // After its session_ended: what follows it.
+    let mut again = SseClient::connect(&w, &ix, t.address, Some(&tutor[2].1)).await;
+    assert_eq!(again.next().await, tutor[3]);
+
+    // Replayed after a restart on the same database: the same.
+    drop(again);
+    ix.shutdown().await.unwrap();
+    let ix = w.indexer(&db.url()).await;
+    w.synced(&ix).await;
+    let mut c = SseClient::connect(&w, &ix, s.address, Some("0:0")).await;
+    for want in &student {
+        assert_eq!(&c.next().await, want);
+    }
+    drop(c);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_claimable_follows_the_badges_settings_at_each_end_on_sqlite() {
+    badge_claimable_follows_the_badges_settings_at_each_end(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn badge_claimable_follows_the_badges_settings_at_each_end_on_postgres() {
+    badge_claimable_follows_the_badges_settings_at_each_end(true).await;
 }
 
 /// Vetting on the `VettingDouble` stand-in: application 1 approved by two votes, 2
