@@ -488,6 +488,35 @@ mod tests {
                 })
             )
         );
+        // The badges contract's settings.
+        let min_billed = minuto_chain::bindings::IBadges::BadgeMinBilledUpdated {
+            token: Address::repeat_byte(4),
+            minBilled: 3_000_000,
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Badges, &min_billed).unwrap(),
+            (
+                "BadgeMinBilledUpdated",
+                Some(Fact::BadgeSetting {
+                    token: Some(Address::repeat_byte(4)),
+                    value: 3_000_000,
+                })
+            )
+        );
+        let min_duration =
+            minuto_chain::bindings::IBadges::BadgeMinDurationUpdated { minDuration: 300 }
+                .encode_log_data();
+        assert_eq!(
+            decode(Source::Badges, &min_duration).unwrap(),
+            (
+                "BadgeMinDurationUpdated",
+                Some(Fact::BadgeSetting {
+                    token: None,
+                    value: 300,
+                })
+            )
+        );
         let quorum = IVetting::VettingQuorumSet {
             quorum: 2,
             reviewers: 3,

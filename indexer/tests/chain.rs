@@ -139,16 +139,21 @@ fn word(a: Address) -> String {
 
 impl World {
     async fn new(test: &str) -> Option<Self> {
-        Self::build(test, false).await
+        Self::build(test, false, 250).await
+    }
+
+    /// [`World::new`] with an escrow that takes no protocol fee (`feeBps` 0).
+    async fn without_fee(test: &str) -> Option<Self> {
+        Self::build(test, false, 0).await
     }
 
     /// [`World::new`] with a `VettingDouble` deployed last and listed as `vetting` (the
     /// other scenarios keep their block numbers).
     async fn with_vetting(test: &str) -> Option<Self> {
-        Self::build(test, true).await
+        Self::build(test, true, 250).await
     }
 
-    async fn build(test: &str, vetting: bool) -> Option<Self> {
+    async fn build(test: &str, vetting: bool, fee_bps: u16) -> Option<Self> {
         let bin = minuto_anvil::or_skip(test)?;
         let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
         let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
@@ -163,7 +168,7 @@ impl World {
             "{}{}{:064x}{:064x}",
             include_str!("fixtures/EscrowLedger.bin").trim(),
             word(treasury),
-            250,
+            fee_bps,
             60
         );
         let (escrow, escrow_block) = deploy(&admin, ledger).await;
@@ -1777,6 +1782,78 @@ async fn badge_claimable_follows_the_badges_settings_at_each_end(postgres: bool)
     }
     drop(c);
     ix.shutdown().await.unwrap();
+}
+
+/// A session that meets both minimums in an escrow taking no fee (`feeBps` 0 at open)
+/// earns no badges (the contract's `BadgeNoFeePaid`): its parties get `session_started`
+/// and `session_ended`, no `badge_claimable` between them.
+async fn no_badge_claimable_without_a_fee(postgres: bool) {
+    let test = "no_badge_claimable_without_a_fee";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::without_fee(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(|| 0),
+                ..Default::default()
+            },
+        )
+        .await;
+    let badges = IReputation::new(w.badges, &w.admin);
+    send!(badges.setMinDuration(300));
+    send!(badges.setMinBilled(w.token_a, 1));
+    let key = Address::repeat_byte(0x0c);
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(50_000_000u64),
+        key,
+        0
+    ));
+    let start = w
+        .admin
+        .get_block(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp
+        + 1_000;
+    w.at(start).await;
+    send!(ledger(&t.p).start(U256::from(1), key));
+    w.at(start + 400).await;
+    send!(ledger(&s.p).stop(U256::from(1)));
+    w.synced(&ix).await;
+    assert_eq!(w.ok(&ix, "/v1/sessions/1").await["fee"], "0");
+    for who in [s.address, t.address] {
+        let mut c = SseClient::connect(&w, &ix, who, Some("0:0")).await;
+        let (first, second) = (c.next().await, c.next().await);
+        assert_eq!(
+            (first.0.as_str(), second.0.as_str()),
+            ("session_started", "session_ended")
+        );
+        assert_eq!(second.2["billed"], "4000000");
+        assert_eq!(second.2["durationSeconds"], 400);
+    }
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_badge_claimable_without_a_fee_on_sqlite() {
+    no_badge_claimable_without_a_fee(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_badge_claimable_without_a_fee_on_postgres() {
+    no_badge_claimable_without_a_fee(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
