@@ -18,6 +18,16 @@ interface IBooking {
 
     function cancel(uint256 id) external;
 
+    function requestSeries(address tutor, address token, uint64 first_start, uint32 interval, uint16 lessons, uint32 duration, uint256 rate, uint256 deposit_per_lesson, uint32 credential_kind, uint64 answer_deadline, uint32 max_free_notice, uint16 max_late_cancel_fee_bps, uint16 max_no_show_fee_bps) external returns (uint256);
+
+    function acceptSeries(uint256 first_id) external;
+
+    function declineSeries(uint256 first_id) external;
+
+    function expireSeries(uint256 first_id) external;
+
+    function cancelSeries(uint256 first_id) external;
+
     function join(uint256 id, address student_key) external returns (uint256);
 
     function claimNoShow(uint256 id) external;
@@ -27,6 +37,8 @@ interface IBooking {
     function claim(address token, address to) external returns (uint256);
 
     function booking(uint256 id) external view returns (BookingView memory);
+
+    function series(uint256 first_id) external view returns (uint16, uint32);
 
     function rateOf(address tutor, address token) external view returns (uint256);
 
@@ -63,6 +75,8 @@ interface IBooking {
     event PolicySet(address indexed tutor, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
     /// A student requested a lesson and `deposit` was pulled in; the tutor's policy at this moment holds for it.
     event BookingRequested(uint256 indexed id, address indexed student, address indexed tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credentialKind, uint64 answerDeadline, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
+    /// A student requested a series of `lessons` lessons with `tutor`, `interval` seconds apart, booked as `lessons` bookings with ids `firstId` to `firstId + lessons - 1` (each with its own `BookingRequested`, emitted before this), all pre-funded now.
+    event SeriesRequested(uint256 indexed firstId, address indexed student, address indexed tutor, uint16 lessons, uint32 interval);
     /// The tutor accepted booking `id`.
     event BookingAccepted(uint256 indexed id, address indexed tutor);
     /// The tutor declined booking `id`; `refund` went back to the student.
@@ -128,6 +142,12 @@ interface IBooking {
     error BookingOutsideJoinWindow(uint256 id, uint64 opens, uint64 closes);
     /// The student may still join until `closes`.
     error BookingJoinWindowOpen(uint256 id, uint64 closes);
+    /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, or a last lesson after 2^64 − 1 s.
+    error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration);
+    /// No series starts at booking `firstId`.
+    error BookingUnknownSeries(uint256 firstId);
+    /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.
+    error BookingSeriesNothingLeft(uint256 firstId);
     /// No credited payout of this token to claim.
     error BookingNothingToClaim(address token, address account);
     /// No fresh booking id is left, or a credited total would overflow (unreachable in practice).

@@ -172,6 +172,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "booked_lesson_the_tutor_never_starts_refunds_in_full_and_counts_a_no_show",
         |s, _| Box::pin(booked_tutor_no_show(s)),
     ),
+    (
+        "booked_series_requested_accepted_and_cancelled_one_call_each",
+        |s, _| Box::pin(booked_series(s)),
+    ),
 ];
 
 fn deploy_config(
@@ -2558,6 +2562,159 @@ async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
     ensure!(
         after == before,
         "balances {after:?}, expected unchanged {before:?}"
+    );
+    Ok(())
+}
+
+/// A weekly series of three lessons, the first two minutes away: one `requestSeries` (one
+/// pull of the three deposits: `BookingRequested` for each, a week apart, then
+/// `SeriesRequested`), one `acceptSeries` (three `BookingAccepted`), and one
+/// `cancelSeries` by the student inside the first lesson's notice: the first pays the late
+/// fee, the two others are free; one transfer of the fee to the tutor and one of the
+/// refunds to the student, to the base unit.
+async fn booked_series(s: &Suite) -> Result<()> {
+    const WEEK: u32 = 7 * 24 * 3_600;
+    tutor_terms(s).await?;
+    let before = booking_balances(s).await?;
+    let (student, tutor) = (s.student.address(), s.tutor.address());
+    let start_at = chain_now(s).await? + 120;
+    let u = U256::from;
+    let r = mined!(
+        s,
+        "booking.requestSeries (3)",
+        booking(s, &s.student).requestSeries(
+            tutor,
+            s.token,
+            start_at,
+            WEEK,
+            3,
+            LESSON,
+            u(RATE),
+            u(BOOKING_DEPOSIT),
+            0,
+            start_at - 1,
+            FREE_NOTICE,
+            LATE_FEE_BPS,
+            NO_SHOW_FEE_BPS
+        )
+    );
+    let logs = r.inner.logs();
+    let requested: Vec<_> = logs
+        .iter()
+        .filter_map(|l| l.log_decode::<IBooking::BookingRequested>().ok())
+        .map(|l| (l.inner.id, l.inner.start, l.inner.deposit))
+        .collect();
+    let first = requested.first().context("no BookingRequested")?.0;
+    let lessons: Vec<(U256, u64, U256)> = (0..3u64)
+        .map(|i| {
+            (
+                first + U256::from(i),
+                start_at + i * u64::from(WEEK),
+                u(BOOKING_DEPOSIT),
+            )
+        })
+        .collect();
+    ensure!(requested == lessons, "{requested:?}");
+    let series = r
+        .decoded_log::<IBooking::SeriesRequested>()
+        .context("no SeriesRequested")?;
+    ensure!(
+        (
+            series.firstId,
+            series.student,
+            series.tutor,
+            series.lessons,
+            series.interval
+        ) == (first, student, tutor, 3, WEEK),
+        "{series:?}"
+    );
+    let pulls = logs
+        .iter()
+        .filter(|l| l.address() == s.token)
+        .filter_map(|l| l.log_decode::<Transfer>().ok())
+        .count();
+    ensure!(pulls == 1, "{pulls} transfers for one series request");
+    let view = booking(s, &s.stranger).series(first).call().await?;
+    ensure!((view._0, view._1) == (3, WEEK), "{view:?}");
+
+    let r = mined!(
+        s,
+        "booking.acceptSeries (3)",
+        booking(s, &s.tutor).acceptSeries(first)
+    );
+    let accepted: Vec<U256> = r
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|l| l.log_decode::<IBooking::BookingAccepted>().ok())
+        .map(|l| l.inner.id)
+        .collect();
+    ensure!(
+        accepted == [first, first + u(1), first + u(2)],
+        "{accepted:?}"
+    );
+
+    let r = mined!(
+        s,
+        "booking.cancelSeries (3)",
+        booking(s, &s.student).cancelSeries(first)
+    );
+    let at = s.node.block_time(&r).await?;
+    ensure!(
+        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
+        "cancelled at {at}: not late for a lesson at {start_at}"
+    );
+    let fee = fee_on_price(LATE_FEE_BPS);
+    let cancelled: Vec<(U256, U256, U256)> = r
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|l| l.log_decode::<IBooking::BookingCancelled>().ok())
+        .map(|l| (l.inner.id, l.inner.tutorFee, l.inner.refund))
+        .collect();
+    ensure!(
+        cancelled
+            == [
+                (first, u(fee), u(BOOKING_DEPOSIT - fee)),
+                (first + u(1), U256::ZERO, u(BOOKING_DEPOSIT)),
+                (first + u(2), U256::ZERO, u(BOOKING_DEPOSIT)),
+            ],
+        "{cancelled:?}"
+    );
+    let moved: Vec<(Address, Address, U256)> = r
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == s.token)
+        .filter_map(|l| l.log_decode::<Transfer>().ok())
+        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
+        .collect();
+    ensure!(
+        moved
+            == [
+                (s.booking, tutor, u(fee)),
+                (s.booking, student, u(3 * BOOKING_DEPOSIT - fee)),
+            ],
+        "transfers {moved:?}"
+    );
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - u(fee),
+        before[1] + u(fee),
+        before[2],
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances {after:?}, expected {expected:?}"
+    );
+    let err = booking_error(booking(s, &s.student).cancelSeries(first).call().await)?;
+    ensure!(
+        err == IBookingErrors::BookingSeriesNothingLeft(IBooking::BookingSeriesNothingLeft {
+            firstId: first
+        }),
+        "{err:?}"
     );
     Ok(())
 }

@@ -35,6 +35,11 @@
 //!   passed (the escrow's rule for sessions opened with `openFor`): a student cannot join
 //!   and cancel to dodge a late fee, nor a tutor cancel to dodge a no-show.
 //!
+//! - **Series**: [`requestSeries`](Booking::request_series) books 2 to 52 lessons an
+//!   interval apart as bookings of their own, all pre-funded in one pull; the `…Series`
+//!   calls apply `accept`, `decline`, `expire` or `cancel` to every lesson of a series they
+//!   fit, on each lesson's own terms, with one payout per party.
+//!
 //! Payouts a token refuses (a blocked address) are credited and [`claim`](Booking::claim)ed
 //! later, so one party's blocked account never traps the other's money. State is written
 //! before every external call (but join's session id, which the escrow's answer gives);
@@ -64,8 +69,10 @@ use stylus_sdk::{
     },
 };
 
-use rules::{StudentCancel, MAX_DURATION, MAX_FREE_NOTICE, MAX_LATE_CANCEL_FEE_BPS};
-pub use rules::{JOIN_EARLY, JOIN_LATE, MAX_NO_SHOW_FEE_BPS};
+use rules::{Split, StudentCancel, MAX_DURATION, MAX_FREE_NOTICE, MAX_LATE_CANCEL_FEE_BPS};
+pub use rules::{
+    JOIN_EARLY, JOIN_LATE, MAX_NO_SHOW_FEE_BPS, MAX_SERIES_INTERVAL, MAX_SERIES_LESSONS,
+};
 
 /// The deployed program's entry: every call goes through the hand-written router.
 #[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
@@ -164,6 +171,8 @@ mod sol {
         event PolicySet(address indexed tutor, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
         /// A student requested a lesson and `deposit` was pulled in; the tutor's policy at this moment holds for it.
         event BookingRequested(uint256 indexed id, address indexed student, address indexed tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credentialKind, uint64 answerDeadline, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
+        /// A student requested a series of `lessons` lessons with `tutor`, `interval` seconds apart, booked as `lessons` bookings with ids `firstId` to `firstId + lessons - 1` (each with its own `BookingRequested`, emitted before this), all pre-funded now.
+        event SeriesRequested(uint256 indexed firstId, address indexed student, address indexed tutor, uint16 lessons, uint32 interval);
         /// The tutor accepted booking `id`.
         event BookingAccepted(uint256 indexed id, address indexed tutor);
         /// The tutor declined booking `id`; `refund` went back to the student.
@@ -229,6 +238,12 @@ mod sol {
         error BookingOutsideJoinWindow(uint256 id, uint64 opens, uint64 closes);
         /// The student may still join until `closes`.
         error BookingJoinWindowOpen(uint256 id, uint64 closes);
+        /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, or a last lesson after 2^64 − 1 s.
+        error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration);
+        /// No series starts at booking `firstId`.
+        error BookingUnknownSeries(uint256 firstId);
+        /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.
+        error BookingSeriesNothingLeft(uint256 firstId);
         /// No credited payout of this token to claim.
         error BookingNothingToClaim(address token, address account);
         /// No fresh booking id is left, or a credited total would overflow (unreachable in practice).
@@ -271,6 +286,9 @@ minuto_wire::errors! {
     TooLateToCancel(BookingTooLateToCancel { id, start }),
     OutsideJoinWindow(BookingOutsideJoinWindow { id, opens, closes }),
     JoinWindowOpen(BookingJoinWindowOpen { id, closes }),
+    InvalidSeries(BookingInvalidSeries { lessons, interval, duration }),
+    UnknownSeries(BookingUnknownSeries { firstId }),
+    SeriesNothingLeft(BookingSeriesNothingLeft { firstId }),
     NothingToClaim(BookingNothingToClaim { token, account }),
     Accounting(BookingAccounting {}),
     ;
@@ -299,6 +317,7 @@ events! {
     RateSet { [tutor, token] [rate] },
     PolicySet { [tutor] [freeNotice, lateCancelFeeBps, noShowFeeBps] },
     BookingRequested { [id, student, tutor] [token, start, duration, rate, deposit, credentialKind, answerDeadline, freeNotice, lateCancelFeeBps, noShowFeeBps] },
+    SeriesRequested { [firstId, student, tutor] [lessons, interval] },
     BookingAccepted { [id, tutor] [] },
     BookingDeclined { [id, tutor] [refund] },
     BookingExpired { [id, by] [refund] },
@@ -345,6 +364,13 @@ pub struct Policy {
     no_show_fee_bps: StorageU16,
 }
 
+/// A series of lessons, keyed by its first booking id (one slot).
+#[storage]
+pub struct SeriesRecord {
+    lessons: StorageU16,
+    interval: StorageU32,
+}
+
 /// What the chain remembers against a tutor (one slot).
 #[storage]
 pub struct TutorRecord {
@@ -369,8 +395,19 @@ pub struct Booking {
     rates: StorageMap<Address, StorageMap<Address, StorageU128>>,
     policies: StorageMap<Address, Policy>,
     tutors: StorageMap<Address, TutorRecord>,
+    /// first booking id → its series (none for a single lesson).
+    series: StorageMap<U256, SeriesRecord>,
     /// token → account → credited payouts.
     claimable: StorageMap<Address, StorageMap<Address, StorageU256>>,
+}
+
+/// What one call does to each booking it applies to.
+#[derive(Clone, Copy)]
+enum Op {
+    Accept,
+    Decline,
+    Expire,
+    Cancel,
 }
 
 /// What a booking's money calls need: parties, token, amounts, fees.
@@ -501,108 +538,23 @@ impl Booking {
         max_late_cancel_fee_bps: u16,
         max_no_show_fee_bps: u16,
     ) -> Result<U256, Error> {
-        let student = host::sender();
-        if tutor.is_zero() || tutor == student {
-            return Err(BookingInvalidAddress { account: tutor }.into());
-        }
-        if duration == 0 || duration > MAX_DURATION {
-            return Err(BookingInvalidDuration { duration }.into());
-        }
-        let now = now();
-        if answer_deadline < now || answer_deadline >= start {
-            return Err(BookingInvalidTimes {
-                start,
-                answerDeadline: answer_deadline,
-                now,
-            }
-            .into());
-        }
-        let rate_u128 = to_u128(rate)
-            .filter(|r| *r > 0)
-            .ok_or(BookingInvalidRate { rate })?;
-        let published = wide(self.rates.getter(tutor).get(token));
-        if rate_u128 > published {
-            return Err(BookingRateAboveTutorRate {
-                tutor,
-                token,
-                rate,
-                tutorRate: word(published),
-            }
-            .into());
-        }
-        let price = rules::price(duration, rate_u128);
-        if price == 0 {
-            return Err(BookingZeroPrice { rate, duration }.into());
-        }
-        let deposit_u128 = to_u128(deposit).ok_or(BookingInvalidAmount { amount: deposit })?;
-        if deposit_u128 < price {
-            return Err(BookingDepositTooLow {
-                deposit,
-                price: word(price),
-            }
-            .into());
-        }
-        if !calls::token_allowed(self.escrow.get(), token) {
-            return Err(BookingTokenNotAllowed { token }.into());
-        }
-        let (free_notice, late_fee, no_show_fee) = {
-            let p = self.policies.getter(tutor);
-            (
-                small(p.free_notice.get()) as u32,
-                small(p.late_cancel_fee_bps.get()) as u16,
-                small(p.no_show_fee_bps.get()) as u16,
-            )
-        };
-        if free_notice > max_free_notice
-            || late_fee > max_late_cancel_fee_bps
-            || no_show_fee > max_no_show_fee_bps
-        {
-            return Err(BookingPolicyAboveBounds {
-                tutor,
-                freeNotice: free_notice,
-                lateCancelFeeBps: late_fee,
-                noShowFeeBps: no_show_fee,
-            }
-            .into());
-        }
-        let count = small(self.count.get())
-            .checked_add(1)
-            .ok_or(BookingAccounting {})?;
-        self.count.set(uint::<64>(count));
-        let id = word(count);
-        {
-            let mut b = self.bookings.setter(id);
-            b.student.set(student);
-            b.start.set(uint::<64>(start));
-            b.duration.set(uint::<32>(duration));
-            b.tutor.set(tutor);
-            b.answer_deadline.set(uint::<64>(answer_deadline));
-            b.credential_kind.set(uint::<32>(credential_kind));
-            b.token.set(token);
-            b.state.set(uint::<8>(State::Requested as u8));
-            b.late_cancel_fee_bps.set(uint::<16>(late_fee));
-            b.no_show_fee_bps.set(uint::<16>(no_show_fee));
-            b.free_notice.set(uint::<32>(free_notice));
-            b.rate.set(u128_slot(rate_u128));
-            b.deposit.set(u128_slot(deposit_u128));
-        }
-        self.pull(token, student, deposit)?;
-        Emit::emit(BookingRequested {
-            id,
-            student,
+        self.book(
             tutor,
             token,
             start,
+            0,
+            1,
             duration,
             rate,
             deposit,
-            credentialKind: credential_kind,
-            answerDeadline: answer_deadline,
-            freeNotice: free_notice,
-            lateCancelFeeBps: late_fee,
-            noShowFeeBps: no_show_fee,
-        });
-        Ok(id)
+            credential_kind,
+            answer_deadline,
+            [
+                max_free_notice,
+                max_late_cancel_fee_bps.into(),
+                max_no_show_fee_bps.into(),
+            ],
+        )
     }
 
     /// The tutor accepts a requested booking, by its answer deadline. A booking that
@@ -618,37 +570,7 @@ impl Booking {
     /// # Events
     /// `BookingAccepted`.
     pub fn accept(&mut self, id: U256) -> Result<(), Error> {
-        let t = self.terms(id)?;
-        require_state(id, t.state, State::Requested)?;
-        let caller = only(id, t.tutor)?;
-        let (deadline, kind) = {
-            let b = self.bookings.getter(id);
-            (
-                small(b.answer_deadline.get()),
-                small(b.credential_kind.get()) as u32,
-            )
-        };
-        if now() > deadline {
-            return Err(BookingAnswerDeadlinePassed {
-                id,
-                answerDeadline: deadline,
-            }
-            .into());
-        }
-        if kind != 0
-            && !calls::credentials(self.escrow.get())
-                .is_some_and(|c| !c.is_zero() && calls::has_valid(c, caller, kind))
-        {
-            return Err(BookingCredentialRequired {
-                id,
-                tutor: caller,
-                kind,
-            }
-            .into());
-        }
-        self.set_state(id, State::Accepted);
-        Emit::emit(BookingAccepted { id, tutor: caller });
-        Ok(())
+        self.run(id, false, Op::Accept)
     }
 
     /// The tutor declines a requested booking (at any time before it is answered or
@@ -659,19 +581,9 @@ impl Booking {
     /// unless the caller is the tutor; `BookingAccounting`.
     ///
     /// # Events
-    /// `PayoutCredited` if the token refuses the refund, then `BookingDeclined`.
+    /// `BookingDeclined`, then `PayoutCredited` if the token refuses the refund.
     pub fn decline(&mut self, id: U256) -> Result<(), Error> {
-        let t = self.terms(id)?;
-        require_state(id, t.state, State::Requested)?;
-        let tutor = only(id, t.tutor)?;
-        self.set_state(id, State::Declined);
-        self.pay(t.token, t.student, t.deposit)?;
-        Emit::emit(BookingDeclined {
-            id,
-            tutor,
-            refund: word(t.deposit),
-        });
-        Ok(())
+        self.run(id, false, Op::Decline)
     }
 
     /// Anyone closes a request the tutor did not answer by its deadline; the whole
@@ -682,26 +594,9 @@ impl Booking {
     /// `BookingAnswerDeadlineNotPassed`; `BookingAccounting`.
     ///
     /// # Events
-    /// `PayoutCredited` if the token refuses the refund, then `BookingExpired`.
+    /// `BookingExpired`, then `PayoutCredited` if the token refuses the refund.
     pub fn expire(&mut self, id: U256) -> Result<(), Error> {
-        let t = self.terms(id)?;
-        require_state(id, t.state, State::Requested)?;
-        let deadline = small(self.bookings.getter(id).answer_deadline.get());
-        if now() <= deadline {
-            return Err(BookingAnswerDeadlineNotPassed {
-                id,
-                answerDeadline: deadline,
-            }
-            .into());
-        }
-        self.set_state(id, State::Expired);
-        self.pay(t.token, t.student, t.deposit)?;
-        Emit::emit(BookingExpired {
-            id,
-            by: host::sender(),
-            refund: word(t.deposit),
-        });
-        Ok(())
+        self.run(id, false, Op::Expire)
     }
 
     /// Cancels a booking. The student: a request not yet answered, or an accepted lesson
@@ -717,47 +612,136 @@ impl Booking {
     /// `BookingTooLateToCancel` (the student, from the start on); `BookingAccounting`.
     ///
     /// # Events
-    /// `PayoutCredited` for each refused payout, then `BookingCancelled`.
+    /// `BookingCancelled`, then `PayoutCredited` for each refused payout (the tutor's
+    /// fee first).
     pub fn cancel(&mut self, id: U256) -> Result<(), Error> {
-        let t = self.terms(id)?;
-        let caller = host::sender();
-        let fee_bps = if caller == t.student {
-            match t.state {
-                State::Requested => 0,
-                State::Accepted => {
-                    let b = self.bookings.getter(id);
-                    let notice = small(b.free_notice.get()) as u32;
-                    match rules::student_cancel(now(), t.start, notice) {
-                        StudentCancel::Free => 0,
-                        StudentCancel::Late => small(b.late_cancel_fee_bps.get()) as u16,
-                        StudentCancel::TooLate => {
-                            return Err(BookingTooLateToCancel { id, start: t.start }.into())
-                        }
-                    }
-                }
-                state => return Err(invalid_state(id, state)),
+        self.run(id, false, Op::Cancel)
+    }
+
+    // ---- series -------------------------------------------------------------------
+
+    /// The caller, a student, requests a series of `lessons` lessons (2 to 52) with
+    /// `tutor`, the first at `first_start` and each next one `interval` seconds later
+    /// (from the lesson's `duration` up to 90 days: every week is 604,800), all on the
+    /// terms of [`request`](Booking::request): each lesson is a booking of its own (ids
+    /// `firstId` to `firstId + lessons − 1`, returned `firstId`), with the same rate,
+    /// answer deadline (before the first start) and policy snapshot, and
+    /// `deposit_per_lesson` each, all pulled now in one transfer. Each lesson is then
+    /// answered, cancelled, joined and settled on its own, or the whole series at once
+    /// with the `…Series` calls.
+    ///
+    /// # Errors
+    /// `BookingInvalidSeries`; then those of `request`, with `BookingInvalidAmount` when
+    /// the series' deposits add up to more than 2^128 − 1.
+    ///
+    /// # Events
+    /// `BookingRequested` for each lesson, then `SeriesRequested`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn request_series(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        first_start: u64,
+        interval: u32,
+        lessons: u16,
+        duration: u32,
+        rate: U256,
+        deposit_per_lesson: U256,
+        credential_kind: u32,
+        answer_deadline: u64,
+        max_free_notice: u32,
+        max_late_cancel_fee_bps: u16,
+        max_no_show_fee_bps: u16,
+    ) -> Result<U256, Error> {
+        if !(2..=MAX_SERIES_LESSONS).contains(&lessons)
+            || interval < duration
+            || interval > MAX_SERIES_INTERVAL
+        {
+            return Err(BookingInvalidSeries {
+                lessons,
+                interval,
+                duration,
             }
-        } else if caller == t.tutor {
-            require_state(id, t.state, State::Accepted)?;
-            let mut r = self.tutors.setter(t.tutor);
-            // SAFETY (saturating): a count of one transaction each cannot reach 2^64.
-            let n = small(r.cancellations.get()).saturating_add(1);
-            r.cancellations.set(uint::<64>(n));
-            0
-        } else {
-            return Err(BookingUnauthorized { id, caller }.into());
-        };
-        let split = rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
-        self.set_state(id, State::Cancelled);
-        self.pay(t.token, t.tutor, split.tutor)?;
-        self.pay(t.token, t.student, split.student)?;
-        Emit::emit(BookingCancelled {
-            id,
-            by: caller,
-            tutorFee: word(split.tutor),
-            refund: word(split.student),
-        });
-        Ok(())
+            .into());
+        }
+        self.book(
+            tutor,
+            token,
+            first_start,
+            interval,
+            lessons,
+            duration,
+            rate,
+            deposit_per_lesson,
+            credential_kind,
+            answer_deadline,
+            [
+                max_free_notice,
+                max_late_cancel_fee_bps.into(),
+                max_no_show_fee_bps.into(),
+            ],
+        )
+    }
+
+    /// The tutor accepts every lesson of series `first_id` still requested, as
+    /// [`accept`](Booking::accept) each (lessons the student cancelled are passed over).
+    ///
+    /// # Errors
+    /// `BookingUnknownSeries`; `BookingSeriesNothingLeft` when no lesson is requested;
+    /// `BookingUnauthorized`, `BookingAnswerDeadlinePassed`, `BookingCredentialRequired`
+    /// as `accept`.
+    ///
+    /// # Events
+    /// `BookingAccepted` for each lesson accepted.
+    pub fn accept_series(&mut self, first_id: U256) -> Result<(), Error> {
+        self.run(first_id, true, Op::Accept)
+    }
+
+    /// The tutor declines every lesson of series `first_id` still requested, as
+    /// [`decline`](Booking::decline) each; their deposits go back in one transfer.
+    ///
+    /// # Errors
+    /// `BookingUnknownSeries`; `BookingSeriesNothingLeft` when no lesson is requested;
+    /// `BookingUnauthorized`; `BookingAccounting`.
+    ///
+    /// # Events
+    /// `BookingDeclined` for each lesson declined, then `PayoutCredited` if the token
+    /// refuses the refund.
+    pub fn decline_series(&mut self, first_id: U256) -> Result<(), Error> {
+        self.run(first_id, true, Op::Decline)
+    }
+
+    /// Anyone closes every lesson of series `first_id` still requested after the answer
+    /// deadline, as [`expire`](Booking::expire) each; their deposits go back in one
+    /// transfer.
+    ///
+    /// # Errors
+    /// `BookingUnknownSeries`; `BookingSeriesNothingLeft` when no lesson is requested;
+    /// `BookingAnswerDeadlineNotPassed`; `BookingAccounting`.
+    ///
+    /// # Events
+    /// `BookingExpired` for each lesson, then `PayoutCredited` if the token refuses the
+    /// refund.
+    pub fn expire_series(&mut self, first_id: U256) -> Result<(), Error> {
+        self.run(first_id, true, Op::Expire)
+    }
+
+    /// Cancels the rest of series `first_id`: every lesson the caller could
+    /// [`cancel`](Booking::cancel) now, on the same terms each (the student: requested
+    /// ones, and accepted ones not yet started, each free or with its late fee by its own
+    /// start; the tutor: accepted ones, each counted); lessons already ended, joined or
+    /// started are passed over. The fees go to the tutor in one transfer, the refunds to
+    /// the student in another.
+    ///
+    /// # Errors
+    /// `BookingUnknownSeries`; `BookingUnauthorized` for anyone else;
+    /// `BookingSeriesNothingLeft` when no lesson can be cancelled; `BookingAccounting`.
+    ///
+    /// # Events
+    /// `BookingCancelled` for each lesson cancelled, then `PayoutCredited` for each
+    /// refused payout (the tutor's fees first).
+    pub fn cancel_series(&mut self, first_id: U256) -> Result<(), Error> {
+        self.run(first_id, true, Op::Cancel)
     }
 
     /// The student joins an accepted lesson in its window (from [`JOIN_EARLY`] seconds
@@ -1009,6 +993,23 @@ impl Booking {
         })
     }
 
+    /// Series `first_id`: `(lessons, interval)`; its bookings are `first_id` to
+    /// `first_id + lessons − 1`, starting `interval` seconds apart.
+    ///
+    /// # Errors
+    /// `BookingUnknownSeries`.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn series(&self, first_id: U256) -> Result<(u16, u32), Error> {
+        let r = self.series.getter(first_id);
+        let lessons = small(r.lessons.get()) as u16;
+        if lessons == 0 {
+            return Err(BookingUnknownSeries { firstId: first_id }.into());
+        }
+        Ok((lessons, small(r.interval.get()) as u32))
+    }
+
     /// The rate `tutor` publishes for `token` (0: takes no bookings in it).
     ///
     /// # Errors
@@ -1119,6 +1120,307 @@ impl Booking {
             deposit: wide(b.deposit.get()),
             price: rules::price(small(b.duration.get()) as u32, wide(b.rate.get())),
         })
+    }
+
+    /// Books `lessons` lessons (1: a single one) starting at `start`, `interval` apart,
+    /// on the terms of `request`; `bounds` are the student's bounds on the tutor's
+    /// policy (notice, late fee, no-show fee). Writes every booking (and the series),
+    /// pulls every deposit in one transfer, then emits. Returns the first id.
+    #[allow(clippy::too_many_arguments)]
+    fn book(
+        &mut self,
+        tutor: Address,
+        token: Address,
+        start: u64,
+        interval: u32,
+        lessons: u16,
+        duration: u32,
+        rate: U256,
+        deposit: U256,
+        credential_kind: u32,
+        answer_deadline: u64,
+        bounds: [u32; 3],
+    ) -> Result<U256, Error> {
+        let student = host::sender();
+        if tutor.is_zero() || tutor == student {
+            return Err(BookingInvalidAddress { account: tutor }.into());
+        }
+        if duration == 0 || duration > MAX_DURATION {
+            return Err(BookingInvalidDuration { duration }.into());
+        }
+        let now = now();
+        if answer_deadline < now || answer_deadline >= start {
+            return Err(BookingInvalidTimes {
+                start,
+                answerDeadline: answer_deadline,
+                now,
+            }
+            .into());
+        }
+        // The last lesson's start must fit.
+        u64::from(interval)
+            .checked_mul(u64::from(lessons - 1))
+            .and_then(|span| start.checked_add(span))
+            .ok_or(BookingInvalidSeries {
+                lessons,
+                interval,
+                duration,
+            })?;
+        let rate_u128 = to_u128(rate)
+            .filter(|r| *r > 0)
+            .ok_or(BookingInvalidRate { rate })?;
+        let published = wide(self.rates.getter(tutor).get(token));
+        if rate_u128 > published {
+            return Err(BookingRateAboveTutorRate {
+                tutor,
+                token,
+                rate,
+                tutorRate: word(published),
+            }
+            .into());
+        }
+        let price = rules::price(duration, rate_u128);
+        if price == 0 {
+            return Err(BookingZeroPrice { rate, duration }.into());
+        }
+        let deposit_u128 = to_u128(deposit).ok_or(BookingInvalidAmount { amount: deposit })?;
+        if deposit_u128 < price {
+            return Err(BookingDepositTooLow {
+                deposit,
+                price: word(price),
+            }
+            .into());
+        }
+        let total = deposit_u128
+            .checked_mul(u128::from(lessons))
+            .ok_or(BookingInvalidAmount { amount: deposit })?;
+        if !calls::token_allowed(self.escrow.get(), token) {
+            return Err(BookingTokenNotAllowed { token }.into());
+        }
+        let (free_notice, late_fee, no_show_fee) = {
+            let p = self.policies.getter(tutor);
+            (
+                small(p.free_notice.get()) as u32,
+                small(p.late_cancel_fee_bps.get()) as u16,
+                small(p.no_show_fee_bps.get()) as u16,
+            )
+        };
+        if free_notice > bounds[0]
+            || u32::from(late_fee) > bounds[1]
+            || u32::from(no_show_fee) > bounds[2]
+        {
+            return Err(BookingPolicyAboveBounds {
+                tutor,
+                freeNotice: free_notice,
+                lateCancelFeeBps: late_fee,
+                noShowFeeBps: no_show_fee,
+            }
+            .into());
+        }
+        let first = small(self.count.get())
+            .checked_add(1)
+            .ok_or(BookingAccounting {})?;
+        let last = first
+            .checked_add(u64::from(lessons) - 1)
+            .ok_or(BookingAccounting {})?;
+        self.count.set(uint::<64>(last));
+        // SAFETY (every `+` below): the last start and the last id were checked above.
+        let lesson = |i: u64| (word(first + i), start + i * u64::from(interval));
+        for i in 0..u64::from(lessons) {
+            let (id, start) = lesson(i);
+            let mut b = self.bookings.setter(id);
+            b.student.set(student);
+            b.start.set(uint::<64>(start));
+            b.duration.set(uint::<32>(duration));
+            b.tutor.set(tutor);
+            b.answer_deadline.set(uint::<64>(answer_deadline));
+            b.credential_kind.set(uint::<32>(credential_kind));
+            b.token.set(token);
+            b.state.set(uint::<8>(State::Requested as u8));
+            b.late_cancel_fee_bps.set(uint::<16>(late_fee));
+            b.no_show_fee_bps.set(uint::<16>(no_show_fee));
+            b.free_notice.set(uint::<32>(free_notice));
+            b.rate.set(u128_slot(rate_u128));
+            b.deposit.set(u128_slot(deposit_u128));
+        }
+        let first_id = word(first);
+        if lessons > 1 {
+            let mut r = self.series.setter(first_id);
+            r.lessons.set(uint::<16>(lessons));
+            r.interval.set(uint::<32>(interval));
+        }
+        self.pull(token, student, word(total))?;
+        for i in 0..u64::from(lessons) {
+            let (id, start) = lesson(i);
+            Emit::emit(BookingRequested {
+                id,
+                student,
+                tutor,
+                token,
+                start,
+                duration,
+                rate,
+                deposit,
+                credentialKind: credential_kind,
+                answerDeadline: answer_deadline,
+                freeNotice: free_notice,
+                lateCancelFeeBps: late_fee,
+                noShowFeeBps: no_show_fee,
+            });
+        }
+        if lessons > 1 {
+            Emit::emit(SeriesRequested {
+                firstId: first_id,
+                student,
+                tutor,
+                lessons,
+                interval,
+            });
+        }
+        Ok(first_id)
+    }
+
+    /// Applies `op` to booking `first` (`series` false) or to each lesson of series
+    /// `first`, passing over the lessons `op` does not apply to by their state or time
+    /// (at least one must take it); then pays the fees to the tutor and the refunds to
+    /// the student, one transfer each.
+    fn run(&mut self, first: U256, series: bool, op: Op) -> Result<(), Error> {
+        let lessons = if series { self.series(first)?.0 } else { 1 };
+        let caller = host::sender();
+        let mut total = Split {
+            tutor: 0,
+            student: 0,
+        };
+        let mut terms = None;
+        for i in 0..lessons {
+            let id = first + U256::from(i);
+            let t = self.terms(id)?;
+            match self.apply(id, &t, op, caller) {
+                Ok(s) => {
+                    total.tutor = total
+                        .tutor
+                        .checked_add(s.tutor)
+                        .ok_or(BookingAccounting {})?;
+                    total.student = total
+                        .student
+                        .checked_add(s.student)
+                        .ok_or(BookingAccounting {})?;
+                    terms = Some(t);
+                }
+                Err(Error::InvalidState(_) | Error::TooLateToCancel(_)) if series => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let t = terms.ok_or(BookingSeriesNothingLeft { firstId: first })?;
+        self.pay(t.token, t.tutor, total.tutor)?;
+        self.pay(t.token, t.student, total.student)
+    }
+
+    /// `op` on booking `id` (terms `t`) by `caller`: its checks, its new state and its
+    /// event; returns what it pays out (paid by [`run`](Booking::run)).
+    fn apply(&mut self, id: U256, t: &Terms, op: Op, caller: Address) -> Result<Split, Error> {
+        let refund = Split {
+            tutor: 0,
+            student: t.deposit,
+        };
+        let deadline = small(self.bookings.getter(id).answer_deadline.get());
+        match op {
+            Op::Accept => {
+                require_state(id, t.state, State::Requested)?;
+                only(id, t.tutor)?;
+                if now() > deadline {
+                    return Err(BookingAnswerDeadlinePassed {
+                        id,
+                        answerDeadline: deadline,
+                    }
+                    .into());
+                }
+                let kind = small(self.bookings.getter(id).credential_kind.get()) as u32;
+                if kind != 0
+                    && !calls::credentials(self.escrow.get())
+                        .is_some_and(|c| !c.is_zero() && calls::has_valid(c, caller, kind))
+                {
+                    return Err(BookingCredentialRequired {
+                        id,
+                        tutor: caller,
+                        kind,
+                    }
+                    .into());
+                }
+                self.set_state(id, State::Accepted);
+                Emit::emit(BookingAccepted { id, tutor: caller });
+                Ok(Split {
+                    tutor: 0,
+                    student: 0,
+                })
+            }
+            Op::Decline => {
+                require_state(id, t.state, State::Requested)?;
+                only(id, t.tutor)?;
+                self.set_state(id, State::Declined);
+                Emit::emit(BookingDeclined {
+                    id,
+                    tutor: caller,
+                    refund: word(t.deposit),
+                });
+                Ok(refund)
+            }
+            Op::Expire => {
+                require_state(id, t.state, State::Requested)?;
+                if now() <= deadline {
+                    return Err(BookingAnswerDeadlineNotPassed {
+                        id,
+                        answerDeadline: deadline,
+                    }
+                    .into());
+                }
+                self.set_state(id, State::Expired);
+                Emit::emit(BookingExpired {
+                    id,
+                    by: caller,
+                    refund: word(t.deposit),
+                });
+                Ok(refund)
+            }
+            Op::Cancel => {
+                let fee_bps = if caller == t.student {
+                    match t.state {
+                        State::Requested => 0,
+                        State::Accepted => {
+                            let b = self.bookings.getter(id);
+                            let notice = small(b.free_notice.get()) as u32;
+                            match rules::student_cancel(now(), t.start, notice) {
+                                StudentCancel::Free => 0,
+                                StudentCancel::Late => small(b.late_cancel_fee_bps.get()) as u16,
+                                StudentCancel::TooLate => {
+                                    return Err(BookingTooLateToCancel { id, start: t.start }.into())
+                                }
+                            }
+                        }
+                        state => return Err(invalid_state(id, state)),
+                    }
+                } else if caller == t.tutor {
+                    require_state(id, t.state, State::Accepted)?;
+                    let mut r = self.tutors.setter(t.tutor);
+                    // SAFETY (saturating): a count of one transaction each cannot reach 2^64.
+                    let n = small(r.cancellations.get()).saturating_add(1);
+                    r.cancellations.set(uint::<64>(n));
+                    0
+                } else {
+                    return Err(BookingUnauthorized { id, caller }.into());
+                };
+                let split =
+                    rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
+                self.set_state(id, State::Cancelled);
+                Emit::emit(BookingCancelled {
+                    id,
+                    by: caller,
+                    tutorFee: word(split.tutor),
+                    refund: word(split.student),
+                });
+                Ok(split)
+            }
+        }
     }
 
     fn set_state(&mut self, id: U256, state: State) {

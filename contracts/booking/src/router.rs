@@ -27,6 +27,27 @@ const JOIN: u32 = selector!("join", U256, Address);
 const CLAIM_NO_SHOW: u32 = selector!("claimNoShow", U256);
 const REPORT_TUTOR_NO_SHOW: u32 = selector!("reportTutorNoShow", U256);
 const CLAIM: u32 = selector!("claim", Address, Address);
+const REQUEST_SERIES: u32 = selector!(
+    "requestSeries",
+    Address,
+    Address,
+    u64,
+    u32,
+    u16,
+    u32,
+    U256,
+    U256,
+    u32,
+    u64,
+    u32,
+    u16,
+    u16
+);
+const ACCEPT_SERIES: u32 = selector!("acceptSeries", U256);
+const DECLINE_SERIES: u32 = selector!("declineSeries", U256);
+const EXPIRE_SERIES: u32 = selector!("expireSeries", U256);
+const CANCEL_SERIES: u32 = selector!("cancelSeries", U256);
+const SERIES: u32 = selector!("series", U256);
 const BOOKING: u32 = selector!("booking", U256);
 const RATE_OF: u32 = selector!("rateOf", Address, Address);
 const POLICY_OF: u32 = selector!("policyOf", Address);
@@ -82,6 +103,25 @@ impl Booking {
             CLAIM_NO_SHOW => empty(self.claim_no_show(a.u256(0)?)),
             REPORT_TUTOR_NO_SHOW => empty(self.report_tutor_no_show(a.u256(0)?)),
             CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
+            REQUEST_SERIES => one(self.request_series(
+                a.address(0)?,
+                a.address(1)?,
+                a.uint(2, 8)?,
+                a.uint(3, 4)? as u32,
+                a.uint(4, 2)? as u16,
+                a.uint(5, 4)? as u32,
+                a.u256(6)?,
+                a.u256(7)?,
+                a.uint(8, 4)? as u32,
+                a.uint(9, 8)?,
+                a.uint(10, 4)? as u32,
+                a.uint(11, 2)? as u16,
+                a.uint(12, 2)? as u16,
+            )),
+            ACCEPT_SERIES => empty(self.accept_series(a.u256(0)?)),
+            DECLINE_SERIES => empty(self.decline_series(a.u256(0)?)),
+            EXPIRE_SERIES => empty(self.expire_series(a.u256(0)?)),
+            CANCEL_SERIES => empty(self.cancel_series(a.u256(0)?)),
             BOOKING => self.booking(a.u256(0)?).map(|v| {
                 out(&[
                     v.student.word(),
@@ -100,6 +140,9 @@ impl Booking {
                     v.sessionId.word(),
                 ])
             }),
+            SERIES => self
+                .series(a.u256(0)?)
+                .map(|(lessons, interval)| out(&[lessons.word(), interval.word()])),
             RATE_OF => Ok(out(&[self.rate_of(a.address(0)?, a.address(1)?).word()])),
             POLICY_OF => {
                 let (notice, late, no_show) = self.policy_of(a.address(0)?);

@@ -16,6 +16,11 @@ pub const MAX_LATE_CANCEL_FEE_BPS: u16 = 5_000;
 /// The highest no-show fee: the booked price (never the deposit beyond it).
 pub const MAX_NO_SHOW_FEE_BPS: u16 = 10_000;
 
+/// The most lessons one series books: a year of weekly lessons.
+pub const MAX_SERIES_LESSONS: u16 = 52;
+/// The longest interval between the lessons of a series: 90 days.
+pub const MAX_SERIES_INTERVAL: u32 = 90 * 24 * 60 * 60;
+
 /// The booked price: what `duration` seconds at `rate` (base units a second × 10^18)
 /// bill in the escrow, `floor(duration × rate / 10^18)`.
 pub fn price(duration: u32, rate: u128) -> u128 {

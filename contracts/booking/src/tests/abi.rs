@@ -92,6 +92,13 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             lateCancelFeeBps: u16::MAX - 1,
             noShowFeeBps: u16::MAX
         },
+        BookingInvalidSeries {
+            lessons: u16::MAX,
+            interval: u32::MAX - 1,
+            duration: u32::MAX
+        },
+        BookingUnknownSeries { firstId: n },
+        BookingSeriesNothingLeft { firstId: n },
         BookingNothingToClaim {
             token: a,
             account: Address::repeat_byte(0xb2)
@@ -122,6 +129,9 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::TooLateToCancel(_)
             | Error::OutsideJoinWindow(_)
             | Error::JoinWindowOpen(_)
+            | Error::InvalidSeries(_)
+            | Error::UnknownSeries(_)
+            | Error::SeriesNothingLeft(_)
             | Error::NothingToClaim(_)
             | Error::Accounting(_) => {}
             // Not a declaration of this contract: the escrow's revert data, passed on.
@@ -178,6 +188,7 @@ fn events_are_all_declared_in_the_abi_and_emitted(
     let w = World::new(&escrow, &token, &booking);
     let declined = w.request().motsu_unwrap();
     booking.sender(w.tutor).decline(declined).motsu_unwrap();
+    w.series(3, WEEK).motsu_unwrap();
     let expired = w.request().motsu_unwrap();
     let cancelled = w.request().motsu_unwrap();
     booking.sender(w.student).cancel(cancelled).motsu_unwrap();
@@ -215,6 +226,7 @@ fn events_are_all_declared_in_the_abi_and_emitted(
             BookingRequested::SIGNATURE_HASH,
             BookingRequested::SIGNATURE,
         ),
+        (SeriesRequested::SIGNATURE_HASH, SeriesRequested::SIGNATURE),
         (BookingAccepted::SIGNATURE_HASH, BookingAccepted::SIGNATURE),
         (BookingDeclined::SIGNATURE_HASH, BookingDeclined::SIGNATURE),
         (BookingExpired::SIGNATURE_HASH, BookingExpired::SIGNATURE),

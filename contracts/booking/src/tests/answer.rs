@@ -155,15 +155,15 @@ fn a_refund_the_token_refuses_is_credited_and_claimed_elsewhere(
     assert_eq!(
         events,
         [
-            log(PayoutCredited {
-                token: token.address(),
-                account: w.student,
-                amount: u(DEPOSIT)
-            }),
             log(BookingDeclined {
                 id,
                 tutor: w.tutor,
                 refund: u(DEPOSIT)
+            }),
+            log(PayoutCredited {
+                token: token.address(),
+                account: w.student,
+                amount: u(DEPOSIT)
             })
         ]
     );

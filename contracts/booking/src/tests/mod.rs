@@ -12,6 +12,7 @@ mod join;
 mod properties;
 mod request;
 mod router;
+mod series;
 mod terms;
 mod wide;
 
@@ -41,6 +42,8 @@ pub const ANSWER: u64 = 24 * 60 * 60;
 pub const NOTICE: u32 = 24 * 60 * 60;
 pub const LATE_BPS: u16 = 2_500;
 pub const NO_SHOW_BPS: u16 = 5_000;
+/// A weekly series' interval.
+pub const WEEK: u32 = 7 * 24 * 60 * 60;
 /// The student's bounds on the tutor's policy in most tests: the rules' caps, which any
 /// policy meets.
 pub const ANY_NOTICE: u32 = rules::MAX_FREE_NOTICE;
@@ -175,6 +178,27 @@ impl<'a> World<'a> {
             rate,
             deposit,
             kind,
+            now + ANSWER,
+            ANY_NOTICE,
+            ANY_LATE_BPS,
+            ANY_NO_SHOW_BPS,
+        )
+    }
+
+    /// The student requests a series of `lessons` standard lessons, `interval` apart, the
+    /// first [`LEAD`] from now, answered within [`ANSWER`], [`DEPOSIT`] each.
+    pub fn series(&self, lessons: u16, interval: u32) -> Result<U256, Error> {
+        let now = self.now();
+        self.booking.sender(self.student).request_series(
+            self.tutor,
+            self.token.address(),
+            now + LEAD,
+            interval,
+            lessons,
+            DURATION,
+            u(RATE),
+            u(DEPOSIT),
+            0,
             now + ANSWER,
             ANY_NOTICE,
             ANY_LATE_BPS,

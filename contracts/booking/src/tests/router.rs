@@ -227,6 +227,83 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     );
     let c = call(&booking, s, I::configCall {}).unwrap();
     assert_eq!((c._0, c._1), (escrow.address(), 6));
+
+    // Series: requested, read, answered, cancelled and expired through the router.
+    token.sender(w.admin).set_blocked(student, false);
+    let series = |lessons: u16, interval: u32| {
+        let now = w.now();
+        I::requestSeriesCall {
+            tutor,
+            token: t,
+            first_start: now + LEAD,
+            interval,
+            lessons,
+            duration: DURATION,
+            rate: u(RATE),
+            deposit_per_lesson: u(DEPOSIT),
+            credential_kind: 0,
+            answer_deadline: now + ANSWER,
+            max_free_notice: NOTICE,
+            max_late_cancel_fee_bps: LATE_BPS,
+            max_no_show_fee_bps: NO_SHOW_BPS,
+        }
+    };
+    assert_eq!(
+        reverted(call(&booking, student, series(1, WEEK - 1))),
+        BookingInvalidSeries {
+            lessons: 1,
+            interval: WEEK - 1,
+            duration: DURATION
+        }
+        .abi_encode()
+    );
+    let first = call(&booking, student, series(3, WEEK)).unwrap()._0;
+    assert_eq!(first, super::id(7));
+    let v = call(&booking, s, I::seriesCall { first_id: first }).unwrap();
+    assert_eq!((v._0, v._1), (3, WEEK));
+    assert_eq!(
+        reverted(call(
+            &booking,
+            s,
+            I::seriesCall {
+                first_id: super::id(8)
+            }
+        )),
+        BookingUnknownSeries {
+            firstId: super::id(8)
+        }
+        .abi_encode()
+    );
+    let last = call(&booking, s, I::bookingCall { id: super::id(9) })
+        .unwrap()
+        ._0;
+    assert_eq!(
+        (last.start, last.answerDeadline, last.deposit, last.state),
+        (
+            w.now() + LEAD + 2 * u64::from(WEEK),
+            w.now() + ANSWER,
+            u(DEPOSIT),
+            1
+        )
+    );
+    call(&booking, tutor, I::acceptSeriesCall { first_id: first }).unwrap();
+    let accepted = call(&booking, s, I::bookingCall { id: super::id(8) }).unwrap();
+    assert_eq!(accepted._0.state, 2);
+    call(&booking, student, I::cancelSeriesCall { first_id: first }).unwrap();
+    let declined = call(&booking, student, series(2, WEEK)).unwrap()._0;
+    call(&booking, tutor, I::declineSeriesCall { first_id: declined }).unwrap();
+    let expired = call(&booking, student, series(2, WEEK)).unwrap()._0;
+    w.advance_to(w.now() + ANSWER + 1);
+    call(&booking, s, I::expireSeriesCall { first_id: expired }).unwrap();
+    for (id, state) in [(7, 5), (8, 5), (9, 5), (10, 3), (11, 3), (12, 4), (13, 4)] {
+        let id = super::id(id);
+        assert_eq!(
+            call(&booking, s, I::bookingCall { id }).unwrap()._0.state,
+            state
+        );
+    }
+    let c = call(&booking, s, I::configCall {}).unwrap();
+    assert_eq!((c._0, c._1), (escrow.address(), 13));
 }
 
 #[motsu::test]
@@ -344,7 +421,13 @@ fn the_sdk_router_routes_every_function_of_the_interface(booking: Contract<Booki
         I::claimNoShowCall::SELECTOR,
         I::reportTutorNoShowCall::SELECTOR,
         I::claimCall::SELECTOR,
+        I::requestSeriesCall::SELECTOR,
+        I::acceptSeriesCall::SELECTOR,
+        I::declineSeriesCall::SELECTOR,
+        I::expireSeriesCall::SELECTOR,
+        I::cancelSeriesCall::SELECTOR,
         I::bookingCall::SELECTOR,
+        I::seriesCall::SELECTOR,
         I::rateOfCall::SELECTOR,
         I::policyOfCall::SELECTOR,
         I::tutorRecordCall::SELECTOR,
