@@ -188,18 +188,28 @@ impl<'a> World<'a> {
     /// The student requests a series of `lessons` standard lessons, `interval` apart, the
     /// first [`LEAD`] from now, answered within [`ANSWER`], [`DEPOSIT`] each.
     pub fn series(&self, lessons: u16, interval: u32) -> Result<U256, Error> {
-        let now = self.now();
+        self.series_with(self.now() + LEAD, interval, lessons, u(DEPOSIT))
+    }
+
+    /// As [`World::series`], with the first start and the deposit a lesson given.
+    pub fn series_with(
+        &self,
+        first_start: u64,
+        interval: u32,
+        lessons: u16,
+        deposit: U256,
+    ) -> Result<U256, Error> {
         self.booking.sender(self.student).request_series(
             self.tutor,
             self.token.address(),
-            now + LEAD,
+            first_start,
             interval,
             lessons,
             DURATION,
             u(RATE),
-            u(DEPOSIT),
+            deposit,
             0,
-            now + ANSWER,
+            self.now() + ANSWER,
             ANY_NOTICE,
             ANY_LATE_BPS,
             ANY_NO_SHOW_BPS,

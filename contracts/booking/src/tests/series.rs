@@ -106,40 +106,12 @@ fn series_terms_out_of_range_are_refused_and_move_nothing(
     // The deposits must add up within 128 bits.
     let half = u128::MAX / 2 + 1;
     assert_reverts(&booking, BookingInvalidAmount { amount: u(half) }, || {
-        booking.sender(w.student).request_series(
-            w.tutor,
-            token.address(),
-            w.now() + LEAD,
-            WEEK,
-            2,
-            DURATION,
-            u(RATE),
-            u(half),
-            0,
-            w.now() + ANSWER,
-            ANY_NOTICE,
-            ANY_LATE_BPS,
-            ANY_NO_SHOW_BPS,
-        )
+        w.series_with(w.now() + LEAD, WEEK, 2, u(half))
     });
     // The last lesson's start must fit in 64 bits.
     let late_start = u64::MAX - u64::from(WEEK) + 1;
     assert_reverts(&booking, invalid(2, WEEK), || {
-        booking.sender(w.student).request_series(
-            w.tutor,
-            token.address(),
-            late_start,
-            WEEK,
-            2,
-            DURATION,
-            u(RATE),
-            u(DEPOSIT),
-            0,
-            w.now() + ANSWER,
-            ANY_NOTICE,
-            ANY_LATE_BPS,
-            ANY_NO_SHOW_BPS,
-        )
+        w.series_with(late_start, WEEK, 2, u(DEPOSIT))
     });
     // A request's own checks hold for a series (here: the deposit).
     assert_reverts(
@@ -148,23 +120,7 @@ fn series_terms_out_of_range_are_refused_and_move_nothing(
             deposit: u(PRICE - 1),
             price: u(PRICE),
         },
-        || {
-            booking.sender(w.student).request_series(
-                w.tutor,
-                token.address(),
-                w.now() + LEAD,
-                WEEK,
-                2,
-                DURATION,
-                u(RATE),
-                u(PRICE - 1),
-                0,
-                w.now() + ANSWER,
-                ANY_NOTICE,
-                ANY_LATE_BPS,
-                ANY_NO_SHOW_BPS,
-            )
-        },
+        || w.series_with(w.now() + LEAD, WEEK, 2, u(PRICE - 1)),
     );
     assert_eq!(w.balance(w.student), FUNDS);
     assert_eq!(booking.sender(w.stranger).config().1, 0);
