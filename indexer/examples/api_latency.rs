@@ -202,6 +202,8 @@ async fn measure(name: &str, url: &str, n: u64, requests: u64, only: Option<&str
         store: store.clone(),
         status,
         notify: NotifyConfig::default(),
+        booking: None,
+        chain_id: 31_337,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -34,6 +34,10 @@ pub struct App {
     pub status: watch::Receiver<Status>,
     /// The clock (unix seconds) for expiries, streaks and runways; notification settings.
     pub notify: NotifyConfig,
+    /// The booking contract, if the deployment lists one.
+    pub booking: Option<Address>,
+    /// The chain (in the calendar feed's UIDs).
+    pub chain_id: u64,
 }
 
 /// A request the API refuses, or a failure behind it.
@@ -65,6 +69,63 @@ pub enum ApiError {
     /// No such vetting application.
     #[error("no vetting application {0}")]
     ApplicationNotFound(String),
+    /// A required query parameter is missing.
+    #[error("{0} is required")]
+    MissingParameter(&'static str),
+    /// A number out of its range or not a number.
+    #[error("{name} must be {expected}")]
+    InvalidNumber {
+        /// Parameter.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A rebooking whose start is not in the future.
+    #[error("start {start} is not after now ({now})")]
+    StartInPast {
+        /// Asked start.
+        start: u64,
+        /// The indexer's clock.
+        now: i64,
+    },
+    /// An answer deadline in the past or not before the start.
+    #[error("answerDeadline {deadline} must be from now ({now}) to before start {start}")]
+    InvalidAnswerDeadline {
+        /// Asked deadline.
+        deadline: u64,
+        /// Asked start.
+        start: u64,
+        /// The indexer's clock.
+        now: i64,
+    },
+    /// A deposit below the price.
+    #[error("deposit {deposit} is below the price {price}")]
+    DepositTooLow {
+        /// Asked deposit.
+        deposit: U256,
+        /// The price.
+        price: U256,
+    },
+    /// The student never booked nor met the tutor.
+    #[error("{student} has no lesson with {tutor} to book again")]
+    UnknownPair {
+        /// Student.
+        student: String,
+        /// Tutor.
+        tutor: String,
+    },
+    /// The pair is known but cannot be booked again (`no_rate`, `zero_price`,
+    /// `no_duration`).
+    #[error("cannot book {tutor} again: {reason}")]
+    NotRebookable {
+        /// Tutor.
+        tutor: String,
+        /// Why (the favourite's `rebookUnavailable`).
+        reason: &'static str,
+    },
+    /// The deployment lists no booking contract.
+    #[error("this deployment has no booking contract")]
+    BookingNotDeployed,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -86,6 +147,16 @@ impl IntoResponse for ApiError {
             ApiError::InvalidEventId(_) => (StatusCode::BAD_REQUEST, "invalid_event_id"),
             ApiError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "session_not_found"),
             ApiError::ApplicationNotFound(_) => (StatusCode::NOT_FOUND, "application_not_found"),
+            ApiError::MissingParameter(_) => (StatusCode::BAD_REQUEST, "missing_parameter"),
+            ApiError::InvalidNumber { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::StartInPast { .. } => (StatusCode::BAD_REQUEST, "start_in_past"),
+            ApiError::InvalidAnswerDeadline { .. } => {
+                (StatusCode::BAD_REQUEST, "invalid_answer_deadline")
+            }
+            ApiError::DepositTooLow { .. } => (StatusCode::BAD_REQUEST, "deposit_too_low"),
+            ApiError::UnknownPair { .. } => (StatusCode::BAD_REQUEST, "unknown_pair"),
+            ApiError::NotRebookable { reason, .. } => (StatusCode::BAD_REQUEST, *reason),
+            ApiError::BookingNotDeployed => (StatusCode::NOT_FOUND, "booking_not_deployed"),
             ApiError::Store(e) => {
                 tracing::error!(error = %e, "query failed");
                 let body = ErrorBody {
@@ -352,6 +423,175 @@ async fn notifications(
     Ok(Sse::new(conn.stream()).keep_alive(KeepAlive::new().interval(keep_alive)))
 }
 
+/// Query of the bookings.
+#[derive(Debug, Deserialize)]
+pub struct BookingsQuery {
+    /// Student or tutor (required).
+    pub address: Option<String>,
+    /// `true`: only bookings starting from now on, soonest first.
+    pub upcoming: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// The previous page's `next` (`start:id`).
+    pub cursor: Option<String>,
+}
+
+async fn bookings(
+    State(app): State<App>,
+    Query(q): Query<BookingsQuery>,
+) -> Result<Json<query::Page<crate::booking::Booking>>, ApiError> {
+    let who = account(
+        q.address
+            .as_deref()
+            .ok_or(ApiError::MissingParameter("address"))?,
+    )?;
+    let order = match q.upcoming.as_deref() {
+        None | Some("false") => crate::booking::Order::NewestFirst,
+        Some("true") => crate::booking::Order::Upcoming {
+            now: (app.notify.clock)(),
+        },
+        Some(_) => {
+            return Err(ApiError::InvalidParameter {
+                name: "upcoming",
+                allowed: "true, false",
+            })
+        }
+    };
+    let cursor = q
+        .cursor
+        .map(|c| {
+            c.split_once(':')
+                .and_then(|(s, i)| Some((s.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
+                .filter(|(s, i)| *s >= 0 && *i > 0)
+                .ok_or(ApiError::InvalidCursor(c))
+        })
+        .transpose()?;
+    let page = crate::booking::bookings(&app.store, who, order, cursor, limit(q.limit)?).await?;
+    Ok(Json(page))
+}
+
+/// `/v1/students/{address}/favourite-tutors`' body.
+#[derive(Debug, Serialize)]
+struct Favourites {
+    student: Address,
+    tutors: Vec<crate::booking::Favourite>,
+}
+
+async fn favourite_tutors(
+    State(app): State<App>,
+    Path(who): Path<String>,
+) -> Result<Json<Favourites>, ApiError> {
+    let student = account(&who)?;
+    let tutors = crate::booking::favourite_tutors(&app.store, student).await?;
+    Ok(Json(Favourites { student, tutors }))
+}
+
+/// Query of a rebooking.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebookQuery {
+    /// The student (the transaction's sender).
+    pub student: Option<String>,
+    /// The tutor to book again.
+    pub tutor: Option<String>,
+    /// The lesson's start (unix seconds).
+    pub start: Option<String>,
+    /// The tutor answers by then.
+    pub answer_deadline: Option<String>,
+    /// Base units to deposit (default: the price).
+    pub deposit: Option<String>,
+}
+
+fn number(v: Option<&str>, name: &'static str) -> Result<u64, ApiError> {
+    v.ok_or(ApiError::MissingParameter(name))?
+        .parse::<u64>()
+        .map_err(|_| ApiError::InvalidNumber {
+            name,
+            expected: "unix seconds (0 to 2^64 - 1)",
+        })
+}
+
+async fn rebook(
+    State(app): State<App>,
+    Query(q): Query<RebookQuery>,
+) -> Result<Json<crate::booking::RebookCall>, ApiError> {
+    let contract = app.booking.ok_or(ApiError::BookingNotDeployed)?;
+    let student = account(
+        q.student
+            .as_deref()
+            .ok_or(ApiError::MissingParameter("student"))?,
+    )?;
+    let tutor = account(
+        q.tutor
+            .as_deref()
+            .ok_or(ApiError::MissingParameter("tutor"))?,
+    )?;
+    let start = number(q.start.as_deref(), "start")?;
+    let deadline = number(q.answer_deadline.as_deref(), "answerDeadline")?;
+    let deposit = q
+        .deposit
+        .map(|d| {
+            U256::from_str_radix(&d, 10).map_err(|_| ApiError::InvalidNumber {
+                name: "deposit",
+                expected: "a decimal amount of base units",
+            })
+        })
+        .transpose()?;
+    let now = (app.notify.clock)();
+    if i128::from(start) <= i128::from(now) {
+        return Err(ApiError::StartInPast { start, now });
+    }
+    if i128::from(deadline) < i128::from(now) || deadline >= start {
+        return Err(ApiError::InvalidAnswerDeadline {
+            deadline,
+            start,
+            now,
+        });
+    }
+    let favourite = crate::booking::favourite_tutors(&app.store, student)
+        .await?
+        .into_iter()
+        .find(|f| f.tutor == tutor)
+        .ok_or_else(|| ApiError::UnknownPair {
+            student: crate::store::hex_addr(&student),
+            tutor: crate::store::hex_addr(&tutor),
+        })?;
+    let Some(r) = favourite.rebook else {
+        return Err(ApiError::NotRebookable {
+            tutor: crate::store::hex_addr(&tutor),
+            reason: favourite.rebook_unavailable.unwrap_or("no_rate"),
+        });
+    };
+    let price = U256::from_str_radix(&r.deposit, 10).unwrap_or_default();
+    let deposit = deposit.unwrap_or(price);
+    if deposit < price {
+        return Err(ApiError::DepositTooLow { deposit, price });
+    }
+    Ok(Json(crate::booking::rebook_call(
+        contract, &r, start, deadline, deposit,
+    )))
+}
+
+async fn calendar(State(app): State<App>, Path(file): Path<String>) -> Result<Response, ApiError> {
+    let who = account(file.strip_suffix(".ics").unwrap_or(&file))?;
+    let since = (app.notify.clock)() - crate::calendar::PAST_DAYS * 86_400;
+    let bookings = crate::booking::bookings_since(&app.store, who, since).await?;
+    let body = crate::calendar::feed(
+        who,
+        &bookings,
+        app.booking.unwrap_or_default(),
+        app.chain_id,
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// `/readyz`'s body.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -406,6 +646,13 @@ pub fn router(app: App, origins: &[HeaderValue]) -> Router {
         .route("/v1/vetting/applications", get(applications))
         .route("/v1/vetting/applications/{id}", get(application))
         .route("/v1/notifications/{address}", get(notifications))
+        .route("/v1/bookings", get(bookings))
+        .route(
+            "/v1/students/{address}/favourite-tutors",
+            get(favourite_tutors),
+        )
+        .route("/v1/rebook", get(rebook))
+        .route("/v1/calendar/{file}", get(calendar))
         .merge(crate::dashboard::router())
         .layer(cors)
         .with_state(app)

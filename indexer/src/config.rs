@@ -368,6 +368,7 @@ pub fn contracts(
         (Contract::Badges, Source::Badges),
         (Contract::Ratings, Source::Ratings),
         (Contract::Vetting, Source::Vetting),
+        (Contract::Booking, Source::Booking),
     ] {
         if let Some(d) = record.get(contract) {
             addresses.push((source, d.address));

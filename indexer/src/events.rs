@@ -4,6 +4,7 @@
 use alloy_primitives::{Address, LogData, B256, U256};
 use minuto_chain::alloy::sol_types::SolEventInterface;
 use minuto_chain::bindings::IBadges::IBadgesEvents;
+use minuto_chain::bindings::IBooking::IBookingEvents;
 use minuto_chain::bindings::ICredentials::ICredentialsEvents;
 use minuto_chain::bindings::IRatings::IRatingsEvents;
 use minuto_chain::bindings::ISessionEscrow::ISessionEscrowEvents;
@@ -22,6 +23,8 @@ pub enum Source {
     Ratings,
     /// `minuto-vetting`.
     Vetting,
+    /// `minuto-booking`.
+    Booking,
 }
 
 impl Source {
@@ -33,6 +36,7 @@ impl Source {
             Source::Badges => "badges",
             Source::Ratings => "ratings",
             Source::Vetting => "vetting",
+            Source::Booking => "booking",
         }
     }
 }
@@ -174,6 +178,114 @@ pub enum Fact {
         token_id: U256,
         revocation_id: U256,
     },
+    /// `RateSet`: `tutor` takes bookings in `token` at up to `rate` (0: none).
+    RateSet {
+        tutor: Address,
+        token: Address,
+        rate: U256,
+    },
+    /// `PolicySet`: `tutor`'s cancellation policy for bookings requested from then on.
+    PolicySet {
+        tutor: Address,
+        free_notice: u32,
+        late_cancel_fee_bps: u16,
+        no_show_fee_bps: u16,
+    },
+    /// `BookingRequested`, with the tutor's policy snapshotted.
+    BookingRequested {
+        id: i64,
+        student: Address,
+        tutor: Address,
+        token: Address,
+        start: u64,
+        duration: u32,
+        rate: U256,
+        deposit: U256,
+        credential_kind: u32,
+        answer_deadline: u64,
+        free_notice: u32,
+        late_cancel_fee_bps: u16,
+        no_show_fee_bps: u16,
+    },
+    /// `SeriesRequested`: bookings `first_id` to `first_id + lessons - 1` are one series.
+    SeriesRequested {
+        first_id: i64,
+        student: Address,
+        tutor: Address,
+        lessons: u16,
+        interval: u32,
+    },
+    /// Every later event of a booking: its new state and what the event carries.
+    BookingChanged {
+        id: i64,
+        state: BookingState,
+        /// Who sent it, where the event names them.
+        by: Option<Address>,
+        tutor_fee: Option<U256>,
+        refund: Option<U256>,
+        escrowed: Option<U256>,
+        session_id: Option<i64>,
+        /// `BookingJoinRefused`'s reason.
+        reason: Option<u8>,
+    },
+}
+
+/// A booking's state after one of its events (the contract's `BookingInvalidState`
+/// numbering: 1 requested … 9 join refused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookingState {
+    /// `BookingRequested`: waiting for the tutor.
+    Requested,
+    /// `BookingAccepted`.
+    Accepted,
+    /// `BookingDeclined`.
+    Declined,
+    /// `BookingExpired`: not answered by its deadline.
+    Expired,
+    /// `BookingCancelled` (by the student or the tutor).
+    Cancelled,
+    /// `BookingJoined`: an escrow session was opened.
+    Joined,
+    /// `BookingStudentNoShow`.
+    StudentNoShow,
+    /// `BookingTutorNoShow`.
+    TutorNoShow,
+    /// `BookingJoinRefused`: the escrow would have refused the session.
+    JoinRefused,
+}
+
+impl BookingState {
+    /// Stored in `booking_change.state`, served as the booking's `state`.
+    pub fn key(self) -> &'static str {
+        match self {
+            BookingState::Requested => "requested",
+            BookingState::Accepted => "accepted",
+            BookingState::Declined => "declined",
+            BookingState::Expired => "expired",
+            BookingState::Cancelled => "cancelled",
+            BookingState::Joined => "joined",
+            BookingState::StudentNoShow => "student_no_show",
+            BookingState::TutorNoShow => "tutor_no_show",
+            BookingState::JoinRefused => "join_refused",
+        }
+    }
+
+    /// The state stored under `key`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        [
+            BookingState::Requested,
+            BookingState::Accepted,
+            BookingState::Declined,
+            BookingState::Expired,
+            BookingState::Cancelled,
+            BookingState::Joined,
+            BookingState::StudentNoShow,
+            BookingState::TutorNoShow,
+            BookingState::JoinRefused,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
 }
 
 /// How a vetting application was closed.
@@ -213,6 +325,13 @@ pub enum DecodeError {
     /// A vetting application id past `i64::MAX` (the contract counts from 1).
     #[error("vetting application id {0} does not fit the index")]
     ApplicationId(U256),
+    /// A booking id past `i64::MAX` (the contract counts from 1).
+    #[error("booking id {0} does not fit the index")]
+    BookingId(U256),
+}
+
+fn booking_id(id: U256) -> Result<i64, DecodeError> {
+    i64::try_from(id).map_err(|_| DecodeError::BookingId(id))
 }
 
 fn application(id: U256) -> Result<i64, DecodeError> {
@@ -231,6 +350,7 @@ fn name(source: Source, topic: B256) -> Option<&'static str> {
         Source::Badges => IBadgesEvents::name_by_selector(topic.0),
         Source::Ratings => IRatingsEvents::name_by_selector(topic.0),
         Source::Vetting => IVettingEvents::name_by_selector(topic.0),
+        Source::Booking => IBookingEvents::name_by_selector(topic.0),
     }
 }
 
@@ -242,6 +362,7 @@ pub fn topics(source: Source) -> Vec<B256> {
         Source::Badges => IBadgesEvents::SELECTORS,
         Source::Ratings => IRatingsEvents::SELECTORS,
         Source::Vetting => IVettingEvents::SELECTORS,
+        Source::Booking => IBookingEvents::SELECTORS,
     };
     s.iter().map(|t| B256::from(*t)).collect()
 }
@@ -285,6 +406,7 @@ pub fn decode(source: Source, log: &LogData) -> Result<(&'static str, Option<Fac
             _ => None,
         },
         Source::Vetting => vetting(IVettingEvents::decode_raw_log(topics, &log.data)?)?,
+        Source::Booking => booking(IBookingEvents::decode_raw_log(topics, &log.data)?)?,
     };
     // A decoded log has a known topic 0, so it has a name.
     let name = topics
@@ -402,6 +524,128 @@ fn vetting(e: IVettingEvents) -> Result<Option<Fact>, DecodeError> {
         ),
         _ => Ok(None),
     }
+}
+
+/// A [`Fact::BookingChanged`]'s amounts: (tutor fee, refund, escrowed).
+type Amounts = (Option<U256>, Option<U256>, Option<U256>);
+
+fn changed(
+    id: U256,
+    state: BookingState,
+    by: Option<Address>,
+    (tutor_fee, refund, escrowed): Amounts,
+    session_id: Option<U256>,
+    reason: Option<u8>,
+) -> Result<Fact, DecodeError> {
+    Ok(Fact::BookingChanged {
+        id: booking_id(id)?,
+        state,
+        by,
+        tutor_fee,
+        refund,
+        escrowed,
+        session_id: session_id.map(session).transpose()?,
+        reason,
+    })
+}
+
+fn booking(e: IBookingEvents) -> Result<Option<Fact>, DecodeError> {
+    use BookingState as S;
+    use IBookingEvents as E;
+    let none = (None, None, None);
+    Ok(Some(match e {
+        E::RateSet(e) => Fact::RateSet {
+            tutor: e.tutor,
+            token: e.token,
+            rate: e.rate,
+        },
+        E::PolicySet(e) => Fact::PolicySet {
+            tutor: e.tutor,
+            free_notice: e.freeNotice,
+            late_cancel_fee_bps: e.lateCancelFeeBps,
+            no_show_fee_bps: e.noShowFeeBps,
+        },
+        E::BookingRequested(e) => Fact::BookingRequested {
+            id: booking_id(e.id)?,
+            student: e.student,
+            tutor: e.tutor,
+            token: e.token,
+            start: e.start,
+            duration: e.duration,
+            rate: e.rate,
+            deposit: e.deposit,
+            credential_kind: e.credentialKind,
+            answer_deadline: e.answerDeadline,
+            free_notice: e.freeNotice,
+            late_cancel_fee_bps: e.lateCancelFeeBps,
+            no_show_fee_bps: e.noShowFeeBps,
+        },
+        E::SeriesRequested(e) => Fact::SeriesRequested {
+            first_id: booking_id(e.firstId)?,
+            student: e.student,
+            tutor: e.tutor,
+            lessons: e.lessons,
+            interval: e.interval,
+        },
+        E::BookingAccepted(e) => changed(e.id, S::Accepted, Some(e.tutor), none, None, None)?,
+        E::BookingDeclined(e) => changed(
+            e.id,
+            S::Declined,
+            Some(e.tutor),
+            (None, Some(e.refund), None),
+            None,
+            None,
+        )?,
+        E::BookingExpired(e) => changed(
+            e.id,
+            S::Expired,
+            Some(e.by),
+            (None, Some(e.refund), None),
+            None,
+            None,
+        )?,
+        E::BookingCancelled(e) => changed(
+            e.id,
+            S::Cancelled,
+            Some(e.by),
+            (Some(e.tutorFee), Some(e.refund), None),
+            None,
+            None,
+        )?,
+        E::BookingJoined(e) => changed(
+            e.id,
+            S::Joined,
+            None,
+            (None, Some(e.refund), Some(e.escrowed)),
+            Some(e.sessionId),
+            None,
+        )?,
+        E::BookingStudentNoShow(e) => changed(
+            e.id,
+            S::StudentNoShow,
+            Some(e.by),
+            (Some(e.tutorFee), Some(e.refund), None),
+            None,
+            None,
+        )?,
+        E::BookingTutorNoShow(e) => changed(
+            e.id,
+            S::TutorNoShow,
+            Some(e.by),
+            none,
+            Some(e.sessionId),
+            None,
+        )?,
+        E::BookingJoinRefused(e) => changed(
+            e.id,
+            S::JoinRefused,
+            None,
+            (None, Some(e.refund), None),
+            None,
+            Some(e.reason),
+        )?,
+        _ => return Ok(None),
+    }))
 }
 
 fn credentials(e: ICredentialsEvents) -> Option<Fact> {

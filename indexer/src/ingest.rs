@@ -326,6 +326,26 @@ async fn resume(source: &Logs, contracts: &Contracts) -> Result<u64, IngestError
     Ok(from)
 }
 
+/// Fires the booking reminders due by `clock` once ingestion has caught up (a booking's
+/// state is then the chain's, as far as the confirmations allow), between two batches:
+/// their place in the notification streams is after every stored log.
+async fn reminders(
+    store: &Store,
+    clock: &crate::notify::Clock,
+    status: &watch::Sender<Status>,
+) -> Result<(), IngestError> {
+    let s = *status.borrow();
+    if !s.progress.caught_up || s.stored < s.progress.next_block {
+        return Ok(());
+    }
+    let fired = crate::booking::fire_reminders(store, clock(), s.stored).await?;
+    if fired > 0 {
+        // Wakes the notification streams.
+        status.send_modify(|_| {});
+    }
+    Ok(())
+}
+
 /// Follows the contracts into `store` until `stop`; `status` reports progress.
 ///
 /// # Errors
@@ -336,6 +356,7 @@ pub async fn run(
     store: Store,
     contracts: Contracts,
     cfg: IngestConfig,
+    clock: crate::notify::Clock,
     status: watch::Sender<Status>,
     stop: CancellationToken,
 ) -> Result<(), IngestError> {
@@ -402,7 +423,10 @@ pub async fn run(
         );
         loop {
             let result = match follower.poll().await {
-                Ok(_) => logs.flush(follower.next_block()).await,
+                Ok(_) => match logs.flush(follower.next_block()).await {
+                    Ok(()) => reminders(&logs.store, &clock, &status).await,
+                    Err(e) => Err(e),
+                },
                 Err(minuto_chain::follower::FollowError::Source(e)) => Err(e),
                 Err(minuto_chain::follower::FollowError::Cursor(e)) => {
                     warn!(error = %e, "follower's scratch cursor file");

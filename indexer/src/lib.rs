@@ -6,6 +6,8 @@
 //!   store;
 //! - [`store`]: the database (one schema, embedded migrations, both backends);
 //! - [`query`]: session history, earnings, progress, profiles, protocol stats;
+//! - [`booking`]: bookings, favourite tutors, rebooking and reminders;
+//!   [`calendar`]: the iCalendar feed;
 //! - [`notify`]: the per-address server-sent-events stream;
 //! - [`webhook`]: the same notifications POSTed, signed, to configured endpoints;
 //! - [`api`]: the HTTP front; [`dashboard`]: the page it serves at `/dashboard`;
@@ -14,6 +16,8 @@
 //! [`spawn`] starts ingestion and the API and returns a [`Handle`].
 
 pub mod api;
+pub mod booking;
+pub mod calendar;
 pub mod config;
 pub mod dashboard;
 pub mod events;
@@ -142,11 +146,19 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     let local_addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let (status_tx, status) = watch::channel(Status::default());
+    let booking = settings
+        .contracts
+        .addresses
+        .iter()
+        .find(|(s, _)| *s == events::Source::Booking)
+        .map(|(_, a)| *a);
+    let chain_id = settings.contracts.chain_id;
     let ingest = tokio::spawn(ingest::run(
         settings.provider,
         settings.store.clone(),
         settings.contracts,
         settings.ingest,
+        settings.notify.clock.clone(),
         status_tx,
         cancel.clone(),
     ));
@@ -173,6 +185,8 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
         store: settings.store.clone(),
         status: status.clone(),
         notify: settings.notify,
+        booking,
+        chain_id,
     };
     let stop = cancel.clone();
     let server = tokio::spawn(async move {

@@ -18,6 +18,18 @@
 //! id starts with the position of the last chain event sent before it, so a resume from
 //! it misses no chain event; it is recomputed on every connection.
 //!
+//! minuto-booking's events go to both parties of the booking: `booking_requested`,
+//! `booking_accepted`, `booking_declined`, `booking_expired`, `booking_cancelled`,
+//! `booking_joined`, `booking_no_show` (`noShow`: `student` or `tutor`) and
+//! `booking_join_refused`, ids `block:log_index` like every chain event.
+//!
+//! `booking_reminder` (30 and 5 minutes before an accepted booking's start, see
+//! [`crate::booking::fire_reminders`]) is fired by the indexer's clock and stored once per
+//! booking and offset, at a place after every log stored when it fired: its id is
+//! `block:reminder:n:booking:minutes` (`block`: the first block not yet stored then; `n`:
+//! its rank among the reminders fired at that block). A resume from it or from any later
+//! id does not send it again; a resume from an earlier id does, with the same id.
+//!
 //! When ingestion rewinds (a reorganisation replaced stored blocks), a stream that had
 //! sent events from the replaced blocks sends the new blocks' events from there on
 //! (possibly with ids it used before: the ids name places in the chain).
@@ -80,18 +92,40 @@ impl Default for NotifyConfig {
 /// A place in the chain: (block, log index).
 pub type Position = (i64, i64);
 
-/// Parses a `Last-Event-ID`: `block:log_index`, optionally followed by `:…` (a
-/// `low_funds` or `badge_claimable` id).
+/// Parses a `Last-Event-ID`: `block:log_index` or `block:reminder:n` (a
+/// `booking_reminder`'s place), optionally followed by `:…` (a `low_funds`,
+/// `badge_claimable` or `booking_reminder` id).
 pub fn parse_event_id(s: &str) -> Option<Position> {
     let mut parts = s.split(':');
     let block = parts.next()?.parse::<i64>().ok().filter(|b| *b >= 0)?;
-    let log = parts.next()?.parse::<i64>().ok().filter(|l| *l >= 0)?;
+    let log = parts.next()?;
+    if log == REMINDER {
+        let n = parts.next()?.parse::<i64>().ok().filter(|n| *n >= 0)?;
+        let n = n.checked_add(crate::booking::REMINDER_BASE)?;
+        return (n < REMINDER_END).then_some((block, n));
+    }
+    let log = log.parse::<i64>().ok().filter(|l| *l >= 0)?;
     if parts.next() == Some(BADGE) {
         // Sent before the `session_ended` of the same log: resuming after it sends that
         // log's events again (it too, at least once).
         return Some((block, log - 1));
     }
     Some((block, log))
+}
+
+/// The second part of a `booking_reminder`'s place (`block:reminder:n`).
+const REMINDER: &str = "reminder";
+
+/// Reminders' log indexes are `REMINDER_BASE + n` below this.
+const REMINDER_END: i64 = crate::booking::REMINDER_BASE / 2;
+
+/// A place as ids write it: `block:log_index`, or `block:reminder:n` for a reminder's.
+pub fn position_id((block, log): Position) -> String {
+    if log < REMINDER_END {
+        format!("{block}:{REMINDER}:{}", log - crate::booking::REMINDER_BASE)
+    } else {
+        format!("{block}:{log}")
+    }
 }
 
 /// The suffix of a `badge_claimable` id (`block:log_index:badge`).
@@ -103,14 +137,25 @@ const BADGE: &str = "badge";
 /// # Errors
 /// [`StoreError`].
 pub async fn start_position(store: &Store, stored: u64) -> Result<Position, StoreError> {
-    if stored > 0 {
-        return Ok((i64::try_from(stored).unwrap_or(i64::MAX) - 1, i64::MAX));
-    }
-    let newest: Option<i64> = sqlx::query("SELECT MAX(block) AS b FROM events")
-        .fetch_one(store.pool())
-        .await?
-        .try_get("b")?;
-    Ok((newest.unwrap_or(-1), i64::MAX))
+    // After the reminders fired so far too (they sit at the first block not yet stored).
+    let reminder: Option<Position> = sqlx::query(
+        "SELECT block, log_index FROM booking_reminder \
+         ORDER BY block DESC, log_index DESC LIMIT 1",
+    )
+    .fetch_optional(store.pool())
+    .await?
+    .map(|r| Ok::<_, StoreError>((r.try_get("block")?, r.try_get("log_index")?)))
+    .transpose()?;
+    let chain = if stored > 0 {
+        (i64::try_from(stored).unwrap_or(i64::MAX) - 1, i64::MAX)
+    } else {
+        let newest: Option<i64> = sqlx::query("SELECT MAX(block) AS b FROM events")
+            .fetch_one(store.pool())
+            .await?
+            .try_get("b")?;
+        (newest.unwrap_or(-1), i64::MAX)
+    };
+    Ok(reminder.map_or(chain, |r| r.max(chain)))
 }
 
 /// One address's stream state.
@@ -138,11 +183,11 @@ fn role_of(who: Address, student: Address) -> &'static str {
 /// One notification: what the stream sends as an SSE event and a webhook POSTs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
-    /// `session_started`, `badge_claimable`, `session_ended`, `rating_received` or
-    /// `low_funds`.
+    /// `session_started`, `badge_claimable`, `session_ended`, `rating_received`,
+    /// `low_funds`, `booking_*` or `booking_reminder`.
     pub name: &'static str,
     /// `block:log_index` (`…:low:session:minutes` for `low_funds`, `…:badge` for
-    /// `badge_claimable`).
+    /// `badge_claimable`, `block:reminder:n:booking:minutes` for `booking_reminder`).
     pub id: String,
     /// The place in the chain it comes from (for `low_funds`, of the last chain event
     /// before it): a consumer resuming after it misses nothing.
@@ -262,11 +307,11 @@ impl Conn {
                     "billed": billed.to_string(),
                     "at": now,
                 });
-                let (b, l) = self.after;
+                let at = self.after;
                 self.queue.push_back(event(
                     "low_funds",
-                    format!("{b}:{l}:low:{id}:{minutes}"),
-                    (b, l),
+                    format!("{}:low:{id}:{minutes}", position_id(at)),
+                    at,
                     data,
                 ));
             }
@@ -368,10 +413,41 @@ async fn chain_events(
          FROM rated x WHERE x.ratee = $1 AND {range} ORDER BY x.block, x.log_index LIMIT $5"
     ))
     .await?;
+    let requested = run(format!(
+        "SELECT x.block, x.log_index, x.id, x.student, x.tutor, x.token, x.start_at, \
+           x.duration, x.rate, x.deposit, x.credential_kind, x.answer_deadline, \
+           x.free_notice, x.late_cancel_fee_bps, x.no_show_fee_bps, \
+           (SELECT s.first_id FROM booking_series s WHERE s.student = x.student \
+            AND s.first_id <= x.id AND x.id < s.first_id + s.lessons \
+            ORDER BY s.first_id DESC LIMIT 1) AS series_first \
+         FROM booking x WHERE (x.student = $1 OR x.tutor = $1) AND {range} \
+         ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    let changed = run(format!(
+        "SELECT x.block, x.log_index, x.id, x.state, x.actor, x.tutor_fee, x.refund, \
+           x.escrowed, x.session_id, x.reason, b.student, b.tutor, b.token, b.start_at, \
+           b.duration \
+         FROM booking_change x JOIN booking b ON b.id = x.id \
+         WHERE (b.student = $1 OR b.tutor = $1) AND {range} \
+         ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    // Reminders sit at the first block not yet stored (see `booking::fire_reminders`).
+    let reminded = run(
+        "SELECT x.block, x.log_index, x.booking_id, x.minutes, x.fired_at, b.student, \
+           b.tutor, b.token, b.start_at, b.duration \
+         FROM booking_reminder x JOIN booking b ON b.id = x.booking_id \
+         WHERE (b.student = $1 OR b.tutor = $1) \
+           AND (x.block > $2 OR (x.block = $2 AND x.log_index > $3)) AND x.block <= $4 \
+         ORDER BY x.block, x.log_index LIMIT $5"
+            .to_owned(),
+    )
+    .await?;
     // A query that filled its page may have more after its last row: nothing past the
     // earliest such row is sent this round (the next round continues from there).
     let mut until: Option<Position> = None;
-    for rows in [&started, &ended, &rated] {
+    for rows in [&started, &ended, &rated, &requested, &changed, &reminded] {
         if rows.len() as i64 == PAGE {
             let last = rows.last().expect("a full page");
             let p = (last.try_get("block")?, last.try_get("log_index")?);
@@ -446,6 +522,84 @@ async fn chain_events(
         });
         out.push((pos(r)?, "rating_received", data));
     }
+    let lesson = |r: &sqlx::any::AnyRow, id: &str| -> Result<Value, StoreError> {
+        let student = address(r, "student")?;
+        Ok(json!({
+            "booking": r.try_get::<i64, _>(id)?.to_string(),
+            "role": role_of(who, student),
+            "student": hex_addr(&student),
+            "tutor": hex_addr(&address(r, "tutor")?),
+            "token": hex_addr(&address(r, "token")?),
+            "start": r.try_get::<i64, _>("start_at")?,
+            "duration": r.try_get::<i64, _>("duration")?,
+        }))
+    };
+    for r in &requested {
+        let mut data = lesson(r, "id")?;
+        data["rate"] = amount(r, "rate")?.to_string().into();
+        data["deposit"] = amount(r, "deposit")?.to_string().into();
+        data["credentialKind"] = r.try_get::<i64, _>("credential_kind")?.into();
+        data["answerDeadline"] = r.try_get::<i64, _>("answer_deadline")?.into();
+        data["policy"] = json!({
+            "freeNotice": r.try_get::<i64, _>("free_notice")?,
+            "lateCancelFeeBps": r.try_get::<i64, _>("late_cancel_fee_bps")?,
+            "noShowFeeBps": r.try_get::<i64, _>("no_show_fee_bps")?,
+        });
+        data["seriesFirstId"] = r
+            .try_get::<Option<i64>, _>("series_first")?
+            .map(|v| v.to_string())
+            .into();
+        out.push((pos(r)?, "booking_requested", data));
+    }
+    for r in &changed {
+        let mut data = lesson(r, "id")?;
+        let state: String = r.try_get("state")?;
+        let name = match state.as_str() {
+            "accepted" => "booking_accepted",
+            "declined" => "booking_declined",
+            "expired" => "booking_expired",
+            "cancelled" => "booking_cancelled",
+            "joined" => "booking_joined",
+            "student_no_show" | "tutor_no_show" => {
+                data["noShow"] = state.trim_end_matches("_no_show").into();
+                "booking_no_show"
+            }
+            "join_refused" => "booking_join_refused",
+            _ => {
+                return Err(StoreError::Corrupt {
+                    column: "booking_change.state",
+                    value: state,
+                })
+            }
+        };
+        let actor: String = r.try_get("actor")?;
+        if !actor.is_empty() {
+            data["by"] = hex_addr(&address(r, "actor")?).into();
+        }
+        for (column, key) in [
+            ("tutor_fee", "tutorFee"),
+            ("refund", "refund"),
+            ("escrowed", "escrowed"),
+        ] {
+            if let Some(v) = crate::store::amount_opt(r, column)? {
+                data[key] = v.to_string().into();
+            }
+        }
+        if let Some(sid) = r.try_get::<Option<i64>, _>("session_id")? {
+            data["sessionId"] = sid.to_string().into();
+        }
+        if let Some(why) = r.try_get::<Option<i64>, _>("reason")? {
+            data["reason"] = why.into();
+        }
+        out.push((pos(r)?, name, data));
+    }
+    for r in &reminded {
+        let mut data = lesson(r, "booking_id")?;
+        let start: i64 = r.try_get("start_at")?;
+        data["minutes"] = r.try_get::<i64, _>("minutes")?.into();
+        data["startsInSeconds"] = (start - r.try_get::<i64, _>("fired_at")?).into();
+        out.push((pos(r)?, "booking_reminder", data));
+    }
     // Stable: a `badge_claimable` stays before the `session_ended` of its log.
     out.sort_by_key(|(p, _, _)| *p);
     Ok(out
@@ -459,6 +613,15 @@ async fn chain_events(
                     at,
                     event(name, format!("{}:{}:{BADGE}", p.0, p.1), at, data),
                 )
+            } else if name == "booking_reminder" {
+                // Deterministic: the place it was stored at, the booking and the offset.
+                let id = format!(
+                    "{}:{}:{}",
+                    position_id(p),
+                    data["booking"].as_str().unwrap_or_default(),
+                    data["minutes"]
+                );
+                (p, event(name, id, p, data))
             } else {
                 (p, event(name, format!("{}:{}", p.0, p.1), p, data))
             }

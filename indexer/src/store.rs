@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "badge settings",
         include_str!("../migrations/0005_badge_settings.sql"),
     ),
+    (6, "booking", include_str!("../migrations/0006_booking.sql")),
 ];
 
 /// Event tables whose rows are counted in `row_counts`.
@@ -63,6 +64,11 @@ const EVENT_TABLES: &[&str] = &[
     "vetting_opened",
     "vetting_voted",
     "vetting_closed",
+    "booking",
+    "booking_series",
+    "booking_change",
+    "rate_set",
+    "policy_set",
 ];
 
 #[derive(Debug)]
@@ -497,6 +503,10 @@ async fn recompute_day(
 enum V {
     I(i64),
     T(String),
+    /// NULL or an integer.
+    NI(Option<i64>),
+    /// NULL or text.
+    NT(Option<String>),
 }
 
 /// One row for `table`.
@@ -506,7 +516,7 @@ struct NewRow {
     values: Vec<V>,
 }
 
-/// Rows per `INSERT` (at most 13 columns: 1,300 parameters, far below either database's
+/// Rows per `INSERT` (at most 16 columns: 1,300 parameters, far below either database's
 /// limit). Measured with the backfill example: one row per statement is ~4,000 events/s
 /// on PostgreSQL (a round trip each); 64–256 rows are 3–4× that on both; thousands of rows
 /// made SQLite several times slower (not investigated further).
@@ -546,6 +556,8 @@ async fn insert_rows(
                 q = match v {
                     V::I(i) => q.bind(*i),
                     V::T(t) => q.bind(t.clone()),
+                    V::NI(i) => q.bind(*i),
+                    V::NT(t) => q.bind(t.clone()),
                 };
             }
         }
@@ -917,6 +929,145 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 T(outcome.key().into()),
                 n(token_id),
                 n(revocation_id),
+            ],
+        ),
+        Fact::RateSet { tutor, token, rate } => (
+            "rate_set",
+            &["block", "log_index", "ts", "tutor", "token", "rate"],
+            vec![a(tutor), a(token), n(rate)],
+        ),
+        Fact::PolicySet {
+            tutor,
+            free_notice,
+            late_cancel_fee_bps,
+            no_show_fee_bps,
+        } => (
+            "policy_set",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "tutor",
+                "free_notice",
+                "late_cancel_fee_bps",
+                "no_show_fee_bps",
+            ],
+            vec![
+                a(tutor),
+                I(i64::from(*free_notice)),
+                I(i64::from(*late_cancel_fee_bps)),
+                I(i64::from(*no_show_fee_bps)),
+            ],
+        ),
+        Fact::BookingRequested {
+            id,
+            student,
+            tutor,
+            token,
+            start,
+            duration,
+            rate,
+            deposit,
+            credential_kind,
+            answer_deadline,
+            free_notice,
+            late_cancel_fee_bps,
+            no_show_fee_bps,
+        } => (
+            "booking",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "student",
+                "tutor",
+                "token",
+                "start_at",
+                "duration",
+                "rate",
+                "deposit",
+                "credential_kind",
+                "answer_deadline",
+                "free_notice",
+                "late_cancel_fee_bps",
+                "no_show_fee_bps",
+            ],
+            vec![
+                I(*id),
+                a(student),
+                a(tutor),
+                a(token),
+                I(i64::try_from(*start).unwrap_or(i64::MAX)),
+                I(i64::from(*duration)),
+                n(rate),
+                n(deposit),
+                I(i64::from(*credential_kind)),
+                I(i64::try_from(*answer_deadline).unwrap_or(i64::MAX)),
+                I(i64::from(*free_notice)),
+                I(i64::from(*late_cancel_fee_bps)),
+                I(i64::from(*no_show_fee_bps)),
+            ],
+        ),
+        Fact::SeriesRequested {
+            first_id,
+            student,
+            tutor,
+            lessons,
+            interval,
+        } => (
+            "booking_series",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "first_id",
+                "student",
+                "tutor",
+                "lessons",
+                "interval_seconds",
+            ],
+            vec![
+                I(*first_id),
+                a(student),
+                a(tutor),
+                I(i64::from(*lessons)),
+                I(i64::from(*interval)),
+            ],
+        ),
+        Fact::BookingChanged {
+            id,
+            state,
+            by,
+            tutor_fee,
+            refund,
+            escrowed,
+            session_id,
+            reason,
+        } => (
+            "booking_change",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "state",
+                "actor",
+                "tutor_fee",
+                "refund",
+                "escrowed",
+                "session_id",
+                "reason",
+            ],
+            vec![
+                I(*id),
+                T(state.key().into()),
+                T(by.as_ref().map(hex_addr).unwrap_or_default()),
+                V::NT(tutor_fee.map(|v| v.to_string())),
+                V::NT(refund.map(|v| v.to_string())),
+                V::NT(escrowed.map(|v| v.to_string())),
+                V::NI(*session_id),
+                V::NI(reason.map(i64::from)),
             ],
         ),
     };

@@ -114,6 +114,8 @@ struct World {
     ratings: Address,
     /// The `VettingDouble` stand-in (deployed by [`World::with_vetting`] only).
     vetting: Address,
+    /// The `BookingDouble` stand-in (deployed by [`World::with_booking`] only).
+    booking: Address,
     token_a: Address,
     token_b: Address,
     treasury: Address,
@@ -139,21 +141,26 @@ fn word(a: Address) -> String {
 
 impl World {
     async fn new(test: &str) -> Option<Self> {
-        Self::build(test, false, 250).await
+        Self::build(test, false, 250, false).await
     }
 
     /// [`World::new`] with an escrow that takes no protocol fee (`feeBps` 0).
     async fn without_fee(test: &str) -> Option<Self> {
-        Self::build(test, false, 0).await
+        Self::build(test, false, 0, false).await
+    }
+
+    /// [`World::new`] with a `BookingDouble` deployed last and listed as `booking`.
+    async fn with_booking(test: &str) -> Option<Self> {
+        Self::build(test, false, 250, true).await
     }
 
     /// [`World::new`] with a `VettingDouble` deployed last and listed as `vetting` (the
     /// other scenarios keep their block numbers).
     async fn with_vetting(test: &str) -> Option<Self> {
-        Self::build(test, true, 250).await
+        Self::build(test, true, 250, false).await
     }
 
-    async fn build(test: &str, vetting: bool, fee_bps: u16) -> Option<Self> {
+    async fn build(test: &str, vetting: bool, fee_bps: u16, booking: bool) -> Option<Self> {
         let bin = minuto_anvil::or_skip(test)?;
         let anvil = Anvil::start(&bin, CHAIN_ID, 0).await;
         let deployer: PrivateKeySigner = ANVIL_KEY.parse().unwrap();
@@ -192,6 +199,13 @@ impl World {
             contracts["vetting"] = entry(v, vb);
             vetting_address = v;
         }
+        let mut booking_address = Address::ZERO;
+        if booking {
+            let code = include_str!("fixtures/BookingDouble.bin");
+            let (b, bb) = deploy(&admin, code.into()).await;
+            contracts["booking"] = entry(b, bb);
+            booking_address = b;
+        }
         let record: Record = serde_json::from_value(json!({
             "chainId": CHAIN_ID,
             "contracts": contracts,
@@ -206,6 +220,7 @@ impl World {
             badges,
             ratings,
             vetting: vetting_address,
+            booking: booking_address,
             token_a,
             token_b,
             treasury,
@@ -2667,4 +2682,1269 @@ fn the_vendored_chart_library_is_the_pinned_package() {
             "{to} differs from node_modules/uplot/{from}: npm run vendor:uplot"
         );
     }
+}
+
+// ---------------------------------------------------------------- booking
+
+/// The `BookingDouble` stand-in's calls: each emits minuto-booking's event with the
+/// values given (the caller is the event's student, tutor or `by`).
+#[allow(clippy::too_many_arguments)]
+mod booking_double {
+    minuto_chain::alloy::sol! {
+        #[sol(rpc)]
+        interface IBookingDouble {
+            struct Request {
+                uint256 id;
+                address tutor;
+                address token;
+                uint64 start;
+                uint32 duration;
+                uint256 rate;
+                uint256 deposit;
+                uint32 credentialKind;
+                uint64 answerDeadline;
+                uint32 freeNotice;
+                uint16 lateCancelFeeBps;
+                uint16 noShowFeeBps;
+            }
+            function setRate(address token, uint256 rate) external;
+            function setPolicy(uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps) external;
+            function request(Request calldata r) external;
+            function requestSeries(Request calldata r, uint16 lessons, uint32 interval) external;
+            function accept(uint256 id) external;
+            function decline(uint256 id, uint256 refund) external;
+            function expire(uint256 id, uint256 refund) external;
+            function cancel(uint256 id, uint256 tutorFee, uint256 refund) external;
+            function join(uint256 id, uint256 sessionId, uint256 escrowed, uint256 refund) external;
+            function claimNoShow(uint256 id, uint256 tutorFee, uint256 refund) external;
+            function reportTutorNoShow(uint256 id, uint256 sessionId) external;
+            function refuseJoin(uint256 id, uint8 reason, uint256 refund) external;
+        }
+    }
+}
+use booking_double::IBookingDouble;
+
+/// A 1,800 s request at [`rate`] (price 18,000,000) with a 20,000,000 deposit, answered
+/// two hours before the start, under the policy 3,600 s / 2,000 bps / 5,000 bps.
+fn lesson(id: u64, tutor: Address, token: Address, start: u64) -> IBookingDouble::Request {
+    IBookingDouble::Request {
+        id: U256::from(id),
+        tutor,
+        token,
+        start,
+        duration: 1_800,
+        rate: rate(),
+        deposit: U256::from(20_000_000u64),
+        credentialKind: 0,
+        answerDeadline: start - 7_200,
+        freeNotice: 3_600,
+        lateCancelFeeBps: 2_000,
+        noShowFeeBps: 5_000,
+    }
+}
+
+impl World {
+    fn booking(&self, p: &DynProvider) -> IBookingDouble::IBookingDoubleInstance<DynProvider> {
+        IBookingDouble::new(self.booking, p.clone())
+    }
+
+    async fn head_time(&self) -> u64 {
+        self.admin
+            .get_block(Default::default())
+            .await
+            .unwrap()
+            .unwrap()
+            .header
+            .timestamp
+    }
+}
+
+/// (state, at, block, by) of a booking's `changes`, as served.
+fn change(state: &str, at: u64, block: u64, by: Option<Address>) -> Value {
+    json!({"state": state, "at": at, "block": block, "by": by.map(a)})
+}
+
+/// Every booking event, each booking's state derived from its latest one: a request
+/// accepted then joined; a series of three, one cancelled; a decline; an expiry; a
+/// student and a tutor no-show; a refused join; a request left unanswered whose accept
+/// is then replaced by a reorganisation (the state goes back to `requested`). Served by
+/// `/v1/bookings` (newest start first, upcoming soonest first, pages, either party),
+/// exact.
+#[allow(clippy::too_many_lines)]
+async fn bookings_follow_each_booking_event(postgres: bool) {
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    let test = "bookings_follow_each_booking_event";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::with_booking(test).await else {
+        return;
+    };
+    let (s, s2, t, t2) = (
+        w.party().await,
+        w.party().await,
+        w.party().await,
+        w.party().await,
+    );
+    let clock = std::sync::Arc::new(AtomicI64::new(0));
+    let c = clock.clone();
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(move || c.load(SeqCst)),
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+            },
+        )
+        .await;
+    let b = |p: &Party| w.booking(&p.p);
+    let now = w.head_time().await;
+    let t0 = now + 1_000;
+    // Lessons from an hour two days ahead.
+    let l = (now / 3_600 + 48) * 3_600;
+    let n = |v: u64| U256::from(v);
+    let mut blocks = std::collections::BTreeMap::new();
+    macro_rules! at {
+        ($k:expr, $name:expr, $call:expr) => {{
+            w.at(t0 + $k).await;
+            let r = send!($call);
+            blocks.insert($name, r.block_number.unwrap());
+        }};
+    }
+    at!(1, "rate", b(&t).setRate(w.token_a, rate()));
+    at!(2, "policy", b(&t).setPolicy(3_600, 2_000, 5_000));
+    at!(
+        10,
+        "req1",
+        b(&s).request(lesson(1, t.address, w.token_a, l))
+    );
+    at!(11, "acc1", b(&t).accept(n(1)));
+    at!(
+        12,
+        "join1",
+        b(&s).join(n(1), n(7), n(18_000_000), n(2_000_000))
+    );
+    let mut series = lesson(2, t.address, w.token_a, l + 86_400);
+    series.answerDeadline = l;
+    at!(20, "series", b(&s).requestSeries(series, 3, 604_800));
+    at!(21, "acc2", b(&t).accept(n(2)));
+    at!(22, "acc3", b(&t).accept(n(3)));
+    at!(23, "acc4", b(&t).accept(n(4)));
+    at!(24, "cancel3", b(&s).cancel(n(3), n(0), n(20_000_000)));
+    at!(
+        30,
+        "req5",
+        b(&s2).request(lesson(5, t.address, w.token_a, l + 3_600))
+    );
+    at!(31, "decline5", b(&t).decline(n(5), n(20_000_000)));
+    at!(
+        40,
+        "req6",
+        b(&s).request(lesson(6, t2.address, w.token_b, l + 7_200))
+    );
+    at!(41, "expire6", b(&s2).expire(n(6), n(20_000_000)));
+    at!(
+        50,
+        "req7",
+        b(&s).request(lesson(7, t.address, w.token_a, l + 10_800))
+    );
+    at!(51, "acc7", b(&t).accept(n(7)));
+    at!(
+        52,
+        "noshow7",
+        b(&t).claimNoShow(n(7), n(9_000_000), n(11_000_000))
+    );
+    at!(
+        60,
+        "req8",
+        b(&s).request(lesson(8, t.address, w.token_a, l + 14_400))
+    );
+    at!(61, "acc8", b(&t).accept(n(8)));
+    at!(
+        62,
+        "join8",
+        b(&s).join(n(8), n(9), n(18_000_000), n(2_000_000))
+    );
+    at!(63, "noshow8", b(&s).reportTutorNoShow(n(8), n(9)));
+    at!(
+        70,
+        "req9",
+        b(&s).request(lesson(9, t.address, w.token_a, l + 18_000))
+    );
+    at!(71, "acc9", b(&t).accept(n(9)));
+    at!(72, "refused9", b(&s).refuseJoin(n(9), 2, n(20_000_000)));
+    at!(
+        80,
+        "req10",
+        b(&s).request(lesson(10, t.address, w.token_a, l + 21_600))
+    );
+    w.synced(&ix).await;
+
+    let page = |q: String| {
+        let (w, ix) = (&w, &ix);
+        async move { w.ok(ix, &format!("/v1/bookings?{q}")).await }
+    };
+    let ids = |v: &Value| -> Vec<(String, String)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["id"].as_str().unwrap().to_owned(),
+                    b["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(i, s)| ((*i).to_owned(), (*s).to_owned()))
+            .collect()
+    };
+    let all = page(format!("address={}", a(s.address))).await;
+    assert_eq!(
+        ids(&all),
+        pairs(&[
+            ("4", "accepted"),
+            ("3", "cancelled"),
+            ("2", "accepted"),
+            ("10", "requested"),
+            ("9", "join_refused"),
+            ("8", "tutor_no_show"),
+            ("7", "student_no_show"),
+            ("6", "expired"),
+            ("1", "joined"),
+        ])
+    );
+    assert_eq!(all["next"], Value::Null);
+    let item = |v: &Value, id: &str| -> Value {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let policy = json!({"freeNotice": 3_600, "lateCancelFeeBps": 2_000, "noShowFeeBps": 5_000});
+    let base = |id: &str, tutor: Address, token: Address, start: u64, requested: &str| {
+        json!({
+            "id": id, "student": a(s.address), "tutor": a(tutor), "token": a(token),
+            "start": start, "duration": 1_800, "end": start + 1_800, "rate": rate().to_string(),
+            "price": "18000000", "deposit": "20000000", "credentialKind": 0,
+            "answerDeadline": start - 7_200, "policy": policy.clone(), "seriesFirstId": null,
+            "state": "requested", "requestedAt": null, "requestedBlock": blocks[requested],
+            "tutorFee": null, "refund": null, "escrowed": null, "sessionId": null,
+            "joinRefusedReason": null, "changes": [],
+        })
+    };
+    let mut one = base("1", t.address, w.token_a, l, "req1");
+    one["requestedAt"] = json!(t0 + 10);
+    one["state"] = json!("joined");
+    one["refund"] = json!("2000000");
+    one["escrowed"] = json!("18000000");
+    one["sessionId"] = json!("7");
+    one["changes"] = json!([
+        change("accepted", t0 + 11, blocks["acc1"], Some(t.address)),
+        change("joined", t0 + 12, blocks["join1"], None),
+    ]);
+    assert_eq!(item(&all, "1"), one);
+    // The series: its own start each week, the series' deadline, one cancelled for free.
+    let mut three = base("3", t.address, w.token_a, l + 86_400 + 604_800, "series");
+    three["requestedAt"] = json!(t0 + 20);
+    three["answerDeadline"] = json!(l);
+    three["seriesFirstId"] = json!("2");
+    three["state"] = json!("cancelled");
+    three["tutorFee"] = json!("0");
+    three["refund"] = json!("20000000");
+    three["changes"] = json!([
+        change("accepted", t0 + 22, blocks["acc3"], Some(t.address)),
+        change("cancelled", t0 + 24, blocks["cancel3"], Some(s.address)),
+    ]);
+    assert_eq!(item(&all, "3"), three);
+    for id in ["2", "4"] {
+        assert_eq!(item(&all, id)["seriesFirstId"], "2");
+    }
+    assert_eq!(item(&all, "4")["start"], l + 86_400 + 2 * 604_800);
+    let mut six = base("6", t2.address, w.token_b, l + 7_200, "req6");
+    six["requestedAt"] = json!(t0 + 40);
+    six["state"] = json!("expired");
+    six["refund"] = json!("20000000");
+    six["changes"] = json!([change(
+        "expired",
+        t0 + 41,
+        blocks["expire6"],
+        Some(s2.address)
+    )]);
+    assert_eq!(item(&all, "6"), six);
+    let seven = item(&all, "7");
+    assert_eq!(
+        (
+            &seven["tutorFee"],
+            &seven["refund"],
+            &seven["changes"][1]["by"]
+        ),
+        (&json!("9000000"), &json!("11000000"), &json!(a(t.address)))
+    );
+    // A tutor no-show keeps the join's amounts and session.
+    let eight = item(&all, "8");
+    assert_eq!(
+        (
+            &eight["escrowed"],
+            &eight["refund"],
+            &eight["sessionId"],
+            &eight["tutorFee"]
+        ),
+        (
+            &json!("18000000"),
+            &json!("2000000"),
+            &json!("9"),
+            &Value::Null
+        )
+    );
+    assert_eq!(
+        eight["changes"][2],
+        change("tutor_no_show", t0 + 63, blocks["noshow8"], Some(s.address))
+    );
+    let nine = item(&all, "9");
+    assert_eq!(
+        (&nine["joinRefusedReason"], &nine["refund"]),
+        (&json!(2), &json!("20000000"))
+    );
+    // The declined one is the other student's; the tutor sees it.
+    let declined = page(format!("address={}&limit=200", a(t.address))).await;
+    assert_eq!(
+        ids(&declined)
+            .iter()
+            .map(|(i, _)| i.as_str())
+            .collect::<Vec<_>>(),
+        ["4", "3", "2", "10", "9", "8", "7", "5", "1"]
+    );
+    let mut five = base("5", t.address, w.token_a, l + 3_600, "req5");
+    five["student"] = json!(a(s2.address));
+    five["requestedAt"] = json!(t0 + 30);
+    five["state"] = json!("declined");
+    five["refund"] = json!("20000000");
+    five["changes"] = json!([change(
+        "declined",
+        t0 + 31,
+        blocks["decline5"],
+        Some(t.address)
+    )]);
+    assert_eq!(item(&declined, "5"), five);
+    // Upper case works the same.
+    let upper = page(format!("address=0x{}", hex::encode_upper(t2.address))).await;
+    assert_eq!(ids(&upper), pairs(&[("6", "expired")]));
+
+    // Pages of four, newest start first.
+    let p1 = page(format!("address={}&limit=4", a(s.address))).await;
+    assert_eq!(
+        ids(&p1),
+        pairs(&[
+            ("4", "accepted"),
+            ("3", "cancelled"),
+            ("2", "accepted"),
+            ("10", "requested")
+        ])
+    );
+    assert_eq!(p1["next"], format!("{}:10", l + 21_600));
+    let p2 = page(format!(
+        "address={}&limit=4&cursor={}",
+        a(s.address),
+        p1["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        ids(&p2),
+        pairs(&[
+            ("9", "join_refused"),
+            ("8", "tutor_no_show"),
+            ("7", "student_no_show"),
+            ("6", "expired")
+        ])
+    );
+    let p3 = page(format!(
+        "address={}&limit=4&cursor={}",
+        a(s.address),
+        p2["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(ids(&p3), pairs(&[("1", "joined")]));
+    assert_eq!(p3["next"], Value::Null);
+
+    // Upcoming by the indexer's clock: from lesson 7's start on, soonest first.
+    clock.store((l + 10_800) as i64, SeqCst);
+    let u1 = page(format!("address={}&upcoming=true&limit=3", a(s.address))).await;
+    assert_eq!(
+        ids(&u1),
+        pairs(&[
+            ("7", "student_no_show"),
+            ("8", "tutor_no_show"),
+            ("9", "join_refused")
+        ])
+    );
+    assert_eq!(u1["next"], format!("{}:9", l + 18_000));
+    let u2 = page(format!(
+        "address={}&upcoming=true&limit=3&cursor={}",
+        a(s.address),
+        u1["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        ids(&u2),
+        pairs(&[("10", "requested"), ("2", "accepted"), ("3", "cancelled")])
+    );
+    let u3 = page(format!(
+        "address={}&upcoming=true&limit=3&cursor={}",
+        a(s.address),
+        u2["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(ids(&u3), pairs(&[("4", "accepted")]));
+    assert_eq!(u3["next"], Value::Null);
+
+    // Refusals, worded as the other endpoints'.
+    for (path, status, code) in [
+        ("/v1/bookings".to_owned(), 400, "missing_parameter"),
+        (
+            "/v1/bookings?address=0x1234".to_owned(),
+            400,
+            "invalid_address",
+        ),
+        (
+            format!("/v1/bookings?address={}&upcoming=yes", a(s.address)),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("/v1/bookings?address={}&cursor=abc", a(s.address)),
+            400,
+            "invalid_cursor",
+        ),
+        (
+            format!("/v1/bookings?address={}&limit=0", a(s.address)),
+            400,
+            "invalid_limit",
+        ),
+    ] {
+        let (got, body) = w.get(&ix, &path).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(code)),
+            "{path}"
+        );
+    }
+
+    // A reorganisation replaces the block that accepted booking 10: it is requested again.
+    let events = ix.store.event_count().await.unwrap();
+    let snap: Value = w
+        .admin
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    send!(b(&t).accept(n(10)));
+    w.synced(&ix).await;
+    let ten = |v: Value| item(&v, "10");
+    let accepted = ten(page(format!("address={}", a(s.address))).await);
+    assert_eq!(
+        (
+            &accepted["state"],
+            accepted["changes"].as_array().unwrap().len()
+        ),
+        (&json!("accepted"), 1)
+    );
+    let _: Value = w
+        .admin
+        .raw_request("evm_revert".into(), [snap])
+        .await
+        .unwrap();
+    let _: Value = w.admin.raw_request("anvil_mine".into(), [3]).await.unwrap();
+    w.synced(&ix).await;
+    let mut ten_requested = base("10", t.address, w.token_a, l + 21_600, "req10");
+    ten_requested["requestedAt"] = json!(t0 + 80);
+    assert_eq!(
+        ten(page(format!("address={}", a(s.address))).await),
+        ten_requested
+    );
+    assert_eq!(ix.store.event_count().await.unwrap(), events);
+    assert!(ix.status.borrow().progress.reorgs >= 1);
+    // Every booking event is in `events` too, under the booking contract: 28 logs.
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE contract = 'booking'")
+        .fetch_one(ix.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 28);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_follow_each_booking_event_on_sqlite() {
+    bookings_follow_each_booking_event(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_follow_each_booking_event_on_postgres() {
+    bookings_follow_each_booking_event(true).await;
+}
+
+/// Booking notifications to both parties, and `booking_reminder` at T-30 and T-5 min by
+/// the indexer's clock (a test clock: nothing waits 30 minutes): the 30-minute one while
+/// running; the 5-minute one, whose time passed while the indexer was stopped, at the
+/// restart; each exactly once (a second restart fires nothing, the stored rows are two),
+/// with ids that a resume (`Last-Event-ID`) and the webhook cursor go past exactly. No
+/// reminder for a booking cancelled before its time, nor for one whose start passed.
+#[allow(clippy::too_many_lines)]
+async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    let test = "booking_notifications_and_reminders_exactly_once";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::with_booking(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    const SECRET: &str = "whsec-the-receivers-secret";
+    let (rx, url) = Receiver::start(SECRET, 0).await;
+    rx.hang.store(false, SeqCst);
+    let hook = || minuto_indexer::Webhook {
+        name: "tutor".into(),
+        url: url.join("tutor").unwrap(),
+        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
+        addresses: vec![t.address],
+        timeout: Duration::from_secs(10),
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(80),
+    };
+    let clock = std::sync::Arc::new(AtomicI64::new(0));
+    let notify = || {
+        let c = clock.clone();
+        minuto_indexer::NotifyConfig {
+            clock: std::sync::Arc::new(move || c.load(SeqCst)),
+            tick: Duration::from_millis(100),
+            keep_alive: Duration::from_secs(1),
+        }
+    };
+    let now = w.head_time().await;
+    // The lesson's start, by the chain's time and the indexer's clock alike.
+    let start = now + 100_000;
+    clock.store(start as i64 - 4_000, SeqCst);
+    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
+    w.synced(&ix).await;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while minuto_indexer::webhook::cursor(&ix.store, "tutor", t.address)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no starting webhook cursor");
+    let mut ss = SseClient::connect(&w, &ix, s.address, None).await;
+    let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
+
+    let b = |p: &Party| w.booking(&p.p);
+    let n = |v: u64| U256::from(v);
+    let id_of = |r: &minuto_chain::alloy::rpc::types::TransactionReceipt| {
+        let log = &r.inner.logs()[0];
+        format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap())
+    };
+    // 1: requested and accepted (its reminders come later); 2: accepted, then cancelled
+    // before its time; 3 declined; 4 expired; 5 joined; 6 a student no-show; 7 joined then
+    // a tutor no-show; 8 accepted, starting before the clock reaches T-30 of lesson 1.
+    let r1 = send!(b(&s).request(lesson(1, t.address, w.token_a, start)));
+    let a1 = send!(b(&t).accept(n(1)));
+    send!(b(&s).request(lesson(2, t.address, w.token_a, start + 100)));
+    send!(b(&t).accept(n(2)));
+    let c2 = send!(b(&s).cancel(n(2), n(0), n(20_000_000)));
+    send!(b(&s).request(lesson(3, t.address, w.token_a, start + 200)));
+    let d3 = send!(b(&t).decline(n(3), n(20_000_000)));
+    send!(b(&s).request(lesson(4, t.address, w.token_a, start + 300)));
+    let e4 = send!(b(&t).expire(n(4), n(20_000_000)));
+    send!(b(&s).request(lesson(5, t.address, w.token_a, start + 400)));
+    send!(b(&t).accept(n(5)));
+    let j5 = send!(b(&s).join(n(5), n(11), n(18_000_000), n(2_000_000)));
+    send!(b(&s).request(lesson(6, t.address, w.token_a, start + 500)));
+    send!(b(&t).accept(n(6)));
+    let ns6 = send!(b(&t).claimNoShow(n(6), n(9_000_000), n(11_000_000)));
+    send!(b(&s).request(lesson(7, t.address, w.token_a, start + 600)));
+    send!(b(&t).accept(n(7)));
+    send!(b(&s).join(n(7), n(12), n(18_000_000), n(2_000_000)));
+    let ns7 = send!(b(&s).reportTutorNoShow(n(7), n(12)));
+    send!(b(&s).request(lesson(8, t.address, w.token_a, start - 1_900)));
+    let a8 = send!(b(&t).accept(n(8)));
+    w.synced(&ix).await;
+
+    let lesson_data = |role: &str, id: u64, at: u64| {
+        json!({"booking": id.to_string(), "role": role, "student": a(s.address),
+               "tutor": a(t.address), "token": a(w.token_a), "start": at, "duration": 1_800})
+    };
+    let with = |mut v: Value, extra: Value| {
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    for (role, stream) in [("student", &mut ss), ("tutor", &mut ts)] {
+        let requested = stream.next().await;
+        assert_eq!(
+            requested,
+            (
+                "booking_requested".to_owned(),
+                id_of(&r1),
+                with(
+                    lesson_data(role, 1, start),
+                    json!({"rate": rate().to_string(), "deposit": "20000000",
+                           "credentialKind": 0, "answerDeadline": start - 7_200,
+                           "policy": {"freeNotice": 3_600, "lateCancelFeeBps": 2_000,
+                                      "noShowFeeBps": 5_000},
+                           "seriesFirstId": null})
+                )
+            )
+        );
+        assert_eq!(
+            stream.next().await,
+            (
+                "booking_accepted".to_owned(),
+                id_of(&a1),
+                with(lesson_data(role, 1, start), json!({"by": a(t.address)}))
+            )
+        );
+        // Booking 2: requested, accepted, cancelled by the student for free.
+        let two = [
+            stream.next().await,
+            stream.next().await,
+            stream.next().await,
+        ];
+        assert_eq!(
+            two.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+            ["booking_requested", "booking_accepted", "booking_cancelled"]
+        );
+        assert_eq!(
+            two[2],
+            (
+                "booking_cancelled".to_owned(),
+                id_of(&c2),
+                with(
+                    lesson_data(role, 2, start + 100),
+                    json!({"by": a(s.address), "tutorFee": "0", "refund": "20000000"})
+                )
+            )
+        );
+        let mut rest = vec![];
+        for _ in 0..16 {
+            rest.push(stream.next().await);
+        }
+        let get = |id: &str| rest.iter().find(|e| e.1 == id).unwrap().clone();
+        assert_eq!(
+            get(&id_of(&d3)),
+            (
+                "booking_declined".to_owned(),
+                id_of(&d3),
+                with(
+                    lesson_data(role, 3, start + 200),
+                    json!({"by": a(t.address), "refund": "20000000"})
+                )
+            )
+        );
+        assert_eq!(
+            get(&id_of(&e4)),
+            (
+                "booking_expired".to_owned(),
+                id_of(&e4),
+                with(
+                    lesson_data(role, 4, start + 300),
+                    json!({"by": a(t.address), "refund": "20000000"})
+                )
+            )
+        );
+        assert_eq!(
+            get(&id_of(&j5)),
+            (
+                "booking_joined".to_owned(),
+                id_of(&j5),
+                with(
+                    lesson_data(role, 5, start + 400),
+                    json!({"escrowed": "18000000", "refund": "2000000", "sessionId": "11"})
+                )
+            )
+        );
+        assert_eq!(
+            get(&id_of(&ns6)),
+            (
+                "booking_no_show".to_owned(),
+                id_of(&ns6),
+                with(
+                    lesson_data(role, 6, start + 500),
+                    json!({"noShow": "student", "by": a(t.address), "tutorFee": "9000000",
+                           "refund": "11000000"})
+                )
+            )
+        );
+        assert_eq!(
+            get(&id_of(&ns7)),
+            (
+                "booking_no_show".to_owned(),
+                id_of(&ns7),
+                with(
+                    lesson_data(role, 7, start + 600),
+                    json!({"noShow": "tutor", "by": a(s.address), "sessionId": "12"})
+                )
+            )
+        );
+        assert_eq!(rest.last().unwrap().1, id_of(&a8));
+    }
+
+    // 1,801 s before the start: nothing; 1,800 s: the 30-minute reminder, to both.
+    let head = w.admin.get_block_number().await.unwrap();
+    clock.store(start as i64 - 1_801, SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    clock.store(start as i64 - 1_800, SeqCst);
+    let r30_id = format!("{}:reminder:0:1:30", head + 1);
+    let reminder = |role: &str, id: &str, minutes: u64, left: u64| {
+        (
+            "booking_reminder".to_owned(),
+            id.to_owned(),
+            with(
+                lesson_data(role, 1, start),
+                json!({"minutes": minutes, "startsInSeconds": left}),
+            ),
+        )
+    };
+    assert_eq!(ss.next().await, reminder("student", &r30_id, 30, 1_800));
+    assert_eq!(ts.next().await, reminder("tutor", &r30_id, 30, 1_800));
+    // Delivered and its cursor stored (nothing in flight at the shutdown).
+    let reminder_at = |k: i64| Some((head as i64 + 1, -(1i64 << 40) + k));
+    let delivered = |ix: &Handle, at: Option<(i64, i64)>| {
+        let store = ix.store.clone();
+        let who = t.address;
+        async move {
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while minuto_indexer::webhook::cursor(&store, "tutor", who)
+                    .await
+                    .unwrap()
+                    != at
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+            .await
+            .expect("the reminder's delivery stored");
+        }
+    };
+    delivered(&ix, reminder_at(0)).await;
+    drop((ss, ts));
+    ix.shutdown().await.unwrap();
+
+    // The 5-minute mark passes while the indexer is down; the lesson has not started at
+    // the restart: the reminder is sent then, once (200 s before the start).
+    clock.store(start as i64 - 200, SeqCst);
+    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
+    w.synced(&ix).await;
+    let r5_id = format!("{}:reminder:1:1:5", head + 1);
+    let mut again = SseClient::connect(&w, &ix, t.address, Some(&r30_id)).await;
+    assert_eq!(again.next().await, reminder("tutor", &r5_id, 5, 200));
+    delivered(&ix, reminder_at(1)).await;
+    // From booking 8's accept: both reminders, with the ids they were sent with, and
+    // nothing else (keep-alive comments only).
+    let mut replay = SseClient::connect(&w, &ix, s.address, Some(&id_of(&a8))).await;
+    assert_eq!(replay.next().await, reminder("student", &r30_id, 30, 1_800));
+    assert_eq!(replay.next().await, reminder("student", &r5_id, 5, 200));
+    while replay.comments < 2 {
+        if let Some(f) = replay.frame().await {
+            panic!("nothing after the reminders, not {f:?}");
+        }
+    }
+    drop((again, replay));
+    ix.shutdown().await.unwrap();
+
+    // A third start, closer to the lesson, then after its start: nothing fires again.
+    clock.store(start as i64 - 10, SeqCst);
+    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
+    w.synced(&ix).await;
+    clock.store(start as i64 + 1, SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let fired: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT booking_id, minutes FROM booking_reminder ORDER BY log_index")
+            .fetch_all(ix.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(fired, [(1, 30), (1, 5)]);
+    // The tutor's webhook got exactly what its stream sent, each once, in order.
+    let mut replay = SseClient::connect(&w, &ix, t.address, Some("0:0")).await;
+    let mut sent = vec![];
+    for _ in 0..23 {
+        sent.push(replay.next().await);
+    }
+    assert_eq!(sent[21].1, r30_id);
+    assert_eq!(sent[22].1, r5_id);
+    let delivered: Vec<(String, Value)> = rx
+        .log
+        .borrow()
+        .iter()
+        .filter(|x| x.answered == 200)
+        .map(|x| {
+            let body: Value = serde_json::from_str(&x.body).unwrap();
+            (x.id.clone(), body["data"].clone())
+        })
+        .collect();
+    assert_eq!(
+        delivered,
+        sent.iter()
+            .map(|e| (e.1.clone(), e.2.clone()))
+            .collect::<Vec<_>>()
+    );
+    drop(replay);
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_notifications_and_reminders_exactly_once_on_sqlite() {
+    booking_notifications_and_reminders_exactly_once(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn booking_notifications_and_reminders_exactly_once_on_postgres() {
+    booking_notifications_and_reminders_exactly_once(true).await;
+}
+
+/// A student's favourite tutors: tutor 1 booked twice (one joined, one accepted then
+/// cancelled: both count), now publishing half the rate and a policy; tutor 3 met in two
+/// escrow sessions, publishing no rate; tutor 2 met in one session (a request to it was
+/// never answered: it does not count), publishing twice that session's rate. The order
+/// (lessons, then the latest), the counts, each `rebook`, and `/v1/rebook`'s calldata
+/// decoded back to its exact arguments; every refusal.
+#[allow(clippy::too_many_lines)]
+async fn favourite_tutors_and_rebook(postgres: bool) {
+    use minuto_chain::alloy::sol_types::SolCall;
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    let test = "favourite_tutors_and_rebook";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::with_booking(test).await else {
+        return;
+    };
+    let (s, t1, t2, t3) = (
+        w.party().await,
+        w.party().await,
+        w.party().await,
+        w.party().await,
+    );
+    let clock = std::sync::Arc::new(AtomicI64::new(0));
+    let c = clock.clone();
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(move || c.load(SeqCst)),
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+            },
+        )
+        .await;
+    let b = |p: &Party| w.booking(&p.p);
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let n = |v: u64| U256::from(v);
+    let key = Address::repeat_byte(0x0c);
+    let now = w.head_time().await;
+    let t0 = now + 1_000;
+    let l = (now / 3_600 + 48) * 3_600;
+
+    // Tutor 1: lesson 1 joined, lesson 2 (3,600 s) accepted then cancelled.
+    send!(b(&s).request(lesson(1, t1.address, w.token_a, l)));
+    send!(b(&t1).accept(n(1)));
+    send!(b(&s).join(n(1), n(1_000), n(18_000_000), n(2_000_000)));
+    let mut two = lesson(2, t1.address, w.token_a, l + 86_400);
+    two.duration = 3_600;
+    two.deposit = n(36_000_000);
+    send!(b(&s).request(two));
+    send!(b(&t1).accept(n(2)));
+    send!(b(&s).cancel(n(2), n(0), n(36_000_000)));
+    send!(b(&t1).setRate(w.token_a, rate() / n(2)));
+    send!(b(&t1).setPolicy(7_200, 1_000, 3_000));
+    // Tutor 2: a request never answered; one session in token B at half the rate, 600 s.
+    send!(b(&s).request(lesson(3, t2.address, w.token_a, l + 3_600)));
+    let half = rate() / n(2);
+    w.at(t0).await;
+    send!(ledger(&s.p).open(t2.address, w.token_b, half, n(50_000_000), key, 0));
+    w.at(t0 + 10).await;
+    send!(ledger(&t2.p).start(n(1), key));
+    w.at(t0 + 610).await;
+    send!(ledger(&s.p).stop(n(1)));
+    send!(b(&t2).setRate(w.token_b, rate()));
+    // Tutor 3: two sessions (one still running), no rate published (a rate set to 0).
+    w.at(t0 + 700).await;
+    send!(ledger(&s.p).open(t3.address, w.token_a, rate(), n(50_000_000), key, 0));
+    w.at(t0 + 710).await;
+    send!(ledger(&t3.p).start(n(2), key));
+    w.at(t0 + 800).await;
+    send!(ledger(&s.p).stop(n(2)));
+    w.at(t0 + 900).await;
+    send!(ledger(&s.p).open(t3.address, w.token_a, rate(), n(50_000_000), key, 0));
+    w.at(t0 + 910).await;
+    send!(ledger(&t3.p).start(n(3), key));
+    send!(b(&t3).setRate(w.token_a, rate()));
+    send!(b(&t3).setRate(w.token_a, n(0)));
+    w.synced(&ix).await;
+
+    let favs = w
+        .ok(
+            &ix,
+            &format!("/v1/students/{}/favourite-tutors", a(s.address)),
+        )
+        .await;
+    assert_eq!(
+        favs,
+        json!({"student": a(s.address), "tutors": [
+            {"tutor": a(t1.address), "lessons": 2, "bookings": 2, "sessions": 0,
+             "lastLessonAt": l + 86_400,
+             "rebook": {"tutor": a(t1.address), "token": a(w.token_a), "duration": 3_600,
+                        "rate": (rate() / n(2)).to_string(), "deposit": "18000000",
+                        "credentialKind": 0, "maxFreeNotice": 7_200,
+                        "maxLateCancelFeeBps": 1_000, "maxNoShowFeeBps": 3_000}},
+            {"tutor": a(t3.address), "lessons": 2, "bookings": 0, "sessions": 2,
+             "lastLessonAt": t0 + 910, "rebook": null, "rebookUnavailable": "no_rate"},
+            {"tutor": a(t2.address), "lessons": 1, "bookings": 0, "sessions": 1,
+             "lastLessonAt": t0 + 10,
+             "rebook": {"tutor": a(t2.address), "token": a(w.token_b), "duration": 600,
+                        "rate": half.to_string(), "deposit": "3000000",
+                        "credentialKind": 0, "maxFreeNotice": 0,
+                        "maxLateCancelFeeBps": 0, "maxNoShowFeeBps": 0}},
+        ]})
+    );
+
+    // One call to book tutor 1 again, the calldata decoded back.
+    clock.store(l as i64, SeqCst);
+    let (start, deadline) = (l + 7 * 86_400, l + 6 * 86_400);
+    let call = w
+        .ok(
+            &ix,
+            &format!(
+                "/v1/rebook?student={}&tutor={}&start={start}&answerDeadline={deadline}",
+                a(s.address),
+                a(t1.address)
+            ),
+        )
+        .await;
+    assert_eq!(call["to"], a(w.booking));
+    assert_eq!(
+        call["args"],
+        json!({"tutor": a(t1.address), "token": a(w.token_a), "start": start,
+               "duration": 3_600, "rate": (rate() / n(2)).to_string(), "deposit": "18000000",
+               "credentialKind": 0, "answerDeadline": deadline, "maxFreeNotice": 7_200,
+               "maxLateCancelFeeBps": 1_000, "maxNoShowFeeBps": 3_000})
+    );
+    let data = hex::decode(call["data"].as_str().unwrap().strip_prefix("0x").unwrap()).unwrap();
+    assert_eq!(
+        data[..4],
+        minuto_chain::bindings::IBooking::requestCall::SELECTOR
+    );
+    let decoded = minuto_chain::bindings::IBooking::requestCall::abi_decode(&data).unwrap();
+    assert_eq!(
+        (
+            decoded.tutor,
+            decoded.token,
+            decoded.start,
+            decoded.duration,
+            decoded.rate,
+            decoded.deposit,
+            decoded.credential_kind,
+            decoded.answer_deadline,
+            decoded.max_free_notice,
+            decoded.max_late_cancel_fee_bps,
+            decoded.max_no_show_fee_bps,
+        ),
+        (
+            t1.address,
+            w.token_a,
+            start,
+            3_600,
+            rate() / n(2),
+            n(18_000_000),
+            0,
+            deadline,
+            7_200,
+            1_000,
+            3_000
+        )
+    );
+    // A larger deposit, to tutor 2 (the session's token, duration and rate).
+    let call = w
+        .ok(
+            &ix,
+            &format!(
+                "/v1/rebook?student={}&tutor={}&start={start}&answerDeadline={deadline}&deposit=5000000",
+                a(s.address),
+                a(t2.address)
+            ),
+        )
+        .await;
+    let decoded = minuto_chain::bindings::IBooking::requestCall::abi_decode(
+        &hex::decode(call["data"].as_str().unwrap().strip_prefix("0x").unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            decoded.tutor,
+            decoded.token,
+            decoded.duration,
+            decoded.rate,
+            decoded.deposit
+        ),
+        (t2.address, w.token_b, 600, half, n(5_000_000))
+    );
+
+    let q = |tutor: Address, start: u64, deadline: u64, extra: &str| {
+        format!(
+            "/v1/rebook?student={}&tutor={}&start={start}&answerDeadline={deadline}{extra}",
+            a(s.address),
+            a(tutor)
+        )
+    };
+    for (path, code) in [
+        (q(t1.address, l, l - 10, ""), "start_in_past"),
+        (q(t1.address, start, start, ""), "invalid_answer_deadline"),
+        (q(t1.address, start, l - 1, ""), "invalid_answer_deadline"),
+        (q(t3.address, start, deadline, ""), "no_rate"),
+        (
+            q(Address::repeat_byte(7), start, deadline, ""),
+            "unknown_pair",
+        ),
+        (
+            q(t1.address, start, deadline, "&deposit=17999999"),
+            "deposit_too_low",
+        ),
+        (
+            q(t1.address, start, deadline, "&deposit=lots"),
+            "invalid_parameter",
+        ),
+        (
+            format!(
+                "/v1/rebook?student={}&tutor={}",
+                a(s.address),
+                a(t1.address)
+            ),
+            "missing_parameter",
+        ),
+        (
+            format!(
+                "/v1/rebook?student={}&tutor={}&start=soon&answerDeadline=1",
+                a(s.address),
+                a(t1.address)
+            ),
+            "invalid_parameter",
+        ),
+        (
+            format!(
+                "/v1/rebook?student=0x12&tutor={}&start=1&answerDeadline=1",
+                a(t1.address)
+            ),
+            "invalid_address",
+        ),
+    ] {
+        let (status, body) = w.get(&ix, &path).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(code)),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = w.get(&ix, "/v1/students/0x12/favourite-tutors").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_address"))
+    );
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn favourite_tutors_and_rebook_on_sqlite() {
+    favourite_tutors_and_rebook(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn favourite_tutors_and_rebook_on_postgres() {
+    favourite_tutors_and_rebook(true).await;
+}
+
+/// `19700101T000000Z` of unix seconds.
+fn ical_time(ts: u64) -> String {
+    chrono::DateTime::from_timestamp(ts as i64, 0)
+        .unwrap()
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
+}
+
+/// The VEVENTs of an iCalendar body, each as its properties (name with parameters →
+/// value), after checking RFC 5545's framing: every line ends with CRLF, none is longer
+/// than 75 octets, and folded lines (CRLF + space) are unfolded.
+fn vevents(body: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    assert!(body.ends_with("\r\n"));
+    for line in body.split("\r\n") {
+        assert!(
+            !line.contains('\n') && !line.contains('\r'),
+            "bare LF/CR: {line:?}"
+        );
+        assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+    }
+    let unfolded = body.replace("\r\n ", "");
+    let mut out = vec![];
+    let mut current: Option<std::collections::BTreeMap<String, String>> = None;
+    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
+        match line {
+            "BEGIN:VEVENT" => current = Some(Default::default()),
+            "END:VEVENT" => out.push(current.take().unwrap()),
+            _ => {
+                if let Some(props) = current.as_mut() {
+                    let (k, v) = line.split_once(':').unwrap();
+                    assert!(
+                        props.insert(k.to_owned(), v.to_owned()).is_none(),
+                        "{k} twice"
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The iCalendar feed of a student and its tutor: a requested lesson (TENTATIVE), an
+/// accepted one (CONFIRMED), one accepted then cancelled (kept, CANCELLED, SEQUENCE 2),
+/// one joined 10 days ago (CONFIRMED), one 32 days ago (left out); parsed back from the
+/// bytes served (CRLF, 75-octet folding, escaped text) and checked property by property.
+#[allow(clippy::too_many_lines)]
+async fn the_calendar_feed_lists_bookings_as_rfc5545_events(postgres: bool) {
+    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    let test = "the_calendar_feed_lists_bookings_as_rfc5545_events";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::with_booking(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    let clock = std::sync::Arc::new(AtomicI64::new(0));
+    let c = clock.clone();
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                clock: std::sync::Arc::new(move || c.load(SeqCst)),
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+            },
+        )
+        .await;
+    let b = |p: &Party| w.booking(&p.p);
+    let n = |v: u64| U256::from(v);
+    let now = w.head_time().await;
+    let t0 = now + 1_000;
+    let l = (now / 3_600 + 48) * 3_600;
+    let day = 86_400;
+    w.at(t0).await;
+    send!(b(&s).request(lesson(1, t.address, w.token_a, l)));
+    w.at(t0 + 1).await;
+    send!(b(&s).request(lesson(2, t.address, w.token_a, l + 3_600)));
+    w.at(t0 + 2).await;
+    send!(b(&t).accept(n(2)));
+    w.at(t0 + 3).await;
+    send!(b(&s).request(lesson(3, t.address, w.token_a, l + 7_200)));
+    w.at(t0 + 4).await;
+    send!(b(&t).accept(n(3)));
+    w.at(t0 + 5).await;
+    send!(b(&s).cancel(n(3), n(0), n(20_000_000)));
+    w.at(t0 + 6).await;
+    send!(b(&s).request(lesson(4, t.address, w.token_a, l - 10 * day)));
+    w.at(t0 + 7).await;
+    send!(b(&t).accept(n(4)));
+    w.at(t0 + 8).await;
+    send!(b(&s).join(n(4), n(3), n(18_000_000), n(2_000_000)));
+    w.at(t0 + 9).await;
+    send!(b(&s).request(lesson(5, t.address, w.token_a, l - 32 * day)));
+    w.synced(&ix).await;
+    clock.store(l as i64, SeqCst);
+
+    for (who, other, role, with) in [
+        (s.address, t.address, "student", "tutor"),
+        (t.address, s.address, "tutor", "student"),
+    ] {
+        let r = w
+            .http
+            .get(format!(
+                "http://{}/v1/calendar/{}.ics",
+                ix.local_addr,
+                a(who)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
+        let body = r.text().await.unwrap();
+        assert!(body.starts_with("BEGIN:VCALENDAR\r\n"), "{body}");
+        assert!(body.ends_with("END:VCALENDAR\r\n"));
+        assert!(body.contains("\r\nVERSION:2.0\r\n"));
+        assert!(body.contains("\r\nPRODID:-//Minuto//minuto-indexer//EN\r\n"));
+        // The summary names the other party: 75 octets for the tutor's feed, 77 for the
+        // student's, folded once there.
+        let summary = format!("SUMMARY:Minuto lesson with {with} {}", a(other));
+        if summary.len() > 75 {
+            assert!(body.contains(&format!("{}\r\n {}", &summary[..75], &summary[75..])));
+        }
+        let event = |id: u64, start: u64, stamp: u64, status: &str, seq: u32, state: &str| {
+            let mut e = std::collections::BTreeMap::new();
+            let mut put = |k: &str, v: String| {
+                e.insert(k.to_owned(), v);
+            };
+            put(
+                "UID",
+                format!("booking-{id}@{}.{CHAIN_ID}.minuto", a(w.booking)),
+            );
+            put("DTSTAMP", ical_time(stamp));
+            put("DTSTART", ical_time(start));
+            put("DTEND", ical_time(start + 1_800));
+            put("SUMMARY", format!("Minuto lesson with {with} {}", a(other)));
+            put(
+                "DESCRIPTION",
+                format!(
+                    "Booking {id}\\; state: {state}\\; you are the {role}\\; price: 18000000 \
+                     base units of {}",
+                    a(w.token_a)
+                ),
+            );
+            put("STATUS", status.to_owned());
+            put("SEQUENCE", seq.to_string());
+            e
+        };
+        assert_eq!(
+            vevents(&body),
+            [
+                event(4, l - 10 * day, t0 + 8, "CONFIRMED", 2, "joined"),
+                event(1, l, t0, "TENTATIVE", 0, "requested"),
+                event(2, l + 3_600, t0 + 2, "CONFIRMED", 1, "accepted"),
+                event(3, l + 7_200, t0 + 5, "CANCELLED", 2, "cancelled"),
+            ]
+        );
+    }
+    let (status, body) = w.get(&ix, "/v1/calendar/0x12.ics").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_address"))
+    );
+    ix.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_feed_lists_bookings_as_rfc5545_events_on_sqlite() {
+    the_calendar_feed_lists_bookings_as_rfc5545_events(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_feed_lists_bookings_as_rfc5545_events_on_postgres() {
+    the_calendar_feed_lists_bookings_as_rfc5545_events(true).await;
 }
