@@ -819,5 +819,79 @@ mod tests {
             topics(Source::Vetting).len(),
             IVettingEvents::SELECTORS.len()
         );
+        // Booking events: the request with its snapshot, the series, each later event as
+        // the state it leads to with what it carries.
+        use minuto_chain::bindings::IBooking;
+        let joined = IBooking::BookingJoined {
+            id: U256::from(4),
+            sessionId: U256::from(9),
+            escrowed: U256::from(18),
+            refund: U256::from(2),
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &joined).unwrap(),
+            (
+                "BookingJoined",
+                Some(Fact::BookingChanged {
+                    id: 4,
+                    state: BookingState::Joined,
+                    by: None,
+                    tutor_fee: None,
+                    refund: Some(U256::from(2)),
+                    escrowed: Some(U256::from(18)),
+                    session_id: Some(9),
+                    reason: None,
+                })
+            )
+        );
+        let series = IBooking::SeriesRequested {
+            firstId: U256::from(2),
+            student: Address::repeat_byte(5),
+            tutor: Address::repeat_byte(6),
+            lessons: 3,
+            interval: 604_800,
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &series).unwrap(),
+            (
+                "SeriesRequested",
+                Some(Fact::SeriesRequested {
+                    first_id: 2,
+                    student: Address::repeat_byte(5),
+                    tutor: Address::repeat_byte(6),
+                    lessons: 3,
+                    interval: 604_800,
+                })
+            )
+        );
+        let claimed = IBooking::Claimed {
+            token: Address::repeat_byte(1),
+            account: Address::repeat_byte(2),
+            to: Address::repeat_byte(3),
+            amount: U256::from(1),
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &claimed).unwrap(),
+            ("Claimed", None)
+        );
+        let huge = IBooking::BookingAccepted {
+            id: U256::MAX,
+            tutor: Address::ZERO,
+        }
+        .encode_log_data();
+        assert!(matches!(
+            decode(Source::Booking, &huge),
+            Err(DecodeError::BookingId(id)) if id == U256::MAX
+        ));
+        for s in [
+            BookingState::Requested,
+            BookingState::TutorNoShow,
+            BookingState::JoinRefused,
+        ] {
+            assert_eq!(BookingState::from_key(s.key()), Some(s));
+        }
     }
 }

@@ -680,6 +680,21 @@ mod tests {
         // Just before its log: its `session_ended` follows it.
         assert_eq!(parse_event_id("1041:3:badge"), Some((1041, 2)));
         assert_eq!(parse_event_id("1041:0:badge"), Some((1041, -1)));
+        // A reminder's place: after every stored log, before the logs of its block.
+        let base = crate::booking::REMINDER_BASE;
+        assert_eq!(parse_event_id("1041:reminder:0:7:30"), Some((1041, base)));
+        assert_eq!(
+            parse_event_id("1041:reminder:2:7:5"),
+            Some((1041, base + 2))
+        );
+        assert_eq!(
+            parse_event_id("1041:reminder:2:low:3:10"),
+            Some((1041, base + 2))
+        );
+        assert_eq!(super::position_id((1041, base + 2)), "1041:reminder:2");
+        assert_eq!(super::position_id((1041, 3)), "1041:3");
+        assert_eq!(parse_event_id("1041:reminder:-1:7:5"), None);
+        assert_eq!(parse_event_id("1041:reminder"), None);
         assert_eq!(parse_event_id("12:-1"), None);
         assert_eq!(parse_event_id("-1:3"), None);
         assert_eq!(parse_event_id("1041"), None);
