@@ -35,6 +35,8 @@
 //!    escrow's admin handover, or printed for the admin once it holds the escrow), so that
 //!    booked lessons can open sessions with `openFor`. Each re-run reads the escrow's
 //!    `booking()` and booking's `config()` (another escrow than recorded stops the run).
+//! 7. **cache bid** (`--cache-bid-wei`, optional): `placeBid(escrow)` in the chain's Stylus
+//!    CacheManager unless the escrow's code is cached already ([`cache`]).
 //!
 //! Re-running deploys only what is neither recorded nor at its CREATE2 address (after
 //! checking that every recorded address holds this build's code, activated) and sends
@@ -43,6 +45,7 @@
 //! `--dry-run` prints the plan without sending; `--estimate-gas` prices it without
 //! sending.
 
+pub mod cache;
 pub mod key;
 pub mod plan;
 pub mod preflight;
@@ -180,6 +183,12 @@ pub struct Cli {
     /// Fee cap per gas in gwei for every transaction (default: the node's price).
     #[arg(long, env = "MINUTO_MAX_FEE_GWEI")]
     pub max_fee_per_gas_gwei: Option<String>,
+    /// Bid this many wei in the chain's Stylus CacheManager for the escrow's program, so
+    /// that its calls skip program initialisation (about 18–23k gas each). Nothing is sent
+    /// while the escrow's code is cached; a bid below the manager's minimum stops the run
+    /// before anything is sent. Default: no bid.
+    #[arg(long, env = "MINUTO_CACHE_BID_WEI")]
+    pub cache_bid_wei: Option<U256>,
     /// Print what would be done; send nothing.
     #[arg(long, conflicts_with = "estimate_gas")]
     pub dry_run: bool,
@@ -242,6 +251,8 @@ pub struct Config {
     pub stylus_deployer: Address,
     /// Fee cap per gas in wei, for every transaction.
     pub max_fee_per_gas: Option<u128>,
+    /// Cache bid for the escrow's program, wei.
+    pub cache_bid: Option<U256>,
     /// What to do.
     pub mode: Mode,
 }
@@ -484,6 +495,7 @@ impl Config {
                     rule: "a decimal number of gwei, at most 9 decimals",
                 })?),
             },
+            cache_bid: cli.cache_bid_wei,
             mode: if cli.dry_run {
                 Mode::DryRun
             } else if cli.estimate_gas {
@@ -645,6 +657,27 @@ pub enum DeployError {
         reads: Address,
         /// The recorded one.
         recorded: Address,
+    },
+    /// `--cache-bid-wei` on a chain without a Stylus cache manager.
+    #[error("--cache-bid-wei: this chain has no Stylus cache manager (ArbWasmCache lists none): drop the flag")]
+    NoCacheManager,
+    /// `--cache-bid-wei` below the cache manager's minimum for the program.
+    #[error("--cache-bid-wei {bid}: the cache manager's minimum bid for {contract} is {min} wei now; bid at least that")]
+    CacheBidTooLow {
+        /// Contract name.
+        contract: &'static str,
+        /// The bid given.
+        bid: U256,
+        /// The manager's minimum.
+        min: U256,
+    },
+    /// The bid was mined but the program's code is still not cached.
+    #[error("{contract}: the cache bid (tx {tx}) was mined, but its code is not cached: see `cargo stylus cache status`")]
+    NotCached {
+        /// Contract name.
+        contract: &'static str,
+        /// The bid's transaction.
+        tx: B256,
     },
     /// A wiring transaction was mined but reverted.
     #[error("{what}: transaction {tx} reverted")]
@@ -1203,7 +1236,14 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         + activation_gas.iter().sum::<u64>()
         + CONSTRUCTOR_GAS * planned.len() as u64
         + WIRING_GAS * wiring as u64;
-    let need = fees + U256::from(gas) * U256::from(gas_price);
+    let need = fees
+        + U256::from(gas) * U256::from(gas_price)
+        + cfg.cache_bid.unwrap_or_default()
+        + U256::from(if cfg.cache_bid.is_some() {
+            WIRING_GAS
+        } else {
+            0
+        }) * U256::from(gas_price);
     say(
         format!(
             "pre-flight: {} deployment(s){} and up to {wiring} wiring call(s) need about {need} wei \
@@ -1445,6 +1485,73 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
                     &mut report,
                 );
                 report.gas.push((action.what.clone(), gas));
+            }
+        }
+    }
+    if let Some(bid) = cfg.cache_bid {
+        let c = Contract::Escrow;
+        let program = record
+            .get(c)
+            .map(|d| d.address)
+            .or_else(|| planned_at.iter().find(|(x, _)| *x == c).map(|(_, a)| *a))
+            .expect("the escrow is recorded or planned");
+        let code_hash = module(c).code_hash();
+        match cache::plan(&p, c.key(), program, code_hash, bid).await? {
+            cache::Step::Cached => say(
+                format!("{}: its code is in the Stylus cache; no bid", c.key()),
+                &mut report,
+            ),
+            cache::Step::Bid { manager, min } => {
+                let what = format!("cacheManager.placeBid({program}) with {bid} wei");
+                let tx = TransactionRequest::default()
+                    .with_from(cfg.deployer())
+                    .with_to(manager)
+                    .with_value(bid)
+                    .with_input(alloy::sol_types::SolCall::abi_encode(
+                        &cache::CacheManager::placeBidCall { program },
+                    ));
+                let min_text = match min {
+                    Some(m) => format!("minimum bid now {m} wei"),
+                    None => format!("its minimum bid is checked once {} is deployed", c.key()),
+                };
+                match (cfg.mode, min) {
+                    (Mode::DryRun, _) => say(
+                        format!("would send: {what} (cache manager {manager}, {min_text})"),
+                        &mut report,
+                    ),
+                    (Mode::EstimateGas, None) => say(
+                        format!("{what}: priced after its contract is deployed"),
+                        &mut report,
+                    ),
+                    (Mode::EstimateGas, Some(_)) => {
+                        let gas = p
+                            .estimate_gas(tx)
+                            .await
+                            .map_err(|e| DeployError::Rpc(format!("{what}: {e}")))?;
+                        say(format!("{what}: about {gas} gas"), &mut report);
+                        report.gas.push((what, gas));
+                    }
+                    (Mode::Apply, _) => {
+                        let receipt =
+                            send_tx(&p, tx, &what, cfg.max_fee_per_gas, |_| Ok(())).await?;
+                        let hash = receipt.transaction_hash();
+                        if !cache::is_cached(&p, code_hash).await? {
+                            return Err(DeployError::NotCached {
+                                contract: c.key(),
+                                tx: hash,
+                            });
+                        }
+                        say(
+                            format!(
+                                "{what}: done, {} cached (tx {hash}, gas {}, {min_text})",
+                                c.key(),
+                                receipt.gas_used()
+                            ),
+                            &mut report,
+                        );
+                        report.gas.push((what, receipt.gas_used()));
+                    }
+                }
             }
         }
     }

@@ -26,6 +26,10 @@ alloy::sol! {
     /// What the StylusDeployer stand-in emits in place of the init call it cannot make.
     event InitRecorded(address program, bytes32 salt, bytes initData, uint256 initValue, uint256 value, uint256 dataFee);
     function expire(bytes32 codehash) external;
+    /// `fixtures/CacheStandIn.sol`: the cache manager's minimum bid from now on.
+    function setMinBid(uint192 min) external;
+    /// `fixtures/CacheStandIn.sol`: ArbWasmCache lists no manager (or its one again).
+    function setNoManagers(bool none) external;
     /// `fixtures/RolesStandIn.sol`: names the first credentials admin.
     function seed(address admin) external;
     /// `fixtures/ViewStandIn.sol`: what a view with `selector` answers.
@@ -906,5 +910,125 @@ async fn the_vetting_issuer_role_and_the_escrows_booking_are_planned_from_chain_
             "booking reads escrow {elsewhere}, but the record's escrow is {escrow}: remove \
              `booking` from the record to redeploy it"
         )
+    );
+}
+
+/// `--cache-bid-wei`, against a stand-in of ArbWasmCache and its CacheManager at 0x…72: a
+/// chain without one (no code there, or no manager listed) stops the run with
+/// `NoCacheManager`; a dry run of a fresh deployment plans the bid for the escrow's CREATE2
+/// address (its minimum is checked once it is deployed); for a deployed program a bid
+/// below the manager's minimum is refused before anything is sent, naming both figures,
+/// and one at the minimum, placed as the run places it, caches the program's code, after
+/// which nothing more is planned. (A full apply run stops at the made-up modules' wiring
+/// first, so the apply path is driven here through the same `cache::plan`.)
+#[tokio::test]
+async fn a_cache_bid_is_refused_below_the_minimum_and_placed_once() {
+    use alloy::network::TransactionBuilder;
+    use alloy::sol_types::SolCall;
+    use minuto_deploy::cache::{self, CacheManager, Step, ARB_WASM_CACHE};
+    let test = "a_cache_bid_is_refused_below_the_minimum_and_placed_once";
+    let Some((anvil, p)) = node(test, CHAIN_ID, true, true).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_modules(dir.path(), "v1");
+    let out = dir.path().join("31337.json");
+    let dry = |bid: &str| {
+        config(
+            &anvil.url,
+            &out,
+            dir.path(),
+            &["--dry-run", "--cache-bid-wei", bid],
+        )
+    };
+
+    let err = minuto_deploy::run(&dry("5000")).await.unwrap_err();
+    assert!(matches!(err, DeployError::NoCacheManager), "{err}");
+    set_code(
+        &p,
+        ARB_WASM_CACHE,
+        include_str!("fixtures/CacheStandIn.runtime.hex"),
+    )
+    .await;
+    let cfg = dry("5000");
+    send_as(
+        &cfg,
+        ARB_WASM_CACHE,
+        setNoManagersCall { none: true }.abi_encode(),
+    )
+    .await;
+    let err = minuto_deploy::run(&cfg).await.unwrap_err();
+    assert!(matches!(err, DeployError::NoCacheManager), "{err}");
+    send_as(
+        &cfg,
+        ARB_WASM_CACHE,
+        setNoManagersCall { none: false }.abi_encode(),
+    )
+    .await;
+    send_as(
+        &cfg,
+        ARB_WASM_CACHE,
+        setMinBidCall {
+            min: alloy::primitives::aliases::U192::from(5_000),
+        }
+        .abi_encode(),
+    )
+    .await;
+    let sent = nonce(&p, &cfg).await;
+
+    let report = minuto_deploy::run(&cfg).await.unwrap();
+    let escrow = predicted(&cfg, dir.path())
+        .into_iter()
+        .find(|(c, ..)| *c == Contract::Escrow)
+        .unwrap()
+        .1;
+    assert_eq!(
+        report.steps.last().unwrap(),
+        &format!(
+            "would send: cacheManager.placeBid({escrow}) with 5000 wei (cache manager \
+             {ARB_WASM_CACHE}, its minimum bid is checked once escrow is deployed)"
+        )
+    );
+    assert_eq!(nonce(&p, &cfg).await, sent, "a dry run sends nothing");
+
+    // The apply path: a program with code, its bid placed as the run sends it.
+    let program = Address::repeat_byte(0xcc);
+    let code = "0xeff00000c0de";
+    set_code(&p, program, code).await;
+    let hash = keccak256(code.parse::<Bytes>().unwrap());
+    let bid = U256::from(5_000);
+    let err = cache::plan(&p, "escrow", program, hash, bid - U256::from(1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--cache-bid-wei 4999: the cache manager's minimum bid for escrow is 5000 wei now; bid at least that"
+    );
+    let step = cache::plan(&p, "escrow", program, hash, bid).await.unwrap();
+    assert_eq!(
+        step,
+        Step::Bid {
+            manager: ARB_WASM_CACHE,
+            min: Some(bid)
+        }
+    );
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .with_from(cfg.deployer())
+        .with_to(ARB_WASM_CACHE)
+        .with_value(bid)
+        .with_input(CacheManager::placeBidCall { program }.abi_encode());
+    let receipt = minuto_deploy::provider(&cfg)
+        .send_transaction(tx)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status());
+    assert_eq!(p.get_balance(ARB_WASM_CACHE).await.unwrap(), bid);
+    assert!(cache::is_cached(&p, hash).await.unwrap());
+    assert_eq!(
+        cache::plan(&p, "escrow", program, hash, bid).await.unwrap(),
+        Step::Cached
     );
 }
