@@ -150,6 +150,189 @@ async fn a_range_written_twice_counts_once(postgres: bool) {
     store.close().await;
 }
 
+/// A booking requested (block 20), accepted (21) and joined (22), with the tutor's rate
+/// and policy (20); the request ten minutes after the block time of 20.
+fn booking_logs() -> Vec<Located<Indexed>> {
+    use minuto_indexer::events::BookingState;
+    let booking = |block, index, ts, name, fact| {
+        let mut l = log(block, index, ts, name, fact);
+        l.event.source = Source::Booking;
+        l
+    };
+    let changed =
+        |state, by, refund: Option<u64>, escrowed: Option<u64>, session_id| Fact::BookingChanged {
+            id: 1,
+            state,
+            by,
+            tutor_fee: None,
+            refund: refund.map(U256::from),
+            escrowed: escrowed.map(U256::from),
+            session_id,
+            reason: None,
+        };
+    vec![
+        booking(
+            20,
+            0,
+            2_000,
+            "RateSet",
+            Fact::RateSet {
+                tutor: TUTOR,
+                token: TOKEN,
+                rate: U256::from(10u64).pow(U256::from(22)),
+            },
+        ),
+        booking(
+            20,
+            1,
+            2_000,
+            "PolicySet",
+            Fact::PolicySet {
+                tutor: TUTOR,
+                free_notice: 3_600,
+                late_cancel_fee_bps: 2_000,
+                no_show_fee_bps: 5_000,
+            },
+        ),
+        booking(
+            20,
+            2,
+            2_000,
+            "BookingRequested",
+            Fact::BookingRequested {
+                id: 1,
+                student: STUDENT,
+                tutor: TUTOR,
+                token: TOKEN,
+                start: 2_600,
+                duration: 1_800,
+                rate: U256::from(10u64).pow(U256::from(22)),
+                deposit: U256::from(20_000_000u64),
+                credential_kind: 0,
+                answer_deadline: 2_100,
+                free_notice: 3_600,
+                late_cancel_fee_bps: 2_000,
+                no_show_fee_bps: 5_000,
+            },
+        ),
+        booking(
+            21,
+            0,
+            2_010,
+            "BookingAccepted",
+            changed(BookingState::Accepted, Some(TUTOR), None, None, None),
+        ),
+        booking(
+            22,
+            0,
+            2_020,
+            "BookingJoined",
+            changed(
+                BookingState::Joined,
+                None,
+                Some(2_000_000),
+                Some(18_000_000),
+                Some(4),
+            ),
+        ),
+    ]
+}
+
+/// Booking rows: a range written twice stores each once; rewinds bring back the earlier
+/// state (joined → accepted → requested); reminders fire once per booking and offset,
+/// whatever the calls, none for a booking no longer accepted or already started.
+async fn booking_rows_are_written_once_and_rewound_to_the_earlier_state(postgres: bool) {
+    use minuto_indexer::booking::{self, Order, REMINDER_BASE};
+    let test = "booking_rows_are_written_once_and_rewound_to_the_earlier_state";
+    let Some((store, _guard)) = database(postgres, test).await else {
+        return;
+    };
+    store.bind(31_337, ESCROW).await.unwrap();
+    let batch = Batch {
+        rewind_from: None,
+        events: booking_logs(),
+        cursor: Some(Cursor {
+            next_block: 23,
+            last_hash: B256::with_last_byte(22),
+        }),
+    };
+    store.write(&batch).await.unwrap();
+    store.write(&batch).await.unwrap();
+    assert_eq!(store.event_count().await.unwrap(), 5);
+    let state = || async {
+        let page = booking::bookings(&store, STUDENT, Order::NewestFirst, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 1);
+        let b = &page.items[0];
+        (
+            b.state,
+            b.changes.len(),
+            b.escrowed.clone(),
+            b.session_id.clone(),
+        )
+    };
+    assert_eq!(
+        state().await,
+        ("joined", 2, Some("18000000".into()), Some("4".into()))
+    );
+    let rewind = |from: u64| Batch {
+        rewind_from: Some(from),
+        events: vec![],
+        cursor: Some(Cursor {
+            next_block: from,
+            last_hash: B256::with_last_byte(from as u8 - 1),
+        }),
+    };
+    store.write(&rewind(22)).await.unwrap();
+    assert_eq!(state().await, ("accepted", 1, None, None));
+
+    // Accepted, starting at 2,600: nothing at 799 s before; the 30-minute one at 2,600 −
+    // 1,800 (once, however often asked); both by 2,300 (the 5-minute one once); none
+    // after the start.
+    assert_eq!(booking::fire_reminders(&store, 799, 22).await.unwrap(), 0);
+    assert_eq!(booking::fire_reminders(&store, 800, 22).await.unwrap(), 1);
+    assert_eq!(booking::fire_reminders(&store, 800, 22).await.unwrap(), 0);
+    assert_eq!(booking::fire_reminders(&store, 2_300, 22).await.unwrap(), 1);
+    assert_eq!(booking::fire_reminders(&store, 2_400, 23).await.unwrap(), 0);
+    let fired: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT booking_id, minutes, block, log_index, fired_at FROM booking_reminder \
+         ORDER BY block, log_index",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        fired,
+        [
+            (1, 30, 22, REMINDER_BASE, 800),
+            (1, 5, 22, REMINDER_BASE + 1, 2_300)
+        ]
+    );
+
+    // Back to requested: no reminder for it; a rewind leaves the fired ones.
+    store.write(&rewind(21)).await.unwrap();
+    assert_eq!(state().await, ("requested", 0, None, None));
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM booking_reminder")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 2);
+    store.write(&rewind(20)).await.unwrap();
+    assert_eq!(store.event_count().await.unwrap(), 0);
+    for table in ["booking", "booking_change", "rate_set", "policy_set"] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table}");
+    }
+    assert_eq!(booking::fire_reminders(&store, 2_300, 20).await.unwrap(), 0);
+    store.close().await;
+}
+
 async fn a_database_of_another_deployment_is_refused(postgres: bool) {
     let Some((store, _guard)) =
         database(postgres, "a_database_of_another_deployment_is_refused").await
@@ -562,6 +745,16 @@ async fn a_range_written_twice_counts_once_on_sqlite() {
 #[tokio::test]
 async fn a_range_written_twice_counts_once_on_postgres() {
     a_range_written_twice_counts_once(true).await;
+}
+
+#[tokio::test]
+async fn booking_rows_are_written_once_and_rewound_to_the_earlier_state_on_sqlite() {
+    booking_rows_are_written_once_and_rewound_to_the_earlier_state(false).await;
+}
+
+#[tokio::test]
+async fn booking_rows_are_written_once_and_rewound_to_the_earlier_state_on_postgres() {
+    booking_rows_are_written_once_and_rewound_to_the_earlier_state(true).await;
 }
 
 #[tokio::test]
