@@ -18,7 +18,9 @@ interface IBooking {
 
     function cancel(uint256 id) external;
 
-    function requestSeries(address tutor, address token, uint64 first_start, uint32 interval, uint16 lessons, uint32 duration, uint256 rate, uint256 deposit_per_lesson, uint32 credential_kind, uint64 answer_deadline, uint32 max_free_notice, uint16 max_late_cancel_fee_bps, uint16 max_no_show_fee_bps) external returns (uint256);
+    function requestSeries(address tutor, address token, uint64 first_start, uint32 interval, uint16 lessons, uint32 duration, uint256 rate, uint256 deposit_per_lesson, uint32 credential_kind, uint64 answer_deadline, uint32 max_free_notice, uint16 max_late_cancel_fee_bps, uint16 max_no_show_fee_bps, uint32 fund_lead) external returns (uint256);
+
+    function fund(uint256 id) external;
 
     function acceptSeries(uint256 first_id) external;
 
@@ -51,7 +53,7 @@ interface IBooking {
     function config() external view returns (address, uint64);
 
     // From the contract source (// abi:begin ... // abi:end): what the SDK export leaves out.
-    /// A booking, as `booking(id)` returns it. `rate` is base units a second × 1e18; the policy fields are the tutor's, snapshotted at request; `sessionId` is the escrow session once joined (0 before).
+    /// A booking, as `booking(id)` returns it. `rate` is base units a second × 1e18; the policy fields are the tutor's, snapshotted at request; `sessionId` is the escrow session once joined (0 before); `fundBy` is the time by which the student must `fund` a lesson of a series funded lesson by lesson (0: its deposit is held).
     struct BookingView {
         address student;
         address tutor;
@@ -67,6 +69,7 @@ interface IBooking {
         uint16 noShowFeeBps;
         uint8 state;
         uint256 sessionId;
+        uint64 fundBy;
     }
 
     /// `tutor` takes bookings in `token` at up to `rate` (base units a second × 1e18; 0: none).
@@ -77,6 +80,10 @@ interface IBooking {
     event BookingRequested(uint256 indexed id, address indexed student, address indexed tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credentialKind, uint64 answerDeadline, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
     /// A student requested a series of `lessons` lessons with `tutor`, `interval` seconds apart, booked as `lessons` bookings with ids `firstId` to `firstId + lessons - 1` (each with its own `BookingRequested`, emitted before this), all pre-funded now.
     event SeriesRequested(uint256 indexed firstId, address indexed student, address indexed tutor, uint16 lessons, uint32 interval);
+    /// Lesson `id` of a series funded lesson by lesson was booked without its deposit, which the student must `fund` by `fundBy` (emitted after its `BookingRequested`).
+    event BookingFundingDue(uint256 indexed id, uint64 fundBy);
+    /// The student funded lesson `id`: `amount`, its deposit, was pulled in.
+    event BookingFunded(uint256 indexed id, uint256 amount);
     /// The tutor accepted booking `id`.
     event BookingAccepted(uint256 indexed id, address indexed tutor);
     /// The tutor declined booking `id`; `refund` went back to the student.
@@ -142,8 +149,10 @@ interface IBooking {
     error BookingOutsideJoinWindow(uint256 id, uint64 opens, uint64 closes);
     /// The student may still join until `closes`.
     error BookingJoinWindowOpen(uint256 id, uint64 closes);
-    /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, or a last lesson after 2^64 − 1 s.
-    error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration);
+    /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, a last lesson after 2^64 − 1 s, or a `fundLead` (other than 0) shorter than the tutor's free-cancellation notice or longer than 90 days.
+    error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration, uint32 fundLead);
+    /// Booking `id`'s funding does not allow this call: `funded` says whether its deposit is held, `fundBy` is when an unfunded lesson's deposit is due. Joining and claiming a no-show need the deposit; `fund` needs an unfunded lesson, by `fundBy` (after it, the lesson can only be expired).
+    error BookingFunding(uint256 id, uint64 fundBy, bool funded);
     /// No series starts at booking `firstId`.
     error BookingUnknownSeries(uint256 firstId);
     /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.

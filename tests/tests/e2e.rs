@@ -2595,7 +2595,8 @@ async fn booked_series(s: &Suite) -> Result<()> {
             start_at - 1,
             FREE_NOTICE,
             LATE_FEE_BPS,
-            NO_SHOW_FEE_BPS
+            NO_SHOW_FEE_BPS,
+            0
         )
     );
     let logs = r.inner.logs();

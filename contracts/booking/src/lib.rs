@@ -36,9 +36,11 @@
 //!   and cancel to dodge a late fee, nor a tutor cancel to dodge a no-show.
 //!
 //! - **Series**: [`requestSeries`](Booking::request_series) books 2 to 52 lessons an
-//!   interval apart as bookings of their own, all pre-funded in one pull; the `…Series`
-//!   calls apply `accept`, `decline`, `expire` or `cancel` to every lesson of a series they
-//!   fit, on each lesson's own terms, with one payout per party.
+//!   interval apart as bookings of their own, pre-funded in one pull, or lesson by lesson
+//!   ([`fund`](Booking::fund) by a deadline never inside the free notice; a lesson not
+//!   funded by then expires for nothing); the `…Series` calls apply `accept`, `decline`,
+//!   `expire` or `cancel` to every lesson of a series they fit, on each lesson's own
+//!   terms, with one payout per party.
 //!
 //! Payouts a token refuses (a blocked address) are credited and [`claim`](Booking::claim)ed
 //! later, so one party's blocked account never traps the other's money. State is written
@@ -146,7 +148,7 @@ mod sol {
     sol! {
         #![sol(all_derives)]
         // abi:begin
-        /// A booking, as `booking(id)` returns it. `rate` is base units a second × 1e18; the policy fields are the tutor's, snapshotted at request; `sessionId` is the escrow session once joined (0 before).
+        /// A booking, as `booking(id)` returns it. `rate` is base units a second × 1e18; the policy fields are the tutor's, snapshotted at request; `sessionId` is the escrow session once joined (0 before); `fundBy` is the time by which the student must `fund` a lesson of a series funded lesson by lesson (0: its deposit is held).
         #[derive(AbiType)]
         struct BookingView {
             address student;
@@ -163,6 +165,7 @@ mod sol {
             uint16 noShowFeeBps;
             uint8 state;
             uint256 sessionId;
+            uint64 fundBy;
         }
 
         /// `tutor` takes bookings in `token` at up to `rate` (base units a second × 1e18; 0: none).
@@ -173,6 +176,10 @@ mod sol {
         event BookingRequested(uint256 indexed id, address indexed student, address indexed tutor, address token, uint64 start, uint32 duration, uint256 rate, uint256 deposit, uint32 credentialKind, uint64 answerDeadline, uint32 freeNotice, uint16 lateCancelFeeBps, uint16 noShowFeeBps);
         /// A student requested a series of `lessons` lessons with `tutor`, `interval` seconds apart, booked as `lessons` bookings with ids `firstId` to `firstId + lessons - 1` (each with its own `BookingRequested`, emitted before this), all pre-funded now.
         event SeriesRequested(uint256 indexed firstId, address indexed student, address indexed tutor, uint16 lessons, uint32 interval);
+        /// Lesson `id` of a series funded lesson by lesson was booked without its deposit, which the student must `fund` by `fundBy` (emitted after its `BookingRequested`).
+        event BookingFundingDue(uint256 indexed id, uint64 fundBy);
+        /// The student funded lesson `id`: `amount`, its deposit, was pulled in.
+        event BookingFunded(uint256 indexed id, uint256 amount);
         /// The tutor accepted booking `id`.
         event BookingAccepted(uint256 indexed id, address indexed tutor);
         /// The tutor declined booking `id`; `refund` went back to the student.
@@ -238,8 +245,10 @@ mod sol {
         error BookingOutsideJoinWindow(uint256 id, uint64 opens, uint64 closes);
         /// The student may still join until `closes`.
         error BookingJoinWindowOpen(uint256 id, uint64 closes);
-        /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, or a last lesson after 2^64 − 1 s.
-        error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration);
+        /// A series of fewer than 2 or more than 52 lessons, lessons closer than their `duration` or more than 90 days apart, a last lesson after 2^64 − 1 s, or a `fundLead` (other than 0) shorter than the tutor's free-cancellation notice or longer than 90 days.
+        error BookingInvalidSeries(uint16 lessons, uint32 interval, uint32 duration, uint32 fundLead);
+        /// Booking `id`'s funding does not allow this call: `funded` says whether its deposit is held, `fundBy` is when an unfunded lesson's deposit is due. Joining and claiming a no-show need the deposit; `fund` needs an unfunded lesson, by `fundBy` (after it, the lesson can only be expired).
+        error BookingFunding(uint256 id, uint64 fundBy, bool funded);
         /// No series starts at booking `firstId`.
         error BookingUnknownSeries(uint256 firstId);
         /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.
@@ -286,7 +295,8 @@ minuto_wire::errors! {
     TooLateToCancel(BookingTooLateToCancel { id, start }),
     OutsideJoinWindow(BookingOutsideJoinWindow { id, opens, closes }),
     JoinWindowOpen(BookingJoinWindowOpen { id, closes }),
-    InvalidSeries(BookingInvalidSeries { lessons, interval, duration }),
+    InvalidSeries(BookingInvalidSeries { lessons, interval, duration, fundLead }),
+    Funding(BookingFunding { id, fundBy, funded }),
     UnknownSeries(BookingUnknownSeries { firstId }),
     SeriesNothingLeft(BookingSeriesNothingLeft { firstId }),
     NothingToClaim(BookingNothingToClaim { token, account }),
@@ -318,6 +328,8 @@ events! {
     PolicySet { [tutor] [freeNotice, lateCancelFeeBps, noShowFeeBps] },
     BookingRequested { [id, student, tutor] [token, start, duration, rate, deposit, credentialKind, answerDeadline, freeNotice, lateCancelFeeBps, noShowFeeBps] },
     SeriesRequested { [firstId, student, tutor] [lessons, interval] },
+    BookingFundingDue { [id] [fundBy] },
+    BookingFunded { [id] [amount] },
     BookingAccepted { [id, tutor] [] },
     BookingDeclined { [id, tutor] [refund] },
     BookingExpired { [id, by] [refund] },
@@ -334,10 +346,11 @@ events! {
 #[cfg(feature = "export-abi")]
 impl stylus_sdk::abi::export::internal::InnerTypes for BookingView {}
 
-/// One booking in five slots (four at request, the fifth at join): slot 0 `student |
-/// start | duration`, slot 1 `tutor | answer_deadline | credential_kind`, slot 2 `token |
-/// state | late_cancel_fee_bps | no_show_fee_bps | free_notice`, slot 3 `rate | deposit`,
-/// slot 4 `session_id`.
+/// One booking in five slots (four at request, the fifth at join, or at request for a
+/// lesson funded later): slot 0 `student | start | duration`, slot 1 `tutor |
+/// answer_deadline | credential_kind`, slot 2 `token | state | late_cancel_fee_bps |
+/// no_show_fee_bps | free_notice`, slot 3 `rate | deposit`, slot 4 `session_id | fund_by`
+/// (`fund_by` 0: the deposit is held).
 #[storage]
 pub struct BookingRecord {
     student: StorageAddress,
@@ -354,6 +367,7 @@ pub struct BookingRecord {
     rate: StorageU128,
     deposit: StorageU128,
     session_id: StorageU64,
+    fund_by: StorageU64,
 }
 
 /// A tutor's cancellation policy (one slot).
@@ -417,8 +431,11 @@ struct Terms {
     tutor: Address,
     token: Address,
     start: u64,
+    /// The deposit held: 0 for a lesson not funded yet.
     deposit: u128,
     price: u128,
+    /// When an unfunded lesson's deposit is due (0: funded).
+    fund_by: u64,
 }
 
 #[public]
@@ -544,6 +561,7 @@ impl Booking {
             start,
             0,
             1,
+            0,
             duration,
             rate,
             deposit,
@@ -626,7 +644,13 @@ impl Booking {
     /// terms of [`request`](Booking::request): each lesson is a booking of its own (ids
     /// `firstId` to `firstId + lessons − 1`, returned `firstId`), with the same rate,
     /// answer deadline (before the first start) and policy snapshot, and
-    /// `deposit_per_lesson` each, all pulled now in one transfer. Each lesson is then
+    /// `deposit_per_lesson` each. With `fund_lead` 0 every deposit is pulled now, in one
+    /// transfer. Otherwise (from the tutor's free-cancellation notice up to 90 days) the
+    /// series is funded lesson by lesson: the lessons starting within `fund_lead` of now
+    /// are pulled now (one transfer), each other one is booked without its deposit, which
+    /// the student pulls in with [`fund`](Booking::fund) by `fund_lead` before its start;
+    /// a lesson not funded by then can only be expired (nothing to refund, no fee: the
+    /// deadline is never inside the free-cancellation notice). Each lesson is then
     /// answered, cancelled, joined and settled on its own, or the whole series at once
     /// with the `…Series` calls.
     ///
@@ -635,7 +659,8 @@ impl Booking {
     /// the series' deposits add up to more than 2^128 − 1.
     ///
     /// # Events
-    /// `BookingRequested` for each lesson, then `SeriesRequested`.
+    /// `BookingRequested` for each lesson (followed by `BookingFundingDue` for one funded
+    /// later), then `SeriesRequested`.
     #[allow(clippy::too_many_arguments)]
     pub fn request_series(
         &mut self,
@@ -652,15 +677,18 @@ impl Booking {
         max_free_notice: u32,
         max_late_cancel_fee_bps: u16,
         max_no_show_fee_bps: u16,
+        fund_lead: u32,
     ) -> Result<U256, Error> {
         if !(2..=MAX_SERIES_LESSONS).contains(&lessons)
             || interval < duration
             || interval > MAX_SERIES_INTERVAL
+            || fund_lead > MAX_SERIES_INTERVAL
         {
             return Err(BookingInvalidSeries {
                 lessons,
                 interval,
                 duration,
+                fundLead: fund_lead,
             }
             .into());
         }
@@ -670,6 +698,7 @@ impl Booking {
             first_start,
             interval,
             lessons,
+            fund_lead,
             duration,
             rate,
             deposit_per_lesson,
@@ -681,6 +710,32 @@ impl Booking {
                 max_no_show_fee_bps.into(),
             ],
         )
+    }
+
+    /// The student pulls in the deposit of lesson `id` of a series funded lesson by lesson
+    /// (requested or accepted), by its `fundBy`.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingUnauthorized` unless the caller is the student;
+    /// `BookingInvalidState` unless requested or accepted; `BookingFunding` when funded
+    /// already or after `fundBy`; `BookingTransferFailed`, `BookingFeeOnTransfer`.
+    ///
+    /// # Events
+    /// `BookingFunded`.
+    pub fn fund(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        only(id, t.student)?;
+        if !matches!(t.state, State::Requested | State::Accepted) {
+            return Err(invalid_state(id, t.state));
+        }
+        if t.fund_by == 0 || now() > t.fund_by {
+            return Err(funding(id, &t));
+        }
+        let amount = word(wide(self.bookings.getter(id).deposit.get()));
+        self.bookings.setter(id).fund_by.set(uint::<64>(0u64));
+        self.pull(t.token, t.student, amount)?;
+        Emit::emit(BookingFunded { id, amount });
+        Ok(())
     }
 
     /// The tutor accepts every lesson of series `first_id` still requested, as
@@ -776,6 +831,9 @@ impl Booking {
         let t = self.terms(id)?;
         require_state(id, t.state, State::Accepted)?;
         only(id, t.student)?;
+        if t.fund_by != 0 {
+            return Err(funding(id, &t));
+        }
         let (opens, closes) = rules::join_window(t.start);
         let now = now();
         if now < opens || now > closes {
@@ -866,6 +924,9 @@ impl Booking {
     pub fn claim_no_show(&mut self, id: U256) -> Result<(), Error> {
         let t = self.terms(id)?;
         require_state(id, t.state, State::Accepted)?;
+        if t.fund_by != 0 {
+            return Err(funding(id, &t));
+        }
         let (_, closes) = rules::join_window(t.start);
         if now() <= closes {
             return Err(BookingJoinWindowOpen { id, closes }.into());
@@ -990,6 +1051,7 @@ impl Booking {
             noShowFeeBps: small(b.no_show_fee_bps.get()) as u16,
             state,
             sessionId: word(small(b.session_id.get())),
+            fundBy: small(b.fund_by.get()),
         })
     }
 
@@ -1085,6 +1147,15 @@ fn invalid_state(id: U256, state: State) -> Error {
     .into()
 }
 
+fn funding(id: U256, t: &Terms) -> Error {
+    BookingFunding {
+        id,
+        fundBy: t.fund_by,
+        funded: t.fund_by == 0,
+    }
+    .into()
+}
+
 fn require_state(id: U256, state: State, want: State) -> Result<(), Error> {
     if state == want {
         Ok(())
@@ -1111,21 +1182,28 @@ impl Booking {
         if state == State::None {
             return Err(BookingUnknown { id }.into());
         }
+        let fund_by = small(b.fund_by.get());
         Ok(Terms {
             state,
             student: b.student.get(),
             tutor: b.tutor.get(),
             token: b.token.get(),
             start: small(b.start.get()),
-            deposit: wide(b.deposit.get()),
+            deposit: if fund_by == 0 {
+                wide(b.deposit.get())
+            } else {
+                0
+            },
             price: rules::price(small(b.duration.get()) as u32, wide(b.rate.get())),
+            fund_by,
         })
     }
 
     /// Books `lessons` lessons (1: a single one) starting at `start`, `interval` apart,
-    /// on the terms of `request`; `bounds` are the student's bounds on the tutor's
-    /// policy (notice, late fee, no-show fee). Writes every booking (and the series),
-    /// pulls every deposit in one transfer, then emits. Returns the first id.
+    /// on the terms of `request`, those starting later than `fund_lead` from now (if not
+    /// 0) without their deposit; `bounds` are the student's bounds on the tutor's policy
+    /// (notice, late fee, no-show fee). Writes every booking (and the series), pulls the
+    /// deposits due now in one transfer, then emits. Returns the first id.
     #[allow(clippy::too_many_arguments)]
     fn book(
         &mut self,
@@ -1134,6 +1212,7 @@ impl Booking {
         start: u64,
         interval: u32,
         lessons: u16,
+        fund_lead: u32,
         duration: u32,
         rate: U256,
         deposit: U256,
@@ -1141,6 +1220,12 @@ impl Booking {
         answer_deadline: u64,
         bounds: [u32; 3],
     ) -> Result<U256, Error> {
+        let invalid_series = BookingInvalidSeries {
+            lessons,
+            interval,
+            duration,
+            fundLead: fund_lead,
+        };
         let student = host::sender();
         if tutor.is_zero() || tutor == student {
             return Err(BookingInvalidAddress { account: tutor }.into());
@@ -1161,11 +1246,7 @@ impl Booking {
         u64::from(interval)
             .checked_mul(u64::from(lessons - 1))
             .and_then(|span| start.checked_add(span))
-            .ok_or(BookingInvalidSeries {
-                lessons,
-                interval,
-                duration,
-            })?;
+            .ok_or(invalid_series.clone())?;
         let rate_u128 = to_u128(rate)
             .filter(|r| *r > 0)
             .ok_or(BookingInvalidRate { rate })?;
@@ -1191,8 +1272,14 @@ impl Booking {
             }
             .into());
         }
+        // The lessons funded now: all of them, or those starting within `fund_lead`.
+        let lesson = |i: u64| start + i * u64::from(interval);
+        // SAFETY (saturating): a horizon past 2^64 s defers nothing.
+        let horizon = now.saturating_add(u64::from(fund_lead));
+        let deferred = |i: u64| fund_lead != 0 && lesson(i) > horizon;
+        let now_funded = (0..u64::from(lessons)).filter(|i| !deferred(*i)).count();
         let total = deposit_u128
-            .checked_mul(u128::from(lessons))
+            .checked_mul(now_funded as u128)
             .ok_or(BookingInvalidAmount { amount: deposit })?;
         if !calls::token_allowed(self.escrow.get(), token) {
             return Err(BookingTokenNotAllowed { token }.into());
@@ -1217,6 +1304,11 @@ impl Booking {
             }
             .into());
         }
+        // A funding deadline inside the free notice would let a student walk away from a
+        // lesson by not funding it, when cancelling would cost the late fee.
+        if fund_lead != 0 && fund_lead < free_notice {
+            return Err(invalid_series.into());
+        }
         let first = small(self.count.get())
             .checked_add(1)
             .ok_or(BookingAccounting {})?;
@@ -1224,11 +1316,22 @@ impl Booking {
             .checked_add(u64::from(lessons) - 1)
             .ok_or(BookingAccounting {})?;
         self.count.set(uint::<64>(last));
-        // SAFETY (every `+` below): the last start and the last id were checked above.
-        let lesson = |i: u64| (word(first + i), start + i * u64::from(interval));
+        // SAFETY (every `+` here and in `lesson`): the last start and the last id were
+        // checked above; a deferred lesson starts after `horizon` ≥ `fund_lead`.
+        let id_of = |i: u64| word(first + i);
+        let fund_by = |i: u64| {
+            if deferred(i) {
+                lesson(i) - u64::from(fund_lead)
+            } else {
+                0
+            }
+        };
         for i in 0..u64::from(lessons) {
-            let (id, start) = lesson(i);
+            let (id, start) = (id_of(i), lesson(i));
             let mut b = self.bookings.setter(id);
+            if deferred(i) {
+                b.fund_by.set(uint::<64>(fund_by(i)));
+            }
             b.student.set(student);
             b.start.set(uint::<64>(start));
             b.duration.set(uint::<32>(duration));
@@ -1249,9 +1352,11 @@ impl Booking {
             r.lessons.set(uint::<16>(lessons));
             r.interval.set(uint::<32>(interval));
         }
-        self.pull(token, student, word(total))?;
+        if total != 0 {
+            self.pull(token, student, word(total))?;
+        }
         for i in 0..u64::from(lessons) {
-            let (id, start) = lesson(i);
+            let (id, start) = (id_of(i), lesson(i));
             Emit::emit(BookingRequested {
                 id,
                 student,
@@ -1267,6 +1372,12 @@ impl Booking {
                 lateCancelFeeBps: late_fee,
                 noShowFeeBps: no_show_fee,
             });
+            if deferred(i) {
+                Emit::emit(BookingFundingDue {
+                    id,
+                    fundBy: fund_by(i),
+                });
+            }
         }
         if lessons > 1 {
             Emit::emit(SeriesRequested {
@@ -1366,13 +1477,19 @@ impl Booking {
                 Ok(refund)
             }
             Op::Expire => {
-                require_state(id, t.state, State::Requested)?;
-                if now() <= deadline {
-                    return Err(BookingAnswerDeadlineNotPassed {
-                        id,
-                        answerDeadline: deadline,
+                // A lesson not funded by its deadline lapses, answered or not.
+                let lapsed = t.fund_by != 0
+                    && now() > t.fund_by
+                    && matches!(t.state, State::Requested | State::Accepted);
+                if !lapsed {
+                    require_state(id, t.state, State::Requested)?;
+                    if now() <= deadline {
+                        return Err(BookingAnswerDeadlineNotPassed {
+                            id,
+                            answerDeadline: deadline,
+                        }
+                        .into());
                     }
-                    .into());
                 }
                 self.set_state(id, State::Expired);
                 Emit::emit(BookingExpired {
@@ -1409,8 +1526,16 @@ impl Booking {
                 } else {
                     return Err(BookingUnauthorized { id, caller }.into());
                 };
-                let split =
-                    rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?;
+                // A lesson not funded yet holds nothing: no fee, no refund (its funding
+                // deadline is never inside the free notice).
+                let split = if t.fund_by != 0 {
+                    Split {
+                        tutor: 0,
+                        student: 0,
+                    }
+                } else {
+                    rules::split(t.deposit, t.price, fee_bps).ok_or(BookingAccounting {})?
+                };
                 self.set_state(id, State::Cancelled);
                 Emit::emit(BookingCancelled {
                     id,

@@ -41,8 +41,10 @@ const REQUEST_SERIES: u32 = selector!(
     u64,
     u32,
     u16,
-    u16
+    u16,
+    u32
 );
+const FUND: u32 = selector!("fund", U256);
 const ACCEPT_SERIES: u32 = selector!("acceptSeries", U256);
 const DECLINE_SERIES: u32 = selector!("declineSeries", U256);
 const EXPIRE_SERIES: u32 = selector!("expireSeries", U256);
@@ -117,7 +119,9 @@ impl Booking {
                 a.uint(10, 4)? as u32,
                 a.uint(11, 2)? as u16,
                 a.uint(12, 2)? as u16,
+                a.uint(13, 4)? as u32,
             )),
+            FUND => empty(self.fund(a.u256(0)?)),
             ACCEPT_SERIES => empty(self.accept_series(a.u256(0)?)),
             DECLINE_SERIES => empty(self.decline_series(a.u256(0)?)),
             EXPIRE_SERIES => empty(self.expire_series(a.u256(0)?)),
@@ -138,6 +142,7 @@ impl Booking {
                     v.noShowFeeBps.word(),
                     v.state.word(),
                     v.sessionId.word(),
+                    v.fundBy.word(),
                 ])
             }),
             SERIES => self

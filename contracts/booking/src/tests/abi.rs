@@ -95,7 +95,13 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
         BookingInvalidSeries {
             lessons: u16::MAX,
             interval: u32::MAX - 1,
-            duration: u32::MAX
+            duration: u32::MAX,
+            fundLead: u32::MAX - 2
+        },
+        BookingFunding {
+            id: n,
+            fundBy: u64::MAX,
+            funded: true
         },
         BookingUnknownSeries { firstId: n },
         BookingSeriesNothingLeft { firstId: n },
@@ -132,6 +138,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::InvalidSeries(_)
             | Error::UnknownSeries(_)
             | Error::SeriesNothingLeft(_)
+            | Error::Funding(_)
             | Error::NothingToClaim(_)
             | Error::Accounting(_) => {}
             // Not a declaration of this contract: the escrow's revert data, passed on.
@@ -189,6 +196,14 @@ fn events_are_all_declared_in_the_abi_and_emitted(
     let declined = w.request().motsu_unwrap();
     booking.sender(w.tutor).decline(declined).motsu_unwrap();
     w.series(3, WEEK).motsu_unwrap();
+    // A series funded lesson by lesson: its later lessons are due, then one is funded.
+    let first = w
+        .series_with(w.now() + LEAD, WEEK, 2, u(DEPOSIT), NOTICE)
+        .motsu_unwrap();
+    booking
+        .sender(w.student)
+        .fund(first + U256::from(1))
+        .motsu_unwrap();
     let expired = w.request().motsu_unwrap();
     let cancelled = w.request().motsu_unwrap();
     booking.sender(w.student).cancel(cancelled).motsu_unwrap();
@@ -227,6 +242,11 @@ fn events_are_all_declared_in_the_abi_and_emitted(
             BookingRequested::SIGNATURE,
         ),
         (SeriesRequested::SIGNATURE_HASH, SeriesRequested::SIGNATURE),
+        (
+            BookingFundingDue::SIGNATURE_HASH,
+            BookingFundingDue::SIGNATURE,
+        ),
+        (BookingFunded::SIGNATURE_HASH, BookingFunded::SIGNATURE),
         (BookingAccepted::SIGNATURE_HASH, BookingAccepted::SIGNATURE),
         (BookingDeclined::SIGNATURE_HASH, BookingDeclined::SIGNATURE),
         (BookingExpired::SIGNATURE_HASH, BookingExpired::SIGNATURE),

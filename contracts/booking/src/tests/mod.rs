@@ -188,16 +188,18 @@ impl<'a> World<'a> {
     /// The student requests a series of `lessons` standard lessons, `interval` apart, the
     /// first [`LEAD`] from now, answered within [`ANSWER`], [`DEPOSIT`] each.
     pub fn series(&self, lessons: u16, interval: u32) -> Result<U256, Error> {
-        self.series_with(self.now() + LEAD, interval, lessons, u(DEPOSIT))
+        self.series_with(self.now() + LEAD, interval, lessons, u(DEPOSIT), 0)
     }
 
-    /// As [`World::series`], with the first start and the deposit a lesson given.
+    /// As [`World::series`], with the first start, the deposit a lesson and the funding
+    /// lead (0: all funded now) given.
     pub fn series_with(
         &self,
         first_start: u64,
         interval: u32,
         lessons: u16,
         deposit: U256,
+        fund_lead: u32,
     ) -> Result<U256, Error> {
         self.booking.sender(self.student).request_series(
             self.tutor,
@@ -213,6 +215,7 @@ impl<'a> World<'a> {
             ANY_NOTICE,
             ANY_LATE_BPS,
             ANY_NO_SHOW_BPS,
+            fund_lead,
         )
     }
 

@@ -230,7 +230,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
 
     // Series: requested, read, answered, cancelled and expired through the router.
     token.sender(w.admin).set_blocked(student, false);
-    let series = |lessons: u16, interval: u32| {
+    let series = |lessons: u16, interval: u32, fund_lead: u32| {
         let now = w.now();
         I::requestSeriesCall {
             tutor,
@@ -246,18 +246,20 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             max_free_notice: NOTICE,
             max_late_cancel_fee_bps: LATE_BPS,
             max_no_show_fee_bps: NO_SHOW_BPS,
+            fund_lead,
         }
     };
     assert_eq!(
-        reverted(call(&booking, student, series(1, WEEK - 1))),
+        reverted(call(&booking, student, series(1, WEEK - 1, 0))),
         BookingInvalidSeries {
             lessons: 1,
             interval: WEEK - 1,
-            duration: DURATION
+            duration: DURATION,
+            fundLead: 0
         }
         .abi_encode()
     );
-    let first = call(&booking, student, series(3, WEEK)).unwrap()._0;
+    let first = call(&booking, student, series(3, WEEK, 0)).unwrap()._0;
     assert_eq!(first, super::id(7));
     let v = call(&booking, s, I::seriesCall { first_id: first }).unwrap();
     assert_eq!((v._0, v._1), (3, WEEK));
@@ -290,9 +292,9 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     let accepted = call(&booking, s, I::bookingCall { id: super::id(8) }).unwrap();
     assert_eq!(accepted._0.state, 2);
     call(&booking, student, I::cancelSeriesCall { first_id: first }).unwrap();
-    let declined = call(&booking, student, series(2, WEEK)).unwrap()._0;
+    let declined = call(&booking, student, series(2, WEEK, 0)).unwrap()._0;
     call(&booking, tutor, I::declineSeriesCall { first_id: declined }).unwrap();
-    let expired = call(&booking, student, series(2, WEEK)).unwrap()._0;
+    let expired = call(&booking, student, series(2, WEEK, 0)).unwrap()._0;
     w.advance_to(w.now() + ANSWER + 1);
     call(&booking, s, I::expireSeriesCall { first_id: expired }).unwrap();
     for (id, state) in [(7, 5), (8, 5), (9, 5), (10, 3), (11, 3), (12, 4), (13, 4)] {
@@ -302,8 +304,34 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             state
         );
     }
+    // A series funded lesson by lesson: the second lesson is due a day before it, and
+    // funded through the router.
+    let due = call(&booking, student, series(2, WEEK, NOTICE)).unwrap()._0;
+    let second = due + U256::from(1);
+    let b = call(&booking, s, I::bookingCall { id: second }).unwrap()._0;
+    assert_eq!(
+        b.fundBy,
+        w.now() + LEAD + u64::from(WEEK) - u64::from(NOTICE)
+    );
+    call(&booking, student, I::fundCall { id: second }).unwrap();
+    assert_eq!(
+        call(&booking, s, I::bookingCall { id: second })
+            .unwrap()
+            ._0
+            .fundBy,
+        0
+    );
+    assert_eq!(
+        reverted(call(&booking, student, I::fundCall { id: second })),
+        BookingFunding {
+            id: second,
+            fundBy: 0,
+            funded: true
+        }
+        .abi_encode()
+    );
     let c = call(&booking, s, I::configCall {}).unwrap();
-    assert_eq!((c._0, c._1), (escrow.address(), 13));
+    assert_eq!((c._0, c._1), (escrow.address(), 15));
 }
 
 #[motsu::test]
@@ -426,6 +454,7 @@ fn the_sdk_router_routes_every_function_of_the_interface(booking: Contract<Booki
         I::declineSeriesCall::SELECTOR,
         I::expireSeriesCall::SELECTOR,
         I::cancelSeriesCall::SELECTOR,
+        I::fundCall::SELECTOR,
         I::bookingCall::SELECTOR,
         I::seriesCall::SELECTOR,
         I::rateOfCall::SELECTOR,

@@ -91,6 +91,7 @@ fn series_terms_out_of_range_are_refused_and_move_nothing(
         lessons,
         interval,
         duration: DURATION,
+        fundLead: 0,
     };
     for (lessons, interval) in [
         (0, WEEK),
@@ -106,12 +107,12 @@ fn series_terms_out_of_range_are_refused_and_move_nothing(
     // The deposits must add up within 128 bits.
     let half = u128::MAX / 2 + 1;
     assert_reverts(&booking, BookingInvalidAmount { amount: u(half) }, || {
-        w.series_with(w.now() + LEAD, WEEK, 2, u(half))
+        w.series_with(w.now() + LEAD, WEEK, 2, u(half), 0)
     });
     // The last lesson's start must fit in 64 bits.
     let late_start = u64::MAX - u64::from(WEEK) + 1;
     assert_reverts(&booking, invalid(2, WEEK), || {
-        w.series_with(late_start, WEEK, 2, u(DEPOSIT))
+        w.series_with(late_start, WEEK, 2, u(DEPOSIT), 0)
     });
     // A request's own checks hold for a series (here: the deposit).
     assert_reverts(
@@ -120,7 +121,7 @@ fn series_terms_out_of_range_are_refused_and_move_nothing(
             deposit: u(PRICE - 1),
             price: u(PRICE),
         },
-        || w.series_with(w.now() + LEAD, WEEK, 2, u(PRICE - 1)),
+        || w.series_with(w.now() + LEAD, WEEK, 2, u(PRICE - 1), 0),
     );
     assert_eq!(w.balance(w.student), FUNDS);
     assert_eq!(booking.sender(w.stranger).config().1, 0);
@@ -397,6 +398,197 @@ fn the_tutor_cancels_the_rest_of_a_series_and_each_lesson_counts(
     assert_eq!(w.state(id(3)), State::Requested as u8);
 }
 
+/// Two days: the funding lead of the lesson-by-lesson tests (the policy's notice is one).
+const FUND_LEAD: u32 = 2 * 24 * 60 * 60;
+
+#[motsu::test]
+fn a_series_funded_lesson_by_lesson_pulls_each_deposit_by_its_deadline(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let start = |i: u64| T0 + LEAD + i * u64::from(WEEK);
+    let due = |i: u64| start(i) - u64::from(FUND_LEAD);
+    // The first lesson starts within the lead (LEAD = FUND_LEAD): funded now; the others
+    // are due two days before each.
+    let ((first, events), transfers) = with_events(&token, || {
+        with_events(&booking, || {
+            w.series_with(T0 + LEAD, WEEK, 3, u(DEPOSIT), FUND_LEAD)
+        })
+    });
+    let first = first.motsu_unwrap();
+    assert_eq!(first, id(1));
+    assert_eq!(
+        events,
+        [
+            requested(&w, 1, 0, WEEK),
+            requested(&w, 1, 1, WEEK),
+            log(BookingFundingDue {
+                id: id(2),
+                fundBy: due(1)
+            }),
+            requested(&w, 1, 2, WEEK),
+            log(BookingFundingDue {
+                id: id(3),
+                fundBy: due(2)
+            }),
+            log(SeriesRequested {
+                firstId: id(1),
+                student: w.student,
+                tutor: w.tutor,
+                lessons: 3,
+                interval: WEEK,
+            }),
+        ]
+    );
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(w.balance(w.student), FUNDS - DEPOSIT);
+    let fund_by = |i: u64| {
+        booking
+            .sender(w.stranger)
+            .booking(id(i))
+            .motsu_unwrap()
+            .fundBy
+    };
+    assert_eq!([fund_by(1), fund_by(2), fund_by(3)], [0, due(1), due(2)]);
+    booking.sender(w.tutor).accept_series(first).motsu_unwrap();
+
+    // Only the student funds, only an unfunded lesson, only by its deadline.
+    assert_reverts(
+        &booking,
+        BookingUnauthorized {
+            id: id(2),
+            caller: w.stranger,
+        },
+        || booking.sender(w.stranger).fund(id(2)),
+    );
+    assert_reverts(
+        &booking,
+        BookingFunding {
+            id: id(1),
+            fundBy: 0,
+            funded: true,
+        },
+        || booking.sender(w.student).fund(id(1)),
+    );
+    w.advance_to(due(1));
+    let ((), events) = with_events(&booking, || {
+        booking.sender(w.student).fund(id(2)).motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [log(BookingFunded {
+            id: id(2),
+            amount: u(DEPOSIT)
+        })]
+    );
+    assert_eq!(w.balance(w.student), FUNDS - 2 * DEPOSIT);
+    assert_eq!(w.balance(booking.address()), 2 * DEPOSIT);
+    assert_eq!(fund_by(2), 0);
+    // The funded lesson joins as any.
+    w.advance_to(start(1));
+    booking
+        .sender(w.student)
+        .join(id(2), w.student_key)
+        .motsu_unwrap();
+
+    // Lesson 3 is never funded: no fund, join or no-show claim after its deadline; it can
+    // only be expired, for nothing.
+    w.advance_to(due(2) + 1);
+    let unfunded = BookingFunding {
+        id: id(3),
+        fundBy: due(2),
+        funded: false,
+    };
+    assert_reverts(&booking, unfunded.clone(), || {
+        booking.sender(w.student).fund(id(3))
+    });
+    w.advance_to(start(2));
+    assert_reverts(&booking, unfunded.clone(), || {
+        booking.sender(w.student).join(id(3), w.student_key)
+    });
+    w.advance_to(start(2) + JOIN_LATE + 1);
+    assert_reverts(&booking, unfunded, || {
+        booking.sender(w.tutor).claim_no_show(id(3))
+    });
+    let before = w.balances();
+    let ((), events) = with_events(&booking, || {
+        booking.sender(w.stranger).expire(id(3)).motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [log(BookingExpired {
+            id: id(3),
+            by: w.stranger,
+            refund: U256::ZERO
+        })]
+    );
+    assert_eq!(w.balances(), before);
+    w.assert_every_transition_refused(id(3), State::Expired);
+}
+
+#[motsu::test]
+fn an_unfunded_lesson_ends_without_money_and_its_deadline_is_never_inside_the_notice(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    // A deadline inside the tutor's 24 h notice, or past 90 days, is refused.
+    for lead in [NOTICE - 1, MAX_SERIES_INTERVAL + 1] {
+        assert_reverts(
+            &booking,
+            BookingInvalidSeries {
+                lessons: 3,
+                interval: WEEK,
+                duration: DURATION,
+                fundLead: lead,
+            },
+            || w.series_with(T0 + LEAD, WEEK, 3, u(DEPOSIT), lead),
+        );
+    }
+    // Exactly the notice is accepted. Lessons 2 and 3 are due a day before each.
+    let first = w
+        .series_with(T0 + LEAD, WEEK, 3, u(DEPOSIT), NOTICE)
+        .motsu_unwrap();
+    // Lesson 1 starts two days away (beyond the one-day lead): it is due too.
+    assert_eq!(w.balance(w.student), FUNDS);
+    booking.sender(w.tutor).accept(id(1)).motsu_unwrap();
+    booking.sender(w.tutor).accept(id(2)).motsu_unwrap();
+    // The tutor declines lesson 3 (refund 0), cancels lesson 2 (counted, nothing moves);
+    // the student cancels lesson 1 inside its notice, after its deadline: nothing held,
+    // no fee.
+    let before = w.balances();
+    booking.sender(w.tutor).decline(id(3)).motsu_unwrap();
+    booking.assert_emitted(&BookingDeclined {
+        id: id(3),
+        tutor: w.tutor,
+        refund: U256::ZERO,
+    });
+    booking.sender(w.tutor).cancel(id(2)).motsu_unwrap();
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0));
+    w.advance_to(T0 + LEAD - 3_600);
+    let ((), events) = with_events(&booking, || {
+        booking.sender(w.student).cancel(id(1)).motsu_unwrap()
+    });
+    assert_eq!(
+        events,
+        [log(BookingCancelled {
+            id: id(1),
+            by: w.student,
+            tutorFee: U256::ZERO,
+            refund: U256::ZERO
+        })]
+    );
+    assert_eq!(w.balances(), before);
+    assert_eq!(
+        [1, 2, 3].map(|i| w.state(id(i))),
+        [5, 5, 3].map(|s| s as u8)
+    );
+    let _ = first;
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Before {
     /// Nothing happens to the lesson before the series is cancelled.
@@ -408,13 +600,14 @@ enum Before {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// Over random series (lessons, interval, surplus, policy), lessons cancelled one by
-    /// one before, and a random moment to cancel the rest: each lesson ends as an
-    /// independent model of the single-lesson rules says, the fees and refunds equal
-    /// the model's sums to the base unit, and the contract holds exactly the deposits of
-    /// the lessons left.
+    /// Over random series (lessons, interval, surplus, policy, funded at once or lesson by
+    /// lesson with a random lead, some later lessons funded and some not), lessons
+    /// cancelled one by one before, and a random moment to cancel the rest: each lesson
+    /// ends as an independent model of the single-lesson rules says (a lesson not funded
+    /// moves nothing), the fees and refunds equal the model's sums to the base unit, and
+    /// the contract holds exactly the deposits of the funded lessons left.
     #[test]
     fn cancelling_the_rest_of_a_series_conserves_every_deposit(
         lessons in 2u16..=6,
@@ -431,7 +624,11 @@ proptest! {
             6,
         ),
         at in 0u64..=2 * LEAD + 12 * u64::from(WEEK),
+        near in proptest::option::of((0u64..6, 0u64..=2 * u64::from(rules::MAX_FREE_NOTICE))),
+        lead_beyond_notice in proptest::option::of(0u32..=WEEK),
+        fund_later in proptest::collection::vec(any::<bool>(), 6),
     ) {
+        let fund_lead = lead_beyond_notice.map_or(0, |x| notice + x);
         let escrow = Contract::<SessionEscrow>::new();
         let token = Contract::<TestToken>::new();
         let booking = Contract::<Booking>::new();
@@ -454,9 +651,20 @@ proptest! {
                 ANY_NOTICE,
                 ANY_LATE_BPS,
                 ANY_NO_SHOW_BPS,
+                fund_lead,
             )
             .motsu_unwrap();
         booking.sender(w.tutor).accept_series(first).motsu_unwrap();
+        let start = |i: u64| T0 + LEAD + i * u64::from(interval);
+        let deferred = |i: u64| fund_lead != 0 && start(i) > T0 + u64::from(fund_lead);
+        let funded: Vec<bool> = (0..u64::from(lessons))
+            .map(|i| !deferred(i) || fund_later[i as usize])
+            .collect();
+        for i in 0..u64::from(lessons) {
+            if deferred(i) && funded[i as usize] {
+                booking.sender(w.student).fund(first + U256::from(i)).motsu_unwrap();
+            }
+        }
         for (i, b) in before.iter().take(usize::from(lessons)).enumerate() {
             let lesson = first + U256::from(i);
             match b {
@@ -465,9 +673,12 @@ proptest! {
                 Before::TutorCancelled => booking.sender(w.tutor).cancel(lesson).motsu_unwrap(),
             }
         }
-        let now = T0 + at;
+        // A random moment, or one shortly before a random lesson (where fees change).
+        let now = match near {
+            Some((k, before_it)) => start(k % u64::from(lessons)).saturating_sub(before_it).max(T0),
+            None => T0 + at,
+        };
         w.advance_to(now);
-        let start = |i: u64| T0 + LEAD + i * u64::from(interval);
         // The model: which lessons the call takes, and what each pays.
         let (mut fees, mut refunds, mut taken, mut left) = (0u128, 0u128, 0u16, 0u128);
         let mut expected = Vec::new();
@@ -476,23 +687,24 @@ proptest! {
             if !matches!(b, Before::Nothing) {
                 continue;
             }
+            let held = if funded[i as usize] { deposit } else { 0 };
             if now >= start(i) {
-                left += deposit;
+                left += held;
                 continue;
             }
-            let fee = if now + u64::from(notice) <= start(i) {
+            let fee = if held == 0 || now + u64::from(notice) <= start(i) {
                 0
             } else {
                 PRICE * u128::from(late_bps) / 10_000
             };
             fees += fee;
-            refunds += deposit - fee;
+            refunds += held - fee;
             taken += 1;
             expected.push(log(BookingCancelled {
                 id: first + U256::from(i),
                 by: w.student,
                 tutorFee: u(fee),
-                refund: u(deposit - fee),
+                refund: u(held - fee),
             }));
         }
         let before_balances = w.balances();
