@@ -176,6 +176,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "booked_series_requested_accepted_and_cancelled_one_call_each",
         |s, _| Box::pin(booked_series(s)),
     ),
+    (
+        "booked_series_funded_lesson_by_lesson_pulls_each_deposit_when_funded",
+        |s, _| Box::pin(booked_series_funded_later(s)),
+    ),
 ];
 
 fn deploy_config(
@@ -2716,6 +2720,114 @@ async fn booked_series(s: &Suite) -> Result<()> {
             firstId: first
         }),
         "{err:?}"
+    );
+    Ok(())
+}
+
+/// A weekly series of two lessons funded lesson by lesson (`fundLead` = the tutor's free
+/// notice, an hour): the first lesson, two minutes away, is pulled at request; the second
+/// is booked without its deposit (`BookingFundingDue` at its start less an hour,
+/// `booking(id).fundBy`); `join` of it would be refused; the student's `fund` pulls it in
+/// (`BookingFunded`, one transfer student → booking); `cancelSeries` then pays the first
+/// lesson's late fee and refunds the rest, to the base unit.
+async fn booked_series_funded_later(s: &Suite) -> Result<()> {
+    const WEEK: u32 = 7 * 24 * 3_600;
+    tutor_terms(s).await?;
+    let before = booking_balances(s).await?;
+    let (student, tutor) = (s.student.address(), s.tutor.address());
+    let start_at = chain_now(s).await? + 120;
+    let u = U256::from;
+    let r = mined!(
+        s,
+        "booking.requestSeries (2, funded lesson by lesson)",
+        booking(s, &s.student).requestSeries(
+            tutor,
+            s.token,
+            start_at,
+            WEEK,
+            2,
+            LESSON,
+            u(RATE),
+            u(BOOKING_DEPOSIT),
+            0,
+            start_at - 1,
+            FREE_NOTICE,
+            LATE_FEE_BPS,
+            NO_SHOW_FEE_BPS,
+            FREE_NOTICE
+        )
+    );
+    let first = r
+        .decoded_log::<IBooking::SeriesRequested>()
+        .context("no SeriesRequested")?
+        .firstId;
+    let second = first + u(1);
+    let due = r
+        .decoded_log::<IBooking::BookingFundingDue>()
+        .context("no BookingFundingDue")?;
+    let fund_by = start_at + u64::from(WEEK) - u64::from(FREE_NOTICE);
+    ensure!((due.id, due.fundBy) == (second, fund_by), "{due:?}");
+    let pulled: Vec<(Address, Address, U256)> = r
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == s.token)
+        .filter_map(|l| l.log_decode::<Transfer>().ok())
+        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
+        .collect();
+    ensure!(
+        pulled == [(student, s.booking, u(BOOKING_DEPOSIT))],
+        "transfers {pulled:?}"
+    );
+    let view = booking(s, &s.stranger).booking(second).call().await?;
+    ensure!(view.fundBy == fund_by, "{view:?}");
+    mined!(
+        s,
+        "booking.acceptSeries (2)",
+        booking(s, &s.tutor).acceptSeries(first)
+    );
+    let err = booking_error(booking(s, &s.student).claimNoShow(second).call().await)?;
+    ensure!(
+        err == IBookingErrors::BookingFunding(IBooking::BookingFunding {
+            id: second,
+            fundBy: fund_by,
+            funded: false
+        }),
+        "{err:?}"
+    );
+
+    let r = mined!(s, "booking.fund", booking(s, &s.student).fund(second));
+    let funded = r
+        .decoded_log::<IBooking::BookingFunded>()
+        .context("no BookingFunded")?;
+    ensure!(
+        (funded.id, funded.amount) == (second, u(BOOKING_DEPOSIT)),
+        "{funded:?}"
+    );
+    ensure!(booking(s, &s.stranger).booking(second).call().await?.fundBy == 0);
+
+    let r = mined!(
+        s,
+        "booking.cancelSeries (2)",
+        booking(s, &s.student).cancelSeries(first)
+    );
+    let at = s.node.block_time(&r).await?;
+    ensure!(
+        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
+        "cancelled at {at}: not late for a lesson at {start_at}"
+    );
+    let fee = fee_on_price(LATE_FEE_BPS);
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - u(fee),
+        before[1] + u(fee),
+        before[2],
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances {after:?}, expected {expected:?}"
     );
     Ok(())
 }
