@@ -195,6 +195,13 @@ impl Node {
         out
     }
 
+    /// Every recorded operation over its budget in `budgets`, as a line naming the
+    /// operation, its gas and the budget. A budget's name matches an operation of that
+    /// exact name, or, ending in `*`, every operation starting with the rest.
+    pub fn over_budget(&self, budgets: &[(&str, u64)]) -> Vec<String> {
+        over_budget(&self.gas.lock().unwrap(), budgets)
+    }
+
     /// The timestamp of the block `r` was mined in.
     ///
     /// # Errors
@@ -252,6 +259,20 @@ impl Node {
 }
 
 /// Seconds since the Unix epoch by this machine's clock.
+/// What [`Node::over_budget`] computes, over `rows` (operation, gas).
+pub fn over_budget(rows: &[(String, u64)], budgets: &[(&str, u64)]) -> Vec<String> {
+    let matches = |name: &str, op: &str| match name.strip_suffix('*') {
+        Some(prefix) => op.starts_with(prefix),
+        None => name == op,
+    };
+    rows.iter()
+        .filter_map(|(op, gas)| {
+            let (name, budget) = budgets.iter().find(|(name, _)| matches(name, op))?;
+            (gas > budget).then(|| format!("{op}: {gas} gas, over the {budget} budget of `{name}`"))
+        })
+        .collect()
+}
+
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -262,6 +283,34 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::B256;
+
+    #[test]
+    fn gas_over_a_budget_is_named_exactly_and_prefixes_match_with_a_star() {
+        let rows: Vec<(String, u64)> = [
+            ("escrow.open", 184_427),
+            ("escrow.open (dust)", 500_000),
+            ("escrow.start", 79_393),
+            ("badges.claim (student)", 228_910),
+            ("badges.claim (tutor)", 100),
+            ("token.mint", 1_000_000),
+        ]
+        .into_iter()
+        .map(|(op, gas)| (op.to_string(), gas))
+        .collect();
+        let budgets = [
+            ("escrow.open", 184_426),
+            ("escrow.start", 79_393),
+            ("badges.claim*", 228_909),
+        ];
+        assert_eq!(
+            super::over_budget(&rows, &budgets),
+            [
+                "escrow.open: 184427 gas, over the 184426 budget of `escrow.open`",
+                "badges.claim (student): 228910 gas, over the 228909 budget of `badges.claim*`",
+            ]
+        );
+        assert!(super::over_budget(&rows, &[("escrow.start", 79_393)]).is_empty());
+    }
     use minuto_deploy::{Contract, Deployed, Record};
 
     /// The deploy tool writes the record; the relayer's `--deployment` reads it.

@@ -182,6 +182,24 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
+/// The gas regression check (issue #17): each operation's gas, uncached, on the Stylus VM
+/// the suite was measured on (8 of 8 scenarios, 6-decimal token), plus 2 % for what a
+/// program's size and the chain's state move from one run to the next. A run over any of
+/// them fails, naming the operation. Lower them as gas cuts land; the issue's targets
+/// (whole session 190,000, top-up 35,000 and withdraw 50,000 beyond program init, badge
+/// claim and rating 100,000) are the goal, not yet these budgets.
+const GAS_BUDGETS: &[(&str, u64)] = &[
+    ("escrow.open", 188_115),
+    ("escrow.start", 80_981),
+    ("escrow.stop", 109_920),
+    ("escrow.stopAt (relayer, backdated)", 147_408),
+    ("escrow.topUp", 104_098),
+    ("escrow.withdraw", 139_634),
+    ("credentials.issue", 216_123),
+    ("badges.claim*", 233_487),
+    ("ratings.rate*", 201_262),
+];
+
 fn deploy_config(
     node: &Node,
     s: &SuiteAccounts,
@@ -2878,8 +2896,12 @@ fn main() -> std::process::ExitCode {
             suite.node.chain_id,
             suite.node.gas_table()
         );
+        let over = suite.node.over_budget(GAS_BUDGETS);
+        for line in &over {
+            println!("e2e gas budget exceeded: {line}");
+        }
         println!("e2e: {} passed, {failed} failed", SCENARIOS.len() - failed);
-        if failed == 0 {
+        if failed == 0 && over.is_empty() {
             std::process::ExitCode::SUCCESS
         } else {
             std::process::ExitCode::FAILURE
