@@ -592,7 +592,8 @@ impl Booking {
     }
 
     /// The tutor declines a requested booking (at any time before it is answered or
-    /// expired); the whole deposit goes back to the student.
+    /// expired); the whole deposit held goes back to the student (none for a lesson of a
+    /// series not funded yet).
     ///
     /// # Errors
     /// `BookingUnknown`; `BookingInvalidState` unless requested; `BookingUnauthorized`
@@ -604,12 +605,14 @@ impl Booking {
         self.run(id, false, Op::Decline)
     }
 
-    /// Anyone closes a request the tutor did not answer by its deadline; the whole
-    /// deposit goes back to the student.
+    /// Anyone closes a request the tutor did not answer by its deadline, or a lesson of a
+    /// series that was not funded by its `fundBy` (requested or accepted); the deposit
+    /// held goes back to the student (none for a lesson never funded).
     ///
     /// # Errors
-    /// `BookingUnknown`; `BookingInvalidState` unless requested;
-    /// `BookingAnswerDeadlineNotPassed`; `BookingAccounting`.
+    /// `BookingUnknown`; `BookingInvalidState` unless requested (or unfunded past its
+    /// `fundBy`); `BookingAnswerDeadlineNotPassed` before the answer deadline;
+    /// `BookingAccounting`.
     ///
     /// # Events
     /// `BookingExpired`, then `PayoutCredited` if the token refuses the refund.
@@ -622,7 +625,8 @@ impl Booking {
     /// an accepted lesson later than that but before its start for the deposit minus the
     /// late-cancellation fee, which goes to the tutor. The tutor: an accepted lesson, at
     /// any time before the student joins, for the student's whole deposit back; the
-    /// tutor's cancellation count grows. (A tutor answers a request with `decline`.)
+    /// tutor's cancellation count grows. (A tutor answers a request with `decline`.) A
+    /// lesson of a series not funded yet holds nothing: its cancellation moves nothing.
     ///
     /// # Errors
     /// `BookingUnknown`; `BookingUnauthorized` for anyone else; `BookingInvalidState`
