@@ -56,6 +56,8 @@ const NO_SHOW_FEE_BPS: u16 = 5_000;
 const JOIN_EARLY: u64 = 300;
 /// …to `T + 10 min`.
 const JOIN_LATE: u64 = 600;
+/// A series' interval: weekly.
+const WEEK: u32 = 7 * 24 * 3_600;
 /// The escrow's start window while the tutor no-show lesson is joined (then 900 s again):
 /// short enough to wait out.
 const BOOKED_START_WINDOW: u32 = 30;
@@ -2285,14 +2287,7 @@ async fn join(
     );
     // The price moved from the booking contract to the escrow, the surplus from the
     // booking contract to the student: nothing from the student's own balance.
-    let moved: Vec<(Address, Address, U256)> = r
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.address() == s.token)
-        .filter_map(|l| l.log_decode::<Transfer>().ok())
-        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
-        .collect();
+    let moved = token_moves(s, &r);
     ensure!(
         moved
             == [
@@ -2436,18 +2431,7 @@ async fn booked_late_cancel(s: &Suite) -> Result<()> {
             == (id, s.student.address(), u(fee), u(BOOKING_DEPOSIT - fee)),
         "{c:?}"
     );
-    let after = booking_balances(s).await?;
-    let expected = [
-        before[0] - u(fee),
-        before[1] + u(fee),
-        before[2],
-        before[3],
-        before[4],
-    ];
-    ensure!(
-        after == expected,
-        "balances {after:?}, expected {expected:?}"
-    );
+    only_the_fee_moved(s, before, fee_on_price(LATE_FEE_BPS)).await?;
     ensure!(booking(s, &s.stranger).booking(id).call().await?.state == 5);
     // A student's cancellation is not the tutor's: no cancellation counted.
     let record = booking(s, &s.stranger)
@@ -2505,18 +2489,7 @@ async fn booked_student_no_show(s: &Suite) -> Result<()> {
             == (id, s.stranger.address(), u(fee), u(BOOKING_DEPOSIT - fee)),
         "{log:?}"
     );
-    let after = booking_balances(s).await?;
-    let expected = [
-        before[0] - u(fee),
-        before[1] + u(fee),
-        before[2],
-        before[3],
-        before[4],
-    ];
-    ensure!(
-        after == expected,
-        "balances {after:?}, expected {expected:?}"
-    );
+    only_the_fee_moved(s, before, fee).await?;
     ensure!(booking(s, &s.stranger).booking(id).call().await?.state == 7);
     Ok(())
 }
@@ -2588,6 +2561,71 @@ async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
     Ok(())
 }
 
+/// The student requests a weekly series of `lessons` [`LESSON`]s at [`RATE`] from
+/// `start_at` (answered by a second before), [`BOOKING_DEPOSIT`] each, the bounds the
+/// tutor's policy, funded lesson by lesson when `fund_lead` is not 0.
+async fn request_series(
+    s: &Suite,
+    op: &str,
+    start_at: u64,
+    lessons: u16,
+    fund_lead: u32,
+) -> Result<alloy::rpc::types::TransactionReceipt> {
+    tutor_terms(s).await?;
+    Ok(mined!(
+        s,
+        op,
+        booking(s, &s.student).requestSeries(
+            s.tutor.address(),
+            s.token,
+            start_at,
+            WEEK,
+            lessons,
+            LESSON,
+            U256::from(RATE),
+            U256::from(BOOKING_DEPOSIT),
+            0,
+            start_at - 1,
+            FREE_NOTICE,
+            LATE_FEE_BPS,
+            NO_SHOW_FEE_BPS,
+            fund_lead
+        )
+    ))
+}
+
+/// The test token's transfers in `r`: (from, to, value).
+fn token_moves(
+    s: &Suite,
+    r: &alloy::rpc::types::TransactionReceipt,
+) -> Vec<(Address, Address, U256)> {
+    r.inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == s.token)
+        .filter_map(|l| l.log_decode::<Transfer>().ok())
+        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
+        .collect()
+}
+
+/// Every balance as `before`, but `fee` moved from the student to the tutor.
+async fn only_the_fee_moved(s: &Suite, before: [U256; 5], fee: u128) -> Result<()> {
+    let fee = U256::from(fee);
+    let after = booking_balances(s).await?;
+    let expected = [
+        before[0] - fee,
+        before[1] + fee,
+        before[2],
+        before[3],
+        before[4],
+    ];
+    ensure!(
+        after == expected,
+        "balances {after:?}, expected {expected:?}"
+    );
+    Ok(())
+}
+
 /// A weekly series of three lessons, the first two minutes away: one `requestSeries` (one
 /// pull of the three deposits: `BookingRequested` for each, a week apart, then
 /// `SeriesRequested`), one `acceptSeries` (three `BookingAccepted`), and one
@@ -2595,32 +2633,11 @@ async fn booked_tutor_no_show(s: &Suite) -> Result<()> {
 /// fee, the two others are free; one transfer of the fee to the tutor and one of the
 /// refunds to the student, to the base unit.
 async fn booked_series(s: &Suite) -> Result<()> {
-    const WEEK: u32 = 7 * 24 * 3_600;
-    tutor_terms(s).await?;
     let before = booking_balances(s).await?;
     let (student, tutor) = (s.student.address(), s.tutor.address());
     let start_at = chain_now(s).await? + 120;
     let u = U256::from;
-    let r = mined!(
-        s,
-        "booking.requestSeries (3)",
-        booking(s, &s.student).requestSeries(
-            tutor,
-            s.token,
-            start_at,
-            WEEK,
-            3,
-            LESSON,
-            u(RATE),
-            u(BOOKING_DEPOSIT),
-            0,
-            start_at - 1,
-            FREE_NOTICE,
-            LATE_FEE_BPS,
-            NO_SHOW_FEE_BPS,
-            0
-        )
-    );
+    let r = request_series(s, "booking.requestSeries (3)", start_at, 3, 0).await?;
     let logs = r.inner.logs();
     let requested: Vec<_> = logs
         .iter()
@@ -2651,12 +2668,11 @@ async fn booked_series(s: &Suite) -> Result<()> {
         ) == (first, student, tutor, 3, WEEK),
         "{series:?}"
     );
-    let pulls = logs
-        .iter()
-        .filter(|l| l.address() == s.token)
-        .filter_map(|l| l.log_decode::<Transfer>().ok())
-        .count();
-    ensure!(pulls == 1, "{pulls} transfers for one series request");
+    let pulls = token_moves(s, &r);
+    ensure!(
+        pulls == [(student, s.booking, u(3 * BOOKING_DEPOSIT))],
+        "transfers {pulls:?}"
+    );
     let view = booking(s, &s.stranger).series(first).call().await?;
     ensure!((view._0, view._1) == (3, WEEK), "{view:?}");
 
@@ -2704,14 +2720,7 @@ async fn booked_series(s: &Suite) -> Result<()> {
             ],
         "{cancelled:?}"
     );
-    let moved: Vec<(Address, Address, U256)> = r
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.address() == s.token)
-        .filter_map(|l| l.log_decode::<Transfer>().ok())
-        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
-        .collect();
+    let moved = token_moves(s, &r);
     ensure!(
         moved
             == [
@@ -2720,18 +2729,7 @@ async fn booked_series(s: &Suite) -> Result<()> {
             ],
         "transfers {moved:?}"
     );
-    let after = booking_balances(s).await?;
-    let expected = [
-        before[0] - u(fee),
-        before[1] + u(fee),
-        before[2],
-        before[3],
-        before[4],
-    ];
-    ensure!(
-        after == expected,
-        "balances {after:?}, expected {expected:?}"
-    );
+    only_the_fee_moved(s, before, fee_on_price(LATE_FEE_BPS)).await?;
     let err = booking_error(booking(s, &s.student).cancelSeries(first).call().await)?;
     ensure!(
         err == IBookingErrors::BookingSeriesNothingLeft(IBooking::BookingSeriesNothingLeft {
@@ -2749,32 +2747,18 @@ async fn booked_series(s: &Suite) -> Result<()> {
 /// (`BookingFunded`, one transfer student → booking); `cancelSeries` then pays the first
 /// lesson's late fee and refunds the rest, to the base unit.
 async fn booked_series_funded_later(s: &Suite) -> Result<()> {
-    const WEEK: u32 = 7 * 24 * 3_600;
-    tutor_terms(s).await?;
     let before = booking_balances(s).await?;
-    let (student, tutor) = (s.student.address(), s.tutor.address());
+    let student = s.student.address();
     let start_at = chain_now(s).await? + 120;
     let u = U256::from;
-    let r = mined!(
+    let r = request_series(
         s,
         "booking.requestSeries (2, funded lesson by lesson)",
-        booking(s, &s.student).requestSeries(
-            tutor,
-            s.token,
-            start_at,
-            WEEK,
-            2,
-            LESSON,
-            u(RATE),
-            u(BOOKING_DEPOSIT),
-            0,
-            start_at - 1,
-            FREE_NOTICE,
-            LATE_FEE_BPS,
-            NO_SHOW_FEE_BPS,
-            FREE_NOTICE
-        )
-    );
+        start_at,
+        2,
+        FREE_NOTICE,
+    )
+    .await?;
     let first = r
         .decoded_log::<IBooking::SeriesRequested>()
         .context("no SeriesRequested")?
@@ -2785,14 +2769,7 @@ async fn booked_series_funded_later(s: &Suite) -> Result<()> {
         .context("no BookingFundingDue")?;
     let fund_by = start_at + u64::from(WEEK) - u64::from(FREE_NOTICE);
     ensure!((due.id, due.fundBy) == (second, fund_by), "{due:?}");
-    let pulled: Vec<(Address, Address, U256)> = r
-        .inner
-        .logs()
-        .iter()
-        .filter(|l| l.address() == s.token)
-        .filter_map(|l| l.log_decode::<Transfer>().ok())
-        .map(|l| (l.inner.from, l.inner.to, l.inner.value))
-        .collect();
+    let pulled = token_moves(s, &r);
     ensure!(
         pulled == [(student, s.booking, u(BOOKING_DEPOSIT))],
         "transfers {pulled:?}"
@@ -2834,20 +2811,7 @@ async fn booked_series_funded_later(s: &Suite) -> Result<()> {
         at < start_at && at + u64::from(FREE_NOTICE) > start_at,
         "cancelled at {at}: not late for a lesson at {start_at}"
     );
-    let fee = fee_on_price(LATE_FEE_BPS);
-    let after = booking_balances(s).await?;
-    let expected = [
-        before[0] - u(fee),
-        before[1] + u(fee),
-        before[2],
-        before[3],
-        before[4],
-    ];
-    ensure!(
-        after == expected,
-        "balances {after:?}, expected {expected:?}"
-    );
-    Ok(())
+    only_the_fee_moved(s, before, fee_on_price(LATE_FEE_BPS)).await
 }
 
 /// Stops a background task when the scenario ends, however it ends.
