@@ -20,6 +20,10 @@ use crate::store::{address, amount, amount_opt, hex_addr, Store, StoreError};
 /// Minutes before a booking's start at which `booking_reminder` fires, largest first.
 pub const REMINDER_MINUTES: [i64; 2] = [30, 5];
 
+/// Minutes before an unfunded lesson's `fundBy` at which `booking_funding_reminder` fires
+/// (24 h and 1 h), largest first.
+pub const FUNDING_REMINDER_MINUTES: [i64; 2] = [1_440, 60];
+
 /// Log index of the first reminder fired at a block (see [`fire_reminders`]): far below
 /// any real log index, so a reminder sorts after every stored log and before the logs of
 /// the block it fired at.
@@ -82,6 +86,15 @@ pub struct Booking {
     pub answer_deadline: i64,
     /// The tutor's policy at request.
     pub policy: Policy,
+    /// A lesson of a series funded lesson by lesson not funded yet: the time by which the
+    /// student must `fund` it (`BookingFundingDue`); `None` while the deposit is held.
+    pub fund_by: Option<i64>,
+    /// Whether the deposit is held: `false` for a lesson booked without it and not funded
+    /// (then `deposit` is what it will hold), until its `BookingFunded`.
+    pub funded: bool,
+    /// When the deposit of a lesson booked without it was pulled in (`BookingFunded`'s
+    /// block time); `None` otherwise.
+    pub funded_at: Option<i64>,
     /// The first booking of its series (`SeriesRequested`); `None` for a single lesson.
     pub series_first_id: Option<String>,
     /// `requested`, `accepted`, `declined`, `expired`, `cancelled`, `joined`,
@@ -118,12 +131,19 @@ const COLUMNS: &str = "b.id, b.block, b.ts, b.student, b.tutor, b.token, b.start
      b.late_cancel_fee_bps, b.no_show_fee_bps, \
      (SELECT s.first_id FROM booking_series s WHERE s.student = b.student \
       AND s.first_id <= b.id AND b.id < s.first_id + s.lessons \
-      ORDER BY s.first_id DESC LIMIT 1) AS series_first";
+      ORDER BY s.first_id DESC LIMIT 1) AS series_first, \
+     (SELECT f.fund_by FROM booking_funding f WHERE f.id = b.id AND f.kind = 'due' \
+      ORDER BY f.block DESC, f.log_index DESC LIMIT 1) AS fund_by, \
+     (SELECT f.ts FROM booking_funding f WHERE f.id = b.id AND f.kind = 'funded' \
+      ORDER BY f.block, f.log_index LIMIT 1) AS funded_at";
 
 fn booking_row(r: &AnyRow, changes: Vec<(Change, ChangeAmounts)>) -> Result<Booking, StoreError> {
     let start: i64 = r.try_get("start_at")?;
     let duration: i64 = r.try_get("duration")?;
     let rate = amount(r, "rate")?;
+    let due: Option<i64> = r.try_get("fund_by")?;
+    let funded_at: Option<i64> = r.try_get("funded_at")?;
+    let funded = due.is_none() || funded_at.is_some();
     let mut b = Booking {
         id: r.try_get::<i64, _>("id")?.to_string(),
         student: address(r, "student")?,
@@ -145,6 +165,9 @@ fn booking_row(r: &AnyRow, changes: Vec<(Change, ChangeAmounts)>) -> Result<Book
         series_first_id: r
             .try_get::<Option<i64>, _>("series_first")?
             .map(|v| v.to_string()),
+        fund_by: if funded { None } else { due },
+        funded,
+        funded_at: due.and(funded_at),
         state: "requested",
         requested_at: r.try_get("ts")?,
         requested_block: r.try_get("block")?,
@@ -327,31 +350,38 @@ pub async fn bookings_since(
 
 // ---------------------------------------------------------------- reminders
 
-/// Fires the `booking_reminder`s due at `now`: for every accepted booking (no later
-/// event) that has not started (`start > now`), each offset of [`REMINDER_MINUTES`]
-/// whose time has come (`now ≥ start − offset`) and that has not fired yet. Each is
-/// stored once per booking and offset (never fired twice, whatever restarts), at the
-/// place `(stored, REMINDER_BASE + n)`: after every stored log, in firing order. Returns
-/// how many fired.
+/// Fires the reminders due at `now`, of both kinds ([`Reminder`]): for every booking a
+/// kind applies to, each of its offsets whose time has come (`now ≥ deadline − offset`,
+/// `now < deadline`) and that has not fired yet. Each is stored once per booking, kind
+/// and offset (never fired twice, whatever restarts), at the place
+/// `(stored, REMINDER_BASE + n)`: after every stored log, in the order they fell due.
+/// Returns how many fired.
 ///
 /// # Errors
 /// [`StoreError`].
 pub async fn fire_reminders(store: &Store, now: i64, stored: u64) -> Result<u64, StoreError> {
-    let horizon = now + REMINDER_MINUTES[0] * 60;
-    let due = sqlx::query(
-        "SELECT b.id, b.start_at FROM booking b WHERE b.start_at > $1 AND b.start_at <= $2 \
-         AND EXISTS (SELECT 1 FROM booking_change c WHERE c.id = b.id AND c.state = 'accepted') \
-         AND NOT EXISTS (SELECT 1 FROM booking_change c WHERE c.id = b.id \
-           AND c.state <> 'accepted') \
-         ORDER BY b.start_at, b.id",
-    )
-    .bind(now)
-    .bind(horizon)
-    .fetch_all(store.pool())
-    .await?;
+    // (when it fell due, booking, kind, minutes)
+    let mut due: Vec<(i64, i64, Reminder, i64)> = Vec::new();
+    for kind in [Reminder::Lesson, Reminder::Funding] {
+        let rows = sqlx::query(kind.due_sql())
+            .bind(now)
+            .bind(now + kind.minutes()[0] * 60)
+            .fetch_all(store.pool())
+            .await?;
+        for r in &rows {
+            let (id, deadline): (i64, i64) = (r.try_get("id")?, r.try_get("deadline")?);
+            for minutes in kind.minutes() {
+                let at = deadline - minutes * 60;
+                if now >= at {
+                    due.push((at, id, kind, minutes));
+                }
+            }
+        }
+    }
     if due.is_empty() {
         return Ok(0);
     }
+    due.sort_by_key(|&(at, id, kind, minutes)| (at, id, kind, -minutes));
     let block = i64::try_from(stored).unwrap_or(i64::MAX);
     let mut tx = store.pool().begin().await?;
     let mut n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM booking_reminder WHERE block = $1")
@@ -359,32 +389,97 @@ pub async fn fire_reminders(store: &Store, now: i64, stored: u64) -> Result<u64,
         .fetch_one(&mut *tx)
         .await?;
     let mut fired = 0;
-    for r in &due {
-        let (id, start): (i64, i64) = (r.try_get("id")?, r.try_get("start_at")?);
-        for minutes in REMINDER_MINUTES {
-            if now < start - minutes * 60 {
-                continue;
-            }
-            let added = sqlx::query(
-                "INSERT INTO booking_reminder (booking_id, minutes, block, log_index, fired_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            )
-            .bind(id)
-            .bind(minutes)
-            .bind(block)
-            .bind(REMINDER_BASE + n)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if added > 0 {
-                n += 1;
-                fired += 1;
-            }
+    for (_, id, kind, minutes) in due {
+        let added = sqlx::query(
+            "INSERT INTO booking_reminder \
+               (booking_id, kind, minutes, block, log_index, fired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind.key())
+        .bind(minutes)
+        .bind(block)
+        .bind(REMINDER_BASE + n)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if added > 0 {
+            n += 1;
+            fired += 1;
         }
     }
     tx.commit().await?;
     Ok(fired)
+}
+
+/// The kinds of reminders the indexer fires by its clock (`booking_reminder.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reminder {
+    /// `booking_reminder`: [`REMINDER_MINUTES`] before the start of an accepted booking
+    /// (no later event) that has not started, funded or not.
+    Lesson,
+    /// `booking_funding_reminder`: [`FUNDING_REMINDER_MINUTES`] before the `fundBy` of a
+    /// lesson booked without its deposit and not funded, requested or accepted (no other
+    /// event), whose `fundBy` has not passed.
+    Funding,
+}
+
+impl Reminder {
+    /// Stored in `booking_reminder.kind`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Reminder::Lesson => "lesson",
+            Reminder::Funding => "funding",
+        }
+    }
+
+    /// The kind stored under `key`.
+    pub fn from_key(key: &str) -> Option<Self> {
+        [Reminder::Lesson, Reminder::Funding]
+            .into_iter()
+            .find(|k| k.key() == key)
+    }
+
+    /// Its offsets before the deadline, minutes, largest first.
+    pub fn minutes(self) -> [i64; 2] {
+        match self {
+            Reminder::Lesson => REMINDER_MINUTES,
+            Reminder::Funding => FUNDING_REMINDER_MINUTES,
+        }
+    }
+
+    /// The notification's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reminder::Lesson => "booking_reminder",
+            Reminder::Funding => "booking_funding_reminder",
+        }
+    }
+
+    /// The bookings it applies to whose deadline (`deadline`) is in `($1, $2]`.
+    fn due_sql(self) -> &'static str {
+        match self {
+            Reminder::Lesson => {
+                "SELECT b.id, b.start_at AS deadline FROM booking b \
+                 WHERE b.start_at > $1 AND b.start_at <= $2 \
+                 AND EXISTS (SELECT 1 FROM booking_change c WHERE c.id = b.id \
+                   AND c.state = 'accepted') \
+                 AND NOT EXISTS (SELECT 1 FROM booking_change c WHERE c.id = b.id \
+                   AND c.state <> 'accepted') \
+                 ORDER BY b.start_at, b.id"
+            }
+            Reminder::Funding => {
+                "SELECT f.id, f.fund_by AS deadline FROM booking_funding f \
+                 WHERE f.kind = 'due' AND f.fund_by > $1 AND f.fund_by <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM booking_funding g WHERE g.id = f.id \
+                   AND g.kind = 'funded') \
+                 AND NOT EXISTS (SELECT 1 FROM booking_change c WHERE c.id = f.id \
+                   AND c.state <> 'accepted') \
+                 ORDER BY f.fund_by, f.id"
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- favourites

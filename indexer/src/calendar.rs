@@ -7,8 +7,11 @@
 //! state: a booking that ended without a lesson stays in the feed as `CANCELLED`, so a
 //! subscribed calendar removes the event it had. `UID` is stable per booking
 //! (`booking-{id}@{booking contract}.{chain id}.minuto`), `SEQUENCE` counts the booking's
-//! events after its request (it grows with each change of state) and `DTSTAMP` is the
-//! block time of the latest one: fetching the feed twice gives the same bytes.
+//! events after its request (it grows with each change of state, and with the
+//! `BookingFunded` of a lesson booked without its deposit) and `DTSTAMP` is the block time
+//! of the latest one: fetching the feed twice gives the same bytes. The `DESCRIPTION` of a
+//! lesson booked without its deposit says `deposit not funded: due by …` (its fundBy, UTC)
+//! until it is funded, then `deposit funded`.
 
 use alloy_primitives::Address;
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
@@ -55,7 +58,22 @@ pub fn feed(who: Address, bookings: &[Booking], contract: Address, chain_id: u64
         } else {
             "student"
         };
-        let stamp = b.changes.last().map_or(b.requested_at, |c| c.at);
+        // A lesson booked without its deposit: its funding is part of the event, and its
+        // funding (`BookingFunded`) a change of it.
+        let stamp = b
+            .changes
+            .last()
+            .map_or(b.requested_at, |c| c.at)
+            .max(b.funded_at.unwrap_or(i64::MIN));
+        let funding = match (b.fund_by, b.funded_at) {
+            (Some(by), _) => format!(
+                "; deposit not funded: due by {}",
+                utc(by).format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            (None, Some(_)) => "; deposit funded".to_owned(),
+            (None, None) => String::new(),
+        };
+        let sequence = b.changes.len() + usize::from(b.funded_at.is_some());
         let event = Event::new()
             .uid(&format!(
                 "booking-{}@{}.{chain_id}.minuto",
@@ -67,14 +85,14 @@ pub fn feed(who: Address, bookings: &[Booking], contract: Address, chain_id: u64
             .ends(utc(b.end))
             .summary(&format!("Minuto lesson with {with} {}", hex_addr(&other)))
             .description(&format!(
-                "Booking {}; state: {}; you are the {role}; price: {} base units of {}",
+                "Booking {}; state: {}; you are the {role}; price: {} base units of {}{funding}",
                 b.id,
                 b.state,
                 b.price,
                 hex_addr(&b.token)
             ))
             .status(status(b.state))
-            .sequence(u32::try_from(b.changes.len()).unwrap_or(u32::MAX))
+            .sequence(u32::try_from(sequence).unwrap_or(u32::MAX))
             .done();
         cal.push(event);
     }

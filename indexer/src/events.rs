@@ -215,6 +215,17 @@ pub enum Fact {
         lessons: u16,
         interval: u32,
     },
+    /// `BookingFundingDue`: lesson `id` of a series funded lesson by lesson was booked
+    /// without its deposit, which the student must `fund` by `fund_by`.
+    BookingFundingDue {
+        id: i64,
+        fund_by: u64,
+    },
+    /// `BookingFunded`: lesson `id`'s deposit (`amount`) was pulled in.
+    BookingFunded {
+        id: i64,
+        amount: U256,
+    },
     /// Every later event of a booking: its new state and what the event carries.
     BookingChanged {
         id: i64,
@@ -587,6 +598,14 @@ fn booking(e: IBookingEvents) -> Result<Option<Fact>, DecodeError> {
             lessons: e.lessons,
             interval: e.interval,
         },
+        E::BookingFundingDue(e) => Fact::BookingFundingDue {
+            id: booking_id(e.id)?,
+            fund_by: e.fundBy,
+        },
+        E::BookingFunded(e) => Fact::BookingFunded {
+            id: booking_id(e.id)?,
+            amount: e.amount,
+        },
         E::BookingAccepted(e) => changed(e.id, S::Accepted, Some(e.tutor), none, None, None)?,
         E::BookingDeclined(e) => changed(
             e.id,
@@ -863,6 +882,37 @@ mod tests {
                     tutor: Address::repeat_byte(6),
                     lessons: 3,
                     interval: 604_800,
+                })
+            )
+        );
+        // A lesson booked without its deposit, and its funding.
+        let due = IBooking::BookingFundingDue {
+            id: U256::from(7),
+            fundBy: 1_796_688_000,
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &due).unwrap(),
+            (
+                "BookingFundingDue",
+                Some(Fact::BookingFundingDue {
+                    id: 7,
+                    fund_by: 1_796_688_000
+                })
+            )
+        );
+        let funded = IBooking::BookingFunded {
+            id: U256::from(7),
+            amount: U256::from(20_000_000u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &funded).unwrap(),
+            (
+                "BookingFunded",
+                Some(Fact::BookingFunded {
+                    id: 7,
+                    amount: U256::from(20_000_000u64)
                 })
             )
         );

@@ -419,7 +419,9 @@ async fn chain_events(
            x.free_notice, x.late_cancel_fee_bps, x.no_show_fee_bps, \
            (SELECT s.first_id FROM booking_series s WHERE s.student = x.student \
             AND s.first_id <= x.id AND x.id < s.first_id + s.lessons \
-            ORDER BY s.first_id DESC LIMIT 1) AS series_first \
+            ORDER BY s.first_id DESC LIMIT 1) AS series_first, \
+           (SELECT f.fund_by FROM booking_funding f WHERE f.id = x.id AND f.kind = 'due' \
+            ORDER BY f.block, f.log_index LIMIT 1) AS fund_by \
          FROM booking x WHERE (x.student = $1 OR x.tutor = $1) AND {range} \
          ORDER BY x.block, x.log_index LIMIT $5"
     ))
@@ -433,21 +435,38 @@ async fn chain_events(
          ORDER BY x.block, x.log_index LIMIT $5"
     ))
     .await?;
-    // Reminders sit at the first block not yet stored (see `booking::fire_reminders`).
-    let reminded = run(
-        "SELECT x.block, x.log_index, x.booking_id, x.minutes, x.fired_at, b.student, \
-           b.tutor, b.token, b.start_at, b.duration \
+    let funded = run(format!(
+        "SELECT x.block, x.log_index, x.id, x.amount, b.student, b.tutor, b.token, \
+           b.start_at, b.duration \
+         FROM booking_funding x JOIN booking b ON b.id = x.id \
+         WHERE x.kind = 'funded' AND (b.student = $1 OR b.tutor = $1) AND {range} \
+         ORDER BY x.block, x.log_index LIMIT $5"
+    ))
+    .await?;
+    // Reminders sit at the first block not yet stored (see `booking::fire_reminders`);
+    // a funding reminder goes to the student only. The lesson's funding is as of the
+    // reminder's place: its `BookingFundingDue` and `BookingFunded` stored before it.
+    let stored_before =
+        "AND (f.block < x.block OR (f.block = x.block AND f.log_index < x.log_index))";
+    let reminded = run(format!(
+        "SELECT x.block, x.log_index, x.booking_id, x.kind, x.minutes, x.fired_at, \
+           b.student, b.tutor, b.token, b.start_at, b.duration, b.deposit, \
+           (SELECT MAX(f.fund_by) FROM booking_funding f WHERE f.id = x.booking_id \
+             AND f.kind = 'due' {stored_before}) AS due_by, \
+           (SELECT COUNT(*) FROM booking_funding f WHERE f.id = x.booking_id \
+             AND f.kind = 'funded' {stored_before}) AS funded_n \
          FROM booking_reminder x JOIN booking b ON b.id = x.booking_id \
-         WHERE (b.student = $1 OR b.tutor = $1) \
+         WHERE (b.student = $1 OR (b.tutor = $1 AND x.kind = 'lesson')) \
            AND (x.block > $2 OR (x.block = $2 AND x.log_index > $3)) AND x.block <= $4 \
          ORDER BY x.block, x.log_index LIMIT $5"
-            .to_owned(),
-    )
+    ))
     .await?;
     // A query that filled its page may have more after its last row: nothing past the
     // earliest such row is sent this round (the next round continues from there).
     let mut until: Option<Position> = None;
-    for rows in [&started, &ended, &rated, &requested, &changed, &reminded] {
+    for rows in [
+        &started, &ended, &rated, &requested, &changed, &funded, &reminded,
+    ] {
         if rows.len() as i64 == PAGE {
             let last = rows.last().expect("a full page");
             let p = (last.try_get("block")?, last.try_get("log_index")?);
@@ -549,6 +568,7 @@ async fn chain_events(
             .try_get::<Option<i64>, _>("series_first")?
             .map(|v| v.to_string())
             .into();
+        data["fundBy"] = r.try_get::<Option<i64>, _>("fund_by")?.into();
         out.push((pos(r)?, "booking_requested", data));
     }
     for r in &changed {
@@ -593,12 +613,36 @@ async fn chain_events(
         }
         out.push((pos(r)?, name, data));
     }
+    for r in &funded {
+        let mut data = lesson(r, "id")?;
+        data["amount"] = amount(r, "amount")?.to_string().into();
+        out.push((pos(r)?, "booking_funded", data));
+    }
     for r in &reminded {
         let mut data = lesson(r, "booking_id")?;
         let start: i64 = r.try_get("start_at")?;
+        let fired_at: i64 = r.try_get("fired_at")?;
+        let due_by: Option<i64> = r.try_get("due_by")?;
+        let funded = due_by.is_none() || r.try_get::<i64, _>("funded_n")? > 0;
         data["minutes"] = r.try_get::<i64, _>("minutes")?.into();
-        data["startsInSeconds"] = (start - r.try_get::<i64, _>("fired_at")?).into();
-        out.push((pos(r)?, "booking_reminder", data));
+        let kind: String = r.try_get("kind")?;
+        let kind = crate::booking::Reminder::from_key(&kind).ok_or(StoreError::Corrupt {
+            column: "booking_reminder.kind",
+            value: kind,
+        })?;
+        match kind {
+            crate::booking::Reminder::Lesson => {
+                data["startsInSeconds"] = (start - fired_at).into();
+                data["funded"] = funded.into();
+            }
+            crate::booking::Reminder::Funding => {
+                let fund_by = due_by.unwrap_or_default();
+                data["fundBy"] = fund_by.into();
+                data["dueInSeconds"] = (fund_by - fired_at).into();
+                data["deposit"] = amount(r, "deposit")?.to_string().into();
+            }
+        }
+        out.push((pos(r)?, kind.name(), data));
     }
     // Stable: a `badge_claimable` stays before the `session_ended` of its log.
     out.sort_by_key(|(p, _, _)| *p);
@@ -613,12 +657,18 @@ async fn chain_events(
                     at,
                     event(name, format!("{}:{}:{BADGE}", p.0, p.1), at, data),
                 )
-            } else if name == "booking_reminder" {
-                // Deterministic: the place it was stored at, the booking and the offset.
+            } else if name == "booking_reminder" || name == "booking_funding_reminder" {
+                // Deterministic: the place it was stored at, the booking, the kind and
+                // the offset.
                 let id = format!(
-                    "{}:{}:{}",
+                    "{}:{}:{}{}",
                     position_id(p),
                     data["booking"].as_str().unwrap_or_default(),
+                    if name == "booking_reminder" {
+                        ""
+                    } else {
+                        "funding:"
+                    },
                     data["minutes"]
                 );
                 (p, event(name, id, p, data))

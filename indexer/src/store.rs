@@ -39,6 +39,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_badge_settings.sql"),
     ),
     (6, "booking", include_str!("../migrations/0006_booking.sql")),
+    (
+        7,
+        "booking funding",
+        include_str!("../migrations/0007_booking_funding.sql"),
+    ),
 ];
 
 /// Event tables whose rows are counted in `row_counts`.
@@ -69,6 +74,7 @@ const EVENT_TABLES: &[&str] = &[
     "booking_change",
     "rate_set",
     "policy_set",
+    "booking_funding",
 ];
 
 #[derive(Debug)]
@@ -1033,6 +1039,42 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 a(tutor),
                 I(i64::from(*lessons)),
                 I(i64::from(*interval)),
+            ],
+        ),
+        Fact::BookingFundingDue { id, fund_by } => (
+            "booking_funding",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "kind",
+                "fund_by",
+                "amount",
+            ],
+            vec![
+                I(*id),
+                T("due".into()),
+                V::NI(Some(i64::try_from(*fund_by).unwrap_or(i64::MAX))),
+                V::NT(None),
+            ],
+        ),
+        Fact::BookingFunded { id, amount } => (
+            "booking_funding",
+            &[
+                "block",
+                "log_index",
+                "ts",
+                "id",
+                "kind",
+                "fund_by",
+                "amount",
+            ],
+            vec![
+                I(*id),
+                T("funded".into()),
+                V::NI(None),
+                V::NT(Some(amount.to_string())),
             ],
         ),
         Fact::BookingChanged {
