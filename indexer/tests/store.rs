@@ -333,6 +333,298 @@ async fn booking_rows_are_written_once_and_rewound_to_the_earlier_state(postgres
     store.close().await;
 }
 
+/// Lessons 2 and 3 of a series funded lesson by lesson (requested at block 30, each with
+/// its `BookingFundingDue`, fundBy 100,000), 2 accepted (31) and funded (32). Written
+/// twice: stored once; 2 funded, 3 not. `fire_reminders`: 3's funding reminders once
+/// each at 24 h and 1 h before its fundBy (2, funded, none), at their places; a rewind
+/// that drops 2's `BookingFunded` makes it unfunded again and both its reminders, passed,
+/// fire at once in order; a rewind to the request leaves no funding row.
+async fn funding_rows_are_rewound_and_funding_reminders_fire_once(postgres: bool) {
+    use minuto_indexer::booking::{self, Order, REMINDER_BASE};
+    use minuto_indexer::events::BookingState;
+    let test = "funding_rows_are_rewound_and_funding_reminders_fire_once";
+    let Some((store, _guard)) = database(postgres, test).await else {
+        return;
+    };
+    store.bind(31_337, ESCROW).await.unwrap();
+    const FUND_BY: i64 = 100_000;
+    let booking = |block, index, ts, name, fact| {
+        let mut l = log(block, index, ts, name, fact);
+        l.event.source = Source::Booking;
+        l
+    };
+    let request = |id: i64, start: u64| Fact::BookingRequested {
+        id,
+        student: STUDENT,
+        tutor: TUTOR,
+        token: TOKEN,
+        start,
+        duration: 1_800,
+        rate: U256::from(10u64).pow(U256::from(22)),
+        deposit: U256::from(20_000_000u64),
+        credential_kind: 0,
+        answer_deadline: 2_100,
+        free_notice: 3_600,
+        late_cancel_fee_bps: 2_000,
+        no_show_fee_bps: 5_000,
+    };
+    let due = |id| Fact::BookingFundingDue {
+        id,
+        fund_by: FUND_BY as u64,
+    };
+    let logs = vec![
+        booking(30, 0, 3_000, "BookingRequested", request(2, 200_000)),
+        booking(30, 1, 3_000, "BookingFundingDue", due(2)),
+        booking(30, 2, 3_000, "BookingRequested", request(3, 200_000)),
+        booking(30, 3, 3_000, "BookingFundingDue", due(3)),
+        booking(
+            31,
+            0,
+            3_010,
+            "BookingAccepted",
+            Fact::BookingChanged {
+                id: 2,
+                state: BookingState::Accepted,
+                by: Some(TUTOR),
+                tutor_fee: None,
+                refund: None,
+                escrowed: None,
+                session_id: None,
+                reason: None,
+            },
+        ),
+        booking(
+            32,
+            0,
+            3_020,
+            "BookingFunded",
+            Fact::BookingFunded {
+                id: 2,
+                amount: U256::from(20_000_000u64),
+            },
+        ),
+    ];
+    let batch = Batch {
+        rewind_from: None,
+        events: logs,
+        cursor: Some(Cursor {
+            next_block: 33,
+            last_hash: B256::with_last_byte(32),
+        }),
+    };
+    store.write(&batch).await.unwrap();
+    store.write(&batch).await.unwrap();
+    let funding_rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM booking_funding")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(funding_rows().await, 3);
+    let funding = || async {
+        booking::bookings(&store, STUDENT, Order::NewestFirst, None, 10)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|b| (b.id, b.state, b.fund_by, b.funded, b.funded_at))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        funding().await,
+        [
+            ("3".to_owned(), "requested", Some(FUND_BY), false, None),
+            ("2".to_owned(), "accepted", None, true, Some(3_020)),
+        ]
+    );
+    let fired = || async {
+        sqlx::query_as::<_, (i64, String, i64, i64, i64, i64)>(
+            "SELECT booking_id, kind, minutes, block, log_index, fired_at FROM booking_reminder \
+             ORDER BY block, log_index",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 86_401, 33)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 86_400, 33)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 86_400, 33)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 3_600, 33)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 1, 33)
+            .await
+            .unwrap(),
+        0
+    );
+    let f = |id: i64, minutes: i64, block: i64, k: i64, at: i64| {
+        (
+            id,
+            "funding".to_owned(),
+            minutes,
+            block,
+            REMINDER_BASE + k,
+            at,
+        )
+    };
+    assert_eq!(
+        fired().await,
+        [
+            f(3, 1_440, 33, 0, FUND_BY - 86_400),
+            f(3, 60, 33, 1, FUND_BY - 3_600)
+        ]
+    );
+
+    // The funding dropped: 2 unfunded again, its passed reminders fire at once.
+    let rewind = |from: u64| Batch {
+        rewind_from: Some(from),
+        events: vec![],
+        cursor: Some(Cursor {
+            next_block: from,
+            last_hash: B256::with_last_byte(from as u8 - 1),
+        }),
+    };
+    store.write(&rewind(32)).await.unwrap();
+    assert_eq!(funding_rows().await, 2);
+    assert_eq!(
+        funding().await[1],
+        ("2".to_owned(), "accepted", Some(FUND_BY), false, None)
+    );
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY - 3_600, 32)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        fired().await[..2],
+        [
+            f(2, 1_440, 32, 0, FUND_BY - 3_600),
+            f(2, 60, 32, 1, FUND_BY - 3_600)
+        ]
+    );
+    // After fundBy, or once the lesson ended: nothing.
+    assert_eq!(
+        booking::fire_reminders(&store, FUND_BY, 32).await.unwrap(),
+        0
+    );
+    store.write(&rewind(30)).await.unwrap();
+    assert_eq!(funding_rows().await, 0);
+    assert_eq!(fired().await.len(), 4);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn funding_rows_are_rewound_and_funding_reminders_fire_once_on_sqlite() {
+    funding_rows_are_rewound_and_funding_reminders_fire_once(false).await;
+}
+
+#[tokio::test]
+async fn funding_rows_are_rewound_and_funding_reminders_fire_once_on_postgres() {
+    funding_rows_are_rewound_and_funding_reminders_fire_once(true).await;
+}
+
+/// A database at version 6 with a fired `booking_reminder`: migration 7 keeps it as a
+/// `lesson` reminder at its place (it does not fire again), adds `booking_funding`, and the
+/// other offset still fires once.
+async fn migration_7_keeps_the_reminders_fired(postgres: bool) {
+    use minuto_indexer::booking::{self, REMINDER_BASE};
+    let Some((store, guard)) = database(postgres, "migration_7_keeps_the_reminders_fired").await
+    else {
+        return;
+    };
+    store.bind(31_337, ESCROW).await.unwrap();
+    // Booking 1 requested (20) and accepted (21), starting at 2,600.
+    let batch = Batch {
+        rewind_from: None,
+        events: booking_logs()
+            .into_iter()
+            .filter(|l| l.block < 22)
+            .collect(),
+        cursor: Some(Cursor {
+            next_block: 22,
+            last_hash: B256::with_last_byte(21),
+        }),
+    };
+    store.write(&batch).await.unwrap();
+    // As version 6 left it, with its 30-minute reminder fired (one connection).
+    let mut tx = store.pool().begin().await.unwrap();
+    for sql in [
+        "DROP TABLE booking_funding".to_owned(),
+        "DROP TABLE booking_reminder".to_owned(),
+        "CREATE TABLE booking_reminder (booking_id BIGINT NOT NULL, minutes BIGINT NOT NULL, \
+         block BIGINT NOT NULL, log_index BIGINT NOT NULL, fired_at BIGINT NOT NULL, \
+         PRIMARY KEY (booking_id, minutes))"
+            .to_owned(),
+        "CREATE UNIQUE INDEX booking_reminder_at ON booking_reminder (block, log_index)".to_owned(),
+        format!(
+            "INSERT INTO booking_reminder (booking_id, minutes, block, log_index, fired_at) \
+             VALUES (1, 30, 22, {REMINDER_BASE}, 800)"
+        ),
+        "DELETE FROM _sqlx_migrations WHERE version = 7".to_owned(),
+    ] {
+        sqlx::query(&sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let url = match &guard {
+        Guard::Sqlite(dir) => format!("sqlite://{}", dir.path().join("i.sqlite").display()),
+        Guard::Postgres(pg) => pg.url("index"),
+    };
+    store.close().await;
+    let store = Store::open(&url).await.unwrap();
+    let fired = || async {
+        sqlx::query_as::<_, (i64, String, i64, i64, i64, i64)>(
+            "SELECT booking_id, kind, minutes, block, log_index, fired_at FROM booking_reminder \
+             ORDER BY block, log_index",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+    };
+    let lesson = |minutes: i64, k: i64, at: i64| {
+        (1, "lesson".to_owned(), minutes, 22, REMINDER_BASE + k, at)
+    };
+    assert_eq!(fired().await, [lesson(30, 0, 800)]);
+    assert_eq!(booking::fire_reminders(&store, 800, 22).await.unwrap(), 0);
+    assert_eq!(booking::fire_reminders(&store, 2_300, 22).await.unwrap(), 1);
+    assert_eq!(fired().await, [lesson(30, 0, 800), lesson(5, 1, 2_300)]);
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM booking_funding")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn migration_7_keeps_the_reminders_fired_on_sqlite() {
+    migration_7_keeps_the_reminders_fired(false).await;
+}
+
+#[tokio::test]
+async fn migration_7_keeps_the_reminders_fired_on_postgres() {
+    migration_7_keeps_the_reminders_fired(true).await;
+}
+
 async fn a_database_of_another_deployment_is_refused(postgres: bool) {
     let Some((store, _guard)) =
         database(postgres, "a_database_of_another_deployment_is_refused").await
