@@ -1,6 +1,6 @@
 //! minuto-booking as the API serves it: a party's bookings with their state, the
 //! tutors a student keeps coming back to with the arguments to book them again, and the
-//! `booking_reminder`s the indexer fires by its clock.
+//! `booking_reminder`s and `booking_funding_reminder`s the indexer fires by its clock.
 //!
 //! A booking's state is never stored: it is its latest `booking_change` row (none:
 //! `requested`), so a rewind that deletes rows brings back the state the chain now has.

@@ -20,15 +20,19 @@
 //!
 //! minuto-booking's events go to both parties of the booking: `booking_requested`,
 //! `booking_accepted`, `booking_declined`, `booking_expired`, `booking_cancelled`,
-//! `booking_joined`, `booking_no_show` (`noShow`: `student` or `tutor`) and
-//! `booking_join_refused`, ids `block:log_index` like every chain event.
+//! `booking_joined`, `booking_no_show` (`noShow`: `student` or `tutor`),
+//! `booking_join_refused` and `booking_funded` (a lesson booked without its deposit was
+//! funded), ids `block:log_index` like every chain event.
 //!
-//! `booking_reminder` (30 and 5 minutes before an accepted booking's start, see
-//! [`crate::booking::fire_reminders`]) is fired by the indexer's clock and stored once per
-//! booking and offset, at a place after every log stored when it fired: its id is
-//! `block:reminder:n:booking:minutes` (`block`: the first block not yet stored then; `n`:
-//! its rank among the reminders fired at that block). A resume from it or from any later
-//! id does not send it again; a resume from an earlier id does, with the same id.
+//! `booking_reminder` (30 and 5 minutes before an accepted booking's start, with `funded`
+//! as stored at its place) and `booking_funding_reminder` (to the student, 24 h and 1 h
+//! before an unfunded lesson's fundBy; see [`crate::booking::fire_reminders`]) are fired by
+//! the indexer's clock and stored once per booking, kind and offset, at a place after
+//! every log stored when it fired: its id is `block:reminder:n:booking:minutes` (or
+//! `block:reminder:n:booking:funding:minutes`; `block`: the first block not yet stored
+//! then; `n`: its rank among the reminders fired at that block). A resume from it or from
+//! any later id does not send it again; a resume from an earlier id does, with the same
+//! id.
 //!
 //! When ingestion rewinds (a reorganisation replaced stored blocks), a stream that had
 //! sent events from the replaced blocks sends the new blocks' events from there on
@@ -184,10 +188,11 @@ fn role_of(who: Address, student: Address) -> &'static str {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
     /// `session_started`, `badge_claimable`, `session_ended`, `rating_received`,
-    /// `low_funds`, `booking_*` or `booking_reminder`.
+    /// `low_funds`, `booking_*`, `booking_reminder` or `booking_funding_reminder`.
     pub name: &'static str,
     /// `block:log_index` (`…:low:session:minutes` for `low_funds`, `…:badge` for
-    /// `badge_claimable`, `block:reminder:n:booking:minutes` for `booking_reminder`).
+    /// `badge_claimable`, `block:reminder:n:booking:minutes` for `booking_reminder`,
+    /// `block:reminder:n:booking:funding:minutes` for `booking_funding_reminder`).
     pub id: String,
     /// The place in the chain it comes from (for `low_funds`, of the last chain event
     /// before it): a consumer resuming after it misses nothing.
@@ -736,6 +741,11 @@ mod tests {
         assert_eq!(
             parse_event_id("1041:reminder:2:7:5"),
             Some((1041, base + 2))
+        );
+        // A funding reminder's id: the same place.
+        assert_eq!(
+            parse_event_id("1041:reminder:3:7:funding:1440"),
+            Some((1041, base + 3))
         );
         assert_eq!(
             parse_event_id("1041:reminder:2:low:3:10"),
