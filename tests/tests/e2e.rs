@@ -187,13 +187,17 @@ const SCENARIOS: &[(&str, Scenario)] = &[
 /// The gas regression check (issue #17): each operation's gas, uncached, on the Stylus VM
 /// the suite was measured on (8 of 8 scenarios, 6-decimal token), plus 2 % for what a
 /// program's size and the chain's state move from one run to the next. A run over any of
-/// them fails, naming the operation. Lower them as gas cuts land; the issue's targets
+/// them fails, naming the operation. Rows of other names are not checked: a gated start
+/// (`escrow.start (gated)`, which also reads the credentials contract) and the
+/// scenario-specific stops (`escrow.stop`, `escrow.stop (booked)`, …) were not measured
+/// there. Lower them as gas cuts land; the issue's targets
 /// (whole session 190,000, top-up 35,000 and withdraw 50,000 beyond program init, badge
 /// claim and rating 100,000) are the goal, not yet these budgets.
 const GAS_BUDGETS: &[(&str, u64)] = &[
     ("escrow.open", 188_115),
     ("escrow.start", 80_981),
-    ("escrow.stop", 109_920),
+    ("escrow.stop (student)", 109_920),
+    ("escrow.stop (tutor)", 109_920),
     ("escrow.stopAt (relayer, backdated)", 147_408),
     ("escrow.topUp", 104_098),
     ("escrow.withdraw", 139_634),
@@ -406,13 +410,20 @@ async fn open(s: &Suite, deposit: u64, student_key: Address, kind: u32) -> Resul
 }
 
 async fn start(s: &Suite, id: U256, tutor_key: Address) -> Result<u64> {
+    // A gated start also reads the credentials contract: its own row, outside the budget.
+    let gated = escrow(s, &s.tutor).session(id).call().await?.credentialKind != 0;
     let r = escrow(s, &s.tutor)
         .start(id, tutor_key)
         .send()
         .await?
         .get_receipt()
         .await?;
-    s.node.mined("escrow.start", &r)?;
+    let op = if gated {
+        "escrow.start (gated)"
+    } else {
+        "escrow.start"
+    };
+    s.node.mined(op, &r)?;
     let view = escrow(s, &s.tutor).session(id).call().await?;
     ensure!(view.state == 2, "state {} after start", view.state);
     ensure!(view.start == s.node.block_time(&r).await?);
