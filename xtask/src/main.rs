@@ -363,6 +363,15 @@ fn build_contract(
     let raw = fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
     let module = stylus_ready(&raw).with_context(|| built.display().to_string())?;
     check_module(&module).context("the WASM is not a deployable Stylus program")?;
+    let memory = footprint(&module).context("measuring the module's memory")?;
+    println!(
+        "{}: {} initial memory page(s); stack {} bytes, its deepest chain of calls {} bytes",
+        pkg.name,
+        memory.pages,
+        group(memory.stack as usize),
+        group(memory.deepest as usize)
+    );
+    memory.check()?;
     let out = out_dir.join(format!("{}.wasm", pkg.name));
     fs::write(&out, &module).with_context(|| format!("writing {}", out.display()))?;
     // What the chain stores and minuto-deploy deploys: measured here, byte for byte.
@@ -453,6 +462,238 @@ fn check_module(module: &[u8]) -> Result<()> {
     }
     ensure!(problems.is_empty(), "{}", problems.join("; "));
     Ok(())
+}
+
+/// Rounds a group of functions calling each other is counted for (see [`footprint`]).
+const RECURSION_ROUNDS: u32 = 64;
+
+/// Pages a call gets without paying for them (Arbitrum's `InitialFreePages`): each initial
+/// page past these costs about 1,000 gas on every call of the program.
+const FREE_PAGES: u64 = 2;
+
+/// What a module asks of memory: its initial pages, its stack (the initial value of
+/// `__stack_pointer`, the first global: rustc puts the stack first, growing down from it,
+/// so an overflow traps below address 0 instead of running into data), and the most
+/// stack any chain of calls can take.
+#[derive(Debug, PartialEq, Eq)]
+struct Footprint {
+    pages: u64,
+    stack: u32,
+    /// Each function's frame (its prologue's `global.get $sp; i32.const N; i32.sub`)
+    /// summed along the deepest chain of calls from the entrypoint; a `call_indirect`
+    /// counts as a call to the deepest function in the table; recursion counts
+    /// [`RECURSION_ROUNDS`] rounds.
+    deepest: u32,
+}
+
+impl Footprint {
+    /// The initial memory within the free pages, and the deepest chain of calls within
+    /// three quarters of the stack (the rest a margin for what the frames do not show).
+    fn check(&self) -> Result<()> {
+        ensure!(
+            self.pages <= FREE_PAGES,
+            "{} initial memory pages: each past {FREE_PAGES} costs ~1,000 gas on every call \
+             (set the stack size: -zstack-size in .cargo/config.toml)",
+            self.pages
+        );
+        ensure!(
+            u64::from(self.deepest) * 4 <= u64::from(self.stack) * 3,
+            "the deepest chain of calls takes {} bytes of stack, over 3/4 of the {} the \
+             module has: raise -zstack-size in .cargo/config.toml",
+            self.deepest,
+            self.stack
+        );
+        Ok(())
+    }
+}
+
+/// Measures [`Footprint`] of `module`.
+fn footprint(module: &[u8]) -> Result<Footprint> {
+    use wasmparser::{ElementItems, ExternalKind, Operator, Parser, Payload, TypeRef};
+
+    let mut imported = 0u32;
+    let mut entry = None;
+    let mut pages = 0;
+    let mut stack = None;
+    let mut table = Vec::new();
+    // Per defined function: its frame, the functions it calls, whether it calls indirectly.
+    let mut funcs: Vec<(u32, Vec<u32>, bool)> = Vec::new();
+    for payload in Parser::new(0).parse_all(module) {
+        match payload? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if matches!(import?.ty, TypeRef::Func(_)) {
+                        imported += 1;
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    pages = memory?.initial;
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    if (export.name, export.kind) == (ENTRYPOINT, ExternalKind::Func) {
+                        entry = Some(export.index);
+                    }
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                if let Some(global) = reader.into_iter().next() {
+                    let mut init = global?.init_expr.get_operators_reader();
+                    if let Operator::I32Const { value } = init.read()? {
+                        stack = Some(value as u32);
+                    }
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    if let ElementItems::Functions(items) = element?.items {
+                        for f in items {
+                            table.push(f?);
+                        }
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let mut ops = Vec::new();
+                let mut reader = body.get_operators_reader()?;
+                while !reader.eof() {
+                    ops.push(reader.read()?);
+                }
+                let mut frame = 0u32;
+                let mut calls = Vec::new();
+                let mut indirect = false;
+                for (i, op) in ops.iter().enumerate() {
+                    match op {
+                        Operator::GlobalGet { global_index: 0 } => {
+                            if let (Some(Operator::I32Const { value }), Some(Operator::I32Sub)) =
+                                (ops.get(i + 1), ops.get(i + 2))
+                            {
+                                frame = frame.max(*value as u32);
+                            }
+                        }
+                        Operator::Call { function_index } => calls.push(*function_index),
+                        Operator::CallIndirect { .. } => indirect = true,
+                        _ => {}
+                    }
+                }
+                funcs.push((frame, calls, indirect));
+            }
+            _ => {}
+        }
+    }
+    let stack = stack.context("no __stack_pointer global")?;
+    let entry = entry.with_context(|| format!("no `{ENTRYPOINT}` export"))?;
+
+    // The call graph (an indirect call may reach any function in the table), its strongly
+    // connected components (Tarjan), then the deepest chain over the components. A
+    // component with more than one function, or one calling itself, is recursion: in
+    // these modules, `core::fmt` formatting through `dyn` calls (a `Display` that formats
+    // its parts), nested as deep as the format strings are; it counts
+    // [`RECURSION_ROUNDS`] rounds of its frames.
+    let n = funcs.len();
+    let local = |f: &u32| f.checked_sub(imported).map(|k| k as usize);
+    let succ: Vec<Vec<usize>> = funcs
+        .iter()
+        .map(|(_, calls, indirect)| {
+            let indirect = if *indirect { &table[..] } else { &[] };
+            calls.iter().chain(indirect).filter_map(local).collect()
+        })
+        .collect();
+    struct Tarjan<'a> {
+        succ: &'a [Vec<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        comp: Vec<usize>,
+        comps: usize,
+    }
+    impl Tarjan<'_> {
+        fn visit(&mut self, v: usize) {
+            self.index[v] = Some(self.next);
+            self.low[v] = self.next;
+            self.next += 1;
+            self.stack.push(v);
+            self.on[v] = true;
+            for w in self.succ[v].clone() {
+                match self.index[w] {
+                    None => {
+                        self.visit(w);
+                        self.low[v] = self.low[v].min(self.low[w]);
+                    }
+                    Some(i) if self.on[w] => self.low[v] = self.low[v].min(i),
+                    Some(_) => {}
+                }
+            }
+            if Some(self.low[v]) == self.index[v] {
+                while let Some(w) = self.stack.pop() {
+                    self.on[w] = false;
+                    self.comp[w] = self.comps;
+                    if w == v {
+                        break;
+                    }
+                }
+                self.comps += 1;
+            }
+        }
+    }
+    let mut t = Tarjan {
+        succ: &succ,
+        index: vec![None; n],
+        low: vec![0; n],
+        on: vec![false; n],
+        stack: Vec::new(),
+        next: 0,
+        comp: vec![0; n],
+        comps: 0,
+    };
+    for v in 0..n {
+        if t.index[v].is_none() {
+            t.visit(v);
+        }
+    }
+    let (comp, comps) = (t.comp, t.comps);
+    let mut frame = vec![0u32; comps];
+    let mut members = vec![0usize; comps];
+    let mut recursive = vec![false; comps];
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); comps];
+    for v in 0..n {
+        let c = comp[v];
+        frame[c] += funcs[v].0;
+        members[c] += 1;
+        for &w in &succ[v] {
+            if comp[w] == c {
+                recursive[c] = true;
+            } else {
+                next[c].push(comp[w]);
+            }
+        }
+    }
+    // Tarjan numbers components in reverse topological order: callees first.
+    let mut deepest_from = vec![0u32; comps];
+    for c in 0..comps {
+        let rounds = if recursive[c] || members[c] > 1 {
+            RECURSION_ROUNDS
+        } else {
+            1
+        };
+        deepest_from[c] =
+            frame[c] * rounds + next[c].iter().map(|d| deepest_from[*d]).max().unwrap_or(0);
+    }
+    let deepest = match local(&entry) {
+        Some(k) => deepest_from[comp[k]],
+        None => 0,
+    };
+    Ok(Footprint {
+        pages,
+        stack,
+        deepest,
+    })
 }
 
 fn compress(data: &[u8]) -> Result<Vec<u8>> {
@@ -1034,6 +1275,81 @@ mod tests {
     const EXPORTED: &str = "/**\n * This file was automatically generated by Stylus and represents a Rust program.\n */\n\n\
         // SPDX-License-Identifier: MIT-OR-APACHE-2.0\npragma solidity ^0.8.23;\n\ninterface IProbe  {\n    \
         function get() external view returns (uint256);\n\n    error Nope(uint8);\n}\n";
+
+    /// A module with `pages` of memory, a stack of `stack` bytes, and functions given as
+    /// WAT bodies (each may allocate a frame with `(call $alloc N)`-free prologues).
+    /// The first of `funcs` is the entrypoint.
+    fn module(pages: u32, stack: u32, funcs: &str) -> Vec<u8> {
+        wat::parse_str(format!(
+            "(module (import \"vm_hooks\" \"x\" (func $host))
+               (memory {pages}) (global $sp (mut i32) (i32.const {stack}))
+               (type $t (func))
+               {funcs}
+               (export \"{ENTRYPOINT}\" (func 1)))"
+        ))
+        .unwrap()
+    }
+
+    /// A function `$name` with a frame of `frame` bytes, then `body`.
+    fn func(name: &str, frame: u32, body: &str) -> String {
+        format!(
+            "(func ${name} (global.set $sp (i32.sub (global.get $sp) (i32.const {frame}))) {body}
+               (global.set $sp (i32.add (global.get $sp) (i32.const {frame}))))"
+        )
+    }
+
+    #[test]
+    fn the_footprint_sums_frames_along_the_deepest_chain_of_calls() {
+        // a (1,000) → b (3,000) → host, and a → c (100), which calls through the table,
+        // which holds b: the deepest chain is a → c → b, 4,100 bytes. d (9,000) is never
+        // called: it does not count.
+        let funcs = [
+            func("a", 1_000, "(call $b) (call $c)"),
+            func("b", 3_000, "(call $host)"),
+            func("c", 100, "(call_indirect (type $t) (i32.const 0))"),
+            func("d", 9_000, "(call $d)"),
+            "(table 1 funcref) (elem (i32.const 0) $b)".to_owned(),
+        ]
+        .join("\n");
+        let f = footprint(&module(1, 32_768, &funcs)).unwrap();
+        assert_eq!(
+            f,
+            Footprint {
+                pages: 1,
+                stack: 32_768,
+                deepest: 4_100
+            }
+        );
+        f.check().unwrap();
+        // The table's deepest function counts for an indirect call.
+        let funcs = [
+            func("c", 30_000, "(call_indirect (type $t) (i32.const 0))"),
+            func("b", 3_000, ""),
+            "(table 1 funcref) (elem (i32.const 0) $b)".to_owned(),
+        ]
+        .join("\n");
+        let f = footprint(&module(1, 32_768, &funcs)).unwrap();
+        assert_eq!(f.deepest, 33_000);
+        assert_eq!(
+            f.check().unwrap_err().to_string(),
+            "the deepest chain of calls takes 33000 bytes of stack, over 3/4 of the 32768 the \
+             module has: raise -zstack-size in .cargo/config.toml"
+        );
+    }
+
+    #[test]
+    fn the_footprint_refuses_pages_past_the_free_ones_and_counts_recursion_64_rounds() {
+        let f = footprint(&module(17, 1_048_576, &func("a", 16, ""))).unwrap();
+        assert_eq!(f.pages, 17);
+        assert_eq!(
+            f.check().unwrap_err().to_string(),
+            "17 initial memory pages: each past 2 costs ~1,000 gas on every call (set the \
+             stack size: -zstack-size in .cargo/config.toml)"
+        );
+        // Recursion counts 64 rounds of its frames.
+        let f = footprint(&module(1, 32_768, &func("a", 16, "(call $a)"))).unwrap();
+        assert_eq!(f.deepest, 16 * 64);
+    }
 
     fn frag(lines: &[&str]) -> Fragment {
         Fragment {
