@@ -2766,6 +2766,114 @@ fn change(state: &str, at: u64, block: u64, by: Option<Address>) -> Value {
     json!({"state": state, "at": at, "block": block, "by": by.map(a)})
 }
 
+/// The indexer's notification settings with `clock` as its clock (a test clock, set by
+/// the test), ticking every 100 ms, a keep-alive every second.
+fn clocked(clock: &std::sync::Arc<std::sync::atomic::AtomicI64>) -> minuto_indexer::NotifyConfig {
+    let c = clock.clone();
+    minuto_indexer::NotifyConfig {
+        clock: std::sync::Arc::new(move || c.load(std::sync::atomic::Ordering::SeqCst)),
+        tick: Duration::from_millis(100),
+        keep_alive: Duration::from_secs(1),
+    }
+}
+
+/// A booking test's webhook and test clock: a [`Receiver`] answering at once, the webhook
+/// `name` (at the receiver's `/name`, for `address`, signed with `secret`), and the
+/// indexer's clock (`NotifyConfig::clock`), set by the test.
+struct Hooked {
+    rx: std::sync::Arc<Receiver>,
+    url: url::Url,
+    name: &'static str,
+    secret: &'static str,
+    address: Address,
+    clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Hooked {
+    async fn start(name: &'static str, secret: &'static str, address: Address) -> Self {
+        let (rx, url) = Receiver::start(secret, 0).await;
+        rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+        Hooked {
+            rx,
+            url,
+            name,
+            secret,
+            address,
+            clock: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        }
+    }
+
+    fn hook(&self) -> minuto_indexer::Webhook {
+        minuto_indexer::Webhook {
+            name: self.name.into(),
+            url: self.url.join(self.name).unwrap(),
+            secret: minuto_indexer::webhook::Secret::new(self.secret.into()),
+            addresses: vec![self.address],
+            timeout: Duration::from_secs(10),
+            retry_initial: Duration::from_millis(20),
+            retry_max: Duration::from_millis(80),
+        }
+    }
+
+    fn notify(&self) -> minuto_indexer::NotifyConfig {
+        clocked(&self.clock)
+    }
+
+    /// An indexer with this webhook and clock, synced.
+    async fn indexer(&self, w: &World, db: &str) -> Handle {
+        let ix = w.indexer_hooks(db, self.notify(), vec![self.hook()]).await;
+        w.synced(&ix).await;
+        ix
+    }
+
+    /// Waits (30 s at most, else panics with `what`) until the webhook's stored cursor
+    /// is `done`.
+    async fn cursor_until(
+        &self,
+        ix: &Handle,
+        done: impl Fn(Option<(i64, i64)>) -> bool,
+        what: &str,
+    ) {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while !done(
+                minuto_indexer::webhook::cursor(&ix.store, self.name, self.address)
+                    .await
+                    .unwrap(),
+            ) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect(what);
+    }
+
+    /// Waits until the webhook has its starting cursor.
+    async fn started(&self, ix: &Handle) {
+        self.cursor_until(ix, |c| c.is_some(), "no starting webhook cursor")
+            .await;
+    }
+
+    /// Waits until the webhook's cursor is `at` (a delivery stored).
+    async fn delivered(&self, ix: &Handle, at: Option<(i64, i64)>) {
+        self.cursor_until(ix, |c| c == at, "the reminder's delivery stored")
+            .await;
+    }
+
+    /// (id, data) of each request the receiver answered 200, in order.
+    fn answered(&self) -> Vec<(String, Value)> {
+        self.rx
+            .log
+            .borrow()
+            .iter()
+            .filter(|x| x.answered == 200)
+            .map(|x| {
+                let body: Value = serde_json::from_str(&x.body).unwrap();
+                (x.id.clone(), body["data"].clone())
+            })
+            .collect()
+    }
+}
+
 /// Every booking event, each booking's state derived from its latest one: a request
 /// accepted then joined; a series of three, one cancelled; a decline; an expiry; a
 /// student and a tutor no-show; a refused join; a request left unanswered whose accept
@@ -2789,17 +2897,7 @@ async fn bookings_follow_each_booking_event(postgres: bool) {
         w.party().await,
     );
     let clock = std::sync::Arc::new(AtomicI64::new(0));
-    let c = clock.clone();
-    let ix = w
-        .indexer_with(
-            &db.url(),
-            minuto_indexer::NotifyConfig {
-                clock: std::sync::Arc::new(move || c.load(SeqCst)),
-                tick: Duration::from_millis(100),
-                keep_alive: Duration::from_secs(1),
-            },
-        )
-        .await;
+    let ix = w.indexer_with(&db.url(), clocked(&clock)).await;
     let b = |p: &Party| w.booking(&p.p);
     let now = w.head_time().await;
     let t0 = now + 1_000;
@@ -3200,7 +3298,7 @@ async fn bookings_follow_each_booking_event_on_postgres() {
 /// reminder for a booking cancelled before its time, nor for one whose start passed.
 #[allow(clippy::too_many_lines)]
 async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
-    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    use std::sync::atomic::Ordering::SeqCst;
     let test = "booking_notifications_and_reminders_exactly_once";
     let Some(db) = Db::new(postgres, test).await else {
         return;
@@ -3209,44 +3307,14 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
         return;
     };
     let (s, t) = (w.party().await, w.party().await);
-    const SECRET: &str = "whsec-the-receivers-secret";
-    let (rx, url) = Receiver::start(SECRET, 0).await;
-    rx.hang.store(false, SeqCst);
-    let hook = || minuto_indexer::Webhook {
-        name: "tutor".into(),
-        url: url.join("tutor").unwrap(),
-        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
-        addresses: vec![t.address],
-        timeout: Duration::from_secs(10),
-        retry_initial: Duration::from_millis(20),
-        retry_max: Duration::from_millis(80),
-    };
-    let clock = std::sync::Arc::new(AtomicI64::new(0));
-    let notify = || {
-        let c = clock.clone();
-        minuto_indexer::NotifyConfig {
-            clock: std::sync::Arc::new(move || c.load(SeqCst)),
-            tick: Duration::from_millis(100),
-            keep_alive: Duration::from_secs(1),
-        }
-    };
+    let h = Hooked::start("tutor", "whsec-the-receivers-secret", t.address).await;
+    let clock = &h.clock;
     let now = w.head_time().await;
     // The lesson's start, by the chain's time and the indexer's clock alike.
     let start = now + 100_000;
     clock.store(start as i64 - 4_000, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while minuto_indexer::webhook::cursor(&ix.store, "tutor", t.address)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("no starting webhook cursor");
+    let ix = h.indexer(&w, &db.url()).await;
+    h.started(&ix).await;
     let mut ss = SseClient::connect(&w, &ix, s.address, None).await;
     let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
 
@@ -3422,36 +3490,18 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
     assert_eq!(ts.next().await, reminder("tutor", &r30_id, 30, 1_800));
     // Delivered and its cursor stored (nothing in flight at the shutdown).
     let reminder_at = |k: i64| Some((head as i64 + 1, -(1i64 << 40) + k));
-    let delivered = |ix: &Handle, at: Option<(i64, i64)>| {
-        let store = ix.store.clone();
-        let who = t.address;
-        async move {
-            tokio::time::timeout(Duration::from_secs(30), async {
-                while minuto_indexer::webhook::cursor(&store, "tutor", who)
-                    .await
-                    .unwrap()
-                    != at
-                {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await
-            .expect("the reminder's delivery stored");
-        }
-    };
-    delivered(&ix, reminder_at(0)).await;
+    h.delivered(&ix, reminder_at(0)).await;
     drop((ss, ts));
     ix.shutdown().await.unwrap();
 
     // The 5-minute mark passes while the indexer is down; the lesson has not started at
     // the restart: the reminder is sent then, once (200 s before the start).
     clock.store(start as i64 - 200, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
+    let ix = h.indexer(&w, &db.url()).await;
     let r5_id = format!("{}:reminder:1:1:5", head + 1);
     let mut again = SseClient::connect(&w, &ix, t.address, Some(&r30_id)).await;
     assert_eq!(again.next().await, reminder("tutor", &r5_id, 5, 200));
-    delivered(&ix, reminder_at(1)).await;
+    h.delivered(&ix, reminder_at(1)).await;
     // From booking 8's accept: both reminders, with the ids they were sent with, and
     // nothing else (keep-alive comments only).
     let mut replay = SseClient::connect(&w, &ix, s.address, Some(&id_of(&a8))).await;
@@ -3467,8 +3517,7 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
 
     // A third start, closer to the lesson, then after its start: nothing fires again.
     clock.store(start as i64 - 10, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
+    let ix = h.indexer(&w, &db.url()).await;
     clock.store(start as i64 + 1, SeqCst);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let fired: Vec<(i64, i64)> =
@@ -3485,16 +3534,7 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
     }
     assert_eq!(sent[21].1, r30_id);
     assert_eq!(sent[22].1, r5_id);
-    let delivered: Vec<(String, Value)> = rx
-        .log
-        .borrow()
-        .iter()
-        .filter(|x| x.answered == 200)
-        .map(|x| {
-            let body: Value = serde_json::from_str(&x.body).unwrap();
-            (x.id.clone(), body["data"].clone())
-        })
-        .collect();
+    let delivered = h.answered();
     assert_eq!(
         delivered,
         sent.iter()
@@ -3526,7 +3566,7 @@ async fn booking_notifications_and_reminders_exactly_once_on_postgres() {
 /// and the student's webhook, exact.
 #[allow(clippy::too_many_lines)]
 async fn lessons_funded_one_by_one(postgres: bool) {
-    use std::sync::atomic::{AtomicI64, Ordering::SeqCst};
+    use std::sync::atomic::Ordering::SeqCst;
     let test = "lessons_funded_one_by_one";
     let Some(db) = Db::new(postgres, test).await else {
         return;
@@ -3535,51 +3575,16 @@ async fn lessons_funded_one_by_one(postgres: bool) {
         return;
     };
     let (s, t) = (w.party().await, w.party().await);
-    const SECRET: &str = "whsec-the-students-secret";
-    let (rx, url) = Receiver::start(SECRET, 0).await;
-    rx.hang.store(false, SeqCst);
-    let hook = || minuto_indexer::Webhook {
-        name: "student".into(),
-        url: url.join("student").unwrap(),
-        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
-        addresses: vec![s.address],
-        timeout: Duration::from_secs(10),
-        retry_initial: Duration::from_millis(20),
-        retry_max: Duration::from_millis(80),
-    };
-    let clock = std::sync::Arc::new(AtomicI64::new(0));
-    let notify = || {
-        let c = clock.clone();
-        minuto_indexer::NotifyConfig {
-            clock: std::sync::Arc::new(move || c.load(SeqCst)),
-            tick: Duration::from_millis(100),
-            keep_alive: Duration::from_secs(1),
-        }
-    };
+    let h = Hooked::start("student", "whsec-the-students-secret", s.address).await;
+    let clock = &h.clock;
     const WEEK: u64 = 604_800;
     const LEAD: u64 = 259_200;
     let now = w.head_time().await;
     let start = |k: u64| now + 100_000 + k * WEEK;
     let fund_by = |k: u64| start(k) - LEAD;
     clock.store(fund_by(1) as i64 - 100_000, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
-    let cursor = |ix: &Handle| {
-        let store = ix.store.clone();
-        let who = s.address;
-        async move {
-            minuto_indexer::webhook::cursor(&store, "student", who)
-                .await
-                .unwrap()
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while cursor(&ix).await.is_none() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("no starting webhook cursor");
+    let ix = h.indexer(&w, &db.url()).await;
+    h.started(&ix).await;
     let mut ss = SseClient::connect(&w, &ix, s.address, None).await;
     let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
 
@@ -3851,34 +3856,17 @@ async fn lessons_funded_one_by_one(postgres: bool) {
     let f24 = format!("{}:reminder:0:12:funding:1440", head + 1);
     assert_eq!(ss.next().await, funding(&f24, 1_440, 86_400));
     let reminder_at = |k: i64| Some((head as i64 + 1, -(1i64 << 40) + k));
-    let delivered = |ix: &Handle, at: Option<(i64, i64)>| {
-        let store = ix.store.clone();
-        async move {
-            tokio::time::timeout(Duration::from_secs(30), async {
-                while minuto_indexer::webhook::cursor(&store, "student", s.address)
-                    .await
-                    .unwrap()
-                    != at
-                {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            })
-            .await
-            .expect("the reminder's delivery stored");
-        }
-    };
-    delivered(&ix, reminder_at(0)).await;
+    h.delivered(&ix, reminder_at(0)).await;
     drop(ss);
     ix.shutdown().await.unwrap();
 
     // The 1-hour mark passes while the indexer is down: sent at the restart, once.
     clock.store(fund_by(2) as i64 - 1_000, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
+    let ix = h.indexer(&w, &db.url()).await;
     let f1 = format!("{}:reminder:1:12:funding:60", head + 1);
     let mut ss = SseClient::connect(&w, &ix, s.address, Some(&f24)).await;
     assert_eq!(ss.next().await, funding(&f1, 60, 1_000));
-    delivered(&ix, reminder_at(1)).await;
+    h.delivered(&ix, reminder_at(1)).await;
     // 12 still unfunded at T-30: its lesson reminder says so, to both.
     clock.store(start(2) as i64 - 1_800, SeqCst);
     let mut ts = SseClient::connect(&w, &ix, t.address, Some(&last_chain)).await;
@@ -3895,14 +3883,13 @@ async fn lessons_funded_one_by_one(postgres: bool) {
     };
     assert_eq!(ss.next().await, lesson_reminder("student"));
     assert_eq!(ts.next().await, lesson_reminder("tutor"));
-    delivered(&ix, reminder_at(2)).await;
+    h.delivered(&ix, reminder_at(2)).await;
     drop((ss, ts));
     ix.shutdown().await.unwrap();
 
     // Restarted within 13's last hour (it expired) and after 12's start: nothing more.
     clock.store(fund_by(3) as i64 - 3_600, SeqCst);
-    let ix = w.indexer_hooks(&db.url(), notify(), vec![hook()]).await;
-    w.synced(&ix).await;
+    let ix = h.indexer(&w, &db.url()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let l = |k: &str, m: i64| (12, k.to_owned(), m);
     assert_eq!(
@@ -3966,15 +3953,10 @@ async fn lessons_funded_one_by_one(postgres: bool) {
     // (12's `booking_funded` may have been delivered before the reorganisation dropped
     // it: a webhook, like a stream, had sent it.)
     let dropped = id_of(&funded12, 0);
-    let delivered: Vec<(String, Value)> = rx
-        .log
-        .borrow()
-        .iter()
-        .filter(|x| x.answered == 200 && x.id != dropped)
-        .map(|x| {
-            let body: Value = serde_json::from_str(&x.body).unwrap();
-            (x.id.clone(), body["data"].clone())
-        })
+    let delivered: Vec<(String, Value)> = h
+        .answered()
+        .into_iter()
+        .filter(|(id, _)| *id != dropped)
         .collect();
     assert_eq!(
         delivered,
@@ -4020,17 +4002,7 @@ async fn favourite_tutors_and_rebook(postgres: bool) {
         w.party().await,
     );
     let clock = std::sync::Arc::new(AtomicI64::new(0));
-    let c = clock.clone();
-    let ix = w
-        .indexer_with(
-            &db.url(),
-            minuto_indexer::NotifyConfig {
-                clock: std::sync::Arc::new(move || c.load(SeqCst)),
-                tick: Duration::from_millis(100),
-                keep_alive: Duration::from_secs(1),
-            },
-        )
-        .await;
+    let ix = w.indexer_with(&db.url(), clocked(&clock)).await;
     let b = |p: &Party| w.booking(&p.p);
     let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
     let n = |v: u64| U256::from(v);
@@ -4313,17 +4285,7 @@ async fn the_calendar_feed_lists_bookings_as_rfc5545_events(postgres: bool) {
     };
     let (s, t) = (w.party().await, w.party().await);
     let clock = std::sync::Arc::new(AtomicI64::new(0));
-    let c = clock.clone();
-    let ix = w
-        .indexer_with(
-            &db.url(),
-            minuto_indexer::NotifyConfig {
-                clock: std::sync::Arc::new(move || c.load(SeqCst)),
-                tick: Duration::from_millis(100),
-                keep_alive: Duration::from_secs(1),
-            },
-        )
-        .await;
+    let ix = w.indexer_with(&db.url(), clocked(&clock)).await;
     let b = |p: &Party| w.booking(&p.p);
     let n = |v: u64| U256::from(v);
     let now = w.head_time().await;
