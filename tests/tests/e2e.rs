@@ -2445,11 +2445,7 @@ async fn booked_late_cancel(s: &Suite) -> Result<()> {
         "booking.cancel (late)",
         booking(s, &s.student).cancel(id)
     );
-    let at = s.node.block_time(&r).await?;
-    ensure!(
-        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
-        "cancelled at {at}: not late for a lesson at {start_at}"
-    );
+    mined_late(s, &r, start_at).await?;
     let fee = fee_on_price(LATE_FEE_BPS);
     ensure!(fee == 150_000);
     let c = r
@@ -2638,6 +2634,20 @@ fn token_moves(
         .collect()
 }
 
+/// `r` was mined inside the free notice before a lesson at `start_at`: a late cancel.
+async fn mined_late(
+    s: &Suite,
+    r: &alloy::rpc::types::TransactionReceipt,
+    start_at: u64,
+) -> Result<()> {
+    let at = s.node.block_time(r).await?;
+    ensure!(
+        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
+        "cancelled at {at}: not late for a lesson at {start_at}"
+    );
+    Ok(())
+}
+
 /// Every balance as `before`, but `fee` moved from the student to the tutor.
 async fn only_the_fee_moved(s: &Suite, before: [U256; 5], fee: u128) -> Result<()> {
     let fee = U256::from(fee);
@@ -2728,11 +2738,7 @@ async fn booked_series(s: &Suite) -> Result<()> {
         "booking.cancelSeries (3)",
         booking(s, &s.student).cancelSeries(first)
     );
-    let at = s.node.block_time(&r).await?;
-    ensure!(
-        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
-        "cancelled at {at}: not late for a lesson at {start_at}"
-    );
+    mined_late(s, &r, start_at).await?;
     let fee = fee_on_price(LATE_FEE_BPS);
     let cancelled: Vec<(U256, U256, U256)> = r
         .inner
@@ -2836,11 +2842,7 @@ async fn booked_series_funded_later(s: &Suite) -> Result<()> {
         "booking.cancelSeries (2)",
         booking(s, &s.student).cancelSeries(first)
     );
-    let at = s.node.block_time(&r).await?;
-    ensure!(
-        at < start_at && at + u64::from(FREE_NOTICE) > start_at,
-        "cancelled at {at}: not late for a lesson at {start_at}"
-    );
+    mined_late(s, &r, start_at).await?;
     only_the_fee_moved(s, before, fee_on_price(LATE_FEE_BPS)).await
 }
 

@@ -26,6 +26,17 @@ fn requested(w: &World<'_>, first: u64, i: u64, interval: u32) -> alloy_primitiv
     })
 }
 
+/// The `SeriesRequested` of a weekly series of `lessons` from booking 1.
+fn series_requested(w: &World<'_>, lessons: u16) -> alloy_primitives::LogData {
+    log(SeriesRequested {
+        firstId: id(1),
+        student: w.student,
+        tutor: w.tutor,
+        lessons,
+        interval: WEEK,
+    })
+}
+
 #[motsu::test]
 fn a_series_books_each_lesson_an_interval_apart_with_one_pull(
     escrow: Contract<SessionEscrow>,
@@ -42,13 +53,7 @@ fn a_series_books_each_lesson_an_interval_apart_with_one_pull(
             requested(&w, 1, 0, WEEK),
             requested(&w, 1, 1, WEEK),
             requested(&w, 1, 2, WEEK),
-            log(SeriesRequested {
-                firstId: id(1),
-                student: w.student,
-                tutor: w.tutor,
-                lessons: 3,
-                interval: WEEK,
-            }),
+            series_requested(&w, 3),
         ]
     );
     // One pull of the three deposits.
@@ -433,13 +438,7 @@ fn a_series_funded_lesson_by_lesson_pulls_each_deposit_by_its_deadline(
                 id: id(3),
                 fundBy: due(2)
             }),
-            log(SeriesRequested {
-                firstId: id(1),
-                student: w.student,
-                tutor: w.tutor,
-                lessons: 3,
-                interval: WEEK,
-            }),
+            series_requested(&w, 3),
         ]
     );
     assert_eq!(transfers.len(), 1);
