@@ -637,7 +637,8 @@ impl SessionEscrow {
     /// `SessionToppedUp`.
     pub fn top_up(&mut self, id: U256, amount: U256) -> Result<(), Error> {
         self.when_not_paused()?;
-        let (state, student, _) = self.load_session(id)?;
+        let state = self.state_of(id)?;
+        let student = self.sessions.get(id).address(session::STUDENT);
         if state != State::Open && state != State::Active {
             return Err(invalid_state(id, state));
         }
@@ -1200,16 +1201,23 @@ fn nonce_position(nonce: U256) -> (U256, usize) {
 impl SessionEscrow {
     /// A session's state and parties; `EscrowUnknownSession` if there is none.
     fn load_session(&self, id: U256) -> Result<(State, Address, Address), Error> {
+        let state = self.state_of(id)?;
         let s = self.sessions.get(id);
-        let state = State::from_u8(s.uint(session::STATE) as u8);
-        if state == State::None {
-            return Err(EscrowUnknownSession { id }.into());
-        }
         Ok((
             state,
             s.address(session::STUDENT),
             s.address(session::TUTOR),
         ))
+    }
+
+    /// A session's state, from its first slot alone (a call that does not need the tutor
+    /// leaves the second slot unread: 2,100 gas); `EscrowUnknownSession` if there is none.
+    fn state_of(&self, id: U256) -> Result<State, Error> {
+        let state = State::from_u8(self.sessions.get(id).uint(session::STATE) as u8);
+        if state == State::None {
+            return Err(EscrowUnknownSession { id }.into());
+        }
+        Ok(state)
     }
 
     fn accrual(&self, id: U256) -> Accrual {
