@@ -113,6 +113,4 @@ interface IBadges {
     error BadgeNotAParty(uint256 sessionId, address caller);
     /// The party with `role` already claimed badge `tokenId` for session `sessionId`.
     error BadgeAlreadyClaimed(uint256 sessionId, uint8 role, uint256 tokenId);
-    /// No fresh token id is available (the id counter is exhausted).
-    error BadgeIdUnavailable();
 }

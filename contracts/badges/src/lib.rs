@@ -19,8 +19,12 @@
 //! - Only the session's student or tutor may claim, each exactly once per session; the
 //!   badge is minted to the caller. Once claimed, a badge moves like any ERC-721 token,
 //!   and the claim stays used.
-//! - Token ids start at 1 and only grow. Each token records `(sessionId, role)`, role 1
-//!   for the student and 2 for the tutor.
+//! - A badge's token id is derived from what it attests: `2 × sessionId` for the
+//!   student's, `2 × sessionId + 1` for the tutor's. [`badge`](Badges::badge) reads
+//!   `(sessionId, role)` back from it (role 1 for the student, 2 for the tutor), and a
+//!   party has claimed when its id has an owner: a claim stores nothing but ERC-721's
+//!   owner and balance. There is no burn, and ERC-721 refuses transfers to the zero
+//!   address, so a minted id keeps an owner for good.
 //! - Metadata: `tokenURI(id)` is the base URI given at deploy followed by the decimal id
 //!   (empty when the base URI is empty).
 //!
@@ -65,7 +69,7 @@ use openzeppelin_stylus::{
 use stylus_sdk::{
     abi::Bytes,
     prelude::*,
-    storage::{StorageAddress, StorageMap, StorageU128, StorageU16, StorageU64, StorageU8},
+    storage::{StorageAddress, StorageMap, StorageU128, StorageU16, StorageU64},
 };
 
 /// The deployed program's entry: every call goes through the hand-written router
@@ -160,8 +164,6 @@ mod sol {
         error BadgeNotAParty(uint256 sessionId, address caller);
         /// The party with `role` already claimed badge `tokenId` for session `sessionId`.
         error BadgeAlreadyClaimed(uint256 sessionId, uint8 role, uint256 tokenId);
-        /// No fresh token id is available (the id counter is exhausted).
-        error BadgeIdUnavailable();
         // abi:end
     }
 }
@@ -177,7 +179,6 @@ minuto_wire::errors! {
     TooShort(BadgeTooShort { sessionId, duration, minDuration }),
     NotAParty(BadgeNotAParty { sessionId, caller }),
     AlreadyClaimed(BadgeAlreadyClaimed { sessionId, role, tokenId }),
-    IdUnavailable(BadgeIdUnavailable {}),
     TokenNotEligible(BadgeTokenNotEligible { sessionId, token }),
     TooLittleBilled(BadgeTooLittleBilled { sessionId, billed, minBilled }),
     NoFeePaid(BadgeNoFeePaid { sessionId }),
@@ -240,20 +241,6 @@ fn erc721_revert_data(e: erc721::Error) -> Vec<u8> {
     }
 }
 
-/// One badge: the session it attests and the holder's role in it (one storage slot).
-#[storage]
-pub struct Badge {
-    session_id: StorageU64,
-    role: StorageU8,
-}
-
-/// The badges claimed for one session, by role (0: not claimed), in one storage slot.
-#[storage]
-pub struct Claims {
-    student: StorageU64,
-    tutor: StorageU64,
-}
-
 /// The badges contract.
 #[cfg_attr(
     not(all(target_arch = "wasm32", not(feature = "export-abi"))),
@@ -266,18 +253,12 @@ pub struct Badges {
     min_duration: StorageU64,
     /// Token → the least a session in it must bill, in base units (0: it earns nothing).
     min_billed: StorageMap<Address, StorageU128>,
-    /// Slot: `escrow | last_id | base_uri_len`.
+    /// Slot: `escrow | base_uri_len`.
     escrow: StorageAddress,
-    /// Last token id minted (0: none yet).
-    last_id: StorageU64,
     base_uri_len: StorageU16,
     /// Word `i` holds bytes `32 * i ..` of the base URI, zero-padded. Raw words rather
     /// than a `StorageString`, whose code links U256 division and Rust's formatting.
     base_uri: Chunks,
-    /// Token id → its record.
-    badges: StorageMap<U256, Badge>,
-    /// Session id → the badges claimed for it.
-    claims: StorageMap<U256, Claims>,
 }
 
 #[public]
@@ -327,7 +308,7 @@ impl Badges {
     /// Mints the caller a badge for session `session_id`, which must have ended with at
     /// least `minDuration` seconds and `minBilled(token)` base units billed; the caller
     /// must be its student or its tutor and must not have claimed for it before. Returns
-    /// the new token id.
+    /// the new token id: `2 × session_id`, plus 1 for the tutor.
     ///
     /// # Errors
     ///
@@ -339,15 +320,13 @@ impl Badges {
     /// * [`BadgeNoFeePaid`] - it took no protocol fee (`feeBps` 0 at open).
     /// * [`BadgeNotAParty`] - the caller is neither its student nor its tutor.
     /// * [`BadgeAlreadyClaimed`] - the caller already claimed a badge for it.
-    /// * [`BadgeIdUnavailable`] - no fresh token id is left.
     ///
     /// # Events
     ///
     /// * `Transfer(address(0), caller, tokenId)`, then [`BadgeClaimed`].
     pub fn claim(&mut self, session_id: U256) -> Result<U256, Error> {
         let session = escrow::session(self.escrow.get(), session_id)
-            // Escrow ids are `uint64`; a larger id cannot name a session.
-            .filter(|_| session_id < U256::from_limbs([0, 1, 0, 0]))
+            .filter(|_| session_id < SESSION_ID_END)
             .ok_or(BadgeUnknownSession {
                 sessionId: session_id,
             })?;
@@ -367,34 +346,18 @@ impl Badges {
             }
             .into());
         };
-        let claimed = self.claimed_by(session_id, role);
-        if claimed != 0 {
+        // The session id is below `SESSION_ID_END` (checked above).
+        let token_id = token_id(session_id.as_limbs()[0], role);
+        if !self.erc721._owner_of(token_id).is_zero() {
             return Err(BadgeAlreadyClaimed {
                 sessionId: session_id,
                 role: role as u8,
-                tokenId: U256::from(claimed),
+                tokenId: token_id,
             }
             .into());
         }
-
-        let id = small(self.last_id.get())
-            .checked_add(1)
-            .ok_or(BadgeIdUnavailable {})?;
-        self.last_id.set(Uint::from_limbs([id]));
-        let mut claims = self.claims.setter(session_id);
-        match role {
-            Role::Student => claims.student.set(Uint::from_limbs([id])),
-            Role::Tutor => claims.tutor.set(Uint::from_limbs([id])),
-        }
-        let token_id = U256::from(id);
-        let mut badge = self.badges.setter(token_id);
-        // The session id fits in 64 bits (checked above).
-        badge
-            .session_id
-            .set(Uint::from_limbs([session_id.as_limbs()[0]]));
-        badge.role.set(Uint::from_limbs([role as u64]));
         // `caller` is not zero (it is a party of the session, and the escrow forbids
-        // zero parties) and the id is fresh: `_mint` cannot fail.
+        // zero parties) and the id has no owner: `_mint` cannot fail.
         self.erc721._mint(caller, token_id)?;
 
         minuto_wire::log(
@@ -422,11 +385,10 @@ impl Badges {
     /// None.
     pub fn badge(&self, token_id: U256) -> Result<(U256, u8), Error> {
         self.require_owned(token_id)?;
-        let badge = self.badges.getter(token_id);
-        Ok((
-            U256::from(small(badge.session_id.get())),
-            small(badge.role.get()) as u8,
-        ))
+        // A minted id is `2 × sessionId + (tutor ? 1 : 0)`, below 2^64 (`token_id`).
+        let id = token_id.as_limbs()[0];
+        // SAFETY (cast): `id & 1` is 0 or 1.
+        Ok((U256::from(id >> 1), (id & 1) as u8 + Role::Student as u8))
     }
 
     /// The badges claimed for session `session_id` as `(studentTokenId, tutorTokenId)`;
@@ -441,8 +403,8 @@ impl Badges {
     /// None.
     pub fn claimed(&self, session_id: U256) -> (U256, U256) {
         (
-            U256::from(self.claimed_by(session_id, Role::Student)),
-            U256::from(self.claimed_by(session_id, Role::Tutor)),
+            self.claimed_by(session_id, Role::Student),
+            self.claimed_by(session_id, Role::Tutor),
         )
     }
 
@@ -741,7 +703,7 @@ impl IErc721Metadata for Badges {
         self.require_owned(token_id)?;
         let mut uri = self.base_uri();
         if !uri.is_empty() {
-            // Minted ids come from a 64-bit counter.
+            // Minted ids are below 2^64 (see `SESSION_ID_END`).
             push_decimal(&mut uri, token_id.as_limbs()[0]);
         }
         // The base URI was written from a `String`, and digits are ASCII: UTF-8.
@@ -800,12 +762,17 @@ impl Badges {
     }
 
     /// The token id the party with `role` claimed for `session_id` (0: none).
-    fn claimed_by(&self, session_id: U256, role: Role) -> u64 {
-        let claims = self.claims.getter(session_id);
-        small(match role {
-            Role::Student => claims.student.get(),
-            Role::Tutor => claims.tutor.get(),
-        })
+    fn claimed_by(&self, session_id: U256, role: Role) -> U256 {
+        if session_id >= SESSION_ID_END {
+            // No such session (and `2 × session_id` could wrap onto a minted id).
+            return U256::ZERO;
+        }
+        let id = token_id(session_id.as_limbs()[0], role);
+        if self.erc721._owner_of(id).is_zero() {
+            U256::ZERO
+        } else {
+            id
+        }
     }
 
     /// Checks and stores the minimum duration; emits [`BadgeMinDurationUpdated`].
@@ -837,6 +804,20 @@ impl Badges {
     fn base_uri(&self) -> Vec<u8> {
         read_chunks::<20>(&self.base_uri, small(self.base_uri_len.get()) as usize)
     }
+}
+
+/// Session ids from here on are refused as unknown ([`BadgeUnknownSession`]): none can
+/// exist: the escrow numbers sessions one by one from 1 with a `u64` counter, and would
+/// need 2^63 (about 9.2 × 10^18) opens to get here. The bound keeps every token id
+/// (`2 × sessionId + 1` at most) below 2^64, so `tokenURI` prints limb 0 with
+/// [`push_decimal`]: one constant, where printing a full `uint256` would need 256-bit
+/// division (or a multi-limb routine), more code in a contract near its size budget.
+pub const SESSION_ID_END: U256 = U256::from_limbs([1 << 63, 0, 0, 0]);
+
+/// The badge id of the party with `role` in session `session_id` (below
+/// [`SESSION_ID_END`]): `2 × session_id` for the student, plus 1 for the tutor.
+fn token_id(session_id: u64, role: Role) -> U256 {
+    U256::from((session_id << 1) | (role as u64 - Role::Student as u64))
 }
 
 /// Appends `value` in decimal. A dozen instructions instead of `core::fmt` (~8 KB).

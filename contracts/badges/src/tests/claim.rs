@@ -166,7 +166,9 @@ fn claim_unknown_session_rejected(
 ) {
     let w = World::new(&escrow, &token, &badges);
     w.held();
-    for session in [id(0), id(2), U256::MAX] {
+    // Ids from `SESSION_ID_END` on could not be badge ids; the escrow cannot reach them.
+    let end = SESSION_ID_END;
+    for session in [id(0), id(2), end - id(1), end, end + id(1), U256::MAX] {
         assert_reverts(&badges, BadgeUnknownSession { sessionId: session }, || {
             badges.sender(w.student).claim(session)
         });
@@ -262,7 +264,8 @@ fn claim_exactly_min_duration_accepted(
 ) {
     let w = World::new(&escrow, &token, &badges);
     let session = w.ended(DEPOSIT, MIN_DURATION);
-    assert_eq!(w.claim(w.student, session), id(1));
+    assert_eq!(session, id(1));
+    assert_eq!(w.claim(w.student, session), id(2));
 }
 
 #[motsu::test]
@@ -285,7 +288,8 @@ fn claim_session_that_ran_out_counts_until_exhaustion(
     );
     // Funds for exactly 300 seconds: enough.
     let enough = w.ended(u128::from(MIN_DURATION) * RATE_PER_SEC, 1_000);
-    assert_eq!(w.claim(w.tutor, enough), id(1));
+    assert_eq!((short, enough), (id(1), id(2)));
+    assert_eq!(w.claim(w.tutor, enough), id(5));
 }
 
 // --- claim: who, how often ---------------------------------------------------------------------
@@ -318,20 +322,22 @@ fn claim_by_both_parties_mints_one_badge_each(
 ) {
     let w = World::new(&escrow, &token, &badges);
     let session = w.held();
+    assert_eq!(session, id(1));
 
+    // Token ids are `2 × sessionId`, plus 1 for the tutor.
     let (student_badge, events) = with_events(&badges, || w.claim(w.student, session));
-    assert_eq!(student_badge, id(1));
+    assert_eq!(student_badge, id(2));
     assert_eq!(
         events,
         [
             Transfer {
                 from: Address::ZERO,
                 to: w.student,
-                token_id: id(1),
+                token_id: id(2),
             }
             .encode_log_data(),
             BadgeClaimed {
-                tokenId: id(1),
+                tokenId: id(2),
                 sessionId: session,
                 holder: w.student,
                 role: Role::Student as u8,
@@ -341,18 +347,18 @@ fn claim_by_both_parties_mints_one_badge_each(
     );
 
     let (tutor_badge, events) = with_events(&badges, || w.claim(w.tutor, session));
-    assert_eq!(tutor_badge, id(2));
+    assert_eq!(tutor_badge, id(3));
     assert_eq!(
         events,
         [
             Transfer {
                 from: Address::ZERO,
                 to: w.tutor,
-                token_id: id(2),
+                token_id: id(3),
             }
             .encode_log_data(),
             BadgeClaimed {
-                tokenId: id(2),
+                tokenId: id(3),
                 sessionId: session,
                 holder: w.tutor,
                 role: Role::Tutor as u8,
@@ -362,13 +368,33 @@ fn claim_by_both_parties_mints_one_badge_each(
     );
 
     let view = badges.sender(w.stranger);
-    assert_eq!(view.badge(id(1)).motsu_unwrap(), (session, 1));
-    assert_eq!(view.badge(id(2)).motsu_unwrap(), (session, 2));
-    assert_eq!(view.claimed(session), (id(1), id(2)));
-    assert_eq!(view.owner_of(id(1)).motsu_unwrap(), w.student);
-    assert_eq!(view.owner_of(id(2)).motsu_unwrap(), w.tutor);
+    assert_eq!(view.badge(id(2)).motsu_unwrap(), (session, 1));
+    assert_eq!(view.badge(id(3)).motsu_unwrap(), (session, 2));
+    assert_eq!(view.claimed(session), (id(2), id(3)));
+    assert_eq!(view.owner_of(id(2)).motsu_unwrap(), w.student);
+    assert_eq!(view.owner_of(id(3)).motsu_unwrap(), w.tutor);
     assert_eq!(view.balance_of(w.student).motsu_unwrap(), id(1));
     assert_eq!(view.balance_of(w.tutor).motsu_unwrap(), id(1));
+}
+
+/// `who`, the party with `role`, claims for `session` again: `BadgeAlreadyClaimed`, naming
+/// its badge `token_id`.
+fn already_claimed(
+    badges: &Contract<Badges>,
+    who: Address,
+    session: U256,
+    role: Role,
+    token_id: U256,
+) {
+    assert_reverts(
+        badges,
+        BadgeAlreadyClaimed {
+            sessionId: session,
+            role: role as u8,
+            tokenId: token_id,
+        },
+        || badges.sender(who).claim(session),
+    );
 }
 
 #[motsu::test]
@@ -379,26 +405,16 @@ fn claim_twice_rejected(
 ) {
     let w = World::new(&escrow, &token, &badges);
     let session = w.held();
-    w.claim(w.tutor, session);
-    w.claim(w.student, session);
-    assert_reverts(
-        &badges,
-        BadgeAlreadyClaimed {
-            sessionId: session,
-            role: Role::Tutor as u8,
-            tokenId: id(1),
-        },
-        || badges.sender(w.tutor).claim(session),
-    );
-    assert_reverts(
-        &badges,
-        BadgeAlreadyClaimed {
-            sessionId: session,
-            role: Role::Student as u8,
-            tokenId: id(2),
-        },
-        || badges.sender(w.student).claim(session),
-    );
+    assert_eq!(w.claim(w.tutor, session), id(3));
+    already_claimed(&badges, w.tutor, session, Role::Tutor, id(3));
+    assert_eq!(w.claim(w.student, session), id(2));
+    already_claimed(&badges, w.tutor, session, Role::Tutor, id(3));
+    already_claimed(&badges, w.student, session, Role::Student, id(2));
+    // One badge each, nothing more.
+    let view = badges.sender(w.stranger);
+    assert_eq!(view.balance_of(w.student).motsu_unwrap(), id(1));
+    assert_eq!(view.balance_of(w.tutor).motsu_unwrap(), id(1));
+    assert_eq!(view.claimed(session), (id(2), id(3)));
 }
 
 #[motsu::test]
@@ -410,19 +426,25 @@ fn claim_after_giving_the_badge_away_rejected(
     let w = World::new(&escrow, &token, &badges);
     let session = w.held();
     let badge = w.claim(w.student, session);
+    assert_eq!(badge, id(2));
     badges
         .sender(w.student)
         .transfer_from(w.student, w.stranger, badge)
         .motsu_unwrap();
-    assert_reverts(
-        &badges,
-        BadgeAlreadyClaimed {
-            sessionId: session,
-            role: Role::Student as u8,
-            tokenId: badge,
-        },
-        || badges.sender(w.student).claim(session),
-    );
+    already_claimed(&badges, w.student, session, Role::Student, badge);
+    // Given back and away again: still claimed, still the same badge.
+    badges
+        .sender(w.stranger)
+        .transfer_from(w.stranger, w.tutor, badge)
+        .motsu_unwrap();
+    already_claimed(&badges, w.student, session, Role::Student, badge);
+    let view = badges.sender(w.stranger);
+    assert_eq!(view.claimed(session), (badge, U256::ZERO));
+    assert_eq!(view.badge(badge).motsu_unwrap(), (session, 1));
+    assert_eq!(view.balance_of(w.student).motsu_unwrap(), U256::ZERO);
+    // Holding the student's badge is not the tutor's claim: the tutor still has one.
+    assert_eq!(w.claim(w.tutor, session), id(3));
+    assert_eq!(view.balance_of(w.tutor).motsu_unwrap(), id(2));
 }
 
 #[motsu::test]
@@ -434,20 +456,44 @@ fn claim_for_each_session_mints_separate_badges(
     let w = World::new(&escrow, &token, &badges);
     let first = w.held();
     let second = w.held();
-    assert_eq!(w.claim(w.student, second), id(1));
+    assert_eq!((first, second), (id(1), id(2)));
+    // Claimed out of order: ids follow the session, not the order of claims.
+    assert_eq!(w.claim(w.student, second), id(4));
     assert_eq!(w.claim(w.student, first), id(2));
-    assert_eq!(
-        badges.sender(w.student).badge(id(1)).motsu_unwrap(),
-        (second, 1)
-    );
-    assert_eq!(
-        badges.sender(w.student).badge(id(2)).motsu_unwrap(),
-        (first, 1)
-    );
-    assert_eq!(badges.sender(w.student).claimed(first), (id(2), U256::ZERO));
+    assert_eq!(w.claim(w.tutor, second), id(5));
+    let view = badges.sender(w.stranger);
+    assert_eq!(view.badge(id(4)).motsu_unwrap(), (second, 1));
+    assert_eq!(view.badge(id(2)).motsu_unwrap(), (first, 1));
+    assert_eq!(view.badge(id(5)).motsu_unwrap(), (second, 2));
+    assert_eq!(view.claimed(first), (id(2), U256::ZERO));
+    assert_eq!(view.claimed(second), (id(4), id(5)));
+    assert_eq!(view.balance_of(w.student).motsu_unwrap(), id(2));
 }
 
-// --- the token ------------------------------------------------------------------------------
+#[motsu::test]
+fn claimed_reports_only_minted_badges(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    badges: Contract<Badges>,
+) {
+    let w = World::new(&escrow, &token, &badges);
+    let session = w.held();
+    let view = badges.sender(w.stranger);
+    assert_eq!(view.claimed(session), (U256::ZERO, U256::ZERO));
+    w.claim(w.student, session);
+    assert_eq!(view.claimed(session), (id(2), U256::ZERO));
+    // Sessions without badges, also past `SESSION_ID_END`, where twice the id wraps onto
+    // the minted id 2 (in 64 bits, or in 256).
+    for other in [
+        id(0),
+        id(2),
+        SESSION_ID_END + id(1),
+        (U256::from(1) << 255) + id(1),
+        U256::MAX,
+    ] {
+        assert_eq!(view.claimed(other), (U256::ZERO, U256::ZERO), "{other}");
+    }
+}
 
 #[motsu::test]
 fn transfer_moves_the_badge_and_keeps_its_record(
@@ -458,6 +504,7 @@ fn transfer_moves_the_badge_and_keeps_its_record(
     let w = World::new(&escrow, &token, &badges);
     let session = w.held();
     let badge = w.claim(w.tutor, session);
+    assert_eq!(badge, id(3));
     let ((), events) = with_events(&badges, || {
         badges
             .sender(w.tutor)
@@ -517,7 +564,7 @@ fn token_uri_is_base_uri_and_decimal_id(
     let badge = w.claim(w.tutor, session);
     assert_eq!(
         badges.sender(w.stranger).token_uri(badge).motsu_unwrap(),
-        alloc::format!("{BASE_URI}2")
+        alloc::format!("{BASE_URI}3")
     );
     assert_eq!(badges.sender(w.stranger).name(), NAME);
     assert_eq!(badges.sender(w.stranger).symbol(), SYMBOL);
@@ -546,11 +593,22 @@ fn token_uri_of_unminted_token_rejected(
         erc721::ERC721NonexistentToken { token_id: id(1) },
         || badges.sender(w.student).token_uri(id(1)),
     );
-    assert_reverts(
-        &badges,
-        erc721::ERC721NonexistentToken { token_id: id(1) },
-        || badges.sender(w.student).badge(id(1)),
-    );
+    let session = w.held();
+    w.claim(w.student, session);
+    // Session 0's ids (no such session), the tutor's id for session 1 (not claimed) and
+    // session 2's (no such session yet).
+    for unminted in [id(0), id(1), id(3), id(4), id(5)] {
+        assert_reverts(
+            &badges,
+            erc721::ERC721NonexistentToken { token_id: unminted },
+            || badges.sender(w.stranger).token_uri(unminted),
+        );
+        assert_reverts(
+            &badges,
+            erc721::ERC721NonexistentToken { token_id: unminted },
+            || badges.sender(w.stranger).badge(unminted),
+        );
+    }
 }
 
 #[test]
