@@ -677,22 +677,45 @@ async fn badges(s: &Suite, shared: &mut Shared) -> Result<()> {
         "floors {floor}, {rating_floor}"
     );
     let mut ids = Vec::new();
-    for who in [&s.student, &s.tutor] {
+    for (who, role) in [(&s.student, 1u8), (&s.tutor, 2u8)] {
+        // Token ids are derived: `2 × sessionId`, plus 1 for the tutor.
+        let expected = id * U256::from(2) + U256::from(role - 1);
         let b = IBadges::new(s.badges, who.p.clone());
         let r = b.claim(id).send().await?.get_receipt().await?;
         s.node.mined(&format!("badges.claim ({})", who.name), &r)?;
         let again: IBadges::IBadgesErrors = revert(b.claim(id).call().await)?;
         ensure!(
-            matches!(again, IBadges::IBadgesErrors::BadgeAlreadyClaimed(ref e) if e.sessionId == id),
+            again
+                == IBadges::IBadgesErrors::BadgeAlreadyClaimed(IBadges::BadgeAlreadyClaimed {
+                    sessionId: id,
+                    role,
+                    tokenId: expected,
+                }),
             "{again:?}"
         );
         let log = r
             .decoded_log::<IBadges::Transfer>()
             .context("no Transfer")?;
         ensure!(log.to == who.address() && log.from == Address::ZERO);
+        ensure!(log.tokenId == expected, "token id {}", log.tokenId);
+        let claimed = r
+            .decoded_log::<IBadges::BadgeClaimed>()
+            .context("no BadgeClaimed")?;
+        let fields = (
+            claimed.tokenId,
+            claimed.sessionId,
+            claimed.holder,
+            claimed.role,
+        );
+        ensure!(fields == (expected, id, who.address(), role), "{fields:?}");
         ensure!(b.ownerOf(log.tokenId).call().await? == who.address());
         let badge = b.badge(log.tokenId).call().await?;
-        ensure!(badge._0 == id, "badge records session {}", badge._0);
+        ensure!(
+            (badge._0, badge._1) == (id, role),
+            "badge records session {}, role {}",
+            badge._0,
+            badge._1
+        );
         ids.push(log.tokenId);
     }
     let claimed = IBadges::new(s.badges, s.stranger.p.clone())
