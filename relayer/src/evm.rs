@@ -31,7 +31,8 @@ use crate::submit::{Fees, Precheck, ReceiptCounts, SubmitConfig, Submitter, TxRp
 
 /// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
 /// drop) is never logged.
-#[derive(Clone)]
+#[derive(Clone, derive_more::Debug)]
+#[debug("RelayerKey {{ address: {}, key: \"<redacted>\" }}", signer.address())]
 pub struct RelayerKey {
     signer: PrivateKeySigner,
 }
@@ -57,15 +58,6 @@ impl RelayerKey {
     /// A wallet that signs with this key.
     pub fn wallet(&self) -> EthereumWallet {
         EthereumWallet::from(self.signer.clone())
-    }
-}
-
-impl std::fmt::Debug for RelayerKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayerKey")
-            .field("address", &self.address())
-            .field("key", &"<redacted>")
-            .finish()
     }
 }
 
@@ -117,10 +109,13 @@ struct Shared {
     no_block_overrides: AtomicBool,
 }
 
-/// The node and the escrow, as the submitter and the follower use them.
-#[derive(Clone)]
+/// The node and the escrow, as the submitter and the follower use them. `Debug` shows
+/// the node's host only: the path and query of hosted RPC URLs often carry an API key.
+#[derive(Clone, derive_more::Debug)]
 pub struct Node {
+    #[debug(skip)]
     provider: DynProvider,
+    #[debug("{:?}", url.host_str())]
     url: Url,
     escrow: Address,
     chain_id: u64,
@@ -128,37 +123,26 @@ pub struct Node {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Node {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The path and query of hosted RPC URLs often carry an API key.
-        f.debug_struct("Node")
-            .field("host", &self.url.host_str())
-            .field("escrow", &self.escrow)
-            .field("chain_id", &self.chain_id)
-            .field("key", &self.key)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Node {
     fn err(&self, method: &'static str) -> impl Fn(TransportError) -> RpcError + '_ {
         move |e| RpcError::new(method, &e, &self.url)
     }
 
-    fn stop_request(&self, id: U256, at: u64) -> TransactionRequest {
+    /// `call` to the escrow from the relayer's account.
+    fn request(&self, call: impl SolCall) -> TransactionRequest {
         TransactionRequest::default()
             .with_from(self.key.address())
             .with_to(self.escrow)
-            .with_input(ISessionEscrow::stopAtCall { id, at }.abi_encode())
+            .with_input(call.abi_encode())
+    }
+
+    fn stop_request(&self, id: U256, at: u64) -> TransactionRequest {
+        self.request(ISessionEscrow::stopAtCall { id, at })
     }
 
     /// `eth_call` of a view of the escrow at the latest block.
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, ChainError> {
-        let tx = TransactionRequest::default()
-            .with_from(self.key.address())
-            .with_to(self.escrow)
-            .with_input(call.abi_encode());
-        let out = self.provider.call(tx).await.map_err(self.err("eth_call"))?;
+        let out = (self.provider.call(self.request(call)).await).map_err(self.err("eth_call"))?;
         C::abi_decode_returns(&out)
             .map_err(|e| ChainError::Unexpected(format!("{}: {e}", C::SIGNATURE)))
     }
@@ -203,7 +187,7 @@ impl Node {
             .block(BlockId::latest())
             .with_block_overrides(block)
             .await
-            .map_err(|e| RpcError::new("eth_estimateGas", &e, &self.url))
+            .map_err(self.err("eth_estimateGas"))
     }
 }
 
@@ -236,7 +220,7 @@ impl TxRpc for Node {
             .estimate_gas(tx)
             .block(BlockId::pending())
             .await
-            .map_err(|e| RpcError::new("eth_estimateGas", &e, &self.url));
+            .map_err(self.err("eth_estimateGas"));
         let answered = match &pending {
             Ok(_) => true,
             Err(e) => e.revert_data().is_some(),

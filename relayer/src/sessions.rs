@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -234,6 +235,19 @@ impl Inner {
         self.sessions.remove(&id);
         self.ended.put(id, ());
     }
+
+    /// Session `id` if it takes heartbeats: Active, or a stop only being checked.
+    fn live(&mut self, id: U256) -> Result<&mut Session, Refusal> {
+        match self.sessions.get_mut(&id) {
+            Some(s) => match s.phase {
+                Phase::Active | Phase::Stopping => Ok(s),
+                Phase::Open => Err(Refusal::SessionNotActive),
+                Phase::Sending => Err(Refusal::SessionEnded),
+            },
+            None if self.ended.contains(&id) => Err(Refusal::SessionEnded),
+            None => Err(Refusal::UnknownSession),
+        }
+    }
 }
 
 /// What the shared store says of a decided stop.
@@ -260,7 +274,7 @@ pub struct Registry {
     session_rate: Rate,
     max_backdate: u64,
     store: Arc<dyn LivenessStore>,
-    authorized: std::sync::atomic::AtomicBool,
+    authorized: AtomicBool,
 }
 
 /// A session's money figures at `now_unix`, as the escrow would report them.
@@ -316,20 +330,19 @@ impl Registry {
             session_rate,
             max_backdate,
             store: Arc::new(MemoryStore),
-            authorized: std::sync::atomic::AtomicBool::new(true),
+            authorized: AtomicBool::new(true),
         }
     }
 
     /// Whether the relayer's account is (still) in the escrow's relayer set, as the
     /// follower last saw; stops are not sent while it is not.
     pub fn authorized(&self) -> bool {
-        self.authorized.load(std::sync::atomic::Ordering::Relaxed)
+        self.authorized.load(Ordering::Relaxed)
     }
 
     /// Records what the follower saw of the relayer set.
     pub fn set_authorized(&self, authorized: bool) {
-        self.authorized
-            .store(authorized, std::sync::atomic::Ordering::Relaxed);
+        self.authorized.store(authorized, Ordering::Relaxed);
     }
 
     /// Shares liveness with other instances through `store` (default: in memory only).
@@ -445,10 +458,7 @@ impl Registry {
         match judge(id, s.watched(), now, &self.clock, &self.liveness) {
             Verdict::Stop(request) => Some(request),
             Verdict::Wait(next) => {
-                inner.set_phase(id, Phase::Active);
-                inner.schedule(id, next);
-                drop(inner);
-                self.wake.notify_one();
+                self.requeue(&mut inner, id, next, true);
                 None
             }
         }
@@ -520,8 +530,16 @@ impl Registry {
             s.watch_from = now;
             s.alive_floor = s.terms.start.max(relayer_start);
         }
-        inner.set_phase(id, Phase::Active);
-        inner.schedule(id, now);
+        self.requeue(inner, id, now, true);
+    }
+
+    /// Queues `id` to be judged at `at` (back in Active first when `reactivate`) and
+    /// wakes the liveness engine to re-read its next deadline.
+    fn requeue(&self, inner: &mut Inner, id: U256, at: Instant, reactivate: bool) {
+        if reactivate {
+            inner.set_phase(id, Phase::Active);
+        }
+        inner.schedule(id, at);
         self.wake.notify_one();
     }
 
@@ -562,20 +580,15 @@ impl Registry {
                 }
                 _ => false,
             },
-            EscrowEvent::ToppedUp { id, deposited } => match inner.sessions.get_mut(&id) {
-                Some(s) => {
-                    s.terms.deposited = deposited;
-                    true
-                }
-                None => false,
-            },
-            EscrowEvent::Withdrawn { id, amount } => match inner.sessions.get_mut(&id) {
-                Some(s) => {
-                    s.withdrawn = s.withdrawn.saturating_add(amount);
-                    true
-                }
-                None => false,
-            },
+            EscrowEvent::ToppedUp { id, deposited } => {
+                let s = inner.sessions.get_mut(&id);
+                s.map(|s| s.terms.deposited = deposited).is_some()
+            }
+            EscrowEvent::Withdrawn { id, amount } => {
+                let s = inner.sessions.get_mut(&id);
+                s.map(|s| s.withdrawn = s.withdrawn.saturating_add(amount))
+                    .is_some()
+            }
             EscrowEvent::Ended { id, .. } | EscrowEvent::Cancelled { id } => {
                 let known = inner.sessions.contains_key(&id);
                 drop(inner);
@@ -597,22 +610,13 @@ impl Registry {
         id: U256,
         role: Role,
     ) -> Result<(Address, Option<PublicKey>), Refusal> {
-        let inner = self.lock();
-        match inner.sessions.get(&id) {
-            Some(s) => match s.phase {
-                Phase::Active | Phase::Stopping => {
-                    let key = s.key(role);
-                    let known = s.public_keys[role.index()]
-                        .filter(|(address, _)| *address == key)
-                        .map(|(_, public)| public);
-                    Ok((key, known))
-                }
-                Phase::Open => Err(Refusal::SessionNotActive),
-                Phase::Sending => Err(Refusal::SessionEnded),
-            },
-            None if inner.ended.contains(&id) => Err(Refusal::SessionEnded),
-            None => Err(Refusal::UnknownSession),
-        }
+        let mut inner = self.lock();
+        let s = inner.live(id)?;
+        let key = s.key(role);
+        let known = s.public_keys[role.index()]
+            .filter(|(address, _)| *address == key)
+            .map(|(_, public)| public);
+        Ok((key, known))
     }
 
     /// Keeps the public key a heartbeat recovered for `key`, `role`'s registered key.
@@ -643,17 +647,7 @@ impl Registry {
         let now_unix = self.clock.unix_of(now);
         let rate = self.session_rate;
         let mut inner = self.lock();
-        let ended = inner.ended.contains(&id);
-        let s = match inner.sessions.get_mut(&id) {
-            Some(s) => s,
-            None if ended => return Err(Refusal::SessionEnded),
-            None => return Err(Refusal::UnknownSession),
-        };
-        match s.phase {
-            Phase::Active | Phase::Stopping => {}
-            Phase::Open => return Err(Refusal::SessionNotActive),
-            Phase::Sending => return Err(Refusal::SessionEnded),
-        }
+        let s = inner.live(id)?;
         if let Some(last) = s.seen[role.index()] {
             if (sent_at, seq) <= (last.sent_at, last.seq) {
                 return Err(Refusal::Replay {
@@ -769,9 +763,7 @@ impl Registry {
             return false;
         }
         s.end_unconfirmed = true;
-        inner.schedule(id, check_at);
-        drop(inner);
-        self.wake.notify_one();
+        self.requeue(&mut inner, id, check_at, false);
         true
     }
 
@@ -798,10 +790,7 @@ impl Registry {
                 Some(request)
             }
             Verdict::Wait(next) => {
-                inner.set_phase(id, Phase::Active);
-                inner.schedule(id, next);
-                drop(inner);
-                self.wake.notify_one();
+                self.requeue(&mut inner, id, next, true);
                 None
             }
         }
@@ -815,15 +804,9 @@ impl Registry {
         let Some(s) = inner.sessions.get(&id) else {
             return;
         };
-        if s.phase == Phase::Sending && s.end_unconfirmed {
-            inner.schedule(id, retry_at);
-            drop(inner);
-            self.wake.notify_one();
-        } else if matches!(s.phase, Phase::Stopping | Phase::Sending) {
-            inner.set_phase(id, Phase::Active);
-            inner.schedule(id, retry_at);
-            drop(inner);
-            self.wake.notify_one();
+        let resend = s.phase == Phase::Sending && s.end_unconfirmed;
+        if matches!(s.phase, Phase::Stopping | Phase::Sending) {
+            self.requeue(&mut inner, id, retry_at, !resend);
         }
     }
 
