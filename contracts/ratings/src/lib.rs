@@ -34,13 +34,15 @@
 //!
 //! The Solidity interface is the SDK's export of the `#[public]` impl plus the
 //! declarations between the `abi:begin` and `abi:end` markers (events and errors).
-//! Errors and events are ABI-encoded by hand and host access goes through the SDK's free
-//! functions, as in the escrow: each generic encoder instance costs about 1 KB of WASM.
+//! Calls are routed, errors and events ABI-encoded by hand, and host access goes through
+//! the SDK's free functions, as in the escrow: each generic encoder instance costs about
+//! 1 KB of WASM, and every call pays to load the program (issue #17).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 #[macro_use]
 extern crate alloc;
 
+mod router;
 use minuto_escrow_view as escrow;
 
 use alloc::{string::String, vec::Vec};
@@ -52,6 +54,17 @@ use stylus_sdk::{
     prelude::*,
     storage::{StorageAddress, StorageB256, StorageMap, StorageU128, StorageU64, StorageU8},
 };
+
+/// The deployed program's entry: every call goes through the hand-written router
+/// ([`Ratings::dispatch`]); host builds (tests, ABI export) use the SDK's.
+#[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
+#[entrypoint]
+fn ratings_entrypoint(input: Vec<u8>, host: stylus_sdk::host::VM) -> stylus_sdk::ArbResult {
+    // SAFETY: the contract's storage at its root, as the SDK's own router creates it.
+    let mut ratings =
+        unsafe { <Ratings as stylus_sdk::storage::StorageType>::new(U256::ZERO, 0, host) };
+    ratings.dispatch(&input)
+}
 
 /// Bare-metal WASM has no unwinding: a panic (which no code path should reach) traps.
 #[cfg(all(target_arch = "wasm32", not(feature = "export-abi")))]
@@ -183,7 +196,10 @@ pub struct SessionRating {
 }
 
 /// The ratings contract.
-#[entrypoint]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", not(feature = "export-abi"))),
+    entrypoint
+)]
 #[storage]
 pub struct Ratings {
     admin: Admin,

@@ -5,6 +5,8 @@
 //!   [`call_with_value`] the same with value attached;
 //! - [`route`], [`view`] and [`assert_routes_all`]: the same through the SDK's
 //!   `#[public]` router, which the host tests' VM uses;
+//! - [`Twins`]: two instances of a contract, every call sent to one through its deployed
+//!   router and to the other through the SDK's, which must answer alike;
 //! - [`with_events`] and [`assert_reverts`]: events a call emitted, and an exact revert
 //!   that emitted nothing;
 //! - [`TestToken`]: an OpenZeppelin ERC-20 with an open `mint` that can block an
@@ -18,7 +20,7 @@
 
 extern crate alloc;
 
-use core::{borrow::BorrowMut, fmt::Debug};
+use core::{borrow::BorrowMut, cell::RefCell, fmt::Debug};
 
 use alloy_primitives::{Address, LogData, U256};
 use alloy_sol_types::{SolCall, SolError};
@@ -34,6 +36,28 @@ pub mod test_token;
 
 pub use test_token::TestToken;
 
+/// A contract motsu can call through the SDK's `#[public]` router: what every helper here
+/// needs of it.
+pub trait Routed:
+    StorageType
+    + TopLevelStorage
+    + ValueDenier
+    + Router<Self>
+    + BorrowMut<<Self as Router<Self>>::Storage>
+    + 'static
+{
+}
+
+impl<T> Routed for T where
+    T: StorageType
+        + TopLevelStorage
+        + ValueDenier
+        + Router<T>
+        + BorrowMut<<T as Router<T>>::Storage>
+        + 'static
+{
+}
+
 /// A contract whose deployed program routes calls with a hand-written `dispatch`
 /// (selector and ABI-encoded arguments in, result or revert data out).
 pub trait Dispatch {
@@ -46,12 +70,7 @@ pub trait Dispatch {
 pub fn call<T, C>(contract: &Contract<T>, sender: Address, call: C) -> Result<C::Return, Vec<u8>>
 where
     T: Dispatch,
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
     C: SolCall,
 {
     contract
@@ -71,12 +90,7 @@ pub fn call_with_value<T, C>(
 ) -> Result<Vec<u8>, Vec<u8>>
 where
     T: Dispatch,
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
     C: SolCall,
 {
     sender.fund(value);
@@ -102,12 +116,7 @@ pub fn route<T>(
     calldata: &[u8],
 ) -> Option<Result<Vec<u8>, Vec<u8>>>
 where
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
 {
     let selector = u32::from_be_bytes(calldata[..4].try_into().unwrap());
     let mut call = contract.sender(sender);
@@ -119,12 +128,7 @@ where
 #[track_caller]
 pub fn assert_routes_all<T>(contract: &Contract<T>, sender: Address, selectors: &[[u8; 4]])
 where
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
 {
     for selector in selectors {
         let mut calldata = selector.to_vec();
@@ -142,12 +146,7 @@ where
 /// declared.
 pub fn view<T, C>(contract: &Contract<T>, sender: Address, call: C) -> C::Return
 where
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
     C: SolCall,
 {
     let out = route(contract, sender, &call.abi_encode())
@@ -156,15 +155,119 @@ where
     C::abi_decode_returns(&out, true).expect("undecodable return")
 }
 
+/// `contract`'s answer to `calldata` through the SDK's `#[public]` router, as the SDK's
+/// deployed entrypoint (`router_entrypoint`) gives it: the constructor's selector runs
+/// the constructor; anything the router does not know (call data shorter than a
+/// selector, an unknown selector: no Minuto contract has a fallback) reverts with
+/// nothing.
+pub fn sdk_answer<T>(
+    contract: &Contract<T>,
+    sender: Address,
+    calldata: &[u8],
+) -> Result<Vec<u8>, Vec<u8>>
+where
+    T: Routed,
+{
+    let mut call = contract.sender(sender);
+    // Reaching the contract starts motsu's transaction (its state backup), whatever the
+    // call data: a revert of short call data then has something to restore.
+    let storage: &mut T = &mut call;
+    let Some((selector, args)) = calldata.split_first_chunk::<4>() else {
+        return Err(Vec::new());
+    };
+    let selector = u32::from_be_bytes(*selector);
+    let answer = if selector == stylus_sdk::abi::CONSTRUCTOR_SELECTOR {
+        <T as Router<T>>::constructor(storage, args)
+    } else {
+        <T as Router<T>>::route(storage, selector, args)
+    };
+    answer.unwrap_or(Err(Vec::new()))
+}
+
+/// Two instances of one contract, kept in the same state: every call goes to `hand`
+/// through its deployed router ([`Dispatch`]) and to `sdk` through the SDK's `#[public]`
+/// router ([`sdk_answer`]), and both must answer with the same result or revert data
+/// and emit the same events (a failed call reverts its state, as on chain). The contracts
+/// they call (an escrow, a token) are shared, so their answers must not depend on which
+/// twin asks.
+pub struct Twins<'a, T: StorageType> {
+    /// Called through its deployed router.
+    pub hand: &'a Contract<T>,
+    /// Called through the SDK's router.
+    pub sdk: &'a Contract<T>,
+    /// The selectors a function answered (success or typed error).
+    answered: RefCell<Vec<[u8; 4]>>,
+}
+
+impl<'a, T> Twins<'a, T>
+where
+    T: Dispatch,
+    T: Routed,
+{
+    /// `hand` and `sdk`, not yet deployed.
+    pub fn new(hand: &'a Contract<T>, sdk: &'a Contract<T>) -> Self {
+        Self {
+            hand,
+            sdk,
+            answered: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Sends `calldata` to both as `sender`; asserts that they answer alike; returns the
+    /// answer.
+    #[track_caller]
+    pub fn raw(&self, sender: Address, calldata: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        let (hand, hand_events) = with_events(self.hand, || {
+            self.hand.sender(sender).dispatch(calldata).motsu_res()
+        });
+        let (sdk, sdk_events) = with_events(self.sdk, || {
+            sdk_answer(self.sdk, sender, calldata).motsu_res()
+        });
+        let selector = alloy_primitives::hex::encode(calldata.get(..4).unwrap_or(calldata));
+        assert_eq!(
+            hand, sdk,
+            "{selector}: the deployed router (left) and the SDK's (right) answer differently"
+        );
+        assert_eq!(
+            hand_events, sdk_events,
+            "{selector}: the deployed router (left) and the SDK's (right) emit differently"
+        );
+        if hand.as_ref().map_or_else(|e| !e.is_empty(), |_| true) {
+            if let Some(s) = calldata.first_chunk::<4>() {
+                self.answered.borrow_mut().push(*s);
+            }
+        }
+        hand
+    }
+
+    /// [`Twins::raw`] with alloy's encoding of `call`; the result decoded as declared,
+    /// `Err` the revert data.
+    #[track_caller]
+    pub fn call<C: SolCall>(&self, sender: Address, call: C) -> Result<C::Return, Vec<u8>> {
+        self.raw(sender, &call.abi_encode())
+            .map(|out| C::abi_decode_returns(&out, true).expect("the result decodes as declared"))
+    }
+
+    /// Asserts that a function answered each of `selectors` (an interface's, e.g. alloy's
+    /// `…Calls::SELECTORS`) at least once, with a result or a typed error: every function
+    /// was exercised, and neither router took it for an unknown selector.
+    #[track_caller]
+    pub fn assert_all_answered(&self, selectors: &[[u8; 4]]) {
+        let answered = self.answered.borrow();
+        for selector in selectors {
+            assert!(
+                answered.contains(selector),
+                "no function answered selector {}",
+                alloy_primitives::hex::encode(selector)
+            );
+        }
+    }
+}
+
 /// Runs `call` and returns its result with the events `contract` emitted, in order.
 pub fn with_events<T, R>(contract: &Contract<T>, call: impl FnOnce() -> R) -> (R, Vec<LogData>)
 where
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
 {
     let before = contract.all_events().len();
     let result = call();
@@ -179,12 +282,7 @@ pub fn assert_reverts<T, R, E>(
     expected: impl SolError,
     call: impl FnOnce() -> Result<R, E>,
 ) where
-    T: StorageType
-        + TopLevelStorage
-        + ValueDenier
-        + Router<T>
-        + BorrowMut<<T as Router<T>>::Storage>
-        + 'static,
+    T: Routed,
     R: Debug,
     E: Debug + Into<Vec<u8>>,
 {

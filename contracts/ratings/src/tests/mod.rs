@@ -6,6 +6,7 @@ mod abi;
 mod gate;
 mod properties;
 mod rate;
+mod router;
 
 use alloy_primitives::{keccak256, Address, B256, U256};
 pub use minuto_escrow::{test_clock as clock, SessionEscrow};
