@@ -116,13 +116,13 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = error(self.status(), self.code(), &self.to_string());
-        if self.status() == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        }
-        response
+        let retry = (self.status() == StatusCode::TOO_MANY_REQUESTS).then_some("1");
+        let retry_after = retry.map(|s| [(header::RETRY_AFTER, s)]);
+        (
+            retry_after,
+            error(self.status(), self.code(), &self.to_string()),
+        )
+            .into_response()
     }
 }
 
@@ -434,12 +434,8 @@ async fn not_found() -> Response {
 /// Refusal of an admin request without the configured bearer token.
 fn unauthorized() -> Response {
     let message = "admin endpoint: send Authorization: Bearer <MINUTO_RELAYER_ADMIN_TOKEN>";
-    let mut response = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    (response.headers_mut()).insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    response
+    let response = error(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    ([(header::WWW_AUTHENTICATE, "Bearer")], response).into_response()
 }
 
 fn bearer_matches(headers: &HeaderMap, token: &AdminToken) -> bool {
@@ -506,12 +502,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/v1/heartbeat", post(heartbeat))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
-    let router = common_layers(router, &state);
-    let router = match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
-    router.with_state(state)
+    let cors = tower::util::option_layer(cors);
+    common_layers(router, &state).layer(cors).with_state(state)
 }
 
 /// The admin router: session status and metrics (bearer token when configured), health

@@ -457,10 +457,12 @@ fn within<T: PartialOrd + Display>(
 
 /// `value` if above zero, else [`ConfigError::Invalid`] naming `field`.
 fn positive(field: &'static str, value: Duration) -> Result<Duration, ConfigError> {
-    if value.is_zero() {
-        return Err(invalid(field, "must be above zero"));
-    }
-    Ok(value)
+    ensure(!value.is_zero(), field, "must be above zero").map(|()| value)
+}
+
+/// `Ok` when `ok`, else [`ConfigError::Invalid`] naming `field`.
+fn ensure(ok: bool, field: &'static str, reason: impl Into<String>) -> Result<(), ConfigError> {
+    ok.then_some(()).ok_or_else(|| invalid(field, reason))
 }
 
 /// A rate from the `[api]` table (default `default`), finite and above zero.
@@ -553,11 +555,8 @@ fn cors_origins(origins: Option<Vec<String>>) -> Result<CorsOrigins, ConfigError
     const FIELD: &str = "http.cors_allowed_origins";
     let origins = origins.unwrap_or_else(|| vec!["*".to_owned()]);
     if origins.iter().any(|o| o == "*") {
-        if origins.len() > 1 {
-            let reason = "\"*\" allows every origin; list no others with it";
-            return Err(invalid(FIELD, reason));
-        }
-        return Ok(CorsOrigins::Any);
+        let reason = "\"*\" allows every origin; list no others with it";
+        return ensure(origins.len() == 1, FIELD, reason).map(|()| CorsOrigins::Any);
     }
     let origin = |o: &String| {
         Url::parse(o)
@@ -625,9 +624,8 @@ impl Config {
     /// Applies the defaults and checks every value.
     fn check(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing("rpc_url"))?;
-        if !matches!(rpc_url.scheme(), "http" | "https") {
-            return Err(invalid("rpc_url", "must be an http:// or https:// URL"));
-        }
+        let http_scheme = matches!(rpc_url.scheme(), "http" | "https");
+        ensure(http_scheme, "rpc_url", "must be an http:// or https:// URL")?;
         // A relative `deployment` path is taken from the working directory, like
         // `keystore` and `cursor_file`.
         let deployment = (s.deployment.as_deref())
@@ -638,43 +636,34 @@ impl Config {
             s.escrow,
             deployment.map(|(d, path)| (d.escrow, path)),
         )?;
-        if escrow == Address::ZERO {
-            return Err(invalid("escrow", "must not be the zero address"));
-        }
+        let zero = "must not be the zero address";
+        ensure(escrow != Address::ZERO, "escrow", zero)?;
         let chain_id = agree(
             "chain_id",
             s.chain_id,
             deployment.map(|(d, path)| (d.chain_id, path)),
         )?;
-        if chain_id == 0 {
-            return Err(invalid("chain_id", "must not be 0"));
-        }
+        ensure(chain_id != 0, "chain_id", "must not be 0")?;
         let key = relayer_key(&s, &env)?;
 
         let listen = s.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
         let ping_interval = positive("ping_interval", s.ping_interval.unwrap_or(secs(5)))?;
         let silence_timeout = s.silence_timeout.unwrap_or(secs(10));
         let grace_period = s.grace_period.unwrap_or(secs(20));
-        if silence_timeout <= ping_interval {
-            return Err(invalid(
-                "silence_timeout",
-                format!(
-                    "{silence_timeout:?} must be longer than ping_interval {ping_interval:?}, or every late ping stops a session"
-                ),
-            ));
-        }
-        if grace_period < silence_timeout {
-            return Err(invalid(
-                "grace_period",
-                format!("{grace_period:?} must be at least silence_timeout {silence_timeout:?}"),
-            ));
-        }
-        if s.max_backdate.is_some_and(|d| d.as_secs() == 0) {
-            return Err(invalid("max_backdate", "must be at least 1s"));
-        }
-        if s.confirmations.is_some_and(|c| c > 10_000) {
-            return Err(invalid("confirmations", "above 10000 blocks"));
-        }
+        ensure(
+            silence_timeout > ping_interval,
+            "silence_timeout",
+            format!("{silence_timeout:?} must be longer than ping_interval {ping_interval:?}, or every late ping stops a session"),
+        )?;
+        ensure(
+            grace_period >= silence_timeout,
+            "grace_period",
+            format!("{grace_period:?} must be at least silence_timeout {silence_timeout:?}"),
+        )?;
+        let backdate_ok = s.max_backdate.is_none_or(|d| d.as_secs() != 0);
+        ensure(backdate_ok, "max_backdate", "must be at least 1s")?;
+        let confirmations_ok = s.confirmations.is_none_or(|c| c <= 10_000);
+        ensure(confirmations_ok, "confirmations", "above 10000 blocks")?;
 
         let a = &s.api;
         let api = ApiLimits {
@@ -699,10 +688,9 @@ impl Config {
         };
 
         let t = &s.tx;
-        if t.fee_bump_percent.is_some_and(|p| p < 10) {
-            let reason = "nodes refuse replacements below +10 %";
-            return Err(invalid("tx.fee_bump_percent", reason));
-        }
+        let bump_ok = t.fee_bump_percent.is_none_or(|p| p >= 10);
+        let bump = "nodes refuse replacements below +10 %";
+        ensure(bump_ok, "tx.fee_bump_percent", bump)?;
         let tx = TxSettings {
             submit: SubmitConfig {
                 receipt_timeout: t.receipt_timeout.unwrap_or(secs(15)),
@@ -742,34 +730,28 @@ impl Config {
                 .filter(|t| !t.trim().is_empty())
                 .map(AdminToken::from),
         };
-        if header_read_timeout <= ping_interval {
-            // hyper applies it to idle keep-alive connections too: they would be closed
-            // between two pings, and a ping racing the close would be lost.
-            return Err(invalid(
-                "http.header_read_timeout",
-                format!(
-                    "{header_read_timeout:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it"
-                ),
-            ));
-        }
-        if http.admin_listen == listen && listen.port() != 0 {
-            return Err(invalid(
-                "admin_listen",
-                format!(
-                    "{listen} is the public listener's address; the admin endpoints need their own"
-                ),
-            ));
-        }
+        // hyper applies it to idle keep-alive connections too: they would be closed
+        // between two pings, and a ping racing the close would be lost.
+        ensure(
+            header_read_timeout > ping_interval,
+            "http.header_read_timeout",
+            format!("{header_read_timeout:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it"),
+        )?;
+        ensure(
+            http.admin_listen != listen || listen.port() == 0,
+            "admin_listen",
+            format!(
+                "{listen} is the public listener's address; the admin endpoints need their own"
+            ),
+        )?;
         if (http.admin_token.as_ref()).is_some_and(|t| t.expose_secret().len() < 16) {
             return Err(ConfigError::Key(format!(
                 "{ENV_ADMIN_TOKEN} must be at least 16 characters"
             )));
         }
-        if (s.redis_url.as_ref())
-            .is_some_and(|u| !matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"))
-        {
-            return Err(invalid("redis_url", "must be a redis:// or rediss:// URL"));
-        }
+        let redis_ok = (s.redis_url.as_ref())
+            .is_none_or(|u| matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"));
+        ensure(redis_ok, "redis_url", "must be a redis:// or rediss:// URL")?;
 
         Ok(Config {
             rpc_url,

@@ -19,9 +19,9 @@ pub use minuto_chain::eip712::Heartbeat;
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The paying party (EIP-712 `role = 0`).
-    Student,
+    Student = 0,
     /// The paid party (EIP-712 `role = 1`).
-    Tutor,
+    Tutor = 1,
 }
 
 impl Role {
@@ -30,18 +30,12 @@ impl Role {
 
     /// The `uint8` in the signed message; also an index into per-role arrays.
     pub fn index(self) -> usize {
-        match self {
-            Role::Student => 0,
-            Role::Tutor => 1,
-        }
+        self as usize
     }
 
     /// The role's name on the wire.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Student => "student",
-            Role::Tutor => "tutor",
-        }
+        ["student", "tutor"][self.index()]
     }
 }
 

@@ -159,15 +159,11 @@ pub fn judge(
             last_seen: exhausted_instant,
             not_before_chain: exhausted_at,
         }),
+        // The earlier of the next deadline and the exhaustion. The fallback is
+        // unreachable: with no silent party every role has a deadline.
         _ => {
-            let next = match (next, exhausted_instant) {
-                (Some(a), Some(b)) => a.min(b),
-                (Some(a), None) => a,
-                (None, Some(b)) => b,
-                // Unreachable: with no silent party every role has a deadline.
-                (None, None) => now + cfg.silence_timeout,
-            };
-            Verdict::Wait(next)
+            let next = next.into_iter().chain(exhausted_instant).min();
+            Verdict::Wait(next.unwrap_or(now + cfg.silence_timeout))
         }
     }
 }

@@ -141,6 +141,14 @@ struct Shared {
     healthy_since: Mutex<Option<Instant>>,
 }
 
+/// Keeps the later of the pending and the new time for `key`.
+fn latest(pending: &mut HashMap<(U256, Role), u64>, key: (U256, Role), ms: u64) {
+    pending
+        .entry(key)
+        .and_modify(|t| *t = ms.max(*t))
+        .or_insert(ms);
+}
+
 /// A lock that a panic elsewhere never poisons for good: the map and the instant it
 /// guards are valid after any update.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -225,11 +233,7 @@ impl RedisStore {
     }
 
     fn key(&self, id: U256, role: Role) -> String {
-        let r = match role {
-            Role::Student => "s",
-            Role::Tutor => "t",
-        };
-        format!("{}:{id}:{r}", self.prefix)
+        format!("{}:{id}:{}", self.prefix, ["s", "t"][role.index()])
     }
 
     async fn with_timeout<T>(
@@ -262,9 +266,8 @@ impl RedisStore {
                 self.with_timeout(invocation.invoke_async(&mut conn)).await;
             if let Err(e) = written {
                 let mut p = self.shared.pending();
-                for &(k, ms) in &batch[i * BATCH..] {
-                    let slot = p.entry(k).or_insert(ms);
-                    *slot = (*slot).max(ms);
+                for &(key, ms) in &batch[i * BATCH..] {
+                    latest(&mut p, key, ms);
                 }
                 return Err(e);
             }
@@ -306,8 +309,7 @@ impl RedisStore {
 impl LivenessStore for RedisStore {
     fn record(&self, id: U256, role: Role, unix_ms: u64) {
         let mut p = self.shared.pending();
-        let slot = p.entry((id, role)).or_insert(unix_ms);
-        *slot = (*slot).max(unix_ms);
+        latest(&mut p, (id, role), unix_ms);
         let first = p.len() == 1;
         drop(p);
         if first {
@@ -348,15 +350,12 @@ impl LivenessStore for RedisStore {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let keys = [self.key(id, Role::Student), self.key(id, Role::Tutor)];
-            let got: Result<Vec<Option<u64>>, StoreError> = self
+            let got: Result<(Option<u64>, Option<u64>), StoreError> = self
                 .with_timeout(redis::cmd("MGET").arg(&keys).query_async(&mut conn))
                 .await;
             self.shared.mark(got.is_ok());
-            let got = got?;
-            Ok([
-                got.first().copied().flatten(),
-                got.get(1).copied().flatten(),
-            ])
+            let (student, tutor) = got?;
+            Ok([student, tutor])
         })
     }
 
