@@ -52,7 +52,9 @@ use alloy_sol_types::SolEvent;
 use minuto_wire::{admin::Admin, small, u128_slot, wide, Word};
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageAddress, StorageB256, StorageMap, StorageU128, StorageU64, StorageU8},
+    storage::{
+        StorageAddress, StorageB256, StorageMap, StorageU128, StorageU32, StorageU64, StorageU8,
+    },
 };
 
 /// The deployed program's entry: every call goes through the hand-written router
@@ -203,12 +205,14 @@ pub struct SessionRating {
 #[storage]
 pub struct Ratings {
     admin: Admin,
-    min_duration: StorageU64,
     /// Token → the least a session in it must bill, in base units (0: it cannot be rated).
     min_billed: StorageMap<Address, StorageU128>,
-    /// Slot: `escrow | rating_window`.
+    /// One slot: `escrow | rating_window | min_duration`, so that a rating reads all
+    /// three in one cold read (2,100 gas less than two slots); hence 32 bits for the
+    /// minimum duration.
     escrow: StorageAddress,
     rating_window: StorageU64,
+    min_duration: StorageU32,
     /// Ratee → what it has received.
     aggregates: StorageMap<Address, Aggregate>,
     /// Session id → its ratings.
@@ -224,7 +228,8 @@ impl Ratings {
     /// # Errors
     ///
     /// * [`RatingInvalidAddress`] - `admin` is the zero address, or `escrow` holds no code.
-    /// * [`RatingInvalidConfig`] - `min_duration` or `rating_window` is 0.
+    /// * [`RatingInvalidConfig`] - `min_duration` or `rating_window` is 0, or
+    ///   `min_duration` is above 2^32 − 1 seconds.
     ///
     /// # Events
     ///
@@ -532,7 +537,8 @@ impl Ratings {
     /// # Errors
     ///
     /// * [`RatingNotAdmin`] - the caller is not the admin.
-    /// * [`RatingInvalidConfig`] - `min_duration` or `rating_window` is 0.
+    /// * [`RatingInvalidConfig`] - `min_duration` or `rating_window` is 0, or
+    ///   `min_duration` is above 2^32 − 1 seconds.
     ///
     /// # Events
     ///
@@ -567,7 +573,7 @@ impl Ratings {
 
     /// Checks and stores the settings; emits [`RatingConfigUpdated`].
     fn write_config(&mut self, min_duration: u64, rating_window: u64) -> Result<(), Error> {
-        if min_duration == 0 || rating_window == 0 {
+        if min_duration == 0 || min_duration > u64::from(u32::MAX) || rating_window == 0 {
             return Err(RatingInvalidConfig {
                 minDuration: min_duration,
                 ratingWindow: rating_window,

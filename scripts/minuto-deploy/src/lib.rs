@@ -423,11 +423,12 @@ impl Config {
                 "must not contain a double quote",
             ));
         }
-        if cli.rating_min_duration == 0 {
+        // The ratings contract keeps it in 32 bits, in the slot every rating reads.
+        if cli.rating_min_duration == 0 || cli.rating_min_duration > u64::from(u32::MAX) {
             return Err(range(
                 "rating-min-duration",
                 &cli.rating_min_duration,
-                "must be positive",
+                "1 to 4294967295 seconds",
             ));
         }
         if cli.rating_window == 0 {

@@ -1116,6 +1116,12 @@ mod tests {
             cli_err(&["--badge-min-duration", "0"]),
             "invalid --badge-min-duration: 0 (must be positive)"
         );
+        for bad in ["0", "4294967296"] {
+            assert_eq!(
+                cli_err(&["--rating-min-duration", bad]),
+                format!("invalid --rating-min-duration: {bad} (1 to 4294967295 seconds)")
+            );
+        }
         assert_eq!(
             cli_err(&["--rating-window", "0"]),
             "invalid --rating-window: 0 (must be positive)"

@@ -83,7 +83,8 @@ fn constructor_rejects_zero_min_duration_or_window(
     escrow_contract: Contract<SessionEscrow>,
 ) {
     let escrow = escrow_contract.address();
-    for (min, window) in [(0, WINDOW), (MIN_DURATION, 0)] {
+    // 2^32 seconds: the minimum duration is stored in 32 bits, beside the escrow.
+    for (min, window) in [(0, WINDOW), (MIN_DURATION, 0), (1 << 32, WINDOW)] {
         assert_reverts(
             &ratings,
             RatingInvalidConfig {
@@ -160,6 +161,19 @@ fn set_config_rejects_zero(
         },
         || ratings.sender(w.admin).set_config(0, 0),
     );
+    // The largest minimum duration 32 bits hold is taken and read back; one more is not.
+    let max = u64::from(u32::MAX);
+    ratings.sender(w.admin).set_config(max, WINDOW).unwrap();
+    assert_eq!(ratings.sender(w.admin).config().2, max);
+    assert_reverts(
+        &ratings,
+        RatingInvalidConfig {
+            minDuration: max + 1,
+            ratingWindow: WINDOW,
+        },
+        || ratings.sender(w.admin).set_config(max + 1, WINDOW),
+    );
+    assert_eq!(ratings.sender(w.admin).config().2, max);
 }
 
 #[motsu::test]
