@@ -221,10 +221,7 @@ impl TxRpc for Node {
             .block(BlockId::pending())
             .await
             .map_err(self.err("eth_estimateGas"));
-        let answered = match &pending {
-            Ok(_) => true,
-            Err(e) => e.revert_data().is_some(),
-        };
+        let answered = (pending.as_ref()).map_or_else(|e| e.revert_data().is_some(), |_| true);
         if overrides && answered {
             warn!("the node refuses block overrides on eth_estimateGas: dry runs use the pending block");
             self.shared

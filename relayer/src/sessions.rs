@@ -370,21 +370,19 @@ impl Registry {
         // Asked again after the read: a store that came back while it was read (a
         // restart, its data lost) cannot vouch for the silence either.
         let now = self.clock.now();
-        match (shared, self.store_unsure(now)) {
-            (Ok(shared), None) => match self.merge_shared(request, shared) {
-                Some(request) => Confirmation::Stop(request),
-                None => Confirmation::Alive,
-            },
-            (Ok(_), Some(retry)) => {
-                self.stop_failed(request.id, retry);
-                Confirmation::Deferred
+        let retry = match (shared, self.store_unsure(now)) {
+            (Ok(shared), None) => {
+                let merged = self.merge_shared(request, shared);
+                return merged.map_or(Confirmation::Alive, Confirmation::Stop);
             }
+            (Ok(_), Some(retry)) => retry,
             (Err(e), _) => {
                 tracing::warn!(session = %request.id, error = %e, "liveness store unreadable; not stopping now");
-                self.stop_failed(request.id, now + Duration::from_secs(1));
-                Confirmation::Deferred
+                now + Duration::from_secs(1)
             }
-        }
+        };
+        self.stop_failed(request.id, retry);
+        Confirmation::Deferred
     }
 
     /// When to judge again if the store cannot vouch for a silence now (`None`: it
@@ -697,21 +695,16 @@ impl Registry {
                 break;
             }
             inner.queue.pop_first();
-            let verdict = match inner.sessions.get_mut(&id) {
-                Some(s) => {
-                    s.queued = false;
-                    let resend = s.phase == Phase::Sending && s.end_unconfirmed;
-                    if s.phase != Phase::Active && !resend {
-                        continue;
-                    }
-                    (
-                        resend,
-                        judge(id, s.watched(), now, &self.clock, &self.liveness),
-                    )
-                }
-                None => continue,
+            let Some(s) = inner.sessions.get_mut(&id) else {
+                continue;
             };
-            match verdict {
+            s.queued = false;
+            let resend = s.phase == Phase::Sending && s.end_unconfirmed;
+            if s.phase != Phase::Active && !resend {
+                continue;
+            }
+            let verdict = judge(id, s.watched(), now, &self.clock, &self.liveness);
+            match (resend, verdict) {
                 (false, Verdict::Wait(next)) => requeue.push((id, next)),
                 (false, Verdict::Stop(request)) => {
                     inner.set_phase(id, Phase::Stopping);
@@ -856,28 +849,19 @@ impl Registry {
                 rate: r.rate,
                 deposited: r.deposited,
             };
-            let phase = match inner.sessions.get_mut(&r.id) {
-                Some(s) => {
-                    s.student_key = r.student_key;
-                    s.tutor_key = r.tutor_key;
-                    s.terms = terms;
-                    s.withdrawn = r.withdrawn;
-                    s.fee_bps = r.fee_bps;
-                    Some(s.phase)
-                }
-                None => {
-                    let mut s = self.new_session(r.student_key, terms, r.fee_bps);
-                    s.tutor_key = r.tutor_key;
-                    s.withdrawn = r.withdrawn;
-                    // A stop of ours that the reorganisation undid: judge it again from
-                    // the same heartbeats, so it is re-sent with the same `at`.
-                    if let Some(seen) = inner.stopped_seen.peek(&r.id) {
-                        s.seen = *seen;
-                    }
-                    inner.sessions.insert(r.id, s);
-                    None
-                }
-            };
+            let phase = inner.sessions.get(&r.id).map(|s| s.phase);
+            // A stop of ours that the reorganisation undid: judge it again from the same
+            // heartbeats, so it is re-sent with the same `at`.
+            let seen = inner.stopped_seen.peek(&r.id).copied().unwrap_or_default();
+            let s = (inner.sessions.entry(r.id)).or_insert_with(|| Session {
+                seen,
+                ..self.new_session(r.student_key, terms, r.fee_bps)
+            });
+            s.student_key = r.student_key;
+            s.tutor_key = r.tutor_key;
+            s.terms = terms;
+            s.withdrawn = r.withdrawn;
+            s.fee_bps = r.fee_bps;
             match (r.active, phase) {
                 (true, None | Some(Phase::Open)) => self.activate(&mut inner, r.id),
                 (false, Some(Phase::Active | Phase::Stopping | Phase::Sending)) => {
