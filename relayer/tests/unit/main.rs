@@ -7,6 +7,7 @@ mod config;
 mod escrow;
 mod follower;
 mod heartbeat;
+mod modules;
 mod ratelimit;
 mod server;
 mod sessions;
