@@ -185,14 +185,10 @@ impl Node {
         Ok(())
     }
 
-    /// The gas table, one row per transaction sent.
-    pub fn gas_table(&self) -> String {
-        let rows = self.gas.lock().unwrap();
-        let mut out = format!("{:<56} {:>10}\n", "operation", "gas");
-        for (op, gas) in rows.iter() {
-            out.push_str(&format!("{op:<56} {gas:>10}\n"));
-        }
-        out
+    /// The gas table, one row per transaction sent, with the figure `model` gives the
+    /// operation (if any) and the difference.
+    pub fn gas_table(&self, model: &[(&str, u64)]) -> String {
+        gas_table(&self.gas.lock().unwrap(), model)
     }
 
     /// Every recorded operation over its budget in `budgets`, as a line naming the
@@ -261,16 +257,43 @@ impl Node {
 /// Seconds since the Unix epoch by this machine's clock.
 /// What [`Node::over_budget`] computes, over `rows` (operation, gas).
 pub fn over_budget(rows: &[(String, u64)], budgets: &[(&str, u64)]) -> Vec<String> {
-    let matches = |name: &str, op: &str| match name.strip_suffix('*') {
-        Some(prefix) => op.starts_with(prefix),
-        None => name == op,
-    };
     rows.iter()
         .filter_map(|(op, gas)| {
-            let (name, budget) = budgets.iter().find(|(name, _)| matches(name, op))?;
-            (gas > budget).then(|| format!("{op}: {gas} gas, over the {budget} budget of `{name}`"))
+            let (name, budget) = lookup(budgets, op)?;
+            (*gas > budget)
+                .then(|| format!("{op}: {gas} gas, over the {budget} budget of `{name}`"))
         })
         .collect()
+}
+
+/// The first entry of `table` naming `op`: exactly, or, ending in `*`, by a prefix.
+fn lookup<'t>(table: &[(&'t str, u64)], op: &str) -> Option<(&'t str, u64)> {
+    table
+        .iter()
+        .find(|(name, _)| match name.strip_suffix('*') {
+            Some(prefix) => op.starts_with(prefix),
+            None => *name == op,
+        })
+        .copied()
+}
+
+/// One line per row: the operation, its gas, and where `model` names it, the model's
+/// figure and the measured gas's difference from it.
+pub fn gas_table(rows: &[(String, u64)], model: &[(&str, u64)]) -> String {
+    let mut out = format!(
+        "{:<56} {:>10} {:>10} {:>8}\n",
+        "operation", "gas", "model", "diff"
+    );
+    for (op, gas) in rows {
+        match lookup(model, op) {
+            Some((_, m)) => {
+                let diff = *gas as i64 - m as i64;
+                out.push_str(&format!("{op:<56} {gas:>10} {m:>10} {diff:>+8}\n"));
+            }
+            None => out.push_str(&format!("{op:<56} {gas:>10}\n")),
+        }
+    }
+    out
 }
 
 pub fn unix_now() -> u64 {
@@ -310,6 +333,38 @@ mod tests {
             ]
         );
         assert!(super::over_budget(&rows, &[("escrow.start", 79_393)]).is_empty());
+    }
+
+    #[test]
+    fn gas_table_sets_each_row_beside_its_model_figure() {
+        let rows: Vec<(String, u64)> = [
+            ("escrow.open", 170_000),
+            ("escrow.open (dust)", 150_000),
+            ("badges.claim (tutor)", 140_000),
+        ]
+        .into_iter()
+        .map(|(op, gas)| (op.to_string(), gas))
+        .collect();
+        let model = [("escrow.open", 168_115), ("badges.claim*", 144_900)];
+        let table = super::gas_table(&rows, &model);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec!["operation", "gas", "model", "diff"],
+                vec!["escrow.open", "170000", "168115", "+1885"],
+                vec!["escrow.open (dust)", "150000"],
+                vec!["badges.claim (tutor)", "140000", "144900", "-4900"],
+            ]
+        );
     }
     use minuto_deploy::{Contract, Deployed, Record};
 
