@@ -35,8 +35,9 @@
 //!    escrow's admin handover, or printed for the admin once it holds the escrow), so that
 //!    booked lessons can open sessions with `openFor`. Each re-run reads the escrow's
 //!    `booking()` and booking's `config()` (another escrow than recorded stops the run).
-//! 7. **cache bid** (`--cache-bid-wei`, optional): `placeBid(escrow)` in the chain's Stylus
-//!    CacheManager unless the escrow's code is cached already ([`cache`]).
+//! 7. **cache bid** (`--cache-bid-wei`, optional): `placeBid(program)` in the chain's
+//!    Stylus CacheManager for the escrow, or each program `--cache` lists, unless its code
+//!    is cached already ([`cache`]).
 //!
 //! Re-running deploys only what is neither recorded nor at its CREATE2 address (after
 //! checking that every recorded address holds this build's code, activated) and sends
@@ -183,12 +184,22 @@ pub struct Cli {
     /// Fee cap per gas in gwei for every transaction (default: the node's price).
     #[arg(long, env = "MINUTO_MAX_FEE_GWEI")]
     pub max_fee_per_gas_gwei: Option<String>,
-    /// Bid this many wei in the chain's Stylus CacheManager for the escrow's program, so
-    /// that its calls skip program initialisation (about 18–23k gas each). Nothing is sent
-    /// while the escrow's code is cached; a bid below the manager's minimum stops the run
-    /// before anything is sent. Default: no bid.
+    /// Bid this many wei in the chain's Stylus CacheManager for each program `--cache`
+    /// names, so that its calls skip program initialisation (about 17–23k gas each).
+    /// Nothing is sent for a program whose code is cached; a bid below the manager's
+    /// minimum stops the run before anything is sent. Default: no bid.
     #[arg(long, env = "MINUTO_CACHE_BID_WEI")]
     pub cache_bid_wei: Option<U256>,
+    /// The programs `--cache-bid-wei` bids for, comma-separated (escrow, credentials,
+    /// badges, ratings, vetting, booking). Default: escrow. Badges and ratings call the
+    /// escrow's view on every claim and rating, so caching them too saves both inits.
+    #[arg(
+        long,
+        env = "MINUTO_CACHE",
+        value_delimiter = ',',
+        requires = "cache_bid_wei"
+    )]
+    pub cache: Option<Vec<String>>,
     /// Print what would be done; send nothing.
     #[arg(long, conflicts_with = "estimate_gas")]
     pub dry_run: bool,
@@ -251,8 +262,10 @@ pub struct Config {
     pub stylus_deployer: Address,
     /// Fee cap per gas in wei, for every transaction.
     pub max_fee_per_gas: Option<u128>,
-    /// Cache bid for the escrow's program, wei.
+    /// Cache bid for each program in [`Config::cache`], wei.
     pub cache_bid: Option<U256>,
+    /// The programs the cache bid is for (the escrow unless `--cache` says otherwise).
+    pub cache: Vec<Contract>,
     /// What to do.
     pub mode: Mode,
 }
@@ -298,6 +311,25 @@ fn dedup(mut v: Vec<Address>) -> Vec<Address> {
     let mut seen = std::collections::HashSet::new();
     v.retain(|a| seen.insert(*a));
     v
+}
+
+/// `--cache`'s names as contracts, each once, in the order given.
+fn cache_list(names: &[String]) -> Result<Vec<Contract>, ConfigError> {
+    let mut out = Vec::new();
+    for name in names {
+        let c = Contract::ALL
+            .into_iter()
+            .find(|c| c.key() == name.trim())
+            .ok_or_else(|| ConfigError::OutOfRange {
+                flag: "cache",
+                value: name.clone(),
+                rule: "escrow, credentials, badges, ratings, vetting or booking",
+            })?;
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// The salt used without `--salt`: keccak256("minuto").
@@ -497,6 +529,10 @@ impl Config {
                 })?),
             },
             cache_bid: cli.cache_bid_wei,
+            cache: match &cli.cache {
+                None => vec![Contract::Escrow],
+                Some(names) => cache_list(names)?,
+            },
             mode: if cli.dry_run {
                 Mode::DryRun
             } else if cli.estimate_gas {
@@ -1239,12 +1275,9 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
         + WIRING_GAS * wiring as u64;
     let need = fees
         + U256::from(gas) * U256::from(gas_price)
-        + cfg.cache_bid.unwrap_or_default()
-        + U256::from(if cfg.cache_bid.is_some() {
-            WIRING_GAS
-        } else {
-            0
-        }) * U256::from(gas_price);
+        + cfg.cache_bid.map_or(U256::ZERO, |bid| {
+            U256::from(cfg.cache.len()) * (bid + U256::from(WIRING_GAS) * U256::from(gas_price))
+        });
     say(
         format!(
             "pre-flight: {} deployment(s){} and up to {wiring} wiring call(s) need about {need} wei \
@@ -1489,13 +1522,13 @@ async fn run_unredacted(cfg: &Config) -> Result<Report, DeployError> {
             }
         }
     }
-    if let Some(bid) = cfg.cache_bid {
-        let c = Contract::Escrow;
+    for c in cfg.cache.iter().copied() {
+        let Some(bid) = cfg.cache_bid else { break };
         let program = record
             .get(c)
             .map(|d| d.address)
             .or_else(|| planned_at.iter().find(|(x, _)| *x == c).map(|(_, a)| *a))
-            .expect("the escrow is recorded or planned");
+            .expect("every contract is recorded or planned");
         let code_hash = module(c).code_hash();
         match cache::plan(&p, c.key(), program, code_hash, bid).await? {
             cache::Step::Cached => say(

@@ -654,6 +654,7 @@ pub fn actions(cfg: &Config, record: &Record, state: &State) -> Vec<Action> {
 mod tests {
     use super::*;
     use crate::{Cli, Deployed};
+    use alloy::primitives::U256;
     use clap::Parser;
 
     const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -1087,6 +1088,36 @@ mod tests {
         assert_eq!((a[2].to, a[2].to_label()), (None, "<escrow>".into()));
     }
 
+    #[test]
+    fn the_cache_bid_is_for_the_escrow_unless_cache_names_programs() {
+        let cfg = |extra: &[&str]| {
+            let mut args = vec!["minuto-deploy", "--rpc-url", "http://x", "--root", "/r"];
+            args.extend_from_slice(&["--private-key", KEY]);
+            args.extend_from_slice(extra);
+            Config::from_cli(Cli::try_parse_from(args).unwrap()).unwrap()
+        };
+        let plain = cfg(&[]);
+        assert_eq!(
+            (plain.cache_bid, plain.cache),
+            (None, vec![Contract::Escrow])
+        );
+        let named = cfg(&[
+            "--cache-bid-wei",
+            "7",
+            "--cache",
+            "badges, escrow,badges,ratings",
+        ]);
+        assert_eq!(named.cache_bid, Some(U256::from(7)));
+        assert_eq!(
+            named.cache,
+            [Contract::Badges, Contract::Escrow, Contract::Ratings]
+        );
+        // A list without a bid would bid nothing: refused by the parser.
+        let mut args = vec!["minuto-deploy", "--rpc-url", "http://x", "--root", "/r"];
+        args.extend_from_slice(&["--private-key", KEY, "--cache", "badges"]);
+        assert!(Cli::try_parse_from(args).is_err());
+    }
+
     fn cli_err(extra: &[&str]) -> String {
         let mut args = vec!["minuto-deploy", "--rpc-url", "http://x", "--root", "/r"];
         args.extend_from_slice(extra);
@@ -1115,6 +1146,10 @@ mod tests {
         assert_eq!(
             cli_err(&["--badge-min-duration", "0"]),
             "invalid --badge-min-duration: 0 (must be positive)"
+        );
+        assert_eq!(
+            cli_err(&["--cache-bid-wei", "1", "--cache", "escrow,nft"]),
+            "invalid --cache: nft (escrow, credentials, badges, ratings, vetting or booking)"
         );
         for bad in ["0", "4294967296"] {
             assert_eq!(

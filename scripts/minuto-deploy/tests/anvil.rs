@@ -916,7 +916,8 @@ async fn the_vetting_issuer_role_and_the_escrows_booking_are_planned_from_chain_
 /// `--cache-bid-wei`, against a stand-in of ArbWasmCache and its CacheManager at 0x…72: a
 /// chain without one (no code there, or no manager listed) stops the run with
 /// `NoCacheManager`; a dry run of a fresh deployment plans the bid for the escrow's CREATE2
-/// address (its minimum is checked once it is deployed); for a deployed program a bid
+/// address (its minimum is checked once it is deployed), or with `--cache` one bid for
+/// each program listed, in order; for a deployed program a bid
 /// below the manager's minimum is refused before anything is sent, naming both figures,
 /// and one at the minimum, placed as the run places it, caches the program's code, after
 /// which nothing more is planned. (A full apply run stops at the made-up modules' wiring
@@ -989,6 +990,35 @@ async fn a_cache_bid_is_refused_below_the_minimum_and_placed_once() {
              {ARB_WASM_CACHE}, its minimum bid is checked once escrow is deployed)"
         )
     );
+    assert_eq!(nonce(&p, &cfg).await, sent, "a dry run sends nothing");
+
+    // `--cache` names the programs: one bid each, in the order given, the same amount.
+    let listed = config(
+        &anvil.url,
+        &out,
+        dir.path(),
+        &[
+            "--dry-run",
+            "--cache-bid-wei",
+            "6000",
+            "--cache",
+            "ratings,escrow,badges",
+        ],
+    );
+    let report = minuto_deploy::run(&listed).await.unwrap();
+    let at = predicted(&listed, dir.path());
+    let bids: Vec<String> = [Contract::Ratings, Contract::Escrow, Contract::Badges]
+        .into_iter()
+        .map(|c| {
+            let program = at.iter().find(|(x, ..)| *x == c).unwrap().1;
+            format!(
+                "would send: cacheManager.placeBid({program}) with 6000 wei (cache manager \
+                 {ARB_WASM_CACHE}, its minimum bid is checked once {} is deployed)",
+                c.key()
+            )
+        })
+        .collect();
+    assert_eq!(report.steps[report.steps.len() - 3..], bids[..]);
     assert_eq!(nonce(&p, &cfg).await, sent, "a dry run sends nothing");
 
     // The apply path: a program with code, its bid placed as the run sends it.
