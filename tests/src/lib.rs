@@ -296,6 +296,34 @@ pub fn gas_table(rows: &[(String, u64)], model: &[(&str, u64)]) -> String {
     out
 }
 
+/// `model` for a run with `cached` programs in the Stylus cache: each operation
+/// (`<program>.<call> …`) saves its own program's init (`savings`) if that is cached, and
+/// a claim or rating (badges, ratings) also the escrow's, whose view it calls.
+pub fn cached_model(
+    model: &[(&'static str, u64)],
+    savings: &[(&str, u64)],
+    cached: &[String],
+) -> Vec<(&'static str, u64)> {
+    let saving = |program: &str| {
+        savings
+            .iter()
+            .find(|(p, _)| *p == program && cached.iter().any(|c| c == p))
+            .map_or(0, |(_, s)| *s)
+    };
+    model
+        .iter()
+        .map(|&(op, gas)| {
+            let program = op.split('.').next().unwrap_or_default();
+            let nested = if program == "badges" || program == "ratings" {
+                saving("escrow")
+            } else {
+                0
+            };
+            (op, gas.saturating_sub(saving(program) + nested))
+        })
+        .collect()
+}
+
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -333,6 +361,31 @@ mod tests {
             ]
         );
         assert!(super::over_budget(&rows, &[("escrow.start", 79_393)]).is_empty());
+    }
+
+    #[test]
+    fn a_cached_program_takes_its_init_off_its_calls_and_the_escrow_off_claims() {
+        let model = [
+            ("escrow.open", 100_000),
+            ("badges.claim*", 90_000),
+            ("ratings.rate (student)", 80_000),
+            ("credentials.issue", 70_000),
+        ];
+        let savings = [("escrow", 20_000), ("badges", 3_000), ("ratings", 500)];
+        let run = |cached: &[&str]| {
+            let cached: Vec<String> = cached.iter().map(|c| c.to_string()).collect();
+            super::cached_model(&model, &savings, &cached)
+                .into_iter()
+                .map(|(_, gas)| gas)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(&[]), [100_000, 90_000, 80_000, 70_000]);
+        assert_eq!(run(&["escrow"]), [80_000, 70_000, 60_000, 70_000]);
+        assert_eq!(run(&["badges"]), [100_000, 87_000, 80_000, 70_000]);
+        assert_eq!(
+            run(&["escrow", "badges", "ratings"]),
+            [80_000, 67_000, 59_500, 70_000]
+        );
     }
 
     #[test]

@@ -217,7 +217,8 @@ const GAS_BUDGETS: &[(&str, u64)] = &[
 /// `cargo xtask wasm`'s modules), topUp's unread tutor slot (2,100), the claim's dropped
 /// records (47,100 first, 30,000 second) and the settings read once (2,100 a claim or
 /// rating). Printed beside the measured gas so a Stylus run shows how far the model is
-/// off; not a check (the budgets are).
+/// off; not a check (the budgets are). With programs cached, [`gas_model`] takes their
+/// init off.
 const GAS_MODEL: &[(&str, u64)] = &[
     ("escrow.open", 168_115),
     ("escrow.open (steady)", 151_015),
@@ -237,28 +238,31 @@ const GAS_MODEL: &[(&str, u64)] = &[
     ("ratings.rate (tutor)", 137_000),
 ];
 
-/// Program init the Stylus cache saves on each escrow call (nitro's formula: 22,224
-/// uncached, 1,990 cached for the escrow's module).
-const ESCROW_CACHE_SAVING: u64 = 20_234;
+/// Program init the Stylus cache saves a call of each program (nitro's formula over
+/// `cargo xtask wasm`'s modules: uncached less cached init).
+const CACHE_SAVING: &[(&str, u64)] = &[
+    ("escrow", 22_224 - 1_990),
+    ("badges", 25_902 - 3_103),
+    ("ratings", 19_092 - 2_080),
+];
 
-/// [`GAS_MODEL`] for this run: with the escrow cached (`MINUTO_E2E_CACHE_BID_WEI`),
-/// every escrow call and every claim and rating (which call the escrow's view) saves
-/// [`ESCROW_CACHE_SAVING`].
-fn gas_model(cached: bool) -> Vec<(&'static str, u64)> {
-    GAS_MODEL
-        .iter()
-        .map(|&(op, gas)| {
-            let calls_escrow = ["escrow.", "badges.", "ratings."]
-                .iter()
-                .any(|p| op.starts_with(p));
-            let saving = if cached && calls_escrow {
-                ESCROW_CACHE_SAVING
-            } else {
-                0
-            };
-            (op, gas - saving)
-        })
+/// The programs this run deploys into the Stylus cache: none without
+/// `MINUTO_E2E_CACHE_BID_WEI`, else those `MINUTO_E2E_CACHE` lists (the deploy tool's
+/// `--cache`), the escrow by default.
+fn cached_programs() -> Vec<String> {
+    if std::env::var("MINUTO_E2E_CACHE_BID_WEI").is_err() {
+        return Vec::new();
+    }
+    std::env::var("MINUTO_E2E_CACHE")
+        .unwrap_or_else(|_| "escrow".into())
+        .split(',')
+        .map(|p| p.trim().to_string())
         .collect()
+}
+
+/// [`GAS_MODEL`] for a run with `cached` programs in the Stylus cache.
+fn gas_model(cached: &[String]) -> Vec<(&'static str, u64)> {
+    minuto_e2e::cached_model(GAS_MODEL, CACHE_SAVING, cached)
 }
 
 fn deploy_config(
@@ -317,6 +321,7 @@ fn deploy_config(
     // The cached column of the gas table: the escrow bid into the Stylus cache.
     if let Ok(bid) = std::env::var("MINUTO_E2E_CACHE_BID_WEI") {
         args.extend(["--cache-bid-wei".into(), bid]);
+        args.extend(["--cache".into(), cached_programs().join(",")]);
     }
     // A fresh salt per run: CREATE2 addresses would otherwise find the contracts (and
     // their state) of an earlier run on the same node with the same deployer.
@@ -3027,9 +3032,7 @@ fn main() -> std::process::ExitCode {
         println!(
             "\nGas used on chain {}:\n{}",
             suite.node.chain_id,
-            suite.node.gas_table(&gas_model(
-                std::env::var("MINUTO_E2E_CACHE_BID_WEI").is_ok()
-            ))
+            suite.node.gas_table(&gas_model(&cached_programs()))
         );
         let over = suite.node.over_budget(GAS_BUDGETS);
         for line in &over {
