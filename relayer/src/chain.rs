@@ -129,17 +129,7 @@ impl RpcError {
         });
         // Only the scheme, host and port are shown: the user, password, path and query
         // are where hosted endpoints put credentials.
-        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-        let host = url.host_str().unwrap_or_default();
-        let shown = format!("{}://{host}{port}/<redacted>", url.scheme());
-        let mut message = e.to_string().replace(url.as_str(), &shown);
-        let secret = &url[url::Position::BeforePath..];
-        if secret.len() > 1 {
-            message = message.replace(secret, "/<redacted>");
-        }
-        if let Some(password) = url.password() {
-            message = message.replace(password, "<redacted>");
-        }
+        let message = minuto_chain::network::redact(&e.to_string(), url);
         Self {
             method,
             message,

@@ -195,13 +195,10 @@ impl<R: TxRpc> Submitter<R> {
     /// [`ChainError::Reverted`] when the escrow refuses for a lasting reason, or the RPC
     /// error that prevented sending.
     pub async fn send(&self, id: U256, mut at: u64) -> Result<SentStop, ChainError> {
-        let mut gas = None;
-        for _ in 0..3 {
+        let mut prechecks = 0;
+        let gas = loop {
             match self.rpc.precheck(id, at).await? {
-                Precheck::Ok { gas: g } => {
-                    gas = Some(g);
-                    break;
-                }
+                Precheck::Ok { gas } => break gas,
                 Precheck::AlreadyEnded => return Ok(SentStop::Done(StopOutcome::AlreadyEnded)),
                 Precheck::OutOfRange { earliest, latest } => {
                     debug!(session = %id, at, earliest, latest, "re-clamping stopAt");
@@ -209,13 +206,11 @@ impl<R: TxRpc> Submitter<R> {
                 }
                 Precheck::Reverted(reason) => return Err(ChainError::Reverted { id, at, reason }),
             }
-        }
-        let Some(gas) = gas else {
-            return Err(ChainError::Reverted {
-                id,
-                at,
-                reason: "at stayed out of range".into(),
-            });
+            prechecks += 1;
+            if prechecks == 3 {
+                let reason = "at stayed out of range".into();
+                return Err(ChainError::Reverted { id, at, reason });
+            }
         };
         let gas =
             gas.saturating_add(gas.saturating_mul(u64::from(self.cfg.gas_margin_percent)) / 100);
