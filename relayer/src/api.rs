@@ -86,9 +86,7 @@ impl ApiError {
             ApiError::Replay { .. } => ("replay", StatusCode::CONFLICT),
         }
     }
-}
 
-impl ApiError {
     /// The registry's refusal of `hb`.
     fn refused(r: Refusal, hb: &ParsedHeartbeat) -> Self {
         match r {

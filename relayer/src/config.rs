@@ -487,9 +487,7 @@ pub fn parse_private_key(hex: &str) -> Result<RelayerKey, ConfigError> {
     );
     if bytes.len() != 32 {
         let len = bytes.len();
-        return Err(ConfigError::Key(format!(
-            "{ENV_PRIVATE_KEY} must be 32 bytes, got {len}"
-        )));
+        return key_error(format!("{ENV_PRIVATE_KEY} must be 32 bytes, got {len}"));
     }
     let key = SigningKey::from_slice(&bytes)
         .map_err(|_| ConfigError::Key(format!("{ENV_PRIVATE_KEY} is not a valid secp256k1 key")))?;
@@ -512,6 +510,11 @@ pub fn load_keystore(path: &Path, password: &str) -> Result<RelayerKey, ConfigEr
     Ok(RelayerKey::new(key))
 }
 
+/// [`ConfigError::Key`] with `message`.
+fn key_error<T>(message: String) -> Result<T, ConfigError> {
+    Err(ConfigError::Key(message))
+}
+
 /// The relayer key: from the environment, or a keystore with its password from the
 /// environment or a file. Secrets read as text are wiped once parsed.
 fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<RelayerKey, ConfigError> {
@@ -521,14 +524,10 @@ fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<Relayer
     let path = match (env_key, &s.keystore) {
         (Some(_), Some(_)) => {
             let both = format!("both {ENV_PRIVATE_KEY} and a keystore are set; choose one");
-            return Err(ConfigError::Key(both));
+            return key_error(both);
         }
         (Some(hex), None) => return parse_private_key(&hex),
-        (None, None) => {
-            return Err(ConfigError::Key(format!(
-                "set {ENV_PRIVATE_KEY} or a keystore"
-            )))
-        }
+        (None, None) => return key_error(format!("set {ENV_PRIVATE_KEY} or a keystore")),
         (None, Some(path)) => path,
     };
     let password = match (env(ENV_KEYSTORE_PASSWORD), &s.keystore_password_file) {
@@ -541,10 +540,10 @@ fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<Relayer
             Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned())
         }
         (None, None) => {
-            return Err(ConfigError::Key(format!(
-                "keystore {} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file",
-                path.display()
-            )))
+            let shown = path.display();
+            return key_error(format!(
+                "keystore {shown} needs {ENV_KEYSTORE_PASSWORD} or keystore_password_file"
+            ));
         }
     };
     load_keystore(path, &password)
@@ -745,9 +744,7 @@ impl Config {
             ),
         )?;
         if (http.admin_token.as_ref()).is_some_and(|t| t.expose_secret().len() < 16) {
-            return Err(ConfigError::Key(format!(
-                "{ENV_ADMIN_TOKEN} must be at least 16 characters"
-            )));
+            return key_error(format!("{ENV_ADMIN_TOKEN} must be at least 16 characters"));
         }
         let redis_ok = (s.redis_url.as_ref())
             .is_none_or(|u| matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"));

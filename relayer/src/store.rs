@@ -134,7 +134,7 @@ const BATCH: usize = 512;
 /// How long a write waits to be batched with others.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Shared {
     pending: Mutex<HashMap<(U256, Role), u64>>,
     wake: Notify,
@@ -217,11 +217,7 @@ impl RedisStore {
             prefix: format!("minuto:relayer:{chain_id}:{escrow}"),
             ttl,
             timeout,
-            shared: Arc::new(Shared {
-                pending: Mutex::new(HashMap::new()),
-                wake: Notify::new(),
-                healthy_since: Mutex::new(None),
-            }),
+            shared: Arc::default(),
             script: Arc::new(redis::Script::new(MAX_SET)),
             claim_script: Arc::new(redis::Script::new(CLAIM)),
         };
