@@ -120,7 +120,7 @@ mod sol {
 
         /// The constructor's `admin` is the zero address, or its `escrow` holds no code.
         error RatingInvalidAddress(address account);
-        /// `minDuration` and `ratingWindow` must both be at least 1 second.
+        /// `minDuration` and `ratingWindow` must both be at least 1 second, and `minDuration` at most 2^32 - 1.
         error RatingInvalidConfig(uint64 minDuration, uint64 ratingWindow);
         /// Only the admin may change the settings (and only the named successor accept the role); `caller` may not.
         error RatingNotAdmin(address caller);

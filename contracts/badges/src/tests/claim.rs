@@ -5,6 +5,7 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolEvent;
 use motsu::prelude::*;
 use openzeppelin_stylus::token::erc721::{self, Transfer};
+use stylus_sdk::{prelude::*, storage::StorageAddress};
 
 use super::*;
 
@@ -432,6 +433,20 @@ fn claim_after_giving_the_badge_away_rejected(
         .transfer_from(w.student, w.stranger, badge)
         .motsu_unwrap();
     already_claimed(&badges, w.student, session, Role::Student, badge);
+    // No way back to "no owner" (which would free the id for a second claim): ERC-721
+    // refuses a transfer to the zero address, and there is no burn.
+    assert_reverts(
+        &badges,
+        erc721::ERC721InvalidReceiver {
+            receiver: Address::ZERO,
+        },
+        || {
+            badges
+                .sender(w.stranger)
+                .transfer_from(w.stranger, Address::ZERO, badge)
+        },
+    );
+    already_claimed(&badges, w.student, session, Role::Student, badge);
     // Given back and away again: still claimed, still the same badge.
     badges
         .sender(w.stranger)
@@ -634,4 +649,69 @@ proptest::proptest! {
         push_decimal(&mut out, value);
         proptest::prop_assert_eq!(out, alloc::format!("{value}").into_bytes());
     }
+}
+
+/// An escrow stand-in answering an eligible Ended session for every id, so that the
+/// badges contract's own bound on session ids is what refuses a huge one (the real
+/// escrow refuses it first, as an unknown session).
+#[storage]
+#[entrypoint]
+pub struct AnyEscrow {
+    student: StorageAddress,
+    tutor: StorageAddress,
+    token: StorageAddress,
+}
+
+#[public]
+impl AnyEscrow {
+    pub fn init(&mut self, student: Address, tutor: Address, token: Address) {
+        self.student.set(student);
+        self.tutor.set(tutor);
+        self.token.set(token);
+    }
+
+    pub fn session(&self, _id: U256) -> minuto_escrow::SessionView {
+        minuto_escrow::SessionView {
+            student: self.student.get(),
+            tutor: self.tutor.get(),
+            token: self.token.get(),
+            rate: U256::from(10_000u128 * 10u128.pow(18)),
+            deposited: U256::from(10_000_000u64),
+            withdrawn: U256::ZERO,
+            start: 1,
+            end: 1 + MIN_DURATION,
+            feeBps: 250,
+            credentialKind: 0,
+            state: 3,
+        }
+    }
+}
+
+#[motsu::test]
+fn claim_refuses_session_ids_whose_badge_id_would_wrap(
+    escrow: Contract<AnyEscrow>,
+    badges: Contract<Badges>,
+    admin: Address,
+    student: Address,
+    tutor: Address,
+    token: Address,
+) {
+    escrow.sender(admin).init(student, tutor, token);
+    badges
+        .sender(admin)
+        .constructor(admin, escrow.address(), MIN_DURATION, BASE_URI.into())
+        .motsu_unwrap();
+    badges.sender(admin).set_min_billed(token, 1).motsu_unwrap();
+    assert_eq!(badges.sender(student).claim(id(1)).motsu_unwrap(), id(2));
+    // 2^63 + 2 doubled wraps, in 64 bits, onto 4: session 2's student badge.
+    for huge in [SESSION_ID_END, SESSION_ID_END + id(2), U256::MAX] {
+        assert_reverts(&badges, BadgeUnknownSession { sessionId: huge }, || {
+            badges.sender(student).claim(huge)
+        });
+    }
+    assert_eq!(
+        badges.sender(student).claimed(id(2)),
+        (U256::ZERO, U256::ZERO)
+    );
+    assert_eq!(badges.sender(student).claim(id(2)).motsu_unwrap(), id(4));
 }
