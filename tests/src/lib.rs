@@ -187,8 +187,8 @@ impl Node {
 
     /// The gas table, one row per transaction sent, with the figure `model` gives the
     /// operation (if any) and the difference.
-    pub fn gas_table(&self, model: &[(&str, u64)]) -> String {
-        gas_table(&self.gas.lock().unwrap(), model)
+    pub fn gas_table(&self, model: &[(&str, u64)], markdown: bool) -> String {
+        gas_table(&self.gas.lock().unwrap(), model, markdown)
     }
 
     /// Every recorded operation over its budget in `budgets`, as a line naming the
@@ -278,20 +278,30 @@ fn lookup<'t>(table: &[(&'t str, u64)], op: &str) -> Option<(&'t str, u64)> {
 }
 
 /// One line per row: the operation, its gas, and where `model` names it, the model's
-/// figure and the measured gas's difference from it.
-pub fn gas_table(rows: &[(String, u64)], model: &[(&str, u64)]) -> String {
-    let mut out = format!(
-        "{:<56} {:>10} {:>10} {:>8}\n",
-        "operation", "gas", "model", "diff"
-    );
-    for (op, gas) in rows {
-        match lookup(model, op) {
-            Some((_, m)) => {
-                let diff = *gas as i64 - m as i64;
-                out.push_str(&format!("{op:<56} {gas:>10} {m:>10} {diff:>+8}\n"));
-            }
-            None => out.push_str(&format!("{op:<56} {gas:>10}\n")),
+/// figure and the measured gas's difference from it; aligned text, or with `markdown` a
+/// Markdown table (for the README's gas table).
+pub fn gas_table(rows: &[(String, u64)], model: &[(&str, u64)], markdown: bool) -> String {
+    let line = |cells: [&str; 4]| {
+        if markdown {
+            format!("| {} |\n", cells.join(" | "))
+        } else {
+            let [op, gas, m, diff] = cells;
+            format!("{op:<56} {gas:>10} {m:>10} {diff:>8}")
+                .trim_end()
+                .to_string()
+                + "\n"
         }
+    };
+    let mut out = line(["operation", "gas", "model", "diff"]);
+    if markdown {
+        out.push_str("|---|---:|---:|---:|\n");
+    }
+    for (op, gas) in rows {
+        let (m, diff) = match lookup(model, op) {
+            Some((_, m)) => (m.to_string(), format!("{:+}", *gas as i64 - m as i64)),
+            None => (String::new(), String::new()),
+        };
+        out.push_str(&line([op, &gas.to_string(), &m, &diff]));
     }
     out
 }
@@ -399,7 +409,7 @@ mod tests {
         .map(|(op, gas)| (op.to_string(), gas))
         .collect();
         let model = [("escrow.open", 168_115), ("badges.claim*", 144_900)];
-        let table = super::gas_table(&rows, &model);
+        let table = super::gas_table(&rows, &model, false);
         let lines: Vec<Vec<&str>> = table
             .lines()
             .map(|l| {
@@ -417,6 +427,13 @@ mod tests {
                 vec!["escrow.open (dust)", "150000"],
                 vec!["badges.claim (tutor)", "140000", "144900", "-4900"],
             ]
+        );
+        assert_eq!(
+            super::gas_table(&rows, &model, true),
+            "| operation | gas | model | diff |\n|---|---:|---:|---:|\n\
+             | escrow.open | 170000 | 168115 | +1885 |\n\
+             | escrow.open (dust) | 150000 |  |  |\n\
+             | badges.claim (tutor) | 140000 | 144900 | -4900 |\n"
         );
     }
     use minuto_deploy::{Contract, Deployed, Record};

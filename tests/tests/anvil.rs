@@ -92,7 +92,7 @@ async fn harness_funds_accounts_deploys_the_token_and_keeps_the_gas_ledger() {
         .await
         .unwrap();
     node.account("tutor").await.unwrap();
-    let table = node.gas_table(&[]);
+    let table = node.gas_table(&[], false);
     let rows: Vec<&str> = table
         .lines()
         .map(|l| l.split_whitespace().next().unwrap())

@@ -3032,14 +3032,26 @@ fn main() -> std::process::ExitCode {
         println!(
             "\nGas used on chain {}:\n{}",
             suite.node.chain_id,
-            suite.node.gas_table(&gas_model(&cached_programs()))
+            suite.node.gas_table(&gas_model(&cached_programs()), false)
         );
+        // The same table in Markdown, for the README, where MINUTO_E2E_GAS_MD names a file.
+        let mut written = true;
+        if let Some(path) = std::env::var_os("MINUTO_E2E_GAS_MD") {
+            let table = suite.node.gas_table(&gas_model(&cached_programs()), true);
+            if let Err(e) = std::fs::write(&path, table) {
+                println!(
+                    "e2e: writing MINUTO_E2E_GAS_MD {}: {e}",
+                    path.to_string_lossy()
+                );
+                written = false;
+            }
+        }
         let over = suite.node.over_budget(GAS_BUDGETS);
         for line in &over {
             println!("e2e gas budget exceeded: {line}");
         }
         println!("e2e: {} passed, {failed} failed", SCENARIOS.len() - failed);
-        if failed == 0 && over.is_empty() {
+        if failed == 0 && over.is_empty() && written {
             std::process::ExitCode::SUCCESS
         } else {
             std::process::ExitCode::FAILURE
