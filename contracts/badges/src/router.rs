@@ -6,7 +6,7 @@
 use alloc::vec::Vec;
 use alloy_primitives::{aliases::B32, Address, U256};
 use minuto_wire::{
-    router::{dispatch, out, out_bytes, Args},
+    router::{dispatch, out, out_bytes, Args, ACCEPT_ADMIN, PENDING_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
 use openzeppelin_stylus::{
@@ -23,9 +23,6 @@ const BADGE: u32 = selector!("badge", U256);
 const CLAIMED: u32 = selector!("claimed", U256);
 const MIN_BILLED: u32 = selector!("minBilled", Address);
 const SET_MIN_BILLED: u32 = selector!("setMinBilled", Address, u128);
-const PENDING_ADMIN: u32 = selector!("pendingAdmin");
-const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
-const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
 const CONFIG: u32 = selector!("config");
 const SET_MIN_DURATION: u32 = selector!("setMinDuration", u64);
 const BALANCE_OF: u32 = selector!("balanceOf", Address);

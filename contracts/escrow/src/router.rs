@@ -16,7 +16,7 @@
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use minuto_wire::{
-    router::{dispatch, out, Args},
+    router::{dispatch, out, Args, ACCEPT_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
 use stylus_sdk::stylus_core::host::ConstructorGuard;
@@ -65,8 +65,6 @@ const SET_TOKEN_ALLOWED: u32 = selector!("setTokenAllowed", Address, bool);
 const SET_CONFIG: u32 = selector!("setConfig", Address, Address, u16, u32, u32);
 const SET_RELAYER: u32 = selector!("setRelayer", Address, bool);
 const SET_PAUSED: u32 = selector!("setPaused", bool);
-const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
-const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
 
 impl SessionEscrow {
     /// Runs the call `input` (selector and ABI-encoded arguments) as the deployed program

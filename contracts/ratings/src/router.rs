@@ -9,7 +9,7 @@
 use alloc::{string::String, vec::Vec};
 use alloy_primitives::{Address, B256, U256};
 use minuto_wire::{
-    router::{dispatch, out, Args},
+    router::{dispatch, out, Args, ACCEPT_ADMIN, PENDING_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
 use stylus_sdk::stylus_core::host::ConstructorGuard;
@@ -22,9 +22,6 @@ const AGGREGATES: u32 = selector!("aggregates", Address);
 const SESSION_RATINGS: u32 = selector!("sessionRatings", U256);
 const MIN_BILLED: u32 = selector!("minBilled", Address);
 const SET_MIN_BILLED: u32 = selector!("setMinBilled", Address, u128);
-const PENDING_ADMIN: u32 = selector!("pendingAdmin");
-const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
-const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
 const CONFIG: u32 = selector!("config");
 const SET_CONFIG: u32 = selector!("setConfig", u64, u64);
 

@@ -7,7 +7,7 @@
 use alloc::{string::String, vec::Vec};
 use alloy_primitives::{Address, B256, U256};
 use minuto_wire::{
-    router::{dispatch, out, Args},
+    router::{dispatch, out, Args, ACCEPT_ADMIN, PENDING_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
 use stylus_sdk::stylus_core::host::ConstructorGuard;
@@ -30,9 +30,6 @@ const REMOVE_REVIEWER: u32 = selector!("removeReviewer", Address);
 const SET_QUORUM: u32 = selector!("setQuorum", u32);
 const SET_KIND: u32 = selector!("setKind", u32, u64, u16, u64, String);
 const SET_CONFIG: u32 = selector!("setConfig", u64, u64);
-const PENDING_ADMIN: u32 = selector!("pendingAdmin");
-const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
-const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
 
 /// A `string` argument: invalid UTF-8 is replaced (U+FFFD), as in the credentials'
 /// router; CIDs only go to events, a kind's URI to the credentials it issues.

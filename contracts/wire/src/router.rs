@@ -140,6 +140,14 @@ macro_rules! selector {
     };
 }
 
+/// `pendingAdmin()`, `transferAdmin(address)` and `acceptAdmin()` of the two-step admin
+/// role ([`crate::admin::Admin`]), for the routers of the contracts that hold one.
+pub const PENDING_ADMIN: u32 = selector!("pendingAdmin");
+/// See [`PENDING_ADMIN`].
+pub const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
+/// See [`PENDING_ADMIN`].
+pub const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
+
 /// Runs one call as a deployed program does: rejects attached value (no function of
 /// these contracts, constructors included, is payable), splits off the selector and hands
 /// it to `route`, which answers `None` for an unknown selector or malformed arguments
