@@ -158,7 +158,8 @@ interface ISessionEscrow {
     error EscrowInvalidSignature(address tutor);
     /// This acceptance nonce was already used or cancelled.
     error EscrowNonceUsed(address tutor, uint256 nonce);
-    /// An internal accounting check failed; the call changed nothing.
+    /// An internal accounting check failed, or (id 0) the escrow has opened its 2^32 − 1
+    /// sessions; the call changed nothing.
     error EscrowAccounting(uint256 id);
     /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
     /// rebasing tokens are refused, so that every deposit is really held.

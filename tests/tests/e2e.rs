@@ -220,8 +220,8 @@ const GAS_BUDGETS: &[(&str, u64)] = &[
 /// off; not a check (the budgets are). With programs cached, [`gas_model`] takes their
 /// init off.
 const GAS_MODEL: &[(&str, u64)] = &[
-    ("escrow.open", 168_115),
-    ("escrow.open (steady)", 151_015),
+    ("escrow.open", 166_015),
+    ("escrow.open (steady)", 148_915),
     ("escrow.start", 63_082),
     ("escrow.start (steady)", 63_082),
     ("escrow.topUp", 83_645),

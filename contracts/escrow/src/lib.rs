@@ -65,6 +65,10 @@ pub const MAX_BACKDATE_LIMIT: u32 = 3_600;
 /// its own window in the three bytes left in its second storage slot.
 pub const MAX_START_WINDOW: u32 = 0xff_ffff;
 
+/// The most sessions one escrow opens: ids are 32-bit in its settings slot (see
+/// [`settings`]); the next open fails with `EscrowAccounting(0)`.
+pub const MAX_SESSIONS: u64 = u32::MAX as u64;
+
 /// The shortest maximum backdate: below the relayer's silence timeout plus clock drift, a
 /// relayer could not stop at the silent peer's last heartbeat.
 pub const MIN_BACKDATE_LIMIT: u32 = 30;
@@ -168,7 +172,8 @@ sol! {
     error EscrowInvalidSignature(address tutor);
     /// This acceptance nonce was already used or cancelled.
     error EscrowNonceUsed(address tutor, uint256 nonce);
-    /// An internal accounting check failed; the call changed nothing.
+    /// An internal accounting check failed, or (id 0) the escrow has opened its 2^32 − 1
+    /// sessions; the call changed nothing.
     error EscrowAccounting(uint256 id);
     /// A pull of `amount` left the escrow only `received` richer: fee-on-transfer and
     /// rebasing tokens are refused, so that every deposit is really held.
@@ -321,18 +326,22 @@ pub mod session {
 }
 
 /// The escrow's settings, in two slots: slot 0 `treasury | fee_bps | start_window |
-/// max_backdate | paused`, slot 1 `credentials | session_count | token_count`.
+/// max_backdate | paused | session_count`, everything an open reads or writes, so an open
+/// touches one settings slot, not two (a cold read, 2,100 gas); slot 1 `credentials |
+/// token_count`. The windows take the bytes their bounds need ([`MAX_START_WINDOW`]: 3,
+/// [`MAX_BACKDATE_LIMIT`]: 2), which leaves the session count 32 bits: at most
+/// [`MAX_SESSIONS`] sessions.
 mod settings {
     use minuto_wire::storage::Field;
 
     pub const TREASURY: Field = Field::new(0, 12, 20);
     pub const FEE_BPS: Field = Field::new(0, 10, 2);
-    pub const START_WINDOW: Field = Field::new(0, 6, 4);
-    pub const MAX_BACKDATE: Field = Field::new(0, 2, 4);
-    pub const PAUSED: Field = Field::new(0, 1, 1);
+    pub const START_WINDOW: Field = Field::new(0, 7, 3);
+    pub const MAX_BACKDATE: Field = Field::new(0, 5, 2);
+    pub const PAUSED: Field = Field::new(0, 4, 1);
+    pub const SESSION_COUNT: Field = Field::new(0, 0, 4);
     pub const CREDENTIALS: Field = Field::new(1, 12, 20);
-    pub const SESSION_COUNT: Field = Field::new(1, 4, 8);
-    pub const TOKEN_COUNT: Field = Field::new(1, 2, 2);
+    pub const TOKEN_COUNT: Field = Field::new(1, 10, 2);
 }
 
 /// A token's allowlist entry (one slot): `id | allowed`. Sessions store the small `id`,
@@ -430,7 +439,8 @@ impl SessionEscrow {
     /// `EscrowPaused`; `EscrowInvalidAddress` (zero tutor or key, tutor = caller);
     /// `EscrowTokenNotAllowed`; `EscrowInvalidRate`; `EscrowInvalidAmount`;
     /// `EscrowTransferFailed` if the token does not deliver the deposit;
-    /// `EscrowFeeOnTransfer` if less than the deposit arrived.
+    /// `EscrowFeeOnTransfer` if less than the deposit arrived; `EscrowAccounting(0)` once
+    /// [`MAX_SESSIONS`] sessions were opened.
     ///
     /// # Events
     /// `SessionOpened`.
@@ -1382,6 +1392,7 @@ impl SessionEscrow {
             .settings
             .uint(settings::SESSION_COUNT)
             .checked_add(1)
+            .filter(|id| *id <= MAX_SESSIONS)
             .ok_or(EscrowAccounting { id: U256::ZERO })?;
         let id_word = word(id);
         if state == State::Active {

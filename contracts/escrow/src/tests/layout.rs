@@ -11,8 +11,7 @@ use stylus_sdk::{
     prelude::*,
     storage::{
         GlobalStorage, StorageAddress, StorageBool, StorageCache, StorageKey, StorageMap,
-        StorageType, StorageU128, StorageU16, StorageU256, StorageU32, StorageU64, StorageU8,
-        StorageUint,
+        StorageType, StorageU128, StorageU16, StorageU256, StorageU32, StorageU8, StorageUint,
     },
     testing::TestVM,
 };
@@ -43,11 +42,11 @@ struct SessionTwin {
 struct SettingsTwin {
     treasury: StorageAddress,
     fee_bps: StorageU16,
-    start_window: StorageU32,
-    max_backdate: StorageU32,
+    start_window: StorageUint<24, 1>,
+    max_backdate: StorageU16,
     paused: StorageBool,
+    session_count: StorageU32,
     credentials: StorageAddress,
-    session_count: StorageU64,
     token_count: StorageU16,
 }
 
@@ -85,7 +84,6 @@ fn fresh() -> VM {
 
 /// Writes the widest value of one field through the twin (`set_twin`) and through the
 /// record (`field`), then compares the raw slots and reads each back the other way.
-/// Booleans are written as `true`, which the SDK stores as 1.
 fn check<T: StorageType, const SLOTS: usize>(
     field: Field,
     slot: U256,
@@ -96,15 +94,24 @@ fn check<T: StorageType, const SLOTS: usize>(
     } else {
         (U256::from(1) << (8 * field.bytes as usize)) - U256::from(1)
     };
-    let is_flag = [
-        settings::PAUSED,
-        token_entry::ALLOWED,
-        value::FLAG,
-        session::BOOKED,
-    ]
-    .contains(&field);
-    let mask = if is_flag { U256::from(1) } else { mask };
+    compare::<T, SLOTS>(field, slot, mask, set_twin);
+}
 
+/// [`check`] for a boolean, which the twin writes as `true` and the SDK stores as 1.
+fn check_flag<T: StorageType, const SLOTS: usize>(
+    field: Field,
+    slot: U256,
+    set_twin: impl FnOnce(&mut T),
+) {
+    compare::<T, SLOTS>(field, slot, U256::from(1), set_twin);
+}
+
+fn compare<T: StorageType, const SLOTS: usize>(
+    field: Field,
+    slot: U256,
+    mask: U256,
+    set_twin: impl FnOnce(&mut T),
+) {
     let twin_vm = fresh();
     let mut twin = unsafe { T::new(root(), 0, twin_vm.clone()) };
     set_twin(&mut twin);
@@ -133,7 +140,7 @@ fn session_fields_keep_the_sdk_layout() {
     check::<SessionTwin, 4>(session::TOKEN_ID, r, |t| t.token_id.set(max()));
     check::<SessionTwin, 4>(session::STATE, r, |t| t.state.set(max()));
     check::<SessionTwin, 4>(session::FEE_BPS, r, |t| t.fee_bps.set(max()));
-    check::<SessionTwin, 4>(session::BOOKED, r, |t| t.booked.set(true));
+    check_flag::<SessionTwin, 4>(session::BOOKED, r, |t| t.booked.set(true));
     check::<SessionTwin, 4>(session::TUTOR, r, |t| t.tutor.set(a));
     check::<SessionTwin, 4>(session::END, r, |t| t.end.set(max()));
     check::<SessionTwin, 4>(session::CREDENTIAL_KIND, r, |t| {
@@ -162,12 +169,12 @@ fn settings_and_token_entries_keep_the_sdk_layout() {
     check::<SettingsTwin, 2>(settings::FEE_BPS, r, |t| t.fee_bps.set(max()));
     check::<SettingsTwin, 2>(settings::START_WINDOW, r, |t| t.start_window.set(max()));
     check::<SettingsTwin, 2>(settings::MAX_BACKDATE, r, |t| t.max_backdate.set(max()));
-    check::<SettingsTwin, 2>(settings::PAUSED, r, |t| t.paused.set(true));
+    check_flag::<SettingsTwin, 2>(settings::PAUSED, r, |t| t.paused.set(true));
     check::<SettingsTwin, 2>(settings::CREDENTIALS, r, |t| t.credentials.set(a));
     check::<SettingsTwin, 2>(settings::SESSION_COUNT, r, |t| t.session_count.set(max()));
     check::<SettingsTwin, 2>(settings::TOKEN_COUNT, r, |t| t.token_count.set(max()));
     check::<TokenEntryTwin, 1>(token_entry::ID, r, |t| t.id.set(max()));
-    check::<TokenEntryTwin, 1>(token_entry::ALLOWED, r, |t| t.allowed.set(true));
+    check_flag::<TokenEntryTwin, 1>(token_entry::ALLOWED, r, |t| t.allowed.set(true));
 }
 
 #[test]
@@ -175,7 +182,7 @@ fn map_values_keep_the_sdk_layout() {
     let key = U256::from(7);
     // Each twin map sits at the slot its field has in `ValuesTwin`.
     let at = |k: u64| key.to_slot(B256::from(root() + U256::from(k)));
-    check::<ValuesTwin, 1>(value::FLAG, at(0), |t| t.flag.setter(key).set(true));
+    check_flag::<ValuesTwin, 1>(value::FLAG, at(0), |t| t.flag.setter(key).set(true));
     check::<ValuesTwin, 1>(value::ADDRESS, at(1), |t| {
         t.address.setter(key).set(Address::repeat_byte(0xff))
     });

@@ -82,17 +82,7 @@ fn open_rejects_a_token_off_the_allowlist(
         token: token.address(),
         allowed: false,
     });
-    let err = escrow
-        .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(RATE),
-            u(DEPOSIT),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap_err();
+    let err = try_open(&escrow, token.address(), &p).motsu_unwrap_err();
     assert_eq!(
         err,
         EscrowTokenNotAllowed {
@@ -184,6 +174,63 @@ fn open_rejects_bad_terms_with_typed_errors_and_takes_nothing(
     );
 }
 
+/// The session count is 32 bits, packed beside the settings an open reads: the last id
+/// opens, the next open is refused and moves nothing, and neither the count nor a
+/// settings change bleeds into the other's bytes.
+#[motsu::test]
+fn the_session_count_stops_at_its_32_bit_limit(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, FUNDS);
+    escrow
+        .sender(p.admin)
+        .settings
+        .set_uint(crate::settings::SESSION_COUNT, MAX_SESSIONS - 1);
+    let before = escrow.sender(p.student).config();
+    let id = open(&escrow, &token, &p);
+    assert_eq!(id, U256::from(u32::MAX));
+    let after = escrow.sender(p.student).config();
+    assert_eq!(after.8, MAX_SESSIONS);
+    assert_eq!(
+        (after.2, after.3, after.4, after.5, after.6, after.7),
+        (before.2, before.3, before.4, before.5, before.6, before.7),
+        "the count's write left the other settings alone"
+    );
+
+    let err = try_open(&escrow, token.address(), &p).motsu_unwrap_err();
+    assert_eq!(err, EscrowAccounting { id: U256::ZERO }.into());
+    assert_eq!(balance(&token, p.student), FUNDS - DEPOSIT);
+    assert_eq!(escrow.sender(p.student).config().8, MAX_SESSIONS);
+
+    escrow
+        .sender(p.admin)
+        .set_config(
+            p.treasury,
+            creds.address(),
+            MAX_FEE_BPS,
+            MAX_START_WINDOW,
+            MAX_BACKDATE_LIMIT,
+        )
+        .motsu_unwrap();
+    let cfg = escrow.sender(p.student).config();
+    assert_eq!(
+        (cfg.4, cfg.5, cfg.6, cfg.7, cfg.8),
+        (
+            MAX_FEE_BPS,
+            MAX_START_WINDOW,
+            MAX_BACKDATE_LIMIT,
+            false,
+            MAX_SESSIONS
+        )
+    );
+    escrow.sender(p.admin).set_paused(true).motsu_unwrap();
+    assert_eq!(escrow.sender(p.student).config().7, true);
+    assert_eq!(escrow.sender(p.student).config().8, MAX_SESSIONS);
+}
+
 #[motsu::test]
 fn open_without_funds_fails_and_records_nothing(
     escrow: Contract<SessionEscrow>,
@@ -192,17 +239,7 @@ fn open_without_funds_fails_and_records_nothing(
 ) {
     let p = Parties::new();
     setup(&escrow, &token, creds.address(), &p, DEPOSIT - 1);
-    let err = escrow
-        .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(RATE),
-            u(DEPOSIT),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap_err();
+    let err = try_open(&escrow, token.address(), &p).motsu_unwrap_err();
     assert_eq!(
         err,
         EscrowTransferFailed {
@@ -1091,17 +1128,7 @@ fn pause_blocks_new_money_but_never_money_leaving(
     escrow.sender(p.admin).set_paused(true).motsu_unwrap();
     escrow.assert_emitted(&PauseUpdated { paused: true });
     let paused: Error = EscrowPaused {}.into();
-    let err = escrow
-        .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(RATE),
-            u(DEPOSIT),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap_err();
+    let err = try_open(&escrow, token.address(), &p).motsu_unwrap_err();
     assert_eq!(err, paused);
     let err = escrow
         .sender(p.tutor)

@@ -140,19 +140,20 @@ pub fn setup(
         .motsu_unwrap();
 }
 
-/// Opens an ungated session of [`DEPOSIT`] at [`RATE`]; returns its id.
-pub fn open(escrow: &Contract<SessionEscrow>, token: &Contract<TestToken>, p: &Parties) -> U256 {
+/// The student opens an ungated session of [`DEPOSIT`] of `token` at [`RATE`].
+pub fn try_open(
+    escrow: &Contract<SessionEscrow>,
+    token: Address,
+    p: &Parties,
+) -> Result<U256, Error> {
     escrow
         .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(RATE),
-            u(DEPOSIT),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap()
+        .open(p.tutor, token, u(RATE), u(DEPOSIT), p.student_key, 0)
+}
+
+/// Opens an ungated session of [`DEPOSIT`] at [`RATE`]; returns its id.
+pub fn open(escrow: &Contract<SessionEscrow>, token: &Contract<TestToken>, p: &Parties) -> U256 {
+    try_open(escrow, token.address(), p).motsu_unwrap()
 }
 
 /// Opens and starts a session; returns its id. Accrual starts at `now()`.

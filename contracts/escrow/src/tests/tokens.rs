@@ -124,17 +124,7 @@ fn open_refuses_a_fee_on_transfer_token(
         .sender(p.student)
         .approve(escrow.address(), U256::MAX)
         .motsu_unwrap();
-    let err = escrow
-        .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(RATE),
-            u(DEPOSIT),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap_err();
+    let err = try_open(&escrow, token.address(), &p).motsu_unwrap_err();
     assert_eq!(
         err,
         EscrowFeeOnTransfer {
