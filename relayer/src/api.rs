@@ -37,27 +37,16 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("too many requests from this address")]
     RateLimitedIp,
-    #[error("too many heartbeats for this session and role")]
-    RateLimitedSession,
     #[error("sent_at {sent_at} is {skew}s away from the relayer's clock (max {max}s)")]
     ClockSkew { sent_at: u64, skew: u64, max: u64 },
-    #[error("unknown session")]
-    UnknownSession,
-    #[error("session has ended")]
-    SessionEnded,
-    #[error("session has not started")]
-    SessionNotActive,
     #[error("signature is invalid")]
     BadSignature,
     #[error("signed by {signer}, not by the {role} key registered on chain")]
     WrongKey { signer: Address, role: Role },
-    #[error("(sent_at {sent_at}, seq {seq}) is not after the last accepted (sent_at {last_sent_at}, seq {last_seq})")]
-    Replay {
-        seq: u64,
-        sent_at: u64,
-        last_seq: u64,
-        last_sent_at: u64,
-    },
+    /// The registry's refusals: session unknown, ended or not started, the session's
+    /// flood limit, a replay.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl ApiError {
@@ -76,32 +65,15 @@ impl ApiError {
             ApiError::Malformed(_) => ("malformed", StatusCode::BAD_REQUEST),
             ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RateLimitedIp => ("rate_limited_ip", StatusCode::TOO_MANY_REQUESTS),
-            ApiError::RateLimitedSession => ("rate_limited_session", StatusCode::TOO_MANY_REQUESTS),
             ApiError::ClockSkew { .. } => ("clock_skew", StatusCode::UNPROCESSABLE_ENTITY),
-            ApiError::UnknownSession => ("unknown_session", StatusCode::NOT_FOUND),
-            ApiError::SessionEnded => ("session_ended", StatusCode::CONFLICT),
-            ApiError::SessionNotActive => ("session_not_active", StatusCode::CONFLICT),
             ApiError::BadSignature => ("bad_signature", StatusCode::UNAUTHORIZED),
             ApiError::WrongKey { .. } => ("wrong_key", StatusCode::UNAUTHORIZED),
-            ApiError::Replay { .. } => ("replay", StatusCode::CONFLICT),
-        }
-    }
-
-    /// The registry's refusal of `hb`.
-    fn refused(r: Refusal, hb: &ParsedHeartbeat) -> Self {
-        match r {
-            Refusal::UnknownSession => ApiError::UnknownSession,
-            Refusal::SessionEnded => ApiError::SessionEnded,
-            Refusal::SessionNotActive => ApiError::SessionNotActive,
-            Refusal::RateLimited => ApiError::RateLimitedSession,
-            Refusal::Replay {
-                last_seq,
-                last_sent_at,
-            } => ApiError::Replay {
-                seq: hb.seq,
-                sent_at: hb.sent_at,
-                last_seq,
-                last_sent_at,
+            ApiError::Refused(r) => match r {
+                Refusal::UnknownSession => ("unknown_session", StatusCode::NOT_FOUND),
+                Refusal::SessionEnded => ("session_ended", StatusCode::CONFLICT),
+                Refusal::SessionNotActive => ("session_not_active", StatusCode::CONFLICT),
+                Refusal::RateLimited => ("rate_limited_session", StatusCode::TOO_MANY_REQUESTS),
+                Refusal::Replay { .. } => ("replay", StatusCode::CONFLICT),
             },
         }
     }
@@ -257,8 +229,7 @@ impl ApiState {
                 max,
             });
         }
-        let (key, known) = (self.registry.heartbeat_key(hb.session, hb.role))
-            .map_err(|r| ApiError::refused(r, hb))?;
+        let (key, known) = self.registry.heartbeat_key(hb.session, hb.role)?;
         let hash = self
             .domain
             .signing_hash(hb.session, hb.role, hb.seq, hb.sent_at);
@@ -282,10 +253,8 @@ impl ApiState {
     /// # Errors
     /// [`ApiError`] for each refusal.
     pub fn record(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
-        let recorded = (self.registry).record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at);
-        recorded
-            .map(|standing| (standing, hb.seq))
-            .map_err(|r| ApiError::refused(r, hb))
+        let standing = (self.registry).record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)?;
+        Ok((standing, hb.seq))
     }
 
     fn reject(&self, e: ApiError) -> Response {
@@ -312,11 +281,14 @@ impl ApiState {
             .claim_heartbeat(hb.session, hb.role, hb.sent_at, hb.seq)
             .await;
         if let Some((last_sent_at, last_seq)) = claim {
+            let (seq, sent_at) = (hb.seq, hb.sent_at);
             let replay = Refusal::Replay {
+                seq,
+                sent_at,
                 last_seq,
                 last_sent_at,
             };
-            return Err(ApiError::refused(replay, &hb));
+            return Err(replay.into());
         }
         let (standing, seq) = self.record(&hb)?;
         Ok(HeartbeatReply {
@@ -362,15 +334,15 @@ async fn session(
         .registry
         .status(id)
         .ok_or_else(|| match state.registry.is_ended(id) {
-            true => ApiError::SessionEnded,
-            false => ApiError::UnknownSession,
+            true => Refusal::SessionEnded,
+            false => Refusal::UnknownSession,
         })?;
     let s = &status.session;
     let seen = |role: Role| s.seen[role.index()].map(|x| json!({ "seq": x.seq, "at": x.unix }));
     let phase = match s.phase {
         Phase::Open => "open",
         Phase::Active => "active",
-        Phase::Stopping | Phase::Sending => "stopping",
+        Phase::Stopping | Phase::Sending | Phase::Unconfirmed => "stopping",
     };
     Ok(Json(json!({
         "session": id.to_string(),

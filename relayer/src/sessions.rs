@@ -35,11 +35,13 @@ pub enum Phase {
     /// sending): heartbeats still count, and one heard now calls the stop off.
     Stopping,
     /// The stop was handed to the chain: heartbeats are refused as `session_ended`.
-    /// The session stays in this phase after the stop's receipt (or a dry run that
-    /// found it already ended) until the follower reads its end from a confirmed block
-    /// ([`Session::end_unconfirmed`]): a reorganisation can still undo an end that only
-    /// the stopper has seen.
     Sending,
+    /// The chain said the session ended (our stop's receipt, or a dry run answering
+    /// already ended) but the follower has not read the end from a confirmed block yet:
+    /// a reorganisation can still undo it. Heartbeats stay refused; the session is looked
+    /// at again periodically ([`Registry::await_end`]), its stop sent again with the same
+    /// `at`, and it leaves when the follower applies the end.
+    Unconfirmed,
 }
 
 /// One watched session.
@@ -74,11 +76,6 @@ pub struct Session {
     /// Per role, the public key behind the registered key once a heartbeat recovered
     /// it: later heartbeats are verified against it instead of recovered.
     pub public_keys: [Option<(Address, PublicKey)>; 2],
-    /// In [`Phase::Sending`]: the chain said the session ended (our stop's receipt, or a
-    /// dry run answering already ended) but the follower has not read the end from a
-    /// confirmed block yet. The session is kept, and looked at again periodically
-    /// ([`Registry::await_end`]); it leaves when the follower applies the end.
-    pub end_unconfirmed: bool,
 }
 
 impl Session {
@@ -139,19 +136,27 @@ mod u128_string {
     }
 }
 
-/// Why a heartbeat is refused by the registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a heartbeat is refused by the registry (the API's error for it, see
+/// [`crate::api::ApiError::Refused`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// No such session known to this relayer.
+    #[error("unknown session")]
     UnknownSession,
     /// The session ended, or its stop is being submitted.
+    #[error("session has ended")]
     SessionEnded,
     /// Opened but not yet started.
+    #[error("session has not started")]
     SessionNotActive,
     /// Too many accepted heartbeats for this session and role.
+    #[error("too many heartbeats for this session and role")]
     RateLimited,
     /// `(sent_at, seq)` is not above the last accepted pair.
+    #[error("(sent_at {sent_at}, seq {seq}) is not after the last accepted (sent_at {last_sent_at}, seq {last_seq})")]
     Replay {
+        seq: u64,
+        sent_at: u64,
         /// The last accepted sequence number.
         last_seq: u64,
         /// Its `sent_at`.
@@ -221,7 +226,6 @@ impl Inner {
             let was = s.phase == Phase::Active;
             s.phase = phase;
             let is = phase == Phase::Active;
-            s.end_unconfirmed &= phase == Phase::Sending;
             match (was, is) {
                 (false, true) => self.active += 1,
                 (true, false) => self.active -= 1,
@@ -242,7 +246,7 @@ impl Inner {
             Some(s) => match s.phase {
                 Phase::Active | Phase::Stopping => Ok(s),
                 Phase::Open => Err(Refusal::SessionNotActive),
-                Phase::Sending => Err(Refusal::SessionEnded),
+                Phase::Sending | Phase::Unconfirmed => Err(Refusal::SessionEnded),
             },
             None if self.ended.contains(&id) => Err(Refusal::SessionEnded),
             None => Err(Refusal::UnknownSession),
@@ -481,10 +485,8 @@ impl Registry {
     /// Whether `id` is kept after the chain said it ended, waiting for the follower to
     /// read the end from a confirmed block ([`Registry::await_end`]).
     pub fn end_unconfirmed(&self, id: U256) -> bool {
-        self.lock()
-            .sessions
-            .get(&id)
-            .is_some_and(|s| s.phase == Phase::Sending && s.end_unconfirmed)
+        let phase = self.lock().sessions.get(&id).map(|s| s.phase);
+        phase == Some(Phase::Unconfirmed)
     }
 
     /// Number of Active sessions being watched.
@@ -517,7 +519,6 @@ impl Registry {
             buckets: [Bucket::full(self.session_rate, now); 2],
             queued: false,
             public_keys: [None, None],
-            end_unconfirmed: false,
         }
     }
 
@@ -649,6 +650,8 @@ impl Registry {
         if let Some(last) = s.seen[role.index()] {
             if (sent_at, seq) <= (last.sent_at, last.seq) {
                 return Err(Refusal::Replay {
+                    seq,
+                    sent_at,
                     last_seq: last.seq,
                     last_sent_at: last.sent_at,
                 });
@@ -699,7 +702,7 @@ impl Registry {
                 continue;
             };
             s.queued = false;
-            let resend = s.phase == Phase::Sending && s.end_unconfirmed;
+            let resend = s.phase == Phase::Unconfirmed;
             if s.phase != Phase::Active && !resend {
                 continue;
             }
@@ -712,7 +715,7 @@ impl Registry {
                 }
                 // Our stop was mined (or the chain said ended) and the follower has not
                 // read the end since: looked at again with the same heartbeats, so the
-                // same `at`. Still Sending: heartbeats stay refused, and the dry run
+                // same `at`. Still Unconfirmed: heartbeats stay refused, and the dry run
                 // tells an end that stands from one a reorganisation undid.
                 (true, Verdict::Stop(request)) => stops.push(request),
                 // Only if a rewind changed the terms: judged as any Active session.
@@ -741,21 +744,21 @@ impl Registry {
 
     /// The chain said session `id` ended — our stop's receipt, or a dry run answering
     /// already ended — but the follower has not read the end yet. The session is kept
-    /// in [`Phase::Sending`] (heartbeats refused, not counted as watched) and judged
+    /// in [`Phase::Unconfirmed`] (heartbeats refused, not counted as watched) and judged
     /// again at `check_at`: if the follower has applied the end by then it is gone;
     /// otherwise its stop is sent again with the same heartbeats, hence the same `at`,
     /// and the dry run answers already ended unless a reorganisation undid the end.
     /// Returns whether the session was kept (it is not if the follower already applied
-    /// the end, or a rewind took it out of Sending).
+    /// the end, or a rewind made it Open).
     pub fn await_end(&self, id: U256, check_at: Instant) -> bool {
         let mut inner = self.lock();
         let Some(s) = inner.sessions.get_mut(&id) else {
             return false;
         };
-        if s.phase != Phase::Sending {
+        if !matches!(s.phase, Phase::Sending | Phase::Unconfirmed) {
             return false;
         }
-        s.end_unconfirmed = true;
+        s.phase = Phase::Unconfirmed;
         self.requeue(&mut inner, id, check_at, false);
         true
     }
@@ -768,18 +771,20 @@ impl Registry {
         let now = self.clock.now();
         let mut inner = self.lock();
         let s = inner.sessions.get_mut(&request.id)?;
-        // Stopping: a first send. Sending with an unconfirmed end: sent again, from the
-        // same heartbeats (refused since the first send).
-        let resend = s.phase == Phase::Sending && s.end_unconfirmed;
-        if s.phase != Phase::Stopping && !resend {
+        // Stopping: a first send. Unconfirmed: sent again, from the same heartbeats
+        // (refused since the first send).
+        let first = s.phase == Phase::Stopping;
+        if !first && s.phase != Phase::Unconfirmed {
             return None;
         }
         let id = request.id;
         // Silence only grows: with nothing heard since the decision this is that stop.
         match judge(id, s.watched(), now, &self.clock, &self.liveness) {
             Verdict::Stop(request) => {
-                // Neither phase is Active: the active count is unchanged.
-                s.phase = Phase::Sending;
+                // No phase here is Active: the active count is unchanged.
+                if first {
+                    s.phase = Phase::Sending;
+                }
                 Some(request)
             }
             Verdict::Wait(next) => {
@@ -790,16 +795,15 @@ impl Registry {
     }
 
     /// A stop failed: judge the session again at `retry_at`. A stop sent again while
-    /// its end is unconfirmed stays Sending (heartbeats refused, the same `at` next
+    /// its end is unconfirmed stays Unconfirmed (heartbeats refused, the same `at` next
     /// time); a first stop goes back to Active.
     pub fn stop_failed(&self, id: U256, retry_at: Instant) {
         let mut inner = self.lock();
-        let Some(s) = inner.sessions.get(&id) else {
+        let Some(phase) = inner.sessions.get(&id).map(|s| s.phase) else {
             return;
         };
-        let resend = s.phase == Phase::Sending && s.end_unconfirmed;
-        if matches!(s.phase, Phase::Stopping | Phase::Sending) {
-            self.requeue(&mut inner, id, retry_at, !resend);
+        if matches!(phase, Phase::Stopping | Phase::Sending | Phase::Unconfirmed) {
+            self.requeue(&mut inner, id, retry_at, phase != Phase::Unconfirmed);
         }
     }
 
@@ -864,9 +868,7 @@ impl Registry {
             s.fee_bps = r.fee_bps;
             match (r.active, phase) {
                 (true, None | Some(Phase::Open)) => self.activate(&mut inner, r.id),
-                (false, Some(Phase::Active | Phase::Stopping | Phase::Sending)) => {
-                    inner.set_phase(r.id, Phase::Open);
-                }
+                (false, Some(phase)) if phase != Phase::Open => inner.set_phase(r.id, Phase::Open),
                 _ => {}
             }
         }

@@ -938,7 +938,10 @@ async fn a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_sam
     );
     assert_eq!(session(&node, d.escrow, 1).await.state, 2);
     let kept = handle.registry.status(U256::from(1)).expect("forgotten");
-    assert_eq!(kept.session.phase, minuto_relayer::sessions::Phase::Sending);
+    assert_eq!(
+        kept.session.phase,
+        minuto_relayer::sessions::Phase::Unconfirmed
+    );
     assert_eq!(handle.registry.watched(), 0);
     let undone = std::time::Instant::now();
     let mut on_chain = session(&node, d.escrow, 1).await;

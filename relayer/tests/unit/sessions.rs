@@ -225,7 +225,7 @@ async fn a_mined_stop_whose_end_the_follower_has_not_read_is_judged_again_at_the
     let check_at = tokio::time::Instant::now() + Duration::from_secs(20);
     assert!(r.await_end(id, check_at));
     let s = r.status(id).unwrap().session;
-    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(s.phase, Phase::Unconfirmed);
     assert_eq!(r.watched(), 0);
     assert_eq!(r.len(), 1);
     assert!(!r.is_ended(id));
@@ -245,16 +245,16 @@ async fn a_mined_stop_whose_end_the_follower_has_not_read_is_judged_again_at_the
         minuto_relayer::liveness::StopReason::Silence(Role::Tutor)
     );
     // No store check can call it off (heartbeats were refused since the first send):
-    // it goes out again, still Sending.
+    // it goes out again, still Unconfirmed.
     assert_eq!(r.confirm(due[0]).await, Confirmation::Stop(due[0]));
     let again = r.begin_send(due[0]).expect("sent again");
     assert_eq!(again.target_at, T0);
     let s = r.status(id).unwrap().session;
-    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(s.phase, Phase::Unconfirmed);
     assert_eq!(r.watched(), 0);
-    // A failed re-send stays Sending and comes due again at the retry.
+    // A failed re-send stays Unconfirmed and comes due again at the retry.
     r.stop_failed(id, tokio::time::Instant::now() + Duration::from_secs(5));
-    assert_eq!(r.status(id).unwrap().session.phase, Phase::Sending);
+    assert_eq!(r.status(id).unwrap().session.phase, Phase::Unconfirmed);
     assert_eq!(
         r.record_heartbeat(id, Role::Tutor, 3, T0 + 60),
         Err(Refusal::SessionEnded)
@@ -287,7 +287,7 @@ async fn a_kept_session_leaves_when_the_follower_reads_its_end() {
 
 /// A rewind to a block where the session was Active leaves a kept session kept (its
 /// check still comes due); the snapshot saves it as active, as the chain had it at the
-/// follower's cursor, and a rewind to before its start takes it out of Sending.
+/// follower's cursor, and a rewind to before its start takes it out of Unconfirmed.
 #[tokio::test(start_paused = true)]
 async fn a_kept_session_survives_a_rewind_and_is_saved_as_active() {
     let r = registry();
@@ -299,7 +299,7 @@ async fn a_kept_session_survives_a_rewind_and_is_saved_as_active() {
     assert!(records[0].active);
     r.rewind(&records);
     let s = r.status(id).unwrap().session;
-    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(s.phase, Phase::Unconfirmed);
     assert_eq!(r.watched(), 0);
     tokio::time::advance(Duration::from_secs(20)).await;
     let (due, _) = r.take_due(tokio::time::Instant::now());
@@ -314,7 +314,7 @@ async fn a_kept_session_survives_a_rewind_and_is_saved_as_active() {
     opened[0].start = 0;
     r.rewind(&opened);
     let s = r.status(id).unwrap().session;
-    assert_eq!((s.phase, s.end_unconfirmed), (Phase::Open, false));
+    assert_eq!(s.phase, Phase::Open);
     assert!(!r.await_end(id, tokio::time::Instant::now()));
 }
 

@@ -190,7 +190,7 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     assert_eq!(rig.metrics.detection_latency.get_sample_count(), 1);
     // Kept, not watched, until the follower reads the end from a confirmed block.
     let kept = rig.registry.status(U256::from(1)).unwrap().session;
-    assert_eq!((kept.phase, kept.end_unconfirmed), (Phase::Sending, true));
+    assert_eq!(kept.phase, Phase::Unconfirmed);
     assert_eq!(rig.registry.watched(), 0);
     assert_eq!(
         rig.registry
@@ -332,7 +332,7 @@ async fn already_ended_on_chain_counts_as_done() {
     // follower reads it.
     assert_eq!(
         rig.registry.status(U256::from(4)).unwrap().session.phase,
-        Phase::Sending
+        Phase::Unconfirmed
     );
     assert_eq!(rig.registry.watched(), 0);
     assert!(rig.registry.apply(&EscrowEvent::Ended {
@@ -722,7 +722,7 @@ async fn a_mined_stop_undone_before_the_follower_read_it_is_sent_again_at_the_sa
     assert_eq!(rig.metrics.stops_already_ended.get(), 1);
     assert_eq!(
         rig.registry.status(U256::from(1)).unwrap().session.phase,
-        Phase::Sending
+        Phase::Unconfirmed
     );
     // The follower reads the new stop's end: gone, and never looked at again.
     assert!(rig.registry.apply(&EscrowEvent::Ended {
