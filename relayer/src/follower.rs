@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use alloy_primitives::B256;
 pub use minuto_chain::follower::{
-    load_cursor as load_cursor_of, save_cursor, CursorError, Deployment, FollowerConfig,
+    load_cursor, save_cursor, CursorError, Deployment, FollowerConfig,
 };
 use minuto_chain::follower::{EventSink, EventSource, Located, Progress};
 use tokio::sync::watch;
@@ -36,20 +36,9 @@ pub struct SyncStatus {
     pub authorized: bool,
 }
 
-/// The cursor file's content: the next block and the sessions open or active before it.
+/// The cursor file's content ([`load_cursor`], [`save_cursor`]): the next block and the
+/// sessions open or active before it.
 pub type Cursor = minuto_chain::follower::Cursor<Vec<SessionRecord>>;
-
-/// Loads the cursor, if the file exists.
-///
-/// # Errors
-/// [`CursorError`] when the file is unreadable, corrupt, or for another deployment.
-pub fn load_cursor(
-    path: &std::path::Path,
-    chain_id: u64,
-    escrow: alloy_primitives::Address,
-) -> Result<Option<Cursor>, CursorError> {
-    load_cursor_of(path, chain_id, escrow)
-}
 
 /// Follower failures inside one poll.
 pub type FollowError = minuto_chain::follower::FollowError<ChainError>;

@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use alloy_primitives::{keccak256, Address, Signature, B256, U256};
-use alloy_sol_types::{Eip712Domain, SolStruct};
+use alloy_sol_types::SolStruct;
 use k256::ecdsa::SigningKey;
 use serde::{Deserialize, Serialize};
 
@@ -52,11 +52,6 @@ impl FromStr for Role {
     }
 }
 
-/// The EIP-712 domain heartbeats are signed under.
-pub fn domain(chain_id: u64, escrow: Address) -> Eip712Domain {
-    minuto_chain::eip712::heartbeat_domain(chain_id, escrow)
-}
-
 /// Computes signing hashes for one domain (its separator is hashed once).
 #[derive(Clone, Copy, Debug)]
 pub struct HeartbeatDomain {
@@ -67,7 +62,7 @@ impl HeartbeatDomain {
     /// The domain bound to `chain_id` and the escrow at `escrow`.
     pub fn new(chain_id: u64, escrow: Address) -> Self {
         Self {
-            separator: domain(chain_id, escrow).separator(),
+            separator: minuto_chain::eip712::heartbeat_domain(chain_id, escrow).separator(),
         }
     }
 

@@ -217,7 +217,8 @@ pub async fn spawn_with<C: Chain>(
         chain_id: config.chain_id,
         escrow: config.escrow,
     };
-    let cursor = follower::load_cursor(&config.cursor_file, config.chain_id, config.escrow)?;
+    let cursor: Option<follower::Cursor> =
+        follower::load_cursor(&config.cursor_file, config.chain_id, config.escrow)?;
     let liveness = LivenessConfig {
         silence_timeout: config.silence_timeout,
         grace_period: config.grace_period,
@@ -250,7 +251,7 @@ pub async fn spawn_with<C: Chain>(
     );
     let next_block = match &cursor {
         Some(c) => {
-            registry.restore(&c.sessions);
+            registry.rewind(&c.sessions);
             info!(
                 next_block = c.next_block,
                 sessions = c.sessions.len(),

@@ -12,6 +12,7 @@ use alloy_primitives::{Address, U256};
 use lru::LruCache;
 use minuto_accrual::Accrual;
 use serde::{Deserialize, Serialize};
+use serde_with::{serde_as, DisplayFromStr};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -99,6 +100,7 @@ impl Session {
 }
 
 /// The chain-derived part of a session, as saved with the follower's cursor.
+#[serde_as]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionRecord {
     pub id: U256,
@@ -109,31 +111,18 @@ pub struct SessionRecord {
     /// Accrual start (zero while Open).
     pub start: u64,
     /// Rate, base units per second × 1e18, as a decimal string.
-    #[serde(with = "u128_string")]
+    #[serde_as(as = "DisplayFromStr")]
     pub rate: u128,
     /// Total deposited.
-    #[serde(with = "u128_string")]
+    #[serde_as(as = "DisplayFromStr")]
     pub deposited: u128,
     /// Tutor withdrawals so far.
-    #[serde(with = "u128_string")]
+    #[serde_as(as = "DisplayFromStr")]
     pub withdrawn: u128,
     /// Fee, basis points.
     pub fee_bps: u16,
     /// Whether the session had started.
     pub active: bool,
-}
-
-mod u128_string {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 /// Why a heartbeat is refused by the registry (the API's error for it, see
@@ -833,6 +822,7 @@ impl Registry {
     /// block), after a reorganisation replaced blocks already read. Sessions the rewound
     /// chain does not know are dropped, sessions it knows are updated or brought back
     /// (an end that was reorganised away), and what was heard of the parties is kept.
+    /// At start-up it loads the cursor's sessions (Active ones get a full grace period).
     pub fn rewind(&self, records: &[SessionRecord]) {
         let mut inner = self.lock();
         let keep: HashSet<U256> = records.iter().map(|r| r.id).collect();
@@ -872,11 +862,5 @@ impl Registry {
                 _ => {}
             }
         }
-    }
-
-    /// Loads saved sessions (at start-up, into an empty registry: a rewind to them).
-    /// Active ones get a full grace period.
-    pub fn restore(&self, records: &[SessionRecord]) {
-        self.rewind(records);
     }
 }

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use minuto_relayer::chain::{Chain, ChainError};
 use minuto_relayer::metrics::Metrics;
-use minuto_relayer::sessions::Registry;
+use minuto_relayer::sessions::{Registry, SessionRecord};
+
+/// What the relayer's cursor file holds beside the next block.
+type Snapshot = Vec<SessionRecord>;
 use tokio::sync::watch;
 
 use std::path::{Path, PathBuf};
@@ -155,7 +158,7 @@ async fn poll_reads_confirmed_blocks_in_bounded_chunks_and_saves_cursor() {
         *chain.ranges.lock().unwrap(),
         vec![(0, 9), (10, 19), (20, 29), (30, 35)]
     );
-    let cursor = load_cursor(&path, 31337, DEPLOYMENT.escrow)
+    let cursor = load_cursor::<Snapshot>(&path, 31337, DEPLOYMENT.escrow)
         .unwrap()
         .unwrap();
     assert_eq!(cursor.next_block, 36);
@@ -181,11 +184,11 @@ async fn restart_resumes_from_cursor_and_restores_sessions() {
     let chain = FakeChain::new(40, events(), None);
     follower(chain, registry(), &path, 0).poll().await.unwrap();
 
-    let cursor = load_cursor(&path, 31337, DEPLOYMENT.escrow)
+    let cursor = load_cursor::<Snapshot>(&path, 31337, DEPLOYMENT.escrow)
         .unwrap()
         .unwrap();
     let reg = registry();
-    reg.restore(&cursor.sessions);
+    reg.rewind(&cursor.sessions);
     let chain = FakeChain::new(50, events(), None);
     let mut f = follower(chain.clone(), reg.clone(), &path, cursor.next_block);
     f.poll().await.unwrap();
@@ -265,11 +268,11 @@ fn load_cursor_rejects_foreign_and_corrupt_files() {
     )
     .unwrap();
     assert!(matches!(
-        load_cursor(&path, 31337, DEPLOYMENT.escrow),
+        load_cursor::<Snapshot>(&path, 31337, DEPLOYMENT.escrow),
         Err(CursorError::Foreign { chain_id: 1, .. })
     ));
     assert_eq!(
-        load_cursor(&path, 1, DEPLOYMENT.escrow)
+        load_cursor::<Snapshot>(&path, 1, DEPLOYMENT.escrow)
             .unwrap()
             .unwrap()
             .next_block,
@@ -277,11 +280,11 @@ fn load_cursor_rejects_foreign_and_corrupt_files() {
     );
     std::fs::write(&path, b"{oops").unwrap();
     assert!(matches!(
-        load_cursor(&path, 1, DEPLOYMENT.escrow),
+        load_cursor::<Snapshot>(&path, 1, DEPLOYMENT.escrow),
         Err(CursorError::Corrupt { .. })
     ));
     assert!(
-        load_cursor(&path.with_extension("missing"), 1, DEPLOYMENT.escrow)
+        load_cursor::<Snapshot>(&path.with_extension("missing"), 1, DEPLOYMENT.escrow)
             .unwrap()
             .is_none()
     );

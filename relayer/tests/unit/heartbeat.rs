@@ -73,7 +73,10 @@ fn signing_hash_matches_generic_eip712() {
         seq: 5,
         sentAt: 77,
     };
-    let generic = message.eip712_signing_hash(&domain(42161, Address::repeat_byte(0x11)));
+    let generic = message.eip712_signing_hash(&minuto_chain::eip712::heartbeat_domain(
+        42161,
+        Address::repeat_byte(0x11),
+    ));
     assert_eq!(d.signing_hash(U256::from(9), Role::Tutor, 5, 77), generic);
     assert_eq!(
         Heartbeat::eip712_encode_type(),

@@ -235,7 +235,7 @@ async fn restart_gives_restored_sessions_full_grace_and_floors_at_relayer_start(
         fee_bps: 0,
         active: true,
     };
-    rig.registry.restore(&[record]);
+    rig.registry.rewind(&[record]);
     // Clients come back 8 s after the restart and keep pinging: no stop ever.
     sleep_s(8).await;
     for seq in 1..=10 {
@@ -266,7 +266,7 @@ async fn restart_gives_restored_sessions_full_grace_and_floors_at_relayer_start(
 fn rig_with_restored(start: u64) -> Rig {
     let rig = rig();
     rig.registry
-        .restore(&[minuto_relayer::sessions::SessionRecord {
+        .rewind(&[minuto_relayer::sessions::SessionRecord {
             id: U256::from(5),
             student_key: Address::repeat_byte(1),
             tutor_key: Address::repeat_byte(2),
