@@ -334,6 +334,137 @@ pub fn cached_model(
         .collect()
 }
 
+/// The rows of a Markdown gas table as [`gas_table`] writes it: operation, gas, and the
+/// model's figure where it had one.
+///
+/// # Errors
+/// A row that is not `| operation | gas | model | diff |` with numbers where they belong.
+pub fn parse_gas_md(md: &str) -> Result<Vec<(String, u64, Option<u64>)>> {
+    let number = |cell: &str, what: &str, line: &str| -> Result<Option<u64>> {
+        match cell {
+            "" => Ok(None),
+            _ => cell
+                .parse()
+                .map(Some)
+                .with_context(|| format!("{what} {cell:?} is not a number in {line:?}")),
+        }
+    };
+    md.lines()
+        .skip(2)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .strip_prefix('|')
+                .and_then(|l| l.strip_suffix('|'))
+                .with_context(|| format!("not a table row: {line:?}"))?
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let [op, gas, model, _diff] = cells[..] else {
+                bail!("not four cells: {line:?}");
+            };
+            let gas = number(gas, "gas", line)?.with_context(|| format!("no gas in {line:?}"))?;
+            Ok((op.to_string(), gas, number(model, "model", line)?))
+        })
+        .collect()
+}
+
+/// The contracts' operations whose gas the README's table shows (not deployments, funding
+/// or token set-up).
+const CONTRACTS: [&str; 6] = [
+    "escrow.",
+    "credentials.",
+    "badges.",
+    "ratings.",
+    "vetting.",
+    "booking.",
+];
+
+/// The whole sessions (open + start + stop by the student) the README's table sums, on a
+/// fresh deployment and on a running escrow.
+const WHOLE_SESSIONS: [(&str, [&str; 3]); 2] = [
+    (
+        "whole session (open + start + stop)",
+        ["escrow.open", "escrow.start", "escrow.stop (student)"],
+    ),
+    (
+        "whole session (steady)",
+        [
+            "escrow.open (steady)",
+            "escrow.start (steady)",
+            "escrow.stop (student, steady)",
+        ],
+    ),
+];
+
+/// Issue #17's gas table for the README from two runs of the suite (`MINUTO_E2E_GAS_MD`
+/// files): one uncached, one with the programs in the Stylus cache. The n-th row of an
+/// operation in one run is set beside its n-th row in the other (both run the same
+/// scenarios in the same order; the cached run's bids are left out with the other
+/// set-up rows), with each run's model figure, then the whole sessions summed.
+///
+/// # Errors
+/// A table [`parse_gas_md`] refuses, or an operation one run has more rows of than the
+/// other (not the same suite).
+pub fn merge_gas_tables(uncached: &str, cached: &str) -> Result<String> {
+    let keep = |rows: Vec<(String, u64, Option<u64>)>| -> Vec<(String, u64, Option<u64>)> {
+        rows.into_iter()
+            .filter(|(op, _, _)| CONTRACTS.iter().any(|c| op.starts_with(c)))
+            .collect()
+    };
+    let (plain, cached) = (keep(parse_gas_md(uncached)?), keep(parse_gas_md(cached)?));
+    if plain.len() != cached.len() {
+        bail!(
+            "the runs differ: {} contract operations uncached, {} cached",
+            plain.len(),
+            cached.len()
+        );
+    }
+    let cell = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+    let mut out = String::from(
+        "| operation | uncached | cached | model, uncached | model, cached |\n|---|---:|---:|---:|---:|\n",
+    );
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, (op, gas, model)) in plain.iter().enumerate() {
+        let nth = seen.iter().filter(|s| **s == op.as_str()).count();
+        seen.push(op);
+        let (_, cached_gas, cached_model) = cached
+            .iter()
+            .filter(|(o, _, _)| o == op)
+            .nth(nth)
+            .with_context(|| {
+                format!("row {} ({op}) has no counterpart in the cached run", i + 1)
+            })?;
+        out.push_str(&format!(
+            "| {op} | {gas} | {cached_gas} | {} | {} |\n",
+            cell(*model),
+            cell(*cached_model)
+        ));
+    }
+    for (name, ops) in WHOLE_SESSIONS {
+        let first = |rows: &[(String, u64, Option<u64>)], op: &str| {
+            rows.iter().find(|(o, _, _)| o == op).map(|r| (r.1, r.2))
+        };
+        let sum = |rows: &[(String, u64, Option<u64>)], model: bool| {
+            ops.iter()
+                .map(|op| first(rows, op).and_then(|(g, m)| if model { m } else { Some(g) }))
+                .sum::<Option<u64>>()
+        };
+        if sum(&plain, false).is_none() {
+            continue;
+        }
+        out.push_str(&format!(
+            "| **{name}** | {} | {} | {} | {} |\n",
+            cell(sum(&plain, false)),
+            cell(sum(&cached, false)),
+            cell(sum(&plain, true)),
+            cell(sum(&cached, true))
+        ));
+    }
+    Ok(out)
+}
+
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -436,6 +567,57 @@ mod tests {
              | badges.claim (tutor) | 140000 | 144900 | -4900 |\n"
         );
     }
+    #[test]
+    fn two_runs_merge_into_the_readme_table_row_by_row_with_whole_sessions() {
+        let plain = "| operation | gas | model | diff |\n|---|---:|---:|---:|\n\
+             | fund student | 21000 |  |  |\n\
+             | escrow.open | 170000 | 165838 | +4162 |\n\
+             | escrow.start | 65000 | 62905 | +2095 |\n\
+             | escrow.open | 171000 | 165838 | +5162 |\n\
+             | escrow.stop (student) | 95000 | 91276 | +3724 |\n\
+             | badges.claim (tutor) | 140000 | 144723 | -4723 |\n";
+        let cached = "| operation | gas | model | diff |\n|---|---:|---:|---:|\n\
+             | escrow cache bid | 60000 |  |  |\n\
+             | fund student | 21000 |  |  |\n\
+             | escrow.open | 150000 | 145708 | +4292 |\n\
+             | escrow.start | 45000 | 42775 | +2225 |\n\
+             | escrow.open | 151000 | 145708 | +5292 |\n\
+             | escrow.stop (student) | 75000 | 71146 | +3854 |\n\
+             | badges.claim (tutor) | 100000 | 101000 | -1000 |\n";
+        assert_eq!(
+            super::merge_gas_tables(plain, cached).unwrap(),
+            "| operation | uncached | cached | model, uncached | model, cached |\n\
+             |---|---:|---:|---:|---:|\n\
+             | escrow.open | 170000 | 150000 | 165838 | 145708 |\n\
+             | escrow.start | 65000 | 45000 | 62905 | 42775 |\n\
+             | escrow.open | 171000 | 151000 | 165838 | 145708 |\n\
+             | escrow.stop (student) | 95000 | 75000 | 91276 | 71146 |\n\
+             | badges.claim (tutor) | 140000 | 100000 | 144723 | 101000 |\n\
+             | **whole session (open + start + stop)** | 330000 | 270000 | 320019 | 259629 |\n"
+        );
+        let short = plain.replace("| badges.claim (tutor) | 140000 | 144723 | -4723 |\n", "");
+        assert_eq!(
+            super::merge_gas_tables(&short, cached)
+                .unwrap_err()
+                .to_string(),
+            "the runs differ: 4 contract operations uncached, 5 cached"
+        );
+        let renamed = plain.replace("badges.claim (tutor)", "badges.claim (student)");
+        assert_eq!(
+            super::merge_gas_tables(&renamed, cached)
+                .unwrap_err()
+                .to_string(),
+            "row 5 (badges.claim (student)) has no counterpart in the cached run"
+        );
+        let bad = plain.replace("| 65000 |", "| 65k |");
+        assert_eq!(
+            super::merge_gas_tables(&bad, cached)
+                .unwrap_err()
+                .to_string(),
+            "gas \"65k\" is not a number in \"| escrow.start | 65k | 62905 | +2095 |\""
+        );
+    }
+
     use minuto_deploy::{Contract, Deployed, Record};
 
     /// The deploy tool writes the record; the relayer's `--deployment` reads it.
