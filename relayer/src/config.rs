@@ -12,6 +12,8 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use alloy::network::EthereumWallet;
+use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::Address;
 use clap::Parser;
 use k256::ecdsa::SigningKey;
@@ -20,7 +22,6 @@ use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::evm::RelayerKey;
 use crate::ratelimit::Rate;
 use crate::submit::SubmitConfig;
 
@@ -34,6 +35,38 @@ pub const ENV_PRIVATE_KEY: &str = "MINUTO_RELAYER_PRIVATE_KEY";
 pub const ENV_KEYSTORE_PASSWORD: &str = "MINUTO_RELAYER_KEYSTORE_PASSWORD";
 /// Environment variable holding the bearer token of the admin endpoints.
 pub const ENV_ADMIN_TOKEN: &str = "MINUTO_RELAYER_ADMIN_TOKEN";
+
+/// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
+/// drop) is never logged.
+#[derive(Clone, derive_more::Debug)]
+#[debug("RelayerKey {{ address: {}, key: \"<redacted>\" }}", signer.address())]
+pub struct RelayerKey {
+    signer: PrivateKeySigner,
+}
+
+impl RelayerKey {
+    /// Wraps a signing key.
+    pub fn new(key: SigningKey) -> Self {
+        Self {
+            signer: PrivateKeySigner::from_signing_key(key),
+        }
+    }
+
+    /// The account address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// The signing key (never log it).
+    pub fn signing_key(&self) -> &SigningKey {
+        self.signer.credential()
+    }
+
+    /// A wallet that signs with this key.
+    pub fn wallet(&self) -> EthereumWallet {
+        EthereumWallet::from(self.signer.clone())
+    }
+}
 
 /// Parses a human-readable duration: `500ms`, `10s`, `2m`, `1h`, `1h 30m` (humantime).
 ///

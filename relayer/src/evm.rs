@@ -11,14 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::eips::{BlockId, BlockNumberOrTag, Encodable2718};
-use alloy::network::{EthereumWallet, NetworkTransactionBuilder, TransactionBuilder};
+use alloy::network::{NetworkTransactionBuilder, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, LogData, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{BlockOverrides, Header, TransactionRequest};
-use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolInterface};
 use alloy::transports::TransportError;
-use k256::ecdsa::SigningKey;
 use minuto_chain::bindings::ISessionEscrow::{self, ISessionEscrowErrors};
 use minuto_chain::follower::ContractLogs;
 use tracing::{debug, warn};
@@ -26,40 +24,10 @@ use url::Url;
 
 pub use crate::chain::RpcError;
 use crate::chain::{Chain, ChainError, Head, PendingStop, SentStop, StopOutcome};
+use crate::config::Config;
+pub use crate::config::RelayerKey;
 use crate::escrow::{self, state, DecodeError, EscrowEvent, EscrowLog};
-use crate::submit::{Fees, Precheck, ReceiptCounts, SubmitConfig, Submitter, TxRpc};
-
-/// The relayer's account. `Debug` shows the address only; the key (k256's, wiped on
-/// drop) is never logged.
-#[derive(Clone, derive_more::Debug)]
-#[debug("RelayerKey {{ address: {}, key: \"<redacted>\" }}", signer.address())]
-pub struct RelayerKey {
-    signer: PrivateKeySigner,
-}
-
-impl RelayerKey {
-    /// Wraps a signing key.
-    pub fn new(key: SigningKey) -> Self {
-        Self {
-            signer: PrivateKeySigner::from_signing_key(key),
-        }
-    }
-
-    /// The account address.
-    pub fn address(&self) -> Address {
-        self.signer.address()
-    }
-
-    /// The signing key (never log it).
-    pub fn signing_key(&self) -> &SigningKey {
-        self.signer.credential()
-    }
-
-    /// A wallet that signs with this key.
-    pub fn wallet(&self) -> EthereumWallet {
-        EthereumWallet::from(self.signer.clone())
-    }
-}
+use crate::submit::{Fees, Precheck, ReceiptCounts, Submitter, TxRpc};
 
 /// Classifies revert data from a `stopAt` dry run.
 pub fn classify_revert(data: Option<&Bytes>, message: &str) -> Precheck {
@@ -371,27 +339,22 @@ pub enum ConnectError {
 }
 
 impl EvmChain {
-    /// Connects to the node at `url` (each request bounded by `timeout`), checking the
-    /// chain id, that the escrow answers and that the key is an authorized relayer.
+    /// Connects to the node at `config.rpc_url` (each request bounded by `rpc_timeout`),
+    /// checking the chain id, that the escrow answers and that the key is an authorized
+    /// relayer.
     ///
     /// # Errors
     /// [`ConnectError`] when any check fails.
-    pub async fn connect(
-        url: &Url,
-        timeout: Duration,
-        escrow: Address,
-        chain_id: u64,
-        key: RelayerKey,
-        submit: SubmitConfig,
-    ) -> Result<Self, ConnectError> {
-        let provider = minuto_chain::http_provider(url, timeout)
+    pub async fn connect(config: &Config) -> Result<Self, ConnectError> {
+        let (url, escrow, chain_id) = (&config.rpc_url, config.escrow, config.chain_id);
+        let provider = minuto_chain::http_provider(url, config.rpc_timeout)
             .map_err(|e| RpcError::local("connect", e.without_url().to_string()))?;
         let node = Node {
             provider,
             url: url.clone(),
             escrow,
             chain_id,
-            key,
+            key: config.key.clone(),
             shared: Arc::default(),
         };
         let actual = node
@@ -413,7 +376,7 @@ impl EvmChain {
                 escrow::event_topics(),
                 escrow::decode as Decode,
             ),
-            submitter: Submitter::new(node, submit),
+            submitter: Submitter::new(node, config.tx.submit),
         };
         chain
             .max_backdate()
@@ -496,6 +459,8 @@ impl Chain for EvmChain {
 
 #[cfg(test)]
 mod tests {
+    use k256::ecdsa::SigningKey;
+
     use super::*;
 
     fn key() -> RelayerKey {
@@ -508,23 +473,10 @@ mod tests {
         let url: Url = "http://user:SECRETPASS@127.0.0.1:1/v2/SECRETAPIKEY?key=SECRETQUERY"
             .parse()
             .unwrap();
-        let err = EvmChain::connect(
-            &url,
-            Duration::from_secs(2),
-            Address::repeat_byte(0xe5),
-            31337,
-            key(),
-            SubmitConfig {
-                receipt_timeout: Duration::from_secs(30),
-                poll_interval: Duration::from_secs(1),
-                max_attempts: 3,
-                fee_bump_percent: 25,
-                max_fee_per_gas: None,
-                gas_margin_percent: 20,
-            },
-        )
-        .await
-        .unwrap_err();
+        let mut config =
+            Config::with_defaults(url.clone(), Address::repeat_byte(0xe5), 31337, key());
+        config.rpc_timeout = Duration::from_secs(2);
+        let err = EvmChain::connect(&config).await.unwrap_err();
         let ConnectError::Rpc(rpc) = &err else {
             panic!("expected a transport error, got {err:?}")
         };

@@ -179,15 +179,7 @@ impl Handle {
 /// [`Error`] when a start-up check fails (node, chain id, escrow, relayer role, cursor
 /// file, listen address).
 pub async fn spawn(config: Config) -> Result<Handle, Error> {
-    let chain = EvmChain::connect(
-        &config.rpc_url,
-        config.rpc_timeout,
-        config.escrow,
-        config.chain_id,
-        config.key.clone(),
-        config.tx.submit,
-    )
-    .await?;
+    let chain = EvmChain::connect(&config).await?;
     info!(relayer = %config.key.address(), escrow = %config.escrow, chain_id = config.chain_id, "connected");
     spawn_with(config, Arc::new(chain), Clock::system()).await
 }

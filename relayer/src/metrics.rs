@@ -5,41 +5,12 @@ use prometheus::{
     TextEncoder,
 };
 
-/// How each kind of metric is made from its name and help text.
-trait Make: Sized {
-    fn make(name: &str, help: &str) -> prometheus::Result<Self>;
-}
-
-impl Make for IntCounter {
-    fn make(name: &str, help: &str) -> prometheus::Result<Self> {
-        Self::new(name, help)
-    }
-}
-
-impl Make for IntGauge {
-    fn make(name: &str, help: &str) -> prometheus::Result<Self> {
-        Self::new(name, help)
-    }
-}
-
-/// The one counter vector: refusals by error code.
-impl Make for IntCounterVec {
-    fn make(name: &str, help: &str) -> prometheus::Result<Self> {
-        Self::new(Opts::new(name, help), &["reason"])
-    }
-}
-
-/// The one histogram: detection latency, in seconds around the silence timeout.
-impl Make for Histogram {
-    fn make(name: &str, help: &str) -> prometheus::Result<Self> {
-        let buckets = vec![1., 2., 5., 8., 10., 11., 12., 15., 20., 30., 60., 120.];
-        Self::with_opts(HistogramOpts::new(name, help).buckets(buckets))
-    }
-}
-
-/// Declares [`Metrics`]: each field with its metric's name and help text, once.
+/// Declares [`Metrics`]: each field with its metric's name and help text, once. A
+/// metric is made from its `Opts` by `with_opts`, or by the function after `=>`.
 macro_rules! metrics {
-    ($($field:ident: $kind:ident = $name:literal, $help:literal;)*) => {
+    (@make $kind:ident) => { $kind::with_opts };
+    (@make $kind:ident $make:expr) => { $make };
+    ($($field:ident: $kind:ident = $name:literal, $help:literal $(=> $make:expr)?;)*) => {
         /// The relayer's metrics.
         #[derive(Debug)]
         pub struct Metrics {
@@ -52,7 +23,7 @@ macro_rules! metrics {
             pub fn new() -> Self {
                 let registry = Registry::new();
                 // The names and options are fixed: an error is a programming error.
-                $(let $field = $kind::make($name, $help).expect("valid metric");
+                $(let $field = (metrics!(@make $kind $($make)?))(Opts::new($name, $help)).expect("valid metric");
                 registry.register(Box::new($field.clone())).expect("unique metric");)*
                 Self { registry, $($field,)* }
             }
@@ -62,13 +33,16 @@ macro_rules! metrics {
 
 metrics! {
     heartbeats_accepted: IntCounter = "minuto_heartbeats_accepted_total", "Heartbeats accepted";
-    heartbeats_rejected: IntCounterVec = "minuto_heartbeats_rejected_total", "Heartbeats refused, by error code";
+    heartbeats_rejected: IntCounterVec = "minuto_heartbeats_rejected_total", "Heartbeats refused, by error code"
+        => |opts| IntCounterVec::new(opts, &["reason"]);
     sessions_watched: IntGauge = "minuto_sessions_watched", "Active sessions watched";
     stops_submitted: IntCounter = "minuto_stops_submitted_total", "stopAt submissions";
     stops_confirmed: IntCounter = "minuto_stops_confirmed_total", "stopAt transactions mined successfully";
     stops_already_ended: IntCounter = "minuto_stops_already_ended_total", "Stops found unnecessary: the session had already ended";
     stops_failed: IntCounter = "minuto_stops_failed_total", "Stops that failed (retried later)";
-    detection_latency: Histogram = "minuto_detection_latency_seconds", "Time from a silent party's last heartbeat to the stop's submission";
+    // In seconds around the silence timeout.
+    detection_latency: Histogram = "minuto_detection_latency_seconds", "Time from a silent party's last heartbeat to the stop's submission"
+        => |opts| Histogram::with_opts(HistogramOpts::from(opts).buckets(vec![1., 2., 5., 8., 10., 11., 12., 15., 20., 30., 60., 120.]));
     follower_next_block: IntGauge = "minuto_follower_next_block", "First block the follower has not read yet";
     chain_head_block: IntGauge = "minuto_chain_head_block", "Latest block seen";
     follower_undecodable_logs: IntCounter = "minuto_follower_undecodable_logs_total", "Escrow logs skipped because they could not be decoded";

@@ -549,18 +549,12 @@ async fn evm_chain(
     escrow: Address,
     tune: impl FnOnce(&mut minuto_relayer::submit::SubmitConfig),
 ) -> minuto_relayer::evm::EvmChain {
-    let mut submit = config(node, escrow, Path::new("unused")).tx.submit;
-    tune(&mut submit);
-    minuto_relayer::evm::EvmChain::connect(
-        &node.url,
-        Duration::from_secs(5),
-        escrow,
-        CHAIN_ID,
-        parse_private_key(RELAYER_KEY).unwrap(),
-        submit,
-    )
-    .await
-    .unwrap()
+    let mut config = config(node, escrow, Path::new("unused"));
+    config.rpc_timeout = Duration::from_secs(5);
+    tune(&mut config.tx.submit);
+    minuto_relayer::evm::EvmChain::connect(&config)
+        .await
+        .unwrap()
 }
 
 async fn relayer_nonce(node: &Node) -> u64 {
@@ -748,17 +742,11 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
     let d = deploy(&node).await;
     let start = session(&node, d.escrow, 1).await.start;
     let (proxy, refused) = refusing_block_overrides(node.url.clone()).await;
-    let submit = config(&node, d.escrow, Path::new("unused")).tx.submit;
-    let chain = minuto_relayer::evm::EvmChain::connect(
-        &proxy,
-        Duration::from_secs(5),
-        d.escrow,
-        CHAIN_ID,
-        parse_private_key(RELAYER_KEY).unwrap(),
-        submit,
-    )
-    .await
-    .unwrap();
+    let mut config = config(&node, d.escrow, Path::new("unused"));
+    (config.rpc_url, config.rpc_timeout) = (proxy, Duration::from_secs(5));
+    let chain = minuto_relayer::evm::EvmChain::connect(&config)
+        .await
+        .unwrap();
     let at = start.max(Clock::system().now_unix() - 1);
     let StopOutcome::Stopped { at: landed, .. } = chain.stop_at(U256::from(1), at).await.unwrap()
     else {
