@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
@@ -209,9 +210,9 @@ impl ApiState {
     ///
     /// # Errors
     /// [`ApiError`] for each refusal.
-    pub fn accept(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
+    pub fn accept(&self, hb: &ParsedHeartbeat) -> Result<Standing, ApiError> {
         self.verify(hb)?;
-        self.record(hb)
+        Ok(self.record(hb)?)
     }
 
     /// The checks before a heartbeat is recorded: clock skew, session, signature, key.
@@ -249,12 +250,8 @@ impl ApiState {
     }
 
     /// Records a verified heartbeat (replay order, flood limit per session and role).
-    ///
-    /// # Errors
-    /// [`ApiError`] for each refusal.
-    pub fn record(&self, hb: &ParsedHeartbeat) -> Result<(Standing, u64), ApiError> {
-        let standing = (self.registry).record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)?;
-        Ok((standing, hb.seq))
+    fn record(&self, hb: &ParsedHeartbeat) -> Result<Standing, Refusal> {
+        (self.registry).record_heartbeat(hb.session, hb.role, hb.seq, hb.sent_at)
     }
 
     fn reject(&self, e: ApiError) -> Response {
@@ -290,11 +287,11 @@ impl ApiState {
             };
             return Err(replay.into());
         }
-        let (standing, seq) = self.record(&hb)?;
+        let standing = self.record(&hb)?;
         Ok(HeartbeatReply {
             session: hb.session.to_string(),
             role: hb.role,
-            seq,
+            seq: hb.seq,
             billed: standing.billed.to_string(),
             withdrawable: standing.withdrawable.to_string(),
             deposited: standing.deposited.to_string(),
@@ -409,16 +406,11 @@ fn unauthorized() -> Response {
 }
 
 fn bearer_matches(headers: &HeaderMap, token: &AdminToken) -> bool {
-    let Some(given) = headers
-        .get(header::AUTHORIZATION)
+    let given = (headers.get(header::AUTHORIZATION))
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
+        .and_then(|v| v.strip_prefix("Bearer "));
     // Constant time in the token's length: no byte-by-byte timing oracle.
-    let (a, b) = (given.as_bytes(), token.expose_secret().as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    given.is_some_and(|g| g.as_bytes().ct_eq(token.expose_secret().as_bytes()).into())
 }
 
 async fn require_token(
