@@ -7,10 +7,9 @@ use alloy_sol_types::SolEvent;
 /// The escrow's interface, generated from `abi/ISessionEscrow.sol` by the shared crate.
 pub use minuto_chain::bindings::ISessionEscrow;
 
-/// Session state codes used by the escrow (`SessionView.state`, `EscrowInvalidState`).
+/// Session state codes used by the escrow (`SessionView.state`, `EscrowInvalidState`)
+/// that end a session.
 pub mod state {
-    /// Started, accruing.
-    pub const ACTIVE: u8 = 2;
     /// Stopped and settled.
     pub const ENDED: u8 = 3;
     /// Cancelled before start.

@@ -44,7 +44,7 @@ use tracing::{info, warn};
 use crate::api::ApiState;
 use crate::chain::{Chain, ChainError};
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
 use crate::evm::{ConnectError, EvmChain};
 use crate::follower::{CursorError, Deployment, Follower, FollowerConfig, SyncStatus};
 use crate::heartbeat::HeartbeatDomain;
@@ -57,9 +57,6 @@ use crate::stopper::StopperConfig;
 /// Everything that can stop the relayer from starting or running.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad configuration.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     /// The chain or escrow failed a start-up check.
     #[error(transparent)]
     Connect(#[from] ConnectError),
