@@ -7,7 +7,7 @@ use alloy_primitives::{Address, B256, U256};
 #[allow(deprecated)]
 use stylus_sdk::call::RawCall;
 
-use minuto_wire::{calldata, returned_true, static_call, take, Word};
+use minuto_wire::{calldata, encode, returned_true, static_call, take, Word};
 
 /// `transfer(address,uint256)`
 const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
@@ -85,8 +85,8 @@ pub(crate) fn recover(digest: B256, signature: &[u8]) -> Option<Address> {
     if U256::from_be_bytes(s.0) > S_MAX {
         return None;
     }
-    let input = calldata([0; 4], &[digest, v.word(), r, s]);
-    let out: [u8; 32] = static_call(ECRECOVER, &input[4..], 32)?
+    let input = encode(&[], &[digest, v.word(), r, s]);
+    let out: [u8; 32] = static_call(ECRECOVER, &input, 32)?
         .as_slice()
         .try_into()
         .ok()?;

@@ -55,7 +55,11 @@ compile_error!("`test-clock` is for host tests only; it must never reach a deplo
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use minuto_accrual::{Accrual, MAX_FEE_BPS};
-use minuto_wire::{admin::Admin, storage::Record, to_u128, word, Word};
+use minuto_wire::{
+    admin::PackedAdmin,
+    storage::{key, Key, Record},
+    to_u128, word, Word,
+};
 use stylus_sdk::{alloy_sol_types::sol, block, msg, prelude::*, storage::StorageMap};
 
 /// The longest an admin may let a relayer backdate a stop: one hour.
@@ -375,18 +379,21 @@ pub struct SessionEscrow {
     /// See [`settings`].
     settings: Record<2>,
 
-    admin: Admin,
+    /// The SDK's `StorageAddress` accessors' panics would link formatting code.
+    admin: PackedAdmin,
 
-    sessions: StorageMap<U256, Session>,
-    /// See [`token_entry`].
-    tokens: StorageMap<Address, Record<1>>,
-    /// Keyed by the id as a `U256`, like `sessions`: one key encoder in the WASM.
-    token_by_id: StorageMap<U256, Record<1>>,
-    relayers: StorageMap<Address, Record<1>>,
+    /// Every map is keyed by its key's ABI word ([`Key`]): the slots of the `U256` and
+    /// `Address` keys they had, through one key function.
+    sessions: StorageMap<Key, Session>,
+    /// See [`token_entry`]; keyed by the token's address.
+    tokens: StorageMap<Key, Record<1>>,
+    /// Keyed by the id as an integer, like `sessions`.
+    token_by_id: StorageMap<Key, Record<1>>,
+    relayers: StorageMap<Key, Record<1>>,
     /// token → account → credited payouts.
-    claimable: StorageMap<Address, StorageMap<Address, Record<1>>>,
+    claimable: StorageMap<Key, StorageMap<Key, Record<1>>>,
     /// tutor → word index → bitmap of used acceptance nonces.
-    nonce_bitmap: StorageMap<Address, StorageMap<U256, Record<1>>>,
+    nonce_bitmap: StorageMap<Key, StorageMap<Key, Record<1>>>,
     /// The booking contract allowed to call `openFor` ([`value::ADDRESS`]; zero: none).
     /// Last, so that every earlier field keeps its slot.
     booking: Record<1>,
@@ -620,10 +627,10 @@ impl SessionEscrow {
         if now > deadline {
             return Err(EscrowStartWindowExpired { id, deadline }.into());
         }
-        let kind = self.sessions.get(id).uint(session::CREDENTIAL_KIND) as u32;
+        let kind = self.sessions.get(key(id)).uint(session::CREDENTIAL_KIND) as u32;
         self.require_credential(id, tutor, kind)?;
 
-        let mut s = self.sessions.setter(id);
+        let mut s = self.sessions.setter(key(id));
         s.set_uint(session::START, now);
         s.set_uint(session::STATE, State::Active as u64);
         Emit::emit(SessionStarted {
@@ -648,7 +655,7 @@ impl SessionEscrow {
     pub fn top_up(&mut self, id: U256, amount: U256) -> Result<(), Error> {
         self.when_not_paused()?;
         let state = self.state_of(id)?;
-        let student = self.sessions.get(id).address(session::STUDENT);
+        let student = self.sessions.get(key(id)).address(session::STUDENT);
         if state != State::Open && state != State::Active {
             return Err(invalid_state(id, state));
         }
@@ -665,7 +672,7 @@ impl SessionEscrow {
             .and_then(|a| a.checked_add(accrual.deposited))
             .ok_or(EscrowInvalidAmount { amount })?;
         self.sessions
-            .setter(id)
+            .setter(key(id))
             .set_wide(session::DEPOSITED, deposited);
         let token = self.token_of(id);
         self.pull(token, student, amount)?;
@@ -700,7 +707,7 @@ impl SessionEscrow {
         if amount == 0 {
             return Err(EscrowNothingToWithdraw { id }.into());
         }
-        let mut s = self.sessions.setter(id);
+        let mut s = self.sessions.setter(key(id));
         // SAFETY: withdrawn + amount = earned(billed) ≤ billed ≤ deposited < 2^128.
         s.set_wide(session::WITHDRAWN, withdrawn + amount);
         s.set_uint(session::WITHDRAWN_THROUGH, through);
@@ -755,13 +762,13 @@ impl SessionEscrow {
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
     pub fn stop_at(&mut self, id: U256, at: u64) -> Result<(), Error> {
         let caller = msg::sender();
-        if !self.relayers.get(caller).flag(value::FLAG) {
+        if !self.relayers.get(key(caller)).flag(value::FLAG) {
             return Err(EscrowNotRelayer { caller }.into());
         }
         let (state, _, _) = self.load_session(id)?;
         require_state(id, state, State::Active)?;
         let latest = now();
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         let (start, through) = (s.uint(session::START), s.uint(session::WITHDRAWN_THROUGH));
         let earliest = latest
             .saturating_sub(self.settings.uint(settings::MAX_BACKDATE))
@@ -796,13 +803,13 @@ impl SessionEscrow {
         let caller = msg::sender();
         let now = now();
         let deadline = self.start_deadline(id);
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         let party = (caller == student || caller == tutor) && !s.flag(session::BOOKED);
         if !party && now <= deadline {
             return Err(EscrowStartWindowOpen { id, deadline }.into());
         }
         let deposited = s.wide(session::DEPOSITED);
-        let mut s = self.sessions.setter(id);
+        let mut s = self.sessions.setter(key(id));
         s.set_uint(session::STATE, State::Cancelled as u64);
         s.set_uint(session::END, now);
         let token = self.token_of(id);
@@ -836,8 +843,8 @@ impl SessionEscrow {
             return Err(EscrowNothingToClaim { token, account }.into());
         }
         self.claimable
-            .setter(token)
-            .setter(account)
+            .setter(key(token))
+            .setter(key(account))
             .write(value::WORD, U256::ZERO);
         if !calls::transfer(token, to, amount) {
             return Err(EscrowTransferFailed { token, to, amount }.into());
@@ -876,7 +883,7 @@ impl SessionEscrow {
     /// None (a view).
     pub fn session(&self, id: U256) -> Result<SessionView, Error> {
         let (state, student, tutor) = self.load_session(id)?;
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         Ok(SessionView {
             student,
             tutor,
@@ -905,7 +912,7 @@ impl SessionEscrow {
         let accrual = self.accrual(id);
         let amount = match state {
             State::Active => accrual.billed_at(now()),
-            State::Ended => accrual.billed_at(self.sessions.get(id).uint(session::END)),
+            State::Ended => accrual.billed_at(self.sessions.get(key(id)).uint(session::END)),
             _ => 0,
         };
         Ok(word(amount))
@@ -957,7 +964,10 @@ impl SessionEscrow {
     /// # Events
     /// None (a view).
     pub fn claimable(&self, token: Address, account: Address) -> U256 {
-        self.claimable.get(token).get(account).read(value::WORD)
+        self.claimable
+            .get(key(token))
+            .get(key(account))
+            .read(value::WORD)
     }
 
     /// Whether `tutor` has used or cancelled acceptance `nonce`.
@@ -970,8 +980,8 @@ impl SessionEscrow {
     pub fn nonce_used(&self, tutor: Address, nonce: U256) -> bool {
         let (word, bit) = nonce_position(nonce);
         self.nonce_bitmap
-            .get(tutor)
-            .get(word)
+            .get(key(tutor))
+            .get(key(word))
             .read(value::WORD)
             .bit(bit)
     }
@@ -984,7 +994,7 @@ impl SessionEscrow {
     /// # Events
     /// None (a view).
     pub fn token_allowed(&self, token: Address) -> bool {
-        self.tokens.get(token).flag(token_entry::ALLOWED)
+        self.tokens.get(key(token)).flag(token_entry::ALLOWED)
     }
 
     /// Whether `account` may call `stopAt`.
@@ -995,7 +1005,7 @@ impl SessionEscrow {
     /// # Events
     /// None (a view).
     pub fn is_relayer(&self, account: Address) -> bool {
-        self.relayers.get(account).flag(value::FLAG)
+        self.relayers.get(key(account)).flag(value::FLAG)
     }
 
     /// The escrow's settings: admin and pending admin, treasury, credentials contract,
@@ -1081,7 +1091,7 @@ impl SessionEscrow {
         if allowed && !minuto_wire::has_code(token) {
             return Err(EscrowInvalidAddress { account: token }.into());
         }
-        if self.tokens.get(token).uint(token_entry::ID) == 0 {
+        if self.tokens.get(key(token)).uint(token_entry::ID) == 0 {
             let id = self
                 .settings
                 .uint(settings::TOKEN_COUNT)
@@ -1089,13 +1099,13 @@ impl SessionEscrow {
                 .filter(|id| *id <= u64::from(u16::MAX))
                 .ok_or(EscrowInvalidAddress { account: token })?;
             self.settings.set_uint(settings::TOKEN_COUNT, id);
-            self.tokens.setter(token).set_uint(token_entry::ID, id);
+            self.tokens.setter(key(token)).set_uint(token_entry::ID, id);
             self.token_by_id
-                .setter(word(id))
+                .setter(key(id))
                 .set_address(value::ADDRESS, token);
         }
         self.tokens
-            .setter(token)
+            .setter(key(token))
             .set_flag(token_entry::ALLOWED, allowed);
         Emit::emit(TokenAllowed { token, allowed });
         Ok(())
@@ -1138,7 +1148,9 @@ impl SessionEscrow {
         if relayer.is_zero() {
             return Err(EscrowInvalidAddress { account: relayer }.into());
         }
-        self.relayers.setter(relayer).set_flag(value::FLAG, allowed);
+        self.relayers
+            .setter(key(relayer))
+            .set_flag(value::FLAG, allowed);
         Emit::emit(RelayerUpdated { relayer, allowed });
         Ok(())
     }
@@ -1212,7 +1224,7 @@ impl SessionEscrow {
     /// A session's state and parties; `EscrowUnknownSession` if there is none.
     fn load_session(&self, id: U256) -> Result<(State, Address, Address), Error> {
         let state = self.state_of(id)?;
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         Ok((
             state,
             s.address(session::STUDENT),
@@ -1223,7 +1235,7 @@ impl SessionEscrow {
     /// A session's state, from its first slot alone (a call that does not need the tutor
     /// leaves the second slot unread: 2,100 gas); `EscrowUnknownSession` if there is none.
     fn state_of(&self, id: U256) -> Result<State, Error> {
-        let state = State::from_u8(self.sessions.get(id).uint(session::STATE) as u8);
+        let state = State::from_u8(self.sessions.get(key(id)).uint(session::STATE) as u8);
         if state == State::None {
             return Err(EscrowUnknownSession { id }.into());
         }
@@ -1231,7 +1243,7 @@ impl SessionEscrow {
     }
 
     fn accrual(&self, id: U256) -> Accrual {
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         Accrual {
             start: s.uint(session::START),
             rate: s.wide(session::RATE),
@@ -1242,7 +1254,7 @@ impl SessionEscrow {
     /// What the tutor may withdraw now: `(amount, withdrawn so far, the time billing is
     /// counted up to)`.
     fn due(&self, id: U256) -> Result<(u128, u128, u64), Error> {
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         let accrual = self.accrual(id);
         // Never before what earlier withdrawals counted, even if the admin has since
         // raised the backdate: `earned` stays ≥ `withdrawn`.
@@ -1262,12 +1274,12 @@ impl SessionEscrow {
 
     fn token_of(&self, id: U256) -> Address {
         self.token_by_id
-            .get(word(self.sessions.get(id).uint(session::TOKEN_ID)))
+            .get(key(self.sessions.get(key(id)).uint(session::TOKEN_ID)))
             .address(value::ADDRESS)
     }
 
     fn start_deadline(&self, id: U256) -> u64 {
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         s.uint(session::START)
             .saturating_add(s.uint(session::START_WINDOW))
     }
@@ -1339,13 +1351,17 @@ impl SessionEscrow {
 
     fn use_nonce(&mut self, tutor: Address, nonce: U256) -> Result<(), Error> {
         let (word, bit) = nonce_position(nonce);
-        let bits = self.nonce_bitmap.get(tutor).get(word).read(value::WORD);
+        let bits = self
+            .nonce_bitmap
+            .get(key(tutor))
+            .get(key(word))
+            .read(value::WORD);
         if bits.bit(bit) {
             return Err(EscrowNonceUsed { tutor, nonce }.into());
         }
         self.nonce_bitmap
-            .setter(tutor)
-            .setter(word)
+            .setter(key(tutor))
+            .setter(key(word))
             .write(value::WORD, bits | (U256::from_limbs([1, 0, 0, 0]) << bit));
         Ok(())
     }
@@ -1377,7 +1393,7 @@ impl SessionEscrow {
             }
             .into());
         }
-        let entry = self.tokens.get(token);
+        let entry = self.tokens.get(key(token));
         if !entry.flag(token_entry::ALLOWED) {
             return Err(EscrowTokenNotAllowed { token }.into());
         }
@@ -1405,7 +1421,7 @@ impl SessionEscrow {
             .max(min_start_window.min(MAX_START_WINDOW).into());
         self.settings.set_uint(settings::SESSION_COUNT, id);
 
-        let mut s = self.sessions.setter(id_word);
+        let mut s = self.sessions.setter(key(id_word));
         s.set_address(session::STUDENT, student);
         s.set_uint(session::START, now());
         s.set_uint(session::TOKEN_ID, token_id);
@@ -1471,8 +1487,8 @@ impl SessionEscrow {
             .checked_add(amount)
             .ok_or(EscrowAccounting { id: U256::ZERO })?;
         self.claimable
-            .setter(token)
-            .setter(to)
+            .setter(key(token))
+            .setter(key(to))
             .write(value::WORD, credited);
         Emit::emit(PayoutCredited {
             token,
@@ -1488,7 +1504,7 @@ impl SessionEscrow {
         let accrual = self.accrual(id);
         let end = at.min(accrual.exhausted_at());
         let billed = accrual.billed_at(end);
-        let s = self.sessions.get(id);
+        let s = self.sessions.get(key(id));
         let (student, tutor) = (s.address(session::STUDENT), s.address(session::TUTOR));
         let split = minuto_accrual::settle(
             accrual.deposited,
@@ -1498,7 +1514,7 @@ impl SessionEscrow {
         )
         .map_err(|_| EscrowAccounting { id })?;
 
-        let mut s = self.sessions.setter(id);
+        let mut s = self.sessions.setter(key(id));
         s.set_uint(session::STATE, State::Ended as u64);
         s.set_uint(session::END, end);
 

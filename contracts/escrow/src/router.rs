@@ -16,10 +16,9 @@
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use minuto_wire::{
-    router::{dispatch, out, Args, ACCEPT_ADMIN, TRANSFER_ADMIN},
+    router::{construct_once, dispatch, out, Args, ACCEPT_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
-use stylus_sdk::stylus_core::host::ConstructorGuard;
 
 use crate::{Error, SessionEscrow};
 
@@ -89,7 +88,7 @@ impl SessionEscrow {
                     a.uint(4, 4)? as u32,
                     a.uint(5, 4)? as u32,
                 );
-                if self.check_constructor_slot().is_err() {
+                if !construct_once(self.__stylus_host.clone()) {
                     return None;
                 }
                 empty(self.constructor(args.0, args.1, args.2, args.3, args.4, args.5))

@@ -20,7 +20,11 @@
 use alloc::vec::Vec;
 use alloy_primitives::{Address, B256, U256};
 
-use crate::{encode, take};
+use crate::{
+    encode,
+    storage::{Field, Record},
+    take,
+};
 
 /// Call data after the selector, read one ABI word at a time.
 pub struct Args<'a>(pub &'a [u8]);
@@ -147,6 +151,27 @@ pub const PENDING_ADMIN: u32 = selector!("pendingAdmin");
 pub const TRANSFER_ADMIN: u32 = selector!("transferAdmin", Address);
 /// See [`PENDING_ADMIN`].
 pub const ACCEPT_ADMIN: u32 = selector!("acceptAdmin");
+
+/// Marks the constructor as run, in the slot and byte where the SDK's `#[public]` router
+/// keeps its flag (`CONSTRUCTOR_EXECUTED_SLOT`, byte 0, as a `StorageBool`); `false` if it
+/// already was. The same storage reads and write as the SDK's `check_constructor_slot`,
+/// without its accessors' panics.
+pub fn construct_once(vm: stylus_sdk::host::VM) -> bool {
+    const RAN: Field = Field::new(0, 0, 1);
+    // SAFETY: the SDK's router, which would also use this slot, is not in the program.
+    let mut flag = unsafe {
+        <Record<1> as stylus_sdk::storage::StorageType>::new(
+            stylus_sdk::abi::internal::CONSTRUCTOR_EXECUTED_SLOT,
+            0,
+            vm,
+        )
+    };
+    if flag.flag(RAN) {
+        return false;
+    }
+    flag.set_flag(RAN, true);
+    true
+}
 
 /// Runs one call as a deployed program does: rejects attached value (no function of
 /// these contracts, constructors included, is payable), splits off the selector and hands

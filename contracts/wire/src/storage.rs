@@ -20,8 +20,8 @@ use alloy_primitives::{Address, B256, U256};
 use stylus_sdk::{
     host::VM,
     storage::{
-        GlobalStorage, StorageB256, StorageCache, StorageGuard, StorageGuardMut, StorageMap,
-        StorageType,
+        GlobalStorage, StorageB256, StorageCache, StorageGuard, StorageGuardMut, StorageKey,
+        StorageMap, StorageType,
     },
 };
 
@@ -166,12 +166,34 @@ impl<const SLOTS: usize> Record<SLOTS> {
 
     /// Writes a 20-byte address field.
     pub fn set_address(&mut self, field: Field, value: Address) {
-        self.write(field, U256::from_be_bytes(value.into_word().0));
+        self.write(field, U256::from_be_bytes(crate::Word::word(&value).0));
     }
 
     /// Writes a one-byte boolean field.
     pub fn set_flag(&mut self, field: Field, value: bool) {
         self.set_uint(field, u64::from(value));
+    }
+}
+
+/// A map key as its ABI word: what the SDK's `Address` and `U256` keys hash to (the word,
+/// then the map's slot, through keccak), through one function for every key type and
+/// map, without the SDK's integer conversions and their panics. A `StorageMap<Key, V>`
+/// keeps the slots of a `StorageMap<Address, V>` or `StorageMap<U256, V>` (tested).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key(pub B256);
+
+/// The [`Key`] of an address, integer or word.
+pub fn key(v: impl crate::Word) -> Key {
+    Key(v.word())
+}
+
+impl StorageKey for Key {
+    #[inline(never)]
+    fn to_slot(&self, root: B256) -> U256 {
+        let mut data = [0u8; 64];
+        crate::put::<0, 32, 64>(&mut data, &self.0 .0);
+        crate::put::<32, 32, 64>(&mut data, &root.0);
+        U256::from_be_bytes(alloy_primitives::keccak256(data).0)
     }
 }
 
@@ -204,4 +226,96 @@ pub fn read_chunks<const SPARE: usize>(chunks: &Chunks, len: usize) -> Vec<u8> {
         bytes.extend_from_slice(&word[..core::cmp::min(32, len - start)]);
     }
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::{Admin, PackedAdmin, Roles};
+    use alloc::boxed::Box;
+    // motsu's host functions: `native_keccak256`, which map keys hash with.
+    use motsu as _;
+    use stylus_sdk::{storage::StorageBool, testing::TestVM};
+
+    fn fresh() -> VM {
+        VM {
+            host: Box::new(TestVM::new()),
+        }
+    }
+
+    fn root() -> U256 {
+        U256::from(0x5eed_u64) << 200
+    }
+
+    #[test]
+    fn keys_take_the_slots_of_the_sdks_address_and_integer_keys() {
+        let root = B256::from(root());
+        for a in [
+            Address::ZERO,
+            Address::repeat_byte(0xab),
+            Address::repeat_byte(0xff),
+        ] {
+            assert_eq!(key(a).to_slot(root), a.to_slot(root));
+        }
+        for v in [U256::ZERO, U256::from(7), U256::MAX] {
+            assert_eq!(key(v).to_slot(root), v.to_slot(root));
+        }
+        // A small integer's key is its `U256`'s.
+        assert_eq!(key(9u64).to_slot(root), U256::from(9).to_slot(root));
+    }
+
+    fn write_roles<R: Roles + StorageType>(vm: &VM, admin: Address, pending: Address) {
+        let mut roles = unsafe { R::new(root(), 0, vm.clone()) };
+        roles.set_admin(admin);
+        roles.set_pending(pending);
+    }
+
+    fn read_roles<R: Roles + StorageType>(vm: &VM) -> (Address, Address) {
+        let roles = unsafe { R::new(root(), 0, vm.clone()) };
+        (roles.admin(), roles.pending())
+    }
+
+    /// [`Admin`]'s layout, read and written through [`PackedAdmin`]'s record.
+    #[test]
+    fn the_packed_admin_keeps_the_admins_layout() {
+        let (a, b) = (Address::repeat_byte(0xaa), Address::repeat_byte(0xbb));
+        let vm = fresh();
+        write_roles::<Admin>(&vm, a, b);
+        assert_eq!(read_roles::<PackedAdmin>(&vm), (a, b));
+        let packed = fresh();
+        write_roles::<PackedAdmin>(&packed, a, b);
+        assert_eq!(read_roles::<Admin>(&packed), (a, b));
+        assert_eq!(words(&packed, 2), words(&vm, 2));
+        assert_eq!(
+            words(&vm, 2),
+            [
+                B256::left_padding_from(&a.0 .0),
+                B256::left_padding_from(&b.0 .0)
+            ]
+        );
+        assert_eq!(
+            <Admin as StorageType>::REQUIRED_SLOTS,
+            <PackedAdmin as StorageType>::REQUIRED_SLOTS
+        );
+    }
+
+    fn words(vm: &VM, n: u64) -> Vec<B256> {
+        (0..n)
+            .map(|k| StorageCache::get_word(vm.clone(), root() + U256::from(k)))
+            .collect()
+    }
+
+    #[test]
+    fn construct_once_uses_the_sdks_constructor_flag() {
+        let slot = stylus_sdk::abi::internal::CONSTRUCTOR_EXECUTED_SLOT;
+        let vm = fresh();
+        assert!(crate::router::construct_once(vm.clone()));
+        assert!(!crate::router::construct_once(vm.clone()));
+        let written = StorageCache::get_word(vm.clone(), slot);
+        let sdk = fresh();
+        unsafe { StorageBool::new(slot, 0, sdk.clone()) }.set(true);
+        assert_eq!(written, StorageCache::get_word(sdk.clone(), slot));
+        // A flag the SDK's router set is seen as well.
+        assert!(!crate::router::construct_once(sdk));
+    }
 }
