@@ -106,58 +106,49 @@ enum SessionId {
 }
 
 impl SessionId {
-    fn parse(&self) -> Result<U256, ApiError> {
+    fn parse(&self) -> Result<U256, String> {
         match self {
             SessionId::Number(n) => Ok(U256::from(*n)),
-            SessionId::Text(s) => s
-                .parse::<U256>()
-                .map_err(|_| ApiError::Malformed(format!("session {s:?} is not a uint256"))),
+            SessionId::Text(s) => {
+                (s.parse()).map_err(|_| format!("session {s:?} is not a uint256"))
+            }
         }
     }
 }
 
-/// The heartbeat body.
-#[derive(Debug, Deserialize)]
+/// A heartbeat body, parsed (its signature not yet checked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HeartbeatRequest {
-    session: SessionId,
-    role: Role,
-    seq: u64,
-    sent_at: u64,
-    signature: String,
-}
-
-/// A verified heartbeat, parsed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParsedHeartbeat {
+    /// A number, or a decimal or `0x` hex string.
+    #[serde(deserialize_with = "session_id")]
     pub session: U256,
     pub role: Role,
     pub seq: u64,
     pub sent_at: u64,
-    /// 65-byte signature.
+    /// 65-byte signature, hex (`0x` optional).
+    #[serde(deserialize_with = "signature")]
     pub signature: [u8; 65],
+}
+
+fn session_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
+    SessionId::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
+
+fn signature<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 65], D::Error> {
+    let hex = String::deserialize(d)?;
+    (alloy_primitives::hex::decode_to_array(&hex))
+        .map_err(|_| serde::de::Error::custom("signature must be 65 bytes of hex"))
 }
 
 /// Parses a heartbeat body.
 ///
 /// # Errors
-/// [`ApiError::Malformed`] with the reason.
+/// [`ApiError::Malformed`] with serde's reason.
 pub fn parse_heartbeat(body: &[u8]) -> Result<ParsedHeartbeat, ApiError> {
-    let req: HeartbeatRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))?;
-    let hex = req.signature.strip_prefix("0x").unwrap_or(&req.signature);
-    let bytes = alloy_primitives::hex::decode(hex)
-        .map_err(|_| ApiError::Malformed("signature is not hex".into()))?;
-    let signature: [u8; 65] = bytes
-        .try_into()
-        .map_err(|_| ApiError::Malformed("signature must be 65 bytes".into()))?;
-    Ok(ParsedHeartbeat {
-        session: req.session.parse()?,
-        role: req.role,
-        seq: req.seq,
-        sent_at: req.sent_at,
-        signature,
-    })
+    serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
 /// The low-funds flag: warn at 10 and at 3 minutes of runway.
@@ -326,7 +317,7 @@ async fn session(
     State(state): State<Arc<ApiState>>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = SessionId::Text(id).parse()?;
+    let id = SessionId::Text(id).parse().map_err(ApiError::Malformed)?;
     let status = state
         .registry
         .status(id)

@@ -27,6 +27,15 @@ fn parse_heartbeat_accepts_number_and_hex_ids_and_rejects_junk() {
         parse_heartbeat(num.as_bytes()).unwrap().session,
         U256::from(16)
     );
+    // The `0x` is optional.
+    let bare = format!(
+        r#"{{"session":1,"role":"tutor","seq":1,"sent_at":2,"signature":"{}"}}"#,
+        "11".repeat(65)
+    );
+    assert_eq!(
+        parse_heartbeat(bare.as_bytes()).unwrap().signature,
+        [0x11; 65]
+    );
     for bad in [
         "not json".to_owned(),
         format!(r#"{{"session":1,"role":"teacher","seq":1,"sent_at":2,"signature":"{sig}"}}"#),
