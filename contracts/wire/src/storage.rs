@@ -5,8 +5,8 @@
 //! session record), and each integer width instantiates its own `get_uint`/`set_uint`,
 //! whose slice bounds checks and `unwrap`s link panic locations. A [`Record`] instead
 //! holds only its first slot; each [`Field`] names its slot, byte offset and width, and
-//! every read and write goes through [`Record::read`] and [`Record::write`], which
-//! cannot panic.
+//! every read and write, of any record size, goes through one pair of functions that copy
+//! the field's bytes and cannot panic.
 //!
 //! The layout is the SDK's: fields packed in declaration order, each taking the
 //! rightmost free bytes of its slot (`offset` counts from the left, as the SDK's does),
@@ -51,18 +51,6 @@ impl Field {
             bytes,
         }
     }
-
-    /// How far the field's lowest byte sits from the right of the slot, in bits.
-    fn shift(self) -> usize {
-        8 * (32usize.wrapping_sub(self.offset as usize + self.bytes as usize) & 31)
-    }
-
-    /// The field's bits, right-aligned.
-    fn mask(self) -> U256 {
-        // SAFETY (wrapping): for 32 bytes, 1 << 256 is 0 and 0 − 1 is every bit set.
-        (U256::from_limbs([1, 0, 0, 0]) << (8 * self.bytes as usize))
-            .wrapping_sub(U256::from_limbs([1, 0, 0, 0]))
-    }
 }
 
 /// `SLOTS` consecutive storage slots holding packed [`Field`]s: a record in a
@@ -105,74 +93,113 @@ impl<const SLOTS: usize> StorageType for Record<SLOTS> {
 }
 
 impl<const SLOTS: usize> Record<SLOTS> {
-    fn slot(&self, field: Field) -> U256 {
+    fn at(&self, field: Field) -> (&VM, U256) {
         debug_assert!((field.slot as usize) < SLOTS);
-        self.root
-            .wrapping_add(U256::from_limbs([field.slot as u64, 0, 0, 0]))
+        (&self.vm, self.root)
     }
 
     /// The field's value, right-aligned in a word.
-    #[inline(never)]
     pub fn read(&self, field: Field) -> U256 {
-        let word = StorageCache::get_word(self.vm.clone(), self.slot(field));
-        (U256::from_be_bytes(word.0) >> field.shift()) & field.mask()
+        U256::from_be_bytes(self.bytes(field))
     }
 
     /// Writes `value` (its low `field.bytes` bytes) into the field, keeping the rest of
     /// the slot.
-    #[inline(never)]
     pub fn write(&mut self, field: Field, value: U256) {
-        let slot = self.slot(field);
-        let (shift, mask) = (field.shift(), field.mask());
-        let old = U256::from_be_bytes(StorageCache::get_word(self.vm.clone(), slot).0);
-        let new = (old & !(mask << shift)) | ((value & mask) << shift);
-        // SAFETY: the record's slots belong to this accessor alone, as the SDK's own
-        // accessors assume.
-        unsafe { StorageCache::set_word(self.vm.clone(), slot, B256::from(new)) };
+        self.set_bytes(field, crate::Word::word(&value).0);
+    }
+
+    /// The field's bytes, right-aligned in a word.
+    fn bytes(&self, field: Field) -> [u8; 32] {
+        let (vm, root) = self.at(field);
+        read_field(vm, root, field)
+    }
+
+    /// Writes the field from the low bytes of `value`, keeping the rest of the slot.
+    fn set_bytes(&mut self, field: Field, value: [u8; 32]) {
+        let (vm, root) = self.at(field);
+        write_field(vm, root, field, &value);
     }
 
     /// A field of at most 8 bytes.
     pub fn uint(&self, field: Field) -> u64 {
-        self.read(field).as_limbs()[0]
+        u64::from_be_bytes(crate::take::<24, 8, 32>(&self.bytes(field)))
     }
 
     /// A field of at most 16 bytes.
     pub fn wide(&self, field: Field) -> u128 {
-        let l = self.read(field);
-        let l = l.as_limbs();
-        u128::from(l[0]) | (u128::from(l[1]) << 64)
+        u128::from_be_bytes(crate::take::<16, 16, 32>(&self.bytes(field)))
     }
 
     /// A 20-byte address field.
     pub fn address(&self, field: Field) -> Address {
         // Not `Address::from_word`, whose `unwrap` links `Debug` formatting.
-        Address::new(crate::take::<12, 20, 32>(&self.read(field).to_be_bytes()))
+        Address::new(crate::take::<12, 20, 32>(&self.bytes(field)))
     }
 
     /// A one-byte boolean field (any non-zero byte reads as `true`).
     pub fn flag(&self, field: Field) -> bool {
-        !self.read(field).is_zero()
+        self.bytes(field) != [0; 32]
     }
 
     /// Writes a field of at most 8 bytes (higher bits of `value` are dropped).
     pub fn set_uint(&mut self, field: Field, value: u64) {
-        self.write(field, U256::from_limbs([value, 0, 0, 0]));
+        let mut w = [0; 32];
+        crate::put::<24, 8, 32>(&mut w, &value.to_be_bytes());
+        self.set_bytes(field, w);
     }
 
     /// Writes a field of at most 16 bytes.
     pub fn set_wide(&mut self, field: Field, value: u128) {
-        self.write(field, crate::word(value));
+        let mut w = [0; 32];
+        crate::put::<16, 16, 32>(&mut w, &value.to_be_bytes());
+        self.set_bytes(field, w);
     }
 
     /// Writes a 20-byte address field.
     pub fn set_address(&mut self, field: Field, value: Address) {
-        self.write(field, U256::from_be_bytes(crate::Word::word(&value).0));
+        self.set_bytes(field, crate::Word::word(&value).0);
     }
 
     /// Writes a one-byte boolean field.
     pub fn set_flag(&mut self, field: Field, value: bool) {
         self.set_uint(field, u64::from(value));
     }
+}
+
+/// The slot of `field` in the record whose first slot is `root`.
+fn field_slot(root: U256, field: Field) -> U256 {
+    root.wrapping_add(U256::from_limbs([field.slot as u64, 0, 0, 0]))
+}
+
+/// The bytes of `field` (in the record at `root`), right-aligned in a word: one function
+/// for every record size, copying bytes rather than shifting and masking 256-bit words.
+#[inline(never)]
+fn read_field(vm: &VM, root: U256, field: Field) -> [u8; 32] {
+    let word = StorageCache::get_word(vm.clone(), field_slot(root, field));
+    let (at, n) = (field.offset as usize, field.bytes as usize);
+    let mut out = [0; 32];
+    // `& 31` changes nothing (`Field::new` keeps the field in its slot) and proves every
+    // index in bounds: no check left to fail.
+    for i in 0..n {
+        out[(32 - n + i) & 31] = word[(at + i) & 31];
+    }
+    out
+}
+
+/// Writes the low `field.bytes` bytes of `value` into `field`, keeping the rest of the
+/// slot.
+#[inline(never)]
+fn write_field(vm: &VM, root: U256, field: Field, value: &[u8; 32]) {
+    let slot = field_slot(root, field);
+    let mut word = StorageCache::get_word(vm.clone(), slot);
+    let (at, n) = (field.offset as usize, field.bytes as usize);
+    for i in 0..n {
+        word[(at + i) & 31] = value[(32 - n + i) & 31];
+    }
+    // SAFETY: the record's slots belong to this accessor alone, as the SDK's own
+    // accessors assume.
+    unsafe { StorageCache::set_word(vm.clone(), slot, word) };
 }
 
 /// A map key as its ABI word: what the SDK's `Address` and `U256` keys hash to (the word,
