@@ -218,9 +218,10 @@ minuto_wire::errors! {
 }
 
 /// Events this contract emits. Every field is a static type, so each encodes as its
-/// indexed words and data words. Written out instead of `evm::log`, whose generic encoder
-/// is instantiated per event (~1 KB of WASM each); motsu's `assert_emitted` checks the
-/// bytes against alloy's encoder in the tests.
+/// indexed words and data words, pushed one by one into the buffer the host call takes
+/// (topics, then data). Written out instead of `evm::log`, whose generic encoder is
+/// instantiated per event (~1 KB of WASM each); motsu's `assert_emitted` checks the bytes
+/// against alloy's encoder in the tests.
 trait Emit {
     fn emit(self);
 }
@@ -230,7 +231,13 @@ macro_rules! events {
         impl Emit for $ty {
             fn emit(self) {
                 use stylus_sdk::alloy_sol_types::SolEvent;
-                minuto_wire::log(&[Self::SIGNATURE_HASH, $(self.$i.word()),*], &[$(self.$d.word()),*], &[]);
+                let topics = <[&str]>::len(&[$(stringify!($i)),*]) + 1;
+                let data = <[&str]>::len(&[$(stringify!($d)),*]);
+                let mut log = Vec::with_capacity(32 * (topics + data));
+                Self::SIGNATURE_HASH.push_to(&mut log);
+                $(self.$i.push_to(&mut log);)*
+                $(self.$d.push_to(&mut log);)*
+                minuto_wire::emit_log(&log, topics);
             }
         }
     )*};

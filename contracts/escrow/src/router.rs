@@ -16,7 +16,7 @@
 use alloc::vec::Vec;
 use alloy_primitives::{Address, U256};
 use minuto_wire::{
-    router::{construct_once, dispatch, out, Args, ACCEPT_ADMIN, TRANSFER_ADMIN},
+    router::{construct_once, dispatch, out_one, Args, ACCEPT_ADMIN, TRANSFER_ADMIN},
     selector, Word,
 };
 
@@ -77,7 +77,7 @@ impl SessionEscrow {
     /// `None` for an unknown selector or malformed arguments.
     fn route(&mut self, selector: u32, a: &Args<'_>) -> Option<Result<Vec<u8>, Error>> {
         let empty = |r: Result<(), Error>| r.map(|()| Vec::new());
-        let one = |r: Result<U256, Error>| r.map(|v| out(&[v.word()]));
+        let one = |r: Result<U256, Error>| r.map(|v| out_one(&v));
         Some(match selector {
             CONSTRUCTOR => {
                 let args = (
@@ -133,43 +133,43 @@ impl SessionEscrow {
             CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
             CANCEL_ACCEPTANCE => empty(self.cancel_acceptance(a.u256(0)?)),
             SESSION => self.session(a.u256(0)?).map(|v| {
-                out(&[
-                    v.student.word(),
-                    v.tutor.word(),
-                    v.token.word(),
-                    v.rate.word(),
-                    v.deposited.word(),
-                    v.withdrawn.word(),
-                    v.start.word(),
-                    v.end.word(),
-                    v.feeBps.word(),
-                    v.credentialKind.word(),
-                    v.state.word(),
-                ])
+                let mut o = Vec::with_capacity(32 * 11);
+                v.student.push_to(&mut o);
+                v.tutor.push_to(&mut o);
+                v.token.push_to(&mut o);
+                v.rate.push_to(&mut o);
+                v.deposited.push_to(&mut o);
+                v.withdrawn.push_to(&mut o);
+                v.start.push_to(&mut o);
+                v.end.push_to(&mut o);
+                v.feeBps.push_to(&mut o);
+                v.credentialKind.push_to(&mut o);
+                v.state.push_to(&mut o);
+                o
             }),
             BILLED => one(self.billed(a.u256(0)?)),
             WITHDRAWABLE => one(self.withdrawable(a.u256(0)?)),
-            RUNWAY => self.runway(a.u256(0)?).map(|v| out(&[v.word()])),
-            CLAIMABLE => Ok(out(&[self.claimable(a.address(0)?, a.address(1)?).word()])),
-            NONCE_USED => Ok(out(&[self.nonce_used(a.address(0)?, a.u256(1)?).word()])),
-            TOKEN_ALLOWED => Ok(out(&[self.token_allowed(a.address(0)?).word()])),
-            IS_RELAYER => Ok(out(&[self.is_relayer(a.address(0)?).word()])),
+            RUNWAY => self.runway(a.u256(0)?).map(|v| out_one(&v)),
+            CLAIMABLE => Ok(out_one(&self.claimable(a.address(0)?, a.address(1)?))),
+            NONCE_USED => Ok(out_one(&self.nonce_used(a.address(0)?, a.u256(1)?))),
+            TOKEN_ALLOWED => Ok(out_one(&self.token_allowed(a.address(0)?))),
+            IS_RELAYER => Ok(out_one(&self.is_relayer(a.address(0)?))),
             CONFIG => {
                 let c = self.config();
-                Ok(out(&[
-                    c.0.word(),
-                    c.1.word(),
-                    c.2.word(),
-                    c.3.word(),
-                    c.4.word(),
-                    c.5.word(),
-                    c.6.word(),
-                    c.7.word(),
-                    c.8.word(),
-                ]))
+                let mut o = Vec::with_capacity(32 * 9);
+                c.0.push_to(&mut o);
+                c.1.push_to(&mut o);
+                c.2.push_to(&mut o);
+                c.3.push_to(&mut o);
+                c.4.push_to(&mut o);
+                c.5.push_to(&mut o);
+                c.6.push_to(&mut o);
+                c.7.push_to(&mut o);
+                c.8.push_to(&mut o);
+                Ok(o)
             }
-            MAX_BACKDATE => Ok(out(&[self.max_backdate().word()])),
-            BOOKING => Ok(out(&[self.booking().word()])),
+            MAX_BACKDATE => Ok(out_one(&self.max_backdate())),
+            BOOKING => Ok(out_one(&self.booking())),
             SET_BOOKING => empty(self.set_booking(a.address(0)?)),
             SET_TOKEN_ALLOWED => empty(self.set_token_allowed(a.address(0)?, a.bool(1)?)),
             SET_CONFIG => empty(self.set_config(

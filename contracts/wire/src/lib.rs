@@ -37,6 +37,20 @@ use alloy_primitives::{Address, Uint, B256, U128, U256};
 pub trait Word {
     /// The field as a 32-byte ABI word.
     fn word(&self) -> B256;
+
+    /// Appends the field's word to `out`. An encoder that pushes each field costs a call
+    /// per field, where one that first gathers the words in an array also copies each
+    /// returned word into it.
+    #[inline(never)]
+    fn push_to(&self, out: &mut Vec<u8>) {
+        push_word(out, &self.word());
+    }
+}
+
+/// Appends `word` to `out`.
+#[inline(never)]
+pub fn push_word(out: &mut Vec<u8>, word: &B256) {
+    out.extend_from_slice(word.as_slice());
 }
 
 impl Word for U256 {
@@ -134,6 +148,15 @@ pub fn revert_data(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
     encode(&selector, words)
 }
 
+/// `selector`, in a vector with room for `words` words more (pushed with
+/// [`Word::push_to`]).
+#[inline(never)]
+pub fn with_selector(selector: [u8; 4], words: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(4 + 32 * words);
+    data.extend_from_slice(&selector);
+    data
+}
+
 /// `selector ‖ words`: the call data of a function with static arguments.
 pub fn calldata(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
     encode(&selector, words)
@@ -144,15 +167,23 @@ pub fn calldata(selector: [u8; 4], words: &[B256]) -> Vec<u8> {
 /// trailing dynamic field, whose offset and length the caller put in `head`).
 #[inline(never)]
 pub fn log(topics: &[B256], head: &[B256], tail: &[u8]) {
-    let mut data = Vec::with_capacity(32 * head.len() + tail.len().div_ceil(32) * 32);
-    for w in head {
-        data.extend_from_slice(w.as_slice());
+    let mut data = Vec::with_capacity(32 * (topics.len() + head.len()) + tail.len() + 31);
+    for w in topics.iter().chain(head) {
+        push_word(&mut data, w);
     }
     data.extend_from_slice(tail);
     data.resize(data.len().div_ceil(32) * 32, 0);
-    // `raw_log` fails only with more than four topics (no event has more) or inside a
-    // static call, where nothing that logs can run.
-    let _ = stylus_sdk::evm::raw_log(topics, &data);
+    emit_log(&data, topics.len());
+}
+
+/// Emits a log from `data`: its `topics` topic words (the event's signature hash first,
+/// then the indexed fields, at most four in all), then its data. The host call the SDK's
+/// `raw_log` makes, without `raw_log`'s copy of the topics and data into a new buffer.
+pub fn emit_log(data: &[u8], topics: usize) {
+    debug_assert!(topics <= 4 && data.len() >= 32 * topics);
+    // SAFETY: `data` is valid for its length. The host refuses more than four topics (no
+    // event has more) and logging inside a static call, where nothing that logs runs.
+    unsafe { stylus_sdk::hostio::emit_log(data.as_ptr(), data.len(), topics) }
 }
 
 /// Declares `pub enum Error` with one variant per Solidity error (each a `sol!` error
@@ -188,10 +219,14 @@ macro_rules! errors {
                 #[allow(unused_imports)]
                 use $crate::Word as _;
                 match e {
-                    $(Error::$variant(_e) => $crate::revert_data(
-                        <$ty as alloy_sol_types::SolError>::SELECTOR,
-                        &[$(_e.$field.word()),*],
-                    ),)*
+                    $(Error::$variant(ref _e) => {
+                        let mut data = $crate::with_selector(
+                            <$ty as alloy_sol_types::SolError>::SELECTOR,
+                            <[&str]>::len(&[$(stringify!($field)),*]),
+                        );
+                        $(_e.$field.push_to(&mut data);)*
+                        data
+                    })*
                     $($(Error::$xvariant(e) => $xencode(e),)*)?
                 }
             }

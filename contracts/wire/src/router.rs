@@ -122,6 +122,13 @@ pub fn out(words: &[B256]) -> Vec<u8> {
     encode(&[], words)
 }
 
+/// The ABI encoding of one static result.
+pub fn out_one(v: &impl crate::Word) -> Vec<u8> {
+    let mut o = Vec::with_capacity(32);
+    v.push_to(&mut o);
+    o
+}
+
 /// The ABI encoding of a single `string` or `bytes` result.
 pub fn out_bytes(data: &[u8]) -> Vec<u8> {
     let mut v = encode(
