@@ -6,7 +6,7 @@ pragma solidity ^0.8.23;
 interface ISessionEscrow {
     function open(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind) external returns (uint256);
 
-    function openFor(address student, address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, uint32 min_start_window) external returns (uint256);
+    function openFor(address student, address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, uint32 min_start_window, uint16 min_billed) external returns (uint256);
 
     function openAccepted(address tutor, address token, uint256 rate, uint256 deposit, address student_key, uint32 credential_kind, address tutor_key, uint16 max_fee_bps, uint256 nonce, uint64 expiry, bytes calldata signature) external returns (uint256);
 
@@ -18,7 +18,7 @@ interface ISessionEscrow {
 
     function stop(uint256 id) external;
 
-    function stopAt(uint256 id, uint64 at) external;
+    function stopAt(uint256 id, uint64 at, bool student_silent) external;
 
     function cancel(uint256 id) external;
 

@@ -310,6 +310,8 @@ async fn quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat() {
         "stopAt dated {} (session start {start}), tutor last seen {tutor_last}",
         on_chain.end
     );
+    // The tutor fell silent, not the student.
+    assert!(!stopped_for_student(&node, d.escrow, 1).await);
     assert_eq!(handle.metrics.stops_failed.get(), 0);
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
@@ -429,6 +431,7 @@ async fn stop_at_by_a_non_relayer_reverts_escrow_not_relayer() {
                 minuto_chain::bindings::ISessionEscrow::stopAtCall {
                     id: U256::from(1),
                     at: 0,
+                    student_silent: false,
                 }
                 .abi_encode(),
             )
@@ -585,7 +588,7 @@ async fn a_stop_for_a_session_already_ended_is_not_sent() {
     let chain = evm_chain(&node, d.escrow, |_| {}).await;
     let at = Clock::system().now_unix();
     assert_eq!(
-        chain.stop_at(U256::from(1), at).await.unwrap(),
+        chain.stop_at(U256::from(1), at, false).await.unwrap(),
         StopOutcome::AlreadyEnded
     );
     // Nothing was sent: the relayer's nonce did not move, and the end stands.
@@ -603,13 +606,16 @@ async fn a_stop_is_confirmed_from_its_blocks_receipts() {
     let start = session(&node, d.escrow, 1).await.start;
     let chain = evm_chain(&node, d.escrow, |_| {}).await;
     let at = start.max(Clock::system().now_unix() - 1);
-    let StopOutcome::Stopped { tx, at: landed } = chain.stop_at(U256::from(1), at).await.unwrap()
+    let StopOutcome::Stopped { tx, at: landed } =
+        chain.stop_at(U256::from(1), at, true).await.unwrap()
     else {
         panic!("not stopped")
     };
     assert_eq!(landed, at);
     let on_chain = session(&node, d.escrow, 1).await;
     assert_eq!((on_chain.state, on_chain.end), (3, at));
+    // The silent party reached the escrow as sent.
+    assert!(stopped_for_student(&node, d.escrow, 1).await);
     let receipt = node.p.get_transaction_receipt(tx).await.unwrap().unwrap();
     assert!(receipt.status());
     let counts = chain.receipt_counts();
@@ -637,7 +643,8 @@ async fn a_stop_dropped_by_the_node_is_sent_again_and_mined() {
         .await
         .unwrap();
     let at = start.max(Clock::system().now_unix() - 1);
-    let SentStop::Pending(pending) = chain.send_stop(U256::from(1), at).await.unwrap() else {
+    let SentStop::Pending(pending) = chain.send_stop(U256::from(1), at, false).await.unwrap()
+    else {
         panic!("expected a pending stop")
     };
     let dropped = pending.sent[0];
@@ -748,7 +755,8 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
         .await
         .unwrap();
     let at = start.max(Clock::system().now_unix() - 1);
-    let StopOutcome::Stopped { at: landed, .. } = chain.stop_at(U256::from(1), at).await.unwrap()
+    let StopOutcome::Stopped { at: landed, .. } =
+        chain.stop_at(U256::from(1), at, false).await.unwrap()
     else {
         panic!("not stopped")
     };
@@ -757,7 +765,7 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
     // Asked once with overrides; from then on straight to the pending block, which
     // still tells an ended session apart.
     assert_eq!(
-        chain.stop_at(U256::from(1), at).await.unwrap(),
+        chain.stop_at(U256::from(1), at, false).await.unwrap(),
         StopOutcome::AlreadyEnded
     );
     assert_eq!(refused.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -993,7 +1001,7 @@ async fn a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_l
     let now = Clock::system().now_unix();
     let at1 = session(&node, d.escrow, 1).await.start.max(now - 1);
     let at2 = session(&node, d.escrow, 2).await.start.max(now - 1);
-    let SentStop::Pending(stuck) = chain.send_stop(U256::from(1), at1).await.unwrap() else {
+    let SentStop::Pending(stuck) = chain.send_stop(U256::from(1), at1, false).await.unwrap() else {
         panic!("expected a pending stop")
     };
     let high = stuck.fees.max_fee_per_gas * 10;
@@ -1031,7 +1039,7 @@ async fn a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_l
         .await
         .unwrap()
         .is_none());
-    let SentStop::Pending(later) = chain.send_stop(U256::from(2), at2).await.unwrap() else {
+    let SentStop::Pending(later) = chain.send_stop(U256::from(2), at2, false).await.unwrap() else {
         panic!("expected a pending stop")
     };
     assert_eq!(later.nonce, stuck.nonce + 1);

@@ -605,7 +605,7 @@ async fn billing(s: &Suite, shared: &mut Shared) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let at = unix_now().saturating_sub(10).max(through);
     let r = escrow(s, &s.relayer)
-        .stopAt(id, at)
+        .stopAt(id, at, false)
         .send()
         .await?
         .get_receipt()
@@ -880,7 +880,7 @@ async fn unauthorized(s: &Suite) -> Result<()> {
     // A live session: strangers may neither stop nor withdraw from it.
     let id = open(s, 10_000, Address::repeat_byte(0x81), 0).await?;
     start(s, id, Address::repeat_byte(0x82)).await?;
-    let err = escrow_error(e.stopAt(id, unix_now()).call().await)?;
+    let err = escrow_error(e.stopAt(id, unix_now(), false).call().await)?;
     ensure!(
         err == ISessionEscrowErrors::EscrowNotRelayer(ISessionEscrow::EscrowNotRelayer {
             caller: x
@@ -2437,6 +2437,7 @@ async fn booked_lesson(s: &Suite) -> Result<()> {
             Address::repeat_byte(0xb0),
             0,
             0,
+            0,
         )
         .call()
         .await,
@@ -2468,12 +2469,19 @@ async fn booked_lesson(s: &Suite) -> Result<()> {
         .decoded_log::<ISessionEscrow::SessionEnded>()
         .context("no SessionEnded")?;
     ensure!(ended.end == s.node.block_time(&r).await?, "{ended:?}");
+    // The student left a few seconds in: the session bills the larger fee's share of the
+    // lesson (50 %: 300 s), not the seconds held (audit 15, H1).
+    let least = u64::from(LESSON) * u64::from(LATE_FEE_BPS.max(NO_SHOW_FEE_BPS)) / 10_000;
     let billed = Accrual {
         start: started,
         rate: RATE,
         deposited: PRICE,
     }
-    .billed_at(ended.end);
+    .billed_at(ended.end.max(started + least));
+    ensure!(
+        billed == fee_on_price(NO_SHOW_FEE_BPS),
+        "billed {billed}, not the no-show share"
+    );
     ensure!(billed > 0, "nothing billed");
     let split = settle(PRICE, billed, FEE_BPS, 0).unwrap();
     let u = U256::from;

@@ -17,7 +17,7 @@ const APPROVE: [u8; 4] = function_selector!("approve", Address, U256);
 const BALANCE_OF: [u8; 4] = function_selector!("balanceOf", Address);
 const TOKEN_ALLOWED: [u8; 4] = function_selector!("tokenAllowed", Address);
 const OPEN_FOR: [u8; 4] =
-    function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32);
+    function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32, u16);
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
 const SESSION: [u8; 4] = function_selector!("session", U256);
 const CONFIG: [u8; 4] = function_selector!("config");
@@ -89,6 +89,7 @@ pub(crate) fn open_for(
     student_key: Address,
     credential_kind: u32,
     min_start_window: u32,
+    min_billed: u16,
 ) -> Result<U256, Vec<u8>> {
     let data = calldata(
         OPEN_FOR,
@@ -101,6 +102,7 @@ pub(crate) fn open_for(
             student_key.word(),
             credential_kind.word(),
             min_start_window.word(),
+            min_billed.word(),
         ],
     );
     let out = call(escrow, &data)?;
@@ -172,7 +174,7 @@ mod tests {
             ("balanceOf(address)", BALANCE_OF),
             ("tokenAllowed(address)", TOKEN_ALLOWED),
             (
-                "openFor(address,address,address,uint256,uint256,address,uint32,uint32)",
+                "openFor(address,address,address,uint256,uint256,address,uint32,uint32,uint16)",
                 OPEN_FOR,
             ),
             ("cancel(uint256)", CANCEL),

@@ -867,9 +867,18 @@ impl Booking {
             });
             return Ok(U256::ZERO);
         }
-        let (rate, kind) = {
+        let (rate, kind, min_billed) = {
             let b = self.bookings.getter(id);
-            (b.rate.get(), small(b.credential_kind.get()) as u32)
+            let min_billed = rules::min_billed(
+                small(b.duration.get()) as u32,
+                small(b.late_cancel_fee_bps.get()) as u16,
+                small(b.no_show_fee_bps.get()) as u16,
+            );
+            (
+                b.rate.get(),
+                small(b.credential_kind.get()) as u32,
+                min_billed,
+            )
         };
         // SAFETY: the request checked price ≤ deposit.
         let refund = t.deposit - t.price;
@@ -895,6 +904,8 @@ impl Booking {
             // The tutor may start at least until the join window closes, however early
             // the student joined (≤ JOIN_EARLY + JOIN_LATE: `now` is inside the window).
             (closes - now) as u32,
+            // Ended early by the student, it still bills the larger fee's share (H1).
+            min_billed,
         )
         .map_err(|revert| Error::Escrow(EscrowRevert(revert)))?;
         // The escrow counts its sessions in 64 bits.

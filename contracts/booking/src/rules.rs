@@ -27,6 +27,17 @@ pub fn price(duration: u32, rate: u128) -> u128 {
     billed(u64::from(duration), rate, u128::MAX)
 }
 
+/// The least time a joined lesson's escrow session bills when the student ends it early
+/// (audit 15, H1): `floor(duration × max(late fee, no-show fee) / 10^4)` seconds, so
+/// that joining and leaving costs at least what cancelling late or not showing up would
+/// (both fees are shares of the price, and the price is `duration` seconds). At most
+/// 2^16 − 1 here; the escrow counts at most its `MAX_MIN_BILLED` (65,534 s).
+pub fn min_billed(duration: u32, late_cancel_fee_bps: u16, no_show_fee_bps: u16) -> u16 {
+    let share = u64::from(late_cancel_fee_bps.max(no_show_fee_bps));
+    // duration ≤ 2^32 and share ≤ 2^16: no overflow in 64 bits.
+    (u64::from(duration) * share / 10_000).min(u64::from(u16::MAX)) as u16
+}
+
 /// How a deposit is divided when a booking ends without a session: `tutor` gets the fee,
 /// `student` the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +98,18 @@ pub fn join_window(start: u64) -> (u64, u64) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_minimum_time_is_the_larger_fee_share_of_the_lesson_rounded_down() {
+        assert_eq!(min_billed(3_600, 2_500, 5_000), 1_800);
+        assert_eq!(min_billed(3_600, 5_000, 2_500), 1_800);
+        assert_eq!(min_billed(599, 0, 5_000), 299);
+        assert_eq!(min_billed(3_600, 0, 0), 0);
+        // A day at the whole price is 86,400 s: more than two bytes hold.
+        assert_eq!(min_billed(MAX_DURATION, 0, MAX_NO_SHOW_FEE_BPS), u16::MAX);
+        assert_eq!(min_billed(65_535, 0, 10_000), u16::MAX);
+        assert_eq!(min_billed(65_534, 0, 10_000), 65_534);
+    }
 
     #[test]
     fn price_bills_like_the_escrow() {

@@ -73,6 +73,10 @@ pub const MAX_START_WINDOW: u32 = 0xff_ffff;
 /// [`settings`]); the next open fails with `EscrowAccounting(0)`.
 pub const MAX_SESSIONS: u64 = u32::MAX as u64;
 
+/// The longest minimum billed time a booked session keeps (`openFor`'s `minBilled`): a
+/// longer one counts as this, 65,534 s (about 18 hours), so that it fits its two bytes.
+pub const MAX_MIN_BILLED: u16 = 0xfffe;
+
 /// The shortest maximum backdate: below the relayer's silence timeout plus clock drift, a
 /// relayer could not stop at the silent peer's last heartbeat.
 pub const MIN_BACKDATE_LIMIT: u32 = 30;
@@ -314,9 +318,11 @@ pub mod session {
     pub const STATE: Field = Field::new(0, 4, 1);
     /// The fee taken at open, in basis points.
     pub const FEE_BPS: Field = Field::new(0, 2, 2);
-    /// Opened by the booking contract (`openFor`): neither party may cancel it before its
-    /// start window has passed.
-    pub const BOOKED: Field = Field::new(0, 1, 1);
+    /// Opened by the booking contract (`openFor`) when not zero: neither party may cancel
+    /// it before its start window has passed, and one more than the least time it bills
+    /// when the student ends it ([`MAX_MIN_BILLED`] at most). Set to 1 when it ends
+    /// otherwise, so that the minimum stays only where it was charged.
+    pub const BOOKED: Field = Field::new(0, 0, 2);
     /// The tutor's address.
     pub const TUTOR: Field = Field::new(1, 12, 20);
     /// When it stopped or was cancelled (40 bits).
@@ -479,6 +485,7 @@ impl SessionEscrow {
             credential_kind,
             State::Open,
             0,
+            0,
         )?;
         Ok(word(id))
     }
@@ -493,7 +500,11 @@ impl SessionEscrow {
     /// late fee, nor a tutor cancel to dodge a no-show. The session's start window is the
     /// configured one or `min_start_window` seconds (at most [`MAX_START_WINDOW`]),
     /// whichever is longer: the booking contract keeps the tutor's deadline from running
-    /// out before the lesson's own join window does. Returns the new session id.
+    /// out before the lesson's own join window does. If the **student** ends it early (their
+    /// [`stop`](Self::stop), or a relayer's [`stop_at`](Self::stop_at) for their silence),
+    /// it bills at least `min_billed` seconds (at most [`MAX_MIN_BILLED`]; never more
+    /// than the deposit): leaving a booked lesson costs what the booking's no-show or late
+    /// fee would. Returns the new session id.
     ///
     /// # Errors
     /// `EscrowNotBooking` unless the caller is the registered booking contract;
@@ -513,6 +524,7 @@ impl SessionEscrow {
         student_key: Address,
         credential_kind: u32,
         min_start_window: u32,
+        min_billed: u16,
     ) -> Result<U256, Error> {
         let caller = msg::sender();
         if caller != self.booking.address(value::ADDRESS) {
@@ -532,6 +544,7 @@ impl SessionEscrow {
             credential_kind,
             State::Open,
             min_start_window,
+            u64::from(min_billed.min(MAX_MIN_BILLED)) + 1,
         )?;
         Ok(word(id))
     }
@@ -597,6 +610,7 @@ impl SessionEscrow {
             student_key,
             credential_kind,
             State::Active,
+            0,
             0,
         )?;
         Emit::emit(SessionStarted {
@@ -752,11 +766,14 @@ impl SessionEscrow {
         if caller != student && caller != tutor && now < self.accrual(id).exhausted_at() {
             return Err(EscrowUnauthorized { id, caller }.into());
         }
-        self.settle(id, now, caller)
+        self.settle(id, now, caller, caller == student)
     }
 
     /// A relayer ends an Active session at `at`, the last moment the silent party was
     /// seen alive, so the student pays nothing for the detection window; then settles.
+    /// `student_silent` names the silent party: the student (`true`; a booked session
+    /// then bills at least its minimum time, see [`open_for`](Self::open_for)), or the
+    /// tutor or nobody (funds used up) (`false`).
     /// `at` must lie in `[max(start, now − maxBackdate, paid-out time), now]`, where the
     /// paid-out time is what the tutor's withdrawals already covered (never later than
     /// `now − maxBackdate` unless the admin has since raised the backdate).
@@ -767,7 +784,7 @@ impl SessionEscrow {
     ///
     /// # Events
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
-    pub fn stop_at(&mut self, id: U256, at: u64) -> Result<(), Error> {
+    pub fn stop_at(&mut self, id: U256, at: u64, student_silent: bool) -> Result<(), Error> {
         let caller = msg::sender();
         if !self.relayers.get(key(caller)).flag(value::FLAG) {
             return Err(EscrowNotRelayer { caller }.into());
@@ -790,7 +807,7 @@ impl SessionEscrow {
             }
             .into());
         }
-        self.settle(id, at, caller)
+        self.settle(id, at, caller, student_silent)
     }
 
     /// Cancels an Open session and refunds the whole deposit to the student. The student
@@ -811,7 +828,7 @@ impl SessionEscrow {
         let now = now();
         let deadline = self.start_deadline(id);
         let s = self.sessions.get(key(id));
-        let party = (caller == student || caller == tutor) && !s.flag(session::BOOKED);
+        let party = (caller == student || caller == tutor) && s.uint(session::BOOKED) == 0;
         if !party && now <= deadline {
             return Err(EscrowStartWindowOpen { id, deadline }.into());
         }
@@ -919,7 +936,11 @@ impl SessionEscrow {
         let accrual = self.accrual(id);
         let amount = match state {
             State::Active => accrual.billed_at(now()),
-            State::Ended => accrual.billed_at(self.sessions.get(key(id)).uint(session::END)),
+            State::Ended => {
+                let s = self.sessions.get(key(id));
+                let (end, booked) = (s.uint(session::END), s.uint(session::BOOKED));
+                accrual.billed_at(billed_until(accrual.start, end, booked, true))
+            }
             _ => 0,
         };
         Ok(word(amount))
@@ -1207,6 +1228,15 @@ fn not_admin(caller: Address) -> Error {
     EscrowNotAdmin { caller }.into()
 }
 
+/// The time a session that ended at `end` is billed up to: `end`, or, for a booked session
+/// ([`session::BOOKED`]) the student ended, no earlier than its minimum time after `start`.
+/// (After the end, `BOOKED` keeps the minimum only where it was charged.)
+fn billed_until(start: u64, end: u64, booked: u64, student: bool) -> u64 {
+    let least = if student { booked.saturating_sub(1) } else { 0 };
+    // No overflow: `start` < 2^40, `least` < 2^16.
+    end.max(start + least)
+}
+
 fn invalid_state(id: U256, state: State) -> Error {
     EscrowInvalidState {
         id,
@@ -1389,6 +1419,7 @@ impl SessionEscrow {
         credential_kind: u32,
         state: State,
         min_start_window: u32,
+        booked: u64,
     ) -> Result<u64, Error> {
         self.when_not_paused()?;
         if tutor.is_zero() || tutor == student {
@@ -1434,8 +1465,7 @@ impl SessionEscrow {
         s.set_uint(session::TOKEN_ID, token_id);
         s.set_uint(session::STATE, state as u64);
         s.set_uint(session::FEE_BPS, fee_bps);
-        // Only `openFor` has another payer than the student: the booking contract.
-        s.set_flag(session::BOOKED, payer != student);
+        s.set_uint(session::BOOKED, booked);
         s.set_address(session::TUTOR, tutor);
         s.set_uint(session::CREDENTIAL_KIND, credential_kind.into());
         s.set_uint(session::START_WINDOW, start_window);
@@ -1507,11 +1537,12 @@ impl SessionEscrow {
 
     /// Ends an Active session at `at` (or when its funds ran out, if earlier) and pays
     /// everyone. State is written before any transfer.
-    fn settle(&mut self, id: U256, at: u64, by: Address) -> Result<(), Error> {
+    fn settle(&mut self, id: U256, at: u64, by: Address, by_student: bool) -> Result<(), Error> {
         let accrual = self.accrual(id);
         let end = at.min(accrual.exhausted_at());
-        let billed = accrual.billed_at(end);
         let s = self.sessions.get(key(id));
+        let booked = s.uint(session::BOOKED);
+        let billed = accrual.billed_at(billed_until(accrual.start, end, booked, by_student));
         let (student, tutor) = (s.address(session::STUDENT), s.address(session::TUTOR));
         let split = minuto_accrual::settle(
             accrual.deposited,
@@ -1524,6 +1555,10 @@ impl SessionEscrow {
         let mut s = self.sessions.setter(key(id));
         s.set_uint(session::STATE, State::Ended as u64);
         s.set_uint(session::END, end);
+        if booked > 1 && !by_student {
+            // Not the student's doing: the seconds held, and the `billed` view says so.
+            s.set_uint(session::BOOKED, 1);
+        }
 
         let token = self.token_of(id);
         let (tutor_paid, fee, refund) = (word(split.tutor), word(split.fee), word(split.student));

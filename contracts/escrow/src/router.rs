@@ -39,12 +39,12 @@ const OPEN_ACCEPTED: u32 = selector!(
     stylus_sdk::abi::Bytes
 );
 const OPEN_FOR: u32 =
-    selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32);
+    selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32, u16);
 const START: u32 = selector!("start", U256, Address);
 const TOP_UP: u32 = selector!("topUp", U256, U256);
 const WITHDRAW: u32 = selector!("withdraw", U256);
 const STOP: u32 = selector!("stop", U256);
-const STOP_AT: u32 = selector!("stopAt", U256, u64);
+const STOP_AT: u32 = selector!("stopAt", U256, u64, bool);
 const CANCEL: u32 = selector!("cancel", U256);
 const CLAIM: u32 = selector!("claim", Address, Address);
 const CANCEL_ACCEPTANCE: u32 = selector!("cancelAcceptance", U256);
@@ -123,12 +123,13 @@ impl SessionEscrow {
                 a.address(5)?,
                 a.uint(6, 4)? as u32,
                 a.uint(7, 4)? as u32,
+                a.uint(8, 2)? as u16,
             )),
             START => empty(self.start(a.u256(0)?, a.address(1)?)),
             TOP_UP => empty(self.top_up(a.u256(0)?, a.u256(1)?)),
             WITHDRAW => one(self.withdraw(a.u256(0)?)),
             STOP => empty(self.stop(a.u256(0)?)),
-            STOP_AT => empty(self.stop_at(a.u256(0)?, a.uint(1, 8)?)),
+            STOP_AT => empty(self.stop_at(a.u256(0)?, a.uint(1, 8)?, a.bool(2)?)),
             CANCEL => empty(self.cancel(a.u256(0)?)),
             CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
             CANCEL_ACCEPTANCE => empty(self.cancel_acceptance(a.u256(0)?)),

@@ -39,6 +39,7 @@ sol! {
         function start(uint256 id, address tutorKey) external;
         function stop(uint256 id) external;
         function session(uint256 id) external view returns (SessionView memory);
+        function stoppedForStudent(uint256 id) external view returns (bool);
     }
 }
 
@@ -151,6 +152,16 @@ pub async fn session(node: &Node, escrow: Address, id: u64) -> SessionView {
         .input(Bytes::from(IEscrowDouble::sessionCall { id: U256::from(id) }.abi_encode()).into());
     let out = node.p.call(call).await.unwrap();
     IEscrowDouble::sessionCall::abi_decode_returns(&out).unwrap()
+}
+
+/// Whether the relayer's stop of session `id` named the student silent.
+pub async fn stopped_for_student(node: &Node, escrow: Address, id: u64) -> bool {
+    let call = IEscrowDouble::stoppedForStudentCall { id: U256::from(id) };
+    let call = TransactionRequest::default()
+        .to(escrow)
+        .input(Bytes::from(call.abi_encode()).into());
+    let out = node.p.call(call).await.unwrap();
+    IEscrowDouble::stoppedForStudentCall::abi_decode_returns(&out).unwrap()
 }
 
 /// Opens and starts the escrow's next session (100 base units a second, 1,000,000

@@ -33,6 +33,8 @@ const BACKDATE: u64 = 3600;
 struct FakeChain {
     clock: Clock,
     stops: Mutex<Vec<(U256, u64, Instant)>>,
+    /// `studentSilent` of each stop.
+    student_silent: Mutex<Vec<bool>>,
     ended: Mutex<Vec<U256>>,
     fail_next: Mutex<u32>,
     /// When set, the latest block's timestamp stays here (a chain mining nothing).
@@ -44,6 +46,7 @@ impl FakeChain {
         Self {
             clock,
             stops: Mutex::default(),
+            student_silent: Mutex::default(),
             ended: Mutex::default(),
             fail_next: Mutex::new(0),
             quiet_head: Mutex::new(None),
@@ -51,6 +54,9 @@ impl FakeChain {
     }
     fn stops(&self) -> Vec<(U256, u64, Instant)> {
         self.stops.lock().unwrap().clone()
+    }
+    fn student_silent(&self) -> Vec<bool> {
+        self.student_silent.lock().unwrap().clone()
     }
 }
 
@@ -68,7 +74,12 @@ impl Chain for FakeChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(
+        &self,
+        id: U256,
+        at: u64,
+        student_silent: bool,
+    ) -> Result<StopOutcome, ChainError> {
         {
             let mut fail = self.fail_next.lock().unwrap();
             if *fail > 0 {
@@ -81,6 +92,7 @@ impl Chain for FakeChain {
         }
         self.ended.lock().unwrap().push(id);
         self.stops.lock().unwrap().push((id, at, Instant::now()));
+        self.student_silent.lock().unwrap().push(student_silent);
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
     }
 }
@@ -183,6 +195,8 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     assert_eq!(stops.len(), 1, "{stops:?}");
     assert_eq!(stops[0].0, U256::from(1));
     assert_eq!(stops[0].1, tutor_last);
+    // The tutor was silent, not the student: a booked session bills the seconds held.
+    assert_eq!(rig.chain.student_silent(), [false]);
     // Detected 10 s after the last ping, not later.
     let detected = rig.registry.clock().unix_ms_of(stops[0].2);
     assert_eq!(detected, (tutor_last + 10) * 1000);
@@ -202,6 +216,32 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
         end: tutor_last,
     }));
     assert!(rig.registry.status(U256::from(1)).is_none());
+    rig.cancel.cancel();
+}
+
+/// The silent student is named to the escrow (`studentSilent`): a booked session then
+/// bills its minimum time (audit 15, H1).
+#[tokio::test(start_paused = true)]
+async fn a_silent_student_is_stopped_naming_the_student() {
+    let rig = rig();
+    open_and_start(&rig.registry, 1, T0, 1_000_000);
+    let mut seq = 0;
+    for _ in 0..6 {
+        seq += 1;
+        ping(&rig.registry, 1, Role::Student, seq);
+        ping(&rig.registry, 1, Role::Tutor, seq);
+        sleep_s(5).await;
+    }
+    // The student's last ping was at T0 + 25; the tutor goes on.
+    for _ in 0..4 {
+        seq += 1;
+        ping(&rig.registry, 1, Role::Tutor, seq);
+        sleep_s(5).await;
+    }
+    let stops = rig.chain.stops();
+    assert_eq!(stops.len(), 1, "{stops:?}");
+    assert_eq!(stops[0].1, T0 + 25);
+    assert_eq!(rig.chain.student_silent(), [true]);
     rig.cancel.cancel();
 }
 
@@ -502,13 +542,13 @@ impl Chain for SlowMining {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, _: U256, _: u64) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, _: U256, _: u64, _: bool) -> Result<StopOutcome, ChainError> {
         unreachable!("the stopper sends and confirms separately")
     }
-    async fn send_stop(&self, id: U256, at: u64) -> Result<SentStop, ChainError> {
+    async fn send_stop(&self, id: U256, at: u64, silent: bool) -> Result<SentStop, ChainError> {
         self.sends.lock().unwrap().push((id, Instant::now()));
         let sub = minuto_relayer::submit::Submitter::new(Instant1(at), crate::submit::cfg());
-        sub.send(id, at).await
+        sub.send(id, at, silent).await
     }
     async fn confirm_stop(&self, pending: PendingStop) -> Result<StopOutcome, ChainError> {
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -527,6 +567,7 @@ impl minuto_relayer::submit::TxRpc for Instant1 {
         &self,
         _: U256,
         _: u64,
+        _: bool,
     ) -> Result<minuto_relayer::submit::Precheck, ChainError> {
         Ok(minuto_relayer::submit::Precheck::Ok { gas: 1 })
     }
@@ -543,6 +584,7 @@ impl minuto_relayer::submit::TxRpc for Instant1 {
         &self,
         _: U256,
         _: u64,
+        _: bool,
         _: u64,
         _: u64,
         _: minuto_relayer::submit::Fees,
@@ -606,7 +648,7 @@ impl Chain for SlowSend {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, id: U256, at: u64) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, id: U256, at: u64, _: bool) -> Result<StopOutcome, ChainError> {
         tokio::time::sleep(Duration::from_secs(5)).await;
         self.sends.lock().unwrap().push(id);
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })

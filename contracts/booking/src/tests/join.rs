@@ -605,3 +605,53 @@ fn an_early_join_leaves_the_tutor_the_whole_join_window_to_start(
     assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
     assert_eq!(w.state(on_time), State::Joined as u8);
 }
+
+/// A joined lesson, started by the tutor and ended by `by` one second in: the balances
+/// of student, tutor, treasury, booking and escrow.
+fn joined_and_left_a_second_in(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    booking: &Contract<Booking>,
+    by_student: bool,
+) -> ([u128; 5], u64) {
+    let w = World::new(escrow, token, booking);
+    let (_, session) = w.joined();
+    escrow
+        .sender(w.tutor)
+        .start(session, w.tutor_key)
+        .motsu_unwrap();
+    w.advance_to(w.now() + 1);
+    let by = if by_student { w.student } else { w.tutor };
+    escrow.sender(by).stop(session).motsu_unwrap();
+    let s = escrow.sender(w.stranger).session(session).motsu_unwrap();
+    (w.balances(), s.end - s.start)
+}
+
+/// Audit 15, H1: joining and then leaving costs what not showing up would. The lesson
+/// (36 USDC, one hour, 25 % late, 50 % no-show) is joined and started; the student stops
+/// it a second in: it bills half the hour (the larger fee's share), 18 USDC, the protocol
+/// fee taken as on any billing.
+#[motsu::test]
+fn joining_then_leaving_costs_the_no_show_share(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let (balances, held) = joined_and_left_a_second_in(&escrow, &token, &booking, true);
+    let billed = PRICE * u128::from(NO_SHOW_BPS) / 10_000;
+    assert_eq!(billed, 18_000_000);
+    let fee = billed * u128::from(FEE_BPS) / 10_000;
+    assert_eq!(balances, [FUNDS - billed, billed - fee, fee, 0, 0]);
+    assert_eq!(held, 1, "the real end stays the session's end");
+}
+
+#[motsu::test]
+fn a_tutor_leaving_a_joined_lesson_bills_only_the_seconds_held(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let (balances, _) = joined_and_left_a_second_in(&escrow, &token, &booking, false);
+    // One second at 10,000 a second, 2.5 % fee.
+    assert_eq!(balances, [FUNDS - 10_000, 9_750, 250, 0, 0]);
+}

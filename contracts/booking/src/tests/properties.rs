@@ -32,8 +32,9 @@ enum Path {
     /// The escrow is paused; the student comes to join `at` seconds into the window.
     JoinRefused(u64),
     /// The student joins `at` seconds into the window; the tutor starts and the session
-    /// is stopped `run` seconds later.
-    Lesson(u64, u64),
+    /// is stopped `run` seconds later, by the student (`true`: it bills at least the
+    /// larger fee's share of the lesson) or by the tutor.
+    Lesson(u64, u64, bool),
 }
 
 fn path() -> impl Strategy<Value = Path> {
@@ -47,8 +48,12 @@ fn path() -> impl Strategy<Value = Path> {
         (1..=LEAD).prop_map(Path::StudentNoShow),
         (0..=window).prop_map(Path::TutorNoShow),
         (0..=window).prop_map(Path::JoinRefused),
-        ((0..=window), (0..=2 * u64::from(rules::MAX_DURATION / 12)))
-            .prop_map(|(a, r)| Path::Lesson(a, r)),
+        (
+            (0..=window),
+            (0..=2 * u64::from(rules::MAX_DURATION / 12)),
+            any::<bool>()
+        )
+            .prop_map(|(a, r, s)| Path::Lesson(a, r, s)),
     ]
 }
 
@@ -179,7 +184,7 @@ proptest! {
                 booking.assert_emitted(&BookingJoinRefused { id, reason: 2, refund: u(deposit) });
                 (0, 0, (0, 0))
             }
-            Path::Lesson(at, run) => {
+            Path::Lesson(at, run, by_student) => {
                 accept();
                 w.advance_to(opens + at);
                 let session = booking.sender(w.student).join(id, w.student_key).motsu_unwrap();
@@ -188,9 +193,13 @@ proptest! {
                 });
                 escrow.sender(w.tutor).start(session, w.tutor_key).motsu_unwrap();
                 w.advance_to(w.now() + run);
-                escrow.sender(w.student).stop(session).motsu_unwrap();
-                // The escrow bills up to the price it holds, never more.
-                let billed = mul_div(u128::from(run), rate, minuto_accrual::RATE_SCALE).min(price);
+                let ender = if by_student { w.student } else { w.tutor };
+                escrow.sender(ender).stop(session).motsu_unwrap();
+                // The escrow bills up to the price it holds, never more; ended by the
+                // student, no less than the larger fee's share of the lesson's seconds.
+                let least = u64::from(duration) * u64::from(late_bps.max(no_show_bps)) / 10_000;
+                let secs = if by_student { run.max(least) } else { run };
+                let billed = mul_div(u128::from(secs), rate, minuto_accrual::RATE_SCALE).min(price);
                 let fee = mul_div(billed, u128::from(FEE_BPS), 10_000);
                 (billed - fee, fee, (0, 0))
             }

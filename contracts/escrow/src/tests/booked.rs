@@ -49,7 +49,232 @@ fn open_for_within(
         p.student_key,
         0,
         min_start_window,
+        0,
     )
+}
+
+/// A booked session of `deposit` at `rate_per_sec` base units a second with a minimum
+/// time of `min_billed`, opened by `booking` and started by the tutor; returns its id and
+/// its start.
+fn booked_lesson(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    p: &Parties,
+    booking: Address,
+    (rate_per_sec, deposit, min_billed): (u128, u128, u16),
+) -> (U256, u64) {
+    let id = escrow
+        .sender(booking)
+        .open_for(
+            p.student,
+            p.tutor,
+            token.address(),
+            u(rate_per_sec * minuto_accrual::RATE_SCALE),
+            u(deposit),
+            p.student_key,
+            0,
+            0,
+            min_billed,
+        )
+        .motsu_unwrap();
+    escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
+    (id, now())
+}
+
+/// What a party holds of `token` now, for the balance checks below.
+fn held(token: &Contract<TestToken>, p: &Parties) -> [u128; 3] {
+    [p.student, p.tutor, p.treasury].map(|a| balance(token, a))
+}
+
+/// `SessionEnded` of `id` was emitted: by `by` at `end`, with `[billed, tutorPaid, fee,
+/// refund]`.
+fn ended(escrow: &Contract<SessionEscrow>, id: U256, by: Address, end: u64, split: [u128; 4]) {
+    let [billed, tutor_paid, fee, refund] = split.map(u);
+    escrow.assert_emitted(&SessionEnded {
+        id,
+        by,
+        end,
+        billed,
+        tutorPaid: tutor_paid,
+        fee,
+        refund,
+    });
+}
+
+/// Audit 15, H1: a student who joins a booked lesson and ends it early pays its minimum
+/// time (the booking's no-show or late share), whether by `stop` or by going silent;
+/// the real end stays the session's `end`.
+#[motsu::test]
+fn a_student_ending_a_booked_session_early_pays_its_minimum_time(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+
+    // 300 s minimum at 10,000 a second: 3,000,000 billed, 2.5 % fee, after 10 s held.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(10);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.student,
+        start + 10,
+        [3_000_000, 2_925_000, 75_000, 7_000_000],
+    );
+    assert_eq!(held(&token, &p), [7_000_000, 2_925_000, 75_000]);
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(3_000_000)
+    );
+    let s = escrow.sender(p.student).session(id).motsu_unwrap();
+    assert_eq!((s.start, s.end, s.state), (start, start + 10, 3));
+
+    // The relayer's stop for the student's silence, backdated: the same minimum.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(20);
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, start + 5, true)
+        .motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.relayer,
+        start + 5,
+        [3_000_000, 2_925_000, 75_000, 7_000_000],
+    );
+    assert_eq!(held(&token, &p), [14_000_000, 5_850_000, 150_000]);
+
+    // What the tutor withdrew counts towards it: 40 s withdrawable after 100 s (60 s
+    // backdate), 400,000 less the fee; the rest of the minimum at the stop.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(100);
+    assert_eq!(
+        escrow.sender(p.tutor).withdraw(id).motsu_unwrap(),
+        u(390_000)
+    );
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.student,
+        start + 100,
+        [3_000_000, 2_535_000, 75_000, 7_000_000],
+    );
+    assert_eq!(held(&token, &p), [21_000_000, 8_775_000, 225_000]);
+
+    // After the minimum, the seconds held: 400 s.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(400);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.student,
+        start + 400,
+        [4_000_000, 3_900_000, 100_000, 6_000_000],
+    );
+    assert_eq!(balance(&token, escrow.address()), 0);
+}
+
+/// Ended by the tutor, for the tutor's silence, or by anyone once the deposit is used up,
+/// a booked session bills the seconds held, and its `billed` view says so.
+#[motsu::test]
+fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_held(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(10);
+    escrow.sender(p.tutor).stop(id).motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.tutor,
+        start + 10,
+        [100_000, 97_500, 2_500, 9_900_000],
+    );
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(100_000)
+    );
+
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(20);
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, start + 5, false)
+        .motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.relayer,
+        start + 5,
+        [50_000, 48_750, 1_250, 9_950_000],
+    );
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(50_000)
+    );
+    assert_eq!(held(&token, &p), [19_850_000, 146_250, 3_750]);
+
+    // Used up (1,000 s), then stopped by a stranger: the whole deposit, as for any session.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(2_000);
+    escrow.sender(p.stranger()).stop(id).motsu_unwrap();
+    ended(
+        &escrow,
+        id,
+        p.stranger(),
+        start + 1_000,
+        [DEPOSIT, 9_750_000, 250_000, 0],
+    );
+}
+
+/// The minimum never bills past the deposit, and counts at most [`MAX_MIN_BILLED`].
+#[motsu::test]
+fn the_minimum_time_is_capped_by_the_deposit_and_by_max_min_billed(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, 0);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+
+    // 100 s of deposit, 300 s minimum: the deposit, and nothing back.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, 1_000_000, 300));
+    clock::advance(1);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(1_000_000)
+    );
+    assert_eq!(held(&token, &p), [0, 975_000, 25_000]);
+
+    // 100 a second for up to 100,000 s; a minimum of 65,535 s counts as 65,534.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (100, DEPOSIT, u16::MAX));
+    clock::advance(1);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    let billed = u128::from(MAX_MIN_BILLED) * 100;
+    assert_eq!(billed, 6_553_400);
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(billed)
+    );
+    assert_eq!(balance(&token, p.student), DEPOSIT - billed);
 }
 
 #[motsu::test]
@@ -305,6 +530,7 @@ fn open_for_keeps_every_check_of_open(
             u(rate),
             u(deposit),
             p.student_key,
+            0,
             0,
             0,
         )

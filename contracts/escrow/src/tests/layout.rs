@@ -26,7 +26,7 @@ struct SessionTwin {
     token_id: StorageU16,
     state: StorageU8,
     fee_bps: StorageU16,
-    booked: StorageBool,
+    booked: StorageU16,
     tutor: StorageAddress,
     end: StorageUint<40, 1>,
     credential_kind: StorageU32,
@@ -140,7 +140,7 @@ fn session_fields_keep_the_sdk_layout() {
     check::<SessionTwin, 4>(session::TOKEN_ID, r, |t| t.token_id.set(max()));
     check::<SessionTwin, 4>(session::STATE, r, |t| t.state.set(max()));
     check::<SessionTwin, 4>(session::FEE_BPS, r, |t| t.fee_bps.set(max()));
-    check_flag::<SessionTwin, 4>(session::BOOKED, r, |t| t.booked.set(true));
+    check::<SessionTwin, 4>(session::BOOKED, r, |t| t.booked.set(max()));
     check::<SessionTwin, 4>(session::TUTOR, r, |t| t.tutor.set(a));
     check::<SessionTwin, 4>(session::END, r, |t| t.end.set(max()));
     check::<SessionTwin, 4>(session::CREDENTIAL_KIND, r, |t| {

@@ -7,6 +7,9 @@
 //! 3. No post-drop leakage: a relayer stop bills up to `at`, not to now.
 //! 4. Each session settles exactly once.
 //! 5. A per-hour price in a 6-decimal token bills within one base unit.
+//! 6. A booked session (`openFor`) the student ends bills at least its minimum time,
+//!    never past the deposit; ended by the tutor, the tutor's silence or an empty deposit,
+//!    the seconds held.
 
 use super::*;
 use minuto_accrual::RATE_SCALE;
@@ -23,8 +26,8 @@ enum Op {
 enum Finish {
     StopByStudent,
     StopByTutor,
-    /// The relayer stops at `now − backdate`.
-    StopAt(u64),
+    /// The relayer stops at `now − backdate`, naming the student silent (`true`) or not.
+    StopAt(u64, bool),
     /// Funds run out, then the student stops.
     Exhaust,
 }
@@ -41,7 +44,7 @@ fn finish() -> impl Strategy<Value = Finish> {
     prop_oneof![
         Just(Finish::StopByStudent),
         Just(Finish::StopByTutor),
-        (0u64..=u64::from(MAX_BACKDATE)).prop_map(Finish::StopAt),
+        (0u64..=u64::from(MAX_BACKDATE), any::<bool>()).prop_map(|(b, s)| Finish::StopAt(b, s)),
         Just(Finish::Exhaust),
     ]
 }
@@ -57,7 +60,7 @@ struct Model {
 
 impl Model {
     fn billed(&self, t: u64) -> u128 {
-        // rate ≤ 10^24 and elapsed < 2^16 here: the product fits in u128.
+        // rate ≤ 10^24 and elapsed < 2^17 here (a minimum time included): the product fits.
         let exact = u128::from(t.saturating_sub(self.start)) * self.rate / RATE_SCALE;
         exact.min(self.deposited)
     }
@@ -77,6 +80,7 @@ fn run_history(
     fee_bps: u16,
     ops: Vec<Op>,
     end: Finish,
+    booked: Option<u16>,
 ) -> Result<(), TestCaseError> {
     let escrow = Contract::<SessionEscrow>::new();
     let token = Contract::<TestToken>::new();
@@ -93,17 +97,46 @@ fn run_history(
             MAX_BACKDATE,
         )
         .motsu_unwrap();
-    let id = escrow
-        .sender(p.student)
-        .open(
-            p.tutor,
-            token.address(),
-            u(rate),
-            u(deposit),
-            p.student_key,
-            0,
-        )
-        .motsu_unwrap();
+    // A booked session's deposit comes from the booking contract; top-ups from the student.
+    let booking = Address::random();
+    let id = match booked {
+        None => escrow
+            .sender(p.student)
+            .open(
+                p.tutor,
+                token.address(),
+                u(rate),
+                u(deposit),
+                p.student_key,
+                0,
+            )
+            .motsu_unwrap(),
+        Some(min_billed) => {
+            escrow.sender(p.admin).set_booking(booking).motsu_unwrap();
+            token
+                .sender(p.admin)
+                .mint(booking, u(deposit))
+                .motsu_unwrap();
+            token
+                .sender(booking)
+                .approve(escrow.address(), U256::MAX)
+                .motsu_unwrap();
+            escrow
+                .sender(booking)
+                .open_for(
+                    p.student,
+                    p.tutor,
+                    token.address(),
+                    u(rate),
+                    u(deposit),
+                    p.student_key,
+                    0,
+                    0,
+                    min_billed,
+                )
+                .motsu_unwrap()
+        }
+    };
     escrow.sender(p.tutor).start(id, p.tutor_key).motsu_unwrap();
     let mut m = Model {
         rate,
@@ -148,7 +181,7 @@ fn run_history(
     let (by, at) = match end {
         Finish::StopByStudent => (p.student, now()),
         Finish::StopByTutor => (p.tutor, now()),
-        Finish::StopAt(back) => {
+        Finish::StopAt(back, _) => {
             let at = now().saturating_sub(back).max(m.start);
             (p.relayer, at)
         }
@@ -161,19 +194,30 @@ fn run_history(
             (p.student, now())
         }
     };
-    if let Finish::StopAt(_) = end {
-        escrow.sender(by).stop_at(id, at).motsu_unwrap();
-    } else {
-        escrow.sender(by).stop(id).motsu_unwrap();
-    }
+    let by_student = match end {
+        Finish::StopAt(_, silent) => {
+            escrow.sender(by).stop_at(id, at, silent).motsu_unwrap();
+            silent
+        }
+        _ => {
+            escrow.sender(by).stop(id).motsu_unwrap();
+            by == p.student
+        }
+    };
 
-    // Invariant 3: billing ends at `at` (or when the funds ran out, if earlier).
-    let billed = m.billed(at);
+    // Invariant 3: billing ends at `at` (or when the funds ran out, if earlier); 6: a
+    // booked session the student ended, no earlier than its minimum time.
+    let least = match booked {
+        Some(min) if by_student => u64::from(min.min(MAX_MIN_BILLED)),
+        _ => 0,
+    };
+    let until = at.max(m.start + least);
+    let billed = m.billed(until);
     let fee = billed * m.fee_bps / 10_000;
     let tutor_total = billed - fee;
     let refund = m.deposited - billed;
     prop_assert!(billed <= m.deposited);
-    prop_assert!(billed * RATE_SCALE <= u128::from(at - m.start) * m.rate);
+    prop_assert!(billed * RATE_SCALE <= u128::from(until - m.start) * m.rate);
     prop_assert_eq!(
         escrow.sender(p.student).billed(id).motsu_unwrap(),
         u(billed)
@@ -182,7 +226,11 @@ fn run_history(
     // Invariant 1: every base unit is accounted for, and nothing stays behind.
     prop_assert_eq!(balance(&token, p.tutor), tutor_total);
     prop_assert_eq!(balance(&token, p.treasury), fee);
-    prop_assert_eq!(FUNDS - balance(&token, p.student), billed);
+    let student_paid = match booked {
+        None => m.deposited,
+        Some(_) => m.deposited - deposit,
+    };
+    prop_assert_eq!(balance(&token, p.student), FUNDS - student_paid + refund);
     prop_assert_eq!(tutor_total + fee + refund, m.deposited);
     prop_assert_eq!(balance(&token, escrow.address()), 0);
 
@@ -193,7 +241,7 @@ fn run_history(
     prop_assert_eq!(
         escrow
             .sender(p.relayer)
-            .stop_at(id, now())
+            .stop_at(id, now(), true)
             .motsu_unwrap_err(),
         EscrowInvalidState { id, state: 3 }.into()
     );
@@ -212,7 +260,22 @@ proptest! {
         ops in proptest::collection::vec(op(), 0..12),
         end in finish(),
     ) {
-        run_history(rate, deposit, fee_bps, ops, end)?;
+        run_history(rate, deposit, fee_bps, ops, end, None)?;
+    }
+
+    /// The same histories on a booked session with a random minimum time (up to past
+    /// [`MAX_MIN_BILLED`]), ended by either party, the relayer naming either, or an
+    /// empty deposit.
+    #[test]
+    fn booked_histories_bill_the_minimum_only_when_the_student_ends_them(
+        rate in 1u128..=1_000_000 * RATE_SCALE,
+        deposit in 1u128..=1_000_000_000_000u128,
+        fee_bps in 0u16..=minuto_accrual::MAX_FEE_BPS,
+        ops in proptest::collection::vec(op(), 0..12),
+        end in finish(),
+        min_billed in prop_oneof![0u16..=3_000, any::<u16>()],
+    ) {
+        run_history(rate, deposit, fee_bps, ops, end, Some(min_billed))?;
     }
 
     /// Invariant 5 on chain: a per-hour or per-minute price in USDC (6 decimals), converted

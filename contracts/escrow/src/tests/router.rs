@@ -154,7 +154,17 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         u(390_000)
     );
     let at = now() - 10;
-    call(&escrow, p.relayer, I::stopAtCall { id, at }).unwrap();
+    let student_silent = false;
+    call(
+        &escrow,
+        p.relayer,
+        I::stopAtCall {
+            id,
+            at,
+            student_silent,
+        },
+    )
+    .unwrap();
     let view = call(&escrow, p.student, I::sessionCall { id }).unwrap()._0;
     assert_eq!(
         (
@@ -197,6 +207,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         student_key: p.student_key,
         credential_kind: 0,
         min_start_window: 7_200,
+        min_billed: 300,
     };
     assert_eq!(
         reverted(call(&escrow, booking, open_for.clone())),
@@ -232,6 +243,31 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         }))
     );
     assert_eq!(balance(&token, booking), 0);
+    // Its minimum time (300 s) and the relayer's `studentSilent` come through: stopped
+    // for the student's silence 2 s in, it bills 300 s.
+    let tutor_key = p.tutor_key;
+    call(
+        &escrow,
+        p.tutor,
+        I::startCall {
+            id: booked,
+            tutor_key,
+        },
+    )
+    .unwrap();
+    clock::advance(2);
+    let stop = I::stopAtCall {
+        id: booked,
+        at: now(),
+        student_silent: true,
+    };
+    call(&escrow, p.relayer, stop).unwrap();
+    assert_eq!(
+        call(&escrow, p.student, I::billedCall { id: booked })
+            .unwrap()
+            ._0,
+        u(3_000_000)
+    );
 
     // A typed error comes back as its ABI encoding.
     let id2 = call(&escrow, p.student, open).unwrap()._0;
