@@ -810,7 +810,11 @@ impl Booking {
     /// goes back to the student. The tutor then `start`s the session in the escrow, within
     /// its start window: the escrow's configured one, but never ending before the join
     /// window closes (`openFor`'s `minStartWindow`), so a student joining early does not
-    /// shorten the tutor's time. Returns the escrow session id.
+    /// shorten the tutor's time. The session bills at least [`rules::min_billed`] seconds
+    /// (the larger of the late and no-show fees' shares of the lesson) if the student ends
+    /// it early, by `stop` or by going silent (`openFor`'s `minBilled`): joining and then
+    /// leaving costs what cancelling late or not showing up would. Returns the escrow
+    /// session id.
     ///
     /// Should the escrow refuse the session for a reason outside the student's control
     /// (this contract is not its registered booking contract, it is paused, or it no
