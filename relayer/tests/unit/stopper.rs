@@ -172,25 +172,30 @@ fn ping(r: &Registry, id: u64, role: Role, seq: u64) {
     }
 }
 
+/// Session 1 opens at T0; both parties ping every 5 s for 30 s, then only the other one
+/// than `silent` goes on for 20 s (`silent`'s last ping was at T0 + 25).
+async fn one_falls_silent(rig: &Rig, silent: Role) {
+    open_and_start(&rig.registry, 1, T0, 1_000_000);
+    let on = if silent == Role::Student {
+        Role::Tutor
+    } else {
+        Role::Student
+    };
+    for seq in 1..=10 {
+        for role in [Role::Student, Role::Tutor] {
+            if seq <= 6 || role == on {
+                ping(&rig.registry, 1, role, seq);
+            }
+        }
+        sleep_s(5).await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     let rig = rig();
-    open_and_start(&rig.registry, 1, T0, 1_000_000);
-    let mut seq = 0;
-    // Both ping every 5 s for 30 s.
-    for _ in 0..6 {
-        seq += 1;
-        ping(&rig.registry, 1, Role::Student, seq);
-        ping(&rig.registry, 1, Role::Tutor, seq);
-        sleep_s(5).await;
-    }
-    // t = T0 + 30: the tutor's last ping was at T0 + 25. The student goes on.
+    one_falls_silent(&rig, Role::Tutor).await;
     let tutor_last = T0 + 25;
-    for _ in 0..4 {
-        seq += 1;
-        ping(&rig.registry, 1, Role::Student, seq);
-        sleep_s(5).await;
-    }
     let stops = rig.chain.stops();
     assert_eq!(stops.len(), 1, "{stops:?}");
     assert_eq!(stops[0].0, U256::from(1));
@@ -224,20 +229,7 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
 #[tokio::test(start_paused = true)]
 async fn a_silent_student_is_stopped_naming_the_student() {
     let rig = rig();
-    open_and_start(&rig.registry, 1, T0, 1_000_000);
-    let mut seq = 0;
-    for _ in 0..6 {
-        seq += 1;
-        ping(&rig.registry, 1, Role::Student, seq);
-        ping(&rig.registry, 1, Role::Tutor, seq);
-        sleep_s(5).await;
-    }
-    // The student's last ping was at T0 + 25; the tutor goes on.
-    for _ in 0..4 {
-        seq += 1;
-        ping(&rig.registry, 1, Role::Tutor, seq);
-        sleep_s(5).await;
-    }
+    one_falls_silent(&rig, Role::Student).await;
     let stops = rig.chain.stops();
     assert_eq!(stops.len(), 1, "{stops:?}");
     assert_eq!(stops[0].1, T0 + 25);
