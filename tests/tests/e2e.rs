@@ -220,30 +220,30 @@ const GAS_BUDGETS: &[(&str, u64)] = &[
 /// off; not a check (the budgets are). With programs cached, [`gas_model`] takes their
 /// init off.
 const GAS_MODEL: &[(&str, u64)] = &[
-    ("escrow.open", 165_838),
-    ("escrow.open (steady)", 148_738),
-    ("escrow.start", 62_905),
-    ("escrow.start (steady)", 62_905),
-    ("escrow.topUp", 83_468),
-    ("escrow.topUp (steady)", 83_468),
-    ("escrow.withdraw", 120_408),
-    ("escrow.withdraw (steady)", 103_308),
-    ("escrow.stop (student)", 91_276),
-    ("escrow.stop (tutor)", 91_276),
-    ("escrow.stop (student, steady)", 96_076),
-    ("escrow.stopAt (relayer, backdated)", 128_030),
+    ("escrow.open", 164_712),
+    ("escrow.open (steady)", 147_612),
+    ("escrow.start", 61_779),
+    ("escrow.start (steady)", 61_779),
+    ("escrow.topUp", 82_342),
+    ("escrow.topUp (steady)", 82_342),
+    ("escrow.withdraw", 119_282),
+    ("escrow.withdraw (steady)", 102_182),
+    ("escrow.stop (student)", 90_150),
+    ("escrow.stop (tutor)", 90_150),
+    ("escrow.stop (student, steady)", 94_950),
+    ("escrow.stopAt (relayer, backdated)", 126_904),
     ("credentials.issue", 196_400),
-    ("badges.claim*", 144_723),
-    ("ratings.rate (student)", 153_923),
-    ("ratings.rate (tutor)", 136_823),
+    ("badges.claim*", 143_455),
+    ("ratings.rate (student)", 152_617),
+    ("ratings.rate (tutor)", 135_517),
 ];
 
 /// Program init the Stylus cache saves a call of each program (nitro's formula over
 /// `cargo xtask wasm`'s modules: uncached less cached init).
 const CACHE_SAVING: &[(&str, u64)] = &[
-    ("escrow", 22_049 - 1_917),
-    ("badges", 25_902 - 3_103),
-    ("ratings", 19_092 - 2_080),
+    ("escrow", 20_923 - 1_462),
+    ("badges", 25_760 - 3_078),
+    ("ratings", 18_912 - 2_025),
 ];
 
 /// The programs this run deploys into the Stylus cache: none without
