@@ -72,13 +72,15 @@ mod tests {
 
     use super::*;
 
-    /// The type strings are the contract's (`contracts/escrow/src/eip712.rs`) and the
-    /// relayer README's, byte for byte.
+    /// The type strings are the contract's (`contracts/escrow/src/eip712.rs`, whose unit
+    /// test checks its constant hashes against these very strings) and the relayer
+    /// README's, byte for byte.
     #[test]
     fn type_strings_match_the_escrow_and_the_readme() {
         let escrow = include_str!("../../contracts/escrow/src/eip712.rs");
-        assert!(escrow.contains(&format!("b\"{}\"", Acceptance::eip712_encode_type())));
-        assert!(escrow.contains("b\"Minuto SessionEscrow\""));
+        assert!(escrow.contains(&format!("\"{}\"", Acceptance::eip712_encode_type())));
+        assert!(escrow.contains("keccak256(\"Minuto SessionEscrow\")"));
+        assert!(escrow.contains("keccak256(\"1\")"));
         assert_eq!(
             Heartbeat::eip712_encode_type(),
             "Heartbeat(uint256 session,uint8 role,uint64 seq,uint64 sentAt)"
