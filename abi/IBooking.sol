@@ -36,6 +36,8 @@ interface IBooking {
 
     function reportTutorNoShow(uint256 id) external;
 
+    function reportTutorEarlyEnd(uint256 id) external;
+
     function claim(address token, address to) external returns (uint256);
 
     function booking(uint256 id) external view returns (BookingView memory);
@@ -46,7 +48,7 @@ interface IBooking {
 
     function policyOf(address tutor) external view returns (uint32, uint16, uint16);
 
-    function tutorRecord(address tutor) external view returns (uint64, uint64);
+    function tutorRecord(address tutor) external view returns (uint64, uint64, uint64);
 
     function claimable(address token, address account) external view returns (uint256);
 
@@ -98,6 +100,8 @@ interface IBooking {
     event BookingStudentNoShow(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
     /// The tutor never started escrow session `sessionId` of booking `id`; `by` had the escrow cancel it (the student's full refund) and the tutor's no-show count grew.
     event BookingTutorNoShow(uint256 indexed id, uint256 indexed sessionId, address indexed by);
+    /// The tutor ended escrow session `sessionId` of booking `id` (own stop, or silence) after `held` seconds, short of the booked duration; `by` reported it and the tutor's early-end count grew.
+    event BookingTutorEndedEarly(uint256 indexed id, uint256 indexed sessionId, address indexed by, uint64 held);
     /// The student came to join booking `id` in its window, but the escrow would have refused the session for a reason outside the student's control (`reason`: 1 this contract is not the escrow's registered booking contract, 2 the escrow is paused, 3 the escrow no longer takes the token): `refund`, the whole deposit, went back to the student and the booking ended, with no fee to anyone.
     event BookingJoinRefused(uint256 indexed id, uint8 reason, uint256 refund);
     /// A payout the token refused was credited to `account`, to claim later.
@@ -109,7 +113,7 @@ interface IBooking {
     error BookingInvalidAddress(address account);
     /// No booking has this id.
     error BookingUnknown(uint256 id);
-    /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow).
+    /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow, 10 tutor ended early).
     error BookingInvalidState(uint256 id, uint8 state);
     /// `caller` is not the party allowed to do this to the booking.
     error BookingUnauthorized(uint256 id, address caller);
@@ -157,6 +161,8 @@ interface IBooking {
     error BookingUnknownSeries(uint256 firstId);
     /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.
     error BookingSeriesNothingLeft(uint256 firstId);
+    /// Escrow session `sessionId` of booking `id` was not ended early by its tutor: it still runs, the student ended it, its deposit ran out, or it held the booked duration.
+    error BookingNotEndedEarly(uint256 id, uint256 sessionId);
     /// No credited payout of this token to claim.
     error BookingNothingToClaim(address token, address account);
     /// No fresh booking id is left, or a credited total would overflow (unreachable in practice).

@@ -30,6 +30,8 @@ interface ISessionEscrow {
 
     function billed(uint256 id) external view returns (uint256);
 
+    function endedByTutor(uint256 id) external view returns (bool);
+
     function withdrawable(uint256 id) external view returns (uint256);
 
     function runway(uint256 id) external view returns (uint64);

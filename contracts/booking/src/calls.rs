@@ -20,6 +20,7 @@ const OPEN_FOR: [u8; 4] =
     function_selector!("openFor", Address, Address, Address, U256, U256, Address, u32, u32, u16);
 const CANCEL: [u8; 4] = function_selector!("cancel", U256);
 const SESSION: [u8; 4] = function_selector!("session", U256);
+const ENDED_BY_TUTOR: [u8; 4] = function_selector!("endedByTutor", U256);
 const CONFIG: [u8; 4] = function_selector!("config");
 const BOOKING: [u8; 4] = function_selector!("booking");
 const HAS_VALID: [u8; 4] = function_selector!("hasValid", Address, u32);
@@ -133,6 +134,18 @@ pub(crate) fn session_state(escrow: Address, id: U256) -> Option<u8> {
     Some(minuto_wire::u64_at(&out, 10) as u8)
 }
 
+/// How long escrow session `id` was held (`end − start`, words 7 and 6 of `session(id)`)
+/// if its tutor ended it while its deposit still ran (`endedByTutor(id)`); `None`
+/// otherwise, or if the escrow did not answer.
+pub(crate) fn held_if_tutor_ended(escrow: Address, id: U256) -> Option<u64> {
+    let data = calldata(ENDED_BY_TUTOR, &[id.word()]);
+    if !matches!(static_call(escrow, &data, 32), Some(ref ret) if returned_true(ret, false)) {
+        return None;
+    }
+    let out = escrow_view(escrow, &calldata(SESSION, &[id.word()]), 11)?;
+    Some(minuto_wire::u64_at(&out, 7).saturating_sub(minuto_wire::u64_at(&out, 6)))
+}
+
 /// The credentials contract the escrow checks gated sessions against (word 3 of the
 /// escrow's `config()`); `None` if the escrow did not answer.
 pub(crate) fn credentials(escrow: Address) -> Option<Address> {
@@ -179,6 +192,7 @@ mod tests {
             ),
             ("cancel(uint256)", CANCEL),
             ("session(uint256)", SESSION),
+            ("endedByTutor(uint256)", ENDED_BY_TUTOR),
             ("config()", CONFIG),
             ("booking()", BOOKING),
             ("hasValid(address,uint32)", HAS_VALID),

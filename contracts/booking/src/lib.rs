@@ -120,6 +120,10 @@ pub enum State {
     /// reason outside the student's control (paused, the token delisted, this contract
     /// not its registered booking contract): the whole deposit went back, no fee.
     JoinRefused = 9,
+    /// The tutor ended the joined lesson's session (own stop, or silence) before the
+    /// booked duration was held: the student paid the seconds held, and it is counted
+    /// against the tutor.
+    TutorEndedEarly = 10,
 }
 
 impl State {
@@ -134,6 +138,7 @@ impl State {
             7 => Self::StudentNoShow,
             8 => Self::TutorNoShow,
             9 => Self::JoinRefused,
+            10 => Self::TutorEndedEarly,
             _ => Self::None,
         }
     }
@@ -194,6 +199,8 @@ mod sol {
         event BookingStudentNoShow(uint256 indexed id, address indexed by, uint256 tutorFee, uint256 refund);
         /// The tutor never started escrow session `sessionId` of booking `id`; `by` had the escrow cancel it (the student's full refund) and the tutor's no-show count grew.
         event BookingTutorNoShow(uint256 indexed id, uint256 indexed sessionId, address indexed by);
+        /// The tutor ended escrow session `sessionId` of booking `id` (own stop, or silence) after `held` seconds, short of the booked duration; `by` reported it and the tutor's early-end count grew.
+        event BookingTutorEndedEarly(uint256 indexed id, uint256 indexed sessionId, address indexed by, uint64 held);
         /// The student came to join booking `id` in its window, but the escrow would have refused the session for a reason outside the student's control (`reason`: 1 this contract is not the escrow's registered booking contract, 2 the escrow is paused, 3 the escrow no longer takes the token): `refund`, the whole deposit, went back to the student and the booking ended, with no fee to anyone.
         event BookingJoinRefused(uint256 indexed id, uint8 reason, uint256 refund);
         /// A payout the token refused was credited to `account`, to claim later.
@@ -205,7 +212,7 @@ mod sol {
         error BookingInvalidAddress(address account);
         /// No booking has this id.
         error BookingUnknown(uint256 id);
-        /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow).
+        /// The booking is not in a state that allows this call (1 requested, 2 accepted, 3 declined, 4 expired, 5 cancelled, 6 joined, 7 student no-show, 8 tutor no-show, 9 join refused by the escrow, 10 tutor ended early).
         error BookingInvalidState(uint256 id, uint8 state);
         /// `caller` is not the party allowed to do this to the booking.
         error BookingUnauthorized(uint256 id, address caller);
@@ -253,6 +260,8 @@ mod sol {
         error BookingUnknownSeries(uint256 firstId);
         /// No lesson of series `firstId` is in a state (or, for a cancellation, a time) this call applies to.
         error BookingSeriesNothingLeft(uint256 firstId);
+        /// Escrow session `sessionId` of booking `id` was not ended early by its tutor: it still runs, the student ended it, its deposit ran out, or it held the booked duration.
+        error BookingNotEndedEarly(uint256 id, uint256 sessionId);
         /// No credited payout of this token to claim.
         error BookingNothingToClaim(address token, address account);
         /// No fresh booking id is left, or a credited total would overflow (unreachable in practice).
@@ -299,6 +308,7 @@ minuto_wire::errors! {
     Funding(BookingFunding { id, fundBy, funded }),
     UnknownSeries(BookingUnknownSeries { firstId }),
     SeriesNothingLeft(BookingSeriesNothingLeft { firstId }),
+    NotEndedEarly(BookingNotEndedEarly { id, sessionId }),
     NothingToClaim(BookingNothingToClaim { token, account }),
     Accounting(BookingAccounting {}),
     ;
@@ -337,6 +347,7 @@ events! {
     BookingJoined { [id, sessionId] [escrowed, refund] },
     BookingStudentNoShow { [id, by] [tutorFee, refund] },
     BookingTutorNoShow { [id, sessionId, by] [] },
+    BookingTutorEndedEarly { [id, sessionId, by] [held] },
     BookingJoinRefused { [id] [reason, refund] },
     PayoutCredited { [token, account] [amount] },
     Claimed { [token, account] [to, amount] },
@@ -390,6 +401,7 @@ pub struct SeriesRecord {
 pub struct TutorRecord {
     cancellations: StorageU64,
     no_shows: StorageU64,
+    early_ends: StorageU64,
 }
 
 /// The booking contract. The deployed program routes calls with
@@ -1008,6 +1020,46 @@ impl Booking {
         Ok(())
     }
 
+    /// The tutor ended a joined lesson's escrow session — the tutor's own `stop`, or a
+    /// relayer's stop for the tutor's silence, while the deposit still ran (the escrow's
+    /// `endedByTutor`) — before the booked duration was held: anyone records it, and the
+    /// tutor's early-end count grows. No money moves: the escrow billed the seconds held
+    /// and refunded the rest. (A tutor who starts and stops at once to dodge the no-show
+    /// count is counted here.) A student whose tutor goes quiet should leave the stop to
+    /// the relayer, and a tutor whose student left likewise: whoever ends it is named.
+    ///
+    /// # Errors
+    /// `BookingUnknown`; `BookingInvalidState` unless joined; `BookingNotEndedEarly` while
+    /// the session runs, or when the student ended it, its deposit ran out or it held the
+    /// booked duration.
+    ///
+    /// # Events
+    /// `BookingTutorEndedEarly`.
+    pub fn report_tutor_early_end(&mut self, id: U256) -> Result<(), Error> {
+        let t = self.terms(id)?;
+        require_state(id, t.state, State::Joined)?;
+        let b = self.bookings.getter(id);
+        let (session, duration) = (word(small(b.session_id.get())), small(b.duration.get()));
+        let held = calls::held_if_tutor_ended(self.escrow.get(), session)
+            .filter(|&held| held < duration)
+            .ok_or(BookingNotEndedEarly {
+                id,
+                sessionId: session,
+            })?;
+        self.set_state(id, State::TutorEndedEarly);
+        let mut r = self.tutors.setter(t.tutor);
+        // SAFETY (saturating): a count of one transaction each cannot reach 2^64.
+        let n = small(r.early_ends.get()).saturating_add(1);
+        r.early_ends.set(uint::<64>(n));
+        Emit::emit(BookingTutorEndedEarly {
+            id,
+            sessionId: session,
+            by: host::sender(),
+            held,
+        });
+        Ok(())
+    }
+
     /// Sends the caller's credited payouts of `token` (those a transfer refused) to `to`,
     /// which may differ from the caller when the caller's own address is the one the token
     /// blocks. Returns the amount.
@@ -1119,17 +1171,22 @@ impl Booking {
         )
     }
 
-    /// `tutor`'s record: `(cancellations, noShows)` — accepted lessons the tutor cancelled,
-    /// and joined ones the tutor never started.
+    /// `tutor`'s record: `(cancellations, noShows, earlyEnds)` — accepted lessons the
+    /// tutor cancelled, joined ones the tutor never started, and joined ones the tutor
+    /// ended short of the booked duration (each as reported).
     ///
     /// # Errors
     /// None.
     ///
     /// # Events
     /// None (a view).
-    pub fn tutor_record(&self, tutor: Address) -> (u64, u64) {
+    pub fn tutor_record(&self, tutor: Address) -> (u64, u64, u64) {
         let r = self.tutors.getter(tutor);
-        (small(r.cancellations.get()), small(r.no_shows.get()))
+        (
+            small(r.cancellations.get()),
+            small(r.no_shows.get()),
+            small(r.early_ends.get()),
+        )
     }
 
     /// Payouts of `token` credited to `account` after a refused transfer.

@@ -26,6 +26,7 @@ const CANCEL: u32 = selector!("cancel", U256);
 const JOIN: u32 = selector!("join", U256, Address);
 const CLAIM_NO_SHOW: u32 = selector!("claimNoShow", U256);
 const REPORT_TUTOR_NO_SHOW: u32 = selector!("reportTutorNoShow", U256);
+const REPORT_TUTOR_EARLY_END: u32 = selector!("reportTutorEarlyEnd", U256);
 const CLAIM: u32 = selector!("claim", Address, Address);
 const REQUEST_SERIES: u32 = selector!(
     "requestSeries",
@@ -104,6 +105,7 @@ impl Booking {
             JOIN => one(self.join(a.u256(0)?, a.address(1)?)),
             CLAIM_NO_SHOW => empty(self.claim_no_show(a.u256(0)?)),
             REPORT_TUTOR_NO_SHOW => empty(self.report_tutor_no_show(a.u256(0)?)),
+            REPORT_TUTOR_EARLY_END => empty(self.report_tutor_early_end(a.u256(0)?)),
             CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
             REQUEST_SERIES => one(self.request_series(
                 a.address(0)?,
@@ -154,8 +156,12 @@ impl Booking {
                 Ok(out(&[notice.word(), late.word(), no_show.word()]))
             }
             TUTOR_RECORD => {
-                let (cancellations, no_shows) = self.tutor_record(a.address(0)?);
-                Ok(out(&[cancellations.word(), no_shows.word()]))
+                let (cancellations, no_shows, early_ends) = self.tutor_record(a.address(0)?);
+                Ok(out(&[
+                    cancellations.word(),
+                    no_shows.word(),
+                    early_ends.word(),
+                ]))
             }
             CLAIMABLE => Ok(out(&[self.claimable(a.address(0)?, a.address(1)?).word()])),
             CONFIG => {

@@ -74,8 +74,13 @@ pub const MAX_START_WINDOW: u32 = 0xff_ffff;
 pub const MAX_SESSIONS: u64 = u32::MAX as u64;
 
 /// The longest minimum billed time a booked session keeps (`openFor`'s `minBilled`): a
-/// longer one counts as this, 65,534 s (about 18 hours), so that it fits its two bytes.
-pub const MAX_MIN_BILLED: u16 = 0xfffe;
+/// longer one counts as this, 65,533 s (about 18 hours), so that it fits its two bytes
+/// beside the mark [`TUTOR_ENDED`].
+pub const MAX_MIN_BILLED: u16 = 0xfffd;
+
+/// The value a booked session's [`session::BOOKED`] field takes when its tutor ended it
+/// while its deposit still ran (see [`ended_by_tutor`](SessionEscrow::ended_by_tutor)).
+pub const TUTOR_ENDED: u64 = 0xffff;
 
 /// The shortest maximum backdate: below the relayer's silence timeout plus clock drift, a
 /// relayer could not stop at the silent peer's last heartbeat.
@@ -320,8 +325,9 @@ pub mod session {
     pub const FEE_BPS: Field = Field::new(0, 2, 2);
     /// Opened by the booking contract (`openFor`) when not zero: neither party may cancel
     /// it before its start window has passed, and one more than the least time it bills
-    /// when the student ends it ([`MAX_MIN_BILLED`] at most). Set to 1 when it ends
-    /// otherwise, so that the minimum stays only where it was charged.
+    /// when the student ends it ([`MAX_MIN_BILLED`] at most). When it ends otherwise, set
+    /// to [`TUTOR_ENDED`](crate::TUTOR_ENDED) if the tutor ended it before its deposit ran
+    /// out, else to 1: the minimum stays only where it was charged.
     pub const BOOKED: Field = Field::new(0, 0, 2);
     /// The tutor's address.
     pub const TUTOR: Field = Field::new(1, 12, 20);
@@ -939,11 +945,28 @@ impl SessionEscrow {
             State::Ended => {
                 let s = self.sessions.get(key(id));
                 let (end, booked) = (s.uint(session::END), s.uint(session::BOOKED));
-                accrual.billed_at(billed_until(accrual.start, end, booked, true))
+                let student = booked != TUTOR_ENDED;
+                accrual.billed_at(billed_until(accrual.start, end, booked, student))
             }
             _ => 0,
         };
         Ok(word(amount))
+    }
+
+    /// Whether a session the booking contract opened ([`open_for`](Self::open_for)) was
+    /// ended by its tutor — the tutor's [`stop`](Self::stop), or a relayer's
+    /// [`stop_at`](Self::stop_at) for the tutor's silence — while its deposit still ran:
+    /// the booking counts such a lesson, if shorter than booked, against the tutor. False
+    /// for every other session, and until it ends.
+    ///
+    /// # Errors
+    /// `EscrowUnknownSession`.
+    ///
+    /// # Events
+    /// None (a view).
+    pub fn ended_by_tutor(&self, id: U256) -> Result<bool, Error> {
+        self.load_session(id)?;
+        Ok(self.sessions.get(key(id)).uint(session::BOOKED) == TUTOR_ENDED)
     }
 
     /// What the tutor could withdraw now (zero unless Active): earned up to
@@ -1539,7 +1562,8 @@ impl SessionEscrow {
     /// everyone. State is written before any transfer.
     fn settle(&mut self, id: U256, at: u64, by: Address, by_student: bool) -> Result<(), Error> {
         let accrual = self.accrual(id);
-        let end = at.min(accrual.exhausted_at());
+        let exhausted = accrual.exhausted_at();
+        let end = at.min(exhausted);
         let s = self.sessions.get(key(id));
         let booked = s.uint(session::BOOKED);
         let billed = accrual.billed_at(billed_until(accrual.start, end, booked, by_student));
@@ -1555,9 +1579,11 @@ impl SessionEscrow {
         let mut s = self.sessions.setter(key(id));
         s.set_uint(session::STATE, State::Ended as u64);
         s.set_uint(session::END, end);
-        if booked > 1 && !by_student {
+        if booked != 0 && !by_student {
             // Not the student's doing: the seconds held, and the `billed` view says so.
-            s.set_uint(session::BOOKED, 1);
+            // The tutor's, unless the deposit ran out (a third party may stop only then).
+            let mark = if end < exhausted { TUTOR_ENDED } else { 1 };
+            s.set_uint(session::BOOKED, mark);
         }
 
         let token = self.token_of(id);

@@ -50,6 +50,7 @@ const CLAIM: u32 = selector!("claim", Address, Address);
 const CANCEL_ACCEPTANCE: u32 = selector!("cancelAcceptance", U256);
 const SESSION: u32 = selector!("session", U256);
 const BILLED: u32 = selector!("billed", U256);
+const ENDED_BY_TUTOR: u32 = selector!("endedByTutor", U256);
 const WITHDRAWABLE: u32 = selector!("withdrawable", U256);
 const RUNWAY: u32 = selector!("runway", U256);
 const CLAIMABLE: u32 = selector!("claimable", Address, Address);
@@ -149,6 +150,7 @@ impl SessionEscrow {
                 o
             }),
             BILLED => one(self.billed(a.u256(0)?)),
+            ENDED_BY_TUTOR => self.ended_by_tutor(a.u256(0)?).map(|v| out_one(&v)),
             WITHDRAWABLE => one(self.withdrawable(a.u256(0)?)),
             RUNWAY => self.runway(a.u256(0)?).map(|v| out_one(&v)),
             CLAIMABLE => Ok(out_one(&self.claimable(a.address(0)?, a.address(1)?))),

@@ -105,6 +105,10 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
         },
         BookingUnknownSeries { firstId: n },
         BookingSeriesNothingLeft { firstId: n },
+        BookingNotEndedEarly {
+            id: n,
+            sessionId: U256::MAX
+        },
         BookingNothingToClaim {
             token: a,
             account: Address::repeat_byte(0xb2)
@@ -139,6 +143,7 @@ fn every_error() -> Vec<(Error, Vec<u8>)> {
             | Error::UnknownSeries(_)
             | Error::SeriesNothingLeft(_)
             | Error::Funding(_)
+            | Error::NotEndedEarly(_)
             | Error::NothingToClaim(_)
             | Error::Accounting(_) => {}
             // Not a declaration of this contract: the escrow's revert data, passed on.
@@ -219,6 +224,12 @@ fn events_are_all_declared_in_the_abi_and_emitted(
         .sender(w.stranger)
         .report_tutor_no_show(joined)
         .motsu_unwrap();
+    let (early, session) = w.started();
+    escrow.sender(w.tutor).stop(session).motsu_unwrap();
+    booking
+        .sender(w.stranger)
+        .report_tutor_early_end(early)
+        .motsu_unwrap();
     let refused = w.accepted();
     escrow.sender(w.admin).set_paused(true).motsu_unwrap();
     w.advance_to(w.now() + LEAD);
@@ -262,6 +273,10 @@ fn events_are_all_declared_in_the_abi_and_emitted(
         (
             BookingTutorNoShow::SIGNATURE_HASH,
             BookingTutorNoShow::SIGNATURE,
+        ),
+        (
+            BookingTutorEndedEarly::SIGNATURE_HASH,
+            BookingTutorEndedEarly::SIGNATURE,
         ),
         (
             BookingJoinRefused::SIGNATURE_HASH,

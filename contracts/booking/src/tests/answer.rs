@@ -92,7 +92,7 @@ fn decline_refunds_the_whole_deposit(
         booking.sender(w.tutor).decline(id)
     });
     // Declining counts nothing against the tutor.
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 0));
 }
 
 #[motsu::test]

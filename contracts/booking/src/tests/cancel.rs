@@ -81,7 +81,7 @@ fn student_cancels_late_and_pays_the_late_fee_on_the_price(
     assert_eq!(w.balance(w.student), FUNDS - fee);
     assert_eq!(w.balance(booking.address()), 0);
     // A late cancellation counts nothing against the tutor.
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 0));
 }
 
 #[motsu::test]
@@ -136,10 +136,10 @@ fn tutor_cancels_an_accepted_lesson_for_the_students_full_refund_and_is_counted(
         })]
     );
     assert_eq!(w.balance(w.student), FUNDS - DEPOSIT);
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0, 0));
     let again = w.accepted();
     booking.sender(w.tutor).cancel(again).motsu_unwrap();
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (2, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (2, 0, 0));
     assert_eq!(w.balance(w.student), FUNDS - DEPOSIT);
     assert_eq!(w.balance(w.tutor), 0);
 }

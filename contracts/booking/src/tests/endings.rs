@@ -48,7 +48,7 @@ fn a_cancelled_booking_takes_no_other_transition(
     w.advance_to(w.start() - 1);
     booking.sender(w.student).cancel(late).motsu_unwrap();
     booking.sender(w.tutor).cancel(by_tutor).motsu_unwrap();
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0, 0));
     for id in [unanswered, late, by_tutor] {
         w.assert_every_transition_refused(id, State::Cancelled);
     }

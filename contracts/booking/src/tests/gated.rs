@@ -135,5 +135,5 @@ fn a_credential_lapsed_after_accept_stops_the_start_and_counts_a_no_show(
         .report_tutor_no_show(id)
         .motsu_unwrap();
     assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1, 0));
 }

@@ -205,7 +205,10 @@ fn join_refused(w: &World<'_>, reason: u8, refuse: impl FnOnce()) {
     );
     // Nothing is owed to anyone: no no-show fee after the window, no second refund.
     w.assert_final(id, State::JoinRefused);
-    assert_eq!(w.booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(
+        w.booking.sender(w.stranger).tutor_record(w.tutor),
+        (0, 0, 0)
+    );
 }
 
 #[motsu::test]
@@ -384,7 +387,7 @@ fn claim_no_show_after_the_window_pays_the_no_show_fee(
         booking.sender(w.student).join(id, w.student_key)
     });
     // A student no-show counts nothing against the tutor.
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 0));
 }
 
 #[motsu::test]
@@ -429,7 +432,7 @@ fn report_tutor_no_show_has_the_escrow_refund_all_and_counts_the_tutor(
             deadline
         })
     );
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 0));
     assert_eq!(w.state(id), State::Joined as u8);
     w.advance_to(deadline + 1);
     let ((), events) = with_events(&booking, || {
@@ -452,7 +455,7 @@ fn report_tutor_no_show_has_the_escrow_refund_all_and_counts_the_tutor(
         refund: u(PRICE),
     });
     assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1, 0));
     assert_eq!(w.state(id), State::TutorNoShow as u8);
     assert_reverts(&booking, BookingInvalidState { id, state: 8 }, || {
         booking.sender(w.stranger).report_tutor_no_show(id)
@@ -501,7 +504,7 @@ fn a_joined_lesson_cannot_be_cancelled_in_the_escrow_to_dodge_the_fees(
         sessionId: session,
         by: w.stranger,
     });
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1, 0));
     assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
 }
 
@@ -529,7 +532,7 @@ fn report_tutor_no_show_is_refused_once_the_tutor_started(
             state: 2
         })
     );
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 0));
     assert_eq!(w.state(id), State::Joined as u8);
     // A booking that was never joined has no session to report.
     let other = w.accepted();
@@ -602,7 +605,7 @@ fn an_early_join_leaves_the_tutor_the_whole_join_window_to_start(
         .sender(w.stranger)
         .report_tutor_no_show(absent)
         .motsu_unwrap();
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 1, 0));
     assert_eq!(w.state(on_time), State::Joined as u8);
 }
 
@@ -654,4 +657,153 @@ fn a_tutor_leaving_a_joined_lesson_bills_only_the_seconds_held(
     let (balances, _) = joined_and_left_a_second_in(&escrow, &token, &booking, false);
     // One second at 10,000 a second, 2.5 % fee.
     assert_eq!(balances, [FUNDS - 10_000, 9_750, 250, 0, 0]);
+}
+
+/// Audit 15, L2: a tutor who starts a joined lesson and stops it at once (here with a
+/// policy without fees, so no minimum time either) is counted, once reported, as ending
+/// it early; the report moves no money and ends the booking.
+#[motsu::test]
+fn a_tutor_starting_and_stopping_a_joined_lesson_at_once_is_counted(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    booking.sender(w.tutor).set_policy(0, 0, 0).motsu_unwrap();
+    let (id, session) = w.started();
+    let not_early = BookingNotEndedEarly {
+        id,
+        sessionId: session,
+    };
+    // While it runs there is nothing to report.
+    assert_reverts(&booking, not_early.clone(), || {
+        booking.sender(w.stranger).report_tutor_early_end(id)
+    });
+    escrow.sender(w.tutor).stop(session).motsu_unwrap();
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    let ((), escrow_events) = with_events(&escrow, || {
+        let ((), events) = with_events(&booking, || {
+            booking
+                .sender(w.stranger)
+                .report_tutor_early_end(id)
+                .motsu_unwrap()
+        });
+        assert_eq!(
+            events,
+            [log(BookingTutorEndedEarly {
+                id,
+                sessionId: session,
+                by: w.stranger,
+                held: 0,
+            })]
+        );
+    });
+    assert!(escrow_events.is_empty(), "{escrow_events:?}");
+    assert_eq!(w.balances(), [FUNDS, 0, 0, 0, 0]);
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 1));
+    w.assert_final(id, State::TutorEndedEarly);
+}
+
+/// The early end is the tutor's side only: a relayer's stop for the tutor's silence
+/// counts (after the seconds held), the student's own stop or silence does not, nor a
+/// lesson held for its booked duration (the deposit used up, or topped up and stopped by
+/// the tutor at the booked end).
+#[motsu::test]
+fn only_the_tutors_end_short_of_the_booked_duration_is_counted(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    booking: Contract<Booking>,
+) {
+    let w = World::new(&escrow, &token, &booking);
+    let relayer = Address::repeat_byte(0x4e);
+    escrow
+        .sender(w.admin)
+        .set_relayer(relayer, true)
+        .motsu_unwrap();
+    token
+        .sender(w.student)
+        .approve(escrow.address(), U256::MAX)
+        .motsu_unwrap();
+    let report = |id| booking.sender(w.stranger).report_tutor_early_end(id);
+    let refused = |id, session| {
+        assert_eq!(
+            report(id).motsu_unwrap_err(),
+            BookingNotEndedEarly {
+                id,
+                sessionId: session
+            }
+            .into()
+        );
+        assert_eq!(w.state(id), State::Joined as u8);
+    };
+
+    // The relayer stops for the tutor's silence, backdated 20 s: 580 s held.
+    let (id, session) = w.started();
+    let start = w.now();
+    w.advance_to(start + 600);
+    escrow
+        .sender(relayer)
+        .stop_at(session, start + 580, false)
+        .motsu_unwrap();
+    report(id).motsu_unwrap();
+    booking.assert_emitted(&BookingTutorEndedEarly {
+        id,
+        sessionId: session,
+        by: w.stranger,
+        held: 580,
+    });
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 1));
+
+    // The student's own stop, and the relayer's for the student's silence.
+    for student_silent in [false, true] {
+        let (id, session) = w.started();
+        w.advance_to(w.now() + 600);
+        if student_silent {
+            let at = w.now() - 10;
+            escrow
+                .sender(relayer)
+                .stop_at(session, at, true)
+                .motsu_unwrap();
+        } else {
+            escrow.sender(w.student).stop(session).motsu_unwrap();
+        }
+        refused(id, session);
+    }
+
+    // The tutor stops once the price ran out: the whole hour was held.
+    let (id, session) = w.started();
+    w.advance_to(w.now() + u64::from(DURATION) + 60);
+    escrow.sender(w.tutor).stop(session).motsu_unwrap();
+    assert!(!escrow
+        .sender(w.stranger)
+        .ended_by_tutor(session)
+        .motsu_unwrap());
+    refused(id, session);
+
+    // Topped up by 1 USDC, the tutor stops at the booked end: the escrow marks it (money
+    // was left), the booking does not count it (the hour was held); a second earlier it
+    // does.
+    for (held, counted) in [
+        (u64::from(DURATION), false),
+        (u64::from(DURATION) - 1, true),
+    ] {
+        let (id, session) = w.started();
+        escrow
+            .sender(w.student)
+            .top_up(session, u(1_000_000))
+            .motsu_unwrap();
+        w.advance_to(w.now() + held);
+        escrow.sender(w.tutor).stop(session).motsu_unwrap();
+        assert!(escrow
+            .sender(w.stranger)
+            .ended_by_tutor(session)
+            .motsu_unwrap());
+        if counted {
+            report(id).motsu_unwrap();
+            assert_eq!(w.state(id), State::TutorEndedEarly as u8);
+        } else {
+            refused(id, session);
+        }
+    }
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (0, 0, 2));
 }

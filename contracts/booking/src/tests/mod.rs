@@ -238,6 +238,24 @@ impl<'a> World<'a> {
         (id, session)
     }
 
+    /// A lesson requested now, accepted, joined at its start and started by the tutor;
+    /// returns (booking, session).
+    pub fn started(&self) -> (U256, U256) {
+        let start = self.now() + LEAD;
+        let id = self.accepted();
+        self.advance_to(start);
+        let session = self
+            .booking
+            .sender(self.student)
+            .join(id, self.student_key)
+            .motsu_unwrap();
+        self.escrow
+            .sender(self.tutor)
+            .start(session, self.tutor_key)
+            .motsu_unwrap();
+        (id, session)
+    }
+
     /// Moves the clock to `t` (never back).
     pub fn advance_to(&self, t: u64) {
         let now = self.now();
@@ -260,7 +278,8 @@ impl<'a> World<'a> {
     /// Every transition the booking contract has, tried on booking `id` (in `state`) by
     /// each party that could send it, is refused with exactly `BookingInvalidState{id,
     /// state}`, emitting nothing; no balance, state or tutor count moves. A joined
-    /// booking's one transition left, `reportTutorNoShow`, is not tried for `Joined`.
+    /// booking's transitions left, `reportTutorNoShow` and `reportTutorEarlyEnd`, are not
+    /// tried for `Joined`.
     #[track_caller]
     pub fn assert_every_transition_refused(&self, id: U256, state: State) {
         let before = (
@@ -285,6 +304,9 @@ impl<'a> World<'a> {
         if state != State::Joined {
             assert_reverts(b, refused(), || {
                 b.sender(self.stranger).report_tutor_no_show(id)
+            });
+            assert_reverts(b, refused(), || {
+                b.sender(self.stranger).report_tutor_early_end(id)
             });
         }
         let after = (

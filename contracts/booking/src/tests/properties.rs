@@ -33,7 +33,8 @@ enum Path {
     JoinRefused(u64),
     /// The student joins `at` seconds into the window; the tutor starts and the session
     /// is stopped `run` seconds later, by the student (`true`: it bills at least the
-    /// larger fee's share of the lesson) or by the tutor.
+    /// larger fee's share of the lesson) or by the tutor (an early end, reported, if
+    /// short of the price).
     Lesson(u64, u64, bool),
 }
 
@@ -108,13 +109,13 @@ proptest! {
                 w.advance_to(T0 + at);
                 booking.sender(w.tutor).decline(id).motsu_unwrap();
                 booking.assert_emitted(&BookingDeclined { id, tutor: w.tutor, refund: u(deposit) });
-                (0, 0, (0, 0))
+                (0, 0, (0, 0, 0))
             }
             Path::Expire(at) => {
                 w.advance_to(T0 + ANSWER + at);
                 booking.sender(w.stranger).expire(id).motsu_unwrap();
                 booking.assert_emitted(&BookingExpired { id, by: w.stranger, refund: u(deposit) });
-                (0, 0, (0, 0))
+                (0, 0, (0, 0, 0))
             }
             Path::CancelRequest(at) => {
                 w.advance_to(T0 + at);
@@ -122,7 +123,7 @@ proptest! {
                 booking.assert_emitted(&BookingCancelled {
                     id, by: w.student, tutorFee: U256::ZERO, refund: u(deposit),
                 });
-                (0, 0, (0, 0))
+                (0, 0, (0, 0, 0))
             }
             Path::StudentCancel(at) => {
                 accept();
@@ -133,7 +134,7 @@ proptest! {
                 booking.assert_emitted(&BookingCancelled {
                     id, by: w.student, tutorFee: u(fee), refund: u(deposit - fee),
                 });
-                (fee, 0, (0, 0))
+                (fee, 0, (0, 0, 0))
             }
             Path::TutorCancel(at) => {
                 accept();
@@ -142,7 +143,7 @@ proptest! {
                 booking.assert_emitted(&BookingCancelled {
                     id, by: w.tutor, tutorFee: U256::ZERO, refund: u(deposit),
                 });
-                (0, 0, (1, 0))
+                (0, 0, (1, 0, 0))
             }
             Path::StudentNoShow(at) => {
                 accept();
@@ -152,7 +153,7 @@ proptest! {
                 booking.assert_emitted(&BookingStudentNoShow {
                     id, by: w.stranger, tutorFee: u(fee), refund: u(deposit - fee),
                 });
-                (fee, 0, (0, 0))
+                (fee, 0, (0, 0, 0))
             }
             Path::TutorNoShow(at) => {
                 accept();
@@ -173,7 +174,7 @@ proptest! {
                 );
                 w.advance_to(deadline + 1);
                 booking.sender(w.stranger).report_tutor_no_show(id).motsu_unwrap();
-                (0, 0, (0, 1))
+                (0, 0, (0, 1, 0))
             }
             Path::JoinRefused(at) => {
                 accept();
@@ -182,7 +183,7 @@ proptest! {
                 let session = booking.sender(w.student).join(id, w.student_key).motsu_unwrap();
                 prop_assert_eq!(session, U256::ZERO);
                 booking.assert_emitted(&BookingJoinRefused { id, reason: 2, refund: u(deposit) });
-                (0, 0, (0, 0))
+                (0, 0, (0, 0, 0))
             }
             Path::Lesson(at, run, by_student) => {
                 accept();
@@ -201,7 +202,23 @@ proptest! {
                 let secs = if by_student { run.max(least) } else { run };
                 let billed = mul_div(u128::from(secs), rate, minuto_accrual::RATE_SCALE).min(price);
                 let fee = mul_div(billed, u128::from(FEE_BPS), 10_000);
-                (billed - fee, fee, (0, 0))
+                // Audit 15, L2: ended by the tutor before the price ran out (so short of
+                // the booked duration), anyone may count it against the tutor.
+                let early = !by_student
+                    && mul_div(u128::from(run), rate, minuto_accrual::RATE_SCALE) < price;
+                let report = booking.sender(w.stranger).report_tutor_early_end(id);
+                if early {
+                    report.motsu_unwrap();
+                    booking.assert_emitted(&BookingTutorEndedEarly {
+                        id, sessionId: session, by: w.stranger, held: run,
+                    });
+                } else {
+                    prop_assert_eq!(
+                        report.motsu_unwrap_err(),
+                        BookingNotEndedEarly { id, sessionId: session }.into()
+                    );
+                }
+                (billed - fee, fee, (0, 0, u64::from(early)))
             }
         };
         prop_assert_eq!(

@@ -182,7 +182,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     w.advance_to(w.now() + u64::from(START_WINDOW) + 1);
     call(&booking, s, I::reportTutorNoShowCall { id }).unwrap();
     let r = call(&booking, s, I::tutorRecordCall { tutor }).unwrap();
-    assert_eq!((r._0, r._1), (0, 1));
+    assert_eq!((r._0, r._1, r._2), (0, 1, 0));
 
     // decline, expire, cancel, claimNoShow on fresh requests.
     let declined = call(&booking, student, request(DEPOSIT)).unwrap()._0;
@@ -332,6 +332,19 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     );
     let c = call(&booking, s, I::configCall {}).unwrap();
     assert_eq!((c._0, c._1), (escrow.address(), 15));
+    // A lesson the tutor starts and stops at once: an early end, reported.
+    let (early, session) = w.started();
+    w.escrow.sender(tutor).stop(session).motsu_unwrap();
+    call(&booking, s, I::reportTutorEarlyEndCall { id: early }).unwrap();
+    let r = call(&booking, s, I::tutorRecordCall { tutor }).unwrap();
+    assert_eq!((r._0, r._1, r._2), (0, 1, 1));
+    assert_eq!(
+        call(&booking, s, I::bookingCall { id: early })
+            .unwrap()
+            ._0
+            .state,
+        State::TutorEndedEarly as u8
+    );
 }
 
 #[motsu::test]
@@ -448,6 +461,7 @@ fn the_sdk_router_routes_every_function_of_the_interface(booking: Contract<Booki
         I::joinCall::SELECTOR,
         I::claimNoShowCall::SELECTOR,
         I::reportTutorNoShowCall::SELECTOR,
+        I::reportTutorEarlyEndCall::SELECTOR,
         I::claimCall::SELECTOR,
         I::requestSeriesCall::SELECTOR,
         I::acceptSeriesCall::SELECTOR,

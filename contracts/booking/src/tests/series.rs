@@ -398,7 +398,7 @@ fn the_tutor_cancels_the_rest_of_a_series_and_each_lesson_counts(
             refund: u(DEPOSIT)
         }))
     );
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (2, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (2, 0, 0));
     assert_eq!(w.balance(w.student), FUNDS - DEPOSIT);
     assert_eq!(w.state(id(3)), State::Requested as u8);
 }
@@ -566,7 +566,7 @@ fn an_unfunded_lesson_ends_without_money_and_its_deadline_is_never_inside_the_no
         refund: U256::ZERO,
     });
     booking.sender(w.tutor).cancel(id(2)).motsu_unwrap();
-    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0));
+    assert_eq!(booking.sender(w.stranger).tutor_record(w.tutor), (1, 0, 0));
     w.advance_to(T0 + LEAD - 3_600);
     let ((), events) = with_events(&booking, || {
         booking.sender(w.student).cancel(id(1)).motsu_unwrap()

@@ -209,6 +209,7 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
         escrow.sender(p.student).billed(id).motsu_unwrap(),
         u(100_000)
     );
+    assert!(escrow.sender(p.student).ended_by_tutor(id).motsu_unwrap());
 
     let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
     clock::advance(20);
@@ -227,6 +228,7 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
         escrow.sender(p.student).billed(id).motsu_unwrap(),
         u(50_000)
     );
+    assert!(escrow.sender(p.student).ended_by_tutor(id).motsu_unwrap());
     assert_eq!(held(&token, &p), [19_850_000, 146_250, 3_750]);
 
     // Used up (1,000 s), then stopped by a stranger: the whole deposit, as for any session.
@@ -239,6 +241,69 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
         p.stranger(),
         start + 1_000,
         [DEPOSIT, 9_750_000, 250_000, 0],
+    );
+    assert!(!escrow.sender(p.student).ended_by_tutor(id).motsu_unwrap());
+}
+
+/// Audit 15, L2: `endedByTutor` marks exactly the booked sessions the tutor ended (own
+/// stop or silence) while the deposit still ran, whatever the minimum time (a tutor
+/// with no fees too); the booking contract counts those shorter than booked.
+#[motsu::test]
+fn ended_by_tutor_marks_only_a_booked_session_the_tutor_ended_early(
+    escrow: Contract<SessionEscrow>,
+    token: Contract<TestToken>,
+    creds: Contract<TestCredentials>,
+) {
+    let p = Parties::new();
+    setup(&escrow, &token, creds.address(), &p, DEPOSIT);
+    let booking = Address::random();
+    register(&escrow, &token, &p, booking);
+    let ended_by_tutor = |id| escrow.sender(p.stranger()).ended_by_tutor(id);
+
+    // No minimum (no fees): started and stopped at once by the tutor, marked; while it
+    // ran, not.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 0));
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+    escrow.sender(p.tutor).stop(id).motsu_unwrap();
+    assert!(ended_by_tutor(id).motsu_unwrap());
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        U256::ZERO
+    );
+
+    // The student's stop, or the relayer's for the student's silence: not marked.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(10);
+    escrow.sender(p.student).stop(id).motsu_unwrap();
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 0));
+    clock::advance(10);
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, start + 4, true)
+        .motsu_unwrap();
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+
+    // The tutor's stop once the deposit ran out (1,000 s): the lesson was held in full.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(1_000);
+    escrow.sender(p.tutor).stop(id).motsu_unwrap();
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+    // One second before: marked.
+    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(999);
+    escrow.sender(p.tutor).stop(id).motsu_unwrap();
+    assert!(ended_by_tutor(id).motsu_unwrap());
+
+    // A session opened with `open`, ended by its tutor, is no booking's: not marked.
+    let id = open_and_start(&escrow, &token, &p);
+    escrow.sender(p.tutor).stop(id).motsu_unwrap();
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+
+    let unknown = id + U256::from(1);
+    assert_eq!(
+        ended_by_tutor(unknown).motsu_unwrap_err(),
+        EscrowUnknownSession { id: unknown }.into()
     );
 }
 
@@ -264,17 +329,20 @@ fn the_minimum_time_is_capped_by_the_deposit_and_by_max_min_billed(
     );
     assert_eq!(held(&token, &p), [0, 975_000, 25_000]);
 
-    // 100 a second for up to 100,000 s; a minimum of 65,535 s counts as 65,534.
-    let (id, _) = booked_lesson(&escrow, &token, &p, booking, (100, DEPOSIT, u16::MAX));
-    clock::advance(1);
-    escrow.sender(p.student).stop(id).motsu_unwrap();
-    let billed = u128::from(MAX_MIN_BILLED) * 100;
-    assert_eq!(billed, 6_553_400);
-    assert_eq!(
-        escrow.sender(p.student).billed(id).motsu_unwrap(),
-        u(billed)
-    );
-    assert_eq!(balance(&token, p.student), DEPOSIT - billed);
+    // 100 a second for up to 100,000 s; a minimum of 65,535 s or 65,534 s counts as
+    // 65,533 (the field's last value is the mark `TUTOR_ENDED`).
+    assert_eq!(u128::from(MAX_MIN_BILLED) * 100, 6_553_300);
+    for min_billed in [u16::MAX, u16::MAX - 1] {
+        let (id, _) = booked_lesson(&escrow, &token, &p, booking, (100, DEPOSIT, min_billed));
+        clock::advance(1);
+        escrow.sender(p.student).stop(id).motsu_unwrap();
+        assert_eq!(
+            escrow.sender(p.student).billed(id).motsu_unwrap(),
+            u(6_553_300)
+        );
+        assert!(!escrow.sender(p.student).ended_by_tutor(id).motsu_unwrap());
+    }
+    assert_eq!(balance(&token, p.student), 2 * (DEPOSIT - 6_553_300));
 }
 
 #[motsu::test]

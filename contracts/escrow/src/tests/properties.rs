@@ -222,6 +222,12 @@ fn run_history(
         escrow.sender(p.student).billed(id).motsu_unwrap(),
         u(billed)
     );
+    // Audit 15, L2: a booked session its tutor ended (own stop or silence) while the
+    // deposit still ran is marked for the booking contract; no other.
+    prop_assert_eq!(
+        escrow.sender(p.student).ended_by_tutor(id).motsu_unwrap(),
+        booked.is_some() && !by_student && !m.exhausted(at)
+    );
 
     // Invariant 1: every base unit is accounted for, and nothing stays behind.
     prop_assert_eq!(balance(&token, p.tutor), tutor_total);
@@ -265,7 +271,7 @@ proptest! {
 
     /// The same histories on a booked session with a random minimum time (up to past
     /// [`MAX_MIN_BILLED`]), ended by either party, the relayer naming either, or an
-    /// empty deposit.
+    /// empty deposit; marked `endedByTutor` exactly when the tutor's side ended it early.
     #[test]
     fn booked_histories_bill_the_minimum_only_when_the_student_ends_them(
         rate in 1u128..=1_000_000 * RATE_SCALE,

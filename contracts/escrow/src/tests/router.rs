@@ -226,7 +226,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         .sender(booking)
         .approve(escrow.address(), U256::MAX)
         .motsu_unwrap();
-    let booked = call(&escrow, booking, open_for).unwrap()._0;
+    let booked = call(&escrow, booking, open_for.clone()).unwrap()._0;
     let view = call(&escrow, p.tutor, I::sessionCall { id: booked })
         .unwrap()
         ._0;
@@ -245,16 +245,11 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     assert_eq!(balance(&token, booking), 0);
     // Its minimum time (300 s) and the relayer's `studentSilent` come through: stopped
     // for the student's silence 2 s in, it bills 300 s.
-    let tutor_key = p.tutor_key;
-    call(
-        &escrow,
-        p.tutor,
-        I::startCall {
-            id: booked,
-            tutor_key,
-        },
-    )
-    .unwrap();
+    let start = |id| {
+        let tutor_key = p.tutor_key;
+        call(&escrow, p.tutor, I::startCall { id, tutor_key }).unwrap();
+    };
+    start(booked);
     clock::advance(2);
     let stop = I::stopAtCall {
         id: booked,
@@ -268,6 +263,21 @@ fn dispatch_routes_every_function_as_the_interface_declares(
             ._0,
         u(3_000_000)
     );
+    let ended_by_tutor = |id| {
+        call(&escrow, p.stranger(), I::endedByTutorCall { id })
+            .unwrap()
+            ._0
+    };
+    assert!(!ended_by_tutor(booked));
+    // Another, stopped by its tutor at once: marked for the booking contract.
+    token
+        .sender(p.admin)
+        .mint(booking, u(DEPOSIT))
+        .motsu_unwrap();
+    let booked = call(&escrow, booking, open_for).unwrap()._0;
+    start(booked);
+    call(&escrow, p.tutor, I::stopCall { id: booked }).unwrap();
+    assert!(ended_by_tutor(booked));
 
     // A typed error comes back as its ABI encoding.
     let id2 = call(&escrow, p.student, open).unwrap()._0;
