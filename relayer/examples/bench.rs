@@ -162,8 +162,10 @@ fn bench_verify() {
         limits: ApiLimits {
             max_clock_skew: Duration::from_secs(300),
             max_body_bytes: 1024,
-            ip_rate: GENEROUS,
-            session_rate: GENEROUS,
+            ip_rate_per_second: GENEROUS.per_second,
+            ip_burst: GENEROUS.burst,
+            session_rate_per_second: GENEROUS.per_second,
+            session_burst: GENEROUS.burst,
         },
         ip_limiter: IpLimiter::new(GENEROUS, 10),
         sync: sync_rx,
@@ -174,7 +176,6 @@ fn bench_verify() {
             header_read_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             max_connections: 10_000,
-            admin_listen: "127.0.0.1:0".parse().unwrap(),
             admin_token: None,
         },
     });
@@ -647,7 +648,7 @@ async fn bench_mass_drop(n: u64) {
         relayer_key,
     );
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.http.admin_listen = "127.0.0.1:0".parse().unwrap();
+    config.admin_listen = "127.0.0.1:0".parse().unwrap();
     config.cursor_file = dir.join("cursor.json");
     config.start_block = deploy_block;
     config.confirmations = 0;
@@ -655,8 +656,9 @@ async fn bench_mass_drop(n: u64) {
     config.ping_interval = Duration::from_secs(5);
     config.silence_timeout = Duration::from_secs(10);
     config.grace_period = Duration::from_secs(15);
-    config.api.ip_rate = GENEROUS;
-    config.api.session_rate = GENEROUS;
+    (config.api.ip_rate_per_second, config.api.ip_burst) = (GENEROUS.per_second, GENEROUS.burst);
+    (config.api.session_rate_per_second, config.api.session_burst) =
+        (GENEROUS.per_second, GENEROUS.burst);
     if let Ok(c) = std::env::var("BENCH_TX_CONCURRENCY") {
         config.tx.concurrency = c.parse().expect("BENCH_TX_CONCURRENCY: a number");
     }
@@ -859,7 +861,7 @@ async fn bench_mass_drop(n: u64) {
          {at_differs} with `at` ≠ last heartbeat",
         ended.len(),
         tx_cfg.concurrency,
-        tx_cfg.submit.poll_interval,
+        tx_cfg.receipt_poll_interval,
         percentile(&wall, 0.5),
         percentile(&wall, 0.99),
         wall[wall.len() - 1],

@@ -25,7 +25,6 @@ use minuto_relayer::chain::{Chain, ChainError, Head, StopOutcome};
 use minuto_relayer::clock::Clock;
 use minuto_relayer::escrow::{EscrowEvent, EscrowLog};
 use minuto_relayer::heartbeat::{HeartbeatDomain, Role};
-use minuto_relayer::ratelimit::Rate;
 use secp256k1::{Message, SecretKey, SECP256K1};
 
 const SESSIONS: u64 = 10_000;
@@ -232,12 +231,8 @@ async fn run(rounds: u64, connections: u64) {
     config.grace_period = Duration::from_secs(600);
     // Signing takes a few seconds before the load starts.
     config.api.max_clock_skew = Duration::from_secs(600);
-    let generous = Rate {
-        per_second: 1e9,
-        burst: 1e9,
-    };
-    config.api.ip_rate = generous;
-    config.api.session_rate = generous;
+    (config.api.ip_rate_per_second, config.api.ip_burst) = (1e9, 1e9);
+    (config.api.session_rate_per_second, config.api.session_burst) = (1e9, 1e9);
     let mut handle =
         minuto_relayer::spawn_with(config, Arc::new(SessionsChain { events }), Clock::system())
             .await

@@ -1,13 +1,15 @@
-//! Typed configuration, validated once at start-up: a TOML file, overridden by flags and
-//! their `MINUTO_RELAYER_*` environment variables. [`Cli`] is both the clap parser and
-//! the file's serde schema; [`Config`] is the checked result. A bad value stops start-up
-//! naming its key; nothing falls back silently. The relayer's key comes only from the
-//! environment or an encrypted keystore, never from a flag (flags show in `ps`) nor the
-//! file; chain id, escrow and start block may come from a deployment file, which an
-//! explicit `escrow` or `chain_id` must agree with (relayer/README.md, Running).
+//! The configuration: one struct, [`Config`], that is the clap parser of flags and their
+//! `MINUTO_RELAYER_*` environment variables, the serde schema of the TOML file, and the
+//! checked result. [`Config::load`] reads the file into it (absent keys keep
+//! [`Config::default`]), lays flags and environment over it (clap's update), then checks
+//! every value once; a bad value stops start-up naming its key, nothing falls back
+//! silently. The relayer's key comes only from the environment or an encrypted keystore,
+//! never from a flag (flags show in `ps`) nor the file; chain id, escrow and start block
+//! may come from a deployment file, which an explicit `escrow` or `chain_id` must agree
+//! with (relayer/README.md, Running).
 
 use std::fmt::Display;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +17,10 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::signers::local::PrivateKeySigner;
 use alloy_primitives::Address;
-use clap::Parser;
+use clap::{ArgMatches, FromArgMatches, Parser};
 use k256::ecdsa::SigningKey;
 use secrecy::ExposeSecret;
-use serde::Deserialize;
+use serde::{de::Error as _, Deserialize, Deserializer};
 use url::Url;
 use zeroize::Zeroizing;
 
@@ -79,11 +81,13 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration in the config file, as [`parse_duration`] reads it.
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let text = String::deserialize(d)?;
-    parse_duration(&text)
-        .map(Some)
-        .map_err(serde::de::Error::custom)
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    parse_duration(&String::deserialize(d)?).map_err(D::Error::custom)
+}
+
+/// An optional duration in the config file (`max_backdate`).
+fn de_some_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
 }
 
 /// Log output format.
@@ -96,248 +100,326 @@ pub enum LogFormat {
     Text,
 }
 
-/// The settings as given, one struct for both sources: flags and their
-/// `MINUTO_RELAYER_<NAME>` environment variables (clap), and the TOML config file
-/// (serde). [`Config::load`] lays the flags over the file, then applies defaults and
-/// checks. The `[api]`, `[http]` and `[tx]` tables and the keys marked file-only have
-/// no flag.
-#[derive(Clone, Debug, Default, Parser, Deserialize)]
+/// Every setting, as flag (and `MINUTO_RELAYER_<NAME>` environment variable), as key of
+/// the TOML file, and checked. Precedence: flag > environment > file > [`Default`]. The
+/// `[api]`, `[http]` and `[tx]` tables and the keys marked file-only have no flag. Get
+/// one from [`Config::load`] or [`Config::with_defaults`]. `Debug` shows the RPC and
+/// Redis hosts only (hosted URLs often carry an API key or password) and the relayer's
+/// address, never its key.
+#[derive(Clone, derive_more::Debug, Parser, Deserialize)]
 #[command(
     name = "minuto-relayer",
     version,
     about = "Turns lost heartbeats into an on-chain stopAt"
 )]
-#[serde(deny_unknown_fields)]
-pub struct Cli {
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
     /// TOML config file.
     #[arg(long, env = "MINUTO_RELAYER_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// JSON-RPC endpoint of the chain.
-    #[arg(long, env = "MINUTO_RELAYER_RPC_URL")]
-    pub rpc_url: Option<Url>,
-    /// Escrow contract address.
-    #[arg(long, env = "MINUTO_RELAYER_ESCROW")]
-    pub escrow: Option<Address>,
+    /// JSON-RPC endpoint of the chain (required).
+    #[arg(long, env = "MINUTO_RELAYER_RPC_URL", required = false)]
+    #[debug("{:?}", rpc_url.host_str())]
+    pub rpc_url: Url,
+    /// Escrow contract address (required, or from `deployment`).
+    #[arg(long, env = "MINUTO_RELAYER_ESCROW", required = false)]
+    pub escrow: Address,
     /// Deployment file (`deployments/<chain-id>.json`): chain id, escrow, start block.
     #[arg(long, env = "MINUTO_RELAYER_DEPLOYMENT")]
     pub deployment: Option<PathBuf>,
-    /// Chain id (checked against the node).
-    #[arg(long, env = "MINUTO_RELAYER_CHAIN_ID")]
-    pub chain_id: Option<u64>,
+    /// Chain id, checked against the node (required, or from `deployment`).
+    #[arg(long, env = "MINUTO_RELAYER_CHAIN_ID", required = false)]
+    pub chain_id: u64,
     /// Encrypted JSON keystore holding the relayer key.
     #[arg(long, env = "MINUTO_RELAYER_KEYSTORE")]
     pub keystore: Option<PathBuf>,
     /// File holding the keystore password.
     #[arg(long, env = "MINUTO_RELAYER_KEYSTORE_PASSWORD_FILE")]
     pub keystore_password_file: Option<PathBuf>,
-    /// HTTP listen address.
-    #[arg(long, env = "MINUTO_RELAYER_LISTEN")]
-    pub listen: Option<SocketAddr>,
+    /// The relayer's account: from the environment or `keystore`, set by
+    /// [`Config::load`] (never a flag nor a file key).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub key: Option<RelayerKey>,
+    /// HTTP listen address (port 0 picks one; see `Handle::local_addr`).
+    #[arg(long, env = "MINUTO_RELAYER_LISTEN", required = false)]
+    pub listen: SocketAddr,
+    /// Listen address of the admin endpoints (`/metrics`, session status).
+    #[arg(long, env = "MINUTO_RELAYER_ADMIN_LISTEN", required = false)]
+    pub admin_listen: SocketAddr,
     /// Expected client ping cadence (e.g. 5s).
-    #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub ping_interval: Option<Duration>,
+    #[arg(long, env = "MINUTO_RELAYER_PING_INTERVAL", required = false, value_parser = parse_duration)]
+    #[serde(deserialize_with = "de_duration")]
+    pub ping_interval: Duration,
     /// Silence after which a party is considered gone (e.g. 10s).
-    #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub silence_timeout: Option<Duration>,
+    #[arg(long, env = "MINUTO_RELAYER_SILENCE_TIMEOUT", required = false, value_parser = parse_duration)]
+    #[serde(deserialize_with = "de_duration")]
+    pub silence_timeout: Duration,
     /// No one is judged for this long after start-up or a session's start.
-    #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub grace_period: Option<Duration>,
-    /// Upper bound on how far back stopAt may date (the escrow's maxBackdate if unset).
+    #[arg(long, env = "MINUTO_RELAYER_GRACE_PERIOD", required = false, value_parser = parse_duration)]
+    #[serde(deserialize_with = "de_duration")]
+    pub grace_period: Duration,
+    /// Operator's bound on how far back stopAt may date (the escrow's own always applies).
     #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
-    #[serde(default, deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_some_duration")]
     pub max_backdate: Option<Duration>,
     /// Blocks an event must be buried under before it is read.
-    #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS")]
-    pub confirmations: Option<u64>,
-    /// First block to read when there is no cursor file.
-    #[arg(long, env = "MINUTO_RELAYER_START_BLOCK")]
-    pub start_block: Option<u64>,
+    #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS", required = false)]
+    pub confirmations: u64,
+    /// First block to read when there is no cursor file (default: the deployment's).
+    #[arg(long, env = "MINUTO_RELAYER_START_BLOCK", required = false)]
+    pub start_block: u64,
     /// Cursor file (atomically rewritten).
-    #[arg(long, env = "MINUTO_RELAYER_CURSOR_FILE")]
-    pub cursor_file: Option<PathBuf>,
+    #[arg(long, env = "MINUTO_RELAYER_CURSOR_FILE", required = false)]
+    pub cursor_file: PathBuf,
     /// Log format.
-    #[arg(long, env = "MINUTO_RELAYER_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-    /// Listen address of the admin endpoints (`/metrics`, session status).
-    #[arg(long, env = "MINUTO_RELAYER_ADMIN_LISTEN")]
-    pub admin_listen: Option<SocketAddr>,
+    #[arg(long, env = "MINUTO_RELAYER_LOG_FORMAT", required = false, value_enum)]
+    pub log_format: LogFormat,
     /// Redis (or Valkey) shared by every relayer instance of this escrow; unset: the
     /// in-memory store of a single instance.
     #[arg(long, env = "MINUTO_RELAYER_REDIS_URL")]
+    #[debug("{:?}", redis_url.as_ref().map(Url::host_str))]
     pub redis_url: Option<Url>,
     /// File-only: largest `eth_getLogs` block range.
     #[arg(skip)]
-    pub log_chunk_blocks: Option<u64>,
+    pub log_chunk_blocks: u64,
     /// File-only: pause between follower polls.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub poll_interval: Option<Duration>,
+    #[serde(deserialize_with = "de_duration")]
+    pub poll_interval: Duration,
     /// File-only: timeout of one JSON-RPC request.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub rpc_timeout: Option<Duration>,
+    #[serde(deserialize_with = "de_duration")]
+    pub rpc_timeout: Duration,
     /// File-only: time shutdown gives in-flight stops.
     #[arg(skip)]
-    #[serde(default, deserialize_with = "de_duration")]
-    pub shutdown_drain: Option<Duration>,
+    #[serde(deserialize_with = "de_duration")]
+    pub shutdown_drain: Duration,
     #[arg(skip)]
-    #[serde(default)]
-    pub api: FileApi,
+    pub api: ApiLimits,
     #[arg(skip)]
-    #[serde(default)]
-    pub http: FileHttp,
+    pub http: HttpSettings,
     #[arg(skip)]
-    #[serde(default)]
-    pub tx: FileTx,
+    pub tx: TxSettings,
 }
 
-/// `[api]` table of the config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileApi {
-    #[serde(default, deserialize_with = "de_duration")]
-    max_clock_skew: Option<Duration>,
-    max_body_bytes: Option<usize>,
-    ip_rate_per_second: Option<f64>,
-    ip_burst: Option<f64>,
-    session_rate_per_second: Option<f64>,
-    session_burst: Option<f64>,
-}
-
-/// `[http]` table of the config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileHttp {
-    #[serde(default)]
-    trusted_proxies: Vec<String>,
-    cors_allowed_origins: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "de_duration")]
-    header_read_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
-    request_timeout: Option<Duration>,
-    max_connections: Option<usize>,
-}
-
-/// `[tx]` table of the config file.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileTx {
-    #[serde(default, deserialize_with = "de_duration")]
-    receipt_timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "de_duration")]
-    receipt_poll_interval: Option<Duration>,
-    max_attempts: Option<u32>,
-    fee_bump_percent: Option<u32>,
-    max_fee_per_gas_gwei: Option<u64>,
-    gas_margin_percent: Option<u32>,
-    concurrency: Option<usize>,
-    #[serde(default, deserialize_with = "de_duration")]
-    retry_after: Option<Duration>,
-}
-
-impl Cli {
-    /// Every value set here (flag or environment), else the one in `file`; the
-    /// file-only tables are the file's. The struct literal names every field, so a key
-    /// added to [`Cli`] and not here does not compile.
-    fn over(self, file: Cli) -> Cli {
-        macro_rules! or {
-            ($($key:ident)*) => { Cli { $($key: self.$key.or(file.$key),)* config: self.config, api: file.api, http: file.http, tx: file.tx } };
-        }
-        or!(rpc_url escrow deployment chain_id keystore keystore_password_file listen ping_interval
-            silence_timeout grace_period max_backdate confirmations start_block cursor_file log_format
-            admin_listen redis_url log_chunk_blocks poll_interval rpc_timeout shutdown_drain)
-    }
-}
-
-/// HTTP API limits.
-#[derive(Clone, Copy, Debug)]
+/// The `[api]` table: HTTP API limits.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct ApiLimits {
     /// Largest accepted `|sent_at − now|`.
+    #[serde(deserialize_with = "de_duration")]
     pub max_clock_skew: Duration,
     pub max_body_bytes: usize,
     /// Per client IP.
-    pub ip_rate: Rate,
+    pub ip_rate_per_second: f64,
+    pub ip_burst: f64,
     /// Per session and role (accepted heartbeats).
-    pub session_rate: Rate,
+    pub session_rate_per_second: f64,
+    pub session_burst: f64,
+}
+
+impl ApiLimits {
+    /// Requests per client IP.
+    pub fn ip_rate(&self) -> Rate {
+        Rate {
+            per_second: self.ip_rate_per_second,
+            burst: self.ip_burst,
+        }
+    }
+
+    /// Accepted heartbeats per session and role.
+    pub fn session_rate(&self) -> Rate {
+        Rate {
+            per_second: self.session_rate_per_second,
+            burst: self.session_burst,
+        }
+    }
 }
 
 /// The admin endpoints' bearer token (wiped on drop; `Debug` never shows it).
 pub type AdminToken = secrecy::SecretString;
 
-/// Which browser origins may call the API (CORS).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which browser origins may call the API (CORS): `["*"]` alone, or exact origins.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CorsOrigins {
     /// Any origin (`*`): heartbeats carry their own signature and no cookie is used.
+    #[default]
     Any,
     /// Only these exact origins (`https://app.example`); empty: no CORS headers at all.
     List(Vec<axum::http::HeaderValue>),
 }
 
-/// The HTTP front: proxies, CORS, timeouts, connection limit, admin listener.
-#[derive(Clone, Debug)]
+impl<'de> Deserialize<'de> for CorsOrigins {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let origins = Vec::<String>::deserialize(d)?;
+        let bad =
+            |why: String| D::Error::custom(format!("invalid `http.cors_allowed_origins`: {why}"));
+        if origins.iter().any(|o| o == "*") {
+            let reason = "\"*\" allows every origin; list no others with it";
+            return (origins.len() == 1)
+                .then_some(Self::Any)
+                .ok_or_else(|| bad(reason.into()));
+        }
+        let origin = |o: &String| {
+            (Url::parse(o).ok())
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
+                .filter(|_| !o.ends_with('/'))
+                .and_then(|_| axum::http::HeaderValue::from_str(o).ok())
+                .ok_or_else(|| bad(format!("{o:?} is not an origin like https://app.example")))
+        };
+        origins
+            .iter()
+            .map(origin)
+            .collect::<Result<_, _>>()
+            .map(Self::List)
+    }
+}
+
+/// `trusted_proxies`: CIDRs, a bare address being a /32 (or /128).
+fn de_proxies<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let net = |s: &String| {
+        (s.parse::<ipnet::IpNet>())
+            .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                let why = format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)");
+                D::Error::custom(format!("invalid `http.trusted_proxies`: {why}"))
+            })
+    };
+    Vec::<String>::deserialize(d)?.iter().map(net).collect()
+}
+
+/// The `[http]` table: proxies, CORS, timeouts, connection limit; and the admin token.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    #[serde(deserialize_with = "de_proxies")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub cors_allowed_origins: CorsOrigins,
     /// A request's headers must arrive within this.
+    #[serde(deserialize_with = "de_duration")]
     pub header_read_timeout: Duration,
     /// A whole request (body included) must be handled within this.
+    #[serde(deserialize_with = "de_duration")]
     pub request_timeout: Duration,
     /// Open connections per listener at most.
     pub max_connections: usize,
-    /// Listen address of `/metrics` and `/v1/sessions/{id}` (port 0 picks one; see
-    /// `Handle::admin_addr`).
-    pub admin_listen: SocketAddr,
-    /// When set, the admin endpoints want `Authorization: Bearer <token>`.
+    /// When set (from [`ENV_ADMIN_TOKEN`] only), the admin endpoints want
+    /// `Authorization: Bearer <token>`.
+    #[serde(skip)]
     pub admin_token: Option<AdminToken>,
 }
 
-/// Transaction settings.
-#[derive(Clone, Copy, Debug)]
+/// The `[tx]` table: submission of stops.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct TxSettings {
-    /// Submission of one stop.
-    pub submit: SubmitConfig,
+    #[serde(deserialize_with = "de_duration")]
+    pub receipt_timeout: Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub receipt_poll_interval: Duration,
+    pub max_attempts: u32,
+    pub fee_bump_percent: u32,
+    pub max_fee_per_gas_gwei: Option<u64>,
+    pub gas_margin_percent: u32,
     /// Stops in flight at once.
     pub concurrency: usize,
     /// Wait before re-judging a session whose stop failed.
+    #[serde(deserialize_with = "de_duration")]
     pub retry_after: Duration,
 }
 
-/// The validated configuration; the keys' meanings are on [`Cli`]. `Debug` shows the
-/// RPC and Redis hosts only (hosted URLs often carry an API key or password) and the
-/// relayer's address, never its key.
-#[derive(Clone, derive_more::Debug)]
-pub struct Config {
-    #[debug("{:?}", rpc_url.host_str())]
-    pub rpc_url: Url,
-    pub escrow: Address,
-    pub chain_id: u64,
-    pub key: RelayerKey,
-    /// Port 0 picks one; see `Handle::local_addr`.
-    pub listen: SocketAddr,
-    pub ping_interval: Duration,
-    pub silence_timeout: Duration,
-    pub grace_period: Duration,
-    /// Operator's bound on backdating (the escrow's own bound always applies).
-    pub max_backdate: Option<Duration>,
-    pub confirmations: u64,
-    pub start_block: u64,
-    pub cursor_file: PathBuf,
-    pub log_chunk_blocks: u64,
-    pub poll_interval: Duration,
-    pub rpc_timeout: Duration,
-    pub shutdown_drain: Duration,
-    pub api: ApiLimits,
-    pub tx: TxSettings,
-    pub log_format: LogFormat,
-    pub http: HttpSettings,
-    /// Shared liveness store (`None`: in memory, one instance).
-    #[debug("{:?}", redis_url.as_ref().map(Url::host_str))]
-    pub redis_url: Option<Url>,
+impl TxSettings {
+    /// The submitter's settings.
+    pub fn submit(&self) -> SubmitConfig {
+        SubmitConfig {
+            receipt_timeout: self.receipt_timeout,
+            poll_interval: self.receipt_poll_interval,
+            max_attempts: self.max_attempts,
+            fee_bump_percent: self.fee_bump_percent,
+            max_fee_per_gas: (self.max_fee_per_gas_gwei).map(|g| u128::from(g) * 1_000_000_000),
+            gas_margin_percent: self.gas_margin_percent,
+        }
+    }
+}
+
+/// The defaults (relayer/README.md, Configuration). `rpc_url`, `escrow` and `chain_id`
+/// have none: [`Config::load`] refuses a config that does not set them.
+impl Default for Config {
+    fn default() -> Self {
+        let local = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        Self {
+            config: None,
+            rpc_url: Url::parse("http://127.0.0.1:8545").expect("a URL"),
+            escrow: Address::ZERO,
+            deployment: None,
+            chain_id: 0,
+            keystore: None,
+            keystore_password_file: None,
+            key: None,
+            listen: local(8080),
+            admin_listen: local(9090),
+            ping_interval: secs(5),
+            silence_timeout: secs(10),
+            grace_period: secs(20),
+            max_backdate: None,
+            confirmations: 1,
+            start_block: 0,
+            cursor_file: PathBuf::from("minuto-relayer.cursor.json"),
+            log_format: LogFormat::Json,
+            redis_url: None,
+            log_chunk_blocks: 2_000,
+            poll_interval: secs(2),
+            rpc_timeout: secs(10),
+            shutdown_drain: secs(10),
+            api: ApiLimits::default(),
+            http: HttpSettings::default(),
+            tx: TxSettings::default(),
+        }
+    }
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self {
+            max_clock_skew: secs(30),
+            max_body_bytes: 1024,
+            ip_rate_per_second: 50.0,
+            ip_burst: 100.0,
+            session_rate_per_second: 2.0,
+            session_burst: 10.0,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            cors_allowed_origins: CorsOrigins::Any,
+            header_read_timeout: secs(15),
+            request_timeout: secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
+        }
+    }
+}
+
+impl Default for TxSettings {
+    fn default() -> Self {
+        Self {
+            receipt_timeout: secs(15),
+            receipt_poll_interval: Duration::from_millis(500),
+            max_attempts: 5,
+            fee_bump_percent: 25,
+            max_fee_per_gas_gwei: None,
+            gas_margin_percent: 20,
+            concurrency: 16,
+            retry_after: secs(5),
+        }
+    }
 }
 
 /// Configuration errors, each naming the offending field (and file).
@@ -353,12 +435,17 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The config file is not valid TOML for this schema.
+    /// The config file is not valid TOML for this schema, or a value in it does not
+    /// parse (a duration, an address, a proxy CIDR, a CORS origin): serde's message
+    /// with the key's line.
     #[error("config file {path}: {source}")]
     Parse {
         path: PathBuf,
         source: toml::de::Error,
     },
+    /// The matches given to [`Config::load`] are not from [`Config::command`].
+    #[error("arguments: {0}")]
+    Args(#[from] clap::Error),
     /// No key, two keys, or an unusable one.
     #[error("relayer key: {0}")]
     Key(String),
@@ -468,42 +555,42 @@ fn agree<T: PartialEq + Display>(
     }
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
+/// `Ok` when `ok`, else [`ConfigError::Invalid`] naming `field`.
+fn ensure(ok: bool, field: &'static str, reason: impl Into<String>) -> Result<(), ConfigError> {
+    let invalid = || ConfigError::Invalid {
         field,
         reason: reason.into(),
-    }
+    };
+    ok.then_some(()).ok_or_else(invalid)
 }
 
-/// `value` if it lies in `range`, else [`ConfigError::Invalid`] naming `field`.
+/// `value` lies in `range`, else [`ConfigError::Invalid`] naming `field`.
 fn within<T: PartialOrd + Display>(
     field: &'static str,
     value: T,
     range: RangeInclusive<T>,
-) -> Result<T, ConfigError> {
-    if range.contains(&value) {
-        return Ok(value);
-    }
-    let (start, end) = range.into_inner();
-    Err(invalid(field, format!("must be within {start}..={end}")))
+) -> Result<(), ConfigError> {
+    let reason = format!("must be within {}..={}", range.start(), range.end());
+    ensure(range.contains(&value), field, reason)
 }
 
-/// `value` if above zero, else [`ConfigError::Invalid`] naming `field`.
-fn positive(field: &'static str, value: Duration) -> Result<Duration, ConfigError> {
-    ensure(!value.is_zero(), field, "must be above zero").map(|()| value)
+/// `value` is above zero, else [`ConfigError::Invalid`] naming `field`.
+fn positive(field: &'static str, value: Duration) -> Result<(), ConfigError> {
+    ensure(!value.is_zero(), field, "must be above zero")
 }
 
-/// `Ok` when `ok`, else [`ConfigError::Invalid`] naming `field`.
-fn ensure(ok: bool, field: &'static str, reason: impl Into<String>) -> Result<(), ConfigError> {
-    ok.then_some(()).ok_or_else(|| invalid(field, reason))
+/// A rate of the `[api]` table is finite and above zero.
+fn rate(field: &'static str, value: f64) -> Result<(), ConfigError> {
+    ensure(
+        value.is_finite() && value > 0.0,
+        field,
+        "must be a positive number",
+    )
 }
 
-/// A rate from the `[api]` table (default `default`), finite and above zero.
-fn rate(field: &'static str, value: Option<f64>, default: f64) -> Result<f64, ConfigError> {
-    match value.unwrap_or(default) {
-        v if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(invalid(field, "must be a positive number")),
-    }
+/// [`ConfigError::Key`] with `message`.
+fn key_error<T>(message: String) -> Result<T, ConfigError> {
+    Err(ConfigError::Key(message))
 }
 
 /// Parses a hex private key (with or without `0x`).
@@ -543,18 +630,16 @@ pub fn load_keystore(path: &Path, password: &str) -> Result<RelayerKey, ConfigEr
     Ok(RelayerKey::new(key))
 }
 
-/// [`ConfigError::Key`] with `message`.
-fn key_error<T>(message: String) -> Result<T, ConfigError> {
-    Err(ConfigError::Key(message))
-}
-
 /// The relayer key: from the environment, or a keystore with its password from the
 /// environment or a file. Secrets read as text are wiped once parsed.
-fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<RelayerKey, ConfigError> {
+fn relayer_key(
+    c: &Config,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<RelayerKey, ConfigError> {
     let env_key = env(ENV_PRIVATE_KEY)
         .filter(|k| !k.trim().is_empty())
         .map(Zeroizing::new);
-    let path = match (env_key, &s.keystore) {
+    let path = match (env_key, &c.keystore) {
         (Some(_), Some(_)) => {
             let both = format!("both {ENV_PRIVATE_KEY} and a keystore are set; choose one");
             return key_error(both);
@@ -563,7 +648,7 @@ fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<Relayer
         (None, None) => return key_error(format!("set {ENV_PRIVATE_KEY} or a keystore")),
         (None, Some(path)) => path,
     };
-    let password = match (env(ENV_KEYSTORE_PASSWORD), &s.keystore_password_file) {
+    let password = match (env(ENV_KEYSTORE_PASSWORD), &c.keystore_password_file) {
         (Some(p), _) => Zeroizing::new(p),
         (None, Some(pf)) => {
             let text = Zeroizing::new(
@@ -582,255 +667,153 @@ fn relayer_key(s: &Cli, env: &impl Fn(&str) -> Option<String>) -> Result<Relayer
     load_keystore(path, &password)
 }
 
-/// `cors_allowed_origins`: `["*"]` alone, or exact origins such as `https://app.example`.
-fn cors_origins(origins: Option<Vec<String>>) -> Result<CorsOrigins, ConfigError> {
-    const FIELD: &str = "http.cors_allowed_origins";
-    let origins = origins.unwrap_or_else(|| vec!["*".to_owned()]);
-    if origins.iter().any(|o| o == "*") {
-        let reason = "\"*\" allows every origin; list no others with it";
-        return ensure(origins.len() == 1, FIELD, reason).map(|()| CorsOrigins::Any);
-    }
-    let origin = |o: &String| {
-        Url::parse(o)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/")
-            .filter(|_| !o.ends_with('/'))
-            .and_then(|_| axum::http::HeaderValue::from_str(o).ok())
-            .ok_or_else(|| {
-                invalid(
-                    FIELD,
-                    format!("{o:?} is not an origin like https://app.example"),
-                )
-            })
-    };
-    Ok(CorsOrigins::List(
-        origins.iter().map(origin).collect::<Result<_, _>>()?,
-    ))
-}
-
-/// `trusted_proxies`: CIDRs, a bare address being a /32 (or /128).
-fn proxies(list: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-    let net = |s: &String| {
-        s.parse::<ipnet::IpNet>()
-            .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-            .map_err(|_| {
-                let reason = format!("{s:?} is not an address or CIDR (e.g. 10.0.0.0/8)");
-                invalid("http.trusted_proxies", reason)
-            })
-    };
-    list.iter().map(net).collect()
-}
-
 impl Config {
-    /// Reads the file named by `cli.config` (if any), applies flags and environment
-    /// (already folded into `cli` by clap) and the key from the process environment.
+    /// The file named by `--config` (if any) under the flags and environment in
+    /// `matches` (from [`Config::command`]), checked; the relayer key and the admin
+    /// token are looked up with `env` (`|name| std::env::var(name).ok()` in `main`).
     ///
     /// # Errors
     /// [`ConfigError`] naming the first bad or missing value.
-    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
-        Self::load_with_env(cli, |name| std::env::var(name).ok())
-    }
-
-    /// As [`Config::load`] with an explicit environment lookup (tests).
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the first bad or missing value.
-    pub fn load_with_env(
-        cli: &Cli,
+    pub fn load(
+        matches: &ArgMatches,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let Some(path) = &cli.config else {
-            return Self::check(cli.clone(), env);
+        let (mut config, file) = match matches.get_one::<PathBuf>("config") {
+            None => (Config::default(), toml::Table::new()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let parse = |source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                };
+                let file = toml::from_str::<toml::Table>(&text).map_err(parse)?;
+                (toml::from_str(&text).map_err(parse)?, file)
+            }
         };
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let file = toml::from_str::<Cli>(&text).map_err(|source| ConfigError::Parse {
-            path: path.clone(),
-            source,
-        })?;
-        Self::check(cli.clone().over(file), env)
+        config.update_from_arg_matches(matches)?;
+        config.check(
+            |key| matches.contains_id(key) || file.contains_key(key),
+            env,
+        )
     }
 
-    /// Applies the defaults and checks every value.
-    fn check(s: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let rpc_url = s.rpc_url.clone().ok_or(ConfigError::Missing("rpc_url"))?;
-        let http_scheme = matches!(rpc_url.scheme(), "http" | "https");
+    /// Defaults for everything but the chain, escrow and key (tests and embedding).
+    pub fn with_defaults(rpc_url: Url, escrow: Address, chain_id: u64, key: RelayerKey) -> Self {
+        Self {
+            rpc_url,
+            escrow,
+            chain_id,
+            key: Some(key),
+            // A free port: several embedded relayers (tests) must not collide.
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Self::default()
+        }
+    }
+
+    /// Resolves the deployment file and the key, then checks every value. `given`
+    /// tells whether a flag, the environment or the file set a key.
+    fn check(
+        mut self,
+        given: impl Fn(&str) -> bool,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        if !given("rpc_url") {
+            return Err(ConfigError::Missing("rpc_url"));
+        }
+        let http_scheme = matches!(self.rpc_url.scheme(), "http" | "https");
         ensure(http_scheme, "rpc_url", "must be an http:// or https:// URL")?;
         // A relative `deployment` path is taken from the working directory, like
         // `keystore` and `cursor_file`.
-        let deployment = (s.deployment.as_deref())
+        let deployment = (self.deployment.as_deref())
             .map(|path| Deployment::load(path).map(|d| (d, path)))
             .transpose()?;
-        let escrow = agree(
+        let escrow = given("escrow").then_some(self.escrow);
+        let deployed = deployment.map(|(d, path)| (d.escrow, path));
+        self.escrow = agree("escrow", escrow, deployed)?;
+        ensure(
+            self.escrow != Address::ZERO,
             "escrow",
-            s.escrow,
-            deployment.map(|(d, path)| (d.escrow, path)),
+            "must not be the zero address",
         )?;
-        let zero = "must not be the zero address";
-        ensure(escrow != Address::ZERO, "escrow", zero)?;
-        let chain_id = agree(
-            "chain_id",
-            s.chain_id,
-            deployment.map(|(d, path)| (d.chain_id, path)),
-        )?;
-        ensure(chain_id != 0, "chain_id", "must not be 0")?;
-        let key = relayer_key(&s, &env)?;
+        let chain_id = given("chain_id").then_some(self.chain_id);
+        let deployed = deployment.map(|(d, path)| (d.chain_id, path));
+        self.chain_id = agree("chain_id", chain_id, deployed)?;
+        ensure(self.chain_id != 0, "chain_id", "must not be 0")?;
+        // An explicit start block wins over the deployment's: it only saves reads.
+        if let Some((d, _)) = deployment.filter(|_| !given("start_block")) {
+            self.start_block = d.escrow_block;
+        }
+        self.key = Some(relayer_key(&self, &env)?);
 
-        let listen = s.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let ping_interval = positive("ping_interval", s.ping_interval.unwrap_or(secs(5)))?;
-        let silence_timeout = s.silence_timeout.unwrap_or(secs(10));
-        let grace_period = s.grace_period.unwrap_or(secs(20));
+        let (ping, silence, grace) = (self.ping_interval, self.silence_timeout, self.grace_period);
+        positive("ping_interval", ping)?;
         ensure(
-            silence_timeout > ping_interval,
+            silence > ping,
             "silence_timeout",
-            format!("{silence_timeout:?} must be longer than ping_interval {ping_interval:?}, or every late ping stops a session"),
+            format!("{silence:?} must be longer than ping_interval {ping:?}, or every late ping stops a session"),
         )?;
         ensure(
-            grace_period >= silence_timeout,
+            grace >= silence,
             "grace_period",
-            format!("{grace_period:?} must be at least silence_timeout {silence_timeout:?}"),
+            format!("{grace:?} must be at least silence_timeout {silence:?}"),
         )?;
-        let backdate_ok = s.max_backdate.is_none_or(|d| d.as_secs() != 0);
+        let backdate_ok = self.max_backdate.is_none_or(|d| d.as_secs() != 0);
         ensure(backdate_ok, "max_backdate", "must be at least 1s")?;
-        let confirmations_ok = s.confirmations.is_none_or(|c| c <= 10_000);
-        ensure(confirmations_ok, "confirmations", "above 10000 blocks")?;
+        ensure(
+            self.confirmations <= 10_000,
+            "confirmations",
+            "above 10000 blocks",
+        )?;
 
-        let a = &s.api;
-        let api = ApiLimits {
-            max_clock_skew: a.max_clock_skew.unwrap_or(secs(30)),
-            max_body_bytes: within(
-                "api.max_body_bytes",
-                a.max_body_bytes.unwrap_or(1024),
-                256..=65_536,
-            )?,
-            ip_rate: Rate {
-                per_second: rate("api.ip_rate_per_second", a.ip_rate_per_second, 50.0)?,
-                burst: rate("api.ip_burst", a.ip_burst, 100.0)?,
-            },
-            session_rate: Rate {
-                per_second: rate(
-                    "api.session_rate_per_second",
-                    a.session_rate_per_second,
-                    2.0,
-                )?,
-                burst: rate("api.session_burst", a.session_burst, 10.0)?,
-            },
-        };
+        let a = &self.api;
+        within("api.max_body_bytes", a.max_body_bytes, 256..=65_536)?;
+        rate("api.ip_rate_per_second", a.ip_rate_per_second)?;
+        rate("api.ip_burst", a.ip_burst)?;
+        rate("api.session_rate_per_second", a.session_rate_per_second)?;
+        rate("api.session_burst", a.session_burst)?;
 
-        let t = &s.tx;
-        let bump_ok = t.fee_bump_percent.is_none_or(|p| p >= 10);
+        let t = &self.tx;
         let bump = "nodes refuse replacements below +10 %";
-        ensure(bump_ok, "tx.fee_bump_percent", bump)?;
-        let tx = TxSettings {
-            submit: SubmitConfig {
-                receipt_timeout: t.receipt_timeout.unwrap_or(secs(15)),
-                poll_interval: t
-                    .receipt_poll_interval
-                    .unwrap_or(Duration::from_millis(500)),
-                max_attempts: within("tx.max_attempts", t.max_attempts.unwrap_or(5), 1..=20)?,
-                fee_bump_percent: t.fee_bump_percent.unwrap_or(25),
-                max_fee_per_gas: t
-                    .max_fee_per_gas_gwei
-                    .map(|g| u128::from(g) * 1_000_000_000),
-                gas_margin_percent: t.gas_margin_percent.unwrap_or(20),
-            },
-            concurrency: within("tx.concurrency", t.concurrency.unwrap_or(16), 1..=1024)?,
-            retry_after: t.retry_after.unwrap_or(secs(5)),
-        };
+        ensure(t.fee_bump_percent >= 10, "tx.fee_bump_percent", bump)?;
+        within("tx.max_attempts", t.max_attempts, 1..=20)?;
+        within("tx.concurrency", t.concurrency, 1..=1024)?;
 
-        let h = &s.http;
-        let header_read_timeout = h.header_read_timeout.unwrap_or(secs(15));
-        let http = HttpSettings {
-            trusted_proxies: proxies(&h.trusted_proxies)?,
-            cors_allowed_origins: cors_origins(h.cors_allowed_origins.clone())?,
-            header_read_timeout: positive("http.header_read_timeout", header_read_timeout)?,
-            request_timeout: positive(
-                "http.request_timeout",
-                h.request_timeout.unwrap_or(secs(10)),
-            )?,
-            max_connections: within(
-                "http.max_connections",
-                h.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
-                1..=1_000_000,
-            )?,
-            admin_listen: s
-                .admin_listen
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 9090))),
-            admin_token: env(ENV_ADMIN_TOKEN)
-                .filter(|t| !t.trim().is_empty())
-                .map(AdminToken::from),
-        };
+        let h = &mut self.http;
+        positive("http.header_read_timeout", h.header_read_timeout)?;
+        positive("http.request_timeout", h.request_timeout)?;
+        within("http.max_connections", h.max_connections, 1..=1_000_000)?;
         // hyper applies it to idle keep-alive connections too: they would be closed
         // between two pings, and a ping racing the close would be lost.
+        let header = h.header_read_timeout;
         ensure(
-            header_read_timeout > ping_interval,
+            header > ping,
             "http.header_read_timeout",
-            format!("{header_read_timeout:?} must be longer than ping_interval {ping_interval:?}: idle keep-alive connections are closed after it"),
+            format!("{header:?} must be longer than ping_interval {ping:?}: idle keep-alive connections are closed after it"),
         )?;
+        let listen = self.listen;
         ensure(
-            http.admin_listen != listen || listen.port() == 0,
+            self.admin_listen != listen || listen.port() == 0,
             "admin_listen",
             format!(
                 "{listen} is the public listener's address; the admin endpoints need their own"
             ),
         )?;
-        if (http.admin_token.as_ref()).is_some_and(|t| t.expose_secret().len() < 16) {
+        h.admin_token = env(ENV_ADMIN_TOKEN)
+            .filter(|t| !t.trim().is_empty())
+            .map(AdminToken::from);
+        if (h.admin_token.as_ref()).is_some_and(|t| t.expose_secret().len() < 16) {
             return key_error(format!("{ENV_ADMIN_TOKEN} must be at least 16 characters"));
         }
-        let redis_ok = (s.redis_url.as_ref())
+        let redis_ok = (self.redis_url.as_ref())
             .is_none_or(|u| matches!(u.scheme(), "redis" | "rediss" | "valkey" | "valkeys"));
         ensure(redis_ok, "redis_url", "must be a redis:// or rediss:// URL")?;
-
-        Ok(Config {
-            rpc_url,
-            escrow,
-            chain_id,
-            key,
-            listen,
-            ping_interval,
-            silence_timeout,
-            grace_period,
-            max_backdate: s.max_backdate,
-            confirmations: s.confirmations.unwrap_or(1),
-            // An explicit start block wins over the deployment's: it only saves reads.
-            start_block: (s.start_block)
-                .or(deployment.map(|(d, _)| d.escrow_block))
-                .unwrap_or(0),
-            cursor_file: (s.cursor_file)
-                .unwrap_or_else(|| PathBuf::from("minuto-relayer.cursor.json")),
-            log_chunk_blocks: within(
-                "log_chunk_blocks",
-                s.log_chunk_blocks.unwrap_or(2_000),
-                1..=1_000_000,
-            )?,
-            poll_interval: positive("poll_interval", s.poll_interval.unwrap_or(secs(2)))?,
-            rpc_timeout: positive("rpc_timeout", s.rpc_timeout.unwrap_or(secs(10)))?,
-            shutdown_drain: s.shutdown_drain.unwrap_or(secs(10)),
-            api,
-            tx,
-            log_format: s.log_format.unwrap_or(LogFormat::Json),
-            http,
-            redis_url: s.redis_url,
-        })
-    }
-
-    /// Defaults for everything but the chain, escrow and key (tests and embedding).
-    pub fn with_defaults(rpc_url: Url, escrow: Address, chain_id: u64, key: RelayerKey) -> Self {
-        let cli = Cli {
-            rpc_url: Some(rpc_url),
-            escrow: Some(escrow),
-            chain_id: Some(chain_id),
-            // A free port: several embedded relayers (tests) must not collide.
-            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            ..Cli::default()
-        };
-        let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(key.signing_key().to_bytes().into());
-        let hex = Zeroizing::new(alloy_primitives::hex::encode(*bytes));
-        let env = |name: &str| (name == ENV_PRIVATE_KEY).then(|| String::clone(&hex));
-        // SAFETY of the expect: every other value is a valid default.
-        Self::check(cli, env).expect("defaults are valid")
+        within("log_chunk_blocks", self.log_chunk_blocks, 1..=1_000_000)?;
+        positive("poll_interval", self.poll_interval)?;
+        positive("rpc_timeout", self.rpc_timeout)?;
+        Ok(self)
     }
 }
 

@@ -343,6 +343,9 @@ pub enum ConnectError {
     /// Nothing deployed at the escrow address.
     #[error("escrow {0} does not answer maxBackdate(): wrong address? ({1})")]
     NotEscrow(Address, String),
+    /// The config holds no relayer key (it was not made by `Config::load`).
+    #[error("the config holds no relayer key")]
+    NoKey,
     /// The relayer account is not in the escrow's relayer set.
     #[error("account {0} is not an authorized relayer of the escrow")]
     NotRelayer(Address),
@@ -364,7 +367,7 @@ impl EvmChain {
             url: url.clone(),
             escrow,
             chain_id,
-            key: config.key.clone(),
+            key: config.key.clone().ok_or(ConnectError::NoKey)?,
             shared: Arc::default(),
         };
         let actual = node
@@ -386,7 +389,7 @@ impl EvmChain {
                 escrow::event_topics(),
                 escrow::decode as Decode,
             ),
-            submitter: Submitter::new(node, config.tx.submit),
+            submitter: Submitter::new(node, config.tx.submit()),
         };
         chain
             .max_backdate()

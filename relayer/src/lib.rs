@@ -177,7 +177,9 @@ impl Handle {
 /// file, listen address).
 pub async fn spawn(config: Config) -> Result<Handle, Error> {
     let chain = EvmChain::connect(&config).await?;
-    info!(relayer = %config.key.address(), escrow = %config.escrow, chain_id = config.chain_id, "connected");
+    // `connect` refuses a config without a key.
+    let relayer = config.key.as_ref().map(config::RelayerKey::address);
+    info!(relayer = %relayer.unwrap_or_default(), escrow = %config.escrow, chain_id = config.chain_id, "connected");
     spawn_with(config, Arc::new(chain), Clock::system()).await
 }
 
@@ -236,7 +238,7 @@ pub async fn spawn_with<C: Chain>(
     };
     // Withdrawable figures follow the escrow's own window, not the operator's bound.
     let registry = Arc::new(
-        Registry::new(clock, liveness, config.api.session_rate, chain_backdate).with_store(store),
+        Registry::new(clock, liveness, config.api.session_rate(), chain_backdate).with_store(store),
     );
     let next_block = match &cursor {
         Some(c) => {
@@ -252,7 +254,7 @@ pub async fn spawn_with<C: Chain>(
     };
     let metrics = Arc::new(Metrics::new());
     let (listener, local_addr) = bind(config.listen).await?;
-    let (admin_listener, admin_addr) = bind(config.http.admin_listen).await?;
+    let (admin_listener, admin_addr) = bind(config.admin_listen).await?;
 
     let (sync_tx, sync_rx) = watch::channel(SyncStatus {
         next_block,
@@ -307,7 +309,7 @@ pub async fn spawn_with<C: Chain>(
         domain: HeartbeatDomain::new(config.chain_id, config.escrow),
         metrics: metrics.clone(),
         limits: config.api,
-        ip_limiter: IpLimiter::new(config.api.ip_rate, 100_000),
+        ip_limiter: IpLimiter::new(config.api.ip_rate(), 100_000),
         sync: sync_rx.clone(),
         clock,
         http: config.http.clone(),

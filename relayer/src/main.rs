@@ -1,13 +1,14 @@
 //! The `minuto-relayer` binary: parse config, start, wait for SIGTERM or Ctrl-C.
 
 use anyhow::Context;
-use clap::Parser;
-use minuto_relayer::config::{Cli, Config, LogFormat};
+use clap::CommandFactory;
+use minuto_relayer::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::load(&Cli::parse()).context("configuration")?;
+    let flags = Config::command().get_matches();
+    let config = Config::load(&flags, |name| std::env::var(name).ok()).context("configuration")?;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter);
     match config.log_format {

@@ -43,7 +43,7 @@ fn config(node: &Node, escrow: Address, cursor: &Path) -> Config {
     c.ping_interval = Duration::from_secs(1);
     c.silence_timeout = Duration::from_secs(3);
     c.grace_period = Duration::from_secs(4);
-    c.tx.submit.poll_interval = Duration::from_millis(200);
+    c.tx.receipt_poll_interval = Duration::from_millis(200);
     c
 }
 
@@ -201,7 +201,7 @@ async fn two_relayers_stop_once_and_the_loser_counts_it_as_done() {
     let mut relayers = Vec::new();
     for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
-        c.key = parse_private_key(key).unwrap();
+        c.key = Some(parse_private_key(key).unwrap());
         let mut h = minuto_relayer::spawn(c).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
             .await
@@ -358,7 +358,7 @@ async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_la
     let mut relayers = Vec::new();
     for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
-        c.key = parse_private_key(key).unwrap();
+        c.key = Some(parse_private_key(key).unwrap());
         c.redis_url = Some(redis.url());
         let mut h = minuto_relayer::spawn(c).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
@@ -468,7 +468,7 @@ async fn heartbeat_replayed_to_another_instance_sharing_redis_is_refused() {
     let mut relayers = Vec::new();
     for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
-        c.key = parse_private_key(key).unwrap();
+        c.key = Some(parse_private_key(key).unwrap());
         c.redis_url = Some(redis.url());
         let mut h = minuto_relayer::spawn(c).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
@@ -550,11 +550,11 @@ async fn redis_writer_flushes_pending_writes_before_shutdown_returns() {
 async fn evm_chain(
     node: &Node,
     escrow: Address,
-    tune: impl FnOnce(&mut minuto_relayer::submit::SubmitConfig),
+    tune: impl FnOnce(&mut minuto_relayer::config::TxSettings),
 ) -> minuto_relayer::evm::EvmChain {
     let mut config = config(node, escrow, Path::new("unused"));
     config.rpc_timeout = Duration::from_secs(5);
-    tune(&mut config.tx.submit);
+    tune(&mut config.tx);
     minuto_relayer::evm::EvmChain::connect(&config)
         .await
         .unwrap()
@@ -781,7 +781,7 @@ async fn a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at() {
     let d = deploy(&node).await;
     let dir = temp_dir("reorg");
     let mut cfg = config(&node, d.escrow, &dir.join("cursor.json"));
-    cfg.tx.submit.receipt_timeout = Duration::from_secs(2);
+    cfg.tx.receipt_timeout = Duration::from_secs(2);
     let mut handle = minuto_relayer::spawn(cfg).await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
         .await
@@ -876,7 +876,7 @@ async fn a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_sam
     let dir = temp_dir("unconfirmed-reorg");
     let mut cfg = config(&node, d.escrow, &dir.join("cursor.json"));
     cfg.confirmations = 8;
-    cfg.tx.submit.receipt_timeout = Duration::from_secs(2);
+    cfg.tx.receipt_timeout = Duration::from_secs(2);
     cfg.tx.retry_after = Duration::from_secs(1);
     let mut handle = minuto_relayer::spawn(cfg).await.unwrap();
     tokio::time::timeout(Duration::from_secs(30), handle.wait_synced())

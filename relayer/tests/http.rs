@@ -504,8 +504,8 @@ async fn heartbeat_rejects_skewed_clocks() {
 #[tokio::test]
 async fn heartbeat_floods_are_limited_per_session_and_role() {
     let rig = rig(|c| {
-        c.api.session_rate.per_second = 0.01;
-        c.api.session_rate.burst = 3.0;
+        c.api.session_rate_per_second = 0.01;
+        c.api.session_burst = 3.0;
     })
     .await;
     let t = now();
@@ -569,8 +569,8 @@ async fn heartbeat_huge_seq_does_not_lock_the_role_out() {
 #[tokio::test]
 async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_proxies() {
     let limit = |c: &mut Config| {
-        c.api.ip_rate.per_second = 0.01;
-        c.api.ip_rate.burst = 1.0;
+        c.api.ip_rate_per_second = 0.01;
+        c.api.ip_burst = 1.0;
     };
     // Behind a trusted proxy (127.0.0.1), two clients have two buckets.
     let rig = rig(|c| {
@@ -920,8 +920,8 @@ async fn closed_after_answer(conn: &mut tokio::net::TcpStream) -> bool {
 #[tokio::test]
 async fn heartbeat_floods_are_limited_per_ip() {
     let rig = rig(|c| {
-        c.api.ip_rate.per_second = 0.01;
-        c.api.ip_rate.burst = 2.0;
+        c.api.ip_rate_per_second = 0.01;
+        c.api.ip_burst = 2.0;
     })
     .await;
     let t = now();
