@@ -98,7 +98,8 @@ pub struct Booking {
     /// The first booking of its series (`SeriesRequested`); `None` for a single lesson.
     pub series_first_id: Option<String>,
     /// `requested`, `accepted`, `declined`, `expired`, `cancelled`, `joined`,
-    /// `student_no_show`, `tutor_no_show` or `join_refused`: its latest event's.
+    /// `student_no_show`, `tutor_no_show`, `join_refused` or `tutor_ended_early`: its
+    /// latest event's.
     pub state: &'static str,
     /// Block time of the request.
     pub requested_at: i64,
@@ -116,6 +117,9 @@ pub struct Booking {
     /// A refused join's reason (1 not the escrow's booking contract, 2 escrow paused, 3
     /// token delisted).
     pub join_refused_reason: Option<u8>,
+    /// The seconds the session ran when its tutor ended it short of the booked time
+    /// (`tutor_ended_early`).
+    pub held: Option<u64>,
     /// Every event after the request, oldest first.
     pub changes: Vec<Change>,
 }
@@ -176,6 +180,7 @@ fn booking_row(r: &AnyRow, changes: Vec<(Change, ChangeAmounts)>) -> Result<Book
         escrowed: None,
         session_id: None,
         join_refused_reason: None,
+        held: None,
         changes: vec![],
     };
     // Later events' amounts replace earlier ones; a tutor no-show (no amounts) keeps the
@@ -187,6 +192,7 @@ fn booking_row(r: &AnyRow, changes: Vec<(Change, ChangeAmounts)>) -> Result<Book
         b.escrowed = x.escrowed.map(|v| v.to_string()).or(b.escrowed);
         b.session_id = x.session_id.map(|v| v.to_string()).or(b.session_id);
         b.join_refused_reason = x.reason.or(b.join_refused_reason);
+        b.held = x.held.or(b.held);
         b.changes.push(c);
     }
     Ok(b)
@@ -200,6 +206,7 @@ struct ChangeAmounts {
     escrowed: Option<U256>,
     session_id: Option<i64>,
     reason: Option<u8>,
+    held: Option<u64>,
 }
 
 /// The changes of bookings `ids`, oldest first per booking.
@@ -216,7 +223,7 @@ async fn changes(
             .collect::<Vec<_>>()
             .join(", ");
         let rows = sqlx::query(&format!(
-            "SELECT id, block, ts, state, actor, tutor_fee, refund, escrowed, session_id, reason \
+            "SELECT id, block, ts, state, actor, tutor_fee, refund, escrowed, session_id, reason, held \
              FROM booking_change WHERE id IN ({list}) ORDER BY block, log_index"
         ))
         .fetch_all(store.pool())
@@ -248,6 +255,7 @@ async fn changes(
                     escrowed: amount_opt(r, "escrowed")?,
                     session_id: r.try_get("session_id")?,
                     reason: r.try_get::<Option<i64>, _>("reason")?.map(|v| v as u8),
+                    held: r.try_get::<Option<i64>, _>("held")?.map(|v| v as u64),
                 },
             ));
         }

@@ -30,7 +30,8 @@ fn utc(ts: i64) -> chrono::DateTime<chrono::Utc> {
 pub fn status(state: &str) -> EventStatus {
     match state {
         "requested" => EventStatus::Tentative,
-        "accepted" | "joined" | "student_no_show" => EventStatus::Confirmed,
+        // A lesson the tutor ended early did take place, if shorter.
+        "accepted" | "joined" | "student_no_show" | "tutor_ended_early" => EventStatus::Confirmed,
         // declined, expired, cancelled, tutor_no_show, join_refused: no lesson.
         _ => EventStatus::Cancelled,
     }

@@ -238,11 +238,13 @@ pub enum Fact {
         session_id: Option<i64>,
         /// `BookingJoinRefused`'s reason.
         reason: Option<u8>,
+        /// `BookingTutorEndedEarly`'s seconds held.
+        held: Option<u64>,
     },
 }
 
 /// A booking's state after one of its events (the contract's `BookingInvalidState`
-/// numbering: 1 requested … 9 join refused).
+/// numbering: 1 requested … 10 tutor ended early).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BookingState {
     /// `BookingRequested`: waiting for the tutor.
@@ -263,6 +265,8 @@ pub enum BookingState {
     TutorNoShow,
     /// `BookingJoinRefused`: the escrow would have refused the session.
     JoinRefused,
+    /// `BookingTutorEndedEarly`: the tutor ended the session short of the booked time.
+    TutorEndedEarly,
 }
 
 impl BookingState {
@@ -278,6 +282,7 @@ impl BookingState {
             BookingState::StudentNoShow => "student_no_show",
             BookingState::TutorNoShow => "tutor_no_show",
             BookingState::JoinRefused => "join_refused",
+            BookingState::TutorEndedEarly => "tutor_ended_early",
         }
     }
 
@@ -293,6 +298,7 @@ impl BookingState {
             BookingState::StudentNoShow,
             BookingState::TutorNoShow,
             BookingState::JoinRefused,
+            BookingState::TutorEndedEarly,
         ]
         .into_iter()
         .find(|s| s.key() == key)
@@ -557,6 +563,7 @@ fn changed(
         escrowed,
         session_id: session_id.map(session).transpose()?,
         reason,
+        held: None,
     })
 }
 
@@ -655,6 +662,20 @@ fn booking(e: IBookingEvents) -> Result<Option<Fact>, DecodeError> {
             Some(e.sessionId),
             None,
         )?,
+        E::BookingTutorEndedEarly(e) => {
+            let mut fact = changed(
+                e.id,
+                S::TutorEndedEarly,
+                Some(e.by),
+                none,
+                Some(e.sessionId),
+                None,
+            )?;
+            if let Fact::BookingChanged { held, .. } = &mut fact {
+                *held = Some(e.held);
+            }
+            fact
+        }
         E::BookingJoinRefused(e) => changed(
             e.id,
             S::JoinRefused,
@@ -861,6 +882,32 @@ mod tests {
                     escrowed: Some(U256::from(18)),
                     session_id: Some(9),
                     reason: None,
+                    held: None,
+                })
+            )
+        );
+        // A tutor's early end carries the seconds held.
+        let early = IBooking::BookingTutorEndedEarly {
+            id: U256::from(5),
+            sessionId: U256::from(9),
+            by: Address::repeat_byte(7),
+            held: 42,
+        }
+        .encode_log_data();
+        assert_eq!(
+            decode(Source::Booking, &early).unwrap(),
+            (
+                "BookingTutorEndedEarly",
+                Some(Fact::BookingChanged {
+                    id: 5,
+                    state: BookingState::TutorEndedEarly,
+                    by: Some(Address::repeat_byte(7)),
+                    tutor_fee: None,
+                    refund: None,
+                    escrowed: None,
+                    session_id: Some(9),
+                    reason: None,
+                    held: Some(42),
                 })
             )
         );
@@ -940,6 +987,7 @@ mod tests {
             BookingState::Requested,
             BookingState::TutorNoShow,
             BookingState::JoinRefused,
+            BookingState::TutorEndedEarly,
         ] {
             assert_eq!(BookingState::from_key(s.key()), Some(s));
         }

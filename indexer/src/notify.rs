@@ -21,7 +21,8 @@
 //! minuto-booking's events go to both parties of the booking: `booking_requested`,
 //! `booking_accepted`, `booking_declined`, `booking_expired`, `booking_cancelled`,
 //! `booking_joined`, `booking_no_show` (`noShow`: `student` or `tutor`),
-//! `booking_join_refused` and `booking_funded` (a lesson booked without its deposit was
+//! `booking_join_refused`, `booking_tutor_ended_early` (`held`: the seconds the session ran)
+//! and `booking_funded` (a lesson booked without its deposit was
 //! funded), ids `block:log_index` like every chain event.
 //!
 //! `booking_reminder` (30 and 5 minutes before an accepted booking's start, with `funded`
@@ -433,7 +434,7 @@ async fn chain_events(
     .await?;
     let changed = run(format!(
         "SELECT x.block, x.log_index, x.id, x.state, x.actor, x.tutor_fee, x.refund, \
-           x.escrowed, x.session_id, x.reason, b.student, b.tutor, b.token, b.start_at, \
+           x.escrowed, x.session_id, x.reason, x.held, b.student, b.tutor, b.token, b.start_at, \
            b.duration \
          FROM booking_change x JOIN booking b ON b.id = x.id \
          WHERE (b.student = $1 OR b.tutor = $1) AND {range} \
@@ -590,6 +591,7 @@ async fn chain_events(
                 "booking_no_show"
             }
             "join_refused" => "booking_join_refused",
+            "tutor_ended_early" => "booking_tutor_ended_early",
             _ => {
                 return Err(StoreError::Corrupt {
                     column: "booking_change.state",
@@ -615,6 +617,9 @@ async fn chain_events(
         }
         if let Some(why) = r.try_get::<Option<i64>, _>("reason")? {
             data["reason"] = why.into();
+        }
+        if let Some(held) = r.try_get::<Option<i64>, _>("held")? {
+            data["held"] = held.into();
         }
         out.push((pos(r)?, name, data));
     }

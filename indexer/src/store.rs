@@ -44,6 +44,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "booking funding",
         include_str!("../migrations/0007_booking_funding.sql"),
     ),
+    (
+        8,
+        "booking early end",
+        include_str!("../migrations/0008_booking_early_end.sql"),
+    ),
 ];
 
 /// Event tables whose rows are counted in `row_counts`.
@@ -1086,6 +1091,7 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
             escrowed,
             session_id,
             reason,
+            held,
         } => (
             "booking_change",
             &[
@@ -1100,6 +1106,7 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 "escrowed",
                 "session_id",
                 "reason",
+                "held",
             ],
             vec![
                 I(*id),
@@ -1110,6 +1117,7 @@ fn rows(log: &Located<Indexed>) -> Vec<NewRow> {
                 V::NT(escrowed.map(|v| v.to_string())),
                 V::NI(*session_id),
                 V::NI(reason.map(i64::from)),
+                V::NI(held.map(|h| h as i64)),
             ],
         ),
     };

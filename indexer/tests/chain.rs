@@ -2718,6 +2718,7 @@ mod booking_double {
             function join(uint256 id, uint256 sessionId, uint256 escrowed, uint256 refund) external;
             function claimNoShow(uint256 id, uint256 tutorFee, uint256 refund) external;
             function reportTutorNoShow(uint256 id, uint256 sessionId) external;
+            function reportTutorEarlyEnd(uint256 id, uint256 sessionId, uint64 held) external;
             function refuseJoin(uint256 id, uint8 reason, uint256 refund) external;
             function requestSeriesFundedLater(Request calldata r, uint16 lessons, uint32 interval, uint64 fundLead) external;
             function fund(uint256 id, uint256 amount) external;
@@ -3038,7 +3039,7 @@ async fn bookings_follow_each_booking_event(postgres: bool) {
             "fundBy": null, "funded": true, "fundedAt": null,
             "state": "requested", "requestedAt": null, "requestedBlock": blocks[requested],
             "tutorFee": null, "refund": null, "escrowed": null, "sessionId": null,
-            "joinRefusedReason": null, "changes": [],
+            "joinRefusedReason": null, "held": null, "changes": [],
         })
     };
     let mut one = base("1", t.address, w.token_a, l, "req1");
@@ -3326,7 +3327,8 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
     };
     // 1: requested and accepted (its reminders come later); 2: accepted, then cancelled
     // before its time; 3 declined; 4 expired; 5 joined; 6 a student no-show; 7 joined then
-    // a tutor no-show; 8 accepted, starting before the clock reaches T-30 of lesson 1.
+    // a tutor no-show; 9 joined then the tutor's early end (42 s held); 8 accepted,
+    // starting before the clock reaches T-30 of lesson 1.
     let r1 = send!(b(&s).request(lesson(1, t.address, w.token_a, start)));
     let a1 = send!(b(&t).accept(n(1)));
     send!(b(&s).request(lesson(2, t.address, w.token_a, start + 100)));
@@ -3346,6 +3348,10 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
     send!(b(&t).accept(n(7)));
     send!(b(&s).join(n(7), n(12), n(18_000_000), n(2_000_000)));
     let ns7 = send!(b(&s).reportTutorNoShow(n(7), n(12)));
+    send!(b(&s).request(lesson(9, t.address, w.token_a, start + 700)));
+    send!(b(&t).accept(n(9)));
+    send!(b(&s).join(n(9), n(13), n(18_000_000), n(2_000_000)));
+    let ee9 = send!(b(&s).reportTutorEarlyEnd(n(9), n(13), 42));
     send!(b(&s).request(lesson(8, t.address, w.token_a, start - 1_900)));
     let a8 = send!(b(&t).accept(n(8)));
     w.synced(&ix).await;
@@ -3407,7 +3413,7 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
             )
         );
         let mut rest = vec![];
-        for _ in 0..16 {
+        for _ in 0..20 {
             rest.push(stream.next().await);
         }
         let get = |id: &str| rest.iter().find(|e| e.1 == id).unwrap().clone();
@@ -3467,8 +3473,42 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
                 )
             )
         );
+        assert_eq!(
+            get(&id_of(&ee9)),
+            (
+                "booking_tutor_ended_early".to_owned(),
+                id_of(&ee9),
+                with(
+                    lesson_data(role, 9, start + 700),
+                    json!({"by": a(s.address), "sessionId": "13", "held": 42})
+                )
+            )
+        );
         assert_eq!(rest.last().unwrap().1, id_of(&a8));
     }
+    // The API serves the early end as the booking's state, with the seconds held.
+    let listed = w
+        .ok(&ix, &format!("/v1/bookings?address={}", a(s.address)))
+        .await;
+    let nine = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "9")
+        .unwrap();
+    assert_eq!(
+        (&nine["state"], &nine["held"], &nine["sessionId"]),
+        (&json!("tutor_ended_early"), &json!(42), &json!("13"))
+    );
+    let ended = &nine["changes"][2];
+    assert_eq!(
+        (&ended["state"], &ended["block"], &ended["by"]),
+        (
+            &json!("tutor_ended_early"),
+            &json!(ee9.block_number.unwrap()),
+            &json!(a(s.address))
+        )
+    );
 
     // 1,801 s before the start: nothing; 1,800 s: the 30-minute reminder, to both.
     let head = w.admin.get_block_number().await.unwrap();
@@ -3529,11 +3569,11 @@ async fn booking_notifications_and_reminders_exactly_once(postgres: bool) {
     // The tutor's webhook got exactly what its stream sent, each once, in order.
     let mut replay = SseClient::connect(&w, &ix, t.address, Some("0:0")).await;
     let mut sent = vec![];
-    for _ in 0..23 {
+    for _ in 0..27 {
         sent.push(replay.next().await);
     }
-    assert_eq!(sent[21].1, r30_id);
-    assert_eq!(sent[22].1, r5_id);
+    assert_eq!(sent[25].1, r30_id);
+    assert_eq!(sent[26].1, r5_id);
     let delivered = h.answered();
     assert_eq!(
         delivered,

@@ -169,6 +169,7 @@ fn booking_logs() -> Vec<Located<Indexed>> {
             escrowed: escrowed.map(U256::from),
             session_id,
             reason: None,
+            held: None,
         };
     vec![
         booking(
@@ -391,6 +392,7 @@ async fn funding_rows_are_rewound_and_funding_reminders_fire_once(postgres: bool
                 escrowed: None,
                 session_id: None,
                 reason: None,
+                held: None,
             },
         ),
         booking(
