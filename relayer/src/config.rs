@@ -80,14 +80,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{s:?} is not a duration ({e}): write e.g. 10s, 500ms, 2m, 1h"))
 }
 
-/// A duration in the config file, as [`parse_duration`] reads it.
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    parse_duration(&String::deserialize(d)?).map_err(D::Error::custom)
-}
-
-/// An optional duration in the config file (`max_backdate`).
-fn de_some_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    de_duration(d).map(Some)
+/// A duration in the config file, as [`parse_duration`] reads it (`T`: `Duration`, or
+/// `Option<Duration>` for `max_backdate`).
+fn de_duration<'de, D: Deserializer<'de>, T: From<Duration>>(d: D) -> Result<T, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map(T::from).map_err(D::Error::custom)
 }
 
 /// Log output format.
@@ -162,7 +159,7 @@ pub struct Config {
     pub grace_period: Duration,
     /// Operator's bound on how far back stopAt may date (the escrow's own always applies).
     #[arg(long, env = "MINUTO_RELAYER_MAX_BACKDATE", value_parser = parse_duration)]
-    #[serde(deserialize_with = "de_some_duration")]
+    #[serde(deserialize_with = "de_duration")]
     pub max_backdate: Option<Duration>,
     /// Blocks an event must be buried under before it is read.
     #[arg(long, env = "MINUTO_RELAYER_CONFIRMATIONS", required = false)]
