@@ -18,7 +18,7 @@ interface ISessionEscrow {
 
     function stop(uint256 id) external;
 
-    function stopAt(uint256 id, uint64 at, bool student_silent) external;
+    function stopAt(uint256 id, uint64 at, uint8 silent) external;
 
     function cancel(uint256 id) external;
 

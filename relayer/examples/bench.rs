@@ -239,7 +239,7 @@ impl Chain for RecordingChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, id: U256, at: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, id: U256, at: u64, _: u8) -> Result<StopOutcome, ChainError> {
         self.stops.lock().unwrap().insert(id, Instant::now());
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
     }

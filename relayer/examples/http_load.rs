@@ -52,7 +52,7 @@ impl Chain for SessionsChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(3600)
     }
-    async fn stop_at(&self, _: U256, at: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, _: U256, at: u64, _: u8) -> Result<StopOutcome, ChainError> {
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
     }
 }

@@ -83,8 +83,8 @@ pub struct PendingStop {
     pub id: U256,
     /// Submitted `at`.
     pub at: u64,
-    /// Submitted `studentSilent`: every replacement sends the same call.
-    pub student_silent: bool,
+    /// Submitted `silent`: every replacement sends the same call.
+    pub silent: u8,
     /// The nonce every replacement reuses.
     pub nonce: u64,
     /// Gas limit.
@@ -218,14 +218,16 @@ pub trait Chain: Send + Sync + 'static {
     fn max_backdate(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
 
     /// Ends session `id` at `at` (already clamped by the caller to the bounds the chain
-    /// head implies), naming the student as the silent party or not (`student_silent`:
-    /// a booked session the student left bills its minimum time). Idempotent: a session
+    /// head implies), naming the silent party (`silent`, see
+    /// [`StopReason::silent`](crate::liveness::StopReason::silent): a booked session the
+    /// student left bills its minimum time, one the tutor left counts against the tutor,
+    /// neither when it is 0). Idempotent: a session
     /// that already ended is [`StopOutcome::AlreadyEnded`].
     fn stop_at(
         &self,
         id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
     ) -> impl Future<Output = Result<StopOutcome, ChainError>> + Send;
 
     /// The hash of block `number` (`None`: unknown, or not tracked by this chain); the
@@ -255,13 +257,9 @@ pub trait Chain: Send + Sync + 'static {
         &self,
         id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
     ) -> impl Future<Output = Result<SentStop, ChainError>> + Send {
-        async move {
-            self.stop_at(id, at, student_silent)
-                .await
-                .map(SentStop::Done)
-        }
+        async move { self.stop_at(id, at, silent).await.map(SentStop::Done) }
     }
 
     /// The second half: waits for a sent stop to be mined (bumping its fees while it is

@@ -104,12 +104,8 @@ impl Node {
             .with_input(call.abi_encode())
     }
 
-    fn stop_request(&self, id: U256, at: u64, student_silent: bool) -> TransactionRequest {
-        self.request(ISessionEscrow::stopAtCall {
-            id,
-            at,
-            student_silent,
-        })
+    fn stop_request(&self, id: U256, at: u64, silent: u8) -> TransactionRequest {
+        self.request(ISessionEscrow::stopAtCall { id, at, silent })
     }
 
     /// `eth_call` of a view of the escrow at the latest block.
@@ -172,16 +168,11 @@ fn dry_run(e: RpcError) -> Result<Precheck, ChainError> {
 }
 
 impl TxRpc for Node {
-    async fn precheck(
-        &self,
-        id: U256,
-        at: u64,
-        student_silent: bool,
-    ) -> Result<Precheck, ChainError> {
+    async fn precheck(&self, id: U256, at: u64, silent: u8) -> Result<Precheck, ChainError> {
         // One request: the estimate, whose revert data says why the escrow would refuse.
         // Dated at the mining time, not at the latest block's, which on a quiet chain
         // can be much older than `at`.
-        let tx = self.stop_request(id, at, student_silent);
+        let tx = self.stop_request(id, at, silent);
         let overrides = !self.shared.no_block_overrides.load(Ordering::Relaxed);
         if overrides {
             match self.estimate_stop(tx.clone()).await {
@@ -250,13 +241,13 @@ impl TxRpc for Node {
         &self,
         id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
         nonce: u64,
         gas: u64,
         fees: Fees,
     ) -> Result<B256, ChainError> {
         let tx = self
-            .stop_request(id, at, student_silent)
+            .stop_request(id, at, silent)
             .with_chain_id(self.chain_id)
             .with_nonce(nonce)
             .with_gas_limit(gas)
@@ -457,22 +448,12 @@ impl Chain for EvmChain {
         ))
     }
 
-    async fn stop_at(
-        &self,
-        id: U256,
-        at: u64,
-        student_silent: bool,
-    ) -> Result<StopOutcome, ChainError> {
-        self.submitter.stop_at(id, at, student_silent).await
+    async fn stop_at(&self, id: U256, at: u64, silent: u8) -> Result<StopOutcome, ChainError> {
+        self.submitter.stop_at(id, at, silent).await
     }
 
-    async fn send_stop(
-        &self,
-        id: U256,
-        at: u64,
-        student_silent: bool,
-    ) -> Result<SentStop, ChainError> {
-        self.submitter.send(id, at, student_silent).await
+    async fn send_stop(&self, id: U256, at: u64, silent: u8) -> Result<SentStop, ChainError> {
+        self.submitter.send(id, at, silent).await
     }
 
     async fn confirm_stop(&self, pending: PendingStop) -> Result<StopOutcome, ChainError> {

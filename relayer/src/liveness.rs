@@ -69,6 +69,9 @@ pub struct LivenessConfig {
 pub enum StopReason {
     /// That party went silent.
     Silence(Role),
+    /// Both went silent, last heard in the same second (after a restart of this relayer,
+    /// neither heard at all): nobody can tell whose doing it was.
+    BothSilent,
     /// The deposit ran out.
     Exhausted,
 }
@@ -79,7 +82,19 @@ impl StopReason {
         match self {
             StopReason::Silence(Role::Student) => "student_silent",
             StopReason::Silence(Role::Tutor) => "tutor_silent",
+            StopReason::BothSilent => "both_silent",
             StopReason::Exhausted => "funds_exhausted",
+        }
+    }
+
+    /// `stopAt`'s `silent`: 1 the student, 2 the tutor, 0 neither can be named (both
+    /// silent at once, or the deposit ran out). On a booked session the escrow bills the
+    /// student's minimum time for 1 and counts the tutor's early end for 2.
+    pub fn silent(self) -> u8 {
+        match self {
+            StopReason::Silence(Role::Student) => 1,
+            StopReason::Silence(Role::Tutor) => 2,
+            StopReason::BothSilent | StopReason::Exhausted => 0,
         }
     }
 }
@@ -120,8 +135,10 @@ pub fn judge(
 ) -> Verdict {
     let floor = s.watch_from + cfg.grace_period;
     let mut next: Option<Instant> = None;
-    // The silent party heard from least recently: (role, unix, instant).
+    // The silent party heard from least recently: (role, unix, instant), and whether the
+    // other was silent since the same second.
     let mut silent: Option<(Role, u64, Option<Instant>)> = None;
+    let mut tie = false;
     for role in Role::ALL {
         let seen = s.seen[role.index()];
         let deadline = match seen {
@@ -130,6 +147,7 @@ pub fn judge(
         };
         if deadline <= now {
             let unix = seen.map_or(s.alive_floor, |x| x.unix);
+            tie = silent.is_some_and(|(_, u, _)| unix == u);
             if silent.is_none_or(|(_, u, _)| unix < u) {
                 silent = Some((role, unix, seen.map(|x| x.at)));
             }
@@ -146,7 +164,11 @@ pub fn judge(
                 id,
                 target_at: unix,
                 start: s.terms.start,
-                reason: StopReason::Silence(role),
+                reason: if tie {
+                    StopReason::BothSilent
+                } else {
+                    StopReason::Silence(role)
+                },
                 last_seen,
                 not_before_chain: 0,
             })

@@ -16,8 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::chain::{Chain, StopOutcome};
-use crate::heartbeat::Role;
-use crate::liveness::{clamp_at, earliest_mining_time, StopReason, StopRequest};
+use crate::liveness::{clamp_at, earliest_mining_time, StopRequest};
 use crate::metrics::Metrics;
 use crate::sessions::{Confirmation, Registry};
 
@@ -217,8 +216,7 @@ pub async fn stop_one<C: Chain>(
     );
     // The relayer names the silent party: a booked session the student left bills its
     // minimum time (the escrow's `openFor`).
-    let student_silent = request.reason == StopReason::Silence(Role::Student);
-    let outcome = match chain.send_stop(id, at, student_silent).await {
+    let outcome = match chain.send_stop(id, at, request.reason.silent()).await {
         Ok(crate::chain::SentStop::Done(outcome)) => Ok(outcome),
         Ok(crate::chain::SentStop::Pending(pending)) => {
             drop(slot);

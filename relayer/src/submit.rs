@@ -40,24 +40,24 @@ pub enum Precheck {
 
 /// The raw chain operations a submission is made of.
 pub trait TxRpc: Send + Sync + 'static {
-    /// Dry-runs `stopAt(id, at, studentSilent)` from the relayer's address in the block
+    /// Dry-runs `stopAt(id, at, silent)` from the relayer's address in the block
     /// that will mine it: the gas it needs, or why it would revert.
     fn precheck(
         &self,
         id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
     ) -> impl Future<Output = Result<Precheck, ChainError>> + Send;
     /// The next nonce counting pending transactions.
     fn pending_nonce(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
     /// Current fee estimate.
     fn fees(&self) -> impl Future<Output = Result<Fees, ChainError>> + Send;
-    /// Signs and sends `stopAt(id, at, studentSilent)`; returns the transaction hash.
+    /// Signs and sends `stopAt(id, at, silent)`; returns the transaction hash.
     fn send(
         &self,
         id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
         nonce: u64,
         gas: u64,
         fees: Fees,
@@ -183,13 +183,8 @@ impl<R: TxRpc> Submitter<R> {
     ///
     /// # Errors
     /// As those two.
-    pub async fn stop_at(
-        &self,
-        id: U256,
-        at: u64,
-        student_silent: bool,
-    ) -> Result<StopOutcome, ChainError> {
-        match self.send(id, at, student_silent).await? {
+    pub async fn stop_at(&self, id: U256, at: u64, silent: u8) -> Result<StopOutcome, ChainError> {
+        match self.send(id, at, silent).await? {
             SentStop::Done(outcome) => Ok(outcome),
             SentStop::Pending(p) => self.confirm(p).await,
         }
@@ -201,15 +196,10 @@ impl<R: TxRpc> Submitter<R> {
     /// # Errors
     /// [`ChainError::Reverted`] when the escrow refuses for a lasting reason, or the RPC
     /// error that prevented sending.
-    pub async fn send(
-        &self,
-        id: U256,
-        mut at: u64,
-        student_silent: bool,
-    ) -> Result<SentStop, ChainError> {
+    pub async fn send(&self, id: U256, mut at: u64, silent: u8) -> Result<SentStop, ChainError> {
         let mut prechecks = 0;
         let gas = loop {
-            match self.rpc.precheck(id, at, student_silent).await? {
+            match self.rpc.precheck(id, at, silent).await? {
                 Precheck::Ok { gas } => break gas,
                 Precheck::AlreadyEnded => return Ok(SentStop::Done(StopOutcome::AlreadyEnded)),
                 Precheck::OutOfRange { earliest, latest } => {
@@ -230,17 +220,13 @@ impl<R: TxRpc> Submitter<R> {
         let mut nonce = self.next_nonce().await?;
         let mut resynced = false;
         loop {
-            match self
-                .rpc
-                .send(id, at, student_silent, nonce, gas, fees)
-                .await
-            {
+            match self.rpc.send(id, at, silent, nonce, gas, fees).await {
                 Ok(hash) => {
                     self.live.lock().unwrap().insert(nonce);
                     return Ok(SentStop::Pending(PendingStop {
                         id,
                         at,
-                        student_silent,
+                        silent,
                         nonce,
                         gas,
                         fees,
@@ -275,7 +261,7 @@ impl<R: TxRpc> Submitter<R> {
         let PendingStop {
             id,
             at,
-            student_silent,
+            silent,
             mut nonce,
             gas,
             mut fees,
@@ -317,11 +303,7 @@ impl<R: TxRpc> Submitter<R> {
                 Err(e) => debug!(session = %id, error = %e, "cannot read the pending nonce"),
             }
             debug!(session = %id, nonce, ?fees, "bumping fees");
-            match self
-                .rpc
-                .send(id, at, student_silent, nonce, gas, fees)
-                .await
-            {
+            match self.rpc.send(id, at, silent, nonce, gas, fees).await {
                 Ok(hash) => sent.push(hash),
                 // An earlier transaction of ours with this nonce got mined, or the
                 // replacement was not enough: wait for what is out there.
@@ -334,7 +316,7 @@ impl<R: TxRpc> Submitter<R> {
         match outcome {
             Some((tx, true)) => Ok(StopOutcome::Stopped { tx, at }),
             // Reverted on chain: most likely another relayer got there first.
-            Some((_, false)) => match self.rpc.precheck(id, at, student_silent).await? {
+            Some((_, false)) => match self.rpc.precheck(id, at, silent).await? {
                 Precheck::AlreadyEnded => Ok(StopOutcome::AlreadyEnded),
                 other => Err(ChainError::Reverted {
                     id,

@@ -310,8 +310,8 @@ async fn quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat() {
         "stopAt dated {} (session start {start}), tutor last seen {tutor_last}",
         on_chain.end
     );
-    // The tutor fell silent, not the student.
-    assert!(!stopped_for_student(&node, d.escrow, 1).await);
+    // The tutor fell silent, and is named.
+    assert_eq!(stopped_for(&node, d.escrow, 1).await, 2);
     assert_eq!(handle.metrics.stops_failed.get(), 0);
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
@@ -431,7 +431,7 @@ async fn stop_at_by_a_non_relayer_reverts_escrow_not_relayer() {
                 minuto_chain::bindings::ISessionEscrow::stopAtCall {
                     id: U256::from(1),
                     at: 0,
-                    student_silent: false,
+                    silent: 2,
                 }
                 .abi_encode(),
             )
@@ -588,7 +588,7 @@ async fn a_stop_for_a_session_already_ended_is_not_sent() {
     let chain = evm_chain(&node, d.escrow, |_| {}).await;
     let at = Clock::system().now_unix();
     assert_eq!(
-        chain.stop_at(U256::from(1), at, false).await.unwrap(),
+        chain.stop_at(U256::from(1), at, 2).await.unwrap(),
         StopOutcome::AlreadyEnded
     );
     // Nothing was sent: the relayer's nonce did not move, and the end stands.
@@ -607,7 +607,7 @@ async fn a_stop_is_confirmed_from_its_blocks_receipts() {
     let chain = evm_chain(&node, d.escrow, |_| {}).await;
     let at = start.max(Clock::system().now_unix() - 1);
     let StopOutcome::Stopped { tx, at: landed } =
-        chain.stop_at(U256::from(1), at, true).await.unwrap()
+        chain.stop_at(U256::from(1), at, 1).await.unwrap()
     else {
         panic!("not stopped")
     };
@@ -615,7 +615,7 @@ async fn a_stop_is_confirmed_from_its_blocks_receipts() {
     let on_chain = session(&node, d.escrow, 1).await;
     assert_eq!((on_chain.state, on_chain.end), (3, at));
     // The silent party reached the escrow as sent.
-    assert!(stopped_for_student(&node, d.escrow, 1).await);
+    assert_eq!(stopped_for(&node, d.escrow, 1).await, 1);
     let receipt = node.p.get_transaction_receipt(tx).await.unwrap().unwrap();
     assert!(receipt.status());
     let counts = chain.receipt_counts();
@@ -643,8 +643,7 @@ async fn a_stop_dropped_by_the_node_is_sent_again_and_mined() {
         .await
         .unwrap();
     let at = start.max(Clock::system().now_unix() - 1);
-    let SentStop::Pending(pending) = chain.send_stop(U256::from(1), at, false).await.unwrap()
-    else {
+    let SentStop::Pending(pending) = chain.send_stop(U256::from(1), at, 2).await.unwrap() else {
         panic!("expected a pending stop")
     };
     let dropped = pending.sent[0];
@@ -756,7 +755,7 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
         .unwrap();
     let at = start.max(Clock::system().now_unix() - 1);
     let StopOutcome::Stopped { at: landed, .. } =
-        chain.stop_at(U256::from(1), at, false).await.unwrap()
+        chain.stop_at(U256::from(1), at, 2).await.unwrap()
     else {
         panic!("not stopped")
     };
@@ -765,7 +764,7 @@ async fn a_node_refusing_block_overrides_gets_dry_runs_on_the_pending_block() {
     // Asked once with overrides; from then on straight to the pending block, which
     // still tells an ended session apart.
     assert_eq!(
-        chain.stop_at(U256::from(1), at, false).await.unwrap(),
+        chain.stop_at(U256::from(1), at, 2).await.unwrap(),
         StopOutcome::AlreadyEnded
     );
     assert_eq!(refused.load(std::sync::atomic::Ordering::SeqCst), 1);
@@ -1001,7 +1000,7 @@ async fn a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_l
     let now = Clock::system().now_unix();
     let at1 = session(&node, d.escrow, 1).await.start.max(now - 1);
     let at2 = session(&node, d.escrow, 2).await.start.max(now - 1);
-    let SentStop::Pending(stuck) = chain.send_stop(U256::from(1), at1, false).await.unwrap() else {
+    let SentStop::Pending(stuck) = chain.send_stop(U256::from(1), at1, 2).await.unwrap() else {
         panic!("expected a pending stop")
     };
     let high = stuck.fees.max_fee_per_gas * 10;
@@ -1039,7 +1038,7 @@ async fn a_stop_stuck_below_a_risen_base_fee_is_replaced_at_the_going_fees_and_l
         .await
         .unwrap()
         .is_none());
-    let SentStop::Pending(later) = chain.send_stop(U256::from(2), at2, false).await.unwrap() else {
+    let SentStop::Pending(later) = chain.send_stop(U256::from(2), at2, 2).await.unwrap() else {
         panic!("expected a pending stop")
     };
     assert_eq!(later.nonce, stuck.nonce + 1);

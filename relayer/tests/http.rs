@@ -62,7 +62,7 @@ impl Chain for FakeChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(MAX_BACKDATE)
     }
-    async fn stop_at(&self, _id: U256, at: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, _id: U256, at: u64, _: u8) -> Result<StopOutcome, ChainError> {
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
     }
     async fn is_relayer(&self) -> Result<bool, ChainError> {

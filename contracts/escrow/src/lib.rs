@@ -78,6 +78,14 @@ pub const MAX_SESSIONS: u64 = u32::MAX as u64;
 /// beside the mark [`TUTOR_ENDED`].
 pub const MAX_MIN_BILLED: u16 = 0xfffd;
 
+/// `stopAt`'s `silent`: the relayer cannot tell which party fell silent (both were last
+/// heard at the same time), or it stops a session whose deposit ran out.
+pub const SILENT_UNKNOWN: u8 = 0;
+/// `stopAt`'s `silent`: the student fell silent.
+pub const SILENT_STUDENT: u8 = 1;
+/// `stopAt`'s `silent`: the tutor fell silent.
+pub const SILENT_TUTOR: u8 = 2;
+
 /// The value a booked session's [`session::BOOKED`] field takes when its tutor ended it
 /// while its deposit still ran (see [`ended_by_tutor`](SessionEscrow::ended_by_tutor)).
 pub const TUTOR_ENDED: u64 = 0xffff;
@@ -772,14 +780,25 @@ impl SessionEscrow {
         if caller != student && caller != tutor && now < self.accrual(id).exhausted_at() {
             return Err(EscrowUnauthorized { id, caller }.into());
         }
-        self.settle(id, now, caller, caller == student)
+        let ender = if caller == student {
+            SILENT_STUDENT
+        } else if caller == tutor {
+            SILENT_TUTOR
+        } else {
+            SILENT_UNKNOWN
+        };
+        self.settle(id, now, caller, ender)
     }
 
     /// A relayer ends an Active session at `at`, the last moment the silent party was
     /// seen alive, so the student pays nothing for the detection window; then settles.
-    /// `student_silent` names the silent party: the student (`true`; a booked session
-    /// then bills at least its minimum time, see [`open_for`](Self::open_for)), or the
-    /// tutor or nobody (funds used up) (`false`).
+    /// `silent` names the silent party: [`SILENT_STUDENT`] (1; a booked session then
+    /// bills at least its minimum time, see [`open_for`](Self::open_for)),
+    /// [`SILENT_TUTOR`] (2; a booked session is then marked
+    /// [`ended_by_tutor`](Self::ended_by_tutor) if its deposit still ran), or
+    /// [`SILENT_UNKNOWN`] (0: both fell silent at once, or the funds are used up; the
+    /// seconds held, nobody marked). The deployed router refuses any other value as
+    /// malformed call data; called otherwise, it counts as 0.
     /// `at` must lie in `[max(start, now − maxBackdate, paid-out time), now]`, where the
     /// paid-out time is what the tutor's withdrawals already covered (never later than
     /// `now − maxBackdate` unless the admin has since raised the backdate).
@@ -790,7 +809,7 @@ impl SessionEscrow {
     ///
     /// # Events
     /// `PayoutCredited` for each refused payout, then `SessionEnded`.
-    pub fn stop_at(&mut self, id: U256, at: u64, student_silent: bool) -> Result<(), Error> {
+    pub fn stop_at(&mut self, id: U256, at: u64, silent: u8) -> Result<(), Error> {
         let caller = msg::sender();
         if !self.relayers.get(key(caller)).flag(value::FLAG) {
             return Err(EscrowNotRelayer { caller }.into());
@@ -813,7 +832,7 @@ impl SessionEscrow {
             }
             .into());
         }
-        self.settle(id, at, caller, student_silent)
+        self.settle(id, at, caller, silent)
     }
 
     /// Cancels an Open session and refunds the whole deposit to the student. The student
@@ -1560,7 +1579,9 @@ impl SessionEscrow {
 
     /// Ends an Active session at `at` (or when its funds ran out, if earlier) and pays
     /// everyone. State is written before any transfer.
-    fn settle(&mut self, id: U256, at: u64, by: Address, by_student: bool) -> Result<(), Error> {
+    /// `ender` is whose doing the end is: [`SILENT_STUDENT`], [`SILENT_TUTOR`] or neither.
+    fn settle(&mut self, id: U256, at: u64, by: Address, ender: u8) -> Result<(), Error> {
+        let by_student = ender == SILENT_STUDENT;
         let accrual = self.accrual(id);
         let exhausted = accrual.exhausted_at();
         let end = at.min(exhausted);
@@ -1581,8 +1602,12 @@ impl SessionEscrow {
         s.set_uint(session::END, end);
         if booked != 0 && !by_student {
             // Not the student's doing: the seconds held, and the `billed` view says so.
-            // The tutor's, unless the deposit ran out (a third party may stop only then).
-            let mark = if end < exhausted { TUTOR_ENDED } else { 1 };
+            // Marked when the tutor's, unless the deposit ran out.
+            let mark = if ender == SILENT_TUTOR && end < exhausted {
+                TUTOR_ENDED
+            } else {
+                1
+            };
             s.set_uint(session::BOOKED, mark);
         }
 

@@ -44,7 +44,7 @@ const START: u32 = selector!("start", U256, Address);
 const TOP_UP: u32 = selector!("topUp", U256, U256);
 const WITHDRAW: u32 = selector!("withdraw", U256);
 const STOP: u32 = selector!("stop", U256);
-const STOP_AT: u32 = selector!("stopAt", U256, u64, bool);
+const STOP_AT: u32 = selector!("stopAt", U256, u64, u8);
 const CANCEL: u32 = selector!("cancel", U256);
 const CLAIM: u32 = selector!("claim", Address, Address);
 const CANCEL_ACCEPTANCE: u32 = selector!("cancelAcceptance", U256);
@@ -130,7 +130,13 @@ impl SessionEscrow {
             TOP_UP => empty(self.top_up(a.u256(0)?, a.u256(1)?)),
             WITHDRAW => one(self.withdraw(a.u256(0)?)),
             STOP => empty(self.stop(a.u256(0)?)),
-            STOP_AT => empty(self.stop_at(a.u256(0)?, a.uint(1, 8)?, a.bool(2)?)),
+            STOP_AT => {
+                // `silent` is 0, 1 or 2; anything else is malformed.
+                let silent = a
+                    .uint(2, 1)
+                    .filter(|s| *s <= u64::from(crate::SILENT_TUTOR))?;
+                empty(self.stop_at(a.u256(0)?, a.uint(1, 8)?, silent as u8))
+            }
             CANCEL => empty(self.cancel(a.u256(0)?)),
             CLAIM => one(self.claim(a.address(0)?, a.address(1)?)),
             CANCEL_ACCEPTANCE => empty(self.cancel_acceptance(a.u256(0)?)),

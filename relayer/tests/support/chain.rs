@@ -39,7 +39,7 @@ sol! {
         function start(uint256 id, address tutorKey) external;
         function stop(uint256 id) external;
         function session(uint256 id) external view returns (SessionView memory);
-        function stoppedForStudent(uint256 id) external view returns (bool);
+        function stoppedFor(uint256 id) external view returns (uint8);
     }
 }
 
@@ -154,14 +154,14 @@ pub async fn session(node: &Node, escrow: Address, id: u64) -> SessionView {
     IEscrowDouble::sessionCall::abi_decode_returns(&out).unwrap()
 }
 
-/// Whether the relayer's stop of session `id` named the student silent.
-pub async fn stopped_for_student(node: &Node, escrow: Address, id: u64) -> bool {
-    let call = IEscrowDouble::stoppedForStudentCall { id: U256::from(id) };
+/// The silent party the relayer's stop of session `id` named (`stopAt`'s `silent`).
+pub async fn stopped_for(node: &Node, escrow: Address, id: u64) -> u8 {
+    let call = IEscrowDouble::stoppedForCall { id: U256::from(id) };
     let call = TransactionRequest::default()
         .to(escrow)
         .input(Bytes::from(call.abi_encode()).into());
     let out = node.p.call(call).await.unwrap();
-    IEscrowDouble::stoppedForStudentCall::abi_decode_returns(&out).unwrap()
+    IEscrowDouble::stoppedForCall::abi_decode_returns(&out).unwrap()
 }
 
 /// Opens and starts the escrow's next session (100 base units a second, 1,000,000

@@ -62,7 +62,7 @@ impl Chain for FakeChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(60)
     }
-    async fn stop_at(&self, _: U256, _: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, _: U256, _: u64, _: u8) -> Result<StopOutcome, ChainError> {
         Ok(StopOutcome::AlreadyEnded)
     }
     async fn block_hash(&self, n: u64) -> Result<Option<alloy_primitives::B256>, ChainError> {

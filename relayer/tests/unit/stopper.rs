@@ -33,8 +33,8 @@ const BACKDATE: u64 = 3600;
 struct FakeChain {
     clock: Clock,
     stops: Mutex<Vec<(U256, u64, Instant)>>,
-    /// `studentSilent` of each stop.
-    student_silent: Mutex<Vec<bool>>,
+    /// `silent` of each stop.
+    silent: Mutex<Vec<u8>>,
     ended: Mutex<Vec<U256>>,
     fail_next: Mutex<u32>,
     /// When set, the latest block's timestamp stays here (a chain mining nothing).
@@ -46,7 +46,7 @@ impl FakeChain {
         Self {
             clock,
             stops: Mutex::default(),
-            student_silent: Mutex::default(),
+            silent: Mutex::default(),
             ended: Mutex::default(),
             fail_next: Mutex::new(0),
             quiet_head: Mutex::new(None),
@@ -55,8 +55,8 @@ impl FakeChain {
     fn stops(&self) -> Vec<(U256, u64, Instant)> {
         self.stops.lock().unwrap().clone()
     }
-    fn student_silent(&self) -> Vec<bool> {
-        self.student_silent.lock().unwrap().clone()
+    fn silent(&self) -> Vec<u8> {
+        self.silent.lock().unwrap().clone()
     }
 }
 
@@ -74,12 +74,7 @@ impl Chain for FakeChain {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(
-        &self,
-        id: U256,
-        at: u64,
-        student_silent: bool,
-    ) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, id: U256, at: u64, silent: u8) -> Result<StopOutcome, ChainError> {
         {
             let mut fail = self.fail_next.lock().unwrap();
             if *fail > 0 {
@@ -92,7 +87,7 @@ impl Chain for FakeChain {
         }
         self.ended.lock().unwrap().push(id);
         self.stops.lock().unwrap().push((id, at, Instant::now()));
-        self.student_silent.lock().unwrap().push(student_silent);
+        self.silent.lock().unwrap().push(silent);
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })
     }
 }
@@ -201,7 +196,7 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     assert_eq!(stops[0].0, U256::from(1));
     assert_eq!(stops[0].1, tutor_last);
     // The tutor was silent, not the student: a booked session bills the seconds held.
-    assert_eq!(rig.chain.student_silent(), [false]);
+    assert_eq!(rig.chain.silent(), [2]);
     // Detected 10 s after the last ping, not later.
     let detected = rig.registry.clock().unix_ms_of(stops[0].2);
     assert_eq!(detected, (tutor_last + 10) * 1000);
@@ -224,7 +219,7 @@ async fn silent_tutor_is_stopped_at_last_heartbeat_after_timeout() {
     rig.cancel.cancel();
 }
 
-/// The silent student is named to the escrow (`studentSilent`): a booked session then
+/// The silent student is named to the escrow (`silent` 1): a booked session then
 /// bills its minimum time (audit 15, H1).
 #[tokio::test(start_paused = true)]
 async fn a_silent_student_is_stopped_naming_the_student() {
@@ -233,7 +228,7 @@ async fn a_silent_student_is_stopped_naming_the_student() {
     let stops = rig.chain.stops();
     assert_eq!(stops.len(), 1, "{stops:?}");
     assert_eq!(stops[0].1, T0 + 25);
-    assert_eq!(rig.chain.student_silent(), [true]);
+    assert_eq!(rig.chain.silent(), [1]);
     rig.cancel.cancel();
 }
 
@@ -405,12 +400,13 @@ async fn no_stop_is_sent_while_removed_from_the_relayer_set() {
     assert!(rig.chain.stops().is_empty());
     assert_eq!(rig.metrics.stops_submitted.get(), 0);
     // Re-authorized: the session is stopped at the next judgement, still at its
-    // start (nobody was ever heard).
+    // start (nobody was ever heard), naming nobody.
     rig.registry.set_authorized(true);
     sleep_s(6).await;
     let stops = rig.chain.stops();
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0].1, T0);
+    assert_eq!(rig.chain.silent(), [0]);
     rig.cancel.cancel();
 }
 
@@ -428,23 +424,54 @@ async fn ended_event_removes_session_without_stop() {
     rig.cancel.cancel();
 }
 
-#[tokio::test(start_paused = true)]
-async fn judge_picks_the_party_silent_longest_and_waits_for_the_earliest_deadline() {
+/// A registry judged directly: 10 s silence, 20 s grace from `T0`.
+fn judged() -> (Clock, LivenessConfig, Registry) {
     let clock = Clock::starting_at(T0_MS);
     let cfg = LivenessConfig {
         silence_timeout: Duration::from_secs(10),
         grace_period: Duration::from_secs(20),
         started: clock.now(),
     };
-    let r = Registry::new(
-        clock,
-        cfg,
-        Rate {
-            per_second: 100.0,
-            burst: 100.0,
-        },
-        BACKDATE,
-    );
+    let rate = Rate {
+        per_second: 100.0,
+        burst: 100.0,
+    };
+    (clock, cfg, Registry::new(clock, cfg, rate, BACKDATE))
+}
+
+/// Both parties last heard in the same second: nobody can tell whose doing the silence
+/// is, so the stop names neither (`silent` 0: a booked session bills the seconds held and
+/// counts nothing against the tutor); a second apart, the earlier is named.
+#[tokio::test(start_paused = true)]
+async fn judge_names_nobody_when_both_fell_silent_in_the_same_second() {
+    let (clock, cfg, r) = judged();
+    open_and_start(&r, 1, T0, 1_000_000);
+    open_and_start(&r, 2, T0, 1_000_000);
+    sleep_s(21).await;
+    for role in Role::ALL {
+        ping(&r, 1, role, 1); // both at T0+21
+    }
+    ping(&r, 2, Role::Student, 1); // T0+21
+    sleep_s(1).await;
+    ping(&r, 2, Role::Tutor, 1); // T0+22
+    sleep_s(20).await;
+    let judged = |id: u64| {
+        let s = r.status(U256::from(id)).unwrap().session;
+        match judge(U256::from(id), s.watched(), Instant::now(), &clock, &cfg) {
+            Verdict::Stop(req) => (req.reason, req.target_at, req.reason.silent()),
+            other => panic!("expected a stop, got {other:?}"),
+        }
+    };
+    assert_eq!(judged(1), (StopReason::BothSilent, T0 + 21, 0));
+    assert_eq!(judged(2), (StopReason::Silence(Role::Student), T0 + 21, 1));
+    assert_eq!(StopReason::Silence(Role::Tutor).silent(), 2);
+    assert_eq!(StopReason::Exhausted.silent(), 0);
+    assert_eq!(StopReason::BothSilent.as_str(), "both_silent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn judge_picks_the_party_silent_longest_and_waits_for_the_earliest_deadline() {
+    let (clock, cfg, r) = judged();
     open_and_start(&r, 1, T0, 1_000_000);
     sleep_s(21).await;
     ping(&r, 1, Role::Tutor, 1); // T0+21
@@ -534,10 +561,10 @@ impl Chain for SlowMining {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, _: U256, _: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, _: U256, _: u64, _: u8) -> Result<StopOutcome, ChainError> {
         unreachable!("the stopper sends and confirms separately")
     }
-    async fn send_stop(&self, id: U256, at: u64, silent: bool) -> Result<SentStop, ChainError> {
+    async fn send_stop(&self, id: U256, at: u64, silent: u8) -> Result<SentStop, ChainError> {
         self.sends.lock().unwrap().push((id, Instant::now()));
         let sub = minuto_relayer::submit::Submitter::new(Instant1(at), crate::submit::cfg());
         sub.send(id, at, silent).await
@@ -559,7 +586,7 @@ impl minuto_relayer::submit::TxRpc for Instant1 {
         &self,
         _: U256,
         _: u64,
-        _: bool,
+        _: u8,
     ) -> Result<minuto_relayer::submit::Precheck, ChainError> {
         Ok(minuto_relayer::submit::Precheck::Ok { gas: 1 })
     }
@@ -576,7 +603,7 @@ impl minuto_relayer::submit::TxRpc for Instant1 {
         &self,
         _: U256,
         _: u64,
-        _: bool,
+        _: u8,
         _: u64,
         _: u64,
         _: minuto_relayer::submit::Fees,
@@ -640,7 +667,7 @@ impl Chain for SlowSend {
     async fn max_backdate(&self) -> Result<u64, ChainError> {
         Ok(BACKDATE)
     }
-    async fn stop_at(&self, id: U256, at: u64, _: bool) -> Result<StopOutcome, ChainError> {
+    async fn stop_at(&self, id: U256, at: u64, _: u8) -> Result<StopOutcome, ChainError> {
         tokio::time::sleep(Duration::from_secs(5)).await;
         self.sends.lock().unwrap().push(id);
         Ok(StopOutcome::Stopped { tx: B256::ZERO, at })

@@ -31,7 +31,7 @@ struct FakeState {
     /// The going fees, once they differ from 1,000 / 100 per gas.
     going: Option<Fees>,
     /// `studentSilent` of each transaction sent.
-    student_silent: Vec<bool>,
+    silent: Vec<u8>,
 }
 
 impl FakeState {
@@ -47,7 +47,7 @@ impl FakeState {
 struct FakeRpc(StdMutex<FakeState>);
 
 impl TxRpc for FakeRpc {
-    async fn precheck(&self, _id: U256, _at: u64, _: bool) -> Result<Precheck, ChainError> {
+    async fn precheck(&self, _id: U256, _at: u64, _: u8) -> Result<Precheck, ChainError> {
         let mut s = self.0.lock().unwrap();
         s.precheck_calls += 1;
         Ok(if s.prechecks.is_empty() {
@@ -69,13 +69,13 @@ impl TxRpc for FakeRpc {
         &self,
         _id: U256,
         at: u64,
-        student_silent: bool,
+        silent: u8,
         nonce: u64,
         _gas: u64,
         fees: Fees,
     ) -> Result<B256, ChainError> {
         let mut s = self.0.lock().unwrap();
-        s.student_silent.push(student_silent);
+        s.silent.push(silent);
         if s.nonce_too_low_once {
             s.nonce_too_low_once = false;
             s.pending_nonce += 1;
@@ -137,7 +137,7 @@ async fn stop_at_already_ended_sends_nothing() {
     let rpc = FakeRpc::default();
     rpc.0.lock().unwrap().prechecks = vec![Precheck::AlreadyEnded];
     let sub = Submitter::new(rpc, cfg());
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(out, StopOutcome::AlreadyEnded);
     assert!(sub.rpc().0.lock().unwrap().sends.is_empty());
 }
@@ -152,7 +152,7 @@ async fn stop_at_mined_first_time_uses_pending_nonce_then_increments() {
         s.mined_after.insert(2, (0, true));
     }
     let sub = Submitter::new(rpc, cfg());
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(
         out,
         StopOutcome::Stopped {
@@ -160,7 +160,7 @@ async fn stop_at_mined_first_time_uses_pending_nonce_then_increments() {
             at: 100
         }
     );
-    sub.stop_at(U256::from(2), 101, false).await.unwrap();
+    sub.stop_at(U256::from(2), 101, 2).await.unwrap();
     let s = sub.rpc().0.lock().unwrap();
     assert_eq!(s.sends.iter().map(|x| x.0).collect::<Vec<_>>(), vec![5, 6]);
 }
@@ -173,7 +173,7 @@ async fn sends_pipeline_nonces_without_waiting_for_mining() {
     let started = Instant::now();
     let mut nonces = Vec::new();
     for id in 1..=3u64 {
-        match sub.send(U256::from(id), 100, false).await.unwrap() {
+        match sub.send(U256::from(id), 100, 2).await.unwrap() {
             SentStop::Pending(p) => nonces.push(p.nonce),
             other => panic!("{other:?}"),
         }
@@ -198,7 +198,7 @@ async fn stop_at_bumps_fees_and_replaces_with_same_nonce() {
     }
     let sub = Submitter::new(rpc, cfg());
     let started = Instant::now();
-    let out = sub.stop_at(U256::from(1), 100, true).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 1).await.unwrap();
     assert_eq!(
         out,
         StopOutcome::Stopped {
@@ -207,7 +207,7 @@ async fn stop_at_bumps_fees_and_replaces_with_same_nonce() {
         }
     );
     // The replacement is the same call: the student named silent both times.
-    assert_eq!(sub.rpc().0.lock().unwrap().student_silent, [true, true]);
+    assert_eq!(sub.rpc().0.lock().unwrap().silent, [1, 1]);
     // One full receipt timeout passed before the replacement.
     assert!(started.elapsed() >= Duration::from_secs(10));
     assert!(started.elapsed() < Duration::from_secs(12));
@@ -229,7 +229,7 @@ async fn stop_at_gives_up_after_max_attempts_and_resyncs_nonce() {
     let rpc = FakeRpc::default();
     rpc.0.lock().unwrap().pending_nonce = 3;
     let sub = Submitter::new(rpc, cfg());
-    let err = sub.stop_at(U256::from(1), 100, false).await.unwrap_err();
+    let err = sub.stop_at(U256::from(1), 100, 2).await.unwrap_err();
     assert!(matches!(err, ChainError::NotMined { attempts: 3, .. }));
     {
         let mut s = sub.rpc().0.lock().unwrap();
@@ -239,7 +239,7 @@ async fn stop_at_gives_up_after_max_attempts_and_resyncs_nonce() {
         s.pending_nonce = 4;
         s.mined_after.insert(4, (0, true));
     }
-    sub.stop_at(U256::from(2), 100, false).await.unwrap();
+    sub.stop_at(U256::from(2), 100, 2).await.unwrap();
     assert_eq!(sub.rpc().0.lock().unwrap().sends[3].0, 4);
 }
 
@@ -255,7 +255,7 @@ async fn stop_at_reclamps_when_contract_reports_bounds() {
         s.mined_after.insert(1, (0, true));
     }
     let sub = Submitter::new(rpc, cfg());
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(
         out,
         StopOutcome::Stopped {
@@ -275,7 +275,7 @@ async fn stop_at_reverted_on_chain_but_ended_by_other_relayer_is_success() {
         s.mined_after.insert(1, (0, false));
     }
     let sub = Submitter::new(rpc, cfg());
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(out, StopOutcome::AlreadyEnded);
 }
 
@@ -289,7 +289,7 @@ async fn stop_at_resyncs_on_nonce_too_low() {
         s.mined_after.insert(1, (0, true));
     }
     let sub = Submitter::new(rpc, cfg());
-    sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     let s = sub.rpc().0.lock().unwrap();
     assert_eq!(s.sends.len(), 1);
     assert_eq!(s.sends[0].0, 2);
@@ -300,7 +300,7 @@ async fn stop_at_lasting_revert_is_an_error_without_sending() {
     let rpc = FakeRpc::default();
     rpc.0.lock().unwrap().prechecks = vec![Precheck::Reverted("EscrowNotRelayer".into())];
     let sub = Submitter::new(rpc, cfg());
-    let err = sub.stop_at(U256::from(1), 100, false).await.unwrap_err();
+    let err = sub.stop_at(U256::from(1), 100, 2).await.unwrap_err();
     assert!(matches!(err, ChainError::Reverted { at: 100, .. }));
     assert!(sub.rpc().0.lock().unwrap().sends.is_empty());
 }
@@ -331,7 +331,7 @@ async fn receipts_of_concurrent_stops_come_from_one_scan_per_block() {
     let sub = std::sync::Arc::new(Submitter::new(rpc, cfg()));
     let mut pending = Vec::new();
     for id in 1..=20u64 {
-        match sub.send(U256::from(id), 100, false).await.unwrap() {
+        match sub.send(U256::from(id), 100, 2).await.unwrap() {
             SentStop::Pending(p) => pending.push(p),
             other => panic!("{other:?}"),
         }
@@ -375,7 +375,7 @@ async fn a_stop_whose_block_cannot_be_read_is_looked_up_before_it_is_replaced() 
     }
     let sub = Submitter::new(rpc, cfg());
     let started = Instant::now();
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(
         out,
         StopOutcome::Stopped {
@@ -403,7 +403,7 @@ async fn a_dropped_stop_is_sent_again_under_its_nonce_and_found_in_a_block() {
         s.mined_after.insert(2, (0, true));
     }
     let sub = Submitter::new(rpc, cfg());
-    let out = sub.stop_at(U256::from(1), 100, false).await.unwrap();
+    let out = sub.stop_at(U256::from(1), 100, 2).await.unwrap();
     assert_eq!(
         out,
         StopOutcome::Stopped {
@@ -429,7 +429,7 @@ async fn a_stop_above_a_nonce_gap_is_sent_again_under_the_nodes_nonce() {
         s.mined_after.insert(2, (0, true));
     }
     let sub = Submitter::new(rpc, cfg());
-    let SentStop::Pending(p) = sub.send(U256::from(1), 100, false).await.unwrap() else {
+    let SentStop::Pending(p) = sub.send(U256::from(1), 100, 2).await.unwrap() else {
         panic!("expected a pending stop")
     };
     assert_eq!(p.nonce, 7);
@@ -451,7 +451,7 @@ async fn a_stop_above_a_nonce_gap_is_sent_again_under_the_nodes_nonce() {
         assert_eq!(s.sends[1].2.max_fee_per_gas, 1_250);
     }
     // The counter follows the node from there.
-    match sub.send(U256::from(2), 100, false).await.unwrap() {
+    match sub.send(U256::from(2), 100, 2).await.unwrap() {
         SentStop::Pending(p) => assert_eq!(p.nonce, 6),
         other => panic!("{other:?}"),
     }
@@ -470,7 +470,7 @@ async fn a_replacement_pays_at_least_the_going_fees_within_the_cap() {
                 ..cfg()
             },
         );
-        let SentStop::Pending(p) = sub.send(U256::from(1), 100, false).await.unwrap() else {
+        let SentStop::Pending(p) = sub.send(U256::from(1), 100, 2).await.unwrap() else {
             panic!("not pending")
         };
         // The base fee jumps past the stop's cap: 25 % more would never catch up.
@@ -501,10 +501,10 @@ async fn a_replacement_pays_at_least_the_going_fees_within_the_cap() {
 async fn a_stop_above_a_stuck_one_never_takes_its_nonce_while_it_is_watched() {
     // The node's pending nonce stays 0 throughout, and nothing is mined.
     let sub = Submitter::new(FakeRpc::default(), cfg());
-    let SentStop::Pending(stuck) = sub.send(U256::from(1), 100, false).await.unwrap() else {
+    let SentStop::Pending(stuck) = sub.send(U256::from(1), 100, 2).await.unwrap() else {
         panic!("not pending")
     };
-    let SentStop::Pending(above) = sub.send(U256::from(2), 200, false).await.unwrap() else {
+    let SentStop::Pending(above) = sub.send(U256::from(2), 200, 2).await.unwrap() else {
         panic!("not pending")
     };
     assert_eq!((stuck.nonce, above.nonce), (0, 1));

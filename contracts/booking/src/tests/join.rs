@@ -8,7 +8,7 @@ use alloy_sol_types::SolError;
 use super::*;
 use minuto_escrow::{
     EscrowInvalidAddress, EscrowInvalidState, EscrowStartWindowOpen, SessionCancelled,
-    SessionOpened,
+    SessionOpened, SILENT_STUDENT, SILENT_TUTOR,
 };
 
 fn escrow_error(e: impl alloy_sol_types::SolError) -> Error {
@@ -743,7 +743,7 @@ fn only_the_tutors_end_short_of_the_booked_duration_is_counted(
     w.advance_to(start + 600);
     escrow
         .sender(relayer)
-        .stop_at(session, start + 580, false)
+        .stop_at(session, start + 580, SILENT_TUTOR)
         .motsu_unwrap();
     report(id).motsu_unwrap();
     booking.assert_emitted(&BookingTutorEndedEarly {
@@ -762,7 +762,7 @@ fn only_the_tutors_end_short_of_the_booked_duration_is_counted(
             let at = w.now() - 10;
             escrow
                 .sender(relayer)
-                .stop_at(session, at, true)
+                .stop_at(session, at, SILENT_STUDENT)
                 .motsu_unwrap();
         } else {
             escrow.sender(w.student).stop(session).motsu_unwrap();

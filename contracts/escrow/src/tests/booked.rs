@@ -139,7 +139,7 @@ fn a_student_ending_a_booked_session_early_pays_its_minimum_time(
     clock::advance(20);
     escrow
         .sender(p.relayer)
-        .stop_at(id, start + 5, true)
+        .stop_at(id, start + 5, SILENT_STUDENT)
         .motsu_unwrap();
     ended(
         &escrow,
@@ -215,7 +215,7 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
     clock::advance(20);
     escrow
         .sender(p.relayer)
-        .stop_at(id, start + 5, false)
+        .stop_at(id, start + 5, SILENT_TUTOR)
         .motsu_unwrap();
     ended(
         &escrow,
@@ -247,7 +247,8 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
 
 /// Audit 15, L2: `endedByTutor` marks exactly the booked sessions the tutor ended (own
 /// stop or silence) while the deposit still ran, whatever the minimum time (a tutor
-/// with no fees too); the booking contract counts those shorter than booked.
+/// with no fees too); the booking contract counts those shorter than booked. A relayer's
+/// stop naming nobody marks nobody.
 #[motsu::test]
 fn ended_by_tutor_marks_only_a_booked_session_the_tutor_ended_early(
     escrow: Contract<SessionEscrow>,
@@ -280,9 +281,23 @@ fn ended_by_tutor_marks_only_a_booked_session_the_tutor_ended_early(
     clock::advance(10);
     escrow
         .sender(p.relayer)
-        .stop_at(id, start + 4, true)
+        .stop_at(id, start + 4, SILENT_STUDENT)
         .motsu_unwrap();
     assert!(!ended_by_tutor(id).motsu_unwrap());
+
+    // The relayer cannot tell who fell silent (both at once): the seconds held, no
+    // minimum, nobody marked.
+    let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
+    clock::advance(30);
+    escrow
+        .sender(p.relayer)
+        .stop_at(id, start + 20, SILENT_UNKNOWN)
+        .motsu_unwrap();
+    assert!(!ended_by_tutor(id).motsu_unwrap());
+    assert_eq!(
+        escrow.sender(p.student).billed(id).motsu_unwrap(),
+        u(20 * RATE_PER_SEC)
+    );
 
     // The tutor's stop once the deposit ran out (1,000 s): the lesson was held in full.
     let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));

@@ -750,7 +750,7 @@ fn stop_settles_exactly_once(
     }
     let err = escrow
         .sender(p.relayer)
-        .stop_at(id, now(), true)
+        .stop_at(id, now(), SILENT_STUDENT)
         .motsu_unwrap_err();
     assert_eq!(err, EscrowInvalidState { id, state: 3 }.into());
     let err = escrow.sender(p.tutor).withdraw(id).motsu_unwrap_err();
@@ -829,7 +829,7 @@ fn stop_at_bills_up_to_the_silent_peers_last_heartbeat(
     clock::advance(12); // the relayer's detection window
     escrow
         .sender(p.relayer)
-        .stop_at(id, last_seen, true)
+        .stop_at(id, last_seen, SILENT_STUDENT)
         .motsu_unwrap();
     escrow.assert_emitted(&SessionEnded {
         id,
@@ -856,7 +856,7 @@ fn stop_at_rejects_anyone_but_a_relayer(
     for caller in [p.student, p.tutor, p.admin] {
         let err = escrow
             .sender(caller)
-            .stop_at(id, now(), true)
+            .stop_at(id, now(), SILENT_STUDENT)
             .motsu_unwrap_err();
         assert_eq!(err, EscrowNotRelayer { caller }.into());
     }
@@ -871,7 +871,7 @@ fn stop_at_rejects_anyone_but_a_relayer(
     });
     let err = escrow
         .sender(p.relayer)
-        .stop_at(id, now(), true)
+        .stop_at(id, now(), SILENT_STUDENT)
         .motsu_unwrap_err();
     assert_eq!(err, EscrowNotRelayer { caller: p.relayer }.into());
 }
@@ -892,7 +892,7 @@ fn stop_at_rejects_future_before_start_and_too_old_times(
     for at in [latest + 1, start - 1] {
         let err = escrow
             .sender(p.relayer)
-            .stop_at(id, at, true)
+            .stop_at(id, at, SILENT_STUDENT)
             .motsu_unwrap_err();
         assert_eq!(
             err,
@@ -910,7 +910,7 @@ fn stop_at_rejects_future_before_start_and_too_old_times(
     let earliest = latest - u64::from(MAX_BACKDATE);
     let err = escrow
         .sender(p.relayer)
-        .stop_at(id, earliest - 1, true)
+        .stop_at(id, earliest - 1, SILENT_STUDENT)
         .motsu_unwrap_err();
     assert_eq!(
         err,
@@ -924,7 +924,7 @@ fn stop_at_rejects_future_before_start_and_too_old_times(
     );
     escrow
         .sender(p.relayer)
-        .stop_at(id, earliest, true)
+        .stop_at(id, earliest, SILENT_STUDENT)
         .motsu_unwrap();
     assert_eq!(
         escrow.sender(p.relayer).session(id).motsu_unwrap().end,
@@ -1157,7 +1157,7 @@ fn pause_blocks_new_money_but_never_money_leaving(
     clock::advance(5);
     escrow
         .sender(p.relayer)
-        .stop_at(active, now(), true)
+        .stop_at(active, now(), SILENT_STUDENT)
         .motsu_unwrap();
     escrow.sender(p.student).stop(by_student).motsu_unwrap();
     escrow.sender(p.tutor).stop(by_tutor).motsu_unwrap();
@@ -1186,7 +1186,7 @@ fn withdraw_never_pays_for_time_a_relayer_stop_can_take_back(
     );
     escrow
         .sender(p.relayer)
-        .stop_at(id, last_seen, true)
+        .stop_at(id, last_seen, SILENT_STUDENT)
         .motsu_unwrap();
     let billed = u128::from(last_seen - start) * RATE_PER_SEC;
     escrow.assert_emitted(&SessionEnded {
@@ -1224,7 +1224,7 @@ fn stop_at_cannot_reach_before_what_withdrawals_paid_out(
     let latest = now();
     let err = escrow
         .sender(p.relayer)
-        .stop_at(id, paid_through - 1, true)
+        .stop_at(id, paid_through - 1, SILENT_STUDENT)
         .motsu_unwrap_err();
     assert_eq!(
         err,
@@ -1238,7 +1238,7 @@ fn stop_at_cannot_reach_before_what_withdrawals_paid_out(
     );
     escrow
         .sender(p.relayer)
-        .stop_at(id, paid_through, true)
+        .stop_at(id, paid_through, SILENT_STUDENT)
         .motsu_unwrap();
     assert_eq!(balance(&token, escrow.address()), 0);
 }

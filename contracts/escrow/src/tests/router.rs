@@ -154,14 +154,13 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         u(390_000)
     );
     let at = now() - 10;
-    let student_silent = false;
     call(
         &escrow,
         p.relayer,
         I::stopAtCall {
             id,
             at,
-            student_silent,
+            silent: SILENT_TUTOR,
         },
     )
     .unwrap();
@@ -254,7 +253,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
     let stop = I::stopAtCall {
         id: booked,
         at: now(),
-        student_silent: true,
+        silent: SILENT_STUDENT,
     };
     call(&escrow, p.relayer, stop).unwrap();
     assert_eq!(
@@ -458,6 +457,17 @@ fn dispatch_reverts_empty_on_unknown_selectors_and_malformed_arguments(
     let mut data = I::setPausedCall { paused: true }.abi_encode();
     data[35] = 2;
     assert_eq!(d(&data), Err(Vec::new()));
+    // A `silent` other than 0, 1 or 2 (before any check of the caller or the session).
+    let mut data = I::stopAtCall {
+        id: u(1),
+        at: 1,
+        silent: SILENT_TUTOR,
+    }
+    .abi_encode();
+    for silent in [3, 255] {
+        data[4 + 32 * 3 - 1] = silent;
+        assert_eq!(d(&data), Err(Vec::new()), "silent {silent}");
+    }
     // A `bytes` offset pointing past the end.
     let mut data = I::openAcceptedCall {
         tutor: p.tutor,
