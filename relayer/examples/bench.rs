@@ -51,6 +51,7 @@ const GENEROUS: Rate = Rate {
 fn liveness(clock: &Clock) -> LivenessConfig {
     LivenessConfig {
         silence_timeout: Duration::from_secs(10),
+        ping_interval: Duration::from_secs(5),
         grace_period: Duration::from_secs(10),
         started: clock.now(),
     }

@@ -212,6 +212,7 @@ pub async fn spawn_with<C: Chain>(
         follower::load_cursor(&config.cursor_file, config.chain_id, config.escrow)?;
     let liveness = LivenessConfig {
         silence_timeout: config.silence_timeout,
+        ping_interval: config.ping_interval,
         grace_period: config.grace_period,
         started: clock.now(),
     };

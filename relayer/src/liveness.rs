@@ -60,6 +60,9 @@ pub struct LivenessConfig {
     pub silence_timeout: Duration,
     /// Time after watching begins during which no one is judged.
     pub grace_period: Duration,
+    /// The clients' heartbeat cadence: two parties last heard less than this apart may
+    /// have dropped together, and are told apart only by who speaks again.
+    pub ping_interval: Duration,
     /// When this relayer started (its grace period runs from here).
     pub started: Instant,
 }
@@ -69,8 +72,8 @@ pub struct LivenessConfig {
 pub enum StopReason {
     /// That party went silent.
     Silence(Role),
-    /// Both went silent, last heard in the same second (after a restart of this relayer,
-    /// neither heard at all): nobody can tell whose doing it was.
+    /// Both went silent, last heard less than one ping interval apart (after a restart of
+    /// this relayer, neither heard at all): nobody can tell whose doing it was.
     BothSilent,
     /// The deposit ran out.
     Exhausted,
@@ -134,41 +137,44 @@ pub fn judge(
     cfg: &LivenessConfig,
 ) -> Verdict {
     let floor = s.watch_from + cfg.grace_period;
-    let mut next: Option<Instant> = None;
-    // The silent party heard from least recently: (role, unix, instant), and whether the
-    // other was silent since the same second.
-    let mut silent: Option<(Role, u64, Option<Instant>)> = None;
-    let mut tie = false;
-    for role in Role::ALL {
+    // Each party: (role, when it counts as silent, when it was last heard in Unix seconds
+    // and as an instant); a party never heard counts from the alive floor.
+    let [a, b] = Role::ALL.map(|role| {
         let seen = s.seen[role.index()];
-        let deadline = match seen {
-            Some(seen) => (seen.at + cfg.silence_timeout).max(floor),
-            None => floor,
-        };
-        if deadline <= now {
-            let unix = seen.map_or(s.alive_floor, |x| x.unix);
-            tie = silent.is_some_and(|(_, u, _)| unix == u);
-            if silent.is_none_or(|(_, u, _)| unix < u) {
-                silent = Some((role, unix, seen.map(|x| x.at)));
-            }
-        } else {
-            next = Some(next.map_or(deadline, |n| n.min(deadline)));
-        }
-    }
+        let deadline = seen.map_or(floor, |x| (x.at + cfg.silence_timeout).max(floor));
+        (
+            role,
+            deadline,
+            seen.map_or(s.alive_floor, |x| x.unix),
+            seen.map(|x| x.at),
+        )
+    });
+    // The one silent first (heard from least recently), then the other.
+    let (first, other) = if (b.1, b.2) < (a.1, a.2) {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    // Heard less than one ping apart, the two may have dropped together: the first is
+    // named only once the other speaks again, and nobody if the other falls silent too.
+    let together = first.2.abs_diff(other.2) < cfg.ping_interval.as_secs().max(1);
+    let (silent, next) = match (first.1 <= now, other.1 <= now) {
+        (false, _) => (None, first.1),
+        (true, _) if !together => (Some(StopReason::Silence(first.0)), other.1),
+        (true, true) => (Some(StopReason::BothSilent), other.1),
+        (true, false) => (None, other.1),
+    };
+    let silent = silent.map(|reason| (reason, first.2.min(other.2), first.3));
     let exhausted_at = s.terms.exhausted_at();
     let exhausted_instant = (exhausted_at != u64::MAX).then(|| clock.instant_of(exhausted_at));
     let exhausted = exhausted_instant.is_some_and(|t| t <= now);
     match (silent, exhausted) {
-        (Some((role, unix, last_seen)), _) if !exhausted || unix <= exhausted_at => {
+        (Some((reason, unix, last_seen)), _) if !exhausted || unix <= exhausted_at => {
             Verdict::Stop(StopRequest {
                 id,
                 target_at: unix,
                 start: s.terms.start,
-                reason: if tie {
-                    StopReason::BothSilent
-                } else {
-                    StopReason::Silence(role)
-                },
+                reason,
                 last_seen,
                 not_before_chain: 0,
             })
@@ -181,12 +187,8 @@ pub fn judge(
             last_seen: exhausted_instant,
             not_before_chain: exhausted_at,
         }),
-        // The earlier of the next deadline and the exhaustion. The fallback is
-        // unreachable: with no silent party every role has a deadline.
-        _ => {
-            let next = next.into_iter().chain(exhausted_instant).min();
-            Verdict::Wait(next.unwrap_or(now + cfg.silence_timeout))
-        }
+        // The earlier of the next deadline and the exhaustion.
+        _ => Verdict::Wait(exhausted_instant.map_or(next, |t| t.min(next))),
     }
 }
 

@@ -31,7 +31,7 @@ pub fn price(duration: u32, rate: u128) -> u128 {
 /// (audit 15, H1): `floor(duration × max(late fee, no-show fee) / 10^4)` seconds, so
 /// that joining and leaving costs at least what cancelling late or not showing up would
 /// (both fees are shares of the price, and the price is `duration` seconds). At most
-/// 2^16 − 1 here; the escrow counts at most its `MAX_MIN_BILLED` (65,534 s).
+/// 2^16 − 1 here; the escrow counts at most its `MAX_MIN_BILLED` (65,533 s).
 pub fn min_billed(duration: u32, late_cancel_fee_bps: u16, no_show_fee_bps: u16) -> u16 {
     let share = u64::from(late_cancel_fee_bps.max(no_show_fee_bps));
     // duration ≤ 2^32 and share ≤ 2^16: no overflow in 64 bits.

@@ -984,8 +984,9 @@ impl SessionEscrow {
     /// # Events
     /// None (a view).
     pub fn ended_by_tutor(&self, id: U256) -> Result<bool, Error> {
-        self.load_session(id)?;
-        Ok(self.sessions.get(key(id)).uint(session::BOOKED) == TUTOR_ENDED)
+        let (state, _, _) = self.load_session(id)?;
+        let mark = self.sessions.get(key(id)).uint(session::BOOKED);
+        Ok(state == State::Ended && mark == TUTOR_ENDED)
     }
 
     /// What the tutor could withdraw now (zero unless Active): earned up to

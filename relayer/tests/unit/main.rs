@@ -29,6 +29,7 @@ pub fn registry_at(clock: Clock, rate: f64, backdate: u64) -> Registry {
         clock,
         LivenessConfig {
             silence_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(5),
             grace_period: Duration::from_secs(20),
             started: clock.now(),
         },

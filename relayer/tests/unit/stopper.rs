@@ -424,11 +424,13 @@ async fn ended_event_removes_session_without_stop() {
     rig.cancel.cancel();
 }
 
-/// A registry judged directly: 10 s silence, 20 s grace from `T0`.
-fn judged() -> (Clock, LivenessConfig, Registry) {
+/// A registry judged directly: 10 s silence, 20 s grace from `T0`, clients pinging
+/// every `ping` seconds.
+fn judged(ping: u64) -> (Clock, LivenessConfig, Registry) {
     let clock = Clock::starting_at(T0_MS);
     let cfg = LivenessConfig {
         silence_timeout: Duration::from_secs(10),
+        ping_interval: Duration::from_secs(ping),
         grace_period: Duration::from_secs(20),
         started: clock.now(),
     };
@@ -439,12 +441,13 @@ fn judged() -> (Clock, LivenessConfig, Registry) {
     (clock, cfg, Registry::new(clock, cfg, rate, BACKDATE))
 }
 
-/// Both parties last heard in the same second: nobody can tell whose doing the silence
-/// is, so the stop names neither (`silent` 0: a booked session bills the seconds held and
-/// counts nothing against the tutor); a second apart, the earlier is named.
+/// Both parties last heard less than one ping apart (here 1 s: the same second): nobody
+/// can tell whose doing the silence is, so the stop names neither (`silent` 0: a booked
+/// session bills the seconds held and counts nothing against the tutor); a ping apart,
+/// the earlier is named.
 #[tokio::test(start_paused = true)]
 async fn judge_names_nobody_when_both_fell_silent_in_the_same_second() {
-    let (clock, cfg, r) = judged();
+    let (clock, cfg, r) = judged(1);
     open_and_start(&r, 1, T0, 1_000_000);
     open_and_start(&r, 2, T0, 1_000_000);
     sleep_s(21).await;
@@ -469,9 +472,45 @@ async fn judge_names_nobody_when_both_fell_silent_in_the_same_second() {
     assert_eq!(StopReason::BothSilent.as_str(), "both_silent");
 }
 
+/// Two parties last heard less than one ping apart may have dropped together: the first
+/// to fall silent is named only once the other speaks again, and nobody if it does not
+/// (the stop still dated at the first's last heartbeat).
+#[tokio::test(start_paused = true)]
+async fn judge_waits_for_the_other_party_before_naming_the_first() {
+    let (clock, cfg, r) = judged(5);
+    for id in [1, 2] {
+        open_and_start(&r, id, T0, 1_000_000);
+    }
+    sleep_s(21).await;
+    for id in [1, 2] {
+        ping(&r, id, Role::Student, 1); // T0+21
+    }
+    sleep_s(3).await;
+    for id in [1, 2] {
+        ping(&r, id, Role::Tutor, 1); // T0+24
+    }
+    let judged = |id: u64| {
+        let s = r.status(U256::from(id)).unwrap().session;
+        judge(U256::from(id), s.watched(), Instant::now(), &clock, &cfg)
+    };
+    let stopped = |id: u64| match judged(id) {
+        Verdict::Stop(req) => (req.reason, req.target_at),
+        other => panic!("expected a stop, got {other:?}"),
+    };
+    // T0+31, the students' deadline: wait for the tutors' own, T0+34.
+    sleep_s(7).await;
+    assert_eq!(judged(1), Verdict::Wait(clock.instant_of(T0 + 34)));
+    // Session 2's tutor speaks again, session 1's does not.
+    sleep_s(2).await;
+    ping(&r, 2, Role::Tutor, 2); // T0+33
+    sleep_s(1).await;
+    assert_eq!(stopped(1), (StopReason::BothSilent, T0 + 21));
+    assert_eq!(stopped(2), (StopReason::Silence(Role::Student), T0 + 21));
+}
+
 #[tokio::test(start_paused = true)]
 async fn judge_picks_the_party_silent_longest_and_waits_for_the_earliest_deadline() {
-    let (clock, cfg, r) = judged();
+    let (clock, cfg, r) = judged(1);
     open_and_start(&r, 1, T0, 1_000_000);
     sleep_s(21).await;
     ping(&r, 1, Role::Tutor, 1); // T0+21

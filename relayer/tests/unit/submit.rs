@@ -30,7 +30,7 @@ struct FakeState {
     receipt_calls: Vec<B256>,
     /// The going fees, once they differ from 1,000 / 100 per gas.
     going: Option<Fees>,
-    /// `studentSilent` of each transaction sent.
+    /// `silent` of each transaction sent.
     silent: Vec<u8>,
 }
 

@@ -242,7 +242,7 @@ fn dispatch_routes_every_function_as_the_interface_declares(
         }))
     );
     assert_eq!(balance(&token, booking), 0);
-    // Its minimum time (300 s) and the relayer's `studentSilent` come through: stopped
+    // Its minimum time (300 s) and the relayer's `silent` (the student) come through: stopped
     // for the student's silence 2 s in, it bills 300 s.
     let start = |id| {
         let tutor_key = p.tutor_key;
