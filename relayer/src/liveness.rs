@@ -157,7 +157,10 @@ pub fn judge(
     };
     // Heard less than one ping apart, the two may have dropped together: the first is
     // named only once the other speaks again, and nobody if the other falls silent too.
-    let together = first.2.abs_diff(other.2) < cfg.ping_interval.as_secs().max(1);
+    let together = match (first.3, other.3) {
+        (Some(x), Some(y)) => x.max(y) - x.min(y) < cfg.ping_interval,
+        _ => first.2.abs_diff(other.2) < cfg.ping_interval.as_secs().max(1),
+    };
     let (silent, next) = match (first.1 <= now, other.1 <= now) {
         (false, _) => (None, first.1),
         (true, _) if !together => (Some(StopReason::Silence(first.0)), other.1),

@@ -47,6 +47,23 @@ fn config(node: &Node, escrow: Address, cursor: &Path) -> Config {
     c
 }
 
+/// A relayer spawned with `cfg`, once it has caught up with the chain.
+async fn synced(cfg: Config) -> Handle {
+    let mut h = minuto_relayer::spawn(cfg).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
+        .await
+        .unwrap();
+    h
+}
+
+/// A party's app for deployment `d`.
+fn app(d: &Deployment) -> Client {
+    Client {
+        http: reqwest::Client::new(),
+        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
+    }
+}
+
 /// The student keeps pinging `h` (from `seq` on, once a second) until the relayer says
 /// the session ended.
 async fn student_pings_until_ended(client: &Client, h: &Handle, d: &Deployment, seq: u64) {
@@ -70,16 +87,8 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
     let node = start_anvil(&bin).await;
     let d = deploy(&node).await;
     let dir = temp_dir("silent");
-    let mut handle = minuto_relayer::spawn(config(&node, d.escrow, &dir.join("cursor.json")))
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
-        .await
-        .unwrap();
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let handle = synced(config(&node, d.escrow, &dir.join("cursor.json"))).await;
+    let client = app(&d);
     for seq in 1..=3 {
         let (s, v) = client
             .ping(&handle, &d.student_key, Role::Student, seq)
@@ -116,6 +125,50 @@ async fn silent_tutor_is_stopped_on_chain_at_last_heartbeat() {
     assert_eq!(handle.metrics.stops_submitted.get(), 1);
     assert_eq!(handle.metrics.stops_confirmed.get(), 1);
     assert_eq!(handle.metrics.stops_failed.get(), 0);
+    // The tutor is named to the escrow (`silent` 2).
+    assert_eq!(stopped_for(&node, d.escrow, 1).await, 2);
+    handle.shutdown().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Both parties stop pinging at once (within one ping interval): the session is stopped
+/// at the earlier last heartbeat, naming nobody (`silent` 0), so a booked student is not
+/// billed a minimum and no early end is counted against the tutor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_silent_at_once_are_stopped_naming_nobody() {
+    let Some(bin) = anvil_or_skip("both_silent_at_once_are_stopped_naming_nobody") else {
+        return;
+    };
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let dir = temp_dir("both");
+    let handle = synced(config(&node, d.escrow, &dir.join("cursor.json"))).await;
+    let client = app(&d);
+    // Both ping back to back each second, then both stop (a ping interval is 1 s).
+    for seq in 1..=3 {
+        let (student, tutor) = tokio::join!(
+            client.ping(&handle, &d.student_key, Role::Student, seq),
+            client.ping(&handle, &d.tutor_key, Role::Tutor, seq)
+        );
+        assert_eq!((student.0, tutor.0), (200, 200), "{student:?} {tutor:?}");
+        if seq < 3 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let student_last = last_seen(&handle, "student").await.unwrap();
+    let tutor_last = last_seen(&handle, "tutor").await.unwrap();
+    let mut on_chain = session(&node, d.escrow, 1).await;
+    for _ in 0..100 {
+        if on_chain.state == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        on_chain = session(&node, d.escrow, 1).await;
+    }
+    assert_eq!(on_chain.state, 3, "not stopped");
+    // Dated at the earlier (the two may straddle a second boundary).
+    assert_eq!(on_chain.end, student_last.min(tutor_last));
+    assert_eq!(stopped_for(&node, d.escrow, 1).await, 0);
     handle.shutdown().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -130,10 +183,7 @@ async fn restart_mid_session_resumes_from_cursor_without_false_stop() {
     let d = deploy(&node).await;
     let dir = temp_dir("restart");
     let cursor = dir.join("cursor.json");
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let client = app(&d);
 
     let mut first = minuto_relayer::spawn(config(&node, d.escrow, &cursor))
         .await
@@ -202,16 +252,10 @@ async fn two_relayers_stop_once_and_the_loser_counts_it_as_done() {
     for (i, key) in [RELAYER_KEY, SECOND_RELAYER_KEY].into_iter().enumerate() {
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
         c.key = Some(parse_private_key(key).unwrap());
-        let mut h = minuto_relayer::spawn(c).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
-            .await
-            .unwrap();
+        let h = synced(c).await;
         relayers.push(h);
     }
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let client = app(&d);
     // Clients send every heartbeat to both relayers; the student never shows up again
     // after seq 2.
     for seq in 1..=2 {
@@ -283,16 +327,8 @@ async fn quiet_chain_stop_is_dated_at_the_silent_tutors_last_heartbeat() {
     let d = deploy(&node).await;
     let start = session(&node, d.escrow, 1).await.start;
     let dir = temp_dir("quiet");
-    let mut handle = minuto_relayer::spawn(config(&node, d.escrow, &dir.join("cursor.json")))
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
-        .await
-        .unwrap();
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let handle = synced(config(&node, d.escrow, &dir.join("cursor.json"))).await;
+    let client = app(&d);
     // The lesson runs for about 6 s with both parties pinging every second.
     for seq in 1..=6 {
         round(&client, &d, &[&handle, &handle], seq).await;
@@ -360,16 +396,10 @@ async fn instances_sharing_redis_never_false_stop_and_a_survivor_stops_at_the_la
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
         c.key = Some(parse_private_key(key).unwrap());
         c.redis_url = Some(redis.url());
-        let mut h = minuto_relayer::spawn(c).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
-            .await
-            .unwrap();
+        let h = synced(c).await;
         relayers.push(h);
     }
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let client = app(&d);
     // A round-robin balancer in front: request k goes to relayer k mod 2. With the
     // student and the tutor each pinging once a second, every student heartbeat lands
     // on relayer 0 and every tutor heartbeat on relayer 1: alone, each would judge the
@@ -470,10 +500,7 @@ async fn heartbeat_replayed_to_another_instance_sharing_redis_is_refused() {
         let mut c = config(&node, d.escrow, &dir.join(format!("cursor-{i}.json")));
         c.key = Some(parse_private_key(key).unwrap());
         c.redis_url = Some(redis.url());
-        let mut h = minuto_relayer::spawn(c).await.unwrap();
-        tokio::time::timeout(Duration::from_secs(10), h.wait_synced())
-            .await
-            .unwrap();
+        let h = synced(c).await;
         relayers.push(h);
     }
     let domain = HeartbeatDomain::new(CHAIN_ID, d.escrow);
@@ -785,10 +812,7 @@ async fn a_stop_undone_by_a_reorg_is_sent_again_at_the_same_at() {
     tokio::time::timeout(Duration::from_secs(10), handle.wait_synced())
         .await
         .unwrap();
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let client = app(&d);
     for seq in 1..=3 {
         round(&client, &d, &[&handle, &handle], seq).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -893,10 +917,7 @@ async fn a_stop_undone_before_the_follower_confirmed_it_is_sent_again_at_the_sam
         1,
         "the follower never read the start"
     );
-    let client = Client {
-        http: reqwest::Client::new(),
-        domain: HeartbeatDomain::new(CHAIN_ID, d.escrow),
-    };
+    let client = app(&d);
     for seq in 1..=3 {
         round(&client, &d, &[&handle, &handle], seq).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
