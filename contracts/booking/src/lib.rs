@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! Requested ──accept──▶ Accepted ──join (window)──▶ Joined ──reportTutorNoShow──▶ TutorNoShow
+//!  │  │  │                │  │  │                         └──reportTutorEarlyEnd──▶ TutorEndedEarly
 //!  │  │  │                │  │  ├──join, the escrow would refuse (paused, …)──▶ JoinRefused
 //!  │  │  │                │  │  └──claimNoShow (window closed)──▶ StudentNoShow
 //!  │  │  │                │  └──cancel (student: free / late fee; tutor: counted)──▶ Cancelled
@@ -33,7 +34,10 @@
 //!   is over: the escrow refunds the student in full and the tutor's no-show count grows.
 //!   Neither party may cancel such a session in the escrow before its start window has
 //!   passed (the escrow's rule for sessions opened with `openFor`): a student cannot join
-//!   and cancel to dodge a late fee, nor a tutor cancel to dodge a no-show.
+//!   and cancel to dodge a late fee, nor a tutor cancel to dodge a no-show. A student who
+//!   ends the session early pays its minimum time (the larger fee's share); a tutor who
+//!   ends it short of the booked duration (own stop, or silence) is counted an early end
+//!   once anyone [`reportTutorEarlyEnd`](Booking::report_tutor_early_end)s it.
 //!
 //! - **Series**: [`requestSeries`](Booking::request_series) books 2 to 52 lessons an
 //!   interval apart as bookings of their own, pre-funded in one pull, or lesson by lesson
