@@ -165,7 +165,9 @@ pub fn judge(
         (false, _) => (None, first.1),
         (true, _) if !together => (Some(StopReason::Silence(first.0)), other.1),
         (true, true) => (Some(StopReason::BothSilent), other.1),
-        (true, false) => (None, other.1),
+        // Undecided: wait for the other's deadline even past the deposit's end, since
+        // the stop will still be dated at the first's last heartbeat, before it.
+        (true, false) => return Verdict::Wait(other.1),
     };
     let silent = silent.map(|reason| (reason, first.2.min(other.2), first.3));
     let exhausted_at = s.terms.exhausted_at();

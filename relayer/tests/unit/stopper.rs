@@ -478,15 +478,16 @@ async fn judge_names_nobody_when_both_fell_silent_in_the_same_second() {
 #[tokio::test(start_paused = true)]
 async fn judge_waits_for_the_other_party_before_naming_the_first() {
     let (clock, cfg, r) = judged(5);
-    for id in [1, 2] {
-        open_and_start(&r, id, T0, 1_000_000);
+    // Session 3's deposit runs out at T0+32, while the rule waits.
+    for (id, deposit) in [(1, 1_000_000), (2, 1_000_000), (3, 32)] {
+        open_and_start(&r, id, T0, deposit);
     }
     sleep_s(21).await;
-    for id in [1, 2] {
+    for id in [1, 2, 3] {
         ping(&r, id, Role::Student, 1); // T0+21
     }
     sleep_s(3).await;
-    for id in [1, 2] {
+    for id in [1, 2, 3] {
         ping(&r, id, Role::Tutor, 1); // T0+24
     }
     let judged = |id: u64| {
@@ -500,12 +501,16 @@ async fn judge_waits_for_the_other_party_before_naming_the_first() {
     // T0+31, the students' deadline: wait for the tutors' own, T0+34.
     sleep_s(7).await;
     assert_eq!(judged(1), Verdict::Wait(clock.instant_of(T0 + 34)));
-    // Session 2's tutor speaks again, session 1's does not.
+    // Session 2's tutor speaks again, session 1's does not; session 3's deposit ran out
+    // (T0+32) but it still waits: stopped for exhaustion, the student would pay from
+    // T0+21 to T0+32.
     sleep_s(2).await;
     ping(&r, 2, Role::Tutor, 2); // T0+33
+    assert_eq!(judged(3), Verdict::Wait(clock.instant_of(T0 + 34)));
     sleep_s(1).await;
     assert_eq!(stopped(1), (StopReason::BothSilent, T0 + 21));
     assert_eq!(stopped(2), (StopReason::Silence(Role::Student), T0 + 21));
+    assert_eq!(stopped(3), (StopReason::BothSilent, T0 + 21));
 }
 
 #[tokio::test(start_paused = true)]
