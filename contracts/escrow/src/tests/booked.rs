@@ -23,6 +23,21 @@ fn register(
         .motsu_unwrap();
 }
 
+/// The test parties (the student holding `funds`) and a booking contract registered
+/// as [`register`] does.
+fn registered(
+    escrow: &Contract<SessionEscrow>,
+    token: &Contract<TestToken>,
+    creds: &Contract<TestCredentials>,
+    funds: u128,
+) -> (Parties, Address) {
+    let p = Parties::new();
+    setup(escrow, token, creds.address(), &p, funds);
+    let booking = Address::random();
+    register(escrow, token, &p, booking);
+    (p, booking)
+}
+
 fn open_for(
     escrow: &Contract<SessionEscrow>,
     token: &Contract<TestToken>,
@@ -110,10 +125,7 @@ fn a_student_ending_a_booked_session_early_pays_its_minimum_time(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
 
     // 300 s minimum at 10,000 a second: 3,000,000 billed, 2.5 % fee, after 10 s held.
     let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
@@ -190,10 +202,7 @@ fn a_booked_session_ended_by_the_tutor_or_the_tutors_silence_bills_the_seconds_h
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
 
     let (id, start) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, DEPOSIT, 300));
     clock::advance(10);
@@ -255,10 +264,7 @@ fn ended_by_tutor_marks_only_a_booked_session_the_tutor_ended_early(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, DEPOSIT);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, DEPOSIT);
     let ended_by_tutor = |id| escrow.sender(p.stranger()).ended_by_tutor(id);
 
     // No minimum (no fees): started and stopped at once by the tutor, marked; while it
@@ -329,10 +335,7 @@ fn the_minimum_time_is_capped_by_the_deposit_and_by_max_min_billed(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
 
     // 100 s of deposit, 300 s minimum: the deposit, and nothing back.
     let (id, _) = booked_lesson(&escrow, &token, &p, booking, (RATE_PER_SEC, 1_000_000, 300));
@@ -366,10 +369,7 @@ fn open_for_opens_a_session_of_the_student_paid_by_the_booking_contract(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
 
     let (id, events) = with_events(&escrow, || {
         open_for(&escrow, &token, &p, booking).motsu_unwrap()
@@ -440,10 +440,7 @@ fn open_for_refunds_a_cancelled_session_to_the_student(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
     let id = open_for(&escrow, &token, &p, booking).motsu_unwrap();
     // After the start window anyone (the booking contract too) may cancel; the refund
     // goes to the student, never back to the payer.
@@ -467,10 +464,7 @@ fn a_booked_session_cannot_be_cancelled_by_a_party_inside_its_start_window(
 ) {
     // Its fees and counts are the booking contract's: a student who joined cannot cancel
     // to dodge a late fee, nor a tutor to dodge a no-show.
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
     let id = open_for(&escrow, &token, &p, booking).motsu_unwrap();
     let deadline = now() + u64::from(START_WINDOW);
     clock::advance(u64::from(START_WINDOW));
@@ -501,10 +495,7 @@ fn open_for_keeps_the_start_window_open_at_least_min_start_window(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
     let opened = now();
     // Shorter than the configured window: the configured one holds.
     let short = open_for_within(&escrow, &token, &p, booking, START_WINDOW - 1).motsu_unwrap();
@@ -601,10 +592,7 @@ fn open_for_keeps_every_check_of_open(
     token: Contract<TestToken>,
     creds: Contract<TestCredentials>,
 ) {
-    let p = Parties::new();
-    setup(&escrow, &token, creds.address(), &p, 0);
-    let booking = Address::random();
-    register(&escrow, &token, &p, booking);
+    let (p, booking) = registered(&escrow, &token, &creds, 0);
     let f = |student: Address, tutor: Address, tok: Address, rate: u128, deposit: u128| {
         escrow.sender(booking).open_for(
             student,
