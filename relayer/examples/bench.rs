@@ -172,12 +172,9 @@ fn bench_verify() {
         sync: sync_rx,
         clock,
         http: minuto_relayer::config::HttpSettings {
-            trusted_proxies: Vec::new(),
-            cors_allowed_origins: minuto_relayer::config::CorsOrigins::Any,
             header_read_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(10),
             max_connections: 10_000,
-            admin_token: None,
+            ..Default::default()
         },
     });
     drop(sync_tx);

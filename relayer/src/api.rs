@@ -299,7 +299,9 @@ async fn heartbeat(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let client = crate::server::client_ip(peer, &headers, &state.http.trusted_proxies);
+    let http = &state.http;
+    let client =
+        crate::server::client_ip(peer, &headers, &http.trusted_proxies, http.forwarded_header);
     let reply = match state.ip_limiter.allow(client, state.clock.now()) {
         true => state.heartbeat(body).await,
         false => Err(ApiError::RateLimitedIp),

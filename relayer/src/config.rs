@@ -287,13 +287,28 @@ fn de_proxies<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::E
     Vec::<String>::deserialize(d)?.iter().map(net).collect()
 }
 
+/// The one header in which the trusted proxies name the client (`http.forwarded_header`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For`, as nginx (`$proxy_add_x_forwarded_for`), HAProxy, cloud load
+    /// balancers and CDNs write it.
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded` (its `for=` parameters), for proxies configured to write it.
+    Forwarded,
+}
+
 /// The `[http]` table: proxies, CORS, timeouts, connection limit; and the admin token.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
-    /// Peers whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    /// Peers whose `forwarded_header` names the client.
     #[serde(deserialize_with = "de_proxies")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The header the trusted proxies write; the other one is never read (a proxy passes
+    /// on whatever a client put in a header it does not write itself).
+    pub forwarded_header: ForwardedHeader,
     pub cors_allowed_origins: CorsOrigins,
     /// A request's headers must arrive within this.
     #[serde(deserialize_with = "de_duration")]
@@ -395,6 +410,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::XForwardedFor,
             cors_allowed_origins: CorsOrigins::Any,
             header_read_timeout: secs(15),
             request_timeout: secs(10),

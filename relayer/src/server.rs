@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
-use crate::config::HttpSettings;
+use crate::config::{ForwardedHeader, HttpSettings};
 
 /// Serves `app` on `listener` with `limits.max_connections` and
 /// `limits.header_read_timeout` (the slow-loris defence) until `stop` is cancelled, then
@@ -141,19 +141,25 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 
 /// The address a request comes from.
 ///
-/// The TCP peer, unless it is one of `trusted` proxies: then the proxies' own headers
-/// are read from the right (the hop nearest to us) past every trusted hop, and the first
-/// address that is not a trusted proxy is the client. `Forwarded` (RFC 7239) is read when
-/// present, else `X-Forwarded-For`. A client cannot choose its bucket by sending these
-/// headers itself: entries it wrote are to the left of what the trusted proxies
-/// appended, and only a trusted peer's headers are read at all.
-pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// The TCP peer, unless it is one of `trusted` proxies: then the proxies' own `header`
+/// is read from the right (the hop nearest to us) past every trusted hop, and the first
+/// address that is not a trusted proxy is the client. Only that one header is read: a
+/// proxy passes on unchanged a header it does not write itself (nginx appends to
+/// `X-Forwarded-For` and leaves a client's `Forwarded` as it came). A client cannot
+/// choose its bucket by sending the header itself either: what it wrote is to the left
+/// of what the trusted proxies appended, and only a trusted peer's header is read at all.
+pub fn client_ip(
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let mut client = canonical(peer.ip());
     if !is_trusted(&client) {
         return client;
     }
-    for hop in forwarded_hops(headers).into_iter().rev() {
+    for hop in forwarded_hops(headers, header).into_iter().rev() {
         // An obfuscated or unknown hop ("unknown", "_hidden"): nothing to the left of it
         // can be vouched for; it stands for one client.
         let Some(ip) = hop else { return client };
@@ -172,15 +178,15 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The hops named by `Forwarded` (its `for=` parameters) or else `X-Forwarded-For`, left
-/// to right; `None` for a hop that is not an address.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// The hops named by `header` (`Forwarded`: its `for=` parameters), left to right;
+/// `None` for a hop that is not an address.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
     let elements = |name| {
         (headers.get_all(name).iter())
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
     };
-    if elements("forwarded").next().is_none() {
+    if header == ForwardedHeader::XForwardedFor {
         return elements("x-forwarded-for").map(parse_node).collect();
     }
     let node = |element: &str| {

@@ -9,7 +9,7 @@ use alloy_primitives::{Address, B256, U256};
 use k256::ecdsa::SigningKey;
 use minuto_relayer::chain::{Chain, ChainError, Head, StopOutcome};
 use minuto_relayer::clock::Clock;
-use minuto_relayer::config::Config;
+use minuto_relayer::config::{Config, ForwardedHeader};
 use minuto_relayer::escrow::{EscrowEvent, EscrowLog};
 use minuto_relayer::evm::RelayerKey;
 use minuto_relayer::heartbeat::{address_of, HeartbeatDomain, Role};
@@ -241,15 +241,13 @@ impl Rig {
     }
 
     /// A heartbeat sent through a proxy at 127.0.0.1 that names the client.
-    async fn post_forwarded(&self, body: &Value, header: &str, client: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/v1/heartbeat", self.base))
-            .header(header, client)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
+    /// Posts `body` with the headers a proxy (or a client) wrote: (name, value) pairs.
+    async fn post_forwarded(&self, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}/v1/heartbeat", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let r = request.json(body).send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -572,7 +570,8 @@ async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_prox
         c.api.ip_rate_per_second = 0.01;
         c.api.ip_burst = 1.0;
     };
-    // Behind a trusted proxy (127.0.0.1), two clients have two buckets.
+    // Behind a trusted proxy (127.0.0.1) writing X-Forwarded-For (the default), two
+    // clients have two buckets.
     let rig = rig(|c| {
         limit(c);
         c.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
@@ -580,26 +579,51 @@ async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_prox
     .await;
     let t = now();
     let hb = |seq| rig.body(&rig.student, 1, Role::Student, seq, t);
+    let xff = |client| [("x-forwarded-for", client)];
+    let (s, v) = rig.post_forwarded(&hb(1), &xff("198.51.100.1")).await;
+    assert_eq!(s, 200, "{v}");
+    let limited = |(s, v): (u16, Value)| {
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (429, Some("rate_limited_ip")),
+            "{v}"
+        )
+    };
+    limited(rig.post_forwarded(&hb(2), &xff("198.51.100.1")).await);
+    // A `Forwarded` header is the client's own word when the proxy writes only
+    // X-Forwarded-For (nginx passes it on as it came): it buys no fresh bucket.
+    let spoof = [
+        ("forwarded", "for=203.0.113.50"),
+        ("x-forwarded-for", "198.51.100.1"),
+    ];
+    limited(rig.post_forwarded(&hb(2), &spoof).await);
+    // A second client behind the same proxy is not in the first one's bucket.
     let (s, v) = rig
-        .post_forwarded(&hb(1), "x-forwarded-for", "198.51.100.1")
+        .post_forwarded(&hb(3), &xff("6.6.6.6, 198.51.100.2"))
         .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = rig
-        .post_forwarded(&hb(2), "x-forwarded-for", "198.51.100.1")
-        .await;
-    assert_eq!(
-        (s, v["error"].as_str()),
-        (429, Some("rate_limited_ip")),
-        "{v}"
-    );
-    // A second client behind the same proxy is not in the first one's bucket, whether
-    // the proxy writes X-Forwarded-For or RFC 7239 Forwarded.
-    let (s, v) = rig
-        .post_forwarded(&hb(3), "x-forwarded-for", "6.6.6.6, 198.51.100.2")
-        .await;
+    rig.handle.shutdown().await.unwrap();
+
+    // A proxy configured to write RFC 7239 `Forwarded`: that header alone names the
+    // client, and an X-Forwarded-For beside it is the client's word.
+    let rig = crate::rig(|c| {
+        limit(c);
+        c.http.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.http.forwarded_header = ForwardedHeader::Forwarded;
+    })
+    .await;
+    let hb = |seq| rig.body(&rig.student, 1, Role::Student, seq, t);
+    let v6 = [("forwarded", "for=\"[2001:db8::7]:4711\"")];
+    let (s, v) = rig.post_forwarded(&hb(1), &v6).await;
     assert_eq!(s, 200, "{v}");
+    limited(rig.post_forwarded(&hb(2), &v6).await);
+    let spoof = [
+        ("forwarded", "for=\"[2001:db8::7]:4711\""),
+        ("x-forwarded-for", "203.0.113.50"),
+    ];
+    limited(rig.post_forwarded(&hb(2), &spoof).await);
     let (s, v) = rig
-        .post_forwarded(&hb(4), "forwarded", "for=\"[2001:db8::7]:4711\"")
+        .post_forwarded(&hb(3), &[("forwarded", "for=198.51.100.2")])
         .await;
     assert_eq!(s, 200, "{v}");
     rig.handle.shutdown().await.unwrap();
@@ -609,11 +633,11 @@ async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_prox
     let rig = crate::rig(limit).await;
     let hb = |seq| rig.body(&rig.student, 1, Role::Student, seq, t);
     let (s, v) = rig
-        .post_forwarded(&hb(1), "x-forwarded-for", "198.51.100.1")
+        .post_forwarded(&hb(1), &[("x-forwarded-for", "198.51.100.1")])
         .await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = rig
-        .post_forwarded(&hb(2), "x-forwarded-for", "198.51.100.2")
+        .post_forwarded(&hb(2), &[("x-forwarded-for", "198.51.100.2")])
         .await;
     assert_eq!(
         (s, v["error"].as_str()),

@@ -5,9 +5,12 @@
 //! session key and posted over HTTP. Over a run of about a minute: no false stop through
 //! a Redis restart and a Redis outage longer than the silence timeout (what the admin
 //! `/metrics` reports for it is checked), and after one process is SIGKILLed the other
-//! stops a silent session at the last heartbeat only the dead one heard.
+//! stops a silent session at the last heartbeat only the dead one heard. Then the same
+//! two behind a real nginx running `deploy/nginx/minuto.conf`: heartbeats spread, a
+//! preflight, a flood with forged forwarding headers limited on the flooder's own
+//! address, and a replica killed without the apps noticing.
 //!
-//! Without anvil or redis-server the test fails under `CI` and is skipped loudly
+//! Without anvil, redis-server or nginx the tests fail under `CI` and are skipped loudly
 //! otherwise.
 
 mod support;
@@ -149,6 +152,36 @@ impl Process {
     }
 }
 
+/// The part of every instance's config file that they share (one Redis), with `tables`
+/// (TOML tables other than `[tx]`) added.
+fn shared_config(
+    node: &Node,
+    escrow: alloy_primitives::Address,
+    redis: &minuto_anvil::redis::Redis,
+    tables: &str,
+) -> String {
+    format!(
+        r#"rpc_url = "{rpc}"
+escrow = "{escrow}"
+chain_id = {CHAIN_ID}
+redis_url = "{redis}"
+ping_interval = "1s"
+silence_timeout = "{silence}s"
+grace_period = "4s"
+confirmations = 0
+poll_interval = "200ms"
+log_format = "text"
+
+{tables}
+[tx]
+receipt_poll_interval = "200ms"
+"#,
+        rpc = node.url,
+        redis = redis.url(),
+        silence = SILENCE.as_secs(),
+    )
+}
+
 fn metric(m: &HashMap<String, f64>, name: &str) -> f64 {
     *m.get(name)
         .unwrap_or_else(|| panic!("{name} missing from /metrics"))
@@ -242,26 +275,7 @@ async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_s
     let dir = temp_dir("processes");
 
     // What an operator writes: one file per instance, the same Redis for both.
-    let shared = format!(
-        r#"rpc_url = "{rpc}"
-escrow = "{escrow}"
-chain_id = {CHAIN_ID}
-redis_url = "{redis}"
-ping_interval = "1s"
-silence_timeout = "{silence}s"
-grace_period = "4s"
-confirmations = 0
-poll_interval = "200ms"
-log_format = "text"
-
-[tx]
-receipt_poll_interval = "200ms"
-"#,
-        rpc = node.url,
-        escrow = d.escrow,
-        redis = redis.url(),
-        silence = SILENCE.as_secs(),
-    );
+    let shared = shared_config(&node, d.escrow, &redis, "");
     // Instance 0: key from the environment. Instance 1: an encrypted keystore, its
     // password in a file.
     let second_key = alloy_primitives::hex::decode(SECOND_RELAYER_KEY).unwrap();
@@ -475,5 +489,226 @@ receipt_poll_interval = "200ms"
         apps.seq,
         apps.failed_over
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The relayer's host name in `deploy/nginx/minuto.conf`.
+const RELAYER_HOST: &str = "relayer.minuto.example";
+
+/// An app (or an attacker) on loopback address `ip`, reaching nginx by the relayer's
+/// host name.
+fn behind_nginx(escrow: alloy_primitives::Address, ip: [u8; 4]) -> Client {
+    let mut host = reqwest::header::HeaderMap::new();
+    host.insert(reqwest::header::HOST, RELAYER_HOST.parse().unwrap());
+    Client {
+        http: reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .default_headers(host)
+            .build()
+            .unwrap(),
+        ..Client::new(escrow)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_without_a_false_stop(
+) {
+    let test = "two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_without_a_false_stop";
+    let Some(bin) = anvil_or_skip(test) else {
+        return;
+    };
+    let Some(redis_bin) = support::redis::or_skip(test) else {
+        return;
+    };
+    let Some(nginx_bin) = minuto_anvil::nginx::or_skip(test) else {
+        return;
+    };
+    let redis = support::redis::Redis::start(&redis_bin).await;
+    let node = start_anvil(&bin).await;
+    let d = deploy(&node).await;
+    let sessions = vec![
+        (1, d.student_key.clone(), d.tutor_key.clone()),
+        open_session(&node, d.escrow).await,
+    ];
+    let dir = temp_dir("nginx");
+    // nginx reaches the replicas from 127.0.0.1; the apps are at 127.0.0.3, an attacker
+    // at 127.0.0.2. Four requests a second per client would pass the limit easily.
+    let shared = shared_config(
+        &node,
+        d.escrow,
+        &redis,
+        "[api]\nip_rate_per_second = 4.0\nip_burst = 8.0\n\n\
+         [http]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    );
+    let zero = Process::start(
+        "relayer-0",
+        &dir,
+        &shared,
+        &[("MINUTO_RELAYER_PRIVATE_KEY", RELAYER_KEY)],
+    )
+    .await;
+    let one = Process::start(
+        "relayer-1",
+        &dir,
+        &shared,
+        &[("MINUTO_RELAYER_PRIVATE_KEY", SECOND_RELAYER_KEY)],
+    )
+    .await;
+    let nginx = minuto_anvil::nginx::Nginx::start(
+        &nginx_bin,
+        &[
+            ("127.0.0.1:8080", zero.api.to_string()),
+            ("127.0.0.1:8081", one.api.to_string()),
+        ],
+    )
+    .await;
+    // Every request goes to nginx: "relayer k" below is only the balancer's input.
+    let through = [nginx.addr; 2];
+    let mut apps = Apps {
+        client: behind_nginx(d.escrow, [127, 0, 0, 3]),
+        sessions,
+        seq: 0,
+        sent: 0,
+        failed_over: 0,
+        last_ok: HashMap::new(),
+        silent: Vec::new(),
+    };
+
+    // Lessons run past the grace period through nginx; both replicas hear heartbeats.
+    apps.run(through, None, 8).await;
+    let accepted = |m: &HashMap<String, f64>| metric(m, "minuto_heartbeats_accepted_total");
+    let spread = [
+        accepted(&zero.metrics().await),
+        accepted(&one.metrics().await),
+    ];
+    assert_eq!(spread[0] + spread[1], (apps.seq * 4) as f64, "{spread:?}");
+    assert!(
+        spread.iter().all(|&n| n > 0.0),
+        "nginx sent all to one: {spread:?}"
+    );
+
+    // A browser dApp's preflight passes through nginx and is answered by the relayer.
+    let preflight = apps
+        .client
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/heartbeat", nginx.addr),
+        )
+        .header("origin", "https://app.minuto.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "*",
+        "{:?}",
+        preflight.headers()
+    );
+
+    // An attacker floods, claiming in both headers to be the apps' address so as to
+    // spend their allowance. nginx appends the attacker's real address to
+    // X-Forwarded-For and drops its `Forwarded`; the relayers key on 127.0.0.2.
+    let attacker = behind_nginx(d.escrow, [127, 0, 0, 2]);
+    let (mut limited, mut malformed) = (0, 0);
+    for _ in 0..60 {
+        let r = attacker
+            .http
+            .post(format!("http://{}/v1/heartbeat", nginx.addr))
+            .header("x-forwarded-for", "127.0.0.3")
+            .header("forwarded", "for=127.0.0.3")
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        match (status, v["error"].as_str()) {
+            (429, Some("rate_limited_ip")) => limited += 1,
+            (400, Some("malformed")) => malformed += 1,
+            other => panic!("flood request answered {other:?}: {v}"),
+        }
+    }
+    // Two replicas, a burst of 8 each and 4 a second refilled while the flood lasted.
+    assert!(
+        limited >= 30,
+        "{limited} of 60 limited, {malformed} malformed"
+    );
+    let rejected = |m: &HashMap<String, f64>| {
+        m.get(r#"minuto_heartbeats_rejected_total{reason="rate_limited_ip"}"#)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let counted = rejected(&zero.metrics().await) + rejected(&one.metrics().await);
+    assert_eq!(counted, f64::from(limited));
+    // The apps' own allowance is untouched: every heartbeat of theirs is accepted.
+    apps.run(through, None, 2).await;
+
+    // Replica 1 dies (SIGKILL). nginx finds it refusing connections and sends every
+    // request to replica 0: the apps see nothing but 200s and nobody is stopped.
+    let mut one = one;
+    one.child.start_kill().unwrap();
+    let status = one.child.wait().await.unwrap();
+    assert!(!status.success(), "relayer 1 was killed: {status}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    apps.run(through, None, SILENCE.as_secs() + 2).await;
+    assert!(
+        nginx.error_log().contains("Connection refused"),
+        "nginx never met the dead replica: {}",
+        nginx.error_log()
+    );
+    for id in [1, 2] {
+        let s = session(&node, d.escrow, id).await;
+        assert_eq!((s.state, s.end), (2, 0), "session {id} stopped falsely");
+    }
+
+    // Session 1's student drops: the survivor stops it at that last heartbeat, naming
+    // the student; its tutor learns it ended through nginx.
+    apps.silent.push((1, Role::Student));
+    let student_last = zero.last_seen(1, "student").await.unwrap();
+    let dropped = Instant::now();
+    let mut ended = false;
+    while !ended {
+        assert!(
+            dropped.elapsed() < Duration::from_secs(20),
+            "session 1 not stopped 20 s after its student dropped; log: {}",
+            zero.log_text()
+        );
+        apps.silent.push((1, Role::Tutor));
+        apps.round(through, None).await;
+        apps.silent.pop();
+        let (s, v) = apps
+            .client
+            .ping_session(nginx.addr, 1, &apps.sessions[0].2, Role::Tutor, apps.seq)
+            .await
+            .unwrap();
+        match (s, v["error"].as_str()) {
+            (200, _) => {}
+            (409, Some("session_ended")) => ended = true,
+            _ => panic!("session 1's tutor: {s} {v}"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let on_chain = ended_on_chain(&node, d.escrow, 1).await;
+    assert_eq!(on_chain.end, student_last);
+    assert_eq!(
+        stopped_for(&node, d.escrow, 1).await,
+        1,
+        "the student named"
+    );
+    let s = session(&node, d.escrow, 2).await;
+    assert_eq!((s.state, s.end), (2, 0), "session 2 stopped falsely");
+
+    let status = zero.terminate(Duration::from_secs(15)).await;
+    assert!(status.success(), "relayer 0 exited with {status}");
+    eprintln!(
+        "{test}: heartbeats spread {spread:?} over the replicas, {limited} of 60 flood \
+         requests limited, {} rounds",
+        apps.seq
+    );
+    drop(nginx);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -162,6 +162,7 @@ fn defaults_are_the_documented_ones() {
     );
     let h = &c.http;
     assert!(h.trusted_proxies.is_empty());
+    assert_eq!(h.forwarded_header, ForwardedHeader::XForwardedFor);
     assert_eq!(h.cors_allowed_origins, CorsOrigins::Any);
     assert_eq!(
         (h.header_read_timeout, h.request_timeout),
@@ -262,6 +263,7 @@ session_rate_per_second = 0.5
 session_burst = 3.0
 [http]
 trusted_proxies = ["10.0.0.0/8", "192.0.2.1", "2001:db8::1"]
+forwarded_header = "forwarded"
 cors_allowed_origins = ["https://app.example", "http://localhost:3000"]
 header_read_timeout = "6s"
 request_timeout = "7s"
@@ -312,6 +314,7 @@ retry_after = "1s"
     let h = &c.http;
     let proxies: Vec<String> = h.trusted_proxies.iter().map(|n| n.to_string()).collect();
     assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.1/32", "2001:db8::1/128"]);
+    assert_eq!(h.forwarded_header, ForwardedHeader::Forwarded);
     let CorsOrigins::List(origins) = &h.cors_allowed_origins else {
         panic!("{:?}", h.cors_allowed_origins)
     };
@@ -643,6 +646,7 @@ fn file_values_that_do_not_parse_name_their_key() {
         ("[tx]\nretry_after = \"10\"", "\"10\" is not a duration"),
         ("confirmations = \"3\"", "invalid type: string \"3\", expected u64"),
         ("escrow = \"0x12\"", "escrow = \"0x12\""),
+        ("[http]\nforwarded_header = \"x-real-ip\"", "unknown variant `x-real-ip`, expected `x-forwarded-for` or `forwarded`"),
         ("[http]\ntrusted_proxies = [\"10.0.0.0/33\"]", "invalid `http.trusted_proxies`: \"10.0.0.0/33\" is not an address or CIDR (e.g. 10.0.0.0/8)"),
         ("[http]\ncors_allowed_origins = [\"app.example\"]", "invalid `http.cors_allowed_origins`: \"app.example\" is not an origin like https://app.example"),
         ("[http]\ncors_allowed_origins = [\"https://app.example/\"]", "\"https://app.example/\" is not an origin"),

@@ -3,6 +3,7 @@
 use axum::http::HeaderMap;
 use axum::http::HeaderValue;
 use ipnet::IpNet;
+use minuto_relayer::config::ForwardedHeader::{self, Forwarded, XForwardedFor};
 use minuto_relayer::server::*;
 use std::net::IpAddr;
 
@@ -27,11 +28,12 @@ fn client_ip_ignores_headers_from_untrusted_peers() {
         "203.0.113.9:5000".parse().unwrap(),
         &h,
         &nets(&["10.0.0.0/8"]),
+        XForwardedFor,
     );
     assert_eq!(ip, "203.0.113.9".parse::<IpAddr>().unwrap());
     // No proxies configured: always the peer.
     assert_eq!(
-        client_ip(PROXY.parse().unwrap(), &h, &[]),
+        client_ip(PROXY.parse().unwrap(), &h, &[], XForwardedFor),
         "10.0.0.5".parse::<IpAddr>().unwrap()
     );
 }
@@ -42,7 +44,7 @@ fn client_ip_takes_the_rightmost_untrusted_hop() {
     // The client forged "6.6.6.6"; its real address was appended by our proxies.
     let h = headers(&[("x-forwarded-for", "6.6.6.6, 198.51.100.7, 172.16.3.4")]);
     assert_eq!(
-        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, XForwardedFor),
         "198.51.100.7".parse::<IpAddr>().unwrap()
     );
     // Several header lines count as one list.
@@ -51,13 +53,13 @@ fn client_ip_takes_the_rightmost_untrusted_hop() {
         ("x-forwarded-for", "198.51.100.8"),
     ]);
     assert_eq!(
-        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, XForwardedFor),
         "198.51.100.8".parse::<IpAddr>().unwrap()
     );
 }
 
 #[test]
-fn client_ip_reads_rfc7239_forwarded_first() {
+fn client_ip_reads_rfc7239_forwarded_when_the_proxies_write_it() {
     let trusted = nets(&["10.0.0.0/8"]);
     let h = headers(&[
         (
@@ -67,13 +69,13 @@ fn client_ip_reads_rfc7239_forwarded_first() {
         ("x-forwarded-for", "9.9.9.9"),
     ]);
     assert_eq!(
-        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, Forwarded),
         "2001:db8:cafe::17".parse::<IpAddr>().unwrap()
     );
     let h = headers(&[("forwarded", "for=unknown, for=10.1.1.1")]);
     // Only trusted hops and an unknown one: the last address we can vouch for.
     assert_eq!(
-        client_ip(PROXY.parse().unwrap(), &h, &trusted),
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, Forwarded),
         "10.1.1.1".parse::<IpAddr>().unwrap()
     );
 }
@@ -84,7 +86,35 @@ fn client_ip_without_headers_is_the_proxy_itself() {
         client_ip(
             PROXY.parse().unwrap(),
             &HeaderMap::new(),
-            &nets(&["10.0.0.0/8"])
+            &nets(&["10.0.0.0/8"]),
+            XForwardedFor
+        ),
+        "10.0.0.5".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn client_ip_reads_only_the_header_the_proxies_write() {
+    let trusted = nets(&["10.0.0.0/8"]);
+    // nginx appends to X-Forwarded-For and passes a client's `Forwarded` on as it came.
+    let h = headers(&[
+        ("forwarded", "for=203.0.113.50"),
+        ("x-forwarded-for", "6.6.6.6, 198.51.100.7"),
+    ]);
+    let read = |header: ForwardedHeader| client_ip(PROXY.parse().unwrap(), &h, &trusted, header);
+    assert_eq!(
+        read(XForwardedFor),
+        "198.51.100.7".parse::<IpAddr>().unwrap()
+    );
+    assert_eq!(read(Forwarded), "203.0.113.50".parse::<IpAddr>().unwrap());
+    // The configured header absent: the proxy itself, whatever the other one says.
+    let only_forwarded = headers(&[("forwarded", "for=203.0.113.50")]);
+    assert_eq!(
+        client_ip(
+            PROXY.parse().unwrap(),
+            &only_forwarded,
+            &trusted,
+            XForwardedFor
         ),
         "10.0.0.5".parse::<IpAddr>().unwrap()
     );

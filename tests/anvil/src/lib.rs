@@ -5,7 +5,8 @@
 //! `node_modules`; [`or_skip`] turns its absence into a loud skip, or a failure under
 //! `CI`; [`Anvil::start`] runs it on a free port and waits until it answers.
 //! [`redis`] does the same for a throw-away Redis (several service instances' store),
-//! [`postgres`] for a throw-away PostgreSQL (the indexer's second database).
+//! [`postgres`] for a throw-away PostgreSQL (the indexer's second database), [`nginx`]
+//! for nginx running the operators' `deploy/nginx/minuto.conf` in front of the services.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+pub mod nginx;
 pub mod postgres;
 pub mod redis;
 
