@@ -1012,3 +1012,86 @@ async fn two_processes_match_a_student_on_one_with_a_tutor_on_the_other() {
     match_across(&w, (&mut tutor, &tk), (&mut student, &sk)).await;
     drop((a, b));
 }
+
+/// Two processes behind a real nginx running `deploy/nginx/minuto.conf` (its ports
+/// swapped; the matchmaker's server also answers to the address the test reaches it by,
+/// since a client here has no DNS name for it): sign-in and WebSockets pass through
+/// nginx to both instances, a student and a tutor are matched, and after one instance is
+/// killed new clients sign in and connect through nginx to the other.
+#[tokio::test]
+async fn two_processes_behind_nginx_match_and_take_new_sockets_after_one_dies() {
+    let test = "two_processes_behind_nginx_match_and_take_new_sockets_after_one_dies";
+    let Some((w, redis)) = world_with_redis(test).await else {
+        return;
+    };
+    let Some(nginx_bin) = minuto_anvil::nginx::or_skip(test) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = process(&w, dir.path(), redis.url().as_str()).await;
+    let b = process(&w, dir.path(), redis.url().as_str()).await;
+    let nginx = minuto_anvil::nginx::Nginx::start(
+        &nginx_bin,
+        &[
+            ("127.0.0.1:8090", a.1.to_string()),
+            ("127.0.0.1:8091", b.1.to_string()),
+            (
+                "server_name match.minuto.example;",
+                "server_name match.minuto.example 127.0.0.1;".into(),
+            ),
+        ],
+    )
+    .await;
+    let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
+    let mut tutor = client_at(&w.http, nginx.addr, &tk).await;
+    let mut student = client_at(&w.http, nginx.addr, &sk).await;
+    match_across(&w, (&mut tutor, &tk), (&mut student, &sk)).await;
+    drop((tutor, student));
+    // Both instances served requests: the sign-ins and the two sockets went round-robin
+    // (nginx logs a socket when it closes).
+    let sockets = |log: &str| {
+        (log.lines())
+            .filter(|l| l.contains(" 101 \"GET /v1/ws "))
+            .count()
+    };
+    wait_for("both sockets in nginx's log", || {
+        sockets(&nginx.access_log()) == 2
+    })
+    .await;
+    let served = |log: &str, at: SocketAddr| log.lines().any(|l| l.starts_with(&format!("{at} ")));
+    let log = nginx.access_log();
+    assert!(served(&log, a.1) && served(&log, b.1), "{log}");
+
+    // Instance a dies. nginx finds it refusing connections and passes every sign-in and
+    // socket to b; a tutor signed in through nginx goes online there.
+    let dead = a.1;
+    drop(a);
+    for _ in 0..3 {
+        let k = PrivateKeySigner::random();
+        let mut c = client_at(&w.http, nginx.addr, &k).await;
+        c.send(json!({ "type": "online", "profile": profile(w.token, &[]) }))
+            .await;
+        c.expect("online").await;
+    }
+    assert!(
+        nginx.error_log().contains("Connection refused"),
+        "nginx never met the dead instance: {}",
+        nginx.error_log()
+    );
+    let after_kill: Vec<_> = (nginx.access_log().lines())
+        .skip(log.lines().count())
+        .map(str::to_owned)
+        .collect();
+    // Every request after the kill was answered by b, some after a refused (listed first).
+    assert!(
+        after_kill.iter().all(|l| l.contains(&format!("{} ", b.1))),
+        "{after_kill:?}"
+    );
+    assert!(
+        after_kill
+            .iter()
+            .any(|l| l.starts_with(&format!("{dead}, "))),
+        "{after_kill:?}"
+    );
+    drop(b);
+}

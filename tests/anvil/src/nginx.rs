@@ -89,7 +89,8 @@ impl Nginx {
         let main = format!(
             "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log info;\n\
              events {{ worker_connections 1024; }}\n\
-             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  \
+             http {{\n  log_format upstreams '$upstream_addr $status \"$request\"';\n  \
+             access_log {d}/access.log upstreams;\n  client_body_temp_path {d}/body;\n  \
              proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
              uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
              include {d}/minuto.conf;\n}}\n"
@@ -119,6 +120,13 @@ impl Nginx {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("nginx did not listen on {addr}");
+    }
+
+    /// Its access log so far, a line a request: `<upstream addresses tried> <status>
+    /// "<request line>"` (e.g. `127.0.0.1:41000, 127.0.0.1:41002 200 "POST /v1/… HTTP/1.1"`
+    /// when the first refused the connection).
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
     }
 
     /// Its error log so far (upstream failures are logged there).
