@@ -2,12 +2,10 @@
 //! (`{"error": "invalid_address", "message": "…"}` with a 4xx status; internal failures
 //! are logged and answered `{"error": "internal", …}` with 500, never with their text).
 
-use std::convert::Infallible;
-
 use alloy_primitives::{Address, U256};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -401,11 +399,14 @@ async fn stats(
     Ok(Json(query::stats(&app.store, days).await?))
 }
 
+/// The notification stream, with `X-Accel-Buffering: no`: nginx then passes each event on
+/// at once (and drops the header) even where the location is left at its defaults
+/// (`proxy_buffering on` and HTTP/1.0 to the indexer, which hold a stream back).
 async fn notifications(
     State(app): State<App>,
     Path(who): Path<String>,
     headers: HeaderMap,
-) -> Result<Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let who = account(&who)?;
     let after = match headers.get("last-event-id") {
         // From the blocks stored when the client connected.
@@ -420,7 +421,10 @@ async fn notifications(
     };
     let keep_alive = app.notify.keep_alive;
     let conn = notify::Conn::new(app.store, who, after, app.status, app.notify);
-    Ok(Sse::new(conn.stream()).keep_alive(KeepAlive::new().interval(keep_alive)))
+    Ok((
+        [(header::HeaderName::from_static("x-accel-buffering"), "no")],
+        Sse::new(conn.stream()).keep_alive(KeepAlive::new().interval(keep_alive)),
+    ))
 }
 
 /// Query of the bookings.

@@ -2,8 +2,9 @@
 //! events that moves real ERC-20 tokens (`fixtures/EscrowLedger.sol`), a stand-in
 //! emitting the credentials', badges' and ratings' events (`fixtures/ReputationDouble.sol`,
 //! one instance per contract), the real `spawn` with its HTTP API. Every scenario runs on
-//! SQLite and on PostgreSQL (a server started by minuto-anvil's harness); the numbers
-//! served are checked to the base unit against token balances read from the chain.
+//! SQLite and on PostgreSQL (a server started by minuto-anvil's harness; the one behind
+//! nginx on SQLite only); the numbers served are checked to the base unit against token
+//! balances read from the chain.
 
 use std::io::Write;
 use std::time::Duration;
@@ -864,11 +865,22 @@ type Sent = (String, String, Value);
 
 impl SseClient {
     async fn connect(w: &World, ix: &Handle, who: Address, last_id: Option<&str>) -> Self {
-        let mut req = w.http.get(format!(
-            "http://{}/v1/notifications/{}",
-            ix.local_addr,
-            a(who)
-        ));
+        Self::open(&w.http, ix.local_addr, None, who, last_id).await
+    }
+
+    /// [`SseClient::connect`] to `addr`: the indexer, or a proxy in front of it reached by
+    /// the indexer's `host` name.
+    async fn open(
+        http: &reqwest::Client,
+        addr: std::net::SocketAddr,
+        host: Option<&str>,
+        who: Address,
+        last_id: Option<&str>,
+    ) -> Self {
+        let mut req = http.get(format!("http://{addr}/v1/notifications/{}", a(who)));
+        if let Some(host) = host {
+            req = req.header(reqwest::header::HOST, host);
+        }
         if let Some(id) = last_id {
             req = req.header("Last-Event-ID", id);
         }
@@ -1216,6 +1228,293 @@ async fn notifications_stream_each_partys_events_in_order_and_resume_on_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_stream_each_partys_events_in_order_and_resume_on_postgres() {
     notifications_stream_each_partys_events_in_order_and_resume(true).await;
+}
+
+/// The indexer's host name in `deploy/nginx/minuto.conf`.
+const INDEXER_HOST: &str = "indexer.minuto.example";
+
+/// How soon after the indexer stored a chain event its streams must have sent it.
+const PROMPT: Duration = Duration::from_secs(2);
+
+/// The next event of `c` by `deadline`, else a panic naming `via`.
+async fn next_by(deadline: tokio::time::Instant, c: &mut SseClient, via: &str) -> Sent {
+    tokio::time::timeout_at(deadline, c.next_event())
+        .await
+        .unwrap_or_else(|_| panic!("{via}: no event within {PROMPT:?} of the indexer storing it"))
+}
+
+/// One answer, direct or through a proxy: (status, content-type, CORS origin, body).
+async fn answer(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    host: Option<&str>,
+    path: &str,
+    last_id: Option<&str>,
+) -> (u16, String, String, String) {
+    let mut req = http
+        .get(format!("http://{addr}{path}"))
+        .header(reqwest::header::ORIGIN, "https://app.minuto.example");
+    if let Some(host) = host {
+        req = req.header(reqwest::header::HOST, host);
+    }
+    if let Some(id) = last_id {
+        req = req.header("Last-Event-ID", id);
+    }
+    let r = tokio::time::timeout(Duration::from_secs(10), req.send())
+        .await
+        .unwrap_or_else(|_| panic!("{path} via {addr}: no answer within 10 s"))
+        .unwrap();
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (ct, origin) = (
+        header("content-type"),
+        header("access-control-allow-origin"),
+    );
+    (r.status().as_u16(), ct, origin, r.text().await.unwrap())
+}
+
+/// The indexer behind a real nginx running `deploy/nginx/minuto.conf` as it stands (its
+/// ports changed only), on SQLite. A student's stream through nginx gets
+/// `session_started` and `session_ended`, each exactly as sent direct and within 2 s of
+/// the indexer storing it (nginx does not hold it back); a resume through nginx with
+/// `Last-Event-ID` gets exactly the next event, then only keep-alive comments. The same
+/// through a copy whose notifications location is left at nginx's defaults (HTTP/1.0 to
+/// the indexer, `proxy_buffering on`): without the indexer's `X-Accel-Buffering: no` that
+/// one holds the stream back, response headers included (the shipped file with only
+/// `proxy_buffering off` removed does not: HTTP/1.1 chunks pass as they come). JSON
+/// answers and errors through nginx are byte for byte the direct ones; shutting the
+/// indexer down ends the stream through nginx.
+#[allow(clippy::too_many_lines)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_and_queries_through_nginx_on_sqlite() {
+    use minuto_anvil::nginx::Nginx;
+    let test = "notifications_and_queries_through_nginx_on_sqlite";
+    let Some(nginx_bin) = minuto_anvil::nginx::or_skip(test) else {
+        return;
+    };
+    let Some(db) = Db::new(false, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let began = std::time::Instant::now();
+    let (s, t) = (w.party().await, w.party().await);
+    let ix = w
+        .indexer_with(
+            &db.url(),
+            minuto_indexer::NotifyConfig {
+                tick: Duration::from_millis(100),
+                keep_alive: Duration::from_secs(1),
+                ..Default::default()
+            },
+        )
+        .await;
+    w.synced(&ix).await;
+    let upstream = ("127.0.0.1:8095", ix.local_addr.to_string());
+    let nginx = Nginx::start(&nginx_bin, std::slice::from_ref(&upstream)).await;
+    // An operator's copy whose notifications location has nginx's defaults (HTTP/1.0 to
+    // the indexer, proxy_buffering on): the indexer's X-Accel-Buffering keeps it prompt.
+    let defaults = Nginx::start(
+        &nginx_bin,
+        &[
+            upstream,
+            (
+                "proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        \
+                 proxy_set_header Host $host;\n        proxy_buffering off;",
+                "proxy_set_header Host $host;".to_owned(),
+            ),
+        ],
+    )
+    .await;
+    let via = [
+        ("nginx", nginx.addr),
+        ("nginx with the defaults for notifications", defaults.addr),
+    ];
+    // A stream through nginx; its response headers too must come at once (nginx holding
+    // the stream back holds them with its first bytes).
+    let connect = |(name, addr): (&'static str, std::net::SocketAddr), last_id: Option<String>| {
+        let http = w.http.clone();
+        let who = s.address;
+        async move {
+            tokio::time::timeout(
+                PROMPT,
+                SseClient::open(&http, addr, Some(INDEXER_HOST), who, last_id.as_deref()),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no response headers within {PROMPT:?}"))
+        }
+    };
+    let mut direct = SseClient::connect(&w, &ix, s.address, None).await;
+    // The indexer asks proxies not to buffer the stream; nginx obeys and drops it.
+    assert_eq!(direct.resp.headers()["x-accel-buffering"], "no");
+    assert_eq!(direct.resp.headers()["cache-control"], "no-cache");
+    let mut proxied = Vec::new();
+    for (name, addr) in via {
+        let c = connect((name, addr), None).await;
+        assert_eq!(c.resp.headers()["cache-control"], "no-cache", "{name}");
+        assert!(
+            c.resp.headers().get("x-accel-buffering").is_none(),
+            "{name} passed X-Accel-Buffering on"
+        );
+        proxied.push((name, c));
+    }
+
+    let now = w
+        .admin
+        .get_block(Default::default())
+        .await
+        .unwrap()
+        .unwrap()
+        .header
+        .timestamp;
+    let start = now + 10;
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    // 10,000 s of runway: no low_funds while the test runs.
+    send!(ledger(&s.p).open(
+        t.address,
+        w.token_a,
+        rate(),
+        U256::from(100_000_000u64),
+        key,
+        0
+    ));
+    w.at(start).await;
+    let r = send!(ledger(&t.p).start(U256::from(1), key));
+    let log = &r.inner.logs()[0];
+    let started_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
+    w.synced(&ix).await;
+    let stored = tokio::time::Instant::now();
+    let started = (
+        "session_started".to_owned(),
+        started_id.clone(),
+        json!({"session": "1", "role": "student", "student": a(s.address), "tutor": a(t.address),
+               "token": a(w.token_a), "rate": rate().to_string(), "deposit": "100000000",
+               "startedAt": start}),
+    );
+    assert_eq!(
+        next_by(stored + PROMPT, &mut direct, "direct").await,
+        started
+    );
+    for (name, c) in &mut proxied {
+        assert_eq!(next_by(stored + PROMPT, c, name).await, started, "{name}");
+    }
+    let lag = stored.elapsed();
+
+    // The student stops 60 s in: 600,000 billed, the rest refunded.
+    w.at(start + 60).await;
+    let r = send!(ledger(&s.p).stop(U256::from(1)));
+    let log = r
+        .inner
+        .logs()
+        .iter()
+        .find(|l| l.address() == w.escrow)
+        .unwrap();
+    let ended_id = format!("{}:{}", log.block_number.unwrap(), log.log_index.unwrap());
+    w.synced(&ix).await;
+    let stored = tokio::time::Instant::now();
+    let ended = (
+        "session_ended".to_owned(),
+        ended_id.clone(),
+        json!({"session": "1", "role": "student", "token": a(w.token_a), "endedAt": start + 60,
+               "durationSeconds": 60, "endedBy": a(s.address), "billed": "600000",
+               "refund": "99400000"}),
+    );
+    assert_eq!(next_by(stored + PROMPT, &mut direct, "direct").await, ended);
+    for (name, c) in &mut proxied {
+        assert_eq!(next_by(stored + PROMPT, c, name).await, ended, "{name}");
+    }
+    let lag = lag.max(stored.elapsed());
+
+    // Resume through nginx: exactly the event after the given id, then only keep-alives.
+    for (name, addr) in via {
+        let mut again = connect((name, addr), Some(started_id.clone())).await;
+        let deadline = tokio::time::Instant::now() + PROMPT;
+        assert_eq!(next_by(deadline, &mut again, name).await, ended, "{name}");
+        while again.comments < 2 {
+            let frame = tokio::time::timeout(Duration::from_secs(5), again.frame())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: no keep-alive within 5 s"));
+            assert_eq!(frame, None, "{name}: only keep-alives after the resume");
+        }
+        let mut last = connect((name, addr), Some(ended_id.clone())).await;
+        while last.comments < 1 {
+            let frame = tokio::time::timeout(Duration::from_secs(5), last.frame())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: no keep-alive within 5 s"));
+            assert_eq!(frame, None, "{name}: nothing after the last event");
+        }
+    }
+
+    // JSON answers and errors: through nginx exactly as direct.
+    let paths = [
+        ("/v1/sessions/1".to_owned(), None),
+        ("/v1/sessions/2".to_owned(), None),
+        ("/v1/stats".to_owned(), None),
+        (format!("/v1/accounts/{}/sessions", a(s.address)), None),
+        (format!("/v1/tutors/{}/earnings", a(t.address)), None),
+        ("/v1/notifications/0x1234".to_owned(), None),
+        (
+            format!("/v1/notifications/{}", a(s.address)),
+            Some("yesterday"),
+        ),
+    ];
+    for (path, last_id) in &paths {
+        let own = answer(&w.http, ix.local_addr, None, path, *last_id).await;
+        let through = answer(&w.http, nginx.addr, Some(INDEXER_HOST), path, *last_id).await;
+        assert_eq!(through, own, "{path} through nginx");
+    }
+    let (status, ct, origin, body) = answer(
+        &w.http,
+        nginx.addr,
+        Some(INDEXER_HOST),
+        "/v1/sessions/1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, ct.as_str(), origin.as_str()),
+        (200, "application/json", "*")
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["state"],
+        "ended"
+    );
+    let (status, _, _, body) = answer(
+        &w.http,
+        nginx.addr,
+        Some(INDEXER_HOST),
+        &format!("/v1/notifications/{}", a(s.address)),
+        Some("yesterday"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "invalid_event_id"
+    );
+
+    // Shutting the indexer down ends the stream through nginx (the client reconnects).
+    drop(direct);
+    ix.shutdown().await.unwrap();
+    for (name, mut c) in proxied {
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Ok(Some(_)) = c.resp.chunk().await {}
+        })
+        .await;
+        assert!(ended.is_ok(), "{name}: the stream outlived the indexer");
+    }
+    eprintln!(
+        "{test}: every event through nginx at most {:.0} ms after the indexer stored it \
+         ({:.1} s in all)",
+        lag.as_secs_f64() * 1e3,
+        began.elapsed().as_secs_f64()
+    );
 }
 
 /// One request the test's webhook receiver got.
