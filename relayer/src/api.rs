@@ -48,6 +48,13 @@ pub enum ApiError {
     /// flood limit, a replay.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The session is unknown or not started here while this relayer has not read the
+    /// chain up to its head (start-up, a new replica, the node unreachable): another
+    /// instance, or this one a little later, may know it.
+    #[error(
+        "this relayer has not read the chain up to its head yet: {0}; retry, or another instance"
+    )]
+    Syncing(Refusal),
 }
 
 impl ApiError {
@@ -69,6 +76,7 @@ impl ApiError {
             ApiError::ClockSkew { .. } => ("clock_skew", StatusCode::UNPROCESSABLE_ENTITY),
             ApiError::BadSignature => ("bad_signature", StatusCode::UNAUTHORIZED),
             ApiError::WrongKey { .. } => ("wrong_key", StatusCode::UNAUTHORIZED),
+            ApiError::Syncing(_) => ("syncing", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Refused(r) => match r {
                 Refusal::UnknownSession => ("unknown_session", StatusCode::NOT_FOUND),
                 Refusal::SessionEnded => ("session_ended", StatusCode::CONFLICT),
@@ -87,7 +95,11 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let retry = (self.status() == StatusCode::TOO_MANY_REQUESTS).then_some("1");
+        let retry = matches!(
+            self.status(),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        )
+        .then_some("1");
         let retry_after = retry.map(|s| [(header::RETRY_AFTER, s)]);
         (
             retry_after,
@@ -221,7 +233,9 @@ impl ApiState {
                 max,
             });
         }
-        let (key, known) = self.registry.heartbeat_key(hb.session, hb.role)?;
+        let (key, known) = (self.registry)
+            .heartbeat_key(hb.session, hb.role)
+            .map_err(|r| self.refusal(r))?;
         let hash = self
             .domain
             .signing_hash(hb.session, hb.role, hb.seq, hb.sent_at);
@@ -238,6 +252,19 @@ impl ApiState {
         }
         self.registry.remember_key(hb.session, hb.role, key, public);
         Ok(())
+    }
+
+    /// A refusal of the registry as the API answers it: a session not known, or not
+    /// known started, is `syncing` (503, retryable) while the follower is behind the
+    /// chain's head, so a balancer passes the heartbeat to an instance that is not.
+    fn refusal(&self, r: Refusal) -> ApiError {
+        let s = *self.sync.borrow();
+        match r {
+            Refusal::UnknownSession | Refusal::SessionNotActive if !(s.caught_up && s.chain_ok) => {
+                ApiError::Syncing(r)
+            }
+            r => r.into(),
+        }
     }
 
     /// Records a verified heartbeat (replay order, flood limit per session and role).

@@ -1004,6 +1004,72 @@ async fn health_ready_metrics_and_unknown_route() {
     rig.handle.shutdown().await.unwrap();
 }
 
+/// Polls `/readyz` until it answers `want`.
+async fn wait_ready(rig: &Rig, want: u16) {
+    for _ in 0..250 {
+        if rig.get("/readyz").await.0 == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("/readyz never answered {want}");
+}
+
+#[tokio::test]
+async fn a_session_not_read_yet_is_syncing_while_the_relayer_is_behind_the_chain() {
+    let rig = rig(|_| {}).await;
+    let t = now();
+    rig.chain
+        .down
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    wait_ready(&rig, 503).await;
+    // Unknown, or opened but not known started: maybe only not read yet. 503 with
+    // Retry-After, so a balancer passes the heartbeat to an instance that has read it.
+    for (session, seq) in [(99, 1), (2, 1)] {
+        let before = rig.rejected("syncing");
+        let r = (rig.http)
+            .post(format!("{}/v1/heartbeat", rig.base))
+            .json(&rig.body(&rig.student, session, Role::Student, seq, t))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "syncing", "{v}");
+        assert_eq!(rig.rejected("syncing"), before + 1);
+    }
+    // What it knows stands: an ended session is ended, a live one is served.
+    rig.expect_refusal(
+        rig.body(&rig.student, 3, Role::Student, 1, t).to_string(),
+        409,
+        "session_ended",
+    )
+    .await;
+    let (s, v) = rig
+        .post(&rig.body(&rig.student, 1, Role::Student, 1, t))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // Caught up again: the same heartbeats get the lasting answers.
+    rig.chain
+        .down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    wait_ready(&rig, 200).await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 99, Role::Student, 2, t).to_string(),
+        404,
+        "unknown_session",
+    )
+    .await;
+    rig.expect_refusal(
+        rig.body(&rig.student, 2, Role::Student, 2, t).to_string(),
+        409,
+        "session_not_active",
+    )
+    .await;
+    rig.handle.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn readyz_turns_unavailable_when_the_chain_fails() {
     let rig = rig(|_| {}).await;

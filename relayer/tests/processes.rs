@@ -53,6 +53,20 @@ impl Process {
     /// `/readyz` answers 200.
     async fn start(name: &'static str, dir: &Path, toml: &str, env: &[(&str, &str)]) -> Process {
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let p = Process::launch(name, dir, toml, env, api).await;
+        p.wait_ready(200).await;
+        p
+    }
+
+    /// Starts the binary with its public API on `api`, and waits until `/healthz`
+    /// answers.
+    async fn launch(
+        name: &'static str,
+        dir: &Path,
+        toml: &str,
+        env: &[(&str, &str)],
+        api: SocketAddr,
+    ) -> Process {
         let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let config = dir.join(format!("{name}.toml"));
         let cursor = dir.join(format!("{name}.cursor.json"));
@@ -87,18 +101,28 @@ impl Process {
             admin,
             log,
         };
-        let http = reqwest::Client::new();
-        let started = Instant::now();
+        p.wait_for("/healthz", 200).await;
+        p
+    }
+
+    /// Waits until `/readyz` answers `status`.
+    async fn wait_ready(&self, status: u16) {
+        self.wait_for("/readyz", status).await;
+    }
+
+    async fn wait_for(&self, path: &str, status: u16) {
+        let (http, started) = (reqwest::Client::new(), Instant::now());
         loop {
-            if let Ok(r) = http.get(format!("http://{api}/readyz")).send().await {
-                if r.status() == 200 {
-                    return p;
+            if let Ok(r) = http.get(format!("http://{}{path}", self.api)).send().await {
+                if r.status() == status {
+                    return;
                 }
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "{name} not ready within 30 s; log: {}",
-                p.log_text()
+                "{}: {path} did not answer {status} within 30 s; log: {}",
+                self.name,
+                self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -155,7 +179,7 @@ impl Process {
 /// The part of every instance's config file that they share (one Redis), with `tables`
 /// (TOML tables other than `[tx]`) added.
 fn shared_config(
-    node: &Node,
+    rpc: &str,
     escrow: alloy_primitives::Address,
     redis: &minuto_anvil::redis::Redis,
     tables: &str,
@@ -176,7 +200,6 @@ log_format = "text"
 [tx]
 receipt_poll_interval = "200ms"
 "#,
-        rpc = node.url,
         redis = redis.url(),
         silence = SILENCE.as_secs(),
     )
@@ -275,7 +298,7 @@ async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_s
     let dir = temp_dir("processes");
 
     // What an operator writes: one file per instance, the same Redis for both.
-    let shared = shared_config(&node, d.escrow, &redis, "");
+    let shared = shared_config(node.url.as_str(), d.escrow, &redis, "");
     // Instance 0: key from the environment. Instance 1: an encrypted keystore, its
     // password in a file.
     let second_key = alloy_primitives::hex::decode(SECOND_RELAYER_KEY).unwrap();
@@ -492,6 +515,53 @@ async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_s
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A JSON-RPC proxy in front of anvil that holds back every `eth_getLogs` until
+/// [`GatedRpc::open`]: a relayer behind it cannot read the chain's events.
+struct GatedRpc {
+    url: String,
+    open: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl GatedRpc {
+    async fn start(upstream: &str) -> GatedRpc {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let (client, upstream) = (reqwest::Client::new(), upstream.to_owned());
+        let forward = move |body: String| {
+            let (client, upstream, mut gate) = (client.clone(), upstream.clone(), gate.clone());
+            async move {
+                if body.contains("eth_getLogs") {
+                    let _ = gate.wait_for(|open| *open).await;
+                }
+                let answer = (client.post(&upstream))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                let json = [("content-type", "application/json")];
+                (json, answer.text().await.unwrap())
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::post(forward));
+        let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        GatedRpc { url, open, task }
+    }
+
+    /// Lets `eth_getLogs` through from now on.
+    fn open(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+impl Drop for GatedRpc {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// The relayer's host name in `deploy/nginx/minuto.conf`.
 const RELAYER_HOST: &str = "relayer.minuto.example";
 
@@ -535,15 +605,11 @@ async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_w
     // at 127.0.0.2. The apps' four heartbeats a second pass the limit easily, even all
     // on one replica.
     let (rate, burst) = (6.0, 12.0);
-    let shared = shared_config(
-        &node,
-        d.escrow,
-        &redis,
-        &format!(
-            "[api]\nip_rate_per_second = {rate:.1}\nip_burst = {burst:.1}\n\n\
+    let tables = format!(
+        "[api]\nip_rate_per_second = {rate:.1}\nip_burst = {burst:.1}\n\n\
          [http]\ntrusted_proxies = [\"127.0.0.1/32\"]\n"
-        ),
     );
+    let shared = shared_config(node.url.as_str(), d.escrow, &redis, &tables);
     let zero = Process::start(
         "relayer-0",
         &dir,
@@ -708,12 +774,57 @@ async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_w
     );
     let s = session(&node, d.escrow, 2).await;
     assert_eq!((s.state, s.end), (2, 0), "session 2 stopped falsely");
+    apps.silent.push((1, Role::Tutor));
+
+    // A new replica takes the dead one's place, with no cursor and a node that answers
+    // everything but the logs: it stays behind the chain, as one catching up after
+    // joining does, and knows no session. nginx offers it heartbeats; it answers 503
+    // `syncing` and nginx passes each to replica 0 (and leaves it out for a while): the
+    // apps still see only 200s.
+    let gate = GatedRpc::start(node.url.as_str()).await;
+    let joining_config = shared_config(&gate.url, d.escrow, &redis, &tables);
+    let joining = Process::launch(
+        "relayer-2",
+        &dir,
+        &joining_config,
+        &[("MINUTO_RELAYER_PRIVATE_KEY", SECOND_RELAYER_KEY)],
+        one.api,
+    )
+    .await;
+    joining.wait_ready(503).await;
+    let logged = nginx.access_log().lines().count();
+    apps.run(through, None, 7).await;
+    let m = joining.metrics().await;
+    let syncing = |m: &HashMap<String, f64>| {
+        m.get(r#"minuto_heartbeats_rejected_total{reason="syncing"}"#)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    assert!(syncing(&m) >= 1.0, "nginx never offered it a heartbeat");
+    assert_eq!(metric(&m, "minuto_heartbeats_accepted_total"), 0.0);
+    let passed_on = format!("{}, {} 200 \"POST /v1/heartbeat ", one.api, zero.api);
+    let lines: Vec<String> = (nginx.access_log().lines())
+        .skip(logged)
+        .map(str::to_owned)
+        .collect();
+    assert!(lines.iter().any(|l| l.starts_with(&passed_on)), "{lines:?}");
+    // The logs released, it catches up, and nginx gives it its share again.
+    gate.open();
+    joining.wait_ready(200).await;
+    apps.run(through, None, 8).await;
+    let m = joining.metrics().await;
+    assert!(metric(&m, "minuto_heartbeats_accepted_total") > 0.0);
+    let joined = joining.terminate(Duration::from_secs(15)).await;
+    assert!(joined.success(), "relayer 2 exited with {joined}");
+    let s = session(&node, d.escrow, 2).await;
+    assert_eq!((s.state, s.end), (2, 0), "session 2 stopped falsely");
 
     let status = zero.terminate(Duration::from_secs(15)).await;
     assert!(status.success(), "relayer 0 exited with {status}");
     eprintln!(
         "{test}: heartbeats spread {spread:?} over the replicas, {limited} of 60 flood \
-         requests limited, {} rounds",
+         requests limited, {} offered to the syncing replica and passed on, {} rounds",
+        syncing(&m),
         apps.seq
     );
     drop(nginx);
