@@ -1,7 +1,8 @@
-//! The `minuto-indexer` binary as an operator runs it: configured by a TOML file and
-//! flags, ready once it has read the chain, stopped by SIGTERM with exit code 0; a
-//! configuration that cannot work stops it with exit code 2 and a message naming the
-//! setting.
+//! The `minuto-indexer` binary as an operator runs it: with the command line of
+//! `deploy/systemd/minuto-indexer.service` (checked by `systemd-analyze verify`), its
+//! TOML file as the unit's credential, and flags; ready once it has read the chain,
+//! stopped by SIGTERM with exit code 0; a configuration that cannot work stops it with
+//! exit code 2 and a message naming the setting.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -36,7 +37,15 @@ async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
     )
     .unwrap();
     let port = free_port();
-    let config = dir.path().join("indexer.toml");
+    // As the systemd unit runs it: the config file is a credential in `%d`.
+    let unit = minuto_anvil::systemd::Unit::load("minuto-indexer");
+    unit.verify(std::path::Path::new(BIN));
+    assert_eq!(unit.program(), "/usr/local/bin/minuto-indexer");
+    let credentials = dir.path().join("credentials");
+    std::fs::create_dir_all(&credentials).unwrap();
+    let names: Vec<String> = unit.credentials().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["indexer.toml"]);
+    let config = credentials.join("indexer.toml");
     std::fs::write(
         &config,
         format!(
@@ -49,8 +58,8 @@ async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
     .unwrap();
     let db = dir.path().join("index.sqlite");
     let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(&config)
+        .args(unit.args(&credentials))
+        .envs(unit.environment(&credentials))
         .arg("--database-url")
         .arg(&db)
         .args([

@@ -1233,8 +1233,10 @@ async fn notifications_stream_each_partys_events_in_order_and_resume_on_postgres
 /// The indexer's host name in `deploy/nginx/minuto.conf`.
 const INDEXER_HOST: &str = "indexer.minuto.example";
 
-/// How soon after the indexer stored a chain event its streams must have sent it.
-const PROMPT: Duration = Duration::from_secs(2);
+/// How soon after the indexer stored a chain event its streams must have sent it
+/// (milliseconds here; 5 s leaves room for a loaded machine, while a buffering proxy
+/// holds a stream's few events until it ends).
+const PROMPT: Duration = Duration::from_secs(5);
 
 /// The next event of `c` by `deadline`, else a panic naming `via`.
 async fn next_by(deadline: tokio::time::Instant, c: &mut SseClient, via: &str) -> Sent {

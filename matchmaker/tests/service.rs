@@ -950,8 +950,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the binary against `w`'s chain with `redis`, and waits until it answers.
-async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
+/// The deploy tool's record of `w`'s contracts, written to `dir`.
+fn deployment_record(w: &World, dir: &std::path::Path) -> std::path::PathBuf {
     let record = dir.join("deployment.json");
     let json = json!({
         "chainId": CHAIN_ID,
@@ -961,6 +961,28 @@ async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
         }
     });
     std::fs::write(&record, json.to_string()).unwrap();
+    record
+}
+
+/// Waits (30 s at most: a loaded CI machine) until the process answers `/readyz`.
+async fn ready(w: &World, mut p: Process) -> Process {
+    for _ in 0..300 {
+        if let Ok(r) = w.http.get(format!("http://{}/readyz", p.1)).send().await {
+            if r.status().is_success() {
+                return p;
+            }
+        }
+        if let Some(status) = p.0.try_wait().unwrap() {
+            panic!("minuto-matchmaker on {} exited at start: {status}", p.1);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("minuto-matchmaker on {} never became ready", p.1);
+}
+
+/// Starts the binary against `w`'s chain with `redis`, and waits until it answers.
+async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
+    let record = deployment_record(w, dir);
     let (port, admin) = (free_port(), free_port());
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_minuto-matchmaker"))
@@ -985,16 +1007,76 @@ async fn process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let p = Process(child, addr);
-    for _ in 0..100 {
-        if let Ok(r) = w.http.get(format!("http://{addr}/readyz")).send().await {
-            if r.status().is_success() {
-                return p;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    ready(w, Process(child, addr)).await
+}
+
+/// Starts the binary as `deploy/systemd/minuto-matchmaker.service` does (its
+/// `ExecStart=`, checked by `systemd-analyze verify`), configured by
+/// `deploy/systemd/matchmaker.env.example` alone, the values a test needs swapped in and
+/// the file's other settings kept; waits until it answers.
+async fn unit_process(w: &World, dir: &std::path::Path, redis: &str) -> Process {
+    let bin = env!("CARGO_BIN_EXE_minuto-matchmaker");
+    let unit = minuto_anvil::systemd::Unit::load("minuto-matchmaker");
+    unit.verify(std::path::Path::new(bin));
+    let record = deployment_record(w, dir);
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let swap = [
+        ("MINUTO_MATCHMAKER_LISTEN", addr.to_string()),
+        (
+            "MINUTO_MATCHMAKER_ADMIN_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        ),
+        ("MINUTO_MATCHMAKER_RPC_URL", w._anvil.url.to_string()),
+        ("MINUTO_MATCHMAKER_DEPLOYMENT", record.display().to_string()),
+        ("MINUTO_MATCHMAKER_SIWE_DOMAIN", DOMAIN.to_owned()),
+        (
+            "MINUTO_MATCHMAKER_CURSOR_FILE",
+            dir.join(format!("cursor-{}.json", addr.port()))
+                .display()
+                .to_string(),
+        ),
+        ("MINUTO_MATCHMAKER_REDIS_URL", redis.to_owned()),
+        ("MINUTO_MATCHMAKER_SESSION_SECRET", "05".repeat(32)),
+        ("MINUTO_MATCHMAKER_ROOM_SECRET", "09".repeat(32)),
+    ];
+    let file = minuto_anvil::repo_root().join("deploy/systemd/matchmaker.env.example");
+    let mut env: Vec<(String, String)> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("KEY=VALUE");
+            let v = swap
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map_or(v.to_owned(), |(_, s)| s.clone());
+            (k.to_owned(), v)
+        })
+        .collect();
+    for (k, _) in &swap {
+        assert!(
+            env.iter().any(|(key, _)| key == k),
+            "{k} is not in {}",
+            file.display()
+        );
     }
-    panic!("minuto-matchmaker on {addr} never became ready");
+    // The chain here is anvil, where nothing is reorganised.
+    env.push(("MINUTO_MATCHMAKER_CONFIRMATIONS".into(), "0".into()));
+    assert_eq!(unit.program(), "/usr/local/bin/minuto-matchmaker");
+    let mut cmd = std::process::Command::new(bin);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MINUTO_MATCHMAKER_") {
+            cmd.env_remove(k);
+        }
+    }
+    let child = cmd
+        .args(unit.args(dir))
+        .envs(env)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    ready(w, Process(child, addr)).await
 }
 
 #[tokio::test]
@@ -1004,8 +1086,9 @@ async fn two_processes_match_a_student_on_one_with_a_tutor_on_the_other() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // One configured by flags, one as the systemd unit runs it (its environment file).
     let a = process(&w, dir.path(), redis.url().as_str()).await;
-    let b = process(&w, dir.path(), redis.url().as_str()).await;
+    let b = unit_process(&w, dir.path(), redis.url().as_str()).await;
     let (tk, sk) = (PrivateKeySigner::random(), PrivateKeySigner::random());
     let mut tutor = client_at(&w.http, a.1, &tk).await;
     let mut student = client_at(&w.http, b.1, &sk).await;

@@ -46,29 +46,44 @@ impl Bucket {
     }
 }
 
-/// Per-IP buckets. The map is pruned of idle (refilled) buckets when it grows past
-/// `max_tracked`, so memory stays bounded under address churn.
+/// Per-client buckets, an IPv4 address or an IPv6 /64 each (one host commonly holds a
+/// whole /64). When the map has grown to `max_tracked`, idle (refilled) buckets are
+/// pruned, at most once a second; meanwhile a new client is refused. Memory and the work
+/// under the lock stay bounded under address churn.
 #[derive(Debug)]
 pub struct IpLimiter {
     rate: Rate,
     max_tracked: usize,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    /// The buckets, and when they were last pruned.
+    buckets: Mutex<(HashMap<IpAddr, Bucket>, Option<Instant>)>,
 }
 
+/// How often a full table is pruned at most.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl IpLimiter {
-    /// A limiter allowing `rate` per client address.
+    /// A limiter allowing `rate` per client.
     pub fn new(rate: Rate, max_tracked: usize) -> Self {
         Self {
             rate,
             max_tracked,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new((HashMap::new(), None)),
         }
     }
 
     /// Whether `ip` may make one more request now.
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let ip = match ip {
+            IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+            v4 => v4,
+        };
+        let mut guard = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (buckets, pruned) = &mut *guard;
         if buckets.len() >= self.max_tracked && !buckets.contains_key(&ip) {
+            if pruned.is_some_and(|at| now.saturating_duration_since(at) < PRUNE_EVERY) {
+                return false;
+            }
+            *pruned = Some(now);
             let full_after = self.rate.burst / self.rate.per_second.max(f64::MIN_POSITIVE);
             buckets.retain(|_, b| now.saturating_duration_since(b.last).as_secs_f64() < full_after);
             if buckets.len() >= self.max_tracked {

@@ -179,25 +179,27 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 /// The hops named by `header` (`Forwarded`: its `for=` parameters), left to right;
-/// `None` for a hop that is not an address.
+/// `None` for a hop that is not an address: not UTF-8, `unknown`, obfuscated, or a
+/// `Forwarded` element without `for=`. Header values are split as bytes, so a hop a
+/// client wrote in other bytes does not hide the ones the proxies appended.
 fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
-    let elements = |name| {
-        (headers.get_all(name).iter())
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
+    let name = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
     };
-    if header == ForwardedHeader::XForwardedFor {
-        return elements("x-forwarded-for").map(parse_node).collect();
-    }
-    let node = |element: &str| {
-        element.split(';').find_map(|pair| {
+    let elements = (headers.get_all(name).iter())
+        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .map(|e| std::str::from_utf8(e).ok());
+    let node = |element: &str| match header {
+        ForwardedHeader::XForwardedFor => parse_node(element),
+        ForwardedHeader::Forwarded => element.split(';').find_map(|pair| {
             let (key, value) = pair.split_once('=')?;
             key.trim()
                 .eq_ignore_ascii_case("for")
-                .then(|| parse_node(value))
-        })
+                .then(|| parse_node(value))?
+        }),
     };
-    elements("forwarded").filter_map(node).collect()
+    elements.map(|e| e.and_then(node)).collect()
 }
 
 /// `1.2.3.4`, `1.2.3.4:80`, `"[2001:db8::1]:443"`, `2001:db8::1`.

@@ -22,6 +22,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k256::ecdsa::SigningKey;
+use minuto_anvil::systemd::Unit;
 use minuto_relayer::heartbeat::Role;
 use serde_json::Value;
 use support::chain::*;
@@ -53,22 +54,43 @@ impl Process {
     /// `/readyz` answers 200.
     async fn start(name: &'static str, dir: &Path, toml: &str, env: &[(&str, &str)]) -> Process {
         let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let p = Process::launch(name, dir, toml, env, api).await;
+        let p = Process::launch(name, dir, toml, env, api, None).await;
         p.wait_ready(200).await;
         p
     }
 
-    /// Starts the binary with its public API on `api`, and waits until `/healthz`
-    /// answers.
+    /// Starts the binary as `deploy/systemd/minuto-relayer.service` does: its
+    /// `ExecStart=` arguments and `Environment=`, `%d` being `credentials`, which holds
+    /// the unit's credentials (the config file is written there as `relayer.toml`);
+    /// waits until `/readyz` answers 200.
+    async fn start_as_unit(
+        name: &'static str,
+        dir: &Path,
+        toml: &str,
+        unit: &Unit,
+        credentials: &Path,
+    ) -> Process {
+        let api = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let p = Process::launch(name, dir, toml, &[], api, Some((unit, credentials))).await;
+        p.wait_ready(200).await;
+        p
+    }
+
+    /// Starts the binary with its public API on `api` (with `--config`, or as `unit`
+    /// says), and waits until `/healthz` answers.
     async fn launch(
         name: &'static str,
         dir: &Path,
         toml: &str,
         env: &[(&str, &str)],
         api: SocketAddr,
+        unit: Option<(&Unit, &Path)>,
     ) -> Process {
         let admin = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let config = dir.join(format!("{name}.toml"));
+        let config = match unit {
+            Some((_, credentials)) => credentials.join("relayer.toml"),
+            None => dir.join(format!("{name}.toml")),
+        };
         let cursor = dir.join(format!("{name}.cursor.json"));
         std::fs::write(
             &config,
@@ -85,9 +107,13 @@ impl Process {
                 cmd.env_remove(k);
             }
         }
-        cmd.arg("--config")
-            .arg(&config)
-            .envs(env.iter().copied())
+        match unit {
+            Some((unit, credentials)) => cmd
+                .args(unit.args(credentials))
+                .envs(unit.environment(credentials)),
+            None => cmd.arg("--config").arg(&config),
+        };
+        cmd.envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
@@ -299,18 +325,25 @@ async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_s
 
     // What an operator writes: one file per instance, the same Redis for both.
     let shared = shared_config(node.url.as_str(), d.escrow, &redis, "");
-    // Instance 0: key from the environment. Instance 1: an encrypted keystore, its
-    // password in a file.
+    // Instance 0: key from the environment. Instance 1 as the systemd unit runs it: its
+    // config file, an encrypted keystore and its password, all credentials (the files
+    // systemd copies into the service's credentials directory, `%d`).
+    let unit = Unit::load("minuto-relayer");
+    unit.verify(Path::new(env!("CARGO_BIN_EXE_minuto-relayer")));
+    let credentials = dir.join("credentials-1");
+    std::fs::create_dir_all(&credentials).unwrap();
+    let names: Vec<String> = unit.credentials().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["relayer.toml", "keystore", "keystore-password"]);
     let second_key = alloy_primitives::hex::decode(SECOND_RELAYER_KEY).unwrap();
     eth_keystore::encrypt_key(
-        &dir,
+        &credentials,
         &mut rand::thread_rng(),
         &second_key,
         "correct horse",
-        Some("relayer-1.json"),
+        Some("keystore"),
     )
     .unwrap();
-    std::fs::write(dir.join("relayer-1.password"), "correct horse").unwrap();
+    std::fs::write(credentials.join("keystore-password"), "correct horse").unwrap();
     let zero = Process::start(
         "relayer-0",
         &dir,
@@ -318,17 +351,7 @@ async fn two_relayer_processes_sharing_redis_never_false_stop_and_the_survivor_s
         &[("MINUTO_RELAYER_PRIVATE_KEY", RELAYER_KEY)],
     )
     .await;
-    let one = Process::start(
-        "relayer-1",
-        &dir,
-        &format!(
-            "keystore = \"{}\"\nkeystore_password_file = \"{}\"\n{shared}",
-            dir.join("relayer-1.json").display(),
-            dir.join("relayer-1.password").display()
-        ),
-        &[],
-    )
-    .await;
+    let one = Process::start_as_unit("relayer-1", &dir, &shared, &unit, &credentials).await;
     let relayers = [zero.api, one.api];
     let mut apps = Apps {
         client: Client::new(d.escrow),
@@ -679,6 +702,19 @@ async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_w
         preflight.headers()
     );
 
+    // Only heartbeats are public: readiness and health are for the operator's checks on
+    // each replica, and a host nginx does not serve gets no answer at all.
+    let readyz = apps
+        .client
+        .http
+        .get(format!("http://{}/readyz", nginx.addr));
+    assert_eq!(readyz.send().await.unwrap().status(), 404);
+    let unknown_host = reqwest::Client::new()
+        .post(format!("http://{}/v1/heartbeat", nginx.addr))
+        .send()
+        .await;
+    assert!(unknown_host.is_err(), "{unknown_host:?}");
+
     // An attacker floods, claiming in both headers to be the apps' address so as to
     // spend their allowance. nginx appends the attacker's real address to
     // X-Forwarded-For and drops its `Forwarded`; the relayers key on 127.0.0.2.
@@ -789,6 +825,7 @@ async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_w
         &joining_config,
         &[("MINUTO_RELAYER_PRIVATE_KEY", SECOND_RELAYER_KEY)],
         one.api,
+        None,
     )
     .await;
     joining.wait_ready(503).await;
@@ -800,7 +837,9 @@ async fn two_relayers_behind_nginx_key_floods_on_the_real_client_and_fail_over_w
             .copied()
             .unwrap_or(0.0)
     };
-    assert!(syncing(&m) >= 1.0, "nginx never offered it a heartbeat");
+    // Every other heartbeat was offered to it: a replica's 503s never take it out of
+    // rotation (nor could anyone's requests take both out at once).
+    assert!(syncing(&m) >= 4.0, "offered {} heartbeats", syncing(&m));
     assert_eq!(metric(&m, "minuto_heartbeats_accepted_total"), 0.0);
     let passed_on = format!("{}, {} 200 \"POST /v1/heartbeat ", one.api, zero.api);
     let lines: Vec<String> = (nginx.access_log().lines())

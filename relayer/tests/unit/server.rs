@@ -119,3 +119,39 @@ fn client_ip_reads_only_the_header_the_proxies_write() {
         "10.0.0.5".parse::<IpAddr>().unwrap()
     );
 }
+
+#[test]
+fn client_ip_keeps_the_proxies_hops_after_bytes_a_client_wrote() {
+    let trusted = nets(&["10.0.0.0/8"]);
+    // Not UTF-8: that hop is unknown, the ones appended after it still count.
+    let mut h = HeaderMap::new();
+    h.append(
+        "x-forwarded-for",
+        HeaderValue::from_bytes(b"\x80\xff, 198.51.100.7").unwrap(),
+    );
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, XForwardedFor),
+        "198.51.100.7".parse::<IpAddr>().unwrap()
+    );
+    // The client's bytes as the nearest hop: nothing to its left is vouched for.
+    let mut h = HeaderMap::new();
+    h.append(
+        "x-forwarded-for",
+        HeaderValue::from_bytes(b"6.6.6.6, \x80\xff").unwrap(),
+    );
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, XForwardedFor),
+        "10.0.0.5".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn a_forwarded_element_without_for_is_an_unknown_hop() {
+    let trusted = nets(&["10.0.0.0/8"]);
+    // A proxy wrote only `proto`: the client's own `for=6.6.6.6` left of it is not read.
+    let h = headers(&[("forwarded", "for=6.6.6.6, proto=https")]);
+    assert_eq!(
+        client_ip(PROXY.parse().unwrap(), &h, &trusted, Forwarded),
+        "10.0.0.5".parse::<IpAddr>().unwrap()
+    );
+}

@@ -6,7 +6,8 @@
 //! `CI`; [`Anvil::start`] runs it on a free port and waits until it answers.
 //! [`redis`] does the same for a throw-away Redis (several service instances' store),
 //! [`postgres`] for a throw-away PostgreSQL (the indexer's second database), [`nginx`]
-//! for nginx running the operators' `deploy/nginx/minuto.conf` in front of the services.
+//! for nginx running the operators' `deploy/nginx/minuto.conf` in front of the services,
+//! [`systemd`] for the command lines of their units in `deploy/systemd/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use tokio::process::{Child, Command};
 pub mod nginx;
 pub mod postgres;
 pub mod redis;
+pub mod systemd;
 
 /// The repository root (this crate lives in `tests/anvil`).
 pub fn repo_root() -> PathBuf {

@@ -65,15 +65,26 @@ pub fn site(replace: &[(&str, String)]) -> String {
 pub struct Nginx {
     child: Child,
     dir: PathBuf,
-    /// Where every `server` of the site listens (its `listen 80;` lines).
+    /// Where every `server` of the site listens (its `listen 80` lines).
     pub addr: SocketAddr,
 }
 
 impl Nginx {
     /// Runs `bin` with the site `deploy/nginx/minuto.conf`, each upstream address
     /// `(from, to)` swapped (e.g. `("127.0.0.1:8080", relayer.to_string())`) and every
-    /// `listen 80;` on a free loopback port; waits until it accepts connections.
+    /// `listen 80` on a free loopback port; waits until it accepts connections.
     pub async fn start(bin: &Path, upstreams: &[(&str, String)]) -> Self {
+        // The port is free when picked; another process may take it before nginx binds
+        // it: then try another.
+        for _ in 0..3 {
+            if let Some(nginx) = Self::try_start(bin, upstreams).await {
+                return nginx;
+            }
+        }
+        panic!("nginx found its port taken three times");
+    }
+
+    async fn try_start(bin: &Path, upstreams: &[(&str, String)]) -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -82,7 +93,8 @@ impl Nginx {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let dir = std::env::temp_dir().join(format!("minuto-nginx-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut replace = vec![("listen 80;", format!("listen {addr};"))];
+        // `listen 80;` and `listen 80 default_server;`.
+        let mut replace = vec![("listen 80", format!("listen {addr}"))];
         replace.extend(upstreams.iter().cloned());
         std::fs::write(dir.join("minuto.conf"), site(&replace)).unwrap();
         let d = dir.display();
@@ -112,10 +124,14 @@ impl Nginx {
         for _ in 0..100 {
             if let Some(status) = child.try_wait().unwrap() {
                 let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                let _ = std::fs::remove_dir_all(&dir);
+                if log.contains("Address already in use") {
+                    return None;
+                }
                 panic!("nginx exited at start ({status}): {log}");
             }
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return Self { child, dir, addr };
+                return Some(Self { child, dir, addr });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
