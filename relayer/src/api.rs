@@ -326,9 +326,11 @@ async fn heartbeat(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let http = &state.http;
-    let client =
-        crate::server::client_ip(peer, &headers, &http.trusted_proxies, http.forwarded_header);
+    let (trusted, header) = (&state.http.trusted_proxies, state.http.forwarded_header);
+    if crate::server::proxy_sent_no_header(peer, &headers, trusted, header) {
+        state.metrics.forwarded_header_missing.inc();
+    }
+    let client = crate::server::client_ip(peer, &headers, trusted, header);
     let reply = match state.ip_limiter.allow(client, state.clock.now()) {
         true => state.heartbeat(body).await,
         false => Err(ApiError::RateLimitedIp),

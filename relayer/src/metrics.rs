@@ -50,6 +50,7 @@ metrics! {
     stops_averted_by_store: IntCounter = "minuto_stops_averted_by_store_total", "Stops not sent because another relayer instance heard the party";
     stops_deferred: IntCounter = "minuto_stops_deferred_total", "Stops put off because the shared liveness store could not vouch for the silence";
     liveness_store_up: IntGauge = "minuto_liveness_store_up", "1 while the shared liveness store answers";
+    forwarded_header_missing: IntCounter = "minuto_forwarded_header_missing_total", "Heartbeats from a trusted proxy without the configured forwarded_header: every client behind it shares one flood bucket";
 }
 
 impl Metrics {

@@ -171,6 +171,18 @@ pub fn client_ip(
     client
 }
 
+/// Whether `peer` is one of the `trusted` proxies and sent no `header`: a proxy that
+/// writes the other header, or none, puts every client behind it in one bucket.
+pub fn proxy_sent_no_header(
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> bool {
+    let peer = canonical(peer.ip());
+    trusted.iter().any(|net| net.contains(&peer)) && !headers.contains_key(header.name())
+}
+
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
@@ -183,11 +195,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 /// `Forwarded` element without `for=`. Header values are split as bytes, so a hop a
 /// client wrote in other bytes does not hide the ones the proxies appended.
 fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
-    let name = match header {
-        ForwardedHeader::XForwardedFor => "x-forwarded-for",
-        ForwardedHeader::Forwarded => "forwarded",
-    };
-    let elements = (headers.get_all(name).iter())
+    let elements = (headers.get_all(header.name()).iter())
         .flat_map(|v| v.as_bytes().split(|b| *b == b','))
         .map(|e| std::str::from_utf8(e).ok());
     let node = |element: &str| match header {

@@ -602,6 +602,20 @@ async fn per_client_limit_keys_on_the_forwarded_address_only_behind_trusted_prox
         .post_forwarded(&hb(3), &xff("6.6.6.6, 198.51.100.2"))
         .await;
     assert_eq!(s, 200, "{v}");
+
+    // A proxy that wrote no X-Forwarded-For: its clients share its bucket, and the
+    // metric an operator alerts on says so.
+    let missing = || rig.handle.metrics.forwarded_header_missing.get();
+    assert_eq!(missing(), 0);
+    let (s, v) = rig
+        .post_forwarded(&hb(4), &[("forwarded", "for=6.6.6.7")])
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(missing(), 1);
+    limited(rig.post_forwarded(&hb(5), &[]).await);
+    assert_eq!(missing(), 2);
+    rig.post_forwarded(&hb(5), &xff("198.51.100.3")).await;
+    assert_eq!(missing(), 2);
     rig.handle.shutdown().await.unwrap();
 
     // A proxy configured to write RFC 7239 `Forwarded`: that header alone names the
