@@ -7,8 +7,10 @@
 //! Nonces and tokens carry their own expiry and a MAC keyed by the session secret, so any
 //! instance sharing the secret accepts what another issued (several instances behind a
 //! load balancer) and nothing is stored per token. A nonce is single-use on each instance
-//! (a bounded set of used nonces until they expire); replaying a signed message at another
-//! instance needs the message and signature, which only the wallet's own client has.
+//! (a bounded set of used nonces until they expire) and, with several instances, across
+//! them: a sign-in that passes every check here also claims its nonce in the cluster's
+//! Redis ([`SignIn::nonce`], `crate::cluster::Cluster::claim_nonce`), so one signed
+//! message yields at most one session token however many instances it is sent to.
 //!
 //! Smart-contract wallets (EIP-1271) are not accepted yet: the signature must recover to
 //! the message's address.
@@ -71,6 +73,21 @@ pub enum AuthError {
     /// Too many sign-ins in progress.
     #[error("too many sign-ins in progress; try again shortly")]
     Busy,
+    /// With several instances: the nonce could not be claimed in the shared Redis (it is
+    /// used up here all the same; sign in again with a new one).
+    #[error("the cluster's store cannot be reached to claim the nonce; try again shortly")]
+    ClusterUnavailable,
+}
+
+/// A sign-in that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    /// The session token.
+    pub token: String,
+    /// The address signed in.
+    pub address: Address,
+    /// The nonce's id and its expiry (unix seconds): claimed once across instances.
+    pub nonce: ([u8; 8], u64),
 }
 
 /// Nonces, tokens, and the check between them.
@@ -132,8 +149,8 @@ impl Auth {
         self.seal(b"nonce", &body)
     }
 
-    /// Checks a signed SIWE message at `unix_now` and returns a session token and the
-    /// address.
+    /// Checks a signed SIWE message at `unix_now` and returns the session token, the
+    /// address and the nonce.
     ///
     /// # Errors
     /// [`AuthError`], naming the first check that failed. A nonce is used up by any
@@ -143,7 +160,7 @@ impl Auth {
         message: &str,
         signature: &[u8],
         unix_now: u64,
-    ) -> Result<(String, Address), AuthError> {
+    ) -> Result<SignIn, AuthError> {
         let msg: siwe::Message = message
             .parse()
             .map_err(|e: siwe::ParseError| AuthError::Malformed(e.to_string()))?;
@@ -159,9 +176,9 @@ impl Auth {
                 if used.len() >= self.config.capacity {
                     return Err(AuthError::Busy);
                 }
-                expiry > unix_now && used.insert(id, expiry).is_none()
+                (expiry > unix_now && used.insert(id, expiry).is_none()).then_some((id, expiry))
             }
-            None => false,
+            None => None,
         };
         if msg.domain.as_str() != self.config.domain {
             return Err(AuthError::WrongDomain(msg.domain.to_string()));
@@ -169,9 +186,7 @@ impl Auth {
         if msg.chain_id != self.config.chain_id {
             return Err(AuthError::WrongChain(msg.chain_id));
         }
-        if !fresh {
-            return Err(AuthError::BadNonce);
-        }
+        let nonce = fresh.ok_or(AuthError::BadNonce)?;
         let at = i64::try_from(unix_now)
             .ok()
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
@@ -185,7 +200,11 @@ impl Auth {
         let address = Address::from(msg.address);
         let mut body = address.to_vec();
         body.extend_from_slice(&(unix_now + self.config.session_ttl.as_secs()).to_be_bytes());
-        Ok((self.seal(b"session", &body), address))
+        Ok(SignIn {
+            token: self.seal(b"session", &body),
+            address,
+            nonce,
+        })
     }
 
     /// The address a live session token belongs to.

@@ -39,6 +39,9 @@ pub const INBOX: &str = "minuto:matchmaker:in";
 /// `overloaded` instead of growing Redis without bound.
 pub const INBOX_CAP: usize = 10_000;
 const WHERE: &str = "minuto:matchmaker:where";
+/// The prefix of the keys of sign-in nonces used (hex id after it), each kept until the
+/// nonce expires.
+pub const NONCES: &str = "minuto:matchmaker:nonce:";
 const RESYNC: &str = "minuto:matchmaker:resync";
 /// How long a leader's lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(3);
@@ -174,6 +177,29 @@ impl Cluster {
                 false
             }
         }
+    }
+
+    /// Claims a sign-in nonce (`id`, valid until `expiry`) for this cluster: `true` the
+    /// first time any instance claims it, `false` after. The key lapses with the nonce.
+    ///
+    /// # Errors
+    /// Redis cannot be reached.
+    pub async fn claim_nonce(
+        &self,
+        (id, expiry): ([u8; 8], u64),
+        unix_now: u64,
+    ) -> Result<bool, ClusterError> {
+        let key = format!("{NONCES}{}", alloy_primitives::hex::encode(id));
+        let mut c = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(expiry.saturating_sub(unix_now).max(1))
+            .query_async(&mut c)
+            .await?;
+        Ok(set.is_some())
     }
 
     /// Records that this instance holds `who`'s socket.

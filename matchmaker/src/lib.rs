@@ -142,6 +142,7 @@ pub async fn spawn<C: ChainView>(settings: Settings, chain: C) -> Result<Handle<
     let app = server::App {
         hub: Arc::clone(&hub),
         auth: Arc::new(Auth::new(settings.auth)),
+        cluster: cluster.clone(),
         metrics: Arc::clone(&metrics),
         slots: Arc::new(Semaphore::new(settings.max_connections)),
         messages_per_second: settings.messages_per_second,

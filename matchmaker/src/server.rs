@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /v1/auth/nonce` | `{"nonce"}` |
-//! | `POST /v1/auth/verify` `{"message","signature"}` | `{"token","address","expires_in"}`; 400/401 `{"error","message"}` |
+//! | `POST /v1/auth/verify` `{"message","signature"}` | `{"token","address","expires_in"}`; 400/401/503 `{"error","message"}` |
 //! | `GET /v1/ws` | WebSocket; first frame `{"type":"hello","token"}` within 10 s |
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when the chain answers, else 503 |
@@ -29,6 +29,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Auth, AuthError};
 use crate::chain::ChainView;
+use crate::cluster::Cluster;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::protocol::{ClientMsg, ErrorCode, ServerMsg};
@@ -39,6 +40,8 @@ pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 /// …and closes it after this long without any frame (a dropped tutor goes offline).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(25);
+/// Longest wait for Redis to claim a sign-in nonce.
+pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest client frame.
 pub const MAX_FRAME: usize = 16 * 1024;
 
@@ -48,6 +51,8 @@ pub struct App<C> {
     pub hub: Arc<Hub<C>>,
     /// Sign-in.
     pub auth: Arc<Auth>,
+    /// With several instances: where nonces are claimed once for all of them.
+    pub cluster: Option<Arc<Cluster>>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Free WebSocket slots.
@@ -61,6 +66,7 @@ impl<C> Clone for App<C> {
         Self {
             hub: Arc::clone(&self.hub),
             auth: Arc::clone(&self.auth),
+            cluster: self.cluster.clone(),
             metrics: Arc::clone(&self.metrics),
             slots: Arc::clone(&self.slots),
             messages_per_second: self.messages_per_second,
@@ -139,17 +145,40 @@ async fn verify<C: ChainView>(State(app): State<App<C>>, body: axum::body::Bytes
             "signature is not hex",
         );
     };
-    match app.auth.verify(&v.message, &sig, unix_now()) {
-        Ok((token, address)) => {
+    let now = unix_now();
+    let signed = match app.auth.verify(&v.message, &sig, now) {
+        Ok(s) => match &app.cluster {
+            None => Ok(s),
+            Some(c) => match tokio::time::timeout(CLAIM_TIMEOUT, c.claim_nonce(s.nonce, now)).await
+            {
+                Ok(Ok(true)) => Ok(s),
+                Ok(Ok(false)) => Err(AuthError::BadNonce),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot claim a sign-in nonce in Redis");
+                    Err(AuthError::ClusterUnavailable)
+                }
+                Err(_) => {
+                    tracing::warn!("claiming a sign-in nonce in Redis timed out");
+                    Err(AuthError::ClusterUnavailable)
+                }
+            },
+        },
+        Err(e) => Err(e),
+    };
+    match signed {
+        Ok(s) => {
             app.metrics.sign_ins.inc();
             Json(json!({
-                "token": token,
-                "address": address,
+                "token": s.token,
+                "address": s.address,
                 "expires_in": app.auth.config().session_ttl.as_secs(),
             }))
             .into_response()
         }
         Err(AuthError::Busy) => refuse(StatusCode::SERVICE_UNAVAILABLE, "busy", AuthError::Busy),
+        Err(e @ AuthError::ClusterUnavailable) => {
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e)
+        }
         Err(e @ AuthError::Malformed(_)) => refuse(StatusCode::BAD_REQUEST, "bad_request", e),
         Err(e) => refuse(StatusCode::UNAUTHORIZED, "unauthorized", e),
     }

@@ -178,31 +178,12 @@ impl World {
     }
 
     async fn nonce(&self) -> String {
-        let v: Value = self
-            .http
-            .get(self.url("/v1/auth/nonce"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        v["nonce"].as_str().unwrap().to_owned()
+        nonce_at(&self.http, self.mm.local_addr).await
     }
 
     /// Posts a sign-in and returns the status and body.
     async fn verify(&self, message: &str, signer: &PrivateKeySigner) -> (u16, Value) {
-        let sig = signer.sign_message_sync(message.as_bytes()).unwrap();
-        let r = self
-            .http
-            .post(self.url("/v1/auth/verify"))
-            .json(
-                &json!({ "message": message, "signature": format!("0x{}", hex(&sig.as_bytes())) }),
-            )
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
+        verify_at(&self.http, self.mm.local_addr, message, signer).await
     }
 
     fn base(&self) -> url::Url {
@@ -260,6 +241,36 @@ impl World {
             .await
             .unwrap();
     }
+}
+
+/// A nonce from the instance at `addr`.
+async fn nonce_at(http: &reqwest::Client, addr: SocketAddr) -> String {
+    let v: Value = http
+        .get(format!("http://{addr}/v1/auth/nonce"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["nonce"].as_str().unwrap().to_owned()
+}
+
+/// Posts `message` signed by `signer` to the instance at `addr`: the status and body.
+async fn verify_at(
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    message: &str,
+    signer: &PrivateKeySigner,
+) -> (u16, Value) {
+    let sig = signer.sign_message_sync(message.as_bytes()).unwrap();
+    let r = http
+        .post(format!("http://{addr}/v1/auth/verify"))
+        .json(&json!({ "message": message, "signature": format!("0x{}", hex(&sig.as_bytes())) }))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
 }
 
 fn hex(b: &[u8]) -> String {
@@ -930,6 +941,96 @@ async fn a_full_cluster_inbox_refuses_messages_with_overloaded() {
         "{last:?}"
     );
     a.shutdown().await;
+}
+
+/// One signed message signs in once across the cluster, whichever instance issued its
+/// nonce: the first instance to accept it claims the nonce in Redis, and the same message
+/// at another instance is refused as a used nonce. With Redis unreachable a sign-in is
+/// refused (503 `unavailable`), never let through unclaimed; it works again once Redis is
+/// back.
+#[tokio::test]
+async fn a_signed_message_signs_in_once_across_instances() {
+    use minuto_matchmaker::cluster::NONCES;
+    use redis::AsyncCommands;
+    let test = "a_signed_message_signs_in_once_across_instances";
+    let Some((w, mut redis)) = world_with_redis(test).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let url = Some(redis.url().to_string());
+    let a = instance(
+        &w._anvil.url,
+        w.double,
+        w.escrow_events,
+        dir.path(),
+        url.clone(),
+    )
+    .await;
+    let b = instance(&w._anvil.url, w.double, w.escrow_events, dir.path(), url).await;
+    let alice = PrivateKeySigner::random();
+    for (first, second) in [(&a, &b), (&b, &a)] {
+        // The nonce from the instance that will be asked second.
+        let nonce = nonce_at(&w.http, second.local_addr).await;
+        let message = siwe_message(DOMAIN, alice.address(), CHAIN_ID, &nonce);
+        let (status, v) = verify_at(&w.http, first.local_addr, &message, &alice).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v["address"].as_str().unwrap().to_lowercase(),
+            alice.address().to_string().to_lowercase()
+        );
+        let (status, v) = verify_at(&w.http, second.local_addr, &message, &alice).await;
+        assert_eq!(
+            (status, v["error"].as_str(), v["message"].as_str()),
+            (
+                401,
+                Some("unauthorized"),
+                Some("unknown, used or expired nonce")
+            ),
+            "{v}"
+        );
+    }
+    // One key per nonce claimed, lapsing with the nonce (5 minutes here).
+    let mut r = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = r.keys(format!("{NONCES}*")).await.unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    for k in &keys {
+        let ttl: i64 = r.ttl(k).await.unwrap();
+        assert!((290..=300).contains(&ttl), "{k}: ttl {ttl}");
+    }
+
+    redis.stop().await;
+    let nonce = nonce_at(&w.http, a.local_addr).await;
+    let message = siwe_message(DOMAIN, alice.address(), CHAIN_ID, &nonce);
+    let (status, v) = verify_at(&w.http, a.local_addr, &message, &alice).await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (503, Some("unavailable")),
+        "{v}"
+    );
+    redis.resume().await;
+    let mut signed_in = false;
+    for _ in 0..50 {
+        let nonce = nonce_at(&w.http, a.local_addr).await;
+        let message = siwe_message(DOMAIN, alice.address(), CHAIN_ID, &nonce);
+        let (status, v) = verify_at(&w.http, a.local_addr, &message, &alice).await;
+        if status == 200 {
+            signed_in = true;
+            break;
+        }
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (503, Some("unavailable")),
+            "{v}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(signed_in, "no sign-in within 10 s of Redis coming back");
+    a.shutdown().await;
+    b.shutdown().await;
 }
 
 /// A `minuto-matchmaker` process (the binary itself), stopped on drop.
