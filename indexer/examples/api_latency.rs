@@ -196,6 +196,14 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 
 async fn measure(name: &str, url: &str, n: u64, requests: u64, only: Option<&str>) {
     let store = Store::open(url).await.unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(store
+        .claim_writer(now_ms, Duration::from_secs(3_600), &Status::default())
+        .await
+        .unwrap());
     fill(&store, n).await;
     let (_tx, status) = watch::channel(Status::default());
     let app = api::App {

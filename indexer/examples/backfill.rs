@@ -91,6 +91,7 @@ async fn run(name: &str, url: &str, anvil: &Anvil, escrow: Address, head: u64) {
             confirmations: 0,
             chunk_blocks: 2_000,
             poll_interval: Duration::from_millis(20),
+            writer_lease: Duration::from_secs(10),
         },
         allowed_origins: vec![],
         notify: minuto_indexer::NotifyConfig::default(),

@@ -48,6 +48,10 @@ pub struct Cli {
     /// Pause between polls once caught up.
     #[arg(long, env = "MINUTO_INDEXER_POLL_INTERVAL", value_parser = duration)]
     pub poll_interval: Option<Duration>,
+    /// With several indexers on one database: how long the writer's lease lasts without
+    /// renewal (another instance takes over after it lapses); at least 3 poll intervals.
+    #[arg(long, env = "MINUTO_INDEXER_WRITER_LEASE", value_parser = duration)]
+    pub writer_lease: Option<Duration>,
     /// Log format: text or json.
     #[arg(long, env = "MINUTO_INDEXER_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -76,6 +80,9 @@ pub struct File {
     /// See [`Cli::poll_interval`] (`"2s"`).
     #[serde(default, deserialize_with = "de_duration")]
     pub poll_interval: Option<Duration>,
+    /// See [`Cli::writer_lease`] (`"10s"`).
+    #[serde(default, deserialize_with = "de_duration")]
+    pub writer_lease: Option<Duration>,
     /// See [`Cli::log_format`].
     pub log_format: Option<String>,
     /// See [`Cli::allowed_origins`].
@@ -258,6 +265,16 @@ impl Cli {
                 "poll_interval must be positive".into(),
             ));
         }
+        let writer_lease = self
+            .writer_lease
+            .or(file.writer_lease)
+            .unwrap_or(Duration::from_secs(10));
+        if writer_lease < poll_interval * 3 {
+            return Err(ConfigError::Invalid(format!(
+                "writer_lease must be at least 3 poll intervals ({:?})",
+                poll_interval * 3
+            )));
+        }
         let log_format = self
             .log_format
             .or(file.log_format)
@@ -327,6 +344,7 @@ impl Cli {
                 confirmations,
                 chunk_blocks,
                 poll_interval,
+                writer_lease,
             },
             log_format,
         })
@@ -439,6 +457,25 @@ mod tests {
         let shown = format!("{cfg:?}");
         assert!(shown.contains("Secret(redacted)"), "{shown}");
         assert!(!shown.contains("whsec-0123456789abcdef"), "{shown}");
+    }
+
+    #[test]
+    fn the_writer_lease_defaults_to_10s_and_must_cover_three_polls() {
+        assert_eq!(
+            resolve("").unwrap().ingest.writer_lease,
+            Duration::from_secs(10)
+        );
+        let cfg = resolve("poll_interval = \"1s\"\nwriter_lease = \"3s\"\n").unwrap();
+        assert_eq!(
+            (cfg.ingest.poll_interval, cfg.ingest.writer_lease),
+            (Duration::from_secs(1), Duration::from_secs(3))
+        );
+        assert_eq!(
+            resolve("writer_lease = \"5999ms\"\n")
+                .unwrap_err()
+                .to_string(),
+            "writer_lease must be at least 3 poll intervals (6s)"
+        );
     }
 
     #[test]

@@ -16,6 +16,14 @@
 //! see) are caught at start-up: the stored hashes of the cursor's block and of the
 //! newest blocks with events are compared with the chain, and rows past the newest block
 //! still on it are deleted.
+//!
+//! Several indexers may share one database: only the holder of the writer lease
+//! ([`Store::claim_writer`]) follows the chain, fires reminders and delivers webhooks.
+//! Every instance tries to take or renew the lease every poll interval (at most a third
+//! of the lease); the holder publishes its progress with the renewal and the others serve
+//! what it published and stored ([`Store::writer`]). When the holder stops renewing
+//! (killed, cut off from the database) another takes over once the lease lapses and
+//! resumes from the stored cursor; one that shuts down gives the lease up at once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -276,6 +284,9 @@ pub struct IngestConfig {
     pub chunk_blocks: u64,
     /// Pause between polls once caught up (and after errors).
     pub poll_interval: Duration,
+    /// How long the writer lease lasts without renewal (several instances on one
+    /// database: another takes over after it lapses).
+    pub writer_lease: Duration,
 }
 
 /// Where a start or restart resumes: the stored cursor if its block is still on the
@@ -346,11 +357,14 @@ async fn reminders(
     Ok(())
 }
 
-/// Follows the contracts into `store` until `stop`; `status` reports progress.
+/// Follows the contracts into `store` until `stop` while this instance holds the writer
+/// lease, and serves the holder's progress while another does; `status` reports progress,
+/// `writer` whether this instance holds the lease.
 ///
 /// # Errors
 /// Only when the database belongs to another deployment ([`StoreError::Foreign`]);
 /// other failures are logged and retried after `poll_interval`.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     provider: DynProvider,
     store: Store,
@@ -358,7 +372,143 @@ pub async fn run(
     cfg: IngestConfig,
     clock: crate::notify::Clock,
     status: watch::Sender<Status>,
+    writer: watch::Sender<bool>,
     stop: CancellationToken,
+) -> Result<(), IngestError> {
+    // Readers too refuse another deployment's database.
+    loop {
+        match store.bind(contracts.chain_id, contracts.escrow).await {
+            Ok(_) => break,
+            Err(e @ StoreError::Foreign { .. }) => return Err(e.into()),
+            Err(e) => warn!(error = %e, "cannot read the database's cursor; retrying"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(cfg.poll_interval) => {}
+        }
+    }
+    let lease = tokio::spawn(hold_lease(
+        store.clone(),
+        cfg.clone(),
+        status.clone(),
+        writer.clone(),
+        stop.clone(),
+    ));
+    let mut role = writer.subscribe();
+    let result = loop {
+        tokio::select! {
+            () = stop.cancelled() => break Ok(()),
+            r = role.wait_for(|w| *w) => if r.is_err() { break Ok(()) },
+        }
+        // The rewinds the last holder wrote after this instance last read them: its
+        // notification streams must move back for them too.
+        if let Ok(w) = store.writer().await {
+            let (n, from) = (w.status.rewinds, w.status.rewound_from);
+            status.send_if_modified(|s| {
+                let changed = (s.rewinds, s.rewound_from) != (n, from);
+                (s.rewinds, s.rewound_from) = (n, from);
+                changed
+            });
+        }
+        let followed = tokio::select! {
+            r = follow(&provider, &store, &contracts, &cfg, &clock, &status, &stop) => r,
+            // The lease lapsed or passed on: stop now (a write in flight is refused).
+            _ = role.wait_for(|w| !*w) => Ok(()),
+        };
+        match followed {
+            Ok(()) => {}
+            Err(IngestError::Store(StoreError::NotWriter)) => {
+                warn!("another indexer took the writer lease: serving what it stores");
+                writer.send_replace(false);
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    stop.cancel();
+    let _ = lease.await;
+    if *writer.borrow() {
+        if let Err(e) = store.release_writer().await {
+            warn!(error = %e, "cannot give the writer lease up");
+        }
+    }
+    result
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Takes or renews the writer lease every poll interval (at most a third of the lease)
+/// until `stop`; while another instance holds it, copies what that one published and
+/// stored into `status`.
+async fn hold_lease(
+    store: Store,
+    cfg: IngestConfig,
+    status: watch::Sender<Status>,
+    writer: watch::Sender<bool>,
+    stop: CancellationToken,
+) {
+    let tick = cfg.poll_interval.min(cfg.writer_lease / 3);
+    // Rewinds are counted in the database: start from its count.
+    if let Ok(w) = store.writer().await {
+        status.send_replace(w.status);
+    }
+    // Until when (this clock) the lease is surely held, after the last renewal.
+    let mut held_until: Option<tokio::time::Instant> = None;
+    loop {
+        let asked = tokio::time::Instant::now();
+        let published = *status.borrow();
+        match store
+            .claim_writer(unix_ms(), cfg.writer_lease, &published)
+            .await
+        {
+            Ok(true) => {
+                held_until = Some(asked + cfg.writer_lease);
+                if !writer.send_replace(true) {
+                    info!(
+                        instance = store.instance(),
+                        "took the writer lease: ingesting"
+                    );
+                }
+            }
+            Ok(false) => {
+                held_until = None;
+                if writer.send_replace(false) {
+                    warn!("the writer lease passed to another indexer");
+                }
+                match store.writer().await {
+                    Ok(w) => {
+                        status.send_if_modified(|s| std::mem::replace(s, w.status) != w.status);
+                    }
+                    Err(e) => warn!(error = %e, "cannot read the writer's progress"),
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot renew the writer lease");
+                if held_until.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                    held_until = None;
+                    writer.send_replace(false);
+                }
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(tick) => {}
+        }
+    }
+}
+
+/// Follows the contracts into `store` until `stop` (or the lease is lost).
+async fn follow(
+    provider: &DynProvider,
+    store: &Store,
+    contracts: &Contracts,
+    cfg: &IngestConfig,
+    clock: &crate::notify::Clock,
+    status: &watch::Sender<Status>,
+    stop: &CancellationToken,
 ) -> Result<(), IngestError> {
     // The follower saves a cursor file of its own; the database's cursor is the one that
     // counts, so the file goes to a private directory.
@@ -372,10 +522,10 @@ pub async fn run(
     }
     let pending = Arc::new(Mutex::new(Pending::default()));
     let logs = Arc::new(Logs {
-        provider,
+        provider: provider.clone(),
         contracts: contracts.addresses.iter().map(|(s, a)| (*a, *s)).collect(),
         topics,
-        store,
+        store: store.clone(),
         pending: Arc::clone(&pending),
         undecodable: std::sync::atomic::AtomicU64::new(0),
         status: status.clone(),
@@ -396,9 +546,11 @@ pub async fn run(
         *pending.lock().unwrap() = Pending::default();
         *logs.flushed.lock().unwrap() = None;
         let next = loop {
-            match resume(&logs, &contracts).await {
+            match resume(&logs, contracts).await {
                 Ok(n) => break n,
-                Err(IngestError::Store(e @ StoreError::Foreign { .. })) => return Err(e.into()),
+                Err(IngestError::Store(
+                    e @ (StoreError::Foreign { .. } | StoreError::NotWriter),
+                )) => return Err(e.into()),
                 Err(e) => {
                     warn!(error = %e, "cannot resume ingestion; retrying");
                     tokio::select! {
@@ -424,7 +576,7 @@ pub async fn run(
         loop {
             let result = match follower.poll().await {
                 Ok(_) => match logs.flush(follower.next_block()).await {
-                    Ok(()) => reminders(&logs.store, &clock, &status).await,
+                    Ok(()) => reminders(&logs.store, clock, status).await,
                     Err(e) => Err(e),
                 },
                 Err(minuto_chain::follower::FollowError::Source(e)) => Err(e),
@@ -437,6 +589,9 @@ pub async fn run(
                 s.undecodable = logs.undecodable.load(std::sync::atomic::Ordering::Relaxed);
             });
             if let Err(e) = result {
+                if let IngestError::Store(StoreError::NotWriter) = e {
+                    return Err(e);
+                }
                 warn!(error = %e, "ingestion poll failed; resuming from the stored cursor");
                 status.send_modify(|s| s.progress.caught_up = false);
                 tokio::select! {

@@ -73,14 +73,17 @@ pub enum SpawnError {
 pub struct Handle {
     /// Where the API listens.
     pub local_addr: SocketAddr,
-    /// Ingestion's progress.
+    /// Ingestion's progress (the writer's, on an instance that does not hold the lease).
     pub status: watch::Receiver<Status>,
+    /// Whether this instance holds the database's writer lease (ingests and delivers
+    /// webhooks); with one instance per database, from its first tick on.
+    pub writer: watch::Receiver<bool>,
     /// The database.
     pub store: Store,
     cancel: CancellationToken,
     ingest: JoinHandle<Result<(), IngestError>>,
     server: JoinHandle<()>,
-    webhooks: Vec<JoinHandle<()>>,
+    webhooks: JoinHandle<()>,
 }
 
 impl Handle {
@@ -113,9 +116,7 @@ impl Handle {
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         // Cancelled: a delivery in flight is dropped (its cursor not advanced).
-        for w in self.webhooks {
-            let _ = w.await;
-        }
+        let _ = self.webhooks.await;
         self.store.close().await;
         ingested
     }
@@ -146,6 +147,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     let local_addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
     let (status_tx, status) = watch::channel(Status::default());
+    let (writer_tx, writer) = watch::channel(false);
     let booking = settings
         .contracts
         .addresses
@@ -160,6 +162,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
         settings.ingest,
         settings.notify.clock.clone(),
         status_tx,
+        writer_tx,
         cancel.clone(),
     ));
     let shared = webhook::Shared {
@@ -169,7 +172,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
         client: webhook::client(),
         cancel: cancel.clone(),
     };
-    let webhooks = settings
+    let hooks = settings
         .webhooks
         .into_iter()
         .flat_map(|hook| {
@@ -179,8 +182,8 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
                 .into_iter()
                 .map(move |who| (hook.clone(), who))
         })
-        .map(|(hook, who)| tokio::spawn(webhook::run(hook, who, shared.clone())))
         .collect();
+    let webhooks = tokio::spawn(webhook::serve(hooks, shared, writer.clone()));
     let app = api::App {
         store: settings.store.clone(),
         status: status.clone(),
@@ -199,6 +202,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     Ok(Handle {
         local_addr,
         status,
+        writer,
         store: settings.store,
         cancel,
         ingest,

@@ -5,6 +5,12 @@
 //! Writes come in [`Batch`]es, each one transaction: an optional rewind (delete every row
 //! from a block on), the events, and the cursor. A crash between batches leaves the
 //! cursor at the last batch written, and the rows agree with it.
+//!
+//! Several indexers may share one database (replicas behind a load balancer): one of them,
+//! the holder of the writer lease ([`Store::claim_writer`]), ingests; every [`Store::write`]
+//! checks in its own transaction that this instance still holds the lease and writes
+//! nothing otherwise ([`StoreError::NotWriter`]), so an instance that lost the lease while
+//! paused or cut off cannot write behind its successor's back. The others read.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +24,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::events::{Fact, Indexed};
+use crate::ingest::Status;
 
 /// The schema's migrations, in order. The same SQL runs on both databases.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -49,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "booking early end",
         include_str!("../migrations/0008_booking_early_end.sql"),
     ),
+    (9, "writer", include_str!("../migrations/0009_writer.sql")),
 ];
 
 /// Event tables whose rows are counted in `row_counts`.
@@ -135,6 +143,9 @@ pub enum StoreError {
         /// Its escrow.
         escrow: String,
     },
+    /// Another instance holds the writer lease: this one may not write.
+    #[error("another indexer holds this database's writer lease")]
+    NotWriter,
     /// A stored value is not what the schema promises (edited by hand?).
     #[error("database holds a malformed value in {column}: {value:?}")]
     Corrupt {
@@ -170,6 +181,34 @@ pub struct Batch {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// This instance's name in the writer lease: random per [`Store::open`].
+    instance: std::sync::Arc<str>,
+}
+
+/// The writer lease as stored: who holds it, until when, and what it published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Writer {
+    /// The holding instance (empty: never held).
+    pub holder: String,
+    /// Unix milliseconds the lease lasts until, unless renewed.
+    pub until: i64,
+    /// What the holder last published, with the stored cursor and rewinds.
+    pub status: Status,
+}
+
+/// A name for this instance no other is likely to draw: process id, time and the
+/// standard library's per-process random hash keys.
+fn instance_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("{:016x}-{}", h.finish(), std::process::id())
 }
 
 /// `0x…` lowercase hex, as stored.
@@ -260,7 +299,95 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            instance: instance_name().into(),
+        })
+    }
+
+    /// This instance's name in the writer lease.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Takes or renews the writer lease until `now_ms + lease` and publishes `status`
+    /// with it. The lease is taken only if this instance holds it or it lapsed (`until`
+    /// before `now_ms`). Returns whether this instance holds it now.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`].
+    pub async fn claim_writer(
+        &self,
+        now_ms: i64,
+        lease: Duration,
+        status: &Status,
+    ) -> Result<bool, StoreError> {
+        let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let p = &status.progress;
+        let n = sqlx::query(
+            "UPDATE writer SET holder = $1, until = $2, head = $3, next_block = $4, \
+             caught_up = $5, reorgs = $6, undecodable = $7 \
+             WHERE id = 1 AND (holder = $1 OR until < $8)",
+        )
+        .bind(&*self.instance)
+        .bind(until)
+        .bind(p.head as i64)
+        .bind(p.next_block as i64)
+        .bind(i64::from(p.caught_up))
+        .bind(p.reorgs as i64)
+        .bind(status.undecodable as i64)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Gives the writer lease up (on shutdown), if this instance holds it: another
+    /// instance takes it at its next try instead of after the lease lapses.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`].
+    pub async fn release_writer(&self) -> Result<(), StoreError> {
+        sqlx::query("UPDATE writer SET until = 0 WHERE id = 1 AND holder = $1")
+            .bind(&*self.instance)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The writer lease and what its holder published, with the stored cursor and the
+    /// rewinds written.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`].
+    pub async fn writer(&self) -> Result<Writer, StoreError> {
+        let r = sqlx::query(
+            "SELECT w.holder, w.until, w.head, w.next_block, w.caught_up, w.reorgs, \
+             w.undecodable, w.rewinds, w.rewound_from, c.next_block \
+             FROM writer w LEFT JOIN cursor c ON c.id = 1 WHERE w.id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v.max(0) as u64);
+        let stored: Option<i64> = r.try_get(9)?;
+        Ok(Writer {
+            holder: r.try_get(0)?,
+            until: r.try_get(1)?,
+            status: Status {
+                progress: minuto_chain::follower::Progress {
+                    head: n(2)?,
+                    next_block: n(3)?,
+                    caught_up: n(4)? != 0,
+                    reorgs: n(5)?,
+                },
+                undecodable: n(6)?,
+                rewinds: n(7)?,
+                rewound_from: n(8)?,
+                stored: stored.map_or(0, |v| v.max(0) as u64),
+            },
+        })
     }
 
     /// Which database this is.
@@ -273,8 +400,11 @@ impl Store {
         &self.pool
     }
 
-    /// Closes every connection.
+    /// Gives the writer lease up if this instance holds it, then closes every connection.
     pub async fn close(&self) {
+        if let Err(e) = self.release_writer().await {
+            tracing::warn!(error = %e, "cannot give the writer lease up");
+        }
         self.pool.close().await;
     }
 
@@ -284,20 +414,20 @@ impl Store {
     /// # Errors
     /// [`StoreError::Foreign`] for another deployment's database; [`StoreError::Sql`].
     pub async fn bind(&self, chain_id: u64, escrow: Address) -> Result<Option<Cursor>, StoreError> {
+        // Several instances may start on an empty database at once: the first insert
+        // binds it, the others find its row.
+        sqlx::query(
+            "INSERT INTO cursor (id, chain_id, escrow, next_block, last_hash) \
+             VALUES (1, $1, $2, -1, '') ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(chain_id as i64)
+        .bind(hex_addr(&escrow))
+        .execute(&self.pool)
+        .await?;
         let row =
             sqlx::query("SELECT chain_id, escrow, next_block, last_hash FROM cursor WHERE id = 1")
-                .fetch_optional(&self.pool)
+                .fetch_one(&self.pool)
                 .await?;
-        let Some(row) = row else {
-            sqlx::query(
-                "INSERT INTO cursor (id, chain_id, escrow, next_block, last_hash) VALUES (1, $1, $2, -1, '')",
-            )
-            .bind(chain_id as i64)
-            .bind(hex_addr(&escrow))
-            .execute(&self.pool)
-            .await?;
-            return Ok(None);
-        };
         let (stored_chain, stored_escrow): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
         if stored_chain != chain_id as i64 || stored_escrow != hex_addr(&escrow) {
             return Err(StoreError::Foreign {
@@ -367,11 +497,25 @@ impl Store {
     /// [`StoreError`]; nothing of the batch is written then.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // First, and holding the lease's row until the commit: only the lease's holder
+        // writes (an instance taking the lease over waits for this transaction).
+        let holds = sqlx::query("UPDATE writer SET holder = $1 WHERE id = 1 AND holder = $1")
+            .bind(&*self.instance)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if holds != 1 {
+            return Err(StoreError::NotWriter);
+        }
         // UTC days (of `end_at`) whose stats totals this batch changes.
         let mut days = BTreeSet::new();
         // Rows added (negative: removed) per table of `EVENT_TABLES`.
         let mut added = [0i64; EVENT_TABLES.len()];
         if let Some(from) = batch.rewind_from {
+            sqlx::query("UPDATE writer SET rewinds = rewinds + 1, rewound_from = $1 WHERE id = 1")
+                .bind(from as i64)
+                .execute(&mut *tx)
+                .await?;
             let rewound: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT end_at / 86400 FROM session_ended WHERE block >= $1",
             )

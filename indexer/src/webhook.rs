@@ -157,6 +157,42 @@ pub(crate) fn client() -> reqwest::Client {
         .expect("a client without custom TLS builds")
 }
 
+/// Delivers every `(hook, address)`'s notifications while this instance holds the
+/// writer lease (`writer`), until cancelled: only one of several instances sharing a
+/// database delivers. A delivery in flight when the lease passes on is dropped, its
+/// cursor not advanced: the new holder sends it again (at least once).
+pub(crate) async fn serve(
+    hooks: Vec<(Arc<Webhook>, Address)>,
+    s: Shared,
+    mut writer: watch::Receiver<bool>,
+) {
+    if hooks.is_empty() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            () = s.cancel.cancelled() => return,
+            r = writer.wait_for(|w| *w) => if r.is_err() { return },
+        }
+        let term = Shared {
+            cancel: s.cancel.child_token(),
+            ..s.clone()
+        };
+        let tasks: Vec<_> = hooks
+            .iter()
+            .map(|(hook, who)| tokio::spawn(run(Arc::clone(hook), *who, term.clone())))
+            .collect();
+        tokio::select! {
+            () = s.cancel.cancelled() => {}
+            _ = writer.wait_for(|w| !*w) => {}
+        }
+        term.cancel.cancel();
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
 /// Delivers `who`'s notifications to `hook` until cancelled or ingestion stops.
 pub(crate) async fn run(hook: Arc<Webhook>, who: Address, s: Shared) {
     let start = loop {

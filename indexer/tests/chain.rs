@@ -295,6 +295,17 @@ impl World {
         notify: minuto_indexer::NotifyConfig,
         webhooks: Vec<minuto_indexer::Webhook>,
     ) -> Handle {
+        self.indexer_lease(db, notify, webhooks, Duration::from_secs(10))
+            .await
+    }
+
+    async fn indexer_lease(
+        &self,
+        db: &str,
+        notify: minuto_indexer::NotifyConfig,
+        webhooks: Vec<minuto_indexer::Webhook>,
+        writer_lease: Duration,
+    ) -> Handle {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("31337.json");
         self.record.save(&path).unwrap();
@@ -309,6 +320,7 @@ impl World {
                 confirmations: 0,
                 chunk_blocks: 7,
                 poll_interval: Duration::from_millis(50),
+                writer_lease,
             },
             allowed_origins: vec![],
             notify,
@@ -1821,6 +1833,116 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume(postgres: bool
     let first_block: i64 = id(0).split_once(':').unwrap().0.parse().unwrap();
     assert!(bad_start.unwrap().0 < first_block);
     ix.shutdown().await.unwrap();
+}
+
+/// Two indexers on one database, as two replicas behind a load balancer: one takes the
+/// writer lease and ingests and delivers webhooks, the other serves what it stores (same
+/// answers, its own notification stream, `/readyz` from what the writer published) and
+/// delivers nothing; when the writer shuts down (giving the lease up) the other takes over
+/// within a tick, ingests the new blocks and delivers from the webhook cursor the first
+/// one stored. Every notification reaches the endpoint exactly once.
+#[allow(clippy::too_many_lines)]
+async fn two_indexers_share_one_database_and_one_writes(postgres: bool) {
+    let test = "two_indexers_share_one_database_and_one_writes";
+    let Some(db) = Db::new(postgres, test).await else {
+        return;
+    };
+    let Some(w) = World::new(test).await else {
+        return;
+    };
+    let (s, t) = (w.party().await, w.party().await);
+    const SECRET: &str = "whsec-the-receivers-secret";
+    let (rx, base) = Receiver::start(SECRET, 0).await;
+    rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
+    let hook = minuto_indexer::Webhook {
+        name: "mailer".into(),
+        url: base.join("mailer").unwrap(),
+        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
+        addresses: vec![t.address],
+        timeout: Duration::from_secs(5),
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(80),
+    };
+    let lease = Duration::from_secs(2);
+    let notify = minuto_indexer::NotifyConfig::default;
+    let first = w
+        .indexer_lease(&db.url(), notify(), vec![hook.clone()], lease)
+        .await;
+    let writes = |ix: &Handle| *ix.writer.borrow();
+    let mut role = first.writer.clone();
+    tokio::time::timeout(Duration::from_secs(10), role.wait_for(|w| *w))
+        .await
+        .expect("the first indexer took no writer lease")
+        .unwrap();
+    w.synced(&first).await;
+    let second = w
+        .indexer_lease(&db.url(), notify(), vec![hook], lease)
+        .await;
+    w.synced(&second).await;
+    // Several of the second's ticks (50 ms): it never takes the lease.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(writes(&first) && !writes(&second));
+
+    let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
+    let key = Address::repeat_byte(0x0c);
+    let deposit = U256::from(50_000_000u64);
+    send!(ledger(&s.p).open(t.address, w.token_a, rate(), deposit, key, 0));
+    send!(ledger(&t.p).start(U256::from(1), key));
+    w.synced(&first).await;
+    w.synced(&second).await;
+    let path = format!("/v1/accounts/{}/sessions?role=tutor", a(t.address));
+    let listed = w.ok(&first, &path).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(w.ok(&second, &path).await, listed);
+    let (ready_first, ready_second) = (
+        w.get(&first, "/readyz").await,
+        w.get(&second, "/readyz").await,
+    );
+    assert_eq!(ready_second.0, 200, "{}", ready_second.1);
+    assert_eq!(
+        ready_second.1["storedThrough"],
+        ready_first.1["storedThrough"]
+    );
+    let mut sse = SseClient::connect(&w, &second, t.address, Some("0:0")).await;
+    let (name, started, _) = sse.next().await;
+    assert_eq!(name, "session_started");
+    rx.until("the start, delivered", |l| {
+        l.iter().any(|a| a.id == started)
+    })
+    .await;
+
+    // The writer goes away; the other takes over and follows the chain on.
+    first.shutdown().await.unwrap();
+    let mut role = second.writer.clone();
+    tokio::time::timeout(Duration::from_secs(1), role.wait_for(|w| *w))
+        .await
+        .expect("the lease given up was not taken within a second")
+        .unwrap();
+    send!(ledger(&s.p).stop(U256::from(1)));
+    w.synced(&second).await;
+    let (name, ended, _) = sse.next().await;
+    assert_eq!(name, "session_ended");
+    rx.until("the end, delivered", |l| l.iter().any(|a| a.id == ended))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        rx.seen("mailer"),
+        [(started.clone(), 200), (ended.clone(), 200)],
+        "each notification exactly once"
+    );
+    let listed = w.ok(&second, &path).await;
+    assert_eq!(listed["items"][0]["state"], "ended", "{listed}");
+    second.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_indexers_share_one_database_and_one_writes_on_sqlite() {
+    two_indexers_share_one_database_and_one_writes(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_indexers_share_one_database_and_one_writes_on_postgres() {
+    two_indexers_share_one_database_and_one_writes(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

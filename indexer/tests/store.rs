@@ -2,12 +2,15 @@
 //! harness): writes are idempotent, a rewind deletes exactly what the replaced blocks
 //! wrote, a database is bound to one deployment, bad URLs are refused.
 
+use std::time::Duration;
+
 use alloy_primitives::{Address, B256, U256};
 use minuto_anvil::postgres::Postgres;
 use minuto_chain::follower::Located;
 use minuto_indexer::events::{Fact, Indexed, Source};
 use minuto_indexer::query::{self, Role};
 use minuto_indexer::store::{Batch, Cursor, Store, StoreError};
+use minuto_indexer::Status;
 
 const STUDENT: Address = Address::repeat_byte(0x51);
 const TUTOR: Address = Address::repeat_byte(0x7e);
@@ -21,12 +24,29 @@ async fn database(postgres: bool, test: &str) -> Option<(Store, Guard)> {
         let bin = minuto_anvil::postgres::or_skip(test)?;
         let pg = Postgres::start(&bin).await;
         let url = pg.create_database("index").await;
-        Some((Store::open(&url).await.unwrap(), Guard::Postgres(pg)))
+        Some((writer(&url).await, Guard::Postgres(pg)))
     } else {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("i.sqlite").display());
-        Some((Store::open(&url).await.unwrap(), Guard::Sqlite(dir)))
+        Some((writer(&url).await, Guard::Sqlite(dir)))
     }
+}
+
+/// The database at `url`, opened as its writer (the lease taken for a minute).
+async fn writer(url: &str) -> Store {
+    let store = Store::open(url).await.unwrap();
+    assert!(store
+        .claim_writer(now_ms(), Duration::from_secs(60), &Status::default())
+        .await
+        .unwrap());
+    store
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 #[allow(dead_code)]
@@ -592,7 +612,7 @@ async fn migration_7_keeps_the_reminders_fired(postgres: bool) {
         Guard::Postgres(pg) => pg.url("index"),
     };
     store.close().await;
-    let store = Store::open(&url).await.unwrap();
+    let store = writer(&url).await;
     let fired = || async {
         sqlx::query_as::<_, (i64, String, i64, i64, i64, i64)>(
             "SELECT booking_id, kind, minutes, block, log_index, fired_at FROM booking_reminder \
@@ -1000,7 +1020,7 @@ async fn stats_totals_stay_exact_through_rewinds_replays_and_upgrades(postgres: 
         Guard::Postgres(pg) => pg.url("index"),
     };
     store.close().await;
-    let store = Store::open(&url).await.unwrap();
+    let store = writer(&url).await;
     assert_eq!(query::stats(&store, 30).await.unwrap().sessions_ended, 55);
     assert_stats_exact(&store).await;
     let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stats_pending")
@@ -1059,6 +1079,109 @@ async fn a_database_of_another_deployment_is_refused_on_sqlite() {
 #[tokio::test]
 async fn a_database_of_another_deployment_is_refused_on_postgres() {
     a_database_of_another_deployment_is_refused(true).await;
+}
+
+/// The writer lease: one holder at a time. Another instance takes it only once it lapsed
+/// (or was given up); the one that lost it writes nothing (`NotWriter`, no row, no cursor)
+/// and cannot take it back while it is held. The holder publishes its progress with each
+/// renewal; a rewind is counted in the database in the rewind's own transaction.
+async fn one_writer_at_a_time(postgres: bool) {
+    let Some((a, guard)) = database(postgres, "one_writer_at_a_time").await else {
+        return;
+    };
+    let url = match &guard {
+        Guard::Sqlite(dir) => format!("sqlite://{}", dir.path().join("i.sqlite").display()),
+        Guard::Postgres(pg) => pg.url("index"),
+    };
+    a.bind(31_337, ESCROW).await.unwrap();
+    let b = Store::open(&url).await.unwrap();
+    assert_ne!(a.instance(), b.instance());
+    // `a` holds it for 60 s from `t` (the `database` helper took it just now).
+    let held = a.writer().await.unwrap();
+    assert_eq!(held.holder, a.instance());
+    let t = held.until - 60_000;
+    let lease = Duration::from_secs(5);
+    let mut published = Status::default();
+    assert!(!b.claim_writer(t + 59_999, lease, &published).await.unwrap());
+    let batch = Batch {
+        rewind_from: None,
+        events: session_logs(),
+        cursor: Some(Cursor {
+            next_block: 12,
+            last_hash: B256::repeat_byte(0x12),
+        }),
+    };
+    assert!(matches!(b.write(&batch).await, Err(StoreError::NotWriter)));
+    assert_eq!(b.event_count().await.unwrap(), 0);
+    assert_eq!(b.writer().await.unwrap().holder, a.instance());
+
+    // Lapsed: `b` takes it, publishing its progress; `a` can neither write nor take it
+    // back before `b`'s lapses.
+    published.progress.head = 40;
+    published.progress.next_block = 12;
+    published.progress.caught_up = true;
+    published.undecodable = 3;
+    assert!(b.claim_writer(t + 60_001, lease, &published).await.unwrap());
+    assert!(matches!(a.write(&batch).await, Err(StoreError::NotWriter)));
+    assert_eq!(a.event_count().await.unwrap(), 0);
+    assert_eq!(
+        a.bind(31_337, ESCROW).await.unwrap(),
+        None,
+        "no cursor written"
+    );
+    assert!(!a
+        .claim_writer(t + 65_000, lease, &Status::default())
+        .await
+        .unwrap());
+    b.write(&batch).await.unwrap();
+    b.write(&Batch {
+        rewind_from: Some(11),
+        events: vec![],
+        cursor: Some(Cursor {
+            next_block: 11,
+            last_hash: B256::repeat_byte(0x11),
+        }),
+    })
+    .await
+    .unwrap();
+    let seen = a.writer().await.unwrap();
+    assert_eq!(
+        (seen.holder.as_str(), seen.until),
+        (b.instance(), t + 65_001)
+    );
+    let mut want = published;
+    want.stored = 11;
+    want.rewinds = 1;
+    want.rewound_from = 11;
+    assert_eq!(seen.status, want);
+    assert_eq!(
+        a.event_count().await.unwrap(),
+        1,
+        "the rewind kept block 10"
+    );
+
+    // Given up (as on shutdown): taken at once, whatever the time.
+    b.close().await;
+    assert!(a
+        .claim_writer(t + 60_002, lease, &Status::default())
+        .await
+        .unwrap());
+    a.write(&batch).await.unwrap();
+    assert_eq!(
+        a.event_count().await.unwrap(),
+        session_logs().len() as u64,
+        "the rewound ones again"
+    );
+}
+
+#[tokio::test]
+async fn one_writer_at_a_time_on_sqlite() {
+    one_writer_at_a_time(false).await;
+}
+
+#[tokio::test]
+async fn one_writer_at_a_time_on_postgres() {
+    one_writer_at_a_time(true).await;
 }
 
 #[tokio::test]
