@@ -208,6 +208,7 @@ async fn measure(name: &str, url: &str, n: u64, requests: u64, only: Option<&str
     let (_tx, status) = watch::channel(Status::default());
     let app = api::App {
         store: store.clone(),
+        writer: watch::channel(true).1,
         status,
         notify: NotifyConfig::default(),
         booking: None,

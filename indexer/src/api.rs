@@ -30,6 +30,8 @@ pub struct App {
     pub store: Store,
     /// Ingestion's progress.
     pub status: watch::Receiver<Status>,
+    /// Whether this instance holds the writer lease (ingests).
+    pub writer: watch::Receiver<bool>,
     /// The clock (unix seconds) for expiries, streaks and runways; notification settings.
     pub notify: NotifyConfig,
     /// The booking contract, if the deployment lists one.
@@ -606,6 +608,7 @@ struct Ready {
     head: u64,
     reorgs: u64,
     undecodable: u64,
+    writer: bool,
 }
 
 async fn readyz(State(app): State<App>) -> impl IntoResponse {
@@ -617,6 +620,7 @@ async fn readyz(State(app): State<App>) -> impl IntoResponse {
         head: s.progress.head,
         reorgs: s.progress.reorgs,
         undecodable: s.undecodable,
+        writer: *app.writer.borrow(),
     };
     let code = if body.ready {
         StatusCode::OK

@@ -187,6 +187,7 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     let app = api::App {
         store: settings.store.clone(),
         status: status.clone(),
+        writer: writer.clone(),
         notify: settings.notify,
         booking,
         chain_id,

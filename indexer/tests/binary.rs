@@ -132,6 +132,122 @@ async fn the_binary_serves_until_sigterm_and_exits_cleanly() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// `/readyz` of the indexer on `port`, once it answers at all (within 10 s).
+async fn readyz(http: &reqwest::Client, port: u16) -> Value {
+    for _ in 0..100 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+        {
+            return r.json().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the indexer on port {port} never answered");
+}
+
+/// Polls the indexer on `port` until `/readyz` satisfies `f` (at most `within`).
+async fn until_ready(
+    http: &reqwest::Client,
+    port: u16,
+    within: Duration,
+    what: &str,
+    f: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let r = readyz(http, port).await;
+        if f(&r) {
+            return r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two indexer processes on one database: the first holds the writer lease, the second
+/// only serves; the first is killed (SIGKILL: it cannot give the lease up), and once its
+/// lease lapses the second takes it and ingests the blocks mined since.
+#[tokio::test]
+async fn a_killed_writer_is_replaced_once_its_lease_lapses() {
+    let test = "a_killed_writer_is_replaced_once_its_lease_lapses";
+    let Some(anvil_bin) = minuto_anvil::or_skip(test) else {
+        return;
+    };
+    let anvil = Anvil::start(&anvil_bin, 31_337, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("31337.json");
+    std::fs::write(
+        &record,
+        r#"{"chainId": 31337, "contracts": {"escrow": {"address": "0xe5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5", "block": 0}}}"#,
+    )
+    .unwrap();
+    let db = dir.path().join("index.sqlite");
+    let start = |port: u16| {
+        Command::new(BIN)
+            .arg("--deployment")
+            .arg(&record)
+            .args(["--rpc-url", anvil.url.as_str()])
+            .arg("--database-url")
+            .arg(&db)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--poll-interval", "100ms", "--writer-lease", "1s"])
+            .args(["--confirmations", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    minuto_chain::install_tls();
+    let http = reqwest::Client::new();
+    let mine = |n: u64| {
+        let http = http.clone();
+        let url = anvil.url.clone();
+        async move {
+            let r: Value = http
+                .post(url)
+                .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "anvil_mine", "params": [n]}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(r.get("error").is_none(), "{r}");
+        }
+    };
+    mine(3).await;
+    let (pa, pb) = (free_port(), free_port());
+    let mut a = start(pa);
+    let r = until_ready(&http, pa, Duration::from_secs(10), "the first", |r| {
+        r["writer"] == true && r["storedThrough"] == 3
+    })
+    .await;
+    assert_eq!(r["ready"], true);
+    let _b = start(pb);
+    let r = until_ready(&http, pb, Duration::from_secs(10), "the second", |r| {
+        r["ready"] == true
+    })
+    .await;
+    assert_eq!(
+        (&r["writer"], &r["storedThrough"]),
+        (&Value::from(false), &Value::from(3))
+    );
+    // Still not the writer after a few of its ticks.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(readyz(&http, pb).await["writer"], false);
+
+    a.kill().await.unwrap();
+    mine(2).await;
+    let r = until_ready(&http, pb, Duration::from_secs(10), "the takeover", |r| {
+        r["writer"] == true && r["storedThrough"] == 5
+    })
+    .await;
+    assert_eq!(r["ready"], true);
+}
+
 #[tokio::test]
 async fn a_configuration_that_cannot_work_exits_with_2_naming_the_setting() {
     let out = Command::new(BIN)

@@ -1900,6 +1900,10 @@ async fn two_indexers_share_one_database_and_one_writes(postgres: bool) {
     );
     assert_eq!(ready_second.0, 200, "{}", ready_second.1);
     assert_eq!(
+        (&ready_first.1["writer"], &ready_second.1["writer"]),
+        (&json!(true), &json!(false))
+    );
+    assert_eq!(
         ready_second.1["storedThrough"],
         ready_first.1["storedThrough"]
     );
