@@ -7,8 +7,9 @@
 -- the other instances serve in `/readyz`. Every write of ingested rows first checks in its
 -- own transaction that its instance still holds the lease (a writer that lost it writes
 -- nothing). `rewinds` counts the rewinds written (`rewound_from` the latest one's first
--- block), in the transaction of the rewind: every instance's notification streams read
--- them to move back.
+-- block), in the transaction of the rewind, and `rewind` lists each (its number and first
+-- block): every instance's notification streams read them to move back, to the earliest
+-- block of the rewinds they have not seen yet.
 CREATE TABLE writer (
     id BIGINT PRIMARY KEY,
     holder TEXT NOT NULL,
@@ -23,3 +24,8 @@ CREATE TABLE writer (
 );
 INSERT INTO writer (id, holder, until, head, next_block, caught_up, reorgs, undecodable, rewinds, rewound_from)
 VALUES (1, '', 0, 0, 0, 0, 0, 0, 0, 0);
+
+CREATE TABLE rewind (
+    n BIGINT PRIMARY KEY,
+    from_block BIGINT NOT NULL
+);

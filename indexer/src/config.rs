@@ -49,9 +49,15 @@ pub struct Cli {
     #[arg(long, env = "MINUTO_INDEXER_POLL_INTERVAL", value_parser = duration)]
     pub poll_interval: Option<Duration>,
     /// With several indexers on one database: how long the writer's lease lasts without
-    /// renewal (another instance takes over after it lapses); at least 3 poll intervals.
+    /// renewal (another instance takes over after it lapses); at least 3 poll intervals
+    /// (default: 10s, or 3 poll intervals if longer).
     #[arg(long, env = "MINUTO_INDEXER_WRITER_LEASE", value_parser = duration)]
     pub writer_lease: Option<Duration>,
+    /// This instance's name in the writer lease, unique among the indexers sharing the
+    /// database (default: host name and listen address). Restarted under the same name,
+    /// an instance takes its own lease back at once.
+    #[arg(long, env = "MINUTO_INDEXER_INSTANCE")]
+    pub instance: Option<String>,
     /// Log format: text or json.
     #[arg(long, env = "MINUTO_INDEXER_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -83,6 +89,8 @@ pub struct File {
     /// See [`Cli::writer_lease`] (`"10s"`).
     #[serde(default, deserialize_with = "de_duration")]
     pub writer_lease: Option<Duration>,
+    /// See [`Cli::instance`].
+    pub instance: Option<String>,
     /// See [`Cli::log_format`].
     pub log_format: Option<String>,
     /// See [`Cli::allowed_origins`].
@@ -181,6 +189,8 @@ pub struct Config {
     pub allowed_origins: Vec<axum::http::HeaderValue>,
     /// Webhook endpoints.
     pub webhooks: Vec<crate::Webhook>,
+    /// This instance's name in the writer lease.
+    pub instance: String,
 }
 
 /// A configuration that cannot work.
@@ -268,7 +278,7 @@ impl Cli {
         let writer_lease = self
             .writer_lease
             .or(file.writer_lease)
-            .unwrap_or(Duration::from_secs(10));
+            .unwrap_or_else(|| (poll_interval * 3).max(Duration::from_secs(10)));
         if writer_lease < poll_interval * 3 {
             return Err(ConfigError::Invalid(format!(
                 "writer_lease must be at least 3 poll intervals ({:?})",
@@ -317,8 +327,20 @@ impl Cli {
                 w.name
             )));
         }
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8095".parse().expect("a valid address"));
+        let instance = match self.instance.or(file.instance) {
+            Some(name) if name.trim().is_empty() => {
+                return Err(ConfigError::Invalid("instance must not be empty".into()))
+            }
+            Some(name) => name,
+            None => format!("{}/{listen}", host_name()),
+        };
         Ok(Config {
             webhooks,
+            instance,
             allowed_origins,
             deployment: self
                 .deployment
@@ -336,10 +358,7 @@ impl Cli {
                 .database_url
                 .or(file.database_url)
                 .unwrap_or_else(|| "minuto-indexer.sqlite".into()),
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8095".parse().expect("a valid address")),
+            listen,
             ingest: IngestConfig {
                 confirmations,
                 chunk_blocks,
@@ -349,6 +368,15 @@ impl Cli {
             log_format,
         })
     }
+}
+
+/// The machine's host name (Linux), else `localhost`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 impl Config {
@@ -465,6 +493,14 @@ mod tests {
             resolve("").unwrap().ingest.writer_lease,
             Duration::from_secs(10)
         );
+        assert_eq!(
+            resolve("poll_interval = \"5s\"\n")
+                .unwrap()
+                .ingest
+                .writer_lease,
+            Duration::from_secs(15),
+            "3 poll intervals when longer than 10s"
+        );
         let cfg = resolve("poll_interval = \"1s\"\nwriter_lease = \"3s\"\n").unwrap();
         assert_eq!(
             (cfg.ingest.poll_interval, cfg.ingest.writer_lease),
@@ -475,6 +511,24 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "writer_lease must be at least 3 poll intervals (6s)"
+        );
+    }
+
+    #[test]
+    fn the_instance_is_named_by_host_and_listen_address_unless_set() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(
+            resolve("").unwrap().instance,
+            format!("{}/127.0.0.1:8095", host.trim())
+        );
+        assert_eq!(
+            resolve("listen = \"127.0.0.1:8096\"\n").unwrap().instance,
+            format!("{}/127.0.0.1:8096", host.trim())
+        );
+        assert_eq!(resolve("instance = \"ix-a\"\n").unwrap().instance, "ix-a");
+        assert_eq!(
+            resolve("instance = \" \"\n").unwrap_err().to_string(),
+            "instance must not be empty"
         );
     }
 

@@ -400,16 +400,23 @@ pub async fn run(
             () = stop.cancelled() => break Ok(()),
             r = role.wait_for(|w| *w) => if r.is_err() { break Ok(()) },
         }
-        // The rewinds the last holder wrote after this instance last read them: its
-        // notification streams must move back for them too.
-        if let Ok(w) = store.writer().await {
-            let (n, from) = (w.status.rewinds, w.status.rewound_from);
-            status.send_if_modified(|s| {
-                let changed = (s.rewinds, s.rewound_from) != (n, from);
-                (s.rewinds, s.rewound_from) = (n, from);
-                changed
-            });
-        }
+        // Not caught up until this instance's follower says so (what a predecessor
+        // published says nothing about this one's node); the rewinds the last holder
+        // wrote after this instance last read them: its streams must move back for them.
+        let last = loop {
+            match store.writer().await {
+                Ok(w) => break w.status,
+                Err(e) => warn!(error = %e, "cannot read the writer lease; retrying"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => break *status.borrow(),
+                () = tokio::time::sleep(cfg.poll_interval) => {}
+            }
+        };
+        status.send_modify(|s| {
+            s.progress.caught_up = false;
+            (s.rewinds, s.rewound_from) = (last.rewinds, last.rewound_from);
+        });
         let followed = tokio::select! {
             r = follow(&provider, &store, &contracts, &cfg, &clock, &status, &stop) => r,
             // The lease lapsed or passed on: stop now (a write in flight is refused).
@@ -451,20 +458,28 @@ async fn hold_lease(
     stop: CancellationToken,
 ) {
     let tick = cfg.poll_interval.min(cfg.writer_lease / 3);
-    // Rewinds are counted in the database: start from its count.
-    if let Ok(w) = store.writer().await {
-        status.send_replace(w.status);
-    }
     // Until when (this clock) the lease is surely held, after the last renewal.
     let mut held_until: Option<tokio::time::Instant> = None;
     loop {
         let asked = tokio::time::Instant::now();
         let published = *status.borrow();
-        match store
-            .claim_writer(unix_ms(), cfg.writer_lease, &published)
-            .await
-        {
-            Ok(true) => {
+        let claim = store.claim_writer(unix_ms(), cfg.writer_lease, &published);
+        // A claim that outlasts the lease held (a saturated pool, a locked database)
+        // must not leave this instance ingesting and delivering as if it still held it.
+        let claimed = match held_until {
+            Some(until) => tokio::select! {
+                r = claim => Some(r),
+                () = tokio::time::sleep_until(until) => None,
+            },
+            None => Some(claim.await),
+        };
+        match claimed {
+            None => {
+                warn!("the writer lease lapsed while renewing it: no longer ingesting");
+                held_until = None;
+                writer.send_replace(false);
+            }
+            Some(Ok(true)) => {
                 held_until = Some(asked + cfg.writer_lease);
                 if !writer.send_replace(true) {
                     info!(
@@ -473,19 +488,21 @@ async fn hold_lease(
                     );
                 }
             }
-            Ok(false) => {
+            Some(Ok(false)) => {
                 held_until = None;
                 if writer.send_replace(false) {
                     warn!("the writer lease passed to another indexer");
                 }
                 match store.writer().await {
-                    Ok(w) => {
+                    Ok(mut w) => {
+                        // A holder that stopped renewing is not ingesting.
+                        w.status.progress.caught_up &= w.until >= unix_ms();
                         status.send_if_modified(|s| std::mem::replace(s, w.status) != w.status);
                     }
                     Err(e) => warn!(error = %e, "cannot read the writer's progress"),
                 }
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 warn!(error = %e, "cannot renew the writer lease");
                 if held_until.is_some_and(|t| tokio::time::Instant::now() >= t) {
                     held_until = None;

@@ -146,7 +146,21 @@ pub async fn spawn(settings: Settings) -> Result<Handle, SpawnError> {
     let listener = TcpListener::bind(settings.listen).await?;
     let local_addr = listener.local_addr()?;
     let cancel = CancellationToken::new();
-    let (status_tx, status) = watch::channel(Status::default());
+    // Where the database stands before anything is served: notification streams opened
+    // now must not take the rewinds stored before this start for new ones.
+    let stored = match settings.store.writer().await {
+        Ok(w) => Status {
+            stored: w.status.stored,
+            rewinds: w.status.rewinds,
+            rewound_from: w.status.rewound_from,
+            ..Status::default()
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the writer lease at start");
+            Status::default()
+        }
+    };
+    let (status_tx, status) = watch::channel(stored);
     let (writer_tx, writer) = watch::channel(false);
     let booking = settings
         .contracts

@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 async fn run(cfg: minuto_indexer::config::Config) -> anyhow::Result<()> {
     let contracts = cfg.contracts()?;
     let provider = minuto_chain::http_provider(&cfg.rpc_url, Duration::from_secs(30))?;
-    let store = Store::open(&cfg.database_url).await?;
+    let store = Store::open(&cfg.database_url).await?.named(&cfg.instance);
     let mut handle = spawn(Settings {
         listen: cfg.listen,
         provider,

@@ -248,9 +248,12 @@ impl Conn {
         let status = *self.status.borrow_and_update();
         if status.rewinds != self.rewinds {
             // Blocks were replaced: what was sent from them on is sent again as the new
-            // blocks have it.
+            // blocks have it, from the earliest of the rewinds not seen yet (several may
+            // come between two looks).
+            let earliest = self.store.rewound_since(self.rewinds).await?;
             self.rewinds = status.rewinds;
-            let from = i64::try_from(status.rewound_from).unwrap_or(i64::MAX);
+            let from = earliest.map_or(status.rewound_from, |e| e.min(status.rewound_from));
+            let from = i64::try_from(from).unwrap_or(i64::MAX);
             if self.after.0 >= from {
                 self.after = (from - 1, i64::MAX);
             }

@@ -270,6 +270,22 @@ impl Store {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 8,
             });
+        let options = if backend == Backend::Postgres {
+            options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // A writer frozen inside a transaction (paused VM, cut-off network)
+                    // holds the writer lease's row: PostgreSQL ends its session after 10 s
+                    // idle, and no statement waits more than 5 s for a lock, so another
+                    // instance can take the lease over.
+                    conn.execute("SET idle_in_transaction_session_timeout = '10s'")
+                        .await?;
+                    conn.execute("SET lock_timeout = '5s'").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -311,6 +327,47 @@ impl Store {
         &self.instance
     }
 
+    /// Names this instance in the writer lease (instead of a random name): a process
+    /// restarted under the same name takes its predecessor's lease back at once. Each of
+    /// the instances sharing the database needs its own.
+    #[must_use]
+    pub fn named(mut self, instance: &str) -> Self {
+        self.instance = instance.into();
+        self
+    }
+
+    /// Fails with [`StoreError::NotWriter`] unless this instance holds the writer lease;
+    /// run first in a transaction that writes what only the holder may, it also holds the
+    /// lease's row until the commit (an instance taking the lease over waits for it).
+    ///
+    /// # Errors
+    /// [`StoreError::NotWriter`]; [`StoreError::Sql`].
+    pub async fn fence(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+        let holds = sqlx::query("UPDATE writer SET holder = $1 WHERE id = 1 AND holder = $1")
+            .bind(&*self.instance)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if holds == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::NotWriter)
+        }
+    }
+
+    /// The first block of the earliest rewind after the `seen` first ones (`None`: none).
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`].
+    pub async fn rewound_since(&self, seen: u64) -> Result<Option<u64>, StoreError> {
+        let from: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(from_block) FROM rewind WHERE n > $1")
+                .bind(i64::try_from(seen).unwrap_or(i64::MAX))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(from.map(|f| f.max(0) as u64))
+    }
+
     /// Takes or renews the writer lease until `now_ms + lease` and publishes `status`
     /// with it. The lease is taken only if this instance holds it or it lapsed (`until`
     /// before `now_ms`). Returns whether this instance holds it now.
@@ -350,7 +407,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sql`].
     pub async fn release_writer(&self) -> Result<(), StoreError> {
-        sqlx::query("UPDATE writer SET until = 0 WHERE id = 1 AND holder = $1")
+        sqlx::query("UPDATE writer SET until = 0, caught_up = 0 WHERE id = 1 AND holder = $1")
             .bind(&*self.instance)
             .execute(&self.pool)
             .await?;
@@ -497,16 +554,7 @@ impl Store {
     /// [`StoreError`]; nothing of the batch is written then.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // First, and holding the lease's row until the commit: only the lease's holder
-        // writes (an instance taking the lease over waits for this transaction).
-        let holds = sqlx::query("UPDATE writer SET holder = $1 WHERE id = 1 AND holder = $1")
-            .bind(&*self.instance)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if holds != 1 {
-            return Err(StoreError::NotWriter);
-        }
+        self.fence(&mut tx).await?;
         // UTC days (of `end_at`) whose stats totals this batch changes.
         let mut days = BTreeSet::new();
         // Rows added (negative: removed) per table of `EVENT_TABLES`.
@@ -516,6 +564,12 @@ impl Store {
                 .bind(from as i64)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "INSERT INTO rewind (n, from_block) SELECT rewinds, $1 FROM writer WHERE id = 1",
+            )
+            .bind(from as i64)
+            .execute(&mut *tx)
+            .await?;
             let rewound: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT end_at / 86400 FROM session_ended WHERE block >= $1",
             )

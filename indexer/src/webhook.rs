@@ -124,6 +124,10 @@ pub async fn cursor(
 }
 
 async fn save(store: &Store, endpoint: &str, who: Address, at: Position) -> Result<(), StoreError> {
+    // Only the writer lease's holder delivers, so only it moves a cursor (one that lost
+    // the lease mid-delivery cannot move it back under its successor).
+    let mut tx = store.pool().begin().await?;
+    store.fence(&mut tx).await?;
     sqlx::query(
         "INSERT INTO webhook_cursor (endpoint, address, block, log_index) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (endpoint, address) DO UPDATE \
@@ -133,8 +137,9 @@ async fn save(store: &Store, endpoint: &str, who: Address, at: Position) -> Resu
     .bind(hex_addr(&who))
     .bind(at.0)
     .bind(at.1)
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 

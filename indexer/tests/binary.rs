@@ -184,15 +184,15 @@ async fn a_killed_writer_is_replaced_once_its_lease_lapses() {
     )
     .unwrap();
     let db = dir.path().join("index.sqlite");
-    let start = |port: u16| {
+    let start_with = |port: u16, rpc: &str| {
         Command::new(BIN)
             .arg("--deployment")
             .arg(&record)
-            .args(["--rpc-url", anvil.url.as_str()])
+            .args(["--rpc-url", rpc])
             .arg("--database-url")
             .arg(&db)
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--poll-interval", "100ms", "--writer-lease", "1s"])
+            .args(["--poll-interval", "100ms", "--writer-lease", "3s"])
             .args(["--confirmations", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -200,6 +200,7 @@ async fn a_killed_writer_is_replaced_once_its_lease_lapses() {
             .spawn()
             .unwrap()
     };
+    let start = |port: u16| start_with(port, anvil.url.as_str());
     minuto_chain::install_tls();
     let http = reqwest::Client::new();
     let mine = |n: u64| {
@@ -226,7 +227,7 @@ async fn a_killed_writer_is_replaced_once_its_lease_lapses() {
     })
     .await;
     assert_eq!(r["ready"], true);
-    let _b = start(pb);
+    let mut b = start(pb);
     let r = until_ready(&http, pb, Duration::from_secs(10), "the second", |r| {
         r["ready"] == true
     })
@@ -246,6 +247,22 @@ async fn a_killed_writer_is_replaced_once_its_lease_lapses() {
     })
     .await;
     assert_eq!(r["ready"], true);
+
+    // Killed too, and restarted under its name with its node unreachable: it takes its
+    // lease back, and is not ready (what the killed one published says nothing of this
+    // one's node).
+    b.kill().await.unwrap();
+    let _b = start_with(pb, "http://127.0.0.1:1");
+    let r = until_ready(&http, pb, Duration::from_secs(10), "the restart", |r| {
+        r["writer"] == true
+    })
+    .await;
+    assert_eq!(
+        (&r["ready"], &r["storedThrough"]),
+        (&Value::from(false), &Value::from(5))
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(readyz(&http, pb).await["ready"], false);
 }
 
 #[tokio::test]

@@ -1914,6 +1914,21 @@ async fn two_indexers_share_one_database_and_one_writes(postgres: bool) {
         l.iter().any(|a| a.id == started)
     })
     .await;
+    // Its cursor stored (else the shutdown below could cancel the delivery before it is,
+    // and the other would deliver it again, as it should).
+    let (b, l) = started.split_once(':').unwrap();
+    let delivered = Some((b.parse().unwrap(), l.parse().unwrap()));
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while minuto_indexer::webhook::cursor(&first.store, "mailer", t.address)
+            .await
+            .unwrap()
+            != delivered
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the start's delivery was not recorded");
 
     // The writer goes away; the other takes over and follows the chain on.
     first.shutdown().await.unwrap();

@@ -1159,9 +1159,37 @@ async fn one_writer_at_a_time(postgres: bool) {
         1,
         "the rewind kept block 10"
     );
+    // Each rewind listed: a stream that saw none moves back to the earliest.
+    b.write(&Batch {
+        rewind_from: Some(12),
+        events: vec![],
+        cursor: None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            a.rewound_since(0).await.unwrap(),
+            a.rewound_since(1).await.unwrap(),
+            a.rewound_since(2).await.unwrap()
+        ),
+        (Some(11), Some(12), None)
+    );
 
+    // Restarted under its name, an instance takes its own lease back at once.
+    let b_again = Store::open(&url).await.unwrap().named(b.instance());
+    assert!(b_again
+        .claim_writer(t + 60_003, lease, &Status::default())
+        .await
+        .unwrap());
+    assert!(!a
+        .claim_writer(t + 60_004, lease, &Status::default())
+        .await
+        .unwrap());
+    b_again.write(&Batch::default()).await.unwrap();
     // Given up (as on shutdown): taken at once, whatever the time.
     b.close().await;
+    assert!(!a.writer().await.unwrap().status.progress.caught_up);
     assert!(a
         .claim_writer(t + 60_002, lease, &Status::default())
         .await

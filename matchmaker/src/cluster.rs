@@ -40,8 +40,11 @@ pub const INBOX: &str = "minuto:matchmaker:in";
 pub const INBOX_CAP: usize = 10_000;
 const WHERE: &str = "minuto:matchmaker:where";
 /// The prefix of the keys of sign-in nonces used (hex id after it), each kept until the
-/// nonce expires.
+/// nonce expires and [`NONCE_SKEW`] more.
 pub const NONCES: &str = "minuto:matchmaker:nonce:";
+/// Seconds a used nonce's key outlives the nonce: the clock difference between instances
+/// it covers.
+pub const NONCE_SKEW: u64 = 60;
 const RESYNC: &str = "minuto:matchmaker:resync";
 /// How long a leader's lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(3);
@@ -180,7 +183,9 @@ impl Cluster {
     }
 
     /// Claims a sign-in nonce (`id`, valid until `expiry`) for this cluster: `true` the
-    /// first time any instance claims it, `false` after. The key lapses with the nonce.
+    /// first time any instance claims it, `false` after. The key is kept [`NONCE_SKEW`]
+    /// past the nonce's expiry by this instance's clock, so an instance whose clock is
+    /// behind by less than that still finds it.
     ///
     /// # Errors
     /// Redis cannot be reached.
@@ -196,7 +201,7 @@ impl Cluster {
             .arg(1)
             .arg("NX")
             .arg("EX")
-            .arg(expiry.saturating_sub(unix_now).max(1))
+            .arg(expiry.saturating_sub(unix_now).saturating_add(NONCE_SKEW))
             .query_async(&mut c)
             .await?;
         Ok(set.is_some())
