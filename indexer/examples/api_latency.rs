@@ -201,7 +201,12 @@ async fn measure(name: &str, url: &str, n: u64, requests: u64, only: Option<&str
         .unwrap()
         .as_millis() as i64;
     assert!(store
-        .claim_writer(now_ms, Duration::from_secs(3_600), &Status::default())
+        .claim_writer(
+            now_ms,
+            Duration::from_secs(3_600),
+            &Status::default(),
+            false
+        )
         .await
         .unwrap());
     fill(&store, n).await;

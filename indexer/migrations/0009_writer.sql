@@ -1,11 +1,12 @@
 -- minuto-indexer schema, version 9: one writer among several indexers sharing the
 -- database. The same SQL runs on SQLite and on PostgreSQL.
 --
--- One row. `holder` is the instance that ingests and delivers webhooks, until `until`
+-- One row. `holder` is the instance that ingests and delivers webhooks (`token`: which
+-- process of that name), until `until`
 -- (unix milliseconds, the holder's clock); it renews the lease and, with it, publishes
 -- how far it has read (`head`, `next_block`, `caught_up`, `reorgs`, `undecodable`), which
--- the other instances serve in `/readyz`. Every write of ingested rows first checks in its
--- own transaction that its instance still holds the lease (a writer that lost it writes
+-- the other instances serve in `/readyz`. Every write of ingested rows checks, last in its
+-- own transaction, that its process still holds the lease (a writer that lost it writes
 -- nothing). `rewinds` counts the rewinds written (`rewound_from` the latest one's first
 -- block), in the transaction of the rewind, and `rewind` lists each (its number and first
 -- block): every instance's notification streams read them to move back, to the earliest
@@ -13,6 +14,7 @@
 CREATE TABLE writer (
     id BIGINT PRIMARY KEY,
     holder TEXT NOT NULL,
+    token TEXT NOT NULL,
     until BIGINT NOT NULL,
     head BIGINT NOT NULL,
     next_block BIGINT NOT NULL,
@@ -22,8 +24,8 @@ CREATE TABLE writer (
     rewinds BIGINT NOT NULL,
     rewound_from BIGINT NOT NULL
 );
-INSERT INTO writer (id, holder, until, head, next_block, caught_up, reorgs, undecodable, rewinds, rewound_from)
-VALUES (1, '', 0, 0, 0, 0, 0, 0, 0, 0);
+INSERT INTO writer (id, holder, token, until, head, next_block, caught_up, reorgs, undecodable, rewinds, rewound_from)
+VALUES (1, '', '', 0, 0, 0, 0, 0, 0, 0, 0);
 
 CREATE TABLE rewind (
     n BIGINT PRIMARY KEY,

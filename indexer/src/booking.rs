@@ -392,7 +392,6 @@ pub async fn fire_reminders(store: &Store, now: i64, stored: u64) -> Result<u64,
     due.sort_by_key(|&(at, id, kind, minutes)| (at, id, kind, -minutes));
     let block = i64::try_from(stored).unwrap_or(i64::MAX);
     let mut tx = store.pool().begin().await?;
-    store.fence(&mut tx).await?;
     let mut n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM booking_reminder WHERE block = $1")
         .bind(block)
         .fetch_one(&mut *tx)
@@ -418,6 +417,7 @@ pub async fn fire_reminders(store: &Store, now: i64, stored: u64) -> Result<u64,
             fired += 1;
         }
     }
+    store.fence(&mut tx).await?;
     tx.commit().await?;
     Ok(fired)
 }

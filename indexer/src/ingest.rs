@@ -417,11 +417,11 @@ pub async fn run(
             s.progress.caught_up = false;
             (s.rewinds, s.rewound_from) = (last.rewinds, last.rewound_from);
         });
-        let followed = tokio::select! {
-            r = follow(&provider, &store, &contracts, &cfg, &clock, &status, &stop) => r,
-            // The lease lapsed or passed on: stop now (a write in flight is refused).
-            _ = role.wait_for(|w| !*w) => Ok(()),
-        };
+        // Until stopped, or a write is refused because another process holds the lease
+        // (a write in flight when the lease passes on is refused: it commits only if its
+        // process held the lease then). Not on a renewal that failed or came late: the
+        // lease row, not this instance's view of it, decides.
+        let followed = follow(&provider, &store, &contracts, &cfg, &clock, &status, &stop).await;
         match followed {
             Ok(()) => {}
             Err(IngestError::Store(StoreError::NotWriter)) => {
@@ -460,10 +460,15 @@ async fn hold_lease(
     let tick = cfg.poll_interval.min(cfg.writer_lease / 3);
     // Until when (this clock) the lease is surely held, after the last renewal.
     let mut held_until: Option<tokio::time::Instant> = None;
+    // This process's first claim answered may take back a lease its name held.
+    let mut reclaim = true;
+    let not_caught_up = |status: &watch::Sender<Status>| {
+        status.send_if_modified(|s| std::mem::replace(&mut s.progress.caught_up, false));
+    };
     loop {
         let asked = tokio::time::Instant::now();
         let published = *status.borrow();
-        let claim = store.claim_writer(unix_ms(), cfg.writer_lease, &published);
+        let claim = store.claim_writer(unix_ms(), cfg.writer_lease, &published, reclaim);
         // A claim that outlasts the lease held (a saturated pool, a locked database)
         // must not leave this instance ingesting and delivering as if it still held it.
         let claimed = match held_until {
@@ -475,11 +480,13 @@ async fn hold_lease(
         };
         match claimed {
             None => {
-                warn!("the writer lease lapsed while renewing it: no longer ingesting");
+                warn!("the writer lease lapsed while renewing it: not delivering webhooks");
                 held_until = None;
                 writer.send_replace(false);
+                not_caught_up(&status);
             }
             Some(Ok(true)) => {
+                reclaim = false;
                 held_until = Some(asked + cfg.writer_lease);
                 if !writer.send_replace(true) {
                     info!(
@@ -489,6 +496,7 @@ async fn hold_lease(
                 }
             }
             Some(Ok(false)) => {
+                reclaim = false;
                 held_until = None;
                 if writer.send_replace(false) {
                     warn!("the writer lease passed to another indexer");
@@ -499,14 +507,18 @@ async fn hold_lease(
                         w.status.progress.caught_up &= w.until >= unix_ms();
                         status.send_if_modified(|s| std::mem::replace(s, w.status) != w.status);
                     }
-                    Err(e) => warn!(error = %e, "cannot read the writer's progress"),
+                    Err(e) => {
+                        warn!(error = %e, "cannot read the writer's progress");
+                        not_caught_up(&status);
+                    }
                 }
             }
             Some(Err(e)) => {
                 warn!(error = %e, "cannot renew the writer lease");
-                if held_until.is_some_and(|t| tokio::time::Instant::now() >= t) {
+                if held_until.is_none_or(|t| tokio::time::Instant::now() >= t) {
                     held_until = None;
                     writer.send_replace(false);
+                    not_caught_up(&status);
                 }
             }
         }

@@ -181,8 +181,12 @@ pub struct Batch {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// This instance's name in the writer lease: random per [`Store::open`].
+    /// This instance's name in the writer lease: random per [`Store::open`] unless
+    /// [`Store::named`].
     instance: std::sync::Arc<str>,
+    /// This process's token in the writer lease, random per [`Store::open`]: two live
+    /// instances given one name are still told apart.
+    token: std::sync::Arc<str>,
 }
 
 /// The writer lease as stored: who holds it, until when, and what it published.
@@ -274,12 +278,10 @@ impl Store {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
                     // A writer frozen inside a transaction (paused VM, cut-off network)
-                    // holds the writer lease's row: PostgreSQL ends its session after 10 s
-                    // idle, and no statement waits more than 5 s for a lock, so another
-                    // instance can take the lease over.
+                    // would hold its rows' locks, and in the last moment before its commit
+                    // the writer lease's row: PostgreSQL ends its session after 10 s idle.
                     conn.execute("SET idle_in_transaction_session_timeout = '10s'")
                         .await?;
-                    conn.execute("SET lock_timeout = '5s'").await?;
                     Ok(())
                 })
             })
@@ -319,6 +321,7 @@ impl Store {
             pool,
             backend,
             instance: instance_name().into(),
+            token: instance_name().into(),
         })
     }
 
@@ -336,18 +339,24 @@ impl Store {
         self
     }
 
-    /// Fails with [`StoreError::NotWriter`] unless this instance holds the writer lease;
-    /// run first in a transaction that writes what only the holder may, it also holds the
-    /// lease's row until the commit (an instance taking the lease over waits for it).
+    /// Fails with [`StoreError::NotWriter`] unless this process holds the writer lease;
+    /// run last before the commit of a transaction that writes what only the holder may:
+    /// it then holds the lease's row until the commit, so the transaction commits only if
+    /// the lease was this process's when it did (an instance taking the lease over waits
+    /// for it), and for no more than that moment (the holder's own renewal never waits
+    /// for a long write).
     ///
     /// # Errors
     /// [`StoreError::NotWriter`]; [`StoreError::Sql`].
     pub async fn fence(&self, tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
-        let holds = sqlx::query("UPDATE writer SET holder = $1 WHERE id = 1 AND holder = $1")
-            .bind(&*self.instance)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
+        let holds = sqlx::query(
+            "UPDATE writer SET holder = $1 WHERE id = 1 AND holder = $1 AND token = $2",
+        )
+        .bind(&*self.instance)
+        .bind(&*self.token)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
         if holds == 1 {
             Ok(())
         } else {
@@ -369,8 +378,11 @@ impl Store {
     }
 
     /// Takes or renews the writer lease until `now_ms + lease` and publishes `status`
-    /// with it. The lease is taken only if this instance holds it or it lapsed (`until`
-    /// before `now_ms`). Returns whether this instance holds it now.
+    /// with it. The lease is taken only if this process holds it, or it lapsed (`until`
+    /// before `now_ms`), or, with `reclaim` (a process's first claim), an instance of this
+    /// name held it (a restart takes its lease back at once; of two live instances given
+    /// one name, the later started takes it and the other's writes are refused). Returns
+    /// whether this process holds it now.
     ///
     /// # Errors
     /// [`StoreError::Sql`].
@@ -379,21 +391,24 @@ impl Store {
         now_ms: i64,
         lease: Duration,
         status: &Status,
+        reclaim: bool,
     ) -> Result<bool, StoreError> {
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let p = &status.progress;
         let n = sqlx::query(
-            "UPDATE writer SET holder = $1, until = $2, head = $3, next_block = $4, \
-             caught_up = $5, reorgs = $6, undecodable = $7 \
-             WHERE id = 1 AND (holder = $1 OR until < $8)",
+            "UPDATE writer SET holder = $1, token = $2, until = $3, head = $4, \
+             next_block = $5, caught_up = $6, reorgs = $7, undecodable = $8 \
+             WHERE id = 1 AND ((holder = $1 AND (token = $2 OR $9 = 1)) OR until < $10)",
         )
         .bind(&*self.instance)
+        .bind(&*self.token)
         .bind(until)
         .bind(p.head as i64)
         .bind(p.next_block as i64)
         .bind(i64::from(p.caught_up))
         .bind(p.reorgs as i64)
         .bind(status.undecodable as i64)
+        .bind(i64::from(reclaim))
         .bind(now_ms)
         .execute(&self.pool)
         .await?
@@ -407,8 +422,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sql`].
     pub async fn release_writer(&self) -> Result<(), StoreError> {
-        sqlx::query("UPDATE writer SET until = 0, caught_up = 0 WHERE id = 1 AND holder = $1")
-            .bind(&*self.instance)
+        sqlx::query(
+            "UPDATE writer SET until = 0, caught_up = 0 WHERE id = 1 AND holder = $1 AND token = $2",
+        )
+        .bind(&*self.instance)
+        .bind(&*self.token)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -554,22 +572,11 @@ impl Store {
     /// [`StoreError`]; nothing of the batch is written then.
     pub async fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        self.fence(&mut tx).await?;
         // UTC days (of `end_at`) whose stats totals this batch changes.
         let mut days = BTreeSet::new();
         // Rows added (negative: removed) per table of `EVENT_TABLES`.
         let mut added = [0i64; EVENT_TABLES.len()];
         if let Some(from) = batch.rewind_from {
-            sqlx::query("UPDATE writer SET rewinds = rewinds + 1, rewound_from = $1 WHERE id = 1")
-                .bind(from as i64)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO rewind (n, from_block) SELECT rewinds, $1 FROM writer WHERE id = 1",
-            )
-            .bind(from as i64)
-            .execute(&mut *tx)
-            .await?;
             let rewound: Vec<i64> = sqlx::query_scalar(
                 "SELECT DISTINCT end_at / 86400 FROM session_ended WHERE block >= $1",
             )
@@ -629,6 +636,19 @@ impl Store {
                 .bind(hex_hash(&c.last_hash))
                 .execute(&mut *tx)
                 .await?;
+        }
+        self.fence(&mut tx).await?;
+        if let Some(from) = batch.rewind_from {
+            sqlx::query("UPDATE writer SET rewinds = rewinds + 1, rewound_from = $1 WHERE id = 1")
+                .bind(from as i64)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO rewind (n, from_block) SELECT rewinds, $1 FROM writer WHERE id = 1",
+            )
+            .bind(from as i64)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

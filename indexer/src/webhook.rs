@@ -127,7 +127,6 @@ async fn save(store: &Store, endpoint: &str, who: Address, at: Position) -> Resu
     // Only the writer lease's holder delivers, so only it moves a cursor (one that lost
     // the lease mid-delivery cannot move it back under its successor).
     let mut tx = store.pool().begin().await?;
-    store.fence(&mut tx).await?;
     sqlx::query(
         "INSERT INTO webhook_cursor (endpoint, address, block, log_index) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (endpoint, address) DO UPDATE \
@@ -139,6 +138,7 @@ async fn save(store: &Store, endpoint: &str, who: Address, at: Position) -> Resu
     .bind(at.1)
     .execute(&mut *tx)
     .await?;
+    store.fence(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -36,7 +36,7 @@ async fn database(postgres: bool, test: &str) -> Option<(Store, Guard)> {
 async fn writer(url: &str) -> Store {
     let store = Store::open(url).await.unwrap();
     assert!(store
-        .claim_writer(now_ms(), Duration::from_secs(60), &Status::default())
+        .claim_writer(now_ms(), Duration::from_secs(60), &Status::default(), false)
         .await
         .unwrap());
     store
@@ -1102,7 +1102,10 @@ async fn one_writer_at_a_time(postgres: bool) {
     let t = held.until - 60_000;
     let lease = Duration::from_secs(5);
     let mut published = Status::default();
-    assert!(!b.claim_writer(t + 59_999, lease, &published).await.unwrap());
+    assert!(!b
+        .claim_writer(t + 59_999, lease, &published, false)
+        .await
+        .unwrap());
     let batch = Batch {
         rewind_from: None,
         events: session_logs(),
@@ -1121,7 +1124,10 @@ async fn one_writer_at_a_time(postgres: bool) {
     published.progress.next_block = 12;
     published.progress.caught_up = true;
     published.undecodable = 3;
-    assert!(b.claim_writer(t + 60_001, lease, &published).await.unwrap());
+    assert!(b
+        .claim_writer(t + 60_001, lease, &published, false)
+        .await
+        .unwrap());
     assert!(matches!(a.write(&batch).await, Err(StoreError::NotWriter)));
     assert_eq!(a.event_count().await.unwrap(), 0);
     assert_eq!(
@@ -1130,7 +1136,7 @@ async fn one_writer_at_a_time(postgres: bool) {
         "no cursor written"
     );
     assert!(!a
-        .claim_writer(t + 65_000, lease, &Status::default())
+        .claim_writer(t + 65_000, lease, &Status::default(), false)
         .await
         .unwrap());
     b.write(&batch).await.unwrap();
@@ -1178,20 +1184,40 @@ async fn one_writer_at_a_time(postgres: bool) {
 
     // Restarted under its name, an instance takes its own lease back at once.
     let b_again = Store::open(&url).await.unwrap().named(b.instance());
+    assert!(!b_again
+        .claim_writer(t + 60_003, lease, &Status::default(), false)
+        .await
+        .unwrap());
     assert!(b_again
-        .claim_writer(t + 60_003, lease, &Status::default())
+        .claim_writer(t + 60_003, lease, &Status::default(), true)
         .await
         .unwrap());
     assert!(!a
-        .claim_writer(t + 60_004, lease, &Status::default())
+        .claim_writer(t + 60_004, lease, &Status::default(), false)
         .await
         .unwrap());
     b_again.write(&Batch::default()).await.unwrap();
+    // The process it replaced, if still alive (two instances given one name): refused.
+    assert!(matches!(
+        b.write(&Batch::default()).await,
+        Err(StoreError::NotWriter)
+    ));
+    assert!(!b
+        .claim_writer(t + 60_004, lease, &Status::default(), false)
+        .await
+        .unwrap());
     // Given up (as on shutdown): taken at once, whatever the time.
     b.close().await;
+    assert!(
+        !a.claim_writer(t + 60_002, lease, &Status::default(), false)
+            .await
+            .unwrap(),
+        "the replaced process's close gave nothing up"
+    );
+    b_again.close().await;
     assert!(!a.writer().await.unwrap().status.progress.caught_up);
     assert!(a
-        .claim_writer(t + 60_002, lease, &Status::default())
+        .claim_writer(t + 60_002, lease, &Status::default(), false)
         .await
         .unwrap());
     a.write(&batch).await.unwrap();
