@@ -1291,8 +1291,9 @@ async fn answer(
     (r.status().as_u16(), ct, origin, r.text().await.unwrap())
 }
 
-/// The indexer behind a real nginx running `deploy/nginx/minuto.conf` as it stands (its
-/// ports changed only), on SQLite. A student's stream through nginx gets
+/// Two indexer replicas on one SQLite database (one holds the writer lease) behind a real
+/// nginx running `deploy/nginx/minuto.conf` as it stands (its ports changed only);
+/// requests reach both. A student's stream through nginx gets
 /// `session_started` and `session_ended`, each exactly as sent direct and within 2 s of
 /// the indexer storing it (nginx does not hold it back); a resume through nginx with
 /// `Last-Event-ID` gets exactly the next event, then only keep-alive comments. The same
@@ -1301,7 +1302,7 @@ async fn answer(
 /// one holds the stream back, response headers included (the shipped file with only
 /// `proxy_buffering off` removed does not: HTTP/1.1 chunks pass as they come). JSON
 /// answers and errors through nginx are byte for byte the direct ones; shutting the
-/// indexer down ends the stream through nginx.
+/// replicas down ends the streams through nginx.
 #[allow(clippy::too_many_lines)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_and_queries_through_nginx_on_sqlite() {
@@ -1318,25 +1319,31 @@ async fn notifications_and_queries_through_nginx_on_sqlite() {
     };
     let began = std::time::Instant::now();
     let (s, t) = (w.party().await, w.party().await);
-    let ix = w
-        .indexer_with(
-            &db.url(),
-            minuto_indexer::NotifyConfig {
-                tick: Duration::from_millis(100),
-                keep_alive: Duration::from_secs(1),
-                ..Default::default()
-            },
-        )
-        .await;
+    let notify = || minuto_indexer::NotifyConfig {
+        tick: Duration::from_millis(100),
+        keep_alive: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let ix = w.indexer_with(&db.url(), notify()).await;
+    let mut writes = ix.writer.clone();
+    tokio::time::timeout(Duration::from_secs(10), writes.wait_for(|w| *w))
+        .await
+        .expect("no writer lease")
+        .unwrap();
     w.synced(&ix).await;
+    let replica = w.indexer_with(&db.url(), notify()).await;
+    w.synced(&replica).await;
+    assert!(!*replica.writer.borrow());
     let upstream = ("127.0.0.1:8095", ix.local_addr.to_string());
-    let nginx = Nginx::start(&nginx_bin, std::slice::from_ref(&upstream)).await;
+    let upstream2 = ("127.0.0.1:8096", replica.local_addr.to_string());
+    let nginx = Nginx::start(&nginx_bin, &[upstream.clone(), upstream2.clone()]).await;
     // An operator's copy whose notifications location has nginx's defaults (HTTP/1.0 to
     // the indexer, proxy_buffering on): the indexer's X-Accel-Buffering keeps it prompt.
     let defaults = Nginx::start(
         &nginx_bin,
         &[
             upstream,
+            upstream2,
             (
                 "proxy_http_version 1.1;\n        proxy_set_header Connection \"\";\n        \
                  proxy_set_header Host $host;\n        proxy_buffering off;",
@@ -1513,9 +1520,19 @@ async fn notifications_and_queries_through_nginx_on_sqlite() {
         "invalid_event_id"
     );
 
-    // Shutting the indexer down ends the stream through nginx (the client reconnects).
+    // Both replicas answered through nginx.
+    let log = nginx.access_log();
+    for addr in [ix.local_addr, replica.local_addr] {
+        assert!(
+            log.lines().any(|l| l.starts_with(&format!("{addr} "))),
+            "no request reached {addr}:\n{log}"
+        );
+    }
+
+    // Shutting the replicas down ends the streams through nginx (clients reconnect).
     drop(direct);
     ix.shutdown().await.unwrap();
+    replica.shutdown().await.unwrap();
     for (name, mut c) in proxied {
         let ended = tokio::time::timeout(Duration::from_secs(10), async {
             while let Ok(Some(_)) = c.resp.chunk().await {}
