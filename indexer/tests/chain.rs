@@ -1633,6 +1633,26 @@ async fn receive(
     axum::http::StatusCode::from_u16(answered).unwrap()
 }
 
+/// Endpoint `name` of the receiver at `base`, subscribed to `who`, retried after 20 ms
+/// doubling up to 80 ms.
+fn hook_at(
+    base: &url::Url,
+    name: &str,
+    secret: &str,
+    who: Address,
+    timeout: Duration,
+) -> minuto_indexer::Webhook {
+    minuto_indexer::Webhook {
+        name: name.into(),
+        url: base.join(name).unwrap(),
+        secret: minuto_indexer::webhook::Secret::new(secret.into()),
+        addresses: vec![who],
+        timeout,
+        retry_initial: Duration::from_millis(20),
+        retry_max: Duration::from_millis(80),
+    }
+}
+
 impl Receiver {
     async fn start(secret: &'static str, fail: usize) -> (std::sync::Arc<Self>, url::Url) {
         let r = std::sync::Arc::new(Self {
@@ -1689,16 +1709,9 @@ async fn webhooks_deliver_signed_in_order_with_retries_and_resume(postgres: bool
     const SECRET: &str = "whsec-the-receivers-secret";
     const OTHER: &str = "whsec-not-the-receivers-secret";
     let (rx, base) = Receiver::start(SECRET, 2).await;
-    let hook = |name: &str, secret: &str| minuto_indexer::Webhook {
-        name: name.into(),
-        url: base.join(name).unwrap(),
-        secret: minuto_indexer::webhook::Secret::new(secret.into()),
-        addresses: vec![t.address],
-        // Never reached: the hung request is ended by the shutdown.
-        timeout: Duration::from_secs(60),
-        retry_initial: Duration::from_millis(20),
-        retry_max: Duration::from_millis(80),
-    };
+    // Never reached (60 s): the hung request is ended by the shutdown.
+    let hook =
+        |name: &str, secret: &str| hook_at(&base, name, secret, t.address, Duration::from_secs(60));
     let ix = w
         .indexer_hooks(
             &db.url(),
@@ -1871,15 +1884,7 @@ async fn two_indexers_share_one_database_and_one_writes(postgres: bool) {
     const SECRET: &str = "whsec-the-receivers-secret";
     let (rx, base) = Receiver::start(SECRET, 0).await;
     rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
-    let hook = minuto_indexer::Webhook {
-        name: "mailer".into(),
-        url: base.join("mailer").unwrap(),
-        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
-        addresses: vec![t.address],
-        timeout: Duration::from_secs(5),
-        retry_initial: Duration::from_millis(20),
-        retry_max: Duration::from_millis(80),
-    };
+    let hook = hook_at(&base, "mailer", SECRET, t.address, Duration::from_secs(5));
     let lease = Duration::from_secs(2);
     let notify = minuto_indexer::NotifyConfig::default;
     let first = w
@@ -2014,15 +2019,7 @@ async fn badge_claimable_follows_the_badges_settings_at_each_end(postgres: bool)
     const SECRET: &str = "whsec-badges";
     let (rx, base) = Receiver::start(SECRET, 0).await;
     rx.hang.store(false, std::sync::atomic::Ordering::SeqCst);
-    let hook = minuto_indexer::Webhook {
-        name: "tutor".into(),
-        url: base.join("tutor").unwrap(),
-        secret: minuto_indexer::webhook::Secret::new(SECRET.into()),
-        addresses: vec![t.address],
-        timeout: Duration::from_secs(30),
-        retry_initial: Duration::from_millis(20),
-        retry_max: Duration::from_millis(80),
-    };
+    let hook = hook_at(&base, "tutor", SECRET, t.address, Duration::from_secs(30));
     // A clock at 0: no session's runway ever looks short (no low_funds).
     let ix = w
         .indexer_hooks(
@@ -3264,15 +3261,13 @@ impl Hooked {
     }
 
     fn hook(&self) -> minuto_indexer::Webhook {
-        minuto_indexer::Webhook {
-            name: self.name.into(),
-            url: self.url.join(self.name).unwrap(),
-            secret: minuto_indexer::webhook::Secret::new(self.secret.into()),
-            addresses: vec![self.address],
-            timeout: Duration::from_secs(10),
-            retry_initial: Duration::from_millis(20),
-            retry_max: Duration::from_millis(80),
-        }
+        hook_at(
+            &self.url,
+            self.name,
+            self.secret,
+            self.address,
+            Duration::from_secs(10),
+        )
     }
 
     fn notify(&self) -> minuto_indexer::NotifyConfig {
