@@ -395,14 +395,7 @@ async fn history_earnings_progress_profile_and_stats_match_the_chain(postgres: b
     let ix = w.indexer(&db.url()).await;
 
     // Day 0 starts at a UTC midnight two days ahead of the node's clock.
-    let now = w
-        .admin
-        .get_block(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp;
+    let now = w.head_time().await;
     let t0 = (now / 86_400 + 2) * 86_400 + 3_600;
     let t1 = t0 + 86_400;
 
@@ -987,14 +980,7 @@ async fn notifications_stream_each_partys_events_in_order_and_resume(postgres: b
     let mut ss = SseClient::connect(&w, &ix, s.address, None).await;
     let mut ts = SseClient::connect(&w, &ix, t.address, None).await;
 
-    let now = w
-        .admin
-        .get_block(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp;
+    let now = w.head_time().await;
     let start = now + 1_000;
     let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
     let key = Address::repeat_byte(0x0c);
@@ -1385,14 +1371,7 @@ async fn notifications_and_queries_through_nginx_on_sqlite() {
         proxied.push((name, c));
     }
 
-    let now = w
-        .admin
-        .get_block(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp;
+    let now = w.head_time().await;
     let start = now + 10;
     let ledger = |p: &DynProvider| ILedger::new(w.escrow, p.clone());
     let key = Address::repeat_byte(0x0c);
@@ -2050,15 +2029,7 @@ async fn badge_claimable_follows_the_badges_settings_at_each_end(postgres: bool)
     send!(badges.setMinBilled(w.token_a, 3_000_000));
 
     let key = Address::repeat_byte(0x0c);
-    let mut at = w
-        .admin
-        .get_block(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp
-        + 1_000;
+    let mut at = w.head_time().await + 1_000;
     // Runs session `id` for `seconds` in `token` at `units` a second; its start's and
     // end's ids.
     let mut session = |id: u64, token: Address, units: u64, seconds: u64| {
@@ -2289,15 +2260,7 @@ async fn no_badge_claimable_without_a_fee(postgres: bool) {
         key,
         0
     ));
-    let start = w
-        .admin
-        .get_block(Default::default())
-        .await
-        .unwrap()
-        .unwrap()
-        .header
-        .timestamp
-        + 1_000;
+    let start = w.head_time().await + 1_000;
     w.at(start).await;
     send!(ledger(&t.p).start(U256::from(1), key));
     w.at(start + 400).await;
@@ -3207,6 +3170,7 @@ impl World {
         IBookingDouble::new(self.booking, p.clone())
     }
 
+    /// The latest block's timestamp.
     async fn head_time(&self) -> u64 {
         self.admin
             .get_block(Default::default())

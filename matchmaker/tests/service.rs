@@ -789,6 +789,18 @@ async fn world_with_redis(test: &str) -> Option<(World, minuto_anvil::redis::Red
     Some((w, minuto_anvil::redis::Redis::start(&bin).await))
 }
 
+/// Two instances sharing `redis`, their cursors in `dir`.
+async fn two_instances(
+    w: &World,
+    redis: &minuto_anvil::redis::Redis,
+    dir: &std::path::Path,
+) -> (Handle<EvmChain>, Handle<EvmChain>) {
+    let url = || Some(redis.url().to_string());
+    let a = instance(&w._anvil.url, w.double, w.escrow_events, dir, url()).await;
+    let b = instance(&w._anvil.url, w.double, w.escrow_events, dir, url()).await;
+    (a, b)
+}
+
 /// The tutor goes online, the student (funded) finds, the tutor accepts: matched, on
 /// whichever instances they are.
 async fn match_across(
@@ -827,16 +839,7 @@ async fn two_instances_share_one_pool_and_survive_losing_the_one_holding_it() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = Some(redis.url().to_string());
-    let a = instance(
-        &w._anvil.url,
-        w.double,
-        w.escrow_events,
-        dir.path(),
-        url.clone(),
-    )
-    .await;
-    let b = instance(&w._anvil.url, w.double, w.escrow_events, dir.path(), url).await;
+    let (a, b) = two_instances(&w, &redis, dir.path()).await;
     wait_for("a leader", || a.hub.holds_pool() != b.hub.holds_pool()).await;
     let (leader, follower) = if a.hub.holds_pool() { (a, b) } else { (b, a) };
 
@@ -957,16 +960,7 @@ async fn a_signed_message_signs_in_once_across_instances() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let url = Some(redis.url().to_string());
-    let a = instance(
-        &w._anvil.url,
-        w.double,
-        w.escrow_events,
-        dir.path(),
-        url.clone(),
-    )
-    .await;
-    let b = instance(&w._anvil.url, w.double, w.escrow_events, dir.path(), url).await;
+    let (a, b) = two_instances(&w, &redis, dir.path()).await;
     let alice = PrivateKeySigner::random();
     for (first, second) in [(&a, &b), (&b, &a)] {
         // The nonce from the instance that will be asked second.
